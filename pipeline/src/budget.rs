@@ -1,0 +1,1 @@
+//! The shared memory budget (see crate docs).

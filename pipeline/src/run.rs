@@ -1,0 +1,1 @@
+//! The stages and the channels between them.

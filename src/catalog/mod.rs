@@ -1,0 +1,82 @@
+//! The pgTAP function catalog, generated from `../shared/pgtap-catalog.json`
+//! (see `generated.rs` and the test that keeps it equal to the JSON), and overload
+//! resolution over it (`resolve`).
+
+mod generated;
+pub mod resolve;
+
+pub use generated::FUNCTIONS;
+
+/// One public pgTAP function with all its overloads.
+#[derive(Debug)]
+pub struct Function {
+    /// Lower-case name, e.g. `has_table`.
+    pub name: &'static str,
+    /// What the function asserts about: `table`, `column`, `function`, `none`, `control`,
+    /// `utility`, ... (the catalog's `object_kind`).
+    pub object_kind: &'static str,
+    /// For a negated assertion (`hasnt_table`), the positive one (`has_table`).
+    pub negated_of: Option<&'static str>,
+    pub category: Category,
+    /// `existence`, `type`, `privileges`, ... (`None` for control and utility functions).
+    pub aspect: Option<&'static str>,
+    /// Other kinds of object an argument may name (`schema`, `role`, `table`, ...).
+    pub also_references: &'static [&'static str],
+    /// Arguments hold SQL text that pgTAP runs (`results_eq`, `throws_ok`, `lives_ok`, ...).
+    pub embeds_sql: bool,
+    pub documented: bool,
+    pub overloads: &'static [Overload],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Assertion,
+    Control,
+    Utility,
+}
+
+/// One SQL-level signature.
+#[derive(Debug)]
+pub struct Overload {
+    /// SQL types as the catalog spells them: `name`, `text`, `name[]`, `anyelement`, ...
+    pub arg_types: &'static [&'static str],
+    /// Role of each argument: `schema`, `table`, `column`, `description`, ...
+    pub arg_names: &'static [&'static str],
+    /// Fewer arguments than `arg_types.len()` may be given (SQL defaults).
+    pub min_args: Option<u8>,
+    pub variadic: bool,
+    /// SQL parameter names for named notation (`table_name => ..`), when they differ from
+    /// `arg_names` or exist at all.
+    pub sql_param_names: &'static [&'static str],
+    /// The meaning PostgreSQL gives a call of this arity written with bare quoted literals.
+    pub untyped_literal_call_resolves_to: Resolves,
+    /// The meaning of a call with `'{..}'` brace literals where this overload has arrays.
+    pub brace_array_literal_call_resolves_to: Resolves,
+    /// Even with `::name` casts on the names, PostgreSQL resolves to this reading.
+    pub even_with_name_casts_resolves_to: Resolves,
+    /// pgTAP decides at run time what the arguments mean (`has_index`, `is_indexed`, `throws_ok`).
+    pub resolved_at_runtime: bool,
+    pub runtime_rule: Option<&'static str>,
+    /// Other readings of the arguments that the run-time rule may choose.
+    pub alternative_arg_names: &'static [&'static [&'static str]],
+    pub returns: &'static str,
+}
+
+/// An oracle field of the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolves {
+    /// The field is absent: the call means this overload.
+    NotGiven,
+    /// PostgreSQL rejects the call as ambiguous.
+    Ambiguous,
+    /// The call means another overload, whose `arg_names` are these.
+    To(&'static [&'static str]),
+}
+
+/// Looks a function up by its lower-case name.
+pub fn lookup(name: &str) -> Option<&'static Function> {
+    FUNCTIONS
+        .binary_search_by(|f| f.name.cmp(name))
+        .ok()
+        .map(|i| &FUNCTIONS[i])
+}

@@ -1,0 +1,8 @@
+//! pgtap-scan: static coverage analysis of pgTAP test suites.
+//!
+//! The library reads pgTAP test files without running them and says which database objects
+//! they assert something about. `pipeline` (a separate crate) moves the bytes; this crate
+//! knows SQL, psql and pgTAP.
+
+pub mod catalog;
+pub mod lexer;
