@@ -5,4 +5,8 @@
 //! knows SQL, psql and pgTAP.
 
 pub mod catalog;
+pub mod config;
+pub mod extract;
 pub mod lexer;
+pub mod model;
+pub mod object;

@@ -1,0 +1,118 @@
+//! The plain configuration the library takes. The CLI turns flags and `.pgtap-scan.toml`
+//! into this once; nothing downstream sees clap.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A user-declared assertion helper: a suite's own function that wraps pgTAP
+/// (`tests.rls_enabled('public','accounts')`), counted as an assertion on an object.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelperDecl {
+    /// `tests.rls_enabled` (only calls qualified with `tests` match) or `rls_enabled`
+    /// (any qualification matches).
+    pub name: String,
+    /// Object kind as in object keys: `table`, `column`, `function`, `policy`, ...
+    pub kind: String,
+    /// The role of each positional argument: `schema`, `table`, `column`, `function`,
+    /// `description`, ... (the same role names as the pgTAP catalog uses); `_` to ignore one.
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub aspect: Option<String>,
+}
+
+impl HelperDecl {
+    pub fn bare_name(&self) -> &str {
+        self.name.rsplit_once('.').map_or(&self.name, |(_, n)| n)
+    }
+    pub fn schema(&self) -> Option<&str> {
+        self.name.rsplit_once('.').map(|(s, _)| s)
+    }
+}
+
+/// What extraction needs to know.
+#[derive(Debug, Clone)]
+pub struct ExtractOptions {
+    /// Schemas an unqualified name resolves through; the first is used for keys.
+    pub search_path: Vec<String>,
+    /// Count assertions written inside comments (marked `commented`).
+    pub include_commented: bool,
+    pub helpers: Vec<HelperDecl>,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions {
+            search_path: vec!["public".to_string()],
+            include_commented: false,
+            helpers: Vec::new(),
+        }
+    }
+}
+
+/// The settings a `.pgtap-scan.toml` may hold; every one can also be given as a flag, and a
+/// flag wins.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub paths: Option<Vec<PathBuf>>,
+    pub ext: Option<Vec<String>>,
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    pub hidden: Option<bool>,
+    pub no_ignore: Option<bool>,
+    pub follow: Option<bool>,
+    pub max_depth: Option<usize>,
+    pub threads: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub max_memory: Option<u64>,
+    pub streaming: Option<String>,
+    pub format: Option<String>,
+    pub search_path: Option<Vec<String>>,
+    pub include_commented: Option<bool>,
+    pub strict: Option<bool>,
+    #[serde(default)]
+    pub helper: Vec<HelperDecl>,
+}
+
+/// The name of the configuration file looked for from the current directory upwards.
+pub const CONFIG_FILE_NAME: &str = ".pgtap-scan.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })
+    }
+
+    /// Walks up from `start` to find `.pgtap-scan.toml`.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            let candidate = d.join(CONFIG_FILE_NAME);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+            dir = d.parent();
+        }
+        None
+    }
+}

@@ -1,0 +1,107 @@
+//! Finds candidate assertion calls: one Aho-Corasick automaton over every catalog function
+//! name and every user-declared helper name (ASCII case-insensitive), run once over the
+//! file's bytes. The extractor keeps only hits that are exactly an identifier token of code
+//! (not a comment or string) followed by `(`.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::catalog::{Function, FUNCTIONS};
+use crate::config::HelperDecl;
+
+/// What a matched name may be.
+#[derive(Debug, Default)]
+pub struct Callees {
+    pub function: Option<&'static Function>,
+    /// Indexes into the helper declarations with this bare name.
+    pub helpers: Vec<usize>,
+}
+
+pub struct Finder {
+    ac: AhoCorasick,
+    callees: Vec<Callees>,
+}
+
+/// A hit: byte span and pattern index.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    pub start: u32,
+    pub end: u32,
+    pub pattern: u32,
+}
+
+impl Finder {
+    pub fn new(helpers: &[HelperDecl]) -> Finder {
+        let mut names: Vec<String> = Vec::with_capacity(FUNCTIONS.len() + helpers.len());
+        let mut callees: Vec<Callees> = Vec::with_capacity(FUNCTIONS.len() + helpers.len());
+        for f in FUNCTIONS {
+            names.push(f.name.to_string());
+            callees.push(Callees {
+                function: Some(f),
+                helpers: Vec::new(),
+            });
+        }
+        for (i, h) in helpers.iter().enumerate() {
+            let bare = h.bare_name().to_ascii_lowercase();
+            match names.iter().position(|n| *n == bare) {
+                Some(p) => callees[p].helpers.push(i),
+                None => {
+                    names.push(bare);
+                    callees.push(Callees {
+                        function: None,
+                        helpers: vec![i],
+                    });
+                }
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&names)
+            // The patterns are a fixed, small set of identifiers: building cannot fail
+            // for any input file.
+            .unwrap_or_else(|e| panic!("building the name automaton: {e}"));
+        Finder { ac, callees }
+    }
+
+    /// Appends every hit in `src` that starts and ends on an identifier boundary.
+    pub fn find(&self, src: &[u8], out: &mut Vec<Hit>) {
+        for m in self.ac.find_iter(src) {
+            let (s, e) = (m.start(), m.end());
+            let before_ok = s == 0 || !is_ident_byte(src[s - 1]);
+            let after_ok = e == src.len() || !is_ident_byte(src[e]);
+            if before_ok && after_ok {
+                out.push(Hit {
+                    start: s as u32,
+                    end: e as u32,
+                    pattern: m.pattern().as_u32(),
+                });
+            }
+        }
+    }
+
+    pub fn callees(&self, pattern: u32) -> &Callees {
+        &self.callees[pattern as usize]
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_whole_words_case_insensitively() {
+        let f = Finder::new(&[]);
+        let src = b"SELECT HAS_TABLE('x'); select foo_has_table(1); hasnt_table";
+        let mut hits = Vec::new();
+        f.find(src, &mut hits);
+        let words: Vec<&[u8]> = hits
+            .iter()
+            .map(|h| &src[h.start as usize..h.end as usize])
+            .collect();
+        assert_eq!(words, vec![&b"HAS_TABLE"[..], &b"hasnt_table"[..]]);
+    }
+}

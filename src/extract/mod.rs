@@ -1,0 +1,826 @@
+//! Extraction: one file's bytes in, a [`FileResult`] out. No I/O.
+//!
+//! Owns the walk over tokens: statements, the bodies of `CREATE FUNCTION` and `DO` (lexed
+//! again as SQL), nesting of calls (an assertion inside another counts once, as the
+//! innermost), plans and psql includes. Argument reading lives in `args`, the mapping from
+//! arguments to object keys in `target`, the name search in `finder`.
+
+pub mod args;
+pub mod finder;
+pub mod target;
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use crate::catalog::resolve::{resolve, ArgType, Resolution};
+use crate::catalog::{Category, Function};
+use crate::config::{ExtractOptions, HelperDecl};
+use crate::lexer::{
+    ident_value, string_value, tokenize, tokenize_range, LexDiagnostic, Token, TokenKind,
+};
+use crate::model::{Assertion, Context, Diagnostic, FileResult, Include, PlanDecl, ResolutionKind};
+use args::{parse_args, Arg, Value};
+use finder::{Finder, Hit};
+
+/// Extracts assertions from files; build once per run, share across threads.
+pub struct Extractor {
+    finder: Finder,
+    opts: ExtractOptions,
+}
+
+#[derive(Default)]
+struct Scratch {
+    tokens: Vec<Token>,
+    hits: Vec<Hit>,
+    diags: Vec<LexDiagnostic>,
+    arg_tokens: Vec<Token>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A stretch of tokens read as SQL: the file itself, a function body, or a comment.
+struct Unit {
+    tokens: Range<usize>,
+    context: Context,
+    commented: bool,
+}
+
+/// An open parenthesis, and the call it belongs to if it is a call's.
+struct Frame {
+    call: Option<OpenCall>,
+    /// `assertions.len()` when the frame opened: later ones are nested inside it.
+    first_assertion: usize,
+    /// `tests` when the frame opened (for `check_test`, which replaces inner results).
+    tests_at_open: u64,
+}
+
+#[derive(Clone, Copy)]
+struct OpenCall {
+    pattern: u32,
+    name_tok: usize,
+    lparen: usize,
+}
+
+/// What the current statement is, as far as bodies are concerned.
+#[derive(Default)]
+struct Statement {
+    /// `CREATE FUNCTION/PROCEDURE name` or `DO`.
+    routine: Option<Context>,
+    language: Option<String>,
+    bodies: Vec<usize>,
+    /// Index (in the unit) of the statement's first code token.
+    head_seen: usize,
+    prev_was_as: bool,
+}
+
+impl Extractor {
+    pub fn new(opts: ExtractOptions) -> Extractor {
+        Extractor {
+            finder: Finder::new(&opts.helpers),
+            opts,
+        }
+    }
+
+    pub fn options(&self) -> &ExtractOptions {
+        &self.opts
+    }
+
+    /// Reads one file.
+    pub fn extract(&self, src: &[u8]) -> FileResult {
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut scratch) => self.extract_with(src, &mut scratch),
+            Err(_) => self.extract_with(src, &mut Scratch::default()),
+        })
+    }
+
+    fn extract_with(&self, src: &[u8], scratch: &mut Scratch) -> FileResult {
+        let mut out = FileResult::default();
+        if src.len() > u32::MAX as usize {
+            out.errors.push(Diagnostic {
+                line: 1,
+                column: 1,
+                message: "file larger than 4 GiB: not scanned".into(),
+            });
+            return out;
+        }
+        scratch.hits.clear();
+        self.finder.find(src, &mut scratch.hits);
+        // Fast path: no pgTAP name and no psql meta-command means nothing to report.
+        if scratch.hits.is_empty() && !src.contains(&b'\\') {
+            return out;
+        }
+        let lexed = tokenize(src);
+        scratch.tokens.clear();
+        scratch.tokens.extend_from_slice(&lexed.tokens);
+        scratch.diags.clear();
+        for d in lexed.diagnostics {
+            out.errors.push(Diagnostic {
+                line: d.line,
+                column: d.col,
+                message: d.message,
+            });
+        }
+        let mut units = vec![Unit {
+            tokens: 0..scratch.tokens.len(),
+            context: Context::Top,
+            commented: false,
+        }];
+        while let Some(unit) = units.pop() {
+            let mut w = Walk {
+                ex: self,
+                src,
+                scratch,
+                out: &mut out,
+                new_units: Vec::new(),
+            };
+            w.unit(&unit);
+            let new_units = std::mem::take(&mut w.new_units);
+            units.extend(new_units.into_iter().rev());
+        }
+        for d in scratch.diags.drain(..) {
+            out.errors.push(Diagnostic {
+                line: d.line,
+                column: d.col,
+                message: d.message,
+            });
+        }
+        out.assertions
+            .sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+        out.errors
+            .sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+        out.errors.dedup();
+        out.warnings
+            .sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+        out
+    }
+}
+
+struct Walk<'a> {
+    ex: &'a Extractor,
+    src: &'a [u8],
+    scratch: &'a mut Scratch,
+    out: &'a mut FileResult,
+    new_units: Vec<Unit>,
+}
+
+fn is_comment(k: TokenKind) -> bool {
+    matches!(k, TokenKind::LineComment | TokenKind::BlockComment)
+}
+
+/// Keywords after which `is (` is a function call, not the `IS` operator.
+const CALL_STARTERS: &[&str] = &[
+    "select", "next", "query", "perform", "return", "from", "and", "or", "not", "when", "then",
+    "else", "all", "distinct", "into", "in", "on", "using", "values",
+];
+
+impl Walk<'_> {
+    fn tok(&self, i: usize) -> Token {
+        self.scratch.tokens[i]
+    }
+
+    /// The next non-comment token index after `i` within `end`.
+    fn next_code(&self, i: usize, end: usize) -> Option<usize> {
+        (i + 1..end).find(|&j| !is_comment(self.scratch.tokens[j].kind))
+    }
+
+    /// The previous non-comment token index before `i`, not before `start`.
+    fn prev_code(&self, i: usize, start: usize) -> Option<usize> {
+        (start..i)
+            .rev()
+            .find(|&j| !is_comment(self.scratch.tokens[j].kind))
+    }
+
+    fn hit_at(&self, t: &Token, cursor: &mut usize) -> Option<u32> {
+        let hits = &self.scratch.hits;
+        while *cursor < hits.len() && hits[*cursor].start < t.start {
+            *cursor += 1;
+        }
+        match hits.get(*cursor) {
+            Some(h) if h.start == t.start && h.end == t.end => Some(h.pattern),
+            _ => None,
+        }
+    }
+
+    fn has_hit_within(&self, r: Range<usize>) -> bool {
+        let hits = &self.scratch.hits;
+        let i = hits.partition_point(|h| (h.start as usize) < r.start);
+        hits.get(i).is_some_and(|h| (h.end as usize) <= r.end)
+    }
+
+    fn unit(&mut self, unit: &Unit) {
+        let range = unit.tokens.clone();
+        let mut frames: Vec<Frame> = Vec::new();
+        let mut stmt = Statement::default();
+        let mut stmt_start = range.start;
+        let mut hit_cursor = {
+            let first = range.start;
+            let start = self.scratch.tokens.get(first).map_or(u32::MAX, |t| t.start);
+            self.scratch.hits.partition_point(|h| h.start < start)
+        };
+        let mut i = range.start;
+        while i < range.end {
+            let t = self.tok(i);
+            match t.kind {
+                TokenKind::LineComment | TokenKind::BlockComment => {
+                    if self.ex.opts.include_commented && self.has_hit_within(t.inner()) {
+                        self.sub_unit(t.inner(), t, unit.context.clone(), true);
+                    }
+                }
+                TokenKind::PsqlMeta => {
+                    if unit.context == Context::Top {
+                        self.meta(&t);
+                    }
+                }
+                TokenKind::Semicolon if frames.is_empty() => {
+                    self.end_statement(&mut stmt, unit);
+                    stmt_start = i + 1;
+                }
+                TokenKind::LParen => {
+                    let call = self.pending_call(i, range.start, &mut hit_cursor);
+                    frames.push(Frame {
+                        call,
+                        first_assertion: self.out.assertions.len(),
+                        tests_at_open: self.out.tests,
+                    });
+                }
+                TokenKind::RParen => {
+                    if let Some(frame) = frames.pop() {
+                        if let Some(call) = frame.call {
+                            let ctx = stmt.routine.clone().unwrap_or_else(|| unit.context.clone());
+                            let ctx = if unit.context == Context::Top {
+                                ctx
+                            } else {
+                                unit.context.clone()
+                            };
+                            self.finish_call(call, i, &frame, &ctx, unit.commented);
+                        }
+                    }
+                }
+                TokenKind::Ident if frames.is_empty() => {
+                    self.statement_word(&mut stmt, i, stmt_start, range.end);
+                }
+                TokenKind::DollarString if frames.is_empty() => {
+                    if stmt.routine.is_some()
+                        && (stmt.prev_was_as || stmt.routine == Some(Context::Do))
+                    {
+                        stmt.bodies.push(i);
+                    }
+                    stmt.prev_was_as = false;
+                }
+                TokenKind::String if frames.is_empty() && stmt.prev_was_as => {
+                    // `LANGUAGE 'plpgsql'` is read in statement_word; a body in single quotes
+                    // is not re-read (its offsets would not map back to the file).
+                    stmt.prev_was_as = false;
+                }
+                _ => {
+                    if frames.is_empty() {
+                        stmt.prev_was_as = false;
+                    }
+                }
+            }
+            i += 1;
+        }
+        for frame in frames.into_iter().rev() {
+            if let Some(call) = frame.call {
+                let name = self.tok(call.name_tok);
+                self.out.errors.push(Diagnostic {
+                    line: name.line,
+                    column: name.col,
+                    message: format!(
+                        "call to {} is never closed",
+                        String::from_utf8_lossy(name.text(self.src))
+                    ),
+                });
+            }
+        }
+        self.end_statement(&mut stmt, unit);
+    }
+
+    /// Tracks what statement we are in, from its words at parenthesis depth 0.
+    fn statement_word(&mut self, stmt: &mut Statement, i: usize, stmt_start: usize, end: usize) {
+        let t = self.tok(i);
+        let src = self.src;
+        let first_code = self.prev_code(i, stmt_start).is_none();
+        if first_code {
+            *stmt = Statement {
+                head_seen: i,
+                ..Statement::default()
+            };
+            if t.is_keyword(src, "do") {
+                stmt.routine = Some(Context::Do);
+                stmt.language = None;
+            }
+        }
+        if stmt.routine.is_none()
+            && (t.is_keyword(src, "function") || t.is_keyword(src, "procedure"))
+        {
+            // CREATE [OR REPLACE] FUNCTION name: the statement's head words.
+            let head_is_create = self.tok(stmt.head_seen).is_keyword(src, "create");
+            if head_is_create {
+                // The name: identifiers joined by dots; the context uses the last one.
+                let mut j = self.next_code(i, end);
+                let mut name = None;
+                while let Some(k) = j {
+                    let tk = self.tok(k);
+                    match tk.kind {
+                        TokenKind::Ident | TokenKind::QuotedIdent => {
+                            name =
+                                Some(String::from_utf8_lossy(&ident_value(src, &tk)).into_owned());
+                        }
+                        TokenKind::Dot => {}
+                        _ => break,
+                    }
+                    j = self.next_code(k, end);
+                }
+                if let Some(name) = name {
+                    stmt.routine = Some(Context::Body(name));
+                }
+            }
+        }
+        if stmt.routine.is_some() && t.is_keyword(src, "language") {
+            if let Some(k) = self.next_code(i, end) {
+                let tk = self.tok(k);
+                let lang = match tk.kind {
+                    TokenKind::String => {
+                        String::from_utf8_lossy(&string_value(src, &tk)).to_ascii_lowercase()
+                    }
+                    _ => String::from_utf8_lossy(&ident_value(src, &tk)).into_owned(),
+                };
+                stmt.language = Some(lang);
+            }
+        }
+        stmt.prev_was_as = t.is_keyword(src, "as");
+    }
+
+    /// At the end of a statement, queue the bodies of SQL and PL/pgSQL routines.
+    fn end_statement(&mut self, stmt: &mut Statement, unit: &Unit) {
+        if let Some(ctx) = stmt.routine.take() {
+            let sql_like = match stmt.language.as_deref() {
+                None => true,
+                Some(l) => matches!(l, "plpgsql" | "sql"),
+            };
+            if sql_like {
+                for &b in &stmt.bodies {
+                    let t = self.tok(b);
+                    // Bodies nested in a body keep the outer routine's name only if unnamed.
+                    let ctx = match (&ctx, &unit.context) {
+                        (Context::Do, Context::Body(_)) => unit.context.clone(),
+                        _ => ctx.clone(),
+                    };
+                    self.sub_unit(t.inner(), t, ctx, unit.commented);
+                }
+            }
+        }
+        *stmt = Statement::default();
+    }
+
+    /// Lexes `inner` (a body or a comment's text) and queues it as a unit.
+    fn sub_unit(&mut self, inner: Range<usize>, t: Token, context: Context, commented: bool) {
+        // Position of inner.start: count from the token's start.
+        let mut line = t.line;
+        let mut col = t.col;
+        for &b in &self.src[t.start as usize..inner.start] {
+            if b == b'\n' {
+                line += 1;
+                col = 1;
+            } else {
+                col += 1;
+            }
+        }
+        let start = self.scratch.tokens.len();
+        tokenize_range(
+            self.src,
+            inner,
+            line,
+            col,
+            &mut self.scratch.tokens,
+            &mut self.scratch.diags,
+        );
+        let end = self.scratch.tokens.len();
+        self.new_units.push(Unit {
+            tokens: start..end,
+            context,
+            commented,
+        });
+    }
+
+    /// Is the token before `lparen` a pgTAP (or helper) name being called?
+    fn pending_call(
+        &self,
+        lparen: usize,
+        unit_start: usize,
+        cursor: &mut usize,
+    ) -> Option<OpenCall> {
+        let name_idx = self.prev_code(lparen, unit_start)?;
+        let name = self.tok(name_idx);
+        if name.kind != TokenKind::Ident {
+            return None;
+        }
+        let pattern = self.hit_at(&name, cursor)?;
+        let src = self.src;
+        // Walk back over a schema qualification.
+        let mut before = self.prev_code(name_idx, unit_start);
+        let mut qualifier: Option<Token> = None;
+        if let Some(b) = before {
+            if self.tok(b).kind == TokenKind::Dot {
+                let q = self.prev_code(b, unit_start)?;
+                qualifier = Some(self.tok(q));
+                before = self.prev_code(q, unit_start);
+            }
+        }
+        // A definition or a reference to the function, not a call:
+        // CREATE FUNCTION ok(..), DROP FUNCTION IF EXISTS ok(..), GRANT .. ON FUNCTION ok(..).
+        let mut b = before;
+        while let Some(k) = b {
+            let tk = self.tok(k);
+            if tk.is_keyword(src, "exists") || tk.is_keyword(src, "if") {
+                b = self.prev_code(k, unit_start);
+                continue;
+            }
+            if tk.is_keyword(src, "function")
+                || tk.is_keyword(src, "procedure")
+                || tk.is_keyword(src, "routine")
+            {
+                return None;
+            }
+            break;
+        }
+        let callees = self.ex.finder.callees(pattern);
+        // `x IS (..)` is the IS operator, not pgTAP's is().
+        if qualifier.is_none() && name.text(src).eq_ignore_ascii_case(b"is") {
+            if let Some(k) = before {
+                let tk = self.tok(k);
+                let operand_end = match tk.kind {
+                    TokenKind::RParen
+                    | TokenKind::RBracket
+                    | TokenKind::Number
+                    | TokenKind::String
+                    | TokenKind::QuotedIdent
+                    | TokenKind::DollarString
+                    | TokenKind::Param
+                    | TokenKind::PsqlVar => true,
+                    TokenKind::Ident => !CALL_STARTERS.iter().any(|kw| tk.is_keyword(src, kw)),
+                    _ => false,
+                };
+                if operand_end {
+                    return None;
+                }
+            }
+        }
+        // A helper declared with a schema only matches calls qualified with it.
+        let helper_ok = |h: &HelperDecl| match (h.schema(), qualifier) {
+            (None, _) => true,
+            (Some(s), Some(q)) => ident_value(src, &q).eq_ignore_ascii_case(s.as_bytes()),
+            (Some(_), None) => false,
+        };
+        if callees.function.is_none()
+            && !callees
+                .helpers
+                .iter()
+                .any(|&h| helper_ok(&self.ex.opts.helpers[h]))
+        {
+            return None;
+        }
+        Some(OpenCall {
+            pattern,
+            name_tok: name_idx,
+            lparen,
+        })
+    }
+
+    fn finish_call(
+        &mut self,
+        call: OpenCall,
+        rparen: usize,
+        frame: &Frame,
+        ctx: &Context,
+        commented: bool,
+    ) {
+        let src = self.src;
+        self.scratch.arg_tokens.clear();
+        for j in call.lparen + 1..rparen {
+            let t = self.scratch.tokens[j];
+            if !is_comment(t.kind) {
+                self.scratch.arg_tokens.push(t);
+            }
+        }
+        let args = parse_args(src, &self.scratch.arg_tokens);
+        let name_tok = self.tok(call.name_tok);
+        let counts = *ctx == Context::Top && !commented;
+        let callees = self.ex.finder.callees(call.pattern);
+        let nested = self.out.assertions.len() > frame.first_assertion;
+
+        // A user-declared helper (checked first: the user said so).
+        let qualifier = self
+            .prev_code(call.name_tok, 0)
+            .filter(|&k| self.tok(k).kind == TokenKind::Dot)
+            .and_then(|k| self.prev_code(k, 0))
+            .map(|k| self.tok(k));
+        let helper = callees
+            .helpers
+            .iter()
+            .map(|&h| &self.ex.opts.helpers[h])
+            .find(|h| match (h.schema(), qualifier) {
+                (None, _) => true,
+                (Some(s), Some(q)) => ident_value(src, &q).eq_ignore_ascii_case(s.as_bytes()),
+                (Some(_), None) => false,
+            });
+        if let Some(h) = helper {
+            if nested {
+                return;
+            }
+            let roles: Vec<&str> = h.args.iter().map(String::as_str).collect();
+            let tg = target::target(&h.kind, false, &roles, &args, &self.ex.opts.search_path);
+            self.push_assertion(
+                h.bare_name().to_ascii_lowercase(),
+                tg,
+                h.aspect.clone(),
+                false,
+                ResolutionKind::Helper,
+                Vec::new(),
+                &name_tok,
+                ctx,
+                commented,
+                counts,
+            );
+            return;
+        }
+        let Some(f) = callees.function else { return };
+        match f.category {
+            Category::Control => self.control(f, &args, frame, &name_tok, ctx, commented),
+            Category::Utility => {}
+            Category::Assertion => {
+                if nested {
+                    // The inner assertion is the one that covers; this one wraps it.
+                    return;
+                }
+                self.assertion(f, &args, &name_tok, ctx, commented, counts);
+            }
+        }
+    }
+
+    fn control(
+        &mut self,
+        f: &Function,
+        args: &[Arg],
+        frame: &Frame,
+        name_tok: &Token,
+        ctx: &Context,
+        commented: bool,
+    ) {
+        if commented {
+            return;
+        }
+        let top = *ctx == Context::Top;
+        match f.name {
+            "plan" if top && self.out.plan.is_none() => {
+                self.out.plan = Some(match args.first().map(|a| &a.value) {
+                    Some(Value::Number(n)) => match n.parse::<u64>() {
+                        Ok(count) => PlanDecl::Fixed {
+                            count,
+                            line: name_tok.line,
+                        },
+                        Err(_) => PlanDecl::Dynamic {
+                            line: name_tok.line,
+                        },
+                    },
+                    _ => PlanDecl::Dynamic {
+                        line: name_tok.line,
+                    },
+                });
+            }
+            "no_plan" if top && self.out.plan.is_none() => {
+                self.out.plan = Some(PlanDecl::NoPlan {
+                    line: name_tok.line,
+                });
+            }
+            "finish" if top => self.out.finish = true,
+            "runtests" | "do_tap" => {
+                self.out.runs_tests = true;
+                if top {
+                    self.out.tests_inexact = true;
+                }
+            }
+            "check_test" if top => {
+                // check_test() deletes the result of the test it wraps and emits its own:
+                // one, plus one each for a non-NULL description and diagnostics.
+                let nonnull = |i: usize| args.get(i).is_some_and(|a| a.value != Value::Null);
+                self.out.tests =
+                    frame.tests_at_open + 1 + u64::from(nonnull(3)) + u64::from(nonnull(4));
+            }
+            "skip" if top => {
+                let n = args.iter().find(|a| a.ty == ArgType::Integer);
+                match n.map(|a| &a.value) {
+                    Some(Value::Number(n)) => self.out.tests += n.parse::<u64>().unwrap_or(1),
+                    _ if args.iter().any(|a| matches!(a.ty, ArgType::Unknown)) => {
+                        self.out.tests += 1;
+                        self.out.tests_inexact = true;
+                    }
+                    _ => self.out.tests += 1,
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn assertion(
+        &mut self,
+        f: &'static Function,
+        args: &[Arg],
+        name_tok: &Token,
+        ctx: &Context,
+        commented: bool,
+        counts: bool,
+    ) {
+        let positional: Vec<ArgType> = args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| a.ty.clone())
+            .collect();
+        let named: Vec<(&str, ArgType)> = args
+            .iter()
+            .filter_map(|a| a.name.as_deref().map(|n| (n, a.ty.clone())))
+            .collect();
+        // Named arguments are matched by the resolver; order roles as the call wrote them.
+        let set = f.aspect == Some("set");
+        let sp = &self.ex.opts.search_path;
+        let (tg, resolution, readings) = match resolve(f, &positional, &named) {
+            Resolution::Unique { roles, .. } => (
+                target::target(f.object_kind, set, &roles, args, sp),
+                ResolutionKind::Exact,
+                Vec::new(),
+            ),
+            Resolution::Undecidable { candidates } => {
+                let roles: Vec<&str> = candidates
+                    .first()
+                    .map(|&o| f.overloads[o].arg_names.to_vec())
+                    .unwrap_or_default();
+                (
+                    target::target(f.object_kind, set, &roles, args, sp),
+                    ResolutionKind::Undecidable,
+                    Vec::new(),
+                )
+            }
+            Resolution::Runtime { readings, .. } => self.runtime(f, set, args, readings),
+            Resolution::Ambiguous { .. } | Resolution::NoMatch => {
+                let why = if matches!(resolve(f, &positional, &named), Resolution::NoMatch) {
+                    format!("{}() has no overload taking these {} arguments: PostgreSQL would reject the call", f.name, args.len())
+                } else {
+                    format!("{}() call is ambiguous between overloads: PostgreSQL would reject it (add ::name or ::text casts)", f.name)
+                };
+                self.out.errors.push(Diagnostic {
+                    line: name_tok.line,
+                    column: name_tok.col,
+                    message: why,
+                });
+                let mut tg = target::Target {
+                    kind: target::key_kind(f.object_kind).to_string(),
+                    ..Default::default()
+                };
+                tg.description = None;
+                (tg, ResolutionKind::Rejected, Vec::new())
+            }
+        };
+        let negated = f.negated_of.is_some();
+        self.push_assertion(
+            f.name.to_string(),
+            tg,
+            f.aspect.map(str::to_owned),
+            negated,
+            resolution,
+            readings,
+            name_tok,
+            ctx,
+            commented,
+            counts,
+        );
+    }
+
+    /// pgTAP decides at run time which reading applies. Apply its rule where the
+    /// arguments decide it statically; otherwise take the reading the search path suggests
+    /// and say it is ambiguous, listing every reading.
+    fn runtime(
+        &self,
+        f: &Function,
+        set: bool,
+        args: &[Arg],
+        readings: Vec<Vec<&'static str>>,
+    ) -> (target::Target, ResolutionKind, Vec<String>) {
+        let sp = &self.ex.opts.search_path;
+        let targets: Vec<target::Target> = readings
+            .iter()
+            .map(|r| target::target(f.object_kind, set, r, args, sp))
+            .collect();
+        let keys: Vec<String> = targets.iter().filter_map(|t| t.object.clone()).collect();
+        // throws_ok: a 5-byte second argument is an SQLSTATE. Both readings name no object.
+        let distinct = {
+            let mut k = keys.clone();
+            k.dedup();
+            k.len() > 1
+        };
+        if !distinct {
+            let tg = targets.into_iter().next().unwrap_or_default();
+            return (tg, ResolutionKind::Runtime, Vec::new());
+        }
+        // has_index / is_indexed: "if the first argument names an existing schema".
+        let first = args.first().and_then(|a| a.value.as_str());
+        let schema_reading = readings.iter().position(|r| r.first() == Some(&"schema"));
+        let pick = match (first, schema_reading) {
+            (Some(s), Some(i)) if sp.iter().any(|p| p == s) => i,
+            (_, Some(i)) => usize::from(i == 0),
+            _ => 0,
+        };
+        let tg = targets.into_iter().nth(pick).unwrap_or_default();
+        (tg, ResolutionKind::Ambiguous, keys)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_assertion(
+        &mut self,
+        function: String,
+        tg: target::Target,
+        aspect: Option<String>,
+        negated: bool,
+        resolution: ResolutionKind,
+        readings: Vec<String>,
+        name_tok: &Token,
+        ctx: &Context,
+        commented: bool,
+        counts: bool,
+    ) {
+        if counts {
+            self.out.tests += 1;
+        }
+        self.out.assertions.push(Assertion {
+            function,
+            kind: tg.kind,
+            object: tg.object,
+            line: name_tok.line,
+            column: name_tok.col,
+            context: ctx.clone(),
+            description: tg.description,
+            aspect,
+            negated,
+            dynamic: tg.dynamic,
+            members: tg.members,
+            references: tg.references,
+            resolution,
+            readings,
+            commented,
+        });
+    }
+
+    /// psql meta-commands: includes are recorded; the rest is ignored.
+    fn meta(&mut self, t: &Token) {
+        let text = String::from_utf8_lossy(t.text(self.src));
+        let text = text.trim_end_matches("\\\\");
+        let mut words = text.split_whitespace();
+        let Some(cmd) = words.next() else { return };
+        let relative = match cmd {
+            "\\i" | "\\include" => false,
+            "\\ir" | "\\include_relative" => true,
+            _ => return,
+        };
+        let rest: String = text[cmd.len()..].trim().to_string();
+        let path = unquote_meta_arg(&rest);
+        if path.is_empty() {
+            self.out.warnings.push(Diagnostic {
+                line: t.line,
+                column: t.col,
+                message: format!("{cmd} without a file name"),
+            });
+            return;
+        }
+        self.out.includes.push(Include {
+            path,
+            relative,
+            line: t.line,
+        });
+    }
+}
+
+/// psql's argument quoting: 'single quoted' (with '' doubling) or a bare word.
+fn unquote_meta_arg(s: &str) -> String {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix('\'') {
+        let mut out = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    out.push('\'');
+                } else {
+                    break;
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        s.split_whitespace().next().unwrap_or("").to_string()
+    }
+}

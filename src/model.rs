@@ -1,0 +1,140 @@
+//! The values extraction produces for one file; serialised as the JSON report's file objects.
+//!
+//! Field names are part of the version-1 report contract: add, never rename.
+
+use serde::Serialize;
+
+/// Where an assertion was written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// Top-level SQL of the file.
+    Top,
+    /// The body of `CREATE FUNCTION/PROCEDURE <name>` (xUnit style).
+    Body(String),
+    /// A `DO` block.
+    Do,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Context::Top => f.write_str("top"),
+            Context::Body(name) => write!(f, "body:{name}"),
+            Context::Do => f.write_str("do"),
+        }
+    }
+}
+
+impl Serialize for Context {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// How the call's arguments were resolved to one of the function's overloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionKind {
+    /// PostgreSQL picks one overload.
+    Exact,
+    /// pgTAP decides at run time; a static rule or the search path chose the reading.
+    Runtime,
+    /// pgTAP decides at run time and nothing static tells which reading: see `readings`.
+    Ambiguous,
+    /// The argument types cannot be known statically; the most likely overload was taken.
+    Undecidable,
+    /// PostgreSQL would reject the call (ambiguous or no such overload).
+    Rejected,
+    /// A user-declared helper from the configuration.
+    Helper,
+}
+
+/// One pgTAP assertion call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assertion {
+    /// Lower-case function name, schema dropped (`has_table`).
+    pub function: String,
+    /// Kind of the object asserted about (`table`, `column`, ..., or `none` for value tests).
+    pub kind: String,
+    /// Object key (`table:public.users`), when the call names one statically.
+    pub object: Option<String>,
+    pub line: u32,
+    pub column: u32,
+    pub context: Context,
+    pub description: Option<String>,
+    /// `existence`, `type`, `privileges`, ... from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aspect: Option<String>,
+    /// `hasnt_*`, `col_is_null`...: the object must not exist / have the property.
+    #[serde(skip_serializing_if = "is_false")]
+    pub negated: bool,
+    /// The object name is computed at run time (concatenation, psql variable, expression).
+    #[serde(skip_serializing_if = "is_false")]
+    pub dynamic: bool,
+    /// Set assertions (`tables_are`, ...): every listed object.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// Other objects the call names (the role of a privilege test, the tables of `fk_ok`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    pub resolution: ResolutionKind,
+    /// For ambiguous and run-time-decided calls: the object each reading would mean.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<String>,
+    /// Found inside a comment (only with `--include-commented`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub commented: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A psql include (`\i`, `\ir`, `\include`, `\include_relative`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Include {
+    pub path: String,
+    /// `\ir` / `\include_relative`: relative to the including file; otherwise to the
+    /// directory psql runs in (we take the scan root).
+    pub relative: bool,
+    pub line: u32,
+}
+
+/// A problem in one file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// The plan the file declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PlanDecl {
+    /// `plan(N)`
+    Fixed { count: u64, line: u32 },
+    /// `plan(<expression>)`: not a literal count.
+    Dynamic { line: u32 },
+    /// `no_plan()`
+    NoPlan { line: u32 },
+}
+
+/// Everything extraction learns from one file (bytes in, this out; no I/O).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FileResult {
+    pub assertions: Vec<Assertion>,
+    pub plan: Option<PlanDecl>,
+    /// TAP results the top-level code emits as far as static reading can tell: one per
+    /// assertion, `check_test` as the results it emits, `skip(n)` as n.
+    pub tests: u64,
+    /// The count in `tests` is a lower bound: something emits a number of results that is
+    /// only known at run time (`runtests`, `do_tap`, `skip(:n)`, ...).
+    pub tests_inexact: bool,
+    /// `runtests()` / `do_tap()` run xUnit functions: the plan is computed at run time.
+    pub runs_tests: bool,
+    pub finish: bool,
+    pub includes: Vec<Include>,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+}

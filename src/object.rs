@@ -1,0 +1,160 @@
+//! Object keys: one format everywhere (reports, coverage database, schema universe, gates).
+//!
+//! `kind:qualified.name`, e.g. `table:public.users`, `column:public.users.email`,
+//! `function:public.add(integer,integer)`, `policy:public.users.owner_can_read`,
+//! `schema:app`, `role:anon`. Each name part is written as PostgreSQL's `quote_ident`
+//! would: plain lower-case identifiers bare, anything else in double quotes, so that the
+//! dots of a key always separate parts and names stay exact and case-sensitive.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Quotes one name part like PostgreSQL's `quote_ident` (without the keyword rule).
+pub fn quote_part(name: &str) -> Cow<'_, str> {
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'$');
+    if plain {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(format!("\"{}\"", name.replace('"', "\"\"")))
+    }
+}
+
+/// Builds `kind:part1.part2...`.
+pub fn key(kind: &str, parts: &[&str]) -> String {
+    let mut out =
+        String::with_capacity(kind.len() + 1 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    out.push_str(kind);
+    out.push(':');
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(&quote_part(p));
+    }
+    out
+}
+
+/// Builds `function:schema.name(type,type)`; `args: None` means "every overload".
+pub fn function_key(schema: &str, name: &str, args: Option<&[String]>) -> String {
+    let mut out = key("function", &[schema, name]);
+    if let Some(args) = args {
+        out.push('(');
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{}", normalize_type(a));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// The kind of an object key (`table` for `table:public.users`).
+pub fn kind_of(key: &str) -> &str {
+    key.split_once(':').map_or(key, |(k, _)| k)
+}
+
+/// Canonical spelling of a SQL type name, so `int4`, `INT` and `integer` are one type.
+pub fn normalize_type(t: &str) -> String {
+    let mut s = t.trim().to_ascii_lowercase();
+    // Collapse runs of whitespace.
+    let mut collapsed = String::with_capacity(s.len());
+    let mut prev_space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !prev_space {
+                collapsed.push(' ');
+            }
+            prev_space = true;
+        } else {
+            prev_space = false;
+            collapsed.push(c);
+        }
+    }
+    s = collapsed
+        .replace(" [", "[")
+        .replace("[ ", "[")
+        .replace(" ]", "]");
+    if let Some(rest) = s.strip_prefix("pg_catalog.") {
+        s = rest.to_string();
+    }
+    let (base, suffix) = match s.find('[') {
+        Some(i) => (s[..i].trim_end().to_string(), s[i..].replace(' ', "")),
+        None => (s.clone(), String::new()),
+    };
+    let canonical = match base.as_str() {
+        "int" | "int4" => "integer",
+        "int2" => "smallint",
+        "int8" => "bigint",
+        "bool" => "boolean",
+        "float8" | "float" => "double precision",
+        "float4" => "real",
+        "varchar" => "character varying",
+        "char" | "bpchar" => "character",
+        "decimal" => "numeric",
+        "timestamptz" => "timestamp with time zone",
+        "timestamp" => "timestamp without time zone",
+        "timetz" => "time with time zone",
+        "time" => "time without time zone",
+        "varbit" => "bit varying",
+        other => other,
+    };
+    let mut out = canonical.to_string();
+    out.push_str(&suffix);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_are_bare_and_others_quoted() {
+        assert_eq!(key("table", &["public", "users"]), "table:public.users");
+        assert_eq!(key("table", &["public", "Users"]), "table:public.\"Users\"");
+        assert_eq!(key("column", &["a.b", "t", "c"]), "column:\"a.b\".t.c");
+        assert_eq!(key("role", &["we\"ird"]), "role:\"we\"\"ird\"");
+        assert_eq!(key("schema", &["1x"]), "schema:\"1x\"");
+    }
+
+    #[test]
+    fn function_keys_normalise_argument_types() {
+        let args = vec![
+            "INT".to_string(),
+            "varchar".to_string(),
+            "text[]".to_string(),
+        ];
+        assert_eq!(
+            function_key("public", "add", Some(&args)),
+            "function:public.add(integer,character varying,text[])"
+        );
+        assert_eq!(function_key("public", "add", None), "function:public.add");
+        assert_eq!(
+            function_key("public", "f", Some(&[])),
+            "function:public.f()"
+        );
+    }
+
+    #[test]
+    fn type_normalisation() {
+        assert_eq!(normalize_type(" pg_catalog.INT4 "), "integer");
+        assert_eq!(normalize_type("character  varying"), "character varying");
+        assert_eq!(normalize_type("int [ ]"), "integer[]");
+        assert_eq!(normalize_type("timestamptz"), "timestamp with time zone");
+        assert_eq!(normalize_type("public.mood"), "public.mood");
+    }
+
+    #[test]
+    fn kind_of_key() {
+        assert_eq!(kind_of("table:public.users"), "table");
+        assert_eq!(kind_of("nonsense"), "nonsense");
+    }
+}
