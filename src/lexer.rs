@@ -299,8 +299,20 @@ impl Lexer<'_, '_> {
     #[inline]
     fn skip_lines(&mut self, start: usize, end: usize) {
         let span = &self.src[start..end];
-        if let Some(last) = memchr::memrchr(b'\n', span) {
-            let n = memchr::memchr_iter(b'\n', &span[..last]).count() + 1;
+        // Most strings are short and on one line: a plain loop beats setting up SIMD there.
+        let short = span.len() < 64;
+        let last = if short {
+            span.iter().rposition(|&b| b == b'\n')
+        } else {
+            memchr::memrchr(b'\n', span)
+        };
+        if let Some(last) = last {
+            let before = &span[..last];
+            let n = if short {
+                before.iter().filter(|&&b| b == b'\n').count()
+            } else {
+                memchr::memchr_iter(b'\n', before).count()
+            } + 1;
             self.line = self.line.saturating_add(n as u32);
             self.line_start = start + last + 1;
             self.col_base = 1;
@@ -328,7 +340,14 @@ impl Lexer<'_, '_> {
                     self.line_start = self.pos;
                     self.col_base = 1;
                 }
-                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {
+                    // Indentation comes in runs: skip it without going back to the dispatch.
+                    let mut p = start + 1;
+                    while p < len && matches!(self.src[p], b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+                        p += 1;
+                    }
+                    self.pos = p;
+                }
                 b'-' if self.at(start + 1) == b'-' => self.line_comment(start),
                 b'/' if self.at(start + 1) == b'*' => self.block_comment(start),
                 b'\'' => self.string(start, start, StringFlavor::Standard),
