@@ -110,27 +110,1650 @@ impl Token {
     }
 }
 
-// ---- interim stubs (replaced by the lexer work) ----
+/// The output of [`tokenize`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lexed {
     pub tokens: Vec<Token>,
     pub diagnostics: Vec<LexDiagnostic>,
 }
-pub fn tokenize(_src: &[u8]) -> Lexed {
-    unimplemented!()
+
+/// Tokenizes a whole file.
+///
+/// Offsets are `u32`: an input longer than `u32::MAX` bytes is lexed up to that length and
+/// a diagnostic says so (no test file is that large; this keeps `Token` at 32 bytes).
+pub fn tokenize(src: &[u8]) -> Lexed {
+    let mut out = Lexed {
+        // The corpus averages a token per 11 bytes: one regrowth at most for typical files,
+        // without reserving much for files that are mostly one big dollar body.
+        tokens: Vec::with_capacity(src.len() / 8 + 16),
+        diagnostics: Vec::new(),
+    };
+    tokenize_range(
+        src,
+        0..src.len(),
+        1,
+        1,
+        &mut out.tokens,
+        &mut out.diagnostics,
+    );
+    out
 }
+
+/// Tokenizes `src[range]` (e.g. the body of a dollar-quoted function), appending to the given
+/// vectors. Offsets in the tokens are absolute (into `src`); `line`/`col` are the position of
+/// `range.start`. Nothing before `range.start` or after `range.end` is looked at, so a
+/// construct still open at `range.end` is reported as unterminated.
 pub fn tokenize_range(
-    _src: &[u8],
-    _range: Range<usize>,
-    _line: u32,
-    _col: u32,
-    _tokens: &mut Vec<Token>,
-    _diags: &mut Vec<LexDiagnostic>,
+    src: &[u8],
+    range: Range<usize>,
+    line: u32,
+    col: u32,
+    tokens: &mut Vec<Token>,
+    diags: &mut Vec<LexDiagnostic>,
 ) {
-    unimplemented!()
+    let mut end = range.end.min(src.len());
+    if end > MAX_LEN {
+        diags.push(LexDiagnostic {
+            line,
+            col,
+            message: format!("input longer than {MAX_LEN} bytes; the rest is not lexed"),
+        });
+        end = MAX_LEN;
+    }
+    let start = range.start.min(end);
+    let mut lx = Lexer {
+        src: &src[..end],
+        pos: start,
+        line,
+        line_start: start,
+        col_base: col,
+        tokens,
+        diags,
+    };
+    lx.run();
 }
-pub fn string_value<'a>(_src: &'a [u8], _tok: &Token) -> Cow<'a, [u8]> {
-    unimplemented!()
+
+const MAX_LEN: usize = u32::MAX as usize;
+
+// Byte classes, one table lookup per byte in the hot loops.
+const C_WS: u8 = 1; // ASCII whitespace PostgreSQL skips: space \t \n \r \f \v
+const C_IDENT_START: u8 = 2; // [A-Za-z_\x80-\xff]
+const C_IDENT_CONT: u8 = 4; // [A-Za-z0-9_$\x80-\xff]
+const C_DIGIT: u8 = 8; // [0-9]
+const C_OP: u8 = 16; // ~ ! @ # ^ & | ` ? + - * / % < > =
+const C_VAR: u8 = 32; // psql variable_char: [A-Za-z0-9_\x80-\xff]
+const C_OP_SPECIAL: u8 = 64; // ~ ! @ # ^ & | ` ? %: keep a trailing + or - in an operator
+const C_TAG: u8 = 128; // dollar-quote tag char: [A-Za-z0-9_\x80-\xff]
+
+static CLASS: [u8; 256] = build_classes();
+
+const fn build_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0u8;
+        if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            k |= C_WS;
+        }
+        let alpha = c.is_ascii_alphabetic() || c == b'_' || c >= 0x80;
+        if alpha {
+            k |= C_IDENT_START | C_IDENT_CONT | C_VAR | C_TAG;
+        }
+        if c.is_ascii_digit() {
+            k |= C_DIGIT | C_IDENT_CONT | C_VAR | C_TAG;
+        }
+        if c == b'$' {
+            k |= C_IDENT_CONT;
+        }
+        if matches!(
+            c,
+            b'~' | b'!'
+                | b'@'
+                | b'#'
+                | b'^'
+                | b'&'
+                | b'|'
+                | b'`'
+                | b'?'
+                | b'+'
+                | b'-'
+                | b'*'
+                | b'/'
+                | b'%'
+                | b'<'
+                | b'>'
+                | b'='
+        ) {
+            k |= C_OP;
+        }
+        if matches!(
+            c,
+            b'~' | b'!' | b'@' | b'#' | b'^' | b'&' | b'|' | b'`' | b'?' | b'%'
+        ) {
+            k |= C_OP_SPECIAL;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
 }
-pub fn ident_value<'a>(_src: &'a [u8], _tok: &Token) -> Cow<'a, [u8]> {
-    unimplemented!()
+
+#[inline(always)]
+fn is(b: u8, class: u8) -> bool {
+    CLASS[b as usize] & class != 0
+}
+
+struct Lexer<'a, 'o> {
+    /// The input, cut at the end of the range being lexed (offsets stay absolute).
+    src: &'a [u8],
+    pos: usize,
+    line: u32,
+    /// Offset of the first byte of the current line (or of the range, on its first line).
+    line_start: usize,
+    /// Column of `line_start`: the caller's column on the range's first line, then 1.
+    col_base: u32,
+    tokens: &'o mut Vec<Token>,
+    diags: &'o mut Vec<LexDiagnostic>,
+}
+
+impl Lexer<'_, '_> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> u8 {
+        // 0 is never a byte the lexer looks ahead for, so it doubles as "end of input".
+        self.src.get(i).copied().unwrap_or(0)
+    }
+
+    #[inline(always)]
+    fn col_of(&self, i: usize) -> u32 {
+        (i - self.line_start) as u32 + self.col_base
+    }
+
+    #[inline(always)]
+    fn push_full(
+        &mut self,
+        kind: TokenKind,
+        start: usize,
+        end: usize,
+        inner: (usize, usize),
+        flavor: StringFlavor,
+    ) {
+        self.tokens.push(Token {
+            kind,
+            start: start as u32,
+            end: end as u32,
+            inner_start: inner.0 as u32,
+            inner_end: inner.1 as u32,
+            line: self.line,
+            col: self.col_of(start),
+            flavor,
+        });
+    }
+
+    #[inline(always)]
+    fn push(&mut self, kind: TokenKind, start: usize, end: usize) {
+        self.push_full(kind, start, end, (start, end), StringFlavor::Standard);
+    }
+
+    /// Accounts for the newlines inside a token that spans `start..end`; call after pushing it.
+    #[inline]
+    fn skip_lines(&mut self, start: usize, end: usize) {
+        let span = &self.src[start..end];
+        // Most strings are short and on one line: a plain loop beats setting up SIMD there.
+        let short = span.len() < 64;
+        let last = if short {
+            span.iter().rposition(|&b| b == b'\n')
+        } else {
+            memchr::memrchr(b'\n', span)
+        };
+        if let Some(last) = last {
+            let before = &span[..last];
+            let n = if short {
+                before.iter().filter(|&&b| b == b'\n').count()
+            } else {
+                memchr::memchr_iter(b'\n', before).count()
+            } + 1;
+            self.line = self.line.saturating_add(n as u32);
+            self.line_start = start + last + 1;
+            self.col_base = 1;
+        }
+    }
+
+    fn unterminated(&mut self, start: usize, what: &str) {
+        let diag = LexDiagnostic {
+            line: self.line,
+            col: self.col_of(start),
+            message: format!("unterminated {what}"),
+        };
+        self.diags.push(diag);
+    }
+
+    fn run(&mut self) {
+        let len = self.src.len();
+        while self.pos < len {
+            let b = self.src[self.pos];
+            let start = self.pos;
+            match b {
+                b'\n' => {
+                    self.pos += 1;
+                    self.line = self.line.saturating_add(1);
+                    self.line_start = self.pos;
+                    self.col_base = 1;
+                }
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {
+                    // Indentation comes in runs: skip it without going back to the dispatch.
+                    let mut p = start + 1;
+                    while p < len && matches!(self.src[p], b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+                        p += 1;
+                    }
+                    self.pos = p;
+                }
+                b'-' if self.at(start + 1) == b'-' => self.line_comment(start),
+                b'/' if self.at(start + 1) == b'*' => self.block_comment(start),
+                b'\'' => self.string(start, start, StringFlavor::Standard),
+                b'"' => self.quoted_ident(start, start),
+                b'$' => self.dollar(start),
+                b':' => self.colon(start),
+                b'\\' => self.meta(start),
+                b'(' => self.single(TokenKind::LParen, start),
+                b')' => self.single(TokenKind::RParen, start),
+                b'[' => self.single(TokenKind::LBracket, start),
+                b']' => self.single(TokenKind::RBracket, start),
+                b',' => self.single(TokenKind::Comma, start),
+                b';' => self.single(TokenKind::Semicolon, start),
+                b'.' => match self.at(start + 1) {
+                    // `..` (PL/pgSQL ranges) binds first, as in PostgreSQL: `1..10`.
+                    b'.' => {
+                        self.single(TokenKind::Dot, start);
+                        self.single(TokenKind::Dot, start + 1);
+                    }
+                    b'0'..=b'9' => self.number(start),
+                    _ => self.single(TokenKind::Dot, start),
+                },
+                b'0'..=b'9' => self.number(start),
+                _ if is(b, C_IDENT_START) => self.ident_or_prefixed(start),
+                _ if is(b, C_OP) => self.operator(start),
+                _ => self.single(TokenKind::Other, start),
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn single(&mut self, kind: TokenKind, start: usize) {
+        self.push(kind, start, start + 1);
+        self.pos = start + 1;
+    }
+
+    /// The end of a line-ending construct: before the `\n`, and before any `\r`s preceding
+    /// it, so CRLF files give the same token texts as LF files.
+    fn trim_cr(&self, from: usize, mut end: usize) -> usize {
+        while end > from && self.src[end - 1] == b'\r' {
+            end -= 1;
+        }
+        end
+    }
+
+    fn line_comment(&mut self, start: usize) {
+        let body = start + 2;
+        let eol = memchr::memchr(b'\n', &self.src[body..]).map_or(self.src.len(), |k| body + k);
+        let end = self.trim_cr(body, eol);
+        self.push_full(
+            TokenKind::LineComment,
+            start,
+            end,
+            (body, end),
+            StringFlavor::Standard,
+        );
+        self.pos = eol;
+    }
+
+    fn block_comment(&mut self, start: usize) {
+        let src = self.src;
+        let mut depth = 1usize;
+        let mut p = start + 2;
+        let mut close = None;
+        while let Some(k) = memchr::memchr2(b'*', b'/', &src[p..]) {
+            let i = p + k;
+            let next = self.at(i + 1);
+            if src[i] == b'*' && next == b'/' {
+                depth -= 1;
+                p = i + 2;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            } else if src[i] == b'/' && next == b'*' {
+                depth += 1;
+                p = i + 2;
+            } else {
+                p = i + 1;
+            }
+        }
+        let (end, inner_end) = match close {
+            Some(i) => (i + 2, i),
+            None => (src.len(), src.len()),
+        };
+        self.push_full(
+            TokenKind::BlockComment,
+            start,
+            end,
+            (start + 2, inner_end),
+            StringFlavor::Standard,
+        );
+        if close.is_none() {
+            self.unterminated(start, "/* comment");
+        }
+        self.skip_lines(start, end);
+        self.pos = end;
+    }
+
+    /// A string constant whose opening quote is at `quote` (after any prefix at `start`).
+    fn string(&mut self, start: usize, quote: usize, flavor: StringFlavor) {
+        let src = self.src;
+        let body = quote + 1;
+        let mut p = body;
+        let close = match flavor {
+            // B'..' and X'..' have no quote doubling in PostgreSQL: the first quote ends them.
+            StringFlavor::Bit | StringFlavor::Hex => {
+                memchr::memchr(b'\'', &src[p..]).map(|k| p + k)
+            }
+            StringFlavor::Escape => loop {
+                match memchr::memchr2(b'\'', b'\\', &src[p..]) {
+                    None => break None,
+                    Some(k) => {
+                        let i = p + k;
+                        if src[i] == b'\\' || self.at(i + 1) == b'\'' {
+                            p = (i + 2).min(src.len());
+                        } else {
+                            break Some(i);
+                        }
+                    }
+                }
+            },
+            _ => loop {
+                match memchr::memchr(b'\'', &src[p..]) {
+                    None => break None,
+                    Some(k) => {
+                        let i = p + k;
+                        if self.at(i + 1) == b'\'' {
+                            p = i + 2;
+                        } else {
+                            break Some(i);
+                        }
+                    }
+                }
+            },
+        };
+        let (end, inner_end) = match close {
+            Some(i) => (i + 1, i),
+            None => (src.len(), src.len()),
+        };
+        self.push_full(TokenKind::String, start, end, (body, inner_end), flavor);
+        if close.is_none() {
+            let what = match flavor {
+                StringFlavor::Bit => "bit string literal",
+                StringFlavor::Hex => "hexadecimal string literal",
+                _ => "quoted string",
+            };
+            self.unterminated(start, what);
+        }
+        self.skip_lines(start, end);
+        self.pos = end;
+    }
+
+    /// A `"quoted identifier"` whose opening quote is at `quote` (`U&` prefix at `start`).
+    fn quoted_ident(&mut self, start: usize, quote: usize) {
+        let src = self.src;
+        let body = quote + 1;
+        let mut p = body;
+        let close = loop {
+            match memchr::memchr(b'"', &src[p..]) {
+                None => break None,
+                Some(k) => {
+                    let i = p + k;
+                    if self.at(i + 1) == b'"' {
+                        p = i + 2;
+                    } else {
+                        break Some(i);
+                    }
+                }
+            }
+        };
+        let (end, inner_end) = match close {
+            Some(i) => (i + 1, i),
+            None => (src.len(), src.len()),
+        };
+        self.push_full(
+            TokenKind::QuotedIdent,
+            start,
+            end,
+            (body, inner_end),
+            StringFlavor::Standard,
+        );
+        if close.is_none() {
+            self.unterminated(start, "quoted identifier");
+        }
+        self.skip_lines(start, end);
+        self.pos = end;
+    }
+
+    /// `$1`, `$$..$$`, `$tag$..$tag$`, or a lone `$`.
+    fn dollar(&mut self, start: usize) {
+        let src = self.src;
+        let next = self.at(start + 1);
+        if next.is_ascii_digit() {
+            let mut p = start + 2;
+            while is(self.at(p), C_DIGIT) {
+                p += 1;
+            }
+            self.push(TokenKind::Param, start, p);
+            self.pos = p;
+            return;
+        }
+        let mut p = start + 1;
+        if is(next, C_IDENT_START) {
+            while is(self.at(p), C_TAG) {
+                p += 1;
+            }
+        }
+        if self.at(p) != b'$' {
+            // Not a delimiter (`$` then something else): PostgreSQL returns the `$` alone.
+            self.single(TokenKind::Other, start);
+            return;
+        }
+        let delim = &src[start..=p];
+        let body = p + 1;
+        let mut q = body;
+        let mut close = None;
+        // Each `$` is tried once and the comparison stops at the first byte that is not the
+        // tag's, which is never a later `$` (tags contain none): linear overall.
+        while let Some(k) = memchr::memchr(b'$', &src[q..]) {
+            let i = q + k;
+            if src[i..].starts_with(delim) {
+                close = Some(i);
+                break;
+            }
+            q = i + 1;
+        }
+        let (end, inner_end) = match close {
+            Some(i) => (i + delim.len(), i),
+            None => (src.len(), src.len()),
+        };
+        self.push_full(
+            TokenKind::DollarString,
+            start,
+            end,
+            (body, inner_end),
+            StringFlavor::Standard,
+        );
+        if close.is_none() {
+            self.unterminated(start, "dollar-quoted string");
+        }
+        self.skip_lines(start, end);
+        self.pos = end;
+    }
+
+    /// `::`, `:=`, psql `:var` / `:'var'` / `:"var"`, or a lone `:`.
+    fn colon(&mut self, start: usize) {
+        let next = self.at(start + 1);
+        match next {
+            b':' => {
+                self.push(TokenKind::Cast, start, start + 2);
+                self.pos = start + 2;
+            }
+            b'=' => {
+                self.push(TokenKind::Operator, start, start + 2);
+                self.pos = start + 2;
+            }
+            b'\'' | b'"' => {
+                let mut p = start + 2;
+                while is(self.at(p), C_VAR) {
+                    p += 1;
+                }
+                if p > start + 2 && self.at(p) == next {
+                    self.push_full(
+                        TokenKind::PsqlVar,
+                        start,
+                        p + 1,
+                        (start + 2, p),
+                        StringFlavor::Standard,
+                    );
+                    self.pos = p + 1;
+                } else {
+                    self.single(TokenKind::Colon, start);
+                }
+            }
+            // psql allows a leading digit too, but `arr[1:2]` is far more common in tests
+            // than a variable named `2`.
+            _ if is(next, C_VAR) && !next.is_ascii_digit() => {
+                let mut p = start + 2;
+                while is(self.at(p), C_VAR) {
+                    p += 1;
+                }
+                self.push_full(
+                    TokenKind::PsqlVar,
+                    start,
+                    p,
+                    (start + 1, p),
+                    StringFlavor::Standard,
+                );
+                self.pos = p;
+            }
+            _ => self.single(TokenKind::Colon, start),
+        }
+    }
+
+    /// A psql meta-command: the backslash, the command name, then arguments up to the end of
+    /// the line or a `\\` separator (included). Quoted arguments (`'..'`, `".."`, `` `..` ``)
+    /// may contain `\\` without ending the command, as in psql; none spans lines.
+    fn meta(&mut self, start: usize) {
+        let src = self.src;
+        let len = src.len();
+        let mut p = start + 1;
+        // Command name: up to whitespace or a backslash.
+        while p < len && !is(src[p], C_WS) && src[p] != b'\\' {
+            p += 1;
+        }
+        let (end, next) = loop {
+            if p >= len {
+                break (self.trim_cr(start, len), len);
+            }
+            match src[p] {
+                b'\n' => break (self.trim_cr(start, p), p),
+                b'\\' if self.at(p + 1) == b'\\' => break (p + 2, p + 2),
+                q @ (b'\'' | b'"' | b'`') => {
+                    p += 1;
+                    while p < len && src[p] != b'\n' {
+                        let c = src[p];
+                        if q == b'\'' && c == b'\\' && self.at(p + 1) != b'\n' {
+                            p = (p + 2).min(len);
+                        } else if c == q && self.at(p + 1) == q && q != b'`' {
+                            p += 2;
+                        } else if c == q {
+                            p += 1;
+                            break;
+                        } else {
+                            p += 1;
+                        }
+                    }
+                }
+                _ => p += 1,
+            }
+        };
+        self.push(TokenKind::PsqlMeta, start, end);
+        self.pos = next;
+    }
+
+    /// Integers, decimals (`1.5`, `.5`, `5.`), exponents, `0x`/`0o`/`0b`, `_` separators.
+    fn number(&mut self, start: usize) {
+        let mut p = start;
+        let radix_digit: Option<fn(u8) -> bool> = if self.at(start) == b'0' {
+            match self.at(start + 1) {
+                b'x' | b'X' => Some(|c: u8| c.is_ascii_hexdigit()),
+                b'o' | b'O' => Some(|c: u8| matches!(c, b'0'..=b'7')),
+                b'b' | b'B' => Some(|c: u8| matches!(c, b'0' | b'1')),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if let Some(ok) = radix_digit {
+            let q = self.digits(start + 2, ok, true);
+            if q > start + 2 {
+                self.push(TokenKind::Number, start, q);
+                self.pos = q;
+                return;
+            }
+            // `0x` with no digit: PostgreSQL rejects it; we give `0` then an identifier.
+        }
+        if self.at(p) != b'.' {
+            p = self.digits(p, |c| c.is_ascii_digit(), false);
+        }
+        // A fraction, unless this is `1..10` (a range in PL/pgSQL `FOR`).
+        if self.at(p) == b'.' && self.at(p + 1) != b'.' {
+            p = self.digits(p + 1, |c| c.is_ascii_digit(), false);
+        }
+        if matches!(self.at(p), b'e' | b'E') {
+            let mut q = p + 1;
+            if matches!(self.at(q), b'+' | b'-') {
+                q += 1;
+            }
+            if self.at(q).is_ascii_digit() {
+                p = self.digits(q, |c| c.is_ascii_digit(), false);
+            }
+        }
+        self.push(TokenKind::Number, start, p);
+        self.pos = p;
+    }
+
+    /// Digits accepted by `ok`, with single `_` separators before a digit (not leading
+    /// unless `lead_us`, as after `0x`). Returns the end.
+    #[inline]
+    fn digits(&self, from: usize, ok: fn(u8) -> bool, lead_us: bool) -> usize {
+        let mut p = from;
+        loop {
+            let c = self.at(p);
+            if ok(c) {
+                p += 1;
+            } else if c == b'_' && (p > from || lead_us) && ok(self.at(p + 1)) {
+                p += 2;
+            } else {
+                return p;
+            }
+        }
+    }
+
+    /// An identifier, or a string/identifier with a prefix: `E'`, `N'`, `B'`, `X'`, `U&'`, `U&"`.
+    fn ident_or_prefixed(&mut self, start: usize) {
+        let next = self.at(start + 1);
+        match self.src[start] | 0x20 {
+            b'e' if next == b'\'' => return self.string(start, start + 1, StringFlavor::Escape),
+            b'n' if next == b'\'' => return self.string(start, start + 1, StringFlavor::National),
+            b'b' if next == b'\'' => return self.string(start, start + 1, StringFlavor::Bit),
+            b'x' if next == b'\'' => return self.string(start, start + 1, StringFlavor::Hex),
+            b'u' if next == b'&' => match self.at(start + 2) {
+                b'\'' => return self.string(start, start + 2, StringFlavor::Unicode),
+                b'"' => return self.quoted_ident(start, start + 2),
+                _ => {}
+            },
+            _ => {}
+        }
+        let src = self.src;
+        let mut p = start + 1;
+        while p < src.len() && is(src[p], C_IDENT_CONT) {
+            p += 1;
+        }
+        self.push(TokenKind::Ident, start, p);
+        self.pos = p;
+    }
+
+    /// An operator, with PostgreSQL's rules: the longest run of operator characters, cut
+    /// before an embedded `--` or `/*`; a trailing `+`/`-` is dropped from a multi-character
+    /// operator unless it contains one of `~ ! @ # ^ & | \` ? %` (so `=-1` is `=`, `-`, `1`).
+    fn operator(&mut self, start: usize) {
+        let src = self.src;
+        let len = src.len();
+        let mut p = start + 1;
+        while p < len && is(src[p], C_OP) {
+            if (src[p] == b'-' && self.at(p + 1) == b'-')
+                || (src[p] == b'/' && self.at(p + 1) == b'*')
+            {
+                break;
+            }
+            p += 1;
+        }
+        let run_end = p;
+        let mut n = run_end - start;
+        if n > 1 && matches!(src[run_end - 1], b'+' | b'-') {
+            let keeps = src[start..run_end - 1].iter().any(|&c| is(c, C_OP_SPECIAL));
+            if !keeps {
+                while n > 1 && matches!(src[start + n - 1], b'+' | b'-') {
+                    n -= 1;
+                }
+            }
+        }
+        self.push(TokenKind::Operator, start, start + n);
+        // PostgreSQL rescans the dropped `+`/`-`s; each comes out as a one-character operator
+        // (the rest of the run has no special character), so emit them directly: rescanning
+        // would be quadratic on a long run of `+`.
+        for i in start + n..run_end {
+            self.push(TokenKind::Operator, i, i + 1);
+        }
+        self.pos = run_end;
+    }
+}
+
+/// The value of a `String` token: `''` -> `'`; for `E'..'` the backslash escapes
+/// (`\b \f \n \r \t`, `\ooo`, `\xhh`, `\uXXXX`, `\UXXXXXXXX`, any other `\c` -> `c`); for
+/// `U&'..'` the `\XXXX` and `\+XXXXXX` escapes with the default escape character (`UESCAPE`
+/// is not applied). Unicode escapes become UTF-8, surrogate pairs included.
+///
+/// Borrowed when nothing needs decoding. A malformed escape (a lone surrogate, too few hex
+/// digits, a code point out of range or zero) is kept as its raw bytes: PostgreSQL would
+/// reject the literal, and a scanner only needs the text back.
+/// For any other kind of token, returns [`Token::inner`] unchanged (for a `DollarString`,
+/// its body).
+pub fn string_value<'a>(src: &'a [u8], tok: &Token) -> Cow<'a, [u8]> {
+    let inner = src.get(tok.inner()).unwrap_or_default();
+    if tok.kind != TokenKind::String {
+        return Cow::Borrowed(inner);
+    }
+    match tok.flavor {
+        StringFlavor::Escape => decode_escape_string(inner),
+        StringFlavor::Unicode => decode_unicode_escapes(inner, b'\''),
+        _ => undouble(inner, b'\''),
+    }
+}
+
+/// The value of an identifier: an unquoted `Ident` is ASCII-lowercased (PostgreSQL folds ASCII
+/// only); a `QuotedIdent` is its content with `""` -> `"` (and, for `U&".."`, its Unicode
+/// escapes decoded). Names are not truncated to NAMEDATALEN. Any other token: its text.
+pub fn ident_value<'a>(src: &'a [u8], tok: &Token) -> Cow<'a, [u8]> {
+    match tok.kind {
+        TokenKind::Ident => {
+            let text = src.get(tok.span()).unwrap_or_default();
+            if text.iter().any(u8::is_ascii_uppercase) {
+                Cow::Owned(text.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(text)
+            }
+        }
+        TokenKind::QuotedIdent => {
+            let inner = src.get(tok.inner()).unwrap_or_default();
+            if tok.inner_start > tok.start + 1 {
+                decode_unicode_escapes(inner, b'"')
+            } else {
+                undouble(inner, b'"')
+            }
+        }
+        _ => Cow::Borrowed(src.get(tok.span()).unwrap_or_default()),
+    }
+}
+
+/// `qq` -> `q`.
+fn undouble(s: &[u8], q: u8) -> Cow<'_, [u8]> {
+    let Some(first) = memchr::memchr(q, s) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = first;
+    out.extend_from_slice(&s[..i]);
+    while i < s.len() {
+        match memchr::memchr(q, &s[i..]) {
+            None => {
+                out.extend_from_slice(&s[i..]);
+                break;
+            }
+            Some(k) => {
+                out.extend_from_slice(&s[i..i + k + 1]);
+                i += k + 1;
+                if s.get(i) == Some(&q) {
+                    i += 1;
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn hex_value(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |acc, &c| {
+        let d = (c as char).to_digit(16)?;
+        Some(acc << 4 | d)
+    })
+}
+
+/// `n` hex digits at `s[at..]`, if all there.
+fn hex_at(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    s.get(at..at + n).and_then(hex_value)
+}
+
+/// Appends the UTF-8 of `cp` if it is a valid, non-zero scalar value.
+fn push_char(out: &mut Vec<u8>, cp: u32) -> bool {
+    match char::from_u32(cp) {
+        Some(c) if cp != 0 => {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            true
+        }
+        _ => false,
+    }
+}
+
+fn is_high_surrogate(cp: u32) -> bool {
+    (0xD800..0xDC00).contains(&cp)
+}
+
+fn is_low_surrogate(cp: u32) -> bool {
+    (0xDC00..0xE000).contains(&cp)
+}
+
+fn combine_surrogates(hi: u32, lo: u32) -> u32 {
+    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+}
+
+/// The content of an `E'..'` constant.
+fn decode_escape_string(s: &[u8]) -> Cow<'_, [u8]> {
+    let Some(first) = memchr::memchr2(b'\\', b'\'', s) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = Vec::with_capacity(s.len());
+    out.extend_from_slice(&s[..first]);
+    let mut i = first;
+    while i < s.len() {
+        let c = s[i];
+        if c == b'\'' {
+            out.push(b'\'');
+            i += if s.get(i + 1) == Some(&b'\'') { 2 } else { 1 };
+            continue;
+        }
+        if c != b'\\' {
+            let k = memchr::memchr2(b'\\', b'\'', &s[i..]).map_or(s.len(), |k| i + k);
+            out.extend_from_slice(&s[i..k]);
+            i = k;
+            continue;
+        }
+        let Some(&e) = s.get(i + 1) else {
+            out.push(b'\\');
+            break;
+        };
+        match e {
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'0'..=b'7' => {
+                let mut v = 0u32;
+                let mut j = i + 1;
+                while j < s.len() && j < i + 4 && matches!(s[j], b'0'..=b'7') {
+                    v = v * 8 + u32::from(s[j] - b'0');
+                    j += 1;
+                }
+                // PostgreSQL keeps the low byte of `\400`..`\777`.
+                out.push(v as u8);
+                i = j;
+                continue;
+            }
+            b'x' => {
+                let mut j = i + 2;
+                let mut v = 0u32;
+                while j < s.len() && j < i + 4 && s[j].is_ascii_hexdigit() {
+                    v = v * 16 + (s[j] as char).to_digit(16).unwrap_or(0);
+                    j += 1;
+                }
+                if j == i + 2 {
+                    out.push(b'x'); // `\x` without digits is just `x`
+                } else {
+                    out.push(v as u8);
+                }
+                i = j;
+                continue;
+            }
+            b'u' | b'U' => {
+                let n = if e == b'u' { 4 } else { 8 };
+                let end = decode_one_unicode(s, i + 2, n, &mut out, |s, at| {
+                    // A low surrogate as `\uXXXX` or `\UXXXXXXXX`.
+                    match s.get(at..at + 2) {
+                        Some(b"\\u") => hex_at(s, at + 2, 4).map(|v| (v, 6)),
+                        Some(b"\\U") => hex_at(s, at + 2, 8).map(|v| (v, 10)),
+                        _ => None,
+                    }
+                });
+                match end {
+                    Some(end) => i = end,
+                    None => {
+                        out.extend_from_slice(&s[i..i + 2]);
+                        i += 2;
+                    }
+                }
+                continue;
+            }
+            other => out.push(other),
+        }
+        i += 2;
+    }
+    Cow::Owned(out)
+}
+
+/// Decodes `n` hex digits at `s[at..]` as a code point, then a low surrogate right after if
+/// the value is a high one (found by `low`, which returns the value and its length).
+/// Returns the end of what was used, or `None` (nothing written) when malformed.
+fn decode_one_unicode(
+    s: &[u8],
+    at: usize,
+    n: usize,
+    out: &mut Vec<u8>,
+    low: impl Fn(&[u8], usize) -> Option<(u32, usize)>,
+) -> Option<usize> {
+    let cp = hex_at(s, at, n)?;
+    let mut end = at + n;
+    let cp = if is_high_surrogate(cp) {
+        let (lo, lo_len) = low(s, end)?;
+        if !is_low_surrogate(lo) {
+            return None;
+        }
+        end += lo_len;
+        combine_surrogates(cp, lo)
+    } else {
+        cp
+    };
+    push_char(out, cp).then_some(end)
+}
+
+/// The content of `U&'..'` (quote `'`) or `U&".."` (quote `"`): `\XXXX`, `\+XXXXXX`, `\\`,
+/// and quote doubling.
+fn decode_unicode_escapes(s: &[u8], q: u8) -> Cow<'_, [u8]> {
+    let Some(first) = memchr::memchr2(b'\\', q, s) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = Vec::with_capacity(s.len());
+    out.extend_from_slice(&s[..first]);
+    let mut i = first;
+    let low = |s: &[u8], at: usize| match s.get(at..at + 2) {
+        Some([b'\\', b'+']) => hex_at(s, at + 2, 6).map(|v| (v, 8)),
+        Some([b'\\', _]) => hex_at(s, at + 1, 4).map(|v| (v, 5)),
+        _ => None,
+    };
+    while i < s.len() {
+        let c = s[i];
+        if c == q {
+            out.push(q);
+            i += if s.get(i + 1) == Some(&q) { 2 } else { 1 };
+            continue;
+        }
+        if c != b'\\' {
+            let k = memchr::memchr2(b'\\', q, &s[i..]).map_or(s.len(), |k| i + k);
+            out.extend_from_slice(&s[i..k]);
+            i = k;
+            continue;
+        }
+        match s.get(i + 1) {
+            Some(b'\\') => {
+                out.push(b'\\');
+                i += 2;
+            }
+            Some(b'+') => match decode_one_unicode(s, i + 2, 6, &mut out, low) {
+                Some(end) => i = end,
+                None => {
+                    out.push(b'\\');
+                    i += 1;
+                }
+            },
+            Some(_) => match decode_one_unicode(s, i + 1, 4, &mut out, low) {
+                Some(end) => i = end,
+                None => {
+                    out.push(b'\\');
+                    i += 1;
+                }
+            },
+            None => {
+                out.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenKind::*;
+    use super::*;
+
+    type S = std::string::String;
+
+    fn toks(src: &str) -> Vec<(TokenKind, S)> {
+        let lexed = tokenize(src.as_bytes());
+        assert!(lexed.diagnostics.is_empty(), "{:?}", lexed.diagnostics);
+        lexed
+            .tokens
+            .iter()
+            .map(|t| {
+                let text = S::from_utf8_lossy(t.text(src.as_bytes())).into_owned();
+                (t.kind, text)
+            })
+            .collect()
+    }
+
+    fn kinds(src: &str) -> Vec<TokenKind> {
+        toks(src).into_iter().map(|(k, _)| k).collect()
+    }
+
+    fn t(kind: TokenKind, s: &str) -> (TokenKind, S) {
+        (kind, s.to_string())
+    }
+
+    fn one(src: &str) -> Token {
+        let lexed = tokenize(src.as_bytes());
+        assert_eq!(lexed.tokens.len(), 1, "{:?}", lexed.tokens);
+        lexed.tokens[0]
+    }
+
+    fn inner(src: &str, tok: &Token) -> S {
+        S::from_utf8_lossy(&src.as_bytes()[tok.inner()]).into_owned()
+    }
+
+    fn value(src: &str) -> Vec<u8> {
+        string_value(src.as_bytes(), &one(src)).into_owned()
+    }
+
+    #[test]
+    fn simple_select() {
+        assert_eq!(
+            toks("SELECT has_table('public', 'users');"),
+            vec![
+                t(Ident, "SELECT"),
+                t(Ident, "has_table"),
+                t(LParen, "("),
+                t(String, "'public'"),
+                t(Comma, ","),
+                t(String, "'users'"),
+                t(RParen, ")"),
+                t(Semicolon, ";"),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_and_whitespace_only() {
+        assert!(tokenize(b"").tokens.is_empty());
+        assert!(tokenize(b" \t\r\n\x0b\x0c\n").tokens.is_empty());
+    }
+
+    #[test]
+    fn line_comment() {
+        let src = "a -- hello\nb";
+        assert_eq!(
+            toks(src),
+            vec![t(Ident, "a"), t(LineComment, "-- hello"), t(Ident, "b")]
+        );
+        let c = tokenize(src.as_bytes()).tokens[1];
+        assert_eq!(inner(src, &c), " hello");
+        // At end of input, no newline.
+        assert_eq!(toks("--x"), vec![t(LineComment, "--x")]);
+    }
+
+    #[test]
+    fn block_comments_nest() {
+        let src = "/* a /* b */ c */ x";
+        assert_eq!(
+            toks(src),
+            vec![t(BlockComment, "/* a /* b */ c */"), t(Ident, "x")]
+        );
+        let c = tokenize(src.as_bytes()).tokens[0];
+        assert_eq!(inner(src, &c), " a /* b */ c ");
+        assert_eq!(toks("/**/"), vec![t(BlockComment, "/**/")]);
+        assert_eq!(toks("/***/"), vec![t(BlockComment, "/***/")]);
+        // `/*/` inside a comment opens a nested one, as in PostgreSQL.
+        let lexed = tokenize(b"/* /*/ */");
+        assert_eq!(lexed.diagnostics.len(), 1);
+        // Comment markers inside strings are not comments.
+        assert_eq!(
+            kinds("'--' '/*' \"/*\" $$--$$"),
+            vec![String, String, QuotedIdent, DollarString]
+        );
+    }
+
+    #[test]
+    fn standard_strings() {
+        let src = "'it''s'";
+        let tok = one(src);
+        assert_eq!(tok.kind, String);
+        assert_eq!(tok.flavor, StringFlavor::Standard);
+        assert_eq!(inner(src, &tok), "it''s");
+        assert_eq!(value(src), b"it's");
+        // Standard-conforming: a backslash is an ordinary character and does not escape.
+        assert_eq!(toks(r"'a\' b"), vec![t(String, r"'a\'"), t(Ident, "b")]);
+        assert_eq!(value(r"'a\nb'"), br"a\nb");
+        assert!(matches!(
+            string_value(b"'plain'", &one("'plain'")),
+            Cow::Borrowed(b"plain")
+        ));
+        assert_eq!(value("''"), b"");
+        assert_eq!(value("''''"), b"'");
+    }
+
+    #[test]
+    fn strings_are_not_joined() {
+        assert_eq!(toks("'a'\n'b'"), vec![t(String, "'a'"), t(String, "'b'")]);
+    }
+
+    #[test]
+    fn escape_strings() {
+        assert_eq!(toks(r"E'\''"), vec![t(String, r"E'\''")]);
+        let tok = one(r"e'a\'b'");
+        assert_eq!(tok.flavor, StringFlavor::Escape);
+        assert_eq!(value(r"E'\''"), b"'");
+        assert_eq!(value(r"E'a''b'"), b"a'b");
+        assert_eq!(value(r"E'\n\t\\\b\f\r'"), b"\n\t\\\x08\x0c\r");
+        assert_eq!(value(r"E'\101\x41\x4A\7'"), b"AAJ\x07");
+        assert_eq!(value(r"E'\xZ'"), b"xZ");
+        assert_eq!(value(r"E'\q'"), b"q");
+        assert_eq!(value(r"E'\u00e9\U0001F600'"), "é😀".as_bytes());
+        assert_eq!(value(r"E'\uD83D\uDE00'"), "😀".as_bytes());
+        // Malformed: kept raw, never a panic.
+        assert_eq!(value(r"E'\u12'"), br"\u12");
+        assert_eq!(value(r"E'\uD83Dx'"), br"\uD83Dx");
+        assert_eq!(value(r"E'\U0011FFFF'"), br"\U0011FFFF");
+        assert_eq!(value(r"E'\u0000'"), br"\u0000");
+        assert_eq!(value("E'no escapes'"), b"no escapes");
+        // A backslash before the closing quote escapes it: unterminated.
+        let lexed = tokenize(br"E'abc\'");
+        assert_eq!(lexed.diagnostics.len(), 1);
+    }
+
+    #[test]
+    fn prefixed_strings() {
+        for (src, flavor) in [
+            ("N'x'", StringFlavor::National),
+            ("n'x'", StringFlavor::National),
+            ("B'101'", StringFlavor::Bit),
+            ("b'101'", StringFlavor::Bit),
+            ("X'1F'", StringFlavor::Hex),
+            ("x'1F'", StringFlavor::Hex),
+            ("U&'x'", StringFlavor::Unicode),
+            ("u&'x'", StringFlavor::Unicode),
+        ] {
+            let tok = one(src);
+            assert_eq!((tok.kind, tok.flavor), (String, flavor), "{src}");
+            assert_eq!(tok.end as usize, src.len());
+        }
+        // An identifier merely ending in e/n/b/x/u is not a prefix.
+        assert_eq!(toks("the'x'"), vec![t(Ident, "the"), t(String, "'x'")]);
+        assert_eq!(
+            toks("U&x"),
+            vec![t(Ident, "U"), t(Operator, "&"), t(Ident, "x")]
+        );
+    }
+
+    #[test]
+    fn unicode_strings() {
+        assert_eq!(value(r"U&'d\0061t\+000061'"), b"data");
+        assert_eq!(value(r"U&'\00e9'"), "é".as_bytes());
+        assert_eq!(value(r"U&'\D83D\DE00'"), "😀".as_bytes());
+        assert_eq!(value(r"U&'a\\b'"), br"a\b");
+        assert_eq!(value(r"U&'it''s'"), b"it's");
+        assert_eq!(value(r"U&'\12'"), br"\12");
+        assert_eq!(value(r"U&'\'"), br"\");
+        assert_eq!(value(r"U&'\+1'"), br"\+1");
+    }
+
+    #[test]
+    fn quoted_identifiers() {
+        let src = r#""My ""Table""""#;
+        let tok = one(src);
+        assert_eq!(tok.kind, QuotedIdent);
+        assert_eq!(ident_value(src.as_bytes(), &tok).as_ref(), br#"My "Table""#);
+        let src = r#"U&"d\0061t\+000061""#;
+        let tok = one(src);
+        assert_eq!(tok.kind, QuotedIdent);
+        assert_eq!(ident_value(src.as_bytes(), &tok).as_ref(), b"data");
+        let src = r#""plain""#;
+        assert!(matches!(
+            ident_value(src.as_bytes(), &one(src)),
+            Cow::Borrowed(b"plain")
+        ));
+    }
+
+    #[test]
+    fn identifiers_fold_ascii_only() {
+        let src = "Has_Table";
+        assert_eq!(
+            ident_value(src.as_bytes(), &one(src)).as_ref(),
+            b"has_table"
+        );
+        let src = "ÉtÉ";
+        assert_eq!(
+            ident_value(src.as_bytes(), &one(src)).as_ref(),
+            "ÉtÉ".as_bytes()
+        );
+        let src = "lower_1$x";
+        assert!(matches!(
+            ident_value(src.as_bytes(), &one(src)),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(toks("a$b$"), vec![t(Ident, "a$b$")]);
+        assert_eq!(toks("_x9 é"), vec![t(Ident, "_x9"), t(Ident, "é")]);
+    }
+
+    #[test]
+    fn dollar_quotes() {
+        let src = "$$ it's -- not a comment $$";
+        let tok = one(src);
+        assert_eq!(tok.kind, DollarString);
+        assert_eq!(inner(src, &tok), " it's -- not a comment ");
+        let src = "$a$ $b$ $a$";
+        let tok = one(src);
+        assert_eq!(inner(src, &tok), " $b$ ");
+        let src = "$fn$BEGIN RETURN NEXT ok(true); END$fn$;";
+        assert_eq!(kinds(src), vec![DollarString, Semicolon]);
+        // A closing candidate that shares the tag's prefix.
+        let src = "$ab$ $a$ $abc$ $ab$";
+        assert_eq!(inner(src, &one(src)), " $a$ $abc$ ");
+        // `$$` right after a shorter mismatch: `$a$$$`
+        let src = "$$a$$";
+        assert_eq!(inner(src, &one(src)), "a");
+        assert_eq!(string_value(src.as_bytes(), &one(src)).as_ref(), b"a");
+        // Tags can't start with a digit: `$1` is a parameter.
+        assert_eq!(toks("$1 $23"), vec![t(Param, "$1"), t(Param, "$23")]);
+        assert_eq!(toks("$ x"), vec![t(Other, "$"), t(Ident, "x")]);
+        assert_eq!(
+            toks("$x y"),
+            vec![t(Other, "$"), t(Ident, "x"), t(Ident, "y")]
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        for n in [
+            "42",
+            "3.14",
+            ".5",
+            "5.",
+            "1e10",
+            "1.5E-3",
+            "2e+7",
+            "0x1F",
+            "0X_ff",
+            "0o17",
+            "0b1010",
+            "1_000",
+            "1_000.000_1",
+            ".5e3",
+        ] {
+            assert_eq!(toks(n), vec![t(Number, n)], "{n}");
+        }
+        assert_eq!(
+            toks("1..10"),
+            vec![t(Number, "1"), t(Dot, "."), t(Dot, "."), t(Number, "10")]
+        );
+        assert_eq!(toks("1e"), vec![t(Number, "1"), t(Ident, "e")]);
+        assert_eq!(toks("1_"), vec![t(Number, "1"), t(Ident, "_")]);
+        assert_eq!(toks("0x"), vec![t(Number, "0"), t(Ident, "x")]);
+        assert_eq!(toks("a.b"), vec![t(Ident, "a"), t(Dot, "."), t(Ident, "b")]);
+        assert_eq!(
+            toks("tap.has_table("),
+            vec![
+                t(Ident, "tap"),
+                t(Dot, "."),
+                t(Ident, "has_table"),
+                t(LParen, "(")
+            ]
+        );
+    }
+
+    #[test]
+    fn operators() {
+        assert_eq!(
+            toks("=-1"),
+            vec![t(Operator, "="), t(Operator, "-"), t(Number, "1")]
+        );
+        assert_eq!(
+            toks("a<>b"),
+            vec![t(Ident, "a"), t(Operator, "<>"), t(Ident, "b")]
+        );
+        assert_eq!(
+            toks("x => 1"),
+            vec![t(Ident, "x"), t(Operator, "=>"), t(Number, "1")]
+        );
+        assert_eq!(
+            toks("x := 1"),
+            vec![t(Ident, "x"), t(Operator, ":="), t(Number, "1")]
+        );
+        assert_eq!(toks("@-"), vec![t(Operator, "@-")]);
+        assert_eq!(toks("*--c"), vec![t(Operator, "*"), t(LineComment, "--c")]);
+        assert_eq!(
+            toks("+/*c*/"),
+            vec![t(Operator, "+"), t(BlockComment, "/*c*/")]
+        );
+        assert_eq!(
+            toks("<=+-+"),
+            vec![
+                t(Operator, "<="),
+                t(Operator, "+"),
+                t(Operator, "-"),
+                t(Operator, "+")
+            ]
+        );
+        assert_eq!(toks("||"), vec![t(Operator, "||")]);
+        assert_eq!(toks("?|"), vec![t(Operator, "?|")]);
+        assert_eq!(
+            toks("SELECT * FROM t"),
+            vec![
+                t(Ident, "SELECT"),
+                t(Operator, "*"),
+                t(Ident, "FROM"),
+                t(Ident, "t")
+            ]
+        );
+    }
+
+    #[test]
+    fn long_plus_run_is_linear() {
+        let src = "+".repeat(200_000);
+        let lexed = tokenize(src.as_bytes());
+        assert_eq!(lexed.tokens.len(), 200_000);
+    }
+
+    #[test]
+    fn casts_colons_and_psql_vars() {
+        assert_eq!(
+            toks("x::int"),
+            vec![t(Ident, "x"), t(Cast, "::"), t(Ident, "int")]
+        );
+        assert_eq!(
+            toks("'a'::name[]"),
+            vec![
+                t(String, "'a'"),
+                t(Cast, "::"),
+                t(Ident, "name"),
+                t(LBracket, "["),
+                t(RBracket, "]")
+            ]
+        );
+        assert_eq!(
+            toks("arr[1:2]"),
+            vec![
+                t(Ident, "arr"),
+                t(LBracket, "["),
+                t(Number, "1"),
+                t(Colon, ":"),
+                t(Number, "2"),
+                t(RBracket, "]")
+            ]
+        );
+        let src = "SELECT :v, :'v', :\"v_1\"";
+        assert_eq!(
+            toks(src),
+            vec![
+                t(Ident, "SELECT"),
+                t(PsqlVar, ":v"),
+                t(Comma, ","),
+                t(PsqlVar, ":'v'"),
+                t(Comma, ","),
+                t(PsqlVar, ":\"v_1\"")
+            ]
+        );
+        let lexed = tokenize(src.as_bytes());
+        let names: Vec<_> = lexed
+            .tokens
+            .iter()
+            .filter(|t| t.kind == PsqlVar)
+            .map(|t| inner(src, t))
+            .collect();
+        assert_eq!(names, ["v", "v", "v_1"]);
+        // Not a variable: an empty or unclosed quoted name.
+        assert_eq!(toks(":''"), vec![t(Colon, ":"), t(String, "''")]);
+        assert_eq!(toks_unchecked(":'x"), vec![t(Colon, ":"), t(String, "'x")]);
+        assert_eq!(toks(": x"), vec![t(Colon, ":"), t(Ident, "x")]);
+        // Inside strings and comments a `:name` is text.
+        assert_eq!(
+            kinds("':v' -- :v\n/* :v */"),
+            vec![String, LineComment, BlockComment]
+        );
+    }
+
+    fn toks_unchecked(src: &str) -> Vec<(TokenKind, S)> {
+        tokenize(src.as_bytes())
+            .tokens
+            .iter()
+            .map(|t| {
+                (
+                    t.kind,
+                    S::from_utf8_lossy(t.text(src.as_bytes())).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn psql_meta_commands() {
+        let src = "\\set ON_ERROR_STOP 1\n\\i setup.sql\n\\ir ../x.sql\nSELECT 1;";
+        assert_eq!(
+            toks(src),
+            vec![
+                t(PsqlMeta, "\\set ON_ERROR_STOP 1"),
+                t(PsqlMeta, "\\i setup.sql"),
+                t(PsqlMeta, "\\ir ../x.sql"),
+                t(Ident, "SELECT"),
+                t(Number, "1"),
+                t(Semicolon, ";")
+            ]
+        );
+        assert_eq!(
+            toks("\\if :flag\nSELECT 1;\n\\endif"),
+            vec![
+                t(PsqlMeta, "\\if :flag"),
+                t(Ident, "SELECT"),
+                t(Number, "1"),
+                t(Semicolon, ";"),
+                t(PsqlMeta, "\\endif")
+            ]
+        );
+        assert_eq!(
+            toks("SELECT 1 AS n \\gset\n\\echo :n"),
+            vec![
+                t(Ident, "SELECT"),
+                t(Number, "1"),
+                t(Ident, "AS"),
+                t(Ident, "n"),
+                t(PsqlMeta, "\\gset"),
+                t(PsqlMeta, "\\echo :n")
+            ]
+        );
+        // `\\` ends the command; SQL may follow on the same line.
+        assert_eq!(
+            toks("\\x \\\\ SELECT 1;"),
+            vec![
+                t(PsqlMeta, "\\x \\\\"),
+                t(Ident, "SELECT"),
+                t(Number, "1"),
+                t(Semicolon, ";")
+            ]
+        );
+        // ... but not inside a quoted argument.
+        assert_eq!(
+            toks("\\echo 'a \\\\ b' c\nx"),
+            vec![t(PsqlMeta, "\\echo 'a \\\\ b' c"), t(Ident, "x")]
+        );
+        // An unclosed quote in an argument ends with the line.
+        assert_eq!(
+            toks("\\echo it's\nx"),
+            vec![t(PsqlMeta, "\\echo it's"), t(Ident, "x")]
+        );
+        for cmd in [
+            "\\t",
+            "\\x",
+            "\\pset format unaligned",
+            "\\unset x",
+            "\\q",
+            "\\",
+        ] {
+            assert_eq!(toks(cmd), vec![t(PsqlMeta, cmd)]);
+        }
+        // A backslash inside a string or dollar body is not a meta-command.
+        assert_eq!(kinds("'\\i x' $$\\i x$$"), vec![String, DollarString]);
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let src = "\\i a.sql\r\n-- c\r\nSELECT 'x\r\ny',\r\n  z;\r\n";
+        let lexed = tokenize(src.as_bytes());
+        assert!(lexed.diagnostics.is_empty());
+        let got: Vec<_> = lexed
+            .tokens
+            .iter()
+            .map(|t| {
+                (
+                    t.kind,
+                    std::str::from_utf8(t.text(src.as_bytes())).unwrap(),
+                    t.line,
+                    t.col,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (PsqlMeta, "\\i a.sql", 1, 1),
+                (LineComment, "-- c", 2, 1),
+                (Ident, "SELECT", 3, 1),
+                (String, "'x\r\ny'", 3, 8),
+                (Comma, ",", 4, 3),
+                (Ident, "z", 5, 3),
+                (Semicolon, ";", 5, 4),
+            ]
+        );
+    }
+
+    #[test]
+    fn line_and_col() {
+        let src = "a\n  /* x\n y */ b $$\n\n$$ c\n\t\"q\nq\" d";
+        let lexed = tokenize(src.as_bytes());
+        let got: Vec<_> = lexed
+            .tokens
+            .iter()
+            .map(|t| (t.kind, t.line, t.col))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Ident, 1, 1),
+                (BlockComment, 2, 3),
+                (Ident, 3, 7),
+                (DollarString, 3, 9),
+                (Ident, 5, 4),
+                (QuotedIdent, 6, 2),
+                (Ident, 7, 4),
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_constructs_report_where_they_start() {
+        let cases: [(&str, TokenKind, &str, u32, u32); 9] = [
+            ("x\n  'abc\n\n", String, "unterminated quoted string", 2, 3),
+            ("x\n  E'ab\\'", String, "unterminated quoted string", 2, 3),
+            (
+                "\n\n\"abc",
+                QuotedIdent,
+                "unterminated quoted identifier",
+                3,
+                1,
+            ),
+            (
+                "a /* b /* c */\n",
+                BlockComment,
+                "unterminated /* comment",
+                1,
+                3,
+            ),
+            (
+                "\nSELECT $f$ body $g$\n",
+                DollarString,
+                "unterminated dollar-quoted string",
+                2,
+                8,
+            ),
+            (
+                "$$",
+                DollarString,
+                "unterminated dollar-quoted string",
+                1,
+                1,
+            ),
+            ("B'01", String, "unterminated bit string literal", 1, 1),
+            (
+                "X'01",
+                String,
+                "unterminated hexadecimal string literal",
+                1,
+                1,
+            ),
+            ("U&\"x", QuotedIdent, "unterminated quoted identifier", 1, 1),
+        ];
+        for (src, kind, msg, line, col) in cases {
+            let lexed = tokenize(src.as_bytes());
+            assert_eq!(lexed.diagnostics.len(), 1, "{src:?}");
+            let d = &lexed.diagnostics[0];
+            assert_eq!(
+                (d.message.as_str(), d.line, d.col),
+                (msg, line, col),
+                "{src:?}"
+            );
+            let last = lexed.tokens.last().copied().unwrap();
+            assert_eq!(last.kind, kind, "{src:?}");
+            assert_eq!(last.end as usize, src.len(), "{src:?}");
+            assert_eq!(last.inner_end as usize, src.len(), "{src:?}");
+            assert_eq!((last.line, last.col), (line, col), "{src:?}");
+        }
+        // Values of unterminated constructs don't panic either.
+        for src in ["E'\\", "U&'\\", "U&'\\+", "'a''", "E'\\u"] {
+            let lexed = tokenize(src.as_bytes());
+            for tok in &lexed.tokens {
+                let _ = string_value(src.as_bytes(), tok);
+                let _ = ident_value(src.as_bytes(), tok);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_fine() {
+        let src = b"SELECT '\xff\xfe' \xc3 \x80abc \x00";
+        let lexed = tokenize(src);
+        assert!(lexed.diagnostics.is_empty());
+        let k: Vec<_> = lexed.tokens.iter().map(|t| t.kind).collect();
+        assert_eq!(k, vec![Ident, String, Ident, Ident, Other]);
+    }
+
+    #[test]
+    fn other_bytes() {
+        assert_eq!(
+            toks("{ } \x00"),
+            vec![t(Other, "{"), t(Other, "}"), t(Other, "\0")]
+        );
+    }
+
+    #[test]
+    fn tokenize_range_offsets_and_positions() {
+        let src = "CREATE FUNCTION f() RETURNS SETOF TEXT AS $$\nBEGIN\n  RETURN NEXT ok(true);\nEND;\n$$ LANGUAGE plpgsql;";
+        let lexed = tokenize(src.as_bytes());
+        let body = lexed
+            .tokens
+            .iter()
+            .find(|t| t.kind == DollarString)
+            .copied()
+            .unwrap();
+        let (line, col) = (body.line, body.col + 2);
+        let mut tokens = Vec::new();
+        let mut diags = Vec::new();
+        tokenize_range(
+            src.as_bytes(),
+            body.inner(),
+            line,
+            col,
+            &mut tokens,
+            &mut diags,
+        );
+        assert!(diags.is_empty());
+        let got: Vec<_> = tokens
+            .iter()
+            .map(|t| {
+                (
+                    std::str::from_utf8(t.text(src.as_bytes())).unwrap(),
+                    t.line,
+                    t.col,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("BEGIN", 2, 1),
+                ("RETURN", 3, 3),
+                ("NEXT", 3, 10),
+                ("ok", 3, 15),
+                ("(", 3, 17),
+                ("true", 3, 18),
+                (")", 3, 22),
+                (";", 3, 23),
+                ("END", 4, 1),
+                (";", 4, 4),
+            ]
+        );
+        // On the range's first line, columns continue from `col`.
+        let mut tokens = Vec::new();
+        tokenize_range(b"xx $$ab cd$$", 5..10, 1, 6, &mut tokens, &mut diags);
+        let got: Vec<_> = tokens.iter().map(|t| (t.start, t.col)).collect();
+        assert_eq!(got, vec![(5, 6), (8, 9)]);
+        // Out-of-bounds or inverted ranges don't panic.
+        tokenize_range(b"abc", 2..99, 1, 3, &mut tokens, &mut diags);
+        #[allow(clippy::reversed_empty_ranges)]
+        tokenize_range(b"abc", 3..1, 1, 4, &mut tokens, &mut diags);
+        // A construct left open at the end of the range is unterminated there.
+        let mut diags = Vec::new();
+        tokenize_range(b"'ab' 'cd'", 0..7, 1, 1, &mut tokens, &mut diags);
+        assert_eq!(diags.len(), 1);
+    }
 }
