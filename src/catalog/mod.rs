@@ -7,6 +7,8 @@ mod gen_test;
 mod generated;
 pub mod resolve;
 #[cfg(test)]
+mod resolve_tests;
+#[cfg(test)]
 mod tests;
 
 pub use generated::FUNCTIONS;
