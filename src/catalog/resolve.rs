@@ -311,8 +311,7 @@ fn candidates(f: &Function, npositional: usize, names: &[&str], nargs: usize) ->
                 if new.nvargs > 0 && prev.nvargs == 0 {
                     // Keep the non-variadic one.
                 } else if new.nvargs == 0 && prev.nvargs > 0 {
-                    let mut new = new;
-                    new.ambiguous_with = std::mem::take(&mut prev.ambiguous_with);
+                    // Replace the variadic one (PostgreSQL drops it, ambiguity mark and all).
                     *prev = new;
                 } else {
                     prev.ambiguous_with.push(new.overload);
