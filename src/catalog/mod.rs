@@ -2,8 +2,14 @@
 //! (see `generated.rs` and the test that keeps it equal to the JSON), and overload
 //! resolution over it (`resolve`).
 
+#[cfg(test)]
+mod gen_test;
 mod generated;
 pub mod resolve;
+#[cfg(test)]
+mod resolve_tests;
+#[cfg(test)]
+mod tests;
 
 pub use generated::FUNCTIONS;
 
@@ -25,6 +31,13 @@ pub struct Function {
     /// Arguments hold SQL text that pgTAP runs (`results_eq`, `throws_ok`, `lives_ok`, ...).
     pub embeds_sql: bool,
     pub documented: bool,
+    /// The documented call shapes, as lists of argument roles (one per way of calling,
+    /// including shapes reached through SQL defaults).
+    pub signatures: &'static [&'static [&'static str]],
+    /// Where `signatures` were taken from: `doc` (pgTAP's documentation) or `source`.
+    pub signatures_from: &'static str,
+    /// Call shapes the SQL source accepts but the documentation does not show.
+    pub undocumented_signatures: &'static [&'static [&'static str]],
     pub overloads: &'static [Overload],
 }
 
