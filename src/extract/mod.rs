@@ -146,13 +146,10 @@ impl Extractor {
                 message: d.message,
             });
         }
-        out.assertions
-            .sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
-        out.errors
-            .sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+        out.assertions.sort_by_key(|a| (a.line, a.column));
+        out.errors.sort_by_key(|a| (a.line, a.column));
         out.errors.dedup();
-        out.warnings
-            .sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+        out.warnings.sort_by_key(|a| (a.line, a.column));
         out
     }
 }

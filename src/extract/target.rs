@@ -247,7 +247,7 @@ pub fn target(
     // The object: the first entity of the function's own kind.
     let primary = entities
         .iter()
-        .position(|(k, list, _)| *k == kind && !(set && !list));
+        .position(|(k, list, _)| *k == kind && (*list || !set));
     let primary = primary.or_else(|| entities.iter().position(|(k, _, _)| *k == kind));
     match primary {
         Some(p) => {
@@ -274,16 +274,13 @@ pub fn target(
         if Some(i) == primary {
             continue;
         }
-        match keys {
-            Some(keys) => {
-                for k in keys {
-                    if t.object.as_ref() != Some(k) && !t.references.contains(k) {
-                        t.references.push(k.clone());
-                    }
+        // A dynamic reference does not make the object dynamic.
+        if let Some(keys) = keys {
+            for k in keys {
+                if t.object.as_ref() != Some(k) && !t.references.contains(k) {
+                    t.references.push(k.clone());
                 }
             }
-            // A dynamic reference does not make the object dynamic.
-            None => {}
         }
     }
     t
