@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! discovery (ignore::WalkParallel) --bounded--> parse pool (rayon) --bounded--> aggregator (caller's thread)
-//!               \________________________ MemoryBudget (atomic, shared) ________________________/
+//!               \_________________________ MemoryBudget (shared counter) ________________________/
 //! ```
 //!
 //! The caller supplies a `parse` function (bytes in, a value out) that runs on the worker
@@ -11,8 +11,34 @@
 //! it is read and released when its [`FileOutcome`] is dropped by the aggregator, so the
 //! budget bounds everything in flight between the stages. This is the backpressure, the
 //! batching and the streaming mode in one mechanism.
+//!
+//! ```
+//! use pipeline::{run, DiscoveryConfig, Event, PipelineConfig};
+//!
+//! let discovery = DiscoveryConfig {
+//!     roots: vec!["src".into()],
+//!     extensions: vec!["rs".into()],
+//!     ..DiscoveryConfig::default()
+//! };
+//! let mut lines = 0;
+//! let stats = run(
+//!     &discovery,
+//!     &PipelineConfig::default(),
+//!     |_path, bytes| bytes.iter().filter(|&&b| b == b'\n').count(),
+//!     |event| match event {
+//!         // Take what is needed and let the outcome go: that releases its budget charge.
+//!         Event::File(outcome) => lines += outcome.into_result().unwrap_or(0),
+//!         Event::Warning { path, message } => eprintln!("{path:?}: {message}"),
+//!     },
+//! );
+//! assert!(stats.files_parsed >= 4 && lines > 0);
+//! ```
 
 pub mod alloc;
 pub mod budget;
 pub mod discover;
 pub mod run;
+
+pub use budget::{BudgetStats, Charge, MemoryBudget};
+pub use discover::DiscoveryConfig;
+pub use run::{run, Event, FileOutcome, PipelineConfig, PipelineStats, Progress};

@@ -1,1 +1,486 @@
 //! The stages and the channels between them.
+//!
+//! ```text
+//! discovery thread --Vec<PathBuf> batches--> rayon pool (read + parse) --Event--> caller
+//! ```
+//!
+//! Both channels are bounded, and every byte read is charged to the [`MemoryBudget`] until
+//! the caller drops the [`FileOutcome`], so a fast stage can never run ahead of a slow one
+//! by more than the budget. Liveness rests on one rule: the caller's thread always drains
+//! the last channel, so charges are always released and every wait ends.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use crate::budget::{BudgetStats, Charge, MemoryBudget};
+use crate::discover::{discover, DiscoveryConfig, Sink};
+
+/// How often an idle aggregator looks at the cancel flag. The flag is set from a signal
+/// handler, which cannot wake a condition variable, so somebody has to look.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// A worker's read buffer is kept for the next file unless it grew beyond this, so one huge
+/// file does not pin its size in memory for the rest of the run.
+const KEEP_BUFFER: usize = 4 << 20;
+
+/// How to run the stages. `Default` gives all cores, batches of 100, a 512 MiB budget.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Parse threads; 0 means one per available core.
+    pub threads: usize,
+    /// Paths per discovery batch; 0 is taken as 1.
+    pub batch_size: usize,
+    /// Shared so the CLI can read its stats; a budget cancelled by one run stays cancelled,
+    /// so give each run a fresh one.
+    pub budget: Arc<MemoryBudget>,
+    /// Set it (e.g. from a Ctrl-C handler) to stop the run early.
+    pub cancel: Arc<AtomicBool>,
+    /// Live counters for a progress display; updated as the stages go.
+    pub progress: Arc<Progress>,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            threads: 0,
+            batch_size: 100,
+            budget: MemoryBudget::new(512 << 20),
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress: Arc::new(Progress::default()),
+        }
+    }
+}
+
+/// Live counters, readable from any thread while a run goes on (relaxed loads are fine).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Paths handed from discovery to the workers.
+    pub discovered: AtomicU64,
+    /// Files read and parsed.
+    pub parsed: AtomicU64,
+    /// Files that could not be read.
+    pub failed: AtomicU64,
+    /// Bytes read.
+    pub bytes: AtomicU64,
+    pub discovery_done: AtomicBool,
+}
+
+/// What the caller's `aggregate` receives.
+#[derive(Debug)]
+pub enum Event<R> {
+    File(FileOutcome<R>),
+    /// A non-fatal discovery problem: unreadable directory, broken symlink (with follow),
+    /// symlink loop, bad glob...
+    Warning {
+        path: Option<PathBuf>,
+        message: String,
+    },
+}
+
+/// One file's result. Its bytes stay charged to the budget until this is dropped (or
+/// [`FileOutcome::into_result`] is called), so the caller must not keep outcomes around:
+/// keep what it needs from `result` and let the outcome go.
+#[derive(Debug)]
+pub struct FileOutcome<R> {
+    /// As discovered: the root joined with the relative path, as fd and ripgrep print it.
+    pub path: PathBuf,
+    /// Bytes read (0 if the file could not be read).
+    pub bytes: u64,
+    /// `Err`: the file could not be read (missing, unreadable, not a regular file), or the
+    /// parser panicked on it (`ErrorKind::Other`).
+    pub result: Result<R, io::Error>,
+    charge: Option<Charge>,
+}
+
+impl<R> FileOutcome<R> {
+    /// Takes the result and releases the budget charge at once.
+    pub fn into_result(self) -> Result<R, io::Error> {
+        drop(self.charge);
+        self.result
+    }
+}
+
+/// What happened, for `--stats`.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineStats {
+    pub files_discovered: u64,
+    pub files_parsed: u64,
+    pub files_failed: u64,
+    pub bytes_read: u64,
+    pub batches: u64,
+    pub budget: BudgetStats,
+    /// Wall time of the discovery stage, including time it waited for room.
+    pub discovery_time: Duration,
+    /// Busy time (read + parse) summed over workers, so it can exceed `elapsed`.
+    pub parse_time: Duration,
+    /// Time spent inside the `aggregate` callback.
+    pub aggregate_time: Duration,
+    pub elapsed: Duration,
+    pub cancelled: bool,
+}
+
+/// Runs discovery on its own thread and parsing on a rayon pool of `config.threads`, and
+/// calls `aggregate` on the calling thread for every event, in arrival order (which varies
+/// from run to run: sort before printing).
+///
+/// `parse(path, bytes)` runs on the pool. Returns when everything discovered has been
+/// aggregated, or, after `config.cancel` is set, once what was in flight has drained.
+///
+/// Two rules keep this deadlock-free. `aggregate` must let each [`FileOutcome`] go (or call
+/// [`FileOutcome::into_result`]) rather than store it, since stored outcomes keep their
+/// bytes charged. And `parse` should not use rayon itself: while waiting for its own
+/// subtasks its thread may pick up another file and block on the budget while still
+/// holding this file's charge.
+pub fn run<R, P, A>(
+    discovery: &DiscoveryConfig,
+    config: &PipelineConfig,
+    parse: P,
+    mut aggregate: A,
+) -> PipelineStats
+where
+    R: Send,
+    P: Fn(&Path, &[u8]) -> R + Sync + Send,
+    A: FnMut(Event<R>),
+{
+    let started = Instant::now();
+    let threads = match config.threads {
+        0 => thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let budget = &config.budget;
+    let cancel = &*config.cancel;
+    let progress = &*config.progress;
+
+    let (batch_tx, batch_rx) = bounded::<Vec<PathBuf>>(threads * 2);
+    let (event_tx, event_rx) = bounded::<Event<R>>(threads * 8);
+
+    let batches = AtomicU64::new(0);
+    let discovered = AtomicU64::new(0);
+    let discovery_nanos = AtomicU64::new(0);
+    let parse_nanos = AtomicU64::new(0);
+    let mut stats = PipelineStats::default();
+
+    thread::scope(|s| {
+        // If `aggregate` panics, nobody drains any more: release every waiter so the
+        // scope can join the other stages and let the panic through.
+        let _unwind_guard = CancelOnUnwind(budget);
+
+        // For reporting a stage that could not even start; dropped once both have.
+        let startup_tx = event_tx.clone();
+        let sink = RunSink {
+            batch_tx,
+            event_tx: event_tx.clone(),
+            budget,
+            cancel,
+            progress,
+            batches: &batches,
+            discovered: &discovered,
+        };
+        let batch_size = config.batch_size;
+        let discovery_nanos = &discovery_nanos;
+        let discovery_thread = thread::Builder::new()
+            .name("pipeline-discovery".into())
+            .spawn_scoped(s, move || {
+                let t = Instant::now();
+                discover(discovery, batch_size, &sink);
+                drop(sink); // closes the batch channel: the workers finish
+                progress.discovery_done.store(true, Relaxed);
+                discovery_nanos.store(nanos(t.elapsed()), Relaxed);
+            });
+        if let Err(err) = discovery_thread {
+            // The closure and the senders it owned are gone, so the workers will stop.
+            progress.discovery_done.store(true, Relaxed);
+            let _ = startup_tx.send(Event::Warning {
+                path: None,
+                message: format!("could not start the discovery thread: {err}"),
+            });
+        }
+
+        let worker = Worker {
+            parse: &parse,
+            budget,
+            cancel,
+            progress,
+            parse_nanos: &parse_nanos,
+            buffers: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
+        };
+        let worker_tx = event_tx;
+        let workers_thread = thread::Builder::new()
+            .name("pipeline-workers".into())
+            .spawn_scoped(s, move || {
+                let send = |outcome: Option<FileOutcome<R>>| {
+                    if let Some(outcome) = outcome {
+                        // Fails only if the aggregator is gone (it panicked): drop it.
+                        let _ = worker_tx.send(Event::File(outcome));
+                    }
+                };
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("pipeline-parse-{i}"))
+                    .build();
+                match pool {
+                    Ok(pool) => pool.install(|| {
+                        batch_rx.into_iter().par_bridge().for_each(|batch| {
+                            batch
+                                .into_par_iter()
+                                .for_each(|path| send(worker.process(path)));
+                        });
+                    }),
+                    Err(err) => {
+                        let _ = worker_tx.send(Event::Warning {
+                            path: None,
+                            message: format!(
+                                "could not start {threads} parse threads ({err}); parsing on one"
+                            ),
+                        });
+                        for path in batch_rx.into_iter().flatten() {
+                            send(worker.process(path));
+                        }
+                    }
+                }
+            });
+        if let Err(err) = workers_thread {
+            // The batch receiver went with the closure: discovery stops at its next send.
+            let _ = startup_tx.send(Event::Warning {
+                path: None,
+                message: format!("could not start the parse stage: {err}"),
+            });
+        }
+        drop(startup_tx);
+
+        let mut cancel_seen = false;
+        loop {
+            if !cancel_seen && cancel.load(Relaxed) {
+                cancel_seen = true;
+                budget.cancel();
+            }
+            let event = match event_rx.recv_timeout(CANCEL_POLL) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if let Event::File(outcome) = &event {
+                match outcome.result {
+                    Ok(_) => stats.files_parsed += 1,
+                    Err(_) => stats.files_failed += 1,
+                }
+                stats.bytes_read += outcome.bytes;
+            }
+            let t = Instant::now();
+            aggregate(event);
+            stats.aggregate_time += t.elapsed();
+        }
+    });
+
+    stats.files_discovered = discovered.into_inner();
+    stats.batches = batches.into_inner();
+    stats.budget = budget.stats();
+    stats.discovery_time = Duration::from_nanos(discovery_nanos.into_inner());
+    stats.parse_time = Duration::from_nanos(parse_nanos.into_inner());
+    stats.elapsed = started.elapsed();
+    stats.cancelled = cancel.load(Relaxed);
+    stats
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+struct CancelOnUnwind<'a>(&'a MemoryBudget);
+
+impl Drop for CancelOnUnwind<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.cancel();
+        }
+    }
+}
+
+/// Discovery's view of the pipeline: batches go to the workers once the budget has room.
+struct RunSink<'a, R> {
+    batch_tx: Sender<Vec<PathBuf>>,
+    event_tx: Sender<Event<R>>,
+    budget: &'a MemoryBudget,
+    cancel: &'a AtomicBool,
+    progress: &'a Progress,
+    batches: &'a AtomicU64,
+    discovered: &'a AtomicU64,
+}
+
+impl<R: Send> Sink for RunSink<'_, R> {
+    fn batch(&self, paths: Vec<PathBuf>) -> bool {
+        if !self.budget.wait_for_room() || self.stopped() {
+            return false;
+        }
+        let n = paths.len() as u64;
+        if self.batch_tx.send(paths).is_err() {
+            return false;
+        }
+        self.batches.fetch_add(1, Relaxed);
+        self.discovered.fetch_add(n, Relaxed);
+        self.progress.discovered.fetch_add(n, Relaxed);
+        true
+    }
+
+    fn warning(&self, path: Option<PathBuf>, message: String) -> bool {
+        self.event_tx.send(Event::Warning { path, message }).is_ok()
+    }
+
+    fn stopped(&self) -> bool {
+        self.cancel.load(Relaxed)
+    }
+}
+
+struct Worker<'a, P> {
+    parse: &'a P,
+    budget: &'a Arc<MemoryBudget>,
+    cancel: &'a AtomicBool,
+    progress: &'a Progress,
+    parse_nanos: &'a AtomicU64,
+    /// One read buffer per pool thread, reused across files.
+    buffers: Vec<Mutex<Vec<u8>>>,
+}
+
+impl<P> Worker<'_, P> {
+    /// Reads and parses one file. `None`: the run was cancelled, the file is skipped.
+    fn process<R>(&self, path: PathBuf) -> Option<FileOutcome<R>>
+    where
+        P: Fn(&Path, &[u8]) -> R,
+    {
+        if self.cancel.load(Relaxed) {
+            return None;
+        }
+        let failed = |path: PathBuf, err: io::Error| {
+            self.progress.failed.fetch_add(1, Relaxed);
+            Some(FileOutcome {
+                path,
+                bytes: 0,
+                result: Err(err),
+                charge: None,
+            })
+        };
+        // The size comes from metadata so the budget is charged *before* the bytes exist.
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(err) => return failed(path, err),
+        };
+        if !meta.is_file() {
+            // Never open a fifo or device: reading it could block forever.
+            let what = if meta.is_dir() {
+                "is a directory"
+            } else {
+                "not a regular file"
+            };
+            return failed(path, io::Error::new(io::ErrorKind::InvalidInput, what));
+        }
+        let charge = self.budget.acquire(meta.len())?;
+
+        let t = Instant::now();
+        let result = self.with_buffer(|buf| {
+            read_into(&path, meta.len(), buf)?;
+            let bytes = buf.len() as u64;
+            let parsed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.parse)(&path, buf)));
+            match parsed {
+                Ok(value) => Ok((value, bytes)),
+                Err(panic) => Err(io::Error::other(format!(
+                    "internal error: the parser panicked: {}",
+                    panic_message(&*panic)
+                ))),
+            }
+        });
+        self.parse_nanos.fetch_add(nanos(t.elapsed()), Relaxed);
+
+        match result {
+            Ok((value, bytes)) => {
+                self.progress.parsed.fetch_add(1, Relaxed);
+                self.progress.bytes.fetch_add(bytes, Relaxed);
+                Some(FileOutcome {
+                    path,
+                    bytes,
+                    result: Ok(value),
+                    charge: Some(charge),
+                })
+            }
+            Err(err) => failed(path, err),
+        }
+    }
+
+    /// Runs `f` with this pool thread's buffer, or a fresh one if it is busy (the parser
+    /// used rayon itself and this thread stole another file meanwhile).
+    fn with_buffer<T>(&self, f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+        let slot = rayon::current_thread_index().unwrap_or(0);
+        match self.buffers.get(slot).and_then(|b| b.try_lock()) {
+            Some(mut buf) => {
+                let out = f(&mut buf);
+                if buf.capacity() > KEEP_BUFFER {
+                    *buf = Vec::new();
+                }
+                out
+            }
+            None => f(&mut Vec::new()),
+        }
+    }
+}
+
+fn read_into(path: &Path, size_hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    let mut file = File::open(path)?;
+    let hint = usize::try_from(size_hint).unwrap_or(usize::MAX);
+    buf.try_reserve(hint)
+        .map_err(|err| io::Error::new(io::ErrorKind::OutOfMemory, err))?;
+    file.read_to_end(buf)?;
+    Ok(())
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
+impl fmt::Display for PipelineStats {
+    /// A compact one-screen summary; the CLI may well print its own.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "files: {} discovered, {} parsed, {} failed; {} bytes in {} batches",
+            self.files_discovered,
+            self.files_parsed,
+            self.files_failed,
+            self.bytes_read,
+            self.batches
+        )?;
+        writeln!(
+            f,
+            "budget: {} bytes, peak {} charged, {} waits ({:?})",
+            self.budget.limit_bytes,
+            self.budget.peak_charged_bytes,
+            self.budget.throttle_waits,
+            self.budget.throttle_time
+        )?;
+        write!(
+            f,
+            "time: discovery {:?}, parse {:?} (summed), aggregate {:?}, total {:?}{}",
+            self.discovery_time,
+            self.parse_time,
+            self.aggregate_time,
+            self.elapsed,
+            if self.cancelled { " (cancelled)" } else { "" }
+        )
+    }
+}

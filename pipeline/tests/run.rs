@@ -1,0 +1,381 @@
+//! The whole pipeline on temp dirs, through the public API only.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, RecvTimeoutError};
+use pipeline::{
+    run, DiscoveryConfig, Event, FileOutcome, MemoryBudget, PipelineConfig, PipelineStats, Progress,
+};
+
+/// Generous: these runs take milliseconds; only a deadlock gets near this.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Runs `f` on another thread and fails the test if it does not finish: a deadlocked
+/// pipeline must fail the suite, not hang it.
+fn within_deadline<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = bounded(1);
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(HANG) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Timeout) => panic!("the pipeline did not finish: deadlock?"),
+        Err(RecvTimeoutError::Disconnected) => panic!("the run panicked (see above)"),
+    }
+}
+
+fn write(base: &Path, rel: &str, bytes: usize) -> PathBuf {
+    let path = base.join(rel);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).expect("mkdir");
+    }
+    fs::write(&path, vec![b'x'; bytes]).expect("write");
+    path
+}
+
+fn config(threads: usize, batch_size: usize, budget_bytes: u64) -> PipelineConfig {
+    PipelineConfig {
+        threads,
+        batch_size,
+        budget: MemoryBudget::new(budget_bytes),
+        ..PipelineConfig::default()
+    }
+}
+
+fn roots(roots: &[&Path]) -> DiscoveryConfig {
+    DiscoveryConfig {
+        roots: roots.iter().map(|r| r.to_path_buf()).collect(),
+        ..DiscoveryConfig::default()
+    }
+}
+
+#[derive(Default)]
+struct Collected {
+    ok: BTreeMap<PathBuf, usize>,
+    err: BTreeMap<PathBuf, io::ErrorKind>,
+    warnings: Vec<(Option<PathBuf>, String)>,
+    duplicates: Vec<PathBuf>,
+}
+
+impl Collected {
+    fn add(&mut self, event: Event<usize>) {
+        match event {
+            Event::File(FileOutcome {
+                path,
+                bytes,
+                result,
+                ..
+            }) => {
+                let seen = self.ok.contains_key(&path) || self.err.contains_key(&path);
+                if seen {
+                    self.duplicates.push(path.clone());
+                }
+                match result {
+                    Ok(len) => {
+                        assert_eq!(len as u64, bytes, "parse saw every byte read");
+                        self.ok.insert(path, len);
+                    }
+                    Err(err) => {
+                        self.err.insert(path, err.kind());
+                    }
+                }
+            }
+            Event::Warning { path, message } => self.warnings.push((path, message)),
+        }
+    }
+}
+
+/// Runs with `parse` = byte count and collects everything.
+fn collect(discovery: DiscoveryConfig, config: PipelineConfig) -> (Collected, PipelineStats) {
+    within_deadline(move || {
+        let mut collected = Collected::default();
+        let stats = run(
+            &discovery,
+            &config,
+            |_, bytes| bytes.len(),
+            |e| collected.add(e),
+        );
+        (collected, stats)
+    })
+}
+
+#[test]
+fn every_file_arrives_once_with_its_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path();
+    let mut expected = BTreeMap::new();
+    for i in 0..230 {
+        let size = (i * 37) % 1500;
+        let path = write(base, &format!("d{}/e{}/f{i}.sql", i % 5, i % 3), size);
+        expected.insert(path, size);
+    }
+    write(base, "skipped.txt", 10);
+
+    let config = config(4, 7, 64 << 10);
+    let progress = Arc::clone(&config.progress);
+    let budget = Arc::clone(&config.budget);
+    let (got, stats) = collect(roots(&[base]), config);
+
+    assert!(got.duplicates.is_empty(), "{:?}", got.duplicates);
+    assert!(got.err.is_empty() && got.warnings.is_empty());
+    assert_eq!(got.ok, expected);
+    let total: usize = expected.values().sum();
+    assert_eq!(stats.files_discovered, 230);
+    assert_eq!(stats.files_parsed, 230);
+    assert_eq!(stats.files_failed, 0);
+    assert_eq!(stats.bytes_read, total as u64);
+    assert!(stats.batches >= 230 / 7, "{stats:?}");
+    assert!(!stats.cancelled);
+    assert!(stats.budget.peak_charged_bytes <= 64 << 10, "{stats:?}");
+    assert_eq!(budget.charged(), 0, "every charge was released");
+
+    assert_eq!(progress.discovered.load(Ordering::Relaxed), 230);
+    assert_eq!(progress.parsed.load(Ordering::Relaxed), 230);
+    assert_eq!(progress.failed.load(Ordering::Relaxed), 0);
+    assert_eq!(progress.bytes.load(Ordering::Relaxed), total as u64);
+    assert!(progress.discovery_done.load(Ordering::Relaxed));
+}
+
+#[test]
+fn missing_or_unreadable_explicit_files_are_err_outcomes_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path();
+    let a = write(base, "tests/a.sql", 5);
+    let b = write(base, "b.sql", 7);
+    let missing = base.join("missing.sql");
+    let mut discovery = roots(&[&missing, &base.join("tests"), &b]);
+    // A socket stands in for fifos and devices: it must be refused, not read (reading a
+    // fifo would block forever). The socket file outlives its listener.
+    #[cfg(unix)]
+    let not_regular = {
+        let socket = base.join("sock.sql");
+        drop(std::os::unix::net::UnixListener::bind(&socket).expect("bind"));
+        discovery.roots.push(socket.clone());
+        Some(socket)
+    };
+    #[cfg(not(unix))]
+    let not_regular: Option<PathBuf> = None;
+    let (got, stats) = collect(discovery, config(2, 100, 1 << 20));
+
+    assert_eq!(got.ok.len(), 2, "{:?}", got.ok);
+    assert_eq!(got.ok.get(&a), Some(&5));
+    assert_eq!(got.ok.get(&b), Some(&7));
+    assert_eq!(got.err.get(&missing), Some(&io::ErrorKind::NotFound));
+    if let Some(socket) = not_regular {
+        assert_eq!(got.err.get(&socket), Some(&io::ErrorKind::InvalidInput));
+    }
+    assert_eq!(stats.files_failed, got.err.len() as u64);
+    assert_eq!(stats.files_parsed, 2);
+    assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+}
+
+#[test]
+fn one_thread_and_a_tiny_budget_finish_without_deadlock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..50 {
+        write(dir.path(), &format!("f{i:02}.sql"), 600);
+    }
+    for batch_size in [1, 100] {
+        // Two 600-byte files never fit in 1 KiB together: every file waits for the last one
+        // to be aggregated.
+        let (got, stats) = collect(roots(&[dir.path()]), config(1, batch_size, 1024));
+        assert_eq!(got.ok.len(), 50);
+        assert_eq!(stats.bytes_read, 50 * 600);
+        assert_eq!(stats.budget.peak_charged_bytes, 600, "one file at a time");
+    }
+}
+
+#[test]
+fn workers_wait_for_the_aggregator_to_release_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..10 {
+        write(dir.path(), &format!("f{i}.sql"), 600);
+    }
+    let discovery = roots(&[dir.path()]);
+    let config = config(1, 100, 1024);
+    let budget = Arc::clone(&config.budget);
+    let stats = within_deadline(move || {
+        let mut first = true;
+        run(
+            &discovery,
+            &config,
+            |_, bytes| bytes.len(),
+            |event| {
+                if first {
+                    first = false;
+                    // Hold the first outcome until the worker is seen blocked on the budget
+                    // for the second file; dropping it must let the worker go on.
+                    let deadline = Instant::now() + HANG;
+                    while budget.waiters() == 0 {
+                        assert!(Instant::now() < deadline, "the worker never throttled");
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                drop(event);
+            },
+        )
+    });
+    assert_eq!(stats.files_parsed, 10);
+    assert!(stats.budget.throttle_waits >= 1, "{stats:?}");
+}
+
+#[test]
+fn an_aggregator_keeping_results_via_into_result_does_not_block_the_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..20 {
+        write(dir.path(), &format!("f{i}.sql"), 600);
+    }
+    let discovery = roots(&[dir.path()]);
+    let config = config(1, 3, 1024);
+    let kept = within_deadline(move || {
+        let mut kept = Vec::new();
+        run(
+            &discovery,
+            &config,
+            |_, bytes| bytes.to_vec(),
+            |event| {
+                if let Event::File(outcome) = event {
+                    kept.push(outcome.into_result().expect("readable"));
+                }
+            },
+        );
+        kept
+    });
+    assert_eq!(kept.len(), 20);
+    assert!(kept.iter().all(|k| k.len() == 600));
+}
+
+#[test]
+fn a_file_larger_than_the_budget_passes_among_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path();
+    write(base, "huge.sql", 64 << 10);
+    for i in 0..40 {
+        write(base, &format!("s/f{i}.sql"), 100 + i * 10);
+    }
+    let (got, stats) = collect(roots(&[base]), config(2, 4, 1000));
+    assert_eq!(got.ok.len(), 41);
+    assert_eq!(got.ok.get(&base.join("huge.sql")), Some(&(64 << 10)));
+    assert_eq!(
+        stats.budget.peak_charged_bytes,
+        64 << 10,
+        "the big one went alone"
+    );
+}
+
+#[test]
+fn cancel_stops_early_and_drains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..500 {
+        write(dir.path(), &format!("d{}/f{i}.sql", i % 10), 10);
+    }
+    let discovery = roots(&[dir.path()]);
+    let config = config(1, 10, 1 << 20);
+    let cancel = Arc::clone(&config.cancel);
+    let budget = Arc::clone(&config.budget);
+    let (events, stats) = within_deadline(move || {
+        let mut events = 0u64;
+        let stats = run(
+            &discovery,
+            &config,
+            |_, bytes| bytes.len(),
+            |_| {
+                events += 1;
+                // What a Ctrl-C handler does.
+                cancel.store(true, Ordering::Relaxed);
+            },
+        );
+        (events, stats)
+    });
+    assert!(stats.cancelled);
+    assert!(budget.is_cancelled(), "nobody may block after a cancel");
+    assert_eq!(
+        events, stats.files_parsed,
+        "what was in flight was still aggregated"
+    );
+    // One worker can be ahead of the aggregator by at most the bounded channel (8 per
+    // thread) plus the file in hand: far from all 500.
+    assert!(stats.files_parsed <= 20, "{stats:?}");
+}
+
+#[test]
+fn cancel_before_start_returns_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..50 {
+        write(dir.path(), &format!("f{i}.sql"), 10);
+    }
+    let config = config(2, 10, 1 << 20);
+    config.cancel.store(true, Ordering::Relaxed);
+    let (got, stats) = collect(roots(&[dir.path()]), config);
+    assert!(stats.cancelled);
+    assert!(got.ok.is_empty() && got.err.is_empty());
+    assert_eq!(stats.files_parsed, 0);
+}
+
+#[test]
+fn a_panicking_parser_fails_that_file_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = write(dir.path(), "bad.sql", 3);
+    for i in 0..10 {
+        write(dir.path(), &format!("f{i}.sql"), 10);
+    }
+    let discovery = roots(&[dir.path()]);
+    let config = config(2, 4, 1 << 20);
+    let (got, stats) = within_deadline(move || {
+        let mut got = Collected::default();
+        let stats = run(
+            &discovery,
+            &config,
+            |path, bytes| {
+                if path.ends_with("bad.sql") {
+                    panic!("boom");
+                }
+                bytes.len()
+            },
+            |e| got.add(e),
+        );
+        (got, stats)
+    });
+    assert_eq!(got.ok.len(), 10);
+    assert_eq!(got.err.get(&bad), Some(&io::ErrorKind::Other));
+    assert_eq!(stats.files_failed, 1);
+}
+
+#[test]
+fn discovery_warnings_arrive_as_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.sql", 1);
+    let discovery = DiscoveryConfig {
+        exclude: vec!["[".to_owned()],
+        ..roots(&[dir.path()])
+    };
+    let (got, _) = collect(discovery, config(1, 10, 1 << 20));
+    assert_eq!(got.ok.len(), 1);
+    assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+    assert_eq!(got.warnings[0].0, None);
+}
+
+#[test]
+fn many_threads_small_budget_stress() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut total = 0;
+    for i in 0..300 {
+        let size = (i * 7919) % 3000;
+        total += size;
+        write(dir.path(), &format!("d{}/f{i}.pg", i % 13), size);
+    }
+    let config = config(8, 3, 4096);
+    let progress: Arc<Progress> = Arc::clone(&config.progress);
+    let (got, stats) = collect(roots(&[dir.path()]), config);
+    assert_eq!(got.ok.len(), 300);
+    assert_eq!(stats.bytes_read, total as u64);
+    assert!(stats.budget.peak_charged_bytes <= 4096, "{stats:?}");
+    assert_eq!(progress.parsed.load(Ordering::Relaxed), 300);
+}
