@@ -10,3 +10,4 @@ pub mod extract;
 pub mod lexer;
 pub mod model;
 pub mod object;
+pub mod scan;

@@ -1,0 +1,497 @@
+//! A whole scan: the pipeline's stages with extraction as the parse step and one
+//! aggregator that owns every result, then the plan checks that need more than one file
+//! (psql includes). This is the library's entry point; the CLI only builds a
+//! [`ScanConfig`] and renders the [`ScanReport`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use pipeline::{DiscoveryConfig, Event, MemoryBudget, PipelineConfig, Progress};
+use serde::Serialize;
+
+use crate::config::ExtractOptions;
+use crate::extract::Extractor;
+use crate::model::{Context, FileResult, PlanDecl, ResolutionKind};
+
+/// When per-file detail is dropped after aggregation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StreamingMode {
+    /// Streaming above [`STREAMING_AUTO_THRESHOLD`] discovered files.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--streaming auto` turns streaming on above this many discovered files.
+pub const STREAMING_AUTO_THRESHOLD: u64 = 1000;
+
+/// Everything a scan needs to know.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub discovery: DiscoveryConfig,
+    /// Parse threads; 0 means one per core.
+    pub threads: usize,
+    pub batch_size: usize,
+    pub max_memory_bytes: u64,
+    pub streaming: StreamingMode,
+    pub extract: ExtractOptions,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            discovery: DiscoveryConfig::default(),
+            threads: 0,
+            batch_size: 100,
+            max_memory_bytes: 512 * 1024 * 1024,
+            streaming: StreamingMode::Auto,
+            extract: ExtractOptions::default(),
+        }
+    }
+}
+
+/// One file's result with its path: the JSON report's file object.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    /// The N of the file's `plan(N)`, or null.
+    pub plan: Option<u64>,
+    #[serde(flatten)]
+    pub result: FileResult,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A message for stderr: `pgtap-scan: path:line: text`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub severity: Severity,
+    pub path: Option<String>,
+    pub line: Option<u32>,
+    pub text: String,
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.path, self.line) {
+            (Some(p), Some(l)) => write!(f, "{p}:{l}: {}", self.text),
+            (Some(p), None) => write!(f, "{p}: {}", self.text),
+            _ => f.write_str(&self.text),
+        }
+    }
+}
+
+/// Receives what a scan produces as it goes (messages for stderr, files for streaming
+/// output). Every method has a default that ignores it.
+pub trait Observer {
+    fn message(&mut self, _m: &Message) {}
+    /// Called for each file in streaming mode, in arrival order.
+    fn file(&mut self, _f: &FileReport) {}
+}
+
+/// Ignores everything.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+/// A file whose `plan(N)` does not match what static reading finds.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PlanMismatch {
+    pub path: String,
+    pub line: u32,
+    pub planned: u64,
+    pub found: u64,
+    /// Of `found`, how many come from included files.
+    pub from_includes: u64,
+}
+
+/// Plan agreement over the files with `plan(N)`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PlanSummary {
+    /// Files with a literal `plan(N)`.
+    pub planned: u64,
+    /// Of those, files whose count static reading can know (straight-line code).
+    pub checked: u64,
+    pub agree: u64,
+    pub mismatches: Vec<PlanMismatch>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Files read and parsed.
+    pub files: u64,
+    pub assertions: u64,
+    /// TAP results the top-level code of all files emits, as far as static reading tells.
+    pub tests: u64,
+    pub by_function: BTreeMap<String, u64>,
+    pub by_kind: BTreeMap<String, u64>,
+    /// Files that could not be read plus problems found in files.
+    pub errors: u64,
+    pub warnings: u64,
+    pub files_without_assertions: u64,
+    /// Assertions whose object name is computed at run time.
+    pub dynamic: u64,
+    /// Assertions whose reading pgTAP decides at run time and static reading cannot.
+    pub ambiguous: u64,
+    /// Calls PostgreSQL would reject.
+    pub rejected: u64,
+    /// Assertions found in comments (only with `include_commented`).
+    pub commented: u64,
+    pub plans: PlanSummary,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub files_discovered: u64,
+    pub files_parsed: u64,
+    pub files_failed: u64,
+    pub bytes_read: u64,
+    pub batches: u64,
+    /// `standard` or `streaming`.
+    pub mode: String,
+    pub threads: usize,
+    pub batch_size: usize,
+    pub budget_bytes: u64,
+    pub peak_charged_bytes: u64,
+    pub throttle_waits: u64,
+    pub throttle_ms: u64,
+    /// Live heap when the scan started, at its peak, and at the end, from the counting
+    /// allocator (0 when the program did not install it: see `heap_measured`).
+    pub initial_heap_bytes: u64,
+    pub peak_heap_bytes: u64,
+    pub current_heap_bytes: u64,
+    pub heap_measured: bool,
+    pub discovery_ms: u64,
+    /// Busy time summed over the parse threads.
+    pub parse_ms: u64,
+    pub aggregate_ms: u64,
+    pub elapsed_ms: u64,
+    pub cancelled: bool,
+}
+
+/// The result of a scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub version: u32,
+    /// Per-file detail, sorted by path; `None` in streaming mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileReport>>,
+    pub summary: Summary,
+    pub stats: Stats,
+}
+
+/// The JSON report contract's version.
+pub const REPORT_VERSION: u32 = 1;
+
+impl ScanReport {
+    pub fn streaming(&self) -> bool {
+        self.files.is_none()
+    }
+}
+
+/// Runs a scan. `cancel` stops it early (the report then has `stats.cancelled`).
+pub fn scan(cfg: &ScanConfig, cancel: Arc<AtomicBool>, progress: Arc<Progress>, observer: &mut dyn Observer) -> ScanReport {
+    let started = Instant::now();
+    let initial_heap = pipeline::alloc::current();
+    pipeline::alloc::reset_peak();
+    let extractor = Extractor::new(cfg.extract.clone());
+    let budget = MemoryBudget::new(cfg.max_memory_bytes);
+    let threads = if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+    let pcfg = PipelineConfig {
+        threads,
+        batch_size: cfg.batch_size.max(1),
+        budget: Arc::clone(&budget),
+        cancel,
+        progress: Arc::clone(&progress),
+    };
+    let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
+    let pstats = pipeline::run(&cfg.discovery, &pcfg, |_path, bytes| extractor.extract(bytes), |event| agg.event(event));
+    agg.check_includes(&cfg.discovery.roots, &extractor);
+    let Aggregator { mut summary, files, streaming, .. } = agg;
+    let files = if streaming {
+        None
+    } else {
+        let mut files = files;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Some(files)
+    };
+    summary.plans.mismatches.sort_by(|a, b| a.path.cmp(&b.path));
+    let heap_measured = pipeline::alloc::peak() > 0;
+    let stats = Stats {
+        files_discovered: pstats.files_discovered,
+        files_parsed: pstats.files_parsed,
+        files_failed: pstats.files_failed,
+        bytes_read: pstats.bytes_read,
+        batches: pstats.batches,
+        mode: if streaming { "streaming" } else { "standard" }.to_string(),
+        threads,
+        batch_size: pcfg.batch_size,
+        budget_bytes: pstats.budget.limit_bytes,
+        peak_charged_bytes: pstats.budget.peak_charged_bytes,
+        throttle_waits: pstats.budget.throttle_waits,
+        throttle_ms: pstats.budget.throttle_time.as_millis() as u64,
+        initial_heap_bytes: initial_heap,
+        peak_heap_bytes: pipeline::alloc::peak(),
+        current_heap_bytes: pipeline::alloc::current(),
+        heap_measured,
+        discovery_ms: pstats.discovery_time.as_millis() as u64,
+        parse_ms: pstats.parse_time.as_millis() as u64,
+        aggregate_ms: pstats.aggregate_time.as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        cancelled: pstats.cancelled,
+    };
+    ScanReport {
+        version: REPORT_VERSION,
+        files,
+        summary,
+        stats,
+    }
+}
+
+/// What the include check needs of a file that has includes.
+struct Runner {
+    path: String,
+    plan_line: u32,
+    planned: u64,
+    tests: u64,
+    exact: bool,
+    includes: Vec<crate::model::Include>,
+}
+
+/// The one owner of the scan's results.
+struct Aggregator<'o> {
+    observer: &'o mut dyn Observer,
+    summary: Summary,
+    files: Vec<FileReport>,
+    streaming: bool,
+    auto: bool,
+    progress: Arc<Progress>,
+    runners: Vec<Runner>,
+    /// Included files read by the include check, by normalised path. Only files that are
+    /// included are kept (and read again from disk), so memory does not grow per file.
+    seen: HashMap<PathBuf, Included>,
+}
+
+#[derive(Clone)]
+struct Included {
+    tests: u64,
+    exact: bool,
+    includes: Vec<crate::model::Include>,
+}
+
+/// Can static reading know how many results this file's own code emits?
+fn exact_count(r: &FileResult) -> bool {
+    !r.tests_inexact && !r.runs_tests && r.assertions.iter().all(|a| a.context == Context::Top || a.commented)
+}
+
+impl<'o> Aggregator<'o> {
+    fn new(cfg: &ScanConfig, observer: &'o mut dyn Observer, progress: Arc<Progress>) -> Self {
+        Aggregator {
+            observer,
+            summary: Summary::default(),
+            files: Vec::new(),
+            streaming: cfg.streaming == StreamingMode::Always,
+            auto: cfg.streaming == StreamingMode::Auto,
+            progress,
+            runners: Vec::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    fn message(&mut self, severity: Severity, path: Option<String>, line: Option<u32>, text: String) {
+        match severity {
+            Severity::Error => self.summary.errors += 1,
+            Severity::Warning => self.summary.warnings += 1,
+        }
+        self.observer.message(&Message { severity, path, line, text });
+    }
+
+    fn event(&mut self, event: Event<FileResult>) {
+        match event {
+            Event::Warning { path, message } => {
+                self.message(Severity::Warning, path.map(|p| p.display().to_string()), None, message);
+            }
+            Event::File(outcome) => {
+                let path = outcome.path.clone();
+                match outcome.into_result() {
+                    Ok(result) => self.fold(path, result),
+                    Err(e) => self.message(Severity::Error, Some(path.display().to_string()), None, format!("cannot read: {e}")),
+                }
+            }
+        }
+        if self.auto && !self.streaming && self.progress.discovered.load(std::sync::atomic::Ordering::Relaxed) > STREAMING_AUTO_THRESHOLD {
+            self.streaming = true;
+            let mut held = std::mem::take(&mut self.files);
+            held.sort_by(|a, b| a.path.cmp(&b.path));
+            for f in &held {
+                self.observer.file(f);
+            }
+        }
+    }
+
+    fn fold(&mut self, path: PathBuf, result: FileResult) {
+        let shown = path.display().to_string();
+        let s = &mut self.summary;
+        s.files += 1;
+        s.tests += result.tests;
+        if result.assertions.is_empty() {
+            s.files_without_assertions += 1;
+        }
+        for a in &result.assertions {
+            s.assertions += 1;
+            *s.by_function.entry(a.function.clone()).or_default() += 1;
+            *s.by_kind.entry(a.kind.clone()).or_default() += 1;
+            s.dynamic += u64::from(a.dynamic);
+            s.ambiguous += u64::from(a.resolution == ResolutionKind::Ambiguous);
+            s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
+            s.commented += u64::from(a.commented);
+        }
+        for d in &result.errors {
+            self.message(Severity::Error, Some(shown.clone()), Some(d.line), d.message.clone());
+        }
+        for d in &result.warnings {
+            self.message(Severity::Warning, Some(shown.clone()), Some(d.line), d.message.clone());
+        }
+        let exact = exact_count(&result);
+        if let Some(PlanDecl::Fixed { count, line }) = result.plan {
+            self.summary.plans.planned += 1;
+            if !result.includes.is_empty() {
+                self.runners.push(Runner {
+                    path: shown.clone(),
+                    plan_line: line,
+                    planned: count,
+                    tests: result.tests,
+                    exact,
+                    includes: result.includes.clone(),
+                });
+            } else if exact {
+                self.plan_verdict(shown.clone(), line, count, result.tests, 0);
+            }
+        }
+        let report = FileReport {
+            path: shown,
+            plan: match result.plan {
+                Some(PlanDecl::Fixed { count, .. }) => Some(count),
+                _ => None,
+            },
+            result,
+        };
+        if self.streaming {
+            self.observer.file(&report);
+        } else {
+            self.files.push(report);
+        }
+    }
+
+    fn plan_verdict(&mut self, path: String, line: u32, planned: u64, found: u64, from_includes: u64) {
+        self.summary.plans.checked += 1;
+        if planned == found {
+            self.summary.plans.agree += 1;
+            return;
+        }
+        let text = if from_includes > 0 {
+            format!("plan({planned}) but {found} tests found ({} in this file, {from_includes} in included files)", found - from_includes)
+        } else {
+            format!("plan({planned}) but {found} tests found")
+        };
+        self.message(Severity::Warning, Some(path.clone()), Some(line), text);
+        self.summary.plans.mismatches.push(PlanMismatch {
+            path,
+            line,
+            planned,
+            found,
+            from_includes,
+        });
+    }
+
+    /// Checks the plans of files with psql includes against their own tests plus those of
+    /// every file they include (recursively). Included files that were not part of the
+    /// scan are read here.
+    fn check_includes(&mut self, roots: &[PathBuf], extractor: &Extractor) {
+        let runners = std::mem::take(&mut self.runners);
+        for r in runners {
+            let file = PathBuf::from(&r.path);
+            let root = roots.iter().find(|root| file.starts_with(root)).cloned().unwrap_or_else(|| PathBuf::from("."));
+            let root = if root.is_file() { root.parent().map(Path::to_path_buf).unwrap_or_default() } else { root };
+            let mut total = 0u64;
+            let mut exact = r.exact;
+            let mut chain = vec![normalize(&file)];
+            for inc in &r.includes {
+                match self.included_tests(&file, inc, &root, extractor, &mut chain) {
+                    Ok((n, e)) => {
+                        total += n;
+                        exact &= e;
+                    }
+                    Err(msg) => {
+                        exact = false;
+                        self.message(Severity::Warning, Some(r.path.clone()), Some(inc.line), msg);
+                    }
+                }
+            }
+            if exact {
+                self.plan_verdict(r.path, r.plan_line, r.planned, r.tests + total, total);
+            }
+        }
+    }
+
+    fn included_tests(&mut self, from: &Path, inc: &crate::model::Include, root: &Path, extractor: &Extractor, chain: &mut Vec<PathBuf>) -> Result<(u64, bool), String> {
+        let base = if inc.relative { from.parent().map(Path::to_path_buf).unwrap_or_default() } else { root.to_path_buf() };
+        let target = normalize(&base.join(&inc.path));
+        if chain.contains(&target) {
+            let mut names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
+            names.push(target.display().to_string());
+            return Err(format!("include cycle: {}", names.join(" -> ")));
+        }
+        let info = match self.seen.get(&target) {
+            Some(i) => i.clone(),
+            None => {
+                let bytes = std::fs::read(&target).map_err(|e| format!("included file {}: {e}", target.display()))?;
+                let r = extractor.extract(&bytes);
+                let i = Included {
+                    tests: r.tests,
+                    exact: exact_count(&r),
+                    includes: r.includes,
+                };
+                self.seen.insert(target.clone(), i.clone());
+                i
+            }
+        };
+        let mut total = info.tests;
+        let mut exact = info.exact;
+        chain.push(target.clone());
+        for nested in &info.includes {
+            let (n, e) = self.included_tests(&target, nested, root, extractor, chain)?;
+            total += n;
+            exact &= e;
+        }
+        chain.pop();
+        Ok((total, exact))
+    }
+}
+
+/// Lexical normalisation (`a/./b/../c` -> `a/c`) so the same file is one key whichever
+/// way it was reached; no file-system access, so it works for files not yet read.
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
