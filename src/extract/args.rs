@@ -391,6 +391,7 @@ pub fn parse_array_literal(s: &str) -> Option<Vec<String>> {
                     cur.push(n);
                 }
             }
+            c if !quoted && c.is_whitespace() && (was_quoted || cur.is_empty()) => {}
             ',' if !quoted => {
                 items.push(finish_item(&cur, was_quoted));
                 cur.clear();
