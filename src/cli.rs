@@ -114,8 +114,9 @@ pub struct ScanArgs {
     /// Files per batch between discovery and the parse pool.
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub batch_size: Option<usize>,
-    /// Memory budget for file bytes in flight, in MB; readers wait above 80% of it [default: 512].
-    #[arg(long, value_name = "MB", help_heading = "Performance")]
+    /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16M, 1G); readers
+    /// wait above 80% of it [default: 512].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Performance")]
     pub max_memory: Option<u64>,
     /// Drop per-file detail after aggregation (auto: above 1000 files). With --format ndjson,
     /// file lines are written as they are aggregated.
@@ -143,6 +144,24 @@ pub struct ScanArgs {
     /// List every pgTAP function the scanner knows, one per line, and exit.
     #[arg(long, help_heading = "Config")]
     pub list_functions: bool,
+}
+
+/// `512` (MB), `256K`, `16M`, `1G` (binary units) into bytes.
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 20),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size: use MB (512) or a unit (256K, 16M, 1G)"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("{s:?}: must be more than 0 and fit in 64 bits"))
 }
 
 /// What `main` needs to run a scan.
@@ -197,9 +216,13 @@ impl ScanArgs {
                 bail!("config: streaming = {other:?} is not one of auto, always, never")
             }
         };
-        let max_memory_mb = or(self.max_memory, file.max_memory, 512);
-        if max_memory_mb == 0 {
-            bail!("--max-memory must be at least 1 (MB)");
+        let max_memory_bytes = or(
+            self.max_memory,
+            file.max_memory.map(|mb| mb.saturating_mul(1 << 20)),
+            512 << 20,
+        );
+        if max_memory_bytes == 0 {
+            bail!("--max-memory must be more than 0");
         }
         let mut extensions: Vec<String> = if self.ext.is_empty() {
             file.ext
@@ -257,7 +280,7 @@ impl ScanArgs {
                 discovery,
                 threads,
                 batch_size: or(self.batch_size, file.batch_size, 100).max(1),
-                max_memory_bytes: max_memory_mb.saturating_mul(1024 * 1024),
+                max_memory_bytes,
                 streaming,
                 extract: ExtractOptions {
                     search_path,
