@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -137,14 +138,24 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     if let Some(e) = write_error {
         out.discard();
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(exit_code(&report, plan.strict));
+        }
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
-    report::render(
+    let rendered = report::render(
         &report,
         plan.format,
         RenderOptions { color: plan.color },
         out.writer(),
-    )?;
+    );
+    match rendered {
+        // A closed stdout (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(exit_code(&report, plan.strict))
+        }
+        r => r.context("writing the report")?,
+    }
     out.commit()?;
     if plan.stats {
         print_stats(&report);

@@ -124,6 +124,9 @@ pub enum PlanDecl {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FileResult {
     pub assertions: Vec<Assertion>,
+    /// How the file declares its plan. Serialised as `plan_declaration`: the file object's
+    /// `plan` is the contract's plain N.
+    #[serde(rename = "plan_declaration")]
     pub plan: Option<PlanDecl>,
     /// TAP results the top-level code emits as far as static reading can tell: one per
     /// assertion, `check_test` as the results it emits, `skip(n)` as n.

@@ -222,7 +222,7 @@ impl Walk<'_> {
             match t.kind {
                 TokenKind::LineComment | TokenKind::BlockComment => {
                     if self.ex.opts.include_commented && self.has_hit_within(t.inner()) {
-                        self.sub_unit(t.inner(), t, unit.context.clone(), true);
+                        self.commented_units(&t, &unit.context);
                     }
                 }
                 TokenKind::PsqlMeta => {
@@ -279,7 +279,7 @@ impl Walk<'_> {
             }
             i += 1;
         }
-        for frame in frames.into_iter().rev() {
+        for frame in frames.into_iter().rev().filter(|_| !unit.commented) {
             if let Some(call) = frame.call {
                 let name = self.tok(call.name_tok);
                 self.out.errors.push(Diagnostic {
@@ -373,19 +373,45 @@ impl Walk<'_> {
         *stmt = Statement::default();
     }
 
+    /// A comment is prose around code: reading it whole as SQL lets an apostrophe (`don't`)
+    /// open a string that swallows the rest. Each name hit starts its own unit running to
+    /// the next hit, so `ok(has_table(..))` still counts the innermost, and nothing read
+    /// in a comment is reported as an error.
+    fn commented_units(&mut self, t: &Token, context: &Context) {
+        let inner = t.inner();
+        let hits = &self.scratch.hits;
+        let first = hits.partition_point(|h| (h.start as usize) < inner.start);
+        let starts: Vec<usize> = hits[first..]
+            .iter()
+            .map(|h| h.start as usize)
+            .take_while(|&s| s < inner.end)
+            .collect();
+        let (mut pos, mut line, mut col) = (t.start as usize, t.line, t.col);
+        for (k, &start) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(inner.end);
+            (line, col) = advance(self.src, pos, start, line, col);
+            pos = start;
+            let before = self.scratch.diags.len();
+            self.sub_unit_at(start..end, line, col, context.clone(), true);
+            self.scratch.diags.truncate(before);
+        }
+    }
+
     /// Lexes `inner` (a body or a comment's text) and queues it as a unit.
     fn sub_unit(&mut self, inner: Range<usize>, t: Token, context: Context, commented: bool) {
-        // Position of inner.start: count from the token's start.
-        let mut line = t.line;
-        let mut col = t.col;
-        for &b in &self.src[t.start as usize..inner.start] {
-            if b == b'\n' {
-                line += 1;
-                col = 1;
-            } else {
-                col += 1;
-            }
-        }
+        let (line, col) = advance(self.src, t.start as usize, inner.start, t.line, t.col);
+        self.sub_unit_at(inner, line, col, context, commented);
+    }
+
+    /// Lexes `inner`, which starts at `line`:`col`, and queues it as a unit.
+    fn sub_unit_at(
+        &mut self,
+        inner: Range<usize>,
+        line: u32,
+        col: u32,
+        context: Context,
+        commented: bool,
+    ) {
         let start = self.scratch.tokens.len();
         tokenize_range(
             self.src,
@@ -703,6 +729,8 @@ impl Walk<'_> {
                 )
             }
             Resolution::Runtime { readings, .. } => self.runtime(f, set, args, readings),
+            // In a comment, a "call" PostgreSQL would reject is prose (`ok()` in a sentence).
+            Resolution::Ambiguous { .. } | Resolution::NoMatch if commented => return,
             Resolution::Ambiguous { .. } | Resolution::NoMatch => {
                 let why = if rejected_kind {
                     format!("{}() has no overload taking these {} arguments: PostgreSQL would reject the call", f.name, args.len())
@@ -838,6 +866,19 @@ impl Walk<'_> {
             line: t.line,
         });
     }
+}
+
+/// The line and column of `to`, given those of `from` (`from <= to`).
+fn advance(src: &[u8], from: usize, to: usize, mut line: u32, mut col: u32) -> (u32, u32) {
+    for &b in &src[from..to] {
+        if b == b'\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    (line, col)
 }
 
 /// Does the overload accept `n` arguments (SQL defaults and variadic included)?

@@ -5,6 +5,6 @@ use std::io::{self, Write};
 use crate::scan::ScanReport;
 
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::from)?;
     w.write_all(b"\n")
 }

@@ -16,7 +16,7 @@ struct Last<'a> {
 }
 
 pub fn file_line(f: &FileReport, w: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, f).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *w, f).map_err(io::Error::from)?;
     w.write_all(b"\n")
 }
 
@@ -34,6 +34,6 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             stats: &report.stats,
         },
     )
-    .map_err(io::Error::other)?;
+    .map_err(io::Error::from)?;
     w.write_all(b"\n")
 }
