@@ -11,3 +11,4 @@ pub mod lexer;
 pub mod model;
 pub mod object;
 pub mod scan;
+pub mod schema;
