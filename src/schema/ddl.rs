@@ -223,12 +223,11 @@ impl<'u, 's> Reader<'u, 's> {
 
     fn functions_named(&self, q: &QName) -> Vec<String> {
         for s in self.lookup_schemas(q) {
+            let prefix = format!("{}(", object::key("function", &[&s, &q.name]));
             let found: Vec<String> = self
                 .u
-                .objects()
-                .filter(|o| {
-                    o.kind == "function" && o.name == q.name && o.schema.as_deref() == Some(&s)
-                })
+                .with_prefix(&prefix)
+                .filter(|o| o.name == q.name && o.schema.as_deref() == Some(&s))
                 .map(|o| o.key.clone())
                 .collect();
             if !found.is_empty() {
@@ -543,6 +542,7 @@ impl<'u, 's> Reader<'u, 's> {
                 rls_enabled: false,
                 rls_forced: false,
                 partition_of: None,
+                inherits: Vec::new(),
                 owner: None,
             },
         );
@@ -553,6 +553,7 @@ impl<'u, 's> Reader<'u, 's> {
             name: q.name.clone(),
             pending: Vec::new(),
             plain: Vec::new(),
+            only: false,
         };
         let mut partial: Vec<String> = Vec::new();
 
@@ -575,6 +576,7 @@ impl<'u, 's> Reader<'u, 's> {
             if let Some(o) = self.u.get_mut(&key) {
                 if let Details::Table { partition_of, .. } = &mut o.details {
                     *partition_of = Some(parent.clone());
+                    self.u.any_partitions = true;
                 }
             }
             self.inherit_partition_indexes(&parent, &key);
@@ -590,7 +592,14 @@ impl<'u, 's> Reader<'u, 's> {
                     let mut ic = Cursor::new(self.src, item);
                     if let Some(pq) = ic.qname() {
                         match self.find(&pq, &["table", "foreign_table"]) {
-                            Some(pk) => self.copy_columns(&pk, &t, q.line),
+                            Some(pk) => {
+                                self.copy_columns(&pk, &t, q.line);
+                                if let Some(Details::Table { inherits, .. }) =
+                                    self.u.get_mut(&key).map(|o| &mut o.details)
+                                {
+                                    inherits.push(pk);
+                                }
+                            }
                             None => partial.push(format!("unknown parent table {}", show(&pq))),
                         }
                     }
@@ -696,8 +705,8 @@ impl<'u, 's> Reader<'u, 's> {
             if has("indexes") {
                 let idx: Vec<SchemaObject> = self
                     .u
-                    .objects()
-                    .filter(|o| o.kind == "index" && o.parent.as_deref() == Some(src_key.as_str()))
+                    .children_of(&src_key, "index")
+                    .filter(|o| o.parent.as_deref() == Some(src_key.as_str()))
                     .cloned()
                     .collect();
                 for i in idx {
@@ -988,13 +997,12 @@ impl<'u, 's> Reader<'u, 's> {
 
     fn next_position(&self, table_key: &str) -> u32 {
         self.u
-            .objects()
-            .filter(|o| o.kind == "column" && o.parent.as_deref() == Some(table_key))
-            .filter_map(|o| match o.details {
+            .columns_of(table_key)
+            .last()
+            .and_then(|o| match o.details {
                 Details::Column { position, .. } => Some(position),
                 _ => None,
             })
-            .max()
             .unwrap_or(0)
             + 1
     }
@@ -1191,9 +1199,12 @@ impl<'u, 's> Reader<'u, 's> {
         let key = o.key.clone();
         self.u.insert(o);
         // Indexes of a partitioned table are created on each partition too.
+        if !self.u.any_partitions {
+            return Some(key);
+        }
         let parts: Vec<String> = self
             .u
-            .objects()
+            .tables()
             .filter(|o| {
                 matches!(&o.details, Details::Table { partition_of: Some(p), .. } if p == table_key)
             })
@@ -1217,8 +1228,8 @@ impl<'u, 's> Reader<'u, 's> {
     fn inherit_partition_indexes(&mut self, parent: &str, child: &str) {
         let idx: Vec<SchemaObject> = self
             .u
-            .objects()
-            .filter(|o| o.kind == "index" && o.parent.as_deref() == Some(parent))
+            .children_of(parent, "index")
+            .filter(|o| o.parent.as_deref() == Some(parent))
             .cloned()
             .collect();
         for i in idx {
@@ -1386,6 +1397,7 @@ impl<'u, 's> Reader<'u, 's> {
             name: q.name.clone(),
             pending: Vec::new(),
             plain: Vec::new(),
+            only: false,
         };
         let mut names = derived.clone().unwrap_or_default();
         if let Some(ex) = explicit {
@@ -1898,7 +1910,8 @@ impl<'u, 's> Reader<'u, 's> {
                     .collect();
                 ("enum", labels, None)
             } else if c.eat("range") {
-                c.parens();
+                let opts = c.parens().unwrap_or_default();
+                self.range_companions(&q, &schema, opts);
                 ("range", Vec::new(), None)
             } else if let Some(inner) = c.parens() {
                 let attrs: Vec<String> = split_commas(inner)
@@ -1940,6 +1953,92 @@ impl<'u, 's> Reader<'u, 's> {
         );
         self.u.insert(o);
         Ok(())
+    }
+
+    /// What `CREATE TYPE r AS RANGE` creates besides `r` (PostgreSQL 14+): the multirange
+    /// type (`multirange_type_name`, else `range` -> `multirange` in the name, else
+    /// `r_multirange`) and the constructor functions of both.
+    fn range_companions(&mut self, q: &QName, schema: &str, opts: &[Token]) {
+        let mut subtype = None;
+        let mut multi: Option<QName> = None;
+        for opt in split_commas(opts) {
+            let mut oc = Cursor::new(self.src, opt);
+            let Some(k) = oc.ident() else { continue };
+            oc.eat_kind(TokenKind::Operator);
+            match k.as_str() {
+                "subtype" => subtype = Some(self.arg_type(oc.rest())),
+                "multirange_type_name" => multi = oc.qname(),
+                _ => {}
+            }
+        }
+        let Some(subtype) = subtype else { return };
+        let (mschema, mname) = match multi {
+            Some(m) => (m.schema.unwrap_or_else(|| schema.to_string()), m.name),
+            None => {
+                let n = match q.name.find("range") {
+                    Some(at) => format!("{}multi{}", &q.name[..at], &q.name[at..]),
+                    None => format!("{}_multirange", q.name),
+                };
+                (schema.to_string(), truncate_ident(&n))
+            }
+        };
+        let line = q.line;
+        let shown = |s: &str, n: &str| {
+            if self.base_path.iter().any(|p| p == s) {
+                object::quote_part(n).into_owned()
+            } else {
+                format!("{}.{}", object::quote_part(s), object::quote_part(n))
+            }
+        };
+        let range_ty = shown(schema, &q.name);
+        let fns: Vec<(String, String, Vec<String>)> = vec![
+            (
+                schema.to_string(),
+                q.name.clone(),
+                vec![subtype.clone(), subtype.clone()],
+            ),
+            (
+                schema.to_string(),
+                q.name.clone(),
+                vec![subtype.clone(), subtype, "text".into()],
+            ),
+            (mschema.clone(), mname.clone(), vec![]),
+            (mschema.clone(), mname.clone(), vec![range_ty.clone()]),
+            (
+                mschema.clone(),
+                mname.clone(),
+                vec![format!("{range_ty}[]")],
+            ),
+        ];
+        let o = self.new_object(
+            "type",
+            Some(mschema),
+            None,
+            mname,
+            line,
+            Details::Type {
+                variant: "multirange".into(),
+                labels: Vec::new(),
+                base: None,
+            },
+        );
+        self.u.insert(o);
+        for (s, n, args) in fns {
+            let o = self.new_object(
+                "function",
+                Some(s),
+                None,
+                n,
+                line,
+                Details::Function {
+                    args,
+                    returns: None,
+                    language: Some("internal".into()),
+                    procedure: false,
+                },
+            );
+            self.u.insert(o);
+        }
     }
 
     fn create_domain(&mut self, c: &mut Cursor) -> R {
@@ -2059,7 +2158,7 @@ impl<'u, 's> Reader<'u, 's> {
             return Ok(());
         }
         let if_exists = c.eat_seq(&["if", "exists"]);
-        c.eat("only");
+        let only = c.eat("only");
         let q = c.qname().ok_or("ALTER TABLE without a name")?;
         c.eat_kind(TokenKind::Operator); // `name *`
         let Some(key) = self.find(&q, kinds) else {
@@ -2094,6 +2193,15 @@ impl<'u, 's> Reader<'u, 's> {
             if !self.u.contains(&ck) {
                 return Err(format!("RENAME of unknown column {old}"));
             }
+            if !only {
+                for d in self.u.descendants(&key) {
+                    let (s, t) = self.parent_names(&d);
+                    let dk = object::key("column", &[&s, &t, &old]);
+                    if self.u.contains(&dk) {
+                        self.rename_object(&dk, new.clone(), line)?;
+                    }
+                }
+            }
             return self.rename_object(&ck, new, line);
         }
         if c.eat_seq(&["set", "schema"]) {
@@ -2107,6 +2215,7 @@ impl<'u, 's> Reader<'u, 's> {
             name: tname,
             pending: Vec::new(),
             plain: Vec::new(),
+            only,
         };
         let mut errors = Vec::new();
         for action in split_commas(c.rest()) {
@@ -2143,7 +2252,44 @@ impl<'u, 's> Reader<'u, 's> {
                 }
             }
             let line = c.line();
-            return self.column_def(t, &mut c, line).map(|_| ());
+            let name = self.column_def(t, &mut c, line)?;
+            if !t.only {
+                // Partitions and inheriting tables get the column too.
+                let ck = object::key("column", &[&t.schema, &t.name, &name]);
+                let col = self.u.get(&ck).cloned();
+                for d in self.u.descendants(&t.key) {
+                    let (s, n) = self.parent_names(&d);
+                    let dt = TableCtx {
+                        key: d.clone(),
+                        schema: s,
+                        name: n,
+                        pending: Vec::new(),
+                        plain: Vec::new(),
+                        only: false,
+                    };
+                    if let Some(SchemaObject {
+                        details:
+                            Details::Column {
+                                data_type,
+                                not_null,
+                                default,
+                                generated,
+                                identity,
+                                ..
+                            },
+                        ..
+                    }) = col.clone()
+                    {
+                        let dk = object::key("column", &[&dt.schema, &dt.name, &name]);
+                        if !self.u.contains(&dk) {
+                            self.add_column_full(
+                                &dt, &name, data_type, line, not_null, default, generated, identity,
+                            );
+                        }
+                    }
+                }
+            }
+            return Ok(());
         }
         if c.eat("drop") {
             if c.eat("constraint") {
@@ -2175,6 +2321,13 @@ impl<'u, 's> Reader<'u, 's> {
                 };
             }
             self.u.remove_cascade(&ck);
+            if !t.only {
+                for d in self.u.descendants(&t.key) {
+                    let (s, tn) = self.parent_names(&d);
+                    self.u
+                        .remove_cascade(&object::key("column", &[&s, &tn, &n]));
+                }
+            }
             // Indexes over the column go too.
             let idx: Vec<String> = self
                 .u
@@ -2304,6 +2457,7 @@ impl<'u, 's> Reader<'u, 's> {
                     *partition_of = Some(t.key.clone());
                 }
             });
+            self.u.any_partitions = true;
             self.inherit_partition_indexes(&t.key, &pk);
         } else if c.eat_seq(&["detach", "partition"]) {
             if let Some(q) = c.qname() {
@@ -2707,6 +2861,8 @@ struct TableCtx {
     pending: Vec<PendingIndex>,
     /// Plain (non-constraint) indexes copied by LIKE ... INCLUDING INDEXES: (cols, unique, line).
     plain: Vec<(Vec<String>, bool, u32)>,
+    /// `ALTER TABLE ONLY`: column changes stay off partitions and children.
+    only: bool,
 }
 
 fn show(q: &QName) -> String {
@@ -2869,8 +3025,9 @@ fn index_element_name(src: &[u8], el: &[Token]) -> String {
         return "expr".into();
     };
     if first.kind == TokenKind::LParen {
-        let close = matching(el, 0).unwrap_or(el.len() - 1);
-        return figure_colname(src, &el[1..close]).unwrap_or_else(|| "expr".into());
+        let close = matching(el, 0).unwrap_or(el.len());
+        let inner = el.get(1..close).unwrap_or_default();
+        return figure_colname(src, inner).unwrap_or_else(|| "expr".into());
     }
     // A function call: `lower(name)`, `schema.f(x)`.
     let mut j = 0;
@@ -2898,11 +3055,8 @@ fn select_item_name(src: &[u8], item: &[Token]) -> String {
     }
     // A bare alias: `expr alias`.
     if n >= 2 && is_name {
-        const NOT_ALIAS: &[&str] = &[
-            "end",
-            "null",
-            "true",
-            "false",
+        // Keywords after which an expression goes on (so what follows is no alias)...
+        const NEEDS_OPERAND: &[&str] = &[
             "and",
             "or",
             "not",
@@ -2910,19 +3064,39 @@ fn select_item_name(src: &[u8], item: &[Token]) -> String {
             "in",
             "like",
             "ilike",
+            "similar",
             "between",
             "from",
             "distinct",
             "then",
             "else",
             "when",
-            "asc",
-            "desc",
-            "unknown",
+            "case",
             "collate",
             "at",
             "zone",
             "time",
+            "precision",
+            "varying",
+            "as",
+            "by",
+            "symmetric",
+            "escape",
+            "any",
+            "all",
+            "some",
+            "operator",
+        ];
+        // ...and words that end an expression themselves.
+        const ENDS_EXPR: &[&str] = &[
+            "end",
+            "null",
+            "true",
+            "false",
+            "unknown",
+            "asc",
+            "desc",
+            "zone",
             "precision",
             "varying",
         ];
@@ -2935,9 +3109,9 @@ fn select_item_name(src: &[u8], item: &[Token]) -> String {
                 | TokenKind::RBracket
                 | TokenKind::String
                 | TokenKind::Number
-        ) && !NOT_ALIAS.iter().any(|k| prev.is_keyword(src, k));
+        ) && !NEEDS_OPERAND.iter().any(|k| prev.is_keyword(src, k));
         let last_ok = last.kind == TokenKind::QuotedIdent
-            || !NOT_ALIAS.iter().any(|k| last.is_keyword(src, k));
+            || !ENDS_EXPR.iter().any(|k| last.is_keyword(src, k));
         // `a.b` is a reference, `x::text` a cast: neither has an alias at its end.
         if prev_ok && last_ok && !is_type_tail(src, item) {
             return lossy(&crate::lexer::ident_value(src, last));

@@ -48,7 +48,7 @@ mod split;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -81,6 +81,8 @@ pub enum Details {
         rls_forced: bool,
         /// `PARTITION OF` parent (table key).
         partition_of: Option<String>,
+        /// `INHERITS` parents (table keys).
+        inherits: Vec<String>,
         owner: Option<String>,
     },
     /// A view or materialized view.
@@ -183,6 +185,12 @@ impl SchemaObject {
 #[derive(Debug, Clone, Default)]
 pub struct Universe {
     objects: BTreeMap<String, SchemaObject>,
+    /// Index names per schema (PostgreSQL looks indexes up without their table):
+    /// (schema, name) -> key, and key -> (schema, name) to undo it.
+    index_names: HashMap<(String, String), String>,
+    index_slots: HashMap<String, (String, String)>,
+    /// Set once any table is a partition: until then nothing needs the partition walk.
+    pub(super) any_partitions: bool,
 }
 
 impl Universe {
@@ -226,9 +234,8 @@ impl Universe {
     /// Columns of a table or view, in position order.
     pub fn columns_of(&self, parent_key: &str) -> Vec<&SchemaObject> {
         let mut cols: Vec<&SchemaObject> = self
-            .objects
-            .values()
-            .filter(|o| o.kind == "column" && o.parent.as_deref() == Some(parent_key))
+            .children_of(parent_key, "column")
+            .filter(|o| o.parent.as_deref() == Some(parent_key))
             .collect();
         cols.sort_by_key(|o| match o.details {
             Details::Column { position, .. } => position,
@@ -237,10 +244,81 @@ impl Universe {
         cols
     }
 
+    /// Tables that inherit from `key` or are its partitions, recursively (columns added,
+    /// dropped or renamed on a parent change there too).
+    fn descendants(&self, key: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut todo = vec![key.to_string()];
+        while let Some(k) = todo.pop() {
+            for o in self.tables() {
+                if let Details::Table {
+                    partition_of,
+                    inherits,
+                    ..
+                } = &o.details
+                {
+                    let child =
+                        partition_of.as_deref() == Some(k.as_str()) || inherits.contains(&k);
+                    if child && !out.contains(&o.key) && o.key != key {
+                        out.push(o.key.clone());
+                        todo.push(o.key.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Objects whose key starts with `prefix` (a key range: no full scan).
+    fn with_prefix<'a>(&'a self, prefix: &str) -> impl Iterator<Item = &'a SchemaObject> + 'a {
+        let owned = prefix.to_string();
+        self.objects
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.starts_with(owned.as_str()))
+            .map(|(_, o)| o)
+    }
+
+    /// Children of one kind of a table/view key (`column:s.t.*` for `table:s.t`).
+    fn children_of<'a>(
+        &'a self,
+        parent_key: &str,
+        kind: &str,
+    ) -> impl Iterator<Item = &'a SchemaObject> + 'a {
+        let prefix = match parent_key.split_once(':') {
+            Some((_, rest)) => format!("{kind}:{rest}."),
+            None => format!("{kind}:\u{0}"),
+        };
+        self.with_prefix(&prefix)
+    }
+
     // ---- mutation helpers for the reader ------------------------------------------------
 
     fn insert(&mut self, obj: SchemaObject) {
+        self.put(obj);
+    }
+
+    /// The one way objects enter the map (keeps the index-name lookup in step).
+    fn put(&mut self, obj: SchemaObject) {
+        if obj.kind == "index" {
+            let slot = (obj.schema.clone().unwrap_or_default(), obj.name.clone());
+            self.index_names.insert(slot.clone(), obj.key.clone());
+            self.index_slots.insert(obj.key.clone(), slot);
+        }
         self.objects.insert(obj.key.clone(), obj);
+    }
+
+    /// The one way objects leave the map.
+    fn take(&mut self, key: &str) -> Option<SchemaObject> {
+        let obj = self.objects.remove(key)?;
+        if let Some(slot) = self.index_slots.remove(key) {
+            if self.index_names.get(&slot).map(String::as_str) == Some(key) {
+                self.index_names.remove(&slot);
+            }
+        }
+        Some(obj)
     }
 
     fn get_mut(&mut self, key: &str) -> Option<&mut SchemaObject> {
@@ -254,47 +332,60 @@ impl Universe {
     /// Whether `name` is taken in `schema`'s relation namespace (tables, indexes, views,
     /// sequences, composite types), as PostgreSQL's `ChooseRelationName` checks.
     fn relation_name_taken(&self, schema: &str, name: &str) -> bool {
-        self.objects
-            .values()
-            .any(|o| o.is_relation() && o.name == name && o.schema.as_deref() == Some(schema))
+        let direct = [
+            "table",
+            "view",
+            "materialized_view",
+            "sequence",
+            "foreign_table",
+            "type",
+        ]
+        .iter()
+        .filter_map(|k| self.objects.get(&object::key(k, &[schema, name])))
+        .any(SchemaObject::is_relation);
+        direct || self.find_index(schema, name).is_some()
     }
 
     /// Finds an index by schema and name (index names are unique per schema).
     fn find_index(&self, schema: &str, name: &str) -> Option<String> {
-        self.objects
-            .values()
-            .find(|o| o.kind == "index" && o.name == name && o.schema.as_deref() == Some(schema))
-            .map(|o| o.key.clone())
+        self.index_names
+            .get(&(schema.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// Tables and foreign tables (for partition and inheritance walks).
+    fn tables(&self) -> impl Iterator<Item = &SchemaObject> {
+        self.with_prefix("table:")
+            .chain(self.with_prefix("foreign_table:"))
     }
 
     /// Removes an object and everything that hangs off it (columns, indexes, triggers,
     /// policies of a table; sequences owned by its columns).
     fn remove_cascade(&mut self, key: &str) {
-        let Some(obj) = self.objects.remove(key) else {
+        let Some(obj) = self.take(key) else {
             return;
         };
-        let children: Vec<String> = self
-            .objects
-            .values()
+        let children: Vec<String> = ["column", "index", "trigger", "policy"]
+            .iter()
+            .flat_map(|k| self.children_of(key, k))
             .filter(|o| o.parent.as_deref() == Some(key))
             .map(|o| o.key.clone())
             .collect();
         let mut gone = vec![obj.key.clone()];
         for c in children {
-            self.objects.remove(&c);
+            self.take(&c);
             gone.push(c);
         }
         // Sequences owned by a removed column (or table) go with it.
         let owned: Vec<String> = self
-            .objects
-            .values()
+            .with_prefix("sequence:")
             .filter(|o| {
                 matches!(&o.details, Details::Sequence { owned_by: Some(col) } if gone.contains(col))
             })
             .map(|o| o.key.clone())
             .collect();
         for s in owned {
-            self.objects.remove(&s);
+            self.take(&s);
         }
     }
 
@@ -304,10 +395,10 @@ impl Universe {
     fn rekey(&mut self, changed: &[String]) {
         let mut renames: Vec<(String, String)> = Vec::new();
         for old in changed {
-            if let Some(mut obj) = self.objects.remove(old) {
+            if let Some(mut obj) = self.take(old) {
                 obj.key = obj.compute_key();
                 renames.push((old.clone(), obj.key.clone()));
-                self.objects.insert(obj.key.clone(), obj);
+                self.put(obj);
             }
         }
         // Children of a re-keyed relation.
@@ -331,10 +422,10 @@ impl Universe {
         }
         if !child_changes.is_empty() {
             for old in &child_changes {
-                if let Some(mut obj) = self.objects.remove(old) {
+                if let Some(mut obj) = self.take(old) {
                     obj.key = obj.compute_key();
                     renames.push((old.clone(), obj.key.clone()));
-                    self.objects.insert(obj.key.clone(), obj);
+                    self.put(obj);
                 }
             }
         }
@@ -356,11 +447,14 @@ impl Universe {
                     }
                 }
                 Details::Table {
-                    partition_of: Some(p),
+                    partition_of,
+                    inherits,
                     ..
                 } => {
-                    if let Some(new) = lookup.get(p.as_str()) {
-                        *p = (*new).to_string();
+                    for p in partition_of.iter_mut().chain(inherits.iter_mut()) {
+                        if let Some(new) = lookup.get(p.as_str()) {
+                            *p = (*new).to_string();
+                        }
                     }
                 }
                 _ => {}

@@ -159,7 +159,9 @@ impl<'a> Cursor<'a> {
         match t.kind {
             TokenKind::Ident | TokenKind::QuotedIdent => {
                 self.i += 1;
-                Some(lossy(&ident_value(self.src, t)))
+                Some(super::naming::truncate_ident(&lossy(&ident_value(
+                    self.src, t,
+                ))))
             }
             _ => None,
         }
@@ -229,6 +231,12 @@ impl<'a> Cursor<'a> {
 
 /// Index of the bracket closing the one at `open` (same kind family), if any.
 pub fn matching(toks: &[Token], open: usize) -> Option<usize> {
+    if !matches!(
+        toks.get(open)?.kind,
+        TokenKind::LParen | TokenKind::LBracket
+    ) {
+        return None;
+    }
     let mut depth = 0usize;
     for (j, t) in toks.iter().enumerate().skip(open) {
         match t.kind {
