@@ -4,9 +4,11 @@
 //! the same migrations applied (introspection queries over pg_class, pg_attribute,
 //! pg_proc, pg_trigger, pg_policy, pg_type, pg_extension, pg_roles, pg_namespace).
 //! Deliberate differences from what such introspection returns:
-//! - `schema:public`, `extension:plpgsql` and roles not created by the migrations
-//!   (`postgres`, `pg_*`) exist in every database and are not part of the universe;
-//! - objects belonging to extensions (`citext`, `pgcrypto`'s functions) are left out.
+//! - `schema:public` and `extension:plpgsql` exist in every database and are not created
+//!   by the migrations; `extension:pgtap` is installed by the test harness;
+//! - roles that the migrations did not create (`postgres`, `pg_*`) are not listed;
+//! - objects belonging to extensions (`citext`, `pgcrypto`'s functions) are left out,
+//!   as introspection leaves them out.
 //!
 //! Regenerate with `UPDATE_SNAPSHOTS=1 cargo test --test schema_fixtures`.
 

@@ -894,7 +894,7 @@ impl<'u, 's> Reader<'u, 's> {
         Ok(name)
     }
 
-    /// A column type, normalised; a `%TYPE` reference resolved when the column is known.
+    /// A column type, normalised with its modifiers (`character varying(20)`).
     fn column_type(&self, toks: &[Token]) -> String {
         type_text(self.src, toks, false)
     }

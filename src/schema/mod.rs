@@ -28,19 +28,39 @@
 //! `SET search_path` within a file.
 //!
 //! # Measured fidelity
-//! On `fixtures/sample/migrations` (11 files, 37 tables) the reader skips no statement,
-//! and its keys equal those introspected from PostgreSQL 15 after applying the same files
-//! (tables, columns of tables and views, views, materialized views, functions with their
-//! argument types, triggers, policies, indexes, sequences, types, extensions, schemas and
-//! roles), apart from the deliberate differences listed in `tests/schema_fixtures.rs`.
+//! Checked against PostgreSQL 15.18 by applying the same SQL and introspecting
+//! `pg_catalog` (relations, attributes, `pg_index`, `pg_proc.proargtypes`, non-internal
+//! triggers, policies, types, extensions, roles), objects of extensions left out:
+//! - `fixtures/sample/migrations` (11 files, 37 tables): 542 keys, 0 statements skipped;
+//!   equal to the database except `schema:public` and `extension:plpgsql` (present in every
+//!   database) and `extension:pgtap` (installed by the test harness). Column types with
+//!   their modifiers and NOT NULL flags agree for all 37 tables.
+//! - a file of edge cases (default index names for expressions, duplicates and
+//!   collisions, 63-byte truncation, serial/identity sequences, LIKE INCLUDING ALL,
+//!   partitions, inheritance, typed tables, CREATE TABLE AS, view column names, OUT /
+//!   VARIADIC / defaulted / `%TYPE` arguments, range types, renames, SET SCHEMA, drops,
+//!   `set_config('search_path', ..)`): 158 keys, all equal.
+//! - `pg_dump` of the sample database (4,088 lines, `COPY ... FROM stdin` data included):
+//!   0 skipped, equal to the database except roles (pg_dump does not dump them).
+//!
+//! Speed: 1 MB of DDL (3,000 tables, 51,000 objects) in 0.25 s (release build).
 //!
 //! # What it does not read
-//! Objects created by extensions (they belong to the extension), `EXECUTE 'CREATE ...'`
-//! in dynamic SQL, `CREATE SCHEMA ... <schema elements>`, `IMPORT FOREIGN SCHEMA`, view
-//! columns of a view over a relation or subquery it does not know (reported as a partly
-//! read statement), implicitly created range constructor functions and multirange types,
-//! rules, operators, casts, aggregates, collations and text search objects (understood,
-//! not tracked: they have no key kind).
+//! - objects created by extensions (they belong to the extension, as in introspection);
+//! - DDL in dynamic SQL (`EXECUTE 'CREATE ...'`, `format(...)`), in `DO` blocks of other
+//!   languages, and in function bodies (they run when called, not when migrated);
+//!   DDL written directly in a plpgsql `DO` block is applied, conditions ignored;
+//! - `CREATE SCHEMA name CREATE TABLE ...` (schema elements) and `IMPORT FOREIGN SCHEMA`
+//!   (skipped with a reason);
+//! - view and CREATE TABLE AS columns when the query selects `*` from something unknown
+//!   (a set-returning function, a subquery) or starts with a parenthesised set operation
+//!   (the view is kept; the statement is reported as partly read);
+//! - `DROP ... CASCADE` of dependants other than a table's own columns, indexes, triggers,
+//!   policies, owned sequences and partitions (a view over a dropped table stays);
+//! - aggregates, operators, casts, rules, collations, text search objects, event
+//!   triggers, publications (understood and ignored: no key kind);
+//! - statements that PostgreSQL would reject are not validated: the reader assumes the
+//!   migrations ran.
 
 mod ddl;
 mod naming;
