@@ -12,3 +12,4 @@ pub mod model;
 pub mod object;
 pub mod report;
 pub mod scan;
+pub mod schema;
