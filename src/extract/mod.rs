@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use crate::catalog::resolve::{resolve, ArgType, Resolution};
 use crate::catalog::{Category, Function};
-use crate::config::{ExtractOptions, HelperDecl};
+use crate::config::ExtractOptions;
 use crate::lexer::{
     ident_value, string_value, tokenize, tokenize_range, LexDiagnostic, Token, TokenKind,
 };
@@ -61,6 +61,8 @@ struct OpenCall {
     pattern: u32,
     name_tok: usize,
     lparen: usize,
+    /// The user-declared helper this call is (checked before the catalog: the user said so).
+    helper: Option<usize>,
 }
 
 /// What the current statement is, as far as bodies are concerned.
@@ -493,23 +495,21 @@ impl Walk<'_> {
             }
         }
         // A helper declared with a schema only matches calls qualified with it.
-        let helper_ok = |h: &HelperDecl| match (h.schema(), qualifier) {
-            (None, _) => true,
-            (Some(s), Some(q)) => ident_value(src, &q).eq_ignore_ascii_case(s.as_bytes()),
-            (Some(_), None) => false,
-        };
-        if callees.function.is_none()
-            && !callees
-                .helpers
-                .iter()
-                .any(|&h| helper_ok(&self.ex.opts.helpers[h]))
-        {
+        let helper = callees.helpers.iter().copied().find(|&h| {
+            match (self.ex.opts.helpers[h].schema(), qualifier) {
+                (None, _) => true,
+                (Some(s), Some(q)) => ident_value(src, &q).eq_ignore_ascii_case(s.as_bytes()),
+                (Some(_), None) => false,
+            }
+        });
+        if callees.function.is_none() && helper.is_none() {
             return None;
         }
         Some(OpenCall {
             pattern,
             name_tok: name_idx,
             lparen,
+            helper,
         })
     }
 
@@ -535,21 +535,7 @@ impl Walk<'_> {
         let callees = self.ex.finder.callees(call.pattern);
         let nested = self.out.assertions.len() > frame.first_assertion;
 
-        // A user-declared helper (checked first: the user said so).
-        let qualifier = self
-            .prev_code(call.name_tok, 0)
-            .filter(|&k| self.tok(k).kind == TokenKind::Dot)
-            .and_then(|k| self.prev_code(k, 0))
-            .map(|k| self.tok(k));
-        let helper = callees
-            .helpers
-            .iter()
-            .map(|&h| &self.ex.opts.helpers[h])
-            .find(|h| match (h.schema(), qualifier) {
-                (None, _) => true,
-                (Some(s), Some(q)) => ident_value(src, &q).eq_ignore_ascii_case(s.as_bytes()),
-                (Some(_), None) => false,
-            });
+        let helper = call.helper.map(|h| &self.ex.opts.helpers[h]);
         if let Some(h) = helper {
             if nested {
                 return;
