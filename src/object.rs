@@ -62,7 +62,9 @@ pub fn kind_of(key: &str) -> &str {
     key.split_once(':').map_or(key, |(k, _)| k)
 }
 
-/// Canonical spelling of a SQL type name, so `int4`, `INT` and `integer` are one type.
+/// Canonical spelling of a SQL type name for keys, as PostgreSQL's `format_type` prints it,
+/// so `int4`, `INT` and `integer` are one type. (Overload resolution has its own internal
+/// type identity, `catalog::resolve::normalize_type`, which uses catalog spellings.)
 pub fn normalize_type(t: &str) -> String {
     let mut s = t.trim().to_ascii_lowercase();
     // Collapse runs of whitespace.
