@@ -10,4 +10,5 @@ pub mod extract;
 pub mod lexer;
 pub mod model;
 pub mod object;
+pub mod report;
 pub mod scan;

@@ -1,1 +1,208 @@
-fn main() {}
+//! The `pgtap-scan` binary: parse flags, run the library, print, exit with the right code.
+
+mod cli;
+mod output;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use pgtap_scan::report::{self, Format, RenderOptions};
+use pgtap_scan::scan::{self, FileReport, Message, Observer, ScanReport, Severity};
+
+#[global_allocator]
+static GLOBAL: pipeline::alloc::CountingAlloc = pipeline::alloc::CountingAlloc;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pgtap-scan: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints messages on stderr (around the progress bar) and, in streaming NDJSON, file lines.
+struct CliObserver<'a> {
+    quiet: bool,
+    bar: Option<&'a ProgressBar>,
+    ndjson: Option<&'a mut output::Output>,
+    write_error: Option<std::io::Error>,
+}
+
+impl Observer for CliObserver<'_> {
+    fn message(&mut self, m: &Message) {
+        if self.quiet && m.severity == Severity::Warning {
+            return;
+        }
+        let line = match m.severity {
+            Severity::Error => format!("pgtap-scan: {m}"),
+            Severity::Warning => format!("pgtap-scan: warning: {m}"),
+        };
+        match self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn file(&mut self, f: &FileReport) {
+        if let (Some(out), None) = (self.ndjson.as_deref_mut(), &self.write_error) {
+            if let Err(e) = report::ndjson::file_line(f, out.writer()) {
+                self.write_error = Some(e);
+            }
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = cli::Cli::parse();
+    let args = match cli.command {
+        Some(cli::Command::Scan(a)) => a,
+        None => cli.scan,
+    };
+    if args.list_functions {
+        let mut out = std::io::stdout().lock();
+        for f in pgtap_scan::catalog::FUNCTIONS {
+            writeln!(out, "{}", f.name)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let plan = args.into_plan()?;
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        // Without a handler Ctrl-C would kill the process mid-write; with it the run drains.
+        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    }
+    let progress = Arc::new(pipeline::Progress::default());
+    let bar = (!plan.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let ticker_stop = Arc::new(AtomicBool::new(false));
+    let ticker = bar.clone().map(|bar| {
+        let progress = Arc::clone(&progress);
+        let stop = Arc::clone(&ticker_stop);
+        let start = std::time::Instant::now();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let files = progress.parsed.load(Ordering::Relaxed);
+                let found = progress.discovered.load(Ordering::Relaxed);
+                let bytes = progress.bytes.load(Ordering::Relaxed);
+                let secs = start.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!(
+                    "{files}/{found} files, {:.1} MB, {:.1} MB/s, heap {:.1} MB",
+                    bytes as f64 / 1e6,
+                    bytes as f64 / 1e6 / secs,
+                    pipeline::alloc::current() as f64 / 1e6
+                ));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    });
+
+    let mut out = output::Output::open(plan.output.as_deref())?;
+    let streaming_ndjson = plan.format == Format::Ndjson;
+    let mut observer = CliObserver {
+        quiet: plan.quiet,
+        bar: bar.as_ref(),
+        ndjson: streaming_ndjson.then_some(&mut out),
+        write_error: None,
+    };
+    let report = scan::scan(&plan.scan, Arc::clone(&cancel), progress, &mut observer);
+    let write_error = observer.write_error.take();
+    ticker_stop.store(true, Ordering::Relaxed);
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if report.stats.cancelled || cancel.load(Ordering::SeqCst) {
+        out.discard();
+        eprintln!("pgtap-scan: interrupted; no report written");
+        return Ok(ExitCode::from(130));
+    }
+    if let Some(e) = write_error {
+        out.discard();
+        return Err(anyhow::Error::new(e).context("writing the report"));
+    }
+    report::render(
+        &report,
+        plan.format,
+        RenderOptions { color: plan.color },
+        out.writer(),
+    )?;
+    out.commit()?;
+    if plan.stats {
+        print_stats(&report);
+    }
+    Ok(exit_code(&report, plan.strict))
+}
+
+fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
+    if report.stats.files_failed > 0 {
+        return ExitCode::from(2);
+    }
+    if strict && !report.summary.plans.mismatches.is_empty() {
+        eprintln!(
+            "pgtap-scan: {} plan mismatches (--strict)",
+            report.summary.plans.mismatches.len()
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_stats(r: &ScanReport) {
+    let s = &r.stats;
+    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let secs = s.elapsed_ms as f64 / 1000.0;
+    eprintln!(
+        "pgtap-scan stats ({} mode, {} threads, batches of {}):",
+        s.mode, s.threads, s.batch_size
+    );
+    eprintln!(
+        "  files: {} discovered, {} parsed, {} failed; {:.2} MB read in {} batches",
+        s.files_discovered,
+        s.files_parsed,
+        s.files_failed,
+        mb(s.bytes_read),
+        s.batches
+    );
+    eprintln!(
+        "  time: {:.3} s wall ({:.1} MB/s); discovery {} ms, parse {} ms (summed over threads), aggregate {} ms",
+        secs,
+        if secs > 0.0 { mb(s.bytes_read) / secs } else { 0.0 },
+        s.discovery_ms,
+        s.parse_ms,
+        s.aggregate_ms
+    );
+    eprintln!(
+        "  budget: {:.1} MB, peak charged {:.2} MB, {} throttle waits ({} ms)",
+        mb(s.budget_bytes),
+        mb(s.peak_charged_bytes),
+        s.throttle_waits,
+        s.throttle_ms
+    );
+    if s.heap_measured {
+        eprintln!(
+            "  heap: initial {:.2} MB, peak {:.2} MB, current {:.2} MB (counting allocator)",
+            mb(s.initial_heap_bytes),
+            mb(s.peak_heap_bytes),
+            mb(s.current_heap_bytes)
+        );
+    }
+}

@@ -198,13 +198,22 @@ impl ScanReport {
 }
 
 /// Runs a scan. `cancel` stops it early (the report then has `stats.cancelled`).
-pub fn scan(cfg: &ScanConfig, cancel: Arc<AtomicBool>, progress: Arc<Progress>, observer: &mut dyn Observer) -> ScanReport {
+pub fn scan(
+    cfg: &ScanConfig,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    observer: &mut dyn Observer,
+) -> ScanReport {
     let started = Instant::now();
     let initial_heap = pipeline::alloc::current();
     pipeline::alloc::reset_peak();
     let extractor = Extractor::new(cfg.extract.clone());
     let budget = MemoryBudget::new(cfg.max_memory_bytes);
-    let threads = if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+    let threads = if cfg.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        cfg.threads
+    };
     let pcfg = PipelineConfig {
         threads,
         batch_size: cfg.batch_size.max(1),
@@ -213,9 +222,19 @@ pub fn scan(cfg: &ScanConfig, cancel: Arc<AtomicBool>, progress: Arc<Progress>, 
         progress: Arc::clone(&progress),
     };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
-    let pstats = pipeline::run(&cfg.discovery, &pcfg, |_path, bytes| extractor.extract(bytes), |event| agg.event(event));
+    let pstats = pipeline::run(
+        &cfg.discovery,
+        &pcfg,
+        |_path, bytes| extractor.extract(bytes),
+        |event| agg.event(event),
+    );
     agg.check_includes(&cfg.discovery.roots, &extractor);
-    let Aggregator { mut summary, files, streaming, .. } = agg;
+    let Aggregator {
+        mut summary,
+        files,
+        streaming,
+        ..
+    } = agg;
     let files = if streaming {
         None
     } else {
@@ -289,7 +308,11 @@ struct Included {
 
 /// Can static reading know how many results this file's own code emits?
 fn exact_count(r: &FileResult) -> bool {
-    !r.tests_inexact && !r.runs_tests && r.assertions.iter().all(|a| a.context == Context::Top || a.commented)
+    !r.tests_inexact
+        && !r.runs_tests
+        && r.assertions
+            .iter()
+            .all(|a| a.context == Context::Top || a.commented)
 }
 
 impl<'o> Aggregator<'o> {
@@ -306,28 +329,56 @@ impl<'o> Aggregator<'o> {
         }
     }
 
-    fn message(&mut self, severity: Severity, path: Option<String>, line: Option<u32>, text: String) {
+    fn message(
+        &mut self,
+        severity: Severity,
+        path: Option<String>,
+        line: Option<u32>,
+        text: String,
+    ) {
         match severity {
             Severity::Error => self.summary.errors += 1,
             Severity::Warning => self.summary.warnings += 1,
         }
-        self.observer.message(&Message { severity, path, line, text });
+        self.observer.message(&Message {
+            severity,
+            path,
+            line,
+            text,
+        });
     }
 
     fn event(&mut self, event: Event<FileResult>) {
         match event {
             Event::Warning { path, message } => {
-                self.message(Severity::Warning, path.map(|p| p.display().to_string()), None, message);
+                self.message(
+                    Severity::Warning,
+                    path.map(|p| p.display().to_string()),
+                    None,
+                    message,
+                );
             }
             Event::File(outcome) => {
                 let path = outcome.path.clone();
                 match outcome.into_result() {
                     Ok(result) => self.fold(path, result),
-                    Err(e) => self.message(Severity::Error, Some(path.display().to_string()), None, format!("cannot read: {e}")),
+                    Err(e) => self.message(
+                        Severity::Error,
+                        Some(path.display().to_string()),
+                        None,
+                        format!("cannot read: {e}"),
+                    ),
                 }
             }
         }
-        if self.auto && !self.streaming && self.progress.discovered.load(std::sync::atomic::Ordering::Relaxed) > STREAMING_AUTO_THRESHOLD {
+        if self.auto
+            && !self.streaming
+            && self
+                .progress
+                .discovered
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > STREAMING_AUTO_THRESHOLD
+        {
             self.streaming = true;
             let mut held = std::mem::take(&mut self.files);
             held.sort_by(|a, b| a.path.cmp(&b.path));
@@ -355,10 +406,20 @@ impl<'o> Aggregator<'o> {
             s.commented += u64::from(a.commented);
         }
         for d in &result.errors {
-            self.message(Severity::Error, Some(shown.clone()), Some(d.line), d.message.clone());
+            self.message(
+                Severity::Error,
+                Some(shown.clone()),
+                Some(d.line),
+                d.message.clone(),
+            );
         }
         for d in &result.warnings {
-            self.message(Severity::Warning, Some(shown.clone()), Some(d.line), d.message.clone());
+            self.message(
+                Severity::Warning,
+                Some(shown.clone()),
+                Some(d.line),
+                d.message.clone(),
+            );
         }
         let exact = exact_count(&result);
         if let Some(PlanDecl::Fixed { count, line }) = result.plan {
@@ -391,7 +452,14 @@ impl<'o> Aggregator<'o> {
         }
     }
 
-    fn plan_verdict(&mut self, path: String, line: u32, planned: u64, found: u64, from_includes: u64) {
+    fn plan_verdict(
+        &mut self,
+        path: String,
+        line: u32,
+        planned: u64,
+        found: u64,
+        from_includes: u64,
+    ) {
         self.summary.plans.checked += 1;
         if planned == found {
             self.summary.plans.agree += 1;
@@ -419,8 +487,16 @@ impl<'o> Aggregator<'o> {
         let runners = std::mem::take(&mut self.runners);
         for r in runners {
             let file = PathBuf::from(&r.path);
-            let root = roots.iter().find(|root| file.starts_with(root)).cloned().unwrap_or_else(|| PathBuf::from("."));
-            let root = if root.is_file() { root.parent().map(Path::to_path_buf).unwrap_or_default() } else { root };
+            let root = roots
+                .iter()
+                .find(|root| file.starts_with(root))
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("."));
+            let root = if root.is_file() {
+                root.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                root
+            };
             let mut total = 0u64;
             let mut exact = r.exact;
             let mut chain = vec![normalize(&file)];
@@ -442,9 +518,33 @@ impl<'o> Aggregator<'o> {
         }
     }
 
-    fn included_tests(&mut self, from: &Path, inc: &crate::model::Include, root: &Path, extractor: &Extractor, chain: &mut Vec<PathBuf>) -> Result<(u64, bool), String> {
-        let base = if inc.relative { from.parent().map(Path::to_path_buf).unwrap_or_default() } else { root.to_path_buf() };
-        let target = normalize(&base.join(&inc.path));
+    fn included_tests(
+        &mut self,
+        from: &Path,
+        inc: &crate::model::Include,
+        root: &Path,
+        extractor: &Extractor,
+        chain: &mut Vec<PathBuf>,
+    ) -> Result<(u64, bool), String> {
+        let dir = from.parent().map(Path::to_path_buf).unwrap_or_default();
+        let target = if inc.relative {
+            normalize(&dir.join(&inc.path))
+        } else {
+            // psql reads `\i` against its working directory, which a static reader cannot
+            // know: try the including file's directory and its ancestors up to the scan
+            // root (a suite is usually run from its own root), then the scan root.
+            let candidates: Vec<PathBuf> = dir
+                .ancestors()
+                .take_while(|a| a.starts_with(root) || root.as_os_str().is_empty() || *a == root)
+                .map(|a| normalize(&a.join(&inc.path)))
+                .chain(std::iter::once(normalize(&root.join(&inc.path))))
+                .collect();
+            candidates
+                .iter()
+                .find(|c| self.seen.contains_key(*c) || c.is_file())
+                .cloned()
+                .unwrap_or_else(|| normalize(&root.join(&inc.path)))
+        };
         if chain.contains(&target) {
             let mut names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
             names.push(target.display().to_string());
@@ -453,7 +553,8 @@ impl<'o> Aggregator<'o> {
         let info = match self.seen.get(&target) {
             Some(i) => i.clone(),
             None => {
-                let bytes = std::fs::read(&target).map_err(|e| format!("included file {}: {e}", target.display()))?;
+                let bytes = std::fs::read(&target)
+                    .map_err(|e| format!("included file {}: {e}", target.display()))?;
                 let r = extractor.extract(&bytes);
                 let i = Included {
                     tests: r.tests,

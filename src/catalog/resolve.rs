@@ -333,8 +333,6 @@ fn candidate(
     let pronargs = o.arg_types.len();
     let min = o.min_args.map_or(pronargs, usize::from);
     let ndefaults = pronargs - min.min(pronargs);
-    let types: Vec<String> = o.arg_types.iter().map(|t| normalize_type(t)).collect();
-
     let mut argnumbers = None;
     let mut variadic = false;
     if names.is_empty() {
@@ -391,6 +389,7 @@ fn candidate(
     }
 
     let effective = pronargs.max(nargs);
+    let types: Vec<String> = o.arg_types.iter().map(|t| catalog_type(t)).collect();
     let mut args: Vec<String> = match &argnumbers {
         Some(numbers) => numbers.iter().map(|&p| types[p].clone()).collect(),
         None => types.clone(),
@@ -747,6 +746,26 @@ fn implicit_cast(from: &str, to: &str) -> bool {
 /// A type name as `pg_type` knows it, lower-case: `INT` -> `integer`, `character
 /// varying(20)` -> `varchar`, `char(5)` -> `bpchar`, `pg_catalog.text` -> `text`,
 /// `_text`/`text ARRAY` -> `text[]`; unknown names are kept (lower-cased, unquoted).
+/// `normalize_type` of a catalog type name, computed once per distinct name (the catalog's
+/// types are a small fixed set and resolution runs for most calls of a scan).
+fn catalog_type(t: &'static str) -> String {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static CACHE: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        let mut m = HashMap::new();
+        for f in super::FUNCTIONS {
+            for o in f.overloads {
+                for t in o.arg_types {
+                    m.entry(*t).or_insert_with(|| normalize_type(t));
+                }
+            }
+        }
+        m
+    });
+    cache.get(t).cloned().unwrap_or_else(|| normalize_type(t))
+}
+
 pub fn normalize_type(t: &str) -> String {
     let mut s: String = t.trim().to_ascii_lowercase();
     let mut dims = 0;

@@ -49,42 +49,46 @@ pub struct Arg {
 /// Splits the tokens between a call's parentheses at top-level commas and reads each
 /// argument. Comments must already be filtered out. Works without recursion.
 pub fn parse_args(src: &[u8], toks: &[Token]) -> Vec<Arg> {
+    split_args(src, toks, 0)
+}
+
+fn split_args(src: &[u8], toks: &[Token], depth: usize) -> Vec<Arg> {
     if toks.is_empty() {
         return Vec::new();
     }
     let mut args = Vec::new();
-    let mut depth = 0usize;
+    let mut brackets = 0usize;
     let mut start = 0;
     for (i, t) in toks.iter().enumerate() {
         match t.kind {
-            TokenKind::LParen | TokenKind::LBracket => depth += 1,
-            TokenKind::RParen | TokenKind::RBracket => depth = depth.saturating_sub(1),
-            TokenKind::Comma if depth == 0 => {
-                args.push(parse_arg(src, &toks[start..i]));
+            TokenKind::LParen | TokenKind::LBracket => brackets += 1,
+            TokenKind::RParen | TokenKind::RBracket => brackets = brackets.saturating_sub(1),
+            TokenKind::Comma if brackets == 0 => {
+                args.push(parse_arg(src, &toks[start..i], depth));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    args.push(parse_arg(src, &toks[start..]));
+    args.push(parse_arg(src, &toks[start..], depth));
     args
 }
 
-fn parse_arg(src: &[u8], toks: &[Token]) -> Arg {
+fn parse_arg(src: &[u8], toks: &[Token], depth: usize) -> Arg {
     if toks.len() >= 3
         && matches!(toks[0].kind, TokenKind::Ident | TokenKind::QuotedIdent)
         && toks[1].kind == TokenKind::Operator
         && matches!(toks[1].text(src), b"=>" | b":=")
     {
         let name = String::from_utf8_lossy(&ident_value(src, &toks[0])).into_owned();
-        let (ty, value) = classify(src, &toks[2..]);
+        let (ty, value) = classify_depth(src, &toks[2..], depth);
         return Arg {
             name: Some(name),
             ty,
             value,
         };
     }
-    let (ty, value) = classify(src, toks);
+    let (ty, value) = classify_depth(src, toks, depth);
     Arg {
         name: None,
         ty,
@@ -122,20 +126,32 @@ pub fn classify(src: &[u8], toks: &[Token]) -> (ArgType, Value) {
 
 const MAX_ARRAY_DEPTH: usize = 8;
 
+/// Deeper nesting than this (casts of casts, parentheses, arrays) is read as an opaque
+/// expression: input must not be able to exhaust the stack or make reading quadratic.
+const MAX_NESTING: usize = 32;
+
 fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Value) {
+    if depth > MAX_NESTING {
+        return (ArgType::Unknown, Value::Dynamic);
+    }
     // Strip redundant outer parentheses: `('x')`.
+    let mut stripped = 0;
     while toks.len() >= 2
         && toks[0].kind == TokenKind::LParen
         && matching(toks, 0) == Some(toks.len() - 1)
     {
         toks = &toks[1..toks.len() - 1];
+        stripped += 1;
+        if stripped > MAX_NESTING {
+            return (ArgType::Unknown, Value::Dynamic);
+        }
     }
     if toks.is_empty() {
         return (ArgType::Unknown, Value::Dynamic);
     }
     // A trailing top-level cast decides the type: `expr::type`.
     if let Some((cast_at, ty)) = trailing_cast(src, toks) {
-        let (_, value) = classify_depth(src, &toks[..cast_at], depth);
+        let (_, value) = classify_depth(src, &toks[..cast_at], depth + 1);
         let ty = crate::object::normalize_type(&ty);
         let value = match value {
             // `'{a,b}'::name[]` is an array value.
@@ -160,7 +176,7 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
                 TokenKind::LParen | TokenKind::LBracket => d += 1,
                 TokenKind::RParen | TokenKind::RBracket => d = d.saturating_sub(1),
                 _ if d == 0 && t.is_keyword(src, "as") => {
-                    let (_, value) = classify_depth(src, &inner[..i], depth);
+                    let (_, value) = classify_depth(src, &inner[..i], depth + 1);
                     let ty = crate::object::normalize_type(&type_text(src, &inner[i + 1..]));
                     return (ArgType::Typed(ty), value);
                 }
@@ -237,7 +253,7 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
         && toks[0].text(src) == b"-"
         && toks[1].kind == TokenKind::Number
     {
-        let (ty, v) = classify_depth(src, &toks[1..], depth);
+        let (ty, v) = classify_depth(src, &toks[1..], depth + 1);
         if let Value::Number(n) = v {
             return (ty, Value::Number(format!("-{n}")));
         }
@@ -255,7 +271,7 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
         let elems = if inner.is_empty() {
             Vec::new()
         } else {
-            parse_args(src, inner)
+            split_args(src, inner, depth + 1)
         };
         let mut elem_ty: Option<Option<String>> = None;
         let mut values = Vec::with_capacity(elems.len());
@@ -391,6 +407,7 @@ pub fn parse_array_literal(s: &str) -> Option<Vec<String>> {
                     cur.push(n);
                 }
             }
+            c if !quoted && c.is_whitespace() && (was_quoted || cur.is_empty()) => {}
             ',' if !quoted => {
                 items.push(finish_item(&cur, was_quoted));
                 cur.clear();

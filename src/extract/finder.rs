@@ -3,7 +3,7 @@
 //! file's bytes. The extractor keeps only hits that are exactly an identifier token of code
 //! (not a comment or string) followed by `(`.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::catalog::{Function, FUNCTIONS};
 use crate::config::HelperDecl;
@@ -56,6 +56,9 @@ impl Finder {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: a few hundred KB for ~230 names, and one table lookup per byte
+            // where the default NFA measured 26% of a scan's instructions.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&names)
             // The patterns are a fixed, small set of identifiers: building cannot fail
             // for any input file.

@@ -643,7 +643,49 @@ impl Walk<'_> {
         // Named arguments are matched by the resolver; order roles as the call wrote them.
         let set = f.aspect == Some("set");
         let sp = &self.ex.opts.search_path;
-        let (tg, resolution, readings) = match resolve(f, &positional, &named) {
+        // When every overload that takes this many arguments gives them the same roles, the
+        // overload PostgreSQL picks cannot change the target: skip resolution (is(), ok(),
+        // results_eq()... are most calls, and their argument types are rarely static).
+        if named.is_empty() {
+            if let Some(roles) = same_roles(f, positional.len()) {
+                let tg = target::target(f.object_kind, set, roles, args, sp);
+                let negated = f.negated_of.is_some();
+                self.push_assertion(
+                    f.name.to_string(),
+                    tg,
+                    f.aspect.map(str::to_owned),
+                    negated,
+                    ResolutionKind::Exact,
+                    Vec::new(),
+                    name_tok,
+                    ctx,
+                    commented,
+                    counts,
+                );
+                return;
+            }
+        }
+        let statically_typed = positional
+            .iter()
+            .chain(named.iter().map(|(_, t)| t))
+            .all(|t| !matches!(t, ArgType::Unknown | ArgType::ArrayCtor(None)));
+        let resolution = match resolve(f, &positional, &named) {
+            // Without static types a rejection cannot be proven: take the overloads of
+            // this arity as the candidates.
+            Resolution::NoMatch | Resolution::Ambiguous { .. } if !statically_typed => {
+                let candidates: Vec<usize> = (0..f.overloads.len())
+                    .filter(|&o| takes(&f.overloads[o], args.len()))
+                    .collect();
+                if candidates.is_empty() {
+                    Resolution::NoMatch
+                } else {
+                    Resolution::Undecidable { candidates }
+                }
+            }
+            r => r,
+        };
+        let rejected_kind = matches!(resolution, Resolution::NoMatch);
+        let (tg, resolution, readings) = match resolution {
             Resolution::Unique { roles, .. } => (
                 target::target(f.object_kind, set, &roles, args, sp),
                 ResolutionKind::Exact,
@@ -662,7 +704,7 @@ impl Walk<'_> {
             }
             Resolution::Runtime { readings, .. } => self.runtime(f, set, args, readings),
             Resolution::Ambiguous { .. } | Resolution::NoMatch => {
-                let why = if matches!(resolve(f, &positional, &named), Resolution::NoMatch) {
+                let why = if rejected_kind {
                     format!("{}() has no overload taking these {} arguments: PostgreSQL would reject the call", f.name, args.len())
                 } else {
                     format!("{}() call is ambiguous between overloads: PostgreSQL would reject it (add ::name or ::text casts)", f.name)
@@ -796,6 +838,34 @@ impl Walk<'_> {
             line: t.line,
         });
     }
+}
+
+/// Does the overload accept `n` arguments (SQL defaults and variadic included)?
+fn takes(o: &crate::catalog::Overload, n: usize) -> bool {
+    let max = o.arg_types.len();
+    let min = o.min_args.map_or(max, usize::from);
+    (min..=max).contains(&n) || (o.variadic && n >= max.saturating_sub(1))
+}
+
+/// The roles of `n` positional arguments if every overload taking `n` arguments agrees
+/// on them (and there is at least one).
+fn same_roles(f: &Function, n: usize) -> Option<&'static [&'static str]> {
+    let mut roles: Option<&'static [&'static str]> = None;
+    for o in f.overloads {
+        if o.variadic || !takes(o, n) {
+            if o.variadic && takes(o, n) {
+                return None;
+            }
+            continue;
+        }
+        let r = &o.arg_names[..n];
+        match roles {
+            None => roles = Some(r),
+            Some(prev) if prev == r => {}
+            Some(_) => return None,
+        }
+    }
+    roles
 }
 
 /// psql's argument quoting: 'single quoted' (with '' doubling) or a bare word.

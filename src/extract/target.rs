@@ -472,6 +472,6 @@ mod tests {
             &sp(),
         );
         assert_eq!(t.object.as_deref(), Some("trigger:app.t.trg"));
-        assert_eq!(t.references, vec!["function:util.touch"]);
+        assert_eq!(t.references, vec!["table:app.t", "function:util.touch"]);
     }
 }

@@ -1,0 +1,300 @@
+//! Command-line flags (clap) and their conversion, once, into the library's plain config.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use pgtap_scan::config::{ExtractOptions, FileConfig};
+use pgtap_scan::report::Format;
+use pgtap_scan::scan::{ScanConfig, StreamingMode};
+
+const AFTER_HELP: &str = "\
+Examples:
+  pgtap-scan                               scan the current directory
+  pgtap-scan tests/ --format json -o coverage.json
+  pgtap-scan supabase/tests --stats --max-memory 64
+  pgtap-scan . --ext sql --ext pg.inc --exclude 'vendor/'
+
+Exit codes: 0 ok; 1 a gate failed (plan mismatch under --strict); 2 an error (bad flag,
+missing path, a test file that could not be read); 130 interrupted.
+
+Settings can also live in .pgtap-scan.toml (found from the current directory upwards);
+a flag wins over the file.";
+
+/// Reads pgTAP test suites without running them and reports which database objects their
+/// assertions cover.
+#[derive(Debug, Parser)]
+#[command(name = "pgtap-scan", version, about, after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan test files and report assertions (the default command).
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StreamingArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ScanArgs {
+    /// Files or directories to scan [default: .]. Files named here are always scanned,
+    /// whatever their extension or ignore rules.
+    pub paths: Vec<PathBuf>,
+
+    /// Report format.
+    #[arg(short, long, value_enum, help_heading = "Output")]
+    pub format: Option<FormatArg>,
+    /// Write the report to FILE (atomically: a temporary file, then a rename).
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// Print memory and pipeline statistics to stderr (JSON reports always carry them).
+    #[arg(long, help_heading = "Output")]
+    pub stats: bool,
+    /// Print nothing on stderr but errors; no progress bar.
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
+    /// Colour in the text report: auto means a terminal and no NO_COLOR.
+    #[arg(long, value_enum, default_value = "auto", help_heading = "Output")]
+    pub color: ColorChoice,
+    /// Exit 1 when a file's plan(N) disagrees with the tests found.
+    #[arg(long, help_heading = "Output")]
+    pub strict: bool,
+
+    /// File extension to scan (repeatable; multi-part like pg.inc works) [default: sql, pg].
+    #[arg(long = "ext", value_name = "EXT", help_heading = "Discovery")]
+    pub ext: Vec<String>,
+    /// Only scan files matching this glob (gitignore syntax, relative to the root; repeatable).
+    #[arg(long, value_name = "GLOB", help_heading = "Discovery")]
+    pub include: Vec<String>,
+    /// Skip files and directories matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB", help_heading = "Discovery")]
+    pub exclude: Vec<String>,
+    /// Scan hidden files and directories too.
+    #[arg(long, help_heading = "Discovery")]
+    pub hidden: bool,
+    /// Do not honour .gitignore, .ignore and .git/info/exclude.
+    #[arg(long, help_heading = "Discovery")]
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(short = 'L', long, help_heading = "Discovery")]
+    pub follow: bool,
+    /// Descend at most N directories below each root.
+    #[arg(long, value_name = "N", help_heading = "Discovery")]
+    pub max_depth: Option<usize>,
+
+    /// Parse threads [default: all cores].
+    #[arg(short = 'j', long, value_name = "N", help_heading = "Performance")]
+    pub threads: Option<usize>,
+    /// Files per batch between discovery and the parse pool.
+    #[arg(long, value_name = "N", help_heading = "Performance")]
+    pub batch_size: Option<usize>,
+    /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16M, 1G); readers
+    /// wait above 80% of it [default: 512].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Performance")]
+    pub max_memory: Option<u64>,
+    /// Drop per-file detail after aggregation (auto: above 1000 files). With --format ndjson,
+    /// file lines are written as they are aggregated.
+    #[arg(long, value_enum, help_heading = "Performance")]
+    pub streaming: Option<StreamingArg>,
+
+    /// Schemas unqualified names resolve through, comma-separated [default: public].
+    #[arg(
+        long,
+        value_name = "SCHEMAS",
+        value_delimiter = ',',
+        help_heading = "Extraction"
+    )]
+    pub search_path: Vec<String>,
+    /// Also count assertions written inside comments (marked as commented).
+    #[arg(long, help_heading = "Extraction")]
+    pub include_commented: bool,
+
+    /// Read settings from FILE instead of looking for .pgtap-scan.toml.
+    #[arg(long, value_name = "FILE", help_heading = "Config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .pgtap-scan.toml.
+    #[arg(long, help_heading = "Config")]
+    pub no_config: bool,
+    /// List every pgTAP function the scanner knows, one per line, and exit.
+    #[arg(long, help_heading = "Config")]
+    pub list_functions: bool,
+}
+
+/// `512` (MB), `256K`, `16M`, `1G` (binary units) into bytes.
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 20),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size: use MB (512) or a unit (256K, 16M, 1G)"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("{s:?}: must be more than 0 and fit in 64 bits"))
+}
+
+/// What `main` needs to run a scan.
+pub struct Plan {
+    pub scan: ScanConfig,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub stats: bool,
+    pub quiet: bool,
+    pub color: bool,
+    pub strict: bool,
+}
+
+fn or<T>(flag: Option<T>, file: Option<T>, default: T) -> T {
+    flag.or(file).unwrap_or(default)
+}
+
+impl ScanArgs {
+    /// Flags over the config file over defaults.
+    pub fn into_plan(self) -> Result<Plan> {
+        let file = if self.no_config {
+            FileConfig::default()
+        } else if let Some(path) = &self.config {
+            FileConfig::load(path)?
+        } else {
+            let cwd = std::env::current_dir().context("reading the current directory")?;
+            match FileConfig::discover(&cwd) {
+                Some(path) => FileConfig::load(&path)?,
+                None => FileConfig::default(),
+            }
+        };
+        let format = match (self.format, file.format.as_deref()) {
+            (Some(FormatArg::Text), _) => Format::Text,
+            (Some(FormatArg::Json), _) => Format::Json,
+            (Some(FormatArg::Ndjson), _) => Format::Ndjson,
+            (None, Some(name)) => match Format::parse(name) {
+                Some(f) => f,
+                None => bail!(
+                    "config: format = {name:?} is not one of {}",
+                    Format::NAMES.join(", ")
+                ),
+            },
+            (None, None) => Format::Text,
+        };
+        let streaming = match (self.streaming, file.streaming.as_deref()) {
+            (Some(StreamingArg::Auto), _) | (None, None) | (None, Some("auto")) => {
+                StreamingMode::Auto
+            }
+            (Some(StreamingArg::Always), _) | (None, Some("always")) => StreamingMode::Always,
+            (Some(StreamingArg::Never), _) | (None, Some("never")) => StreamingMode::Never,
+            (None, Some(other)) => {
+                bail!("config: streaming = {other:?} is not one of auto, always, never")
+            }
+        };
+        let max_memory_bytes = or(
+            self.max_memory,
+            file.max_memory.map(|mb| mb.saturating_mul(1 << 20)),
+            512 << 20,
+        );
+        if max_memory_bytes == 0 {
+            bail!("--max-memory must be more than 0");
+        }
+        let mut extensions: Vec<String> = if self.ext.is_empty() {
+            file.ext
+                .clone()
+                .unwrap_or_else(|| vec!["sql".into(), "pg".into()])
+        } else {
+            self.ext
+        };
+        for e in &mut extensions {
+            *e = e.trim_start_matches('.').to_string();
+        }
+        let paths = if self.paths.is_empty() {
+            file.paths.clone().unwrap_or_default()
+        } else {
+            self.paths
+        };
+        let search_path = if self.search_path.is_empty() {
+            file.search_path
+                .clone()
+                .unwrap_or_else(|| vec!["public".into()])
+        } else {
+            self.search_path
+        };
+        let threads = or(self.threads, file.threads, 0);
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+                    && self.output.is_none()
+            }
+        };
+        let discovery = pipeline::DiscoveryConfig {
+            roots: paths,
+            extensions,
+            no_ignore: self.no_ignore || file.no_ignore.unwrap_or(false),
+            hidden: self.hidden || file.hidden.unwrap_or(false),
+            follow: self.follow || file.follow.unwrap_or(false),
+            max_depth: self.max_depth.or(file.max_depth),
+            include: if self.include.is_empty() {
+                file.include.clone().unwrap_or_default()
+            } else {
+                self.include
+            },
+            exclude: if self.exclude.is_empty() {
+                file.exclude.clone().unwrap_or_default()
+            } else {
+                self.exclude
+            },
+            threads,
+        };
+        Ok(Plan {
+            scan: ScanConfig {
+                discovery,
+                threads,
+                batch_size: or(self.batch_size, file.batch_size, 100).max(1),
+                max_memory_bytes,
+                streaming,
+                extract: ExtractOptions {
+                    search_path,
+                    include_commented: self.include_commented
+                        || file.include_commented.unwrap_or(false),
+                    helpers: file.helper,
+                },
+            },
+            format,
+            output: self.output,
+            stats: self.stats,
+            quiet: self.quiet,
+            color,
+            strict: self.strict || file.strict.unwrap_or(false),
+        })
+    }
+}

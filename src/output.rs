@@ -1,0 +1,76 @@
+//! Where the report goes: stdout, or a file written atomically (a temporary file in the
+//! same directory, renamed over the target only when the report is complete).
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub enum Output {
+    Stdout(BufWriter<io::Stdout>),
+    File {
+        tmp: BufWriter<tempfile::NamedTempFile>,
+        target: PathBuf,
+    },
+}
+
+impl Output {
+    pub fn open(path: Option<&Path>) -> Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout(BufWriter::new(io::stdout())));
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".pgtap-scan-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .with_context(|| {
+                format!(
+                    "{}: cannot create a file in {}",
+                    path.display(),
+                    dir.display()
+                )
+            })?;
+        Ok(Output::File {
+            tmp: BufWriter::new(tmp),
+            target: path.to_path_buf(),
+        })
+    }
+
+    pub fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stdout(w) => w,
+            Output::File { tmp, .. } => tmp,
+        }
+    }
+
+    /// Flushes and, for a file, renames it into place.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Output::Stdout(mut w) => match w.flush() {
+                // A closed pipe (`| head`) is not an error worth a message.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("writing to stdout"),
+            },
+            Output::File { tmp, target } => {
+                let tmp = tmp
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("writing {}", target.display()))?;
+                tmp.as_file()
+                    .sync_all()
+                    .with_context(|| format!("writing {}", target.display()))?;
+                tmp.persist(&target)
+                    .map_err(|e| e.error)
+                    .with_context(|| format!("writing {}", target.display()))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops a partial report: the temporary file is removed, the target left as it was.
+    pub fn discard(self) {}
+}

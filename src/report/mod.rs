@@ -1,0 +1,52 @@
+//! Report formats: one module per format, one enum to choose.
+
+pub mod json;
+pub mod ndjson;
+pub mod text;
+
+use std::io::{self, Write};
+
+use crate::scan::ScanReport;
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Ndjson,
+}
+
+impl Format {
+    pub const NAMES: &'static [&'static str] = &["text", "json", "ndjson"];
+
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "text" => Some(Format::Text),
+            "json" => Some(Format::Json),
+            "ndjson" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// How a report is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    pub color: bool,
+}
+
+/// Writes the whole report. For `ndjson` in streaming mode the file lines were already
+/// written as they arrived (see [`ndjson::Stream`]); this writes what remains.
+pub fn render(
+    report: &ScanReport,
+    format: Format,
+    opts: RenderOptions,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Text => text::render(report, opts, w),
+        Format::Json => json::render(report, w),
+        Format::Ndjson => ndjson::render(report, w),
+    }
+}
