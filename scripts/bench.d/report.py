@@ -9,7 +9,7 @@ import statistics
 
 ap = argparse.ArgumentParser()
 for a in ("records", "gens", "work", "trees", "seed", "runs", "sizes", "nproc", "mem-kb", "cpu",
-          "commit", "scan-version", "rg-version", "names", "names-from"):
+          "commit", "load", "scan-version", "rg-version", "names", "names-from"):
     ap.add_argument("--" + a, required=True)
 args = ap.parse_args()
 
@@ -62,6 +62,8 @@ out.append("# pgtap-scan vs ripgrep")
 out.append("")
 out.append(f"- Date: {now}; commit {args.commit}")
 out.append(f"- Machine: {args.nproc} cores ({args.cpu}), {mem_gb:.1f} GB memory")
+out.append(f"- Load average (1, 5, 15 min) at start -> end: {args.load} "
+           "(other work on the machine shows here and in the spread of the runs)")
 out.append(f"- Tools: {args.scan_version or 'pgtap-scan'}; {args.rg_version}")
 out.append(f"- Trees: `scripts/gen-corpus N DIR --seed {args.seed}`; {args.runs} runs per tool, "
            "alternating, after one untimed warm-up pass (caches warm)")
