@@ -9,7 +9,10 @@ use pgtap_scan::extract::Extractor;
 const TABLES: [&str; 6] = ["users", "accounts", "orders", "runs", "steps", "invoices"];
 
 fn plain(n: usize) -> String {
-    let mut s = format!("begin;\nselect plan({});\nselect app_tests.reset_db();\n\n", n * 3);
+    let mut s = format!(
+        "begin;\nselect plan({});\nselect app_tests.reset_db();\n\n",
+        n * 3
+    );
     for i in 0..n {
         let t = TABLES[i % TABLES.len()];
         s += &format!(
@@ -79,7 +82,10 @@ fn extract(c: &mut Criterion) {
     let mut g = c.benchmark_group("extract_per_file");
     for (name, src) in &inputs {
         let found = ex.extract(src.as_bytes()).assertions.len();
-        eprintln!("extract bench: {name}: {} bytes, {found} assertions", src.len());
+        eprintln!(
+            "extract bench: {name}: {} bytes, {found} assertions",
+            src.len()
+        );
         g.throughput(Throughput::Bytes(src.len() as u64));
         g.bench_function(*name, |b| {
             b.iter(|| ex.extract(black_box(src.as_bytes())).assertions.len())

@@ -12,7 +12,9 @@ fn corpus_files() -> Vec<Vec<u8>> {
     let mut paths = Vec::new();
     let mut stack: Vec<PathBuf> = vec![root];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
