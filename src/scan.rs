@@ -398,8 +398,8 @@ impl<'o> Aggregator<'o> {
         }
         for a in &result.assertions {
             s.assertions += 1;
-            *s.by_function.entry(a.function.clone()).or_default() += 1;
-            *s.by_kind.entry(a.kind.clone()).or_default() += 1;
+            bump(&mut s.by_function, &a.function);
+            bump(&mut s.by_kind, &a.kind);
             s.dynamic += u64::from(a.dynamic);
             s.ambiguous += u64::from(a.resolution == ResolutionKind::Ambiguous);
             s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
@@ -575,6 +575,17 @@ impl<'o> Aggregator<'o> {
         }
         chain.pop();
         Ok((total, exact))
+    }
+}
+
+/// Counts one more of `key` without allocating when the key is already there (the
+/// aggregator is the one serial stage: it must not allocate per assertion).
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
     }
 }
 

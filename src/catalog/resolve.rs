@@ -24,7 +24,7 @@
 use super::{Function, Overload};
 
 /// What a static reader can know about one argument expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ArgType {
     /// A bare quoted literal `'x'` (PostgreSQL type `unknown`); also psql `:'var'`.
     UntypedLiteral,

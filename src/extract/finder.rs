@@ -1,9 +1,11 @@
 //! Finds candidate assertion calls: one Aho-Corasick automaton over every catalog function
-//! name and every user-declared helper name (ASCII case-insensitive), run once over the
-//! file's bytes. The extractor keeps only hits that are exactly an identifier token of code
-//! (not a comment or string) followed by `(`.
+//! name and every user-declared helper name (ASCII case-insensitive). It is applied to code
+//! tokens only: anchored on each identifier token followed by `(` (so prose, strings and
+//! comments cost nothing), and unanchored over a comment's text for `--include-commented`.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind,
+};
 
 use crate::catalog::{Function, FUNCTIONS};
 use crate::config::HelperDecl;
@@ -59,6 +61,8 @@ impl Finder {
             // A full DFA: a few hundred KB for ~230 names, and one table lookup per byte
             // where the default NFA measured 26% of a scan's instructions.
             .kind(Some(AhoCorasickKind::DFA))
+            // Anchored for identifier tokens, unanchored for comment text.
+            .start_kind(StartKind::Both)
             .build(&names)
             // The patterns are a fixed, small set of identifiers: building cannot fail
             // for any input file.
@@ -82,6 +86,13 @@ impl Finder {
         }
     }
 
+    /// The pattern an identifier token is, if it is exactly one of the names: the
+    /// automaton runs anchored over the token's bytes only.
+    pub fn lookup(&self, ident: &[u8]) -> Option<u32> {
+        let m = self.ac.find(Input::new(ident).anchored(Anchored::Yes))?;
+        (m.end() == ident.len()).then(|| m.pattern().as_u32())
+    }
+
     pub fn callees(&self, pattern: u32) -> &Callees {
         &self.callees[pattern as usize]
     }
@@ -94,6 +105,16 @@ fn is_ident_byte(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_matches_whole_identifiers_only() {
+        let f = Finder::new(&[]);
+        assert!(f.lookup(b"HAS_TABLE").is_some());
+        assert!(f.lookup(b"is").is_some());
+        assert!(f.lookup(b"has_tablex").is_none());
+        assert!(f.lookup(b"xhas_table").is_none());
+        assert!(f.lookup(b"").is_none());
+    }
 
     #[test]
     fn finds_whole_words_case_insensitively() {

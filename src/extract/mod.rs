@@ -10,6 +10,7 @@ pub mod finder;
 pub mod target;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::catalog::resolve::{resolve, ArgType, Resolution};
@@ -34,7 +35,21 @@ struct Scratch {
     hits: Vec<Hit>,
     diags: Vec<LexDiagnostic>,
     arg_tokens: Vec<Token>,
+    /// Overload resolution by call shape: suites repeat a few shapes endlessly
+    /// (`has_column` with four literals), and resolution was the largest single cost.
+    resolutions: HashMap<ResolutionKey, Resolution>,
 }
+
+/// A call's shape as resolution sees it: the function and its argument types.
+#[derive(PartialEq, Eq, Hash)]
+struct ResolutionKey {
+    function: &'static str,
+    positional: Vec<ArgType>,
+    named: Vec<(String, ArgType)>,
+}
+
+/// Shapes beyond this many are resolved without being remembered (a bound on memory).
+const MAX_CACHED_RESOLUTIONS: usize = 4096;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -105,12 +120,6 @@ impl Extractor {
                 column: 1,
                 message: "file larger than 4 GiB: not scanned".into(),
             });
-            return out;
-        }
-        scratch.hits.clear();
-        self.finder.find(src, &mut scratch.hits);
-        // Fast path: no pgTAP name and no psql meta-command means nothing to report.
-        if scratch.hits.is_empty() && !src.contains(&b'\\') {
             return out;
         }
         let lexed = tokenize(src);
@@ -191,39 +200,17 @@ impl Walk<'_> {
             .find(|&j| !is_comment(self.scratch.tokens[j].kind))
     }
 
-    fn hit_at(&self, t: &Token, cursor: &mut usize) -> Option<u32> {
-        let hits = &self.scratch.hits;
-        while *cursor < hits.len() && hits[*cursor].start < t.start {
-            *cursor += 1;
-        }
-        match hits.get(*cursor) {
-            Some(h) if h.start == t.start && h.end == t.end => Some(h.pattern),
-            _ => None,
-        }
-    }
-
-    fn has_hit_within(&self, r: Range<usize>) -> bool {
-        let hits = &self.scratch.hits;
-        let i = hits.partition_point(|h| (h.start as usize) < r.start);
-        hits.get(i).is_some_and(|h| (h.end as usize) <= r.end)
-    }
-
     fn unit(&mut self, unit: &Unit) {
         let range = unit.tokens.clone();
         let mut frames: Vec<Frame> = Vec::new();
         let mut stmt = Statement::default();
         let mut stmt_start = range.start;
-        let mut hit_cursor = {
-            let first = range.start;
-            let start = self.scratch.tokens.get(first).map_or(u32::MAX, |t| t.start);
-            self.scratch.hits.partition_point(|h| h.start < start)
-        };
         let mut i = range.start;
         while i < range.end {
             let t = self.tok(i);
             match t.kind {
                 TokenKind::LineComment | TokenKind::BlockComment => {
-                    if self.ex.opts.include_commented && self.has_hit_within(t.inner()) {
+                    if self.ex.opts.include_commented {
                         self.commented_units(&t, &unit.context);
                     }
                 }
@@ -237,7 +224,7 @@ impl Walk<'_> {
                     stmt_start = i + 1;
                 }
                 TokenKind::LParen => {
-                    let call = self.pending_call(i, range.start, &mut hit_cursor);
+                    let call = self.pending_call(i, range.start);
                     frames.push(Frame {
                         call,
                         first_assertion: self.out.assertions.len(),
@@ -381,12 +368,15 @@ impl Walk<'_> {
     /// in a comment is reported as an error.
     fn commented_units(&mut self, t: &Token, context: &Context) {
         let inner = t.inner();
-        let hits = &self.scratch.hits;
-        let first = hits.partition_point(|h| (h.start as usize) < inner.start);
-        let starts: Vec<usize> = hits[first..]
+        self.scratch.hits.clear();
+        self.ex
+            .finder
+            .find(&self.src[inner.clone()], &mut self.scratch.hits);
+        let starts: Vec<usize> = self
+            .scratch
+            .hits
             .iter()
-            .map(|h| h.start as usize)
-            .take_while(|&s| s < inner.end)
+            .map(|h| inner.start + h.start as usize)
             .collect();
         let (mut pos, mut line, mut col) = (t.start as usize, t.line, t.col);
         for (k, &start) in starts.iter().enumerate() {
@@ -432,18 +422,13 @@ impl Walk<'_> {
     }
 
     /// Is the token before `lparen` a pgTAP (or helper) name being called?
-    fn pending_call(
-        &self,
-        lparen: usize,
-        unit_start: usize,
-        cursor: &mut usize,
-    ) -> Option<OpenCall> {
+    fn pending_call(&self, lparen: usize, unit_start: usize) -> Option<OpenCall> {
         let name_idx = self.prev_code(lparen, unit_start)?;
         let name = self.tok(name_idx);
         if name.kind != TokenKind::Ident {
             return None;
         }
-        let pattern = self.hit_at(&name, cursor)?;
+        let pattern = self.ex.finder.lookup(name.text(self.src))?;
         let src = self.src;
         // Walk back over a schema qualification.
         let mut before = self.prev_code(name_idx, unit_start);
@@ -681,7 +666,25 @@ impl Walk<'_> {
             .iter()
             .chain(named.iter().map(|(_, t)| t))
             .all(|t| !matches!(t, ArgType::Unknown | ArgType::ArrayCtor(None)));
-        let resolution = match resolve(f, &positional, &named) {
+        let key = ResolutionKey {
+            function: f.name,
+            positional,
+            named: named
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.clone()))
+                .collect(),
+        };
+        let resolved = match self.scratch.resolutions.get(&key) {
+            Some(r) => r.clone(),
+            None => {
+                let r = resolve(f, &key.positional, &named);
+                if self.scratch.resolutions.len() < MAX_CACHED_RESOLUTIONS {
+                    self.scratch.resolutions.insert(key, r.clone());
+                }
+                r
+            }
+        };
+        let resolution = match resolved {
             // Without static types a rejection cannot be proven: take the overloads of
             // this arity as the candidates.
             Resolution::NoMatch | Resolution::Ambiguous { .. } if !statically_typed => {
