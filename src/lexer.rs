@@ -470,19 +470,7 @@ impl Lexer<'_, '_> {
                     }
                 }
             },
-            _ => loop {
-                match memchr::memchr(b'\'', &src[p..]) {
-                    None => break None,
-                    Some(k) => {
-                        let i = p + k;
-                        if self.at(i + 1) == b'\'' {
-                            p = i + 2;
-                        } else {
-                            break Some(i);
-                        }
-                    }
-                }
-            },
+            _ => close_doubled(src, p, b'\''),
         };
         let (end, inner_end) = match close {
             Some(i) => (i + 1, i),
@@ -505,20 +493,7 @@ impl Lexer<'_, '_> {
     fn quoted_ident(&mut self, start: usize, quote: usize) {
         let src = self.src;
         let body = quote + 1;
-        let mut p = body;
-        let close = loop {
-            match memchr::memchr(b'"', &src[p..]) {
-                None => break None,
-                Some(k) => {
-                    let i = p + k;
-                    if self.at(i + 1) == b'"' {
-                        p = i + 2;
-                    } else {
-                        break Some(i);
-                    }
-                }
-            }
-        };
+        let close = close_doubled(src, body, b'"');
         let (end, inner_end) = match close {
             Some(i) => (i + 1, i),
             None => (src.len(), src.len()),
@@ -1074,6 +1049,20 @@ fn decode_unicode_escapes(s: &[u8], q: u8) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The closing `quote` at or after `from`, where a doubled quote (`''`, `""`) stands for
+/// the character itself; `None` if the input ends first.
+fn close_doubled(src: &[u8], from: usize, quote: u8) -> Option<usize> {
+    let mut p = from;
+    loop {
+        let i = p + memchr::memchr(quote, src.get(p..)?)?;
+        if src.get(i + 1) == Some(&quote) {
+            p = i + 2;
+        } else {
+            return Some(i);
+        }
+    }
 }
 
 #[cfg(test)]
