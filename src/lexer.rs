@@ -429,19 +429,37 @@ impl Lexer<'_, '_> {
                 p = i + 1;
             }
         }
-        let (end, inner_end) = match close {
-            Some(i) => (i + 2, i),
-            None => (src.len(), src.len()),
-        };
-        self.push_full(
+        self.delimited(
             TokenKind::BlockComment,
             start,
-            end,
-            (start + 2, inner_end),
+            start + 2,
+            close,
+            2,
             StringFlavor::Standard,
+            "/* comment",
         );
+    }
+
+    /// Emits a delimited token (comment, string, quoted identifier, dollar body) from
+    /// `start`, whose body starts at `body` and whose closing delimiter of `close_len`
+    /// bytes starts at `close`. Unclosed, it runs to the end of the input and is reported
+    /// as an unterminated `what` at its start.
+    #[allow(clippy::too_many_arguments)]
+    fn delimited(
+        &mut self,
+        kind: TokenKind,
+        start: usize,
+        body: usize,
+        close: Option<usize>,
+        close_len: usize,
+        flavor: StringFlavor,
+        what: &str,
+    ) {
+        let len = self.src.len();
+        let (end, inner_end) = close.map_or((len, len), |i| (i + close_len, i));
+        self.push_full(kind, start, end, (body, inner_end), flavor);
         if close.is_none() {
-            self.unterminated(start, "/* comment");
+            self.unterminated(start, what);
         }
         self.skip_lines(start, end);
         self.pos = end;
@@ -472,21 +490,12 @@ impl Lexer<'_, '_> {
             },
             _ => close_doubled(src, p, b'\''),
         };
-        let (end, inner_end) = match close {
-            Some(i) => (i + 1, i),
-            None => (src.len(), src.len()),
+        let what = match flavor {
+            StringFlavor::Bit => "bit string literal",
+            StringFlavor::Hex => "hexadecimal string literal",
+            _ => "quoted string",
         };
-        self.push_full(TokenKind::String, start, end, (body, inner_end), flavor);
-        if close.is_none() {
-            let what = match flavor {
-                StringFlavor::Bit => "bit string literal",
-                StringFlavor::Hex => "hexadecimal string literal",
-                _ => "quoted string",
-            };
-            self.unterminated(start, what);
-        }
-        self.skip_lines(start, end);
-        self.pos = end;
+        self.delimited(TokenKind::String, start, body, close, 1, flavor, what);
     }
 
     /// A `"quoted identifier"` whose opening quote is at `quote` (`U&` prefix at `start`).
@@ -494,22 +503,15 @@ impl Lexer<'_, '_> {
         let src = self.src;
         let body = quote + 1;
         let close = close_doubled(src, body, b'"');
-        let (end, inner_end) = match close {
-            Some(i) => (i + 1, i),
-            None => (src.len(), src.len()),
-        };
-        self.push_full(
+        self.delimited(
             TokenKind::QuotedIdent,
             start,
-            end,
-            (body, inner_end),
+            body,
+            close,
+            1,
             StringFlavor::Standard,
+            "quoted identifier",
         );
-        if close.is_none() {
-            self.unterminated(start, "quoted identifier");
-        }
-        self.skip_lines(start, end);
-        self.pos = end;
     }
 
     /// `$1`, `$$..$$`, `$tag$..$tag$`, or a lone `$`.
@@ -550,22 +552,15 @@ impl Lexer<'_, '_> {
             }
             q = i + 1;
         }
-        let (end, inner_end) = match close {
-            Some(i) => (i + delim.len(), i),
-            None => (src.len(), src.len()),
-        };
-        self.push_full(
+        self.delimited(
             TokenKind::DollarString,
             start,
-            end,
-            (body, inner_end),
+            body,
+            close,
+            delim.len(),
             StringFlavor::Standard,
+            "dollar-quoted string",
         );
-        if close.is_none() {
-            self.unterminated(start, "dollar-quoted string");
-        }
-        self.skip_lines(start, end);
-        self.pos = end;
     }
 
     /// `::`, `:=`, psql `:var` / `:'var'` / `:"var"`, or a lone `:`.
