@@ -234,13 +234,13 @@ impl Walk<'_> {
                 TokenKind::RParen => {
                     if let Some(frame) = frames.pop() {
                         if let Some(call) = frame.call {
-                            let ctx = stmt.routine.clone().unwrap_or_else(|| unit.context.clone());
-                            let ctx = if unit.context == Context::Top {
-                                ctx
-                            } else {
-                                unit.context.clone()
+                            // At top level, a call inside CREATE FUNCTION / DO belongs to
+                            // that routine; inside a body, to the body.
+                            let ctx = match (&unit.context, &stmt.routine) {
+                                (Context::Top, Some(routine)) => routine,
+                                (context, _) => context,
                             };
-                            self.finish_call(call, i, &frame, &ctx, unit.commented);
+                            self.finish_call(call, i, &frame, ctx, unit.commented);
                         }
                     }
                 }
