@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod coverage;
 pub mod extract;
 pub mod lexer;
 pub mod model;

@@ -13,6 +13,7 @@ use pipeline::{DiscoveryConfig, Event, MemoryBudget, PipelineConfig, Progress};
 use serde::Serialize;
 
 use crate::config::ExtractOptions;
+use crate::coverage::{self, ObjectCoverage};
 use crate::extract::Extractor;
 use crate::model::{Context, FileResult, PlanDecl, ResolutionKind};
 
@@ -186,6 +187,9 @@ pub struct ScanReport {
     pub files: Option<Vec<FileReport>>,
     pub summary: Summary,
     pub stats: Stats,
+    /// The coverage database: `objects` (sorted by key) and `statistics`.
+    #[serde(flatten)]
+    pub coverage: coverage::Database,
 }
 
 /// The JSON report contract's version.
@@ -194,6 +198,12 @@ pub const REPORT_VERSION: u32 = 1;
 impl ScanReport {
     pub fn streaming(&self) -> bool {
         self.files.is_none()
+    }
+
+    /// What the suite asserts about one object, by key (`table:public.users`); `None` when
+    /// no assertion names it.
+    pub fn coverage_of(&self, key: &str) -> Option<&ObjectCoverage> {
+        self.coverage.get(key)
     }
 }
 
@@ -233,8 +243,10 @@ pub fn scan(
         mut summary,
         files,
         streaming,
+        coverage,
         ..
     } = agg;
+    let coverage = coverage.finish();
     let files = if streaming {
         None
     } else {
@@ -272,6 +284,7 @@ pub fn scan(
         files,
         summary,
         stats,
+        coverage,
     }
 }
 
@@ -297,6 +310,7 @@ struct Aggregator<'o> {
     /// Included files read by the include check, by normalised path. Only files that are
     /// included are kept (and read again from disk), so memory does not grow per file.
     seen: HashMap<PathBuf, Included>,
+    coverage: coverage::Builder,
 }
 
 #[derive(Clone)]
@@ -326,6 +340,7 @@ impl<'o> Aggregator<'o> {
             progress,
             runners: Vec::new(),
             seen: HashMap::new(),
+            coverage: coverage::Builder::new(cfg.streaming == StreamingMode::Always),
         }
     }
 
@@ -380,6 +395,7 @@ impl<'o> Aggregator<'o> {
                 > STREAMING_AUTO_THRESHOLD
         {
             self.streaming = true;
+            self.coverage.set_streaming(true);
             let mut held = std::mem::take(&mut self.files);
             held.sort_by(|a, b| a.path.cmp(&b.path));
             for f in &held {
@@ -405,6 +421,7 @@ impl<'o> Aggregator<'o> {
             s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
             s.commented += u64::from(a.commented);
         }
+        self.coverage.add_file(&shown, &result);
         for d in &result.errors {
             self.message(
                 Severity::Error,

@@ -620,11 +620,16 @@ pgtest!(ndjson_one_line_per_file_then_summary, |dir, cmd| {
         .expect_code(0)
         .ndjson();
     let files = report["files"].as_array().expect("files");
-    assert_eq!(lines.len(), files.len() + 1);
-    // Standard mode: file lines sorted by path, the same objects as in the JSON report.
+    let objects = report["objects"].as_array().expect("objects");
+    assert!(!objects.is_empty());
+    assert_eq!(lines.len(), files.len() + objects.len() + 1);
+    // Standard mode: file lines sorted by path, the same objects as in the JSON report,
+    // then one line per covered object, sorted by key.
     assert_eq!(&lines[..files.len()], &files[..]);
+    assert_eq!(&lines[files.len()..lines.len() - 1], &objects[..]);
     let last = lines.last().expect("last line");
     assert_eq!(last["summary"], report["summary"]);
+    assert_eq!(last["statistics"], report["statistics"]);
     assert_eq!(last["stats"]["files_parsed"], 4);
     assert!(last.get("files").is_none());
     assert!(last.get("path").is_none());
@@ -660,6 +665,7 @@ pgtest!(streaming_auto_turns_on_above_1000_files, |dir, cmd| {
         .args(["t", "--format", "ndjson"])
         .expect_code(0)
         .ndjson();
+    // 1001 file lines, no object line (`ok` names no object), the last line.
     assert_eq!(lines.len(), 1002);
     let unique: BTreeSet<&str> = lines[..1001]
         .iter()

@@ -166,7 +166,15 @@ fn schema_is_a_valid_draft_2020_12_schema() {
     );
     // ... so these are the real checks.
     validator(None);
-    for def in ["file", "assertion", "summary", "stats", "ndjsonLast"] {
+    for def in [
+        "file",
+        "assertion",
+        "summary",
+        "stats",
+        "ndjsonLast",
+        "coverageObject",
+        "statistics",
+    ] {
         validator(Some(def));
     }
 }
@@ -209,18 +217,34 @@ pgtest!(temp_tree_report_matches_the_schema, |dir, cmd| {
 pgtest!(ndjson_lines_match_their_subschemas, |dir, cmd| {
     rich_tree(dir);
     let file = validator(Some("file"));
+    let object = validator(Some("coverageObject"));
     let last = validator(Some("ndjsonLast"));
     for streaming in ["never", "always"] {
         let lines = report(dir, &["--format", "ndjson", "--streaming", streaming]).ndjson();
-        assert_eq!(lines.len(), 7, "six files and the summary line");
-        let (tail, files) = lines.split_last().expect("lines");
+        let (tail, rest) = lines.split_last().expect("lines");
+        let (files, objects) = rest.split_at(6);
+        assert!(
+            objects.len() > 5,
+            "six files, the objects, the summary line"
+        );
         for (i, l) in files.iter().enumerate() {
             assert_valid(&file, l, &format!("ndjson line {} ({streaming})", i + 1));
-            // A file line is not a summary line, and the other way round.
+            // Each kind of line matches its own subschema only.
+            assert!(!last.is_valid(l));
+            assert!(!object.is_valid(l));
+        }
+        for (i, l) in objects.iter().enumerate() {
+            assert_valid(
+                &object,
+                l,
+                &format!("ndjson object line {} ({streaming})", i + 1),
+            );
+            assert!(!file.is_valid(l));
             assert!(!last.is_valid(l));
         }
         assert_valid(&last, tail, &format!("ndjson last line ({streaming})"));
         assert!(!file.is_valid(tail));
+        assert!(!object.is_valid(tail));
     }
 });
 
@@ -288,6 +312,18 @@ fn schema_rejects_renamed_fields() {
             Box::new(|r| rename(&mut r["files"][0]["assertions"][0], "object", "target")),
         ),
         (
+            "object key",
+            Box::new(|r| rename(&mut r["objects"][0], "key", "id")),
+        ),
+        (
+            "location role",
+            Box::new(|r| rename(&mut r["objects"][0]["locations"][0], "role", "via")),
+        ),
+        (
+            "statistics.objects_tested",
+            Box::new(|r| rename(&mut r["statistics"], "objects_tested", "tested")),
+        ),
+        (
             "plan mismatch",
             Box::new(|r| {
                 rename(
@@ -314,6 +350,14 @@ fn schema_rejects_wrong_types_and_values() {
     let good = valid_report();
     let cases: Vec<(&str, Breaker)> = vec![
         ("version 2", Box::new(|r| r["version"] = json!(2))),
+        (
+            "location role",
+            Box::new(|r| r["objects"][0]["locations"][0]["role"] = json!("covered")),
+        ),
+        (
+            "tested as a string",
+            Box::new(|r| r["objects"][0]["tested"] = json!("yes")),
+        ),
         ("mode", Box::new(|r| r["stats"]["mode"] = json!("fast"))),
         (
             "context",

@@ -1,11 +1,14 @@
-//! NDJSON: one line per file (the JSON report's file object), then a last line with
-//! `{"summary": ..., "stats": ...}`. In streaming mode file lines are written as files are
-//! aggregated (arrival order); in standard mode they come sorted by path.
+//! NDJSON: one line per file (the JSON report's file object, recognised by `path`), then
+//! one line per covered object (the JSON report's `objects` entry, recognised by `key`),
+//! then a last line with `{"version", "summary", "stats", "statistics"}`. In streaming mode
+//! file lines are written as files are aggregated (arrival order); in standard mode they
+//! come sorted by path. Object lines are always sorted by key.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::coverage::Statistics;
 use crate::scan::{FileReport, ScanReport, Stats, Summary};
 
 #[derive(Serialize)]
@@ -13,6 +16,7 @@ struct Last<'a> {
     version: u32,
     summary: &'a Summary,
     stats: &'a Stats,
+    statistics: &'a Statistics,
 }
 
 pub fn file_line(f: &FileReport, w: &mut dyn Write) -> io::Result<()> {
@@ -26,12 +30,17 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             file_line(f, w)?;
         }
     }
+    for o in &report.coverage.objects {
+        serde_json::to_writer(&mut *w, o).map_err(io::Error::from)?;
+        w.write_all(b"\n")?;
+    }
     serde_json::to_writer(
         &mut *w,
         &Last {
             version: report.version,
             summary: &report.summary,
             stats: &report.stats,
+            statistics: &report.coverage.statistics,
         },
     )
     .map_err(io::Error::from)?;

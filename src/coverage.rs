@@ -1,0 +1,702 @@
+//! The coverage database: for every object key the suite names, what is asserted about it,
+//! how often, by which functions, and where.
+//!
+//! Owns: [`Builder`] (fed one file's assertions at a time by the scan's single aggregator,
+//! so it needs no lock) and what it finishes into: [`ObjectCoverage`] per key, sorted, and
+//! [`Statistics`] over the whole suite.
+//!
+//! # What counts as covering an object
+//! - **Positive** coverage: an assertion whose target is the object (`has_table`,
+//!   `col_type_is`, ...) or lists it as a member (`tables_are`, the columns of a
+//!   multi-column `col_is_pk`). A negated *property* (`col_is_null`, `isnt_definer`,
+//!   `hasnt_pk`) still tests an object that exists, so it is positive too.
+//! - **Absent**: a negated *existence* assertion (`hasnt_table`, `hasnt_column`, ...) says
+//!   the object must not exist. It is recorded apart and does not make the object tested.
+//! - **Referenced**: an object only named on the side (the role of a privilege test, the
+//!   referenced table of `fk_ok`, a column's table) is recorded as referenced, not tested.
+//! - Not attributed to any object: value and behaviour tests (`is`, `results_eq`,
+//!   `throws_ok`, ...), names computed at run time (`dynamic`), calls whose reading pgTAP
+//!   decides at run time when nothing static decides it (`ambiguous`), calls PostgreSQL
+//!   would reject, and assertions found in comments. They are counted in [`Statistics`].
+//!
+//! # Memory
+//! Keyed by object, not by file: counts, function sets and aspects are exact in every
+//! mode and grow with the number of distinct objects only. Locations are kept in full in
+//! standard mode; in streaming mode (suites too large to hold per-file detail) at most
+//! [`STREAMING_LOCATIONS`] per object are kept and the rest counted in
+//! `locations_omitted`, so memory stays flat however many files repeat the same objects.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::model::{Assertion, Context, FileResult, ResolutionKind};
+
+/// Locations kept per object in streaming mode.
+pub const STREAMING_LOCATIONS: usize = 8;
+
+/// How many objects the statistics list as the most tested.
+pub const TOP_OBJECTS: usize = 10;
+
+/// Paths of files without assertions listed in streaming mode (all in standard mode).
+pub const STREAMING_EMPTY_FILES: usize = 100;
+
+/// How an assertion relates to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The assertion's target.
+    Target,
+    /// Listed by a set assertion (`tables_are`, `columns_are`, ...).
+    Member,
+    /// Named on the side (`also_references`): recorded, not tested.
+    Reference,
+}
+
+/// One place an object is asserted about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectLocation {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// `top`, `do` or `body:<function>`.
+    pub context: String,
+    pub function: String,
+    pub role: Role,
+    /// A negated existence assertion: the object must not exist.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+}
+
+/// Everything the suite asserts about one object: an entry of the JSON report's `objects`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectCoverage {
+    pub key: String,
+    pub kind: String,
+    /// `None` for objects outside schemas (schemas, roles, extensions, languages).
+    pub schema: Option<String>,
+    /// The object's own name; a function's includes its argument types when given.
+    pub name: String,
+    /// The key of the table a column, index, trigger, policy or constraint belongs to.
+    pub parent: Option<String>,
+    /// Positive assertions (as target or member).
+    pub assertions: u64,
+    /// Negated existence assertions (`hasnt_*`).
+    pub absent: u64,
+    /// Assertions that only name it on the side.
+    pub referenced: u64,
+    /// Assertion functions that target or list the object (positively or as absent), and
+    /// how many times each does.
+    pub functions: BTreeMap<String, u64>,
+    /// Aspects the positive assertions test (`existence`, `type`, `privileges`, ...).
+    pub aspects: Vec<String>,
+    /// At least one positive assertion.
+    pub tested: bool,
+    /// Every assertion naming it is in one file.
+    pub single_file: bool,
+    /// Sorted by file, line, column.
+    pub locations: Vec<ObjectLocation>,
+    /// Locations not kept (streaming mode keeps [`STREAMING_LOCATIONS`] per object).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub locations_omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Per kind of object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KindStatistics {
+    /// Distinct objects of this kind the suite names (in any role).
+    pub objects: u64,
+    /// Of those, objects with at least one positive assertion.
+    pub tested: u64,
+    /// Positive assertions on objects of this kind (member listings included).
+    pub assertions: u64,
+    /// Negated existence assertions.
+    pub absent: u64,
+    /// Positive assertions per aspect.
+    pub aspects: BTreeMap<String, u64>,
+}
+
+/// An object among the most tested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopObject {
+    pub key: String,
+    pub assertions: u64,
+    /// Distinct assertion functions.
+    pub functions: u64,
+}
+
+/// Files that contain no assertion at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EmptyFiles {
+    pub count: u64,
+    /// Sorted; in streaming mode only the first [`STREAMING_EMPTY_FILES`] to arrive.
+    pub paths: Vec<String>,
+    pub truncated: bool,
+}
+
+/// How varied the suite's assertions are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Diversity {
+    /// Distinct assertion functions used.
+    pub functions_used: u64,
+    /// Assertion functions pgTAP offers (the catalog's `assertion` category).
+    pub functions_available: u64,
+    /// `exp(Shannon entropy)` of the function distribution: the number of equally used
+    /// functions that would give the same spread (1 = one function does everything).
+    pub effective_functions: f64,
+    /// Mean distinct aspects per tested object.
+    pub aspects_per_tested_object: f64,
+}
+
+/// The suite as a whole: the JSON report's `statistics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Statistics {
+    /// Distinct objects named (any role).
+    pub objects: u64,
+    /// Objects with at least one positive assertion.
+    pub objects_tested: u64,
+    /// Objects only asserted absent (`hasnt_*`) and never positively.
+    pub objects_absent_only: u64,
+    /// Objects only named on the side.
+    pub objects_referenced_only: u64,
+    /// Tested objects whose assertions are all in one file.
+    pub objects_single_file: u64,
+    /// Assertions about schema objects (existence, types, keys, privileges, ...).
+    pub structural: u64,
+    /// Assertions about behaviour: values, result sets, exceptions, performance
+    /// (`is`, `results_eq`, `throws_ok`, ...).
+    pub behavioural: u64,
+    /// Structural assertions attributed to at least one object.
+    pub attributed: u64,
+    /// Structural assertions not attributed: dynamic names, ambiguous readings, calls
+    /// PostgreSQL would reject.
+    pub unattributed: u64,
+    pub by_kind: BTreeMap<String, KindStatistics>,
+    /// All assertions per aspect (behavioural ones included).
+    pub by_aspect: BTreeMap<String, u64>,
+    pub top_objects: Vec<TopObject>,
+    pub files_without_assertions: EmptyFiles,
+    pub diversity: Diversity,
+}
+
+/// The finished database: the JSON report's `objects` and `statistics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Database {
+    /// Sorted by key.
+    pub objects: Vec<ObjectCoverage>,
+    pub statistics: Statistics,
+}
+
+impl Database {
+    /// The entry for one key (`table:public.users`).
+    pub fn get(&self, key: &str) -> Option<&ObjectCoverage> {
+        self.objects
+            .binary_search_by(|o| o.key.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.objects[i])
+    }
+}
+
+/// Interns strings into small ids, so per-assertion work is a lookup, not an allocation.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Loc {
+    file: u32,
+    line: u32,
+    column: u32,
+    context: u32,
+    function: u32,
+    role: Role,
+    absent: bool,
+}
+
+struct Entry {
+    positive: u64,
+    absent: u64,
+    referenced: u64,
+    /// (aspect id, positive assertions), few per object.
+    aspects: Vec<(u32, u64)>,
+    /// (function id, count), few per object.
+    functions: Vec<(u32, u64)>,
+    first_file: u64,
+    multi_file: bool,
+    locations: Vec<Loc>,
+    omitted: u64,
+}
+
+/// Builds the database from files as they arrive (see the module docs for the rules).
+pub struct Builder {
+    objects: HashMap<Box<str>, Entry>,
+    functions: Interner,
+    aspects: Interner,
+    /// Names of the function bodies assertions are in (contexts `body:<name>`).
+    bodies: Interner,
+    files: Interner,
+    location_cap: Option<usize>,
+    file_seq: u64,
+    /// Interned id of the current file, once one of its locations is kept.
+    current_file: Option<u32>,
+    structural: u64,
+    behavioural: u64,
+    attributed: u64,
+    unattributed: u64,
+    by_aspect: HashMap<u32, u64>,
+    by_function: HashMap<u32, u64>,
+    empty: EmptyFiles,
+    streaming: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new(false)
+    }
+}
+
+impl Builder {
+    /// `streaming`: keep at most [`STREAMING_LOCATIONS`] locations per object.
+    pub fn new(streaming: bool) -> Self {
+        let mut b = Builder {
+            objects: HashMap::new(),
+            functions: Interner::default(),
+            aspects: Interner::default(),
+            bodies: Interner::default(),
+            files: Interner::default(),
+            location_cap: None,
+            file_seq: 0,
+            current_file: None,
+            structural: 0,
+            behavioural: 0,
+            attributed: 0,
+            unattributed: 0,
+            by_aspect: HashMap::new(),
+            by_function: HashMap::new(),
+            empty: EmptyFiles::default(),
+            streaming: false,
+        };
+        b.set_streaming(streaming);
+        b
+    }
+
+    /// Switches to streaming mode (from then on, locations are capped per object).
+    pub fn set_streaming(&mut self, on: bool) {
+        self.streaming = on;
+        self.location_cap = on.then_some(STREAMING_LOCATIONS);
+    }
+
+    /// Folds one file's assertions in.
+    pub fn add_file(&mut self, path: &str, result: &FileResult) {
+        self.file_seq += 1;
+        self.current_file = None;
+        if result.assertions.is_empty() {
+            self.empty.count += 1;
+            if !self.streaming || self.empty.paths.len() < STREAMING_EMPTY_FILES {
+                self.empty.paths.push(path.to_string());
+            } else {
+                self.empty.truncated = true;
+            }
+            return;
+        }
+        for a in &result.assertions {
+            self.add(path, a);
+        }
+    }
+
+    fn add(&mut self, path: &str, a: &Assertion) {
+        if a.commented {
+            return;
+        }
+        let function = self.functions.id(&a.function);
+        *self.by_function.entry(function).or_default() += 1;
+        let aspect = a.aspect.as_deref().map(|s| self.aspects.id(s));
+        if let Some(aspect) = aspect {
+            *self.by_aspect.entry(aspect).or_default() += 1;
+        }
+        if a.kind == "none" {
+            self.behavioural += 1;
+            return;
+        }
+        self.structural += 1;
+        let unattributable = a.dynamic
+            || matches!(
+                a.resolution,
+                ResolutionKind::Ambiguous | ResolutionKind::Rejected
+            );
+        let Some(target) = a.object.as_deref().filter(|_| !unattributable) else {
+            self.unattributed += 1;
+            return;
+        };
+        self.attributed += 1;
+        let absent = a.negated && a.aspect.as_deref() == Some("existence");
+        let context = match &a.context {
+            Context::Top => CONTEXT_TOP,
+            Context::Do => CONTEXT_DO,
+            Context::Body(name) => CONTEXT_BODY + self.bodies.id(name),
+        };
+        let mut loc = Loc {
+            file: 0,
+            line: a.line,
+            column: a.column,
+            context,
+            function,
+            role: Role::Target,
+            absent,
+        };
+        self.touch(path, target, loc, aspect);
+        loc.absent = false;
+        loc.role = Role::Member;
+        for m in &a.members {
+            if m != target {
+                self.touch(path, m, loc, aspect);
+            }
+        }
+        loc.role = Role::Reference;
+        for r in &a.references {
+            if r != target && !a.members.contains(r) {
+                self.touch(path, r, loc, None);
+            }
+        }
+    }
+
+    fn touch(&mut self, path: &str, key: &str, mut loc: Loc, aspect: Option<u32>) {
+        let seq = self.file_seq;
+        let e = match self.objects.get_mut(key) {
+            Some(e) => e,
+            None => self.objects.entry(key.into()).or_insert(Entry {
+                positive: 0,
+                absent: 0,
+                referenced: 0,
+                aspects: Vec::new(),
+                functions: Vec::new(),
+                first_file: seq,
+                multi_file: false,
+                locations: Vec::new(),
+                omitted: 0,
+            }),
+        };
+        if e.first_file != seq {
+            e.multi_file = true;
+        }
+        match (loc.role, loc.absent) {
+            (Role::Reference, _) => e.referenced += 1,
+            (_, true) => e.absent += 1,
+            (_, false) => {
+                e.positive += 1;
+                if let Some(id) = aspect {
+                    match e.aspects.iter_mut().find(|(a, _)| *a == id) {
+                        Some((_, n)) => *n += 1,
+                        None => e.aspects.push((id, 1)),
+                    }
+                }
+            }
+        }
+        if loc.role != Role::Reference {
+            match e.functions.iter_mut().find(|(f, _)| *f == loc.function) {
+                Some((_, n)) => *n += 1,
+                None => e.functions.push((loc.function, 1)),
+            }
+        }
+        if self
+            .location_cap
+            .is_some_and(|cap| e.locations.len() >= cap)
+        {
+            e.omitted += 1;
+            return;
+        }
+        loc.file = match self.current_file {
+            Some(id) => id,
+            None => {
+                let id = self.files.id(path);
+                self.current_file = Some(id);
+                id
+            }
+        };
+        e.locations.push(loc);
+    }
+
+    /// The database: objects sorted by key, statistics computed.
+    pub fn finish(self) -> Database {
+        let Builder {
+            objects,
+            functions,
+            aspects,
+            bodies,
+            files,
+            structural,
+            behavioural,
+            attributed,
+            unattributed,
+            by_aspect,
+            by_function,
+            mut empty,
+            ..
+        } = self;
+        let context_name = |id: u32| match id {
+            CONTEXT_TOP => "top".to_string(),
+            CONTEXT_DO => "do".to_string(),
+            n => format!("body:{}", bodies.name(n - CONTEXT_BODY)),
+        };
+        let mut kind_aspects: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut out: Vec<ObjectCoverage> = objects
+            .into_iter()
+            .map(|(key, e)| {
+                let (kind, schema, name, parent) = split_key(&key);
+                let per_kind = kind_aspects.entry(kind.clone()).or_default();
+                let mut aspect_names: Vec<String> = e
+                    .aspects
+                    .iter()
+                    .map(|&(id, n)| {
+                        let name = aspects.name(id);
+                        match per_kind.get_mut(name) {
+                            Some(c) => *c += n,
+                            None => {
+                                per_kind.insert(name.to_string(), n);
+                            }
+                        }
+                        name.to_string()
+                    })
+                    .collect();
+                aspect_names.sort();
+                let mut locations: Vec<ObjectLocation> = e
+                    .locations
+                    .iter()
+                    .map(|l| ObjectLocation {
+                        file: files.name(l.file).to_string(),
+                        line: l.line,
+                        column: l.column,
+                        context: context_name(l.context),
+                        function: functions.name(l.function).to_string(),
+                        role: l.role,
+                        absent: l.absent,
+                    })
+                    .collect();
+                locations.sort_by(|a, b| {
+                    (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
+                });
+                ObjectCoverage {
+                    kind,
+                    schema,
+                    name,
+                    parent,
+                    assertions: e.positive,
+                    absent: e.absent,
+                    referenced: e.referenced,
+                    functions: e
+                        .functions
+                        .iter()
+                        .map(|(f, n)| (functions.name(*f).to_string(), *n))
+                        .collect(),
+                    aspects: aspect_names,
+                    tested: e.positive > 0,
+                    single_file: !e.multi_file,
+                    locations,
+                    locations_omitted: e.omitted,
+                    key: key.into(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+
+        let mut st = Statistics {
+            objects: out.len() as u64,
+            structural,
+            behavioural,
+            attributed,
+            unattributed,
+            ..Statistics::default()
+        };
+        let mut aspect_sum = 0u64;
+        for o in &out {
+            let k = st.by_kind.entry(o.kind.clone()).or_default();
+            k.objects += 1;
+            k.assertions += o.assertions;
+            k.absent += o.absent;
+            if o.tested {
+                k.tested += 1;
+                st.objects_tested += 1;
+                st.objects_single_file += u64::from(o.single_file);
+                aspect_sum += o.aspects.len() as u64;
+            } else if o.absent > 0 {
+                st.objects_absent_only += 1;
+            } else {
+                st.objects_referenced_only += 1;
+            }
+        }
+        for (kind, aspects) in kind_aspects {
+            if let Some(k) = st.by_kind.get_mut(&kind) {
+                k.aspects = aspects;
+            }
+        }
+        st.by_aspect = by_aspect
+            .into_iter()
+            .map(|(id, n)| (aspects.name(id).to_string(), n))
+            .collect();
+        let mut top: Vec<&ObjectCoverage> = out.iter().filter(|o| o.tested).collect();
+        top.sort_by(|a, b| b.assertions.cmp(&a.assertions).then(a.key.cmp(&b.key)));
+        st.top_objects = top
+            .iter()
+            .take(TOP_OBJECTS)
+            .map(|o| TopObject {
+                key: o.key.clone(),
+                assertions: o.assertions,
+                functions: o.functions.len() as u64,
+            })
+            .collect();
+        empty.paths.sort();
+        st.files_without_assertions = empty;
+        let total: u64 = by_function.values().sum();
+        let entropy: f64 = by_function
+            .values()
+            .map(|&n| {
+                let p = n as f64 / total as f64;
+                -p * p.ln()
+            })
+            .sum();
+        st.diversity = Diversity {
+            functions_used: by_function.len() as u64,
+            functions_available: crate::catalog::FUNCTIONS
+                .iter()
+                .filter(|f| f.category == crate::catalog::Category::Assertion)
+                .count() as u64,
+            effective_functions: if total == 0 {
+                0.0
+            } else {
+                round2(entropy.exp())
+            },
+            aspects_per_tested_object: if st.objects_tested == 0 {
+                0.0
+            } else {
+                round2(aspect_sum as f64 / st.objects_tested as f64)
+            },
+        };
+        Database {
+            objects: out,
+            statistics: st,
+        }
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+const CONTEXT_TOP: u32 = 0;
+const CONTEXT_DO: u32 = 1;
+/// `body:<name>` contexts are this plus the body name's id.
+const CONTEXT_BODY: u32 = 2;
+
+/// Splits a key into kind, schema, name and parent key, following the key grammar of
+/// [`crate::object`]: dot-separated parts, each bare or double-quoted; a function's
+/// argument list (after the first `(` outside quotes) stays with its name.
+pub fn split_key(key: &str) -> (String, Option<String>, String, Option<String>) {
+    let (kind, rest) = key.split_once(':').unwrap_or(("", key));
+    let (path, args) = split_args(rest);
+    let parts = split_parts(path);
+    let mut name = parts.last().cloned().unwrap_or_default();
+    name.push_str(args);
+    let (schema, parent) = match parts.len() {
+        0 | 1 => (None, None),
+        2 => (Some(parts[0].clone()), None),
+        n => (
+            Some(parts[0].clone()),
+            Some(crate::object::key(
+                "table",
+                &parts[..n - 1]
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+    };
+    (kind.to_string(), schema, name, parent)
+}
+
+fn split_args(s: &str) -> (&str, &str) {
+    let mut quoted = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => return (&s[..i], &s[i..]),
+            _ => {}
+        }
+    }
+    (s, "")
+}
+
+fn split_parts(s: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_split_into_schema_name_and_parent() {
+        assert_eq!(
+            split_key("column:app.users.email"),
+            (
+                "column".into(),
+                Some("app".into()),
+                "email".into(),
+                Some("table:app.users".into())
+            )
+        );
+        assert_eq!(
+            split_key("function:app.add(integer,app.\"My Type\")"),
+            (
+                "function".into(),
+                Some("app".into()),
+                "add(integer,app.\"My Type\")".into(),
+                None
+            )
+        );
+        assert_eq!(
+            split_key("table:\"We.ird\".\"T\"\"x\""),
+            ("table".into(), Some("We.ird".into()), "T\"x".into(), None)
+        );
+        assert_eq!(
+            split_key("role:anon"),
+            ("role".into(), None, "anon".into(), None)
+        );
+    }
+}
