@@ -56,9 +56,20 @@ pub enum StreamingArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
+    /// A terminal summary: objects per kind with bars, the most tested objects, plans.
     Text,
+    /// The whole report (version-1 contract, schema/report.schema.json).
     Json,
+    /// One JSON line per file, per object, then a summary line; streams in streaming mode.
     Ndjson,
+    /// One row per object and assertion location (RFC 4180).
+    Csv,
+    /// A summary for pull-request comments and $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// One self-contained page: charts, a sortable and filterable object table.
+    Html,
+    /// JUnit XML: one test case per asserted object, for CI test-report views.
+    Junit,
 }
 
 #[derive(Debug, Args, Default)]
@@ -197,6 +208,10 @@ impl ScanArgs {
             (Some(FormatArg::Text), _) => Format::Text,
             (Some(FormatArg::Json), _) => Format::Json,
             (Some(FormatArg::Ndjson), _) => Format::Ndjson,
+            (Some(FormatArg::Csv), _) => Format::Csv,
+            (Some(FormatArg::Markdown), _) => Format::Markdown,
+            (Some(FormatArg::Html), _) => Format::Html,
+            (Some(FormatArg::Junit), _) => Format::Junit,
             (None, Some(name)) => match Format::parse(name) {
                 Some(f) => f,
                 None => bail!(

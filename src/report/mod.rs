@@ -1,6 +1,10 @@
 //! Report formats: one module per format, one enum to choose.
 
+pub mod csv;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod ndjson;
 pub mod text;
 
@@ -15,16 +19,25 @@ pub enum Format {
     Text,
     Json,
     Ndjson,
+    Csv,
+    Markdown,
+    Html,
+    Junit,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["text", "json", "ndjson"];
+    pub const NAMES: &'static [&'static str] =
+        &["text", "json", "ndjson", "csv", "markdown", "html", "junit"];
 
     pub fn parse(s: &str) -> Option<Format> {
         match s {
             "text" => Some(Format::Text),
             "json" => Some(Format::Json),
             "ndjson" => Some(Format::Ndjson),
+            "csv" => Some(Format::Csv),
+            "markdown" | "md" => Some(Format::Markdown),
+            "html" => Some(Format::Html),
+            "junit" => Some(Format::Junit),
             _ => None,
         }
     }
@@ -48,5 +61,9 @@ pub fn render(
         Format::Text => text::render(report, opts, w),
         Format::Json => json::render(report, w),
         Format::Ndjson => ndjson::render(report, w),
+        Format::Csv => csv::render(report, w),
+        Format::Markdown => markdown::render(report, w),
+        Format::Html => html::render(report, w),
+        Format::Junit => junit::render(report, w),
     }
 }
