@@ -207,6 +207,29 @@ impl ScanReport {
     }
 }
 
+/// Runs a scan with no way to cancel it, no progress reporting and messages dropped: the
+/// simple entry point for library use (errors and warnings are still counted in the
+/// summary). See [`scan`] for the rest.
+///
+/// ```
+/// use pgtap_scan::scan::{run, ScanConfig};
+///
+/// let mut cfg = ScanConfig::default();
+/// cfg.discovery.roots = vec!["fixtures/sample/tests".into()];
+/// let report = run(&cfg);
+/// assert!(report.summary.assertions > 0);
+/// let users = report.coverage_of("table:app.users").expect("asserted");
+/// assert!(users.tested && users.aspects.iter().any(|a| a == "existence"));
+/// ```
+pub fn run(cfg: &ScanConfig) -> ScanReport {
+    scan(
+        cfg,
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(Progress::default()),
+        &mut NoObserver,
+    )
+}
+
 /// Runs a scan. `cancel` stops it early (the report then has `stats.cancelled`).
 pub fn scan(
     cfg: &ScanConfig,

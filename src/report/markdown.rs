@@ -1,9 +1,215 @@
-//! The markdown report.
+//! Markdown: a summary fit for a pull-request comment or a CI job summary (GitHub's
+//! `$GITHUB_STEP_SUMMARY`): headline numbers, a table per kind, the most tested objects,
+//! plan mismatches, then the objects of each kind in collapsed `<details>` blocks.
+//!
+//! GitHub caps comments at 65,536 characters and step summaries at 1 MiB, so the object
+//! lists are cut at [`MAX_ROWS_PER_KIND`] rows with a line saying how many were left out.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use crate::coverage::ObjectCoverage;
 use crate::scan::ScanReport;
 
-pub fn render(_report: &ScanReport, _w: &mut dyn Write) -> io::Result<()> {
+/// Object rows per kind in the collapsed details.
+pub const MAX_ROWS_PER_KIND: usize = 100;
+
+/// Makes text safe inside a table cell: no pipes, no line breaks, no HTML.
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            '`' => out.push('\''),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn pct(n: u64, d: u64) -> String {
+    if d == 0 {
+        "–".to_string()
+    } else {
+        format!("{:.1}%", n as f64 * 100.0 / d as f64)
+    }
+}
+
+pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary;
+    let st = &report.coverage.statistics;
+    writeln!(w, "## pgTAP coverage (pgtap-scan)")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "**{}** assertions in **{}** files name **{}** database objects; **{}** are tested \
+         positively, {} only asserted absent (`hasnt_*`), {} only referenced.",
+        s.assertions,
+        s.files,
+        st.objects,
+        st.objects_tested,
+        st.objects_absent_only,
+        st.objects_referenced_only
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| | |")?;
+    writeln!(w, "|---|---:|")?;
+    writeln!(w, "| Structural assertions | {} |", st.structural)?;
+    writeln!(
+        w,
+        "| Behavioural assertions (values, results, exceptions) | {} |",
+        st.behavioural
+    )?;
+    writeln!(
+        w,
+        "| Not attributed (dynamic names, ambiguous, rejected) | {} |",
+        st.unattributed
+    )?;
+    writeln!(
+        w,
+        "| Plans checked / agreeing | {} / {} |",
+        s.plans.checked, s.plans.agree
+    )?;
+    writeln!(
+        w,
+        "| Files without assertions | {} |",
+        st.files_without_assertions.count
+    )?;
+    writeln!(
+        w,
+        "| Assertion functions used | {} of {} |",
+        st.diversity.functions_used, st.diversity.functions_available
+    )?;
+    writeln!(w)?;
+
+    writeln!(w, "### By kind")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| Kind | Objects named | Tested (of named) | Assertions | Absent | Aspects |"
+    )?;
+    writeln!(w, "|---|---:|---:|---:|---:|---|")?;
+    let mut kinds: Vec<_> = st.by_kind.iter().collect();
+    kinds.sort_by(|a, b| b.1.assertions.cmp(&a.1.assertions).then(a.0.cmp(b.0)));
+    for (kind, k) in &kinds {
+        let aspects: Vec<String> = k.aspects.iter().map(|(a, n)| format!("{a} {n}")).collect();
+        writeln!(
+            w,
+            "| {} | {} | {} ({}) | {} | {} | {} |",
+            cell(kind),
+            k.objects,
+            k.tested,
+            pct(k.tested, k.objects),
+            k.assertions,
+            k.absent,
+            cell(&aspects.join(", "))
+        )?;
+    }
+    writeln!(w)?;
+
+    if !st.top_objects.is_empty() {
+        writeln!(w, "### Most tested objects")?;
+        writeln!(w)?;
+        writeln!(w, "| Object | Assertions | Functions |")?;
+        writeln!(w, "|---|---:|---:|")?;
+        for t in &st.top_objects {
+            writeln!(
+                w,
+                "| `{}` | {} | {} |",
+                cell(&t.key),
+                t.assertions,
+                t.functions
+            )?;
+        }
+        writeln!(w)?;
+    }
+
+    if !s.plans.mismatches.is_empty() {
+        writeln!(w, "### Plan mismatches")?;
+        writeln!(w)?;
+        writeln!(w, "| File | Line | Planned | Found |")?;
+        writeln!(w, "|---|---:|---:|---:|")?;
+        for m in &s.plans.mismatches {
+            writeln!(
+                w,
+                "| {} | {} | {} | {} |",
+                cell(&m.path),
+                m.line,
+                m.planned,
+                m.found
+            )?;
+        }
+        writeln!(w)?;
+    }
+
+    let mut by_kind: BTreeMap<&str, Vec<&ObjectCoverage>> = BTreeMap::new();
+    for o in &report.coverage.objects {
+        by_kind.entry(o.kind.as_str()).or_default().push(o);
+    }
+    if !by_kind.is_empty() {
+        writeln!(w, "### Objects")?;
+        writeln!(w)?;
+    }
+    for (kind, objects) in &by_kind {
+        writeln!(
+            w,
+            "<details><summary>{} ({} objects)</summary>",
+            cell(kind),
+            objects.len()
+        )?;
+        writeln!(w)?;
+        writeln!(
+            w,
+            "| Object | Assertions | Absent | Aspects | First location |"
+        )?;
+        writeln!(w, "|---|---:|---:|---|---|")?;
+        for o in objects.iter().take(MAX_ROWS_PER_KIND) {
+            let first = o
+                .locations
+                .first()
+                .map(|l| format!("{}:{}", l.file, l.line))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "| `{}` | {} | {} | {} | {} |",
+                cell(&o.key),
+                o.assertions,
+                o.absent,
+                cell(&o.aspects.join(", ")),
+                cell(&first)
+            )?;
+        }
+        if objects.len() > MAX_ROWS_PER_KIND {
+            writeln!(
+                w,
+                "\n… and {} more (see the JSON or CSV report for all).",
+                objects.len() - MAX_ROWS_PER_KIND
+            )?;
+        }
+        writeln!(w)?;
+        writeln!(w, "</details>")?;
+        writeln!(w)?;
+    }
+    if s.errors + s.warnings > 0 {
+        writeln!(
+            w,
+            "> {} errors and {} warnings were printed on the scan's stderr.",
+            s.errors, s.warnings
+        )?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc<d>`"), "a\\|b c&lt;d&gt;'");
+    }
 }
