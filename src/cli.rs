@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pgtap_scan::config::{ExtractOptions, FileConfig};
+use pgtap_scan::config::{ExtractOptions, FileConfig, UniverseSpec};
+use pgtap_scan::gate::{self, Gate};
 use pgtap_scan::report::Format;
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
 
@@ -37,6 +38,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan test files and report assertions (the default command).
     Scan(ScanArgs),
+    /// List the objects of the schema that no assertion tests, most important first, with
+    /// where each is defined. Needs --schema or --database-url.
+    Gaps(ScanArgs),
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -146,6 +150,33 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Extraction")]
     pub include_commented: bool,
 
+    /// Migration or schema SQL, a file or a folder (repeatable; applied in path order like
+    /// migration tools do): the universe of objects coverage is measured against.
+    #[arg(long = "schema", value_name = "PATH", help_heading = "Schema coverage")]
+    pub schema: Vec<PathBuf>,
+    /// Read the universe from a live PostgreSQL instead. Without a URL, the usual PGHOST,
+    /// PGPORT, PGUSER, PGDATABASE and PGPASSWORD variables are used.
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = "",
+        help_heading = "Schema coverage"
+    )]
+    pub database_url: Option<String>,
+    /// Only count objects in these schemas, comma-separated.
+    #[arg(
+        long,
+        value_name = "SCHEMAS",
+        value_delimiter = ',',
+        help_heading = "Schema coverage"
+    )]
+    pub schemas: Vec<String>,
+    /// Exit 1 when coverage is below a percentage: overall (80) or per kind
+    /// (table=100,policy=100,function=90; plurals work). Repeatable.
+    #[arg(long, value_name = "SPEC", help_heading = "Schema coverage")]
+    pub fail_under: Vec<String>,
+
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]
     pub config: Option<PathBuf>,
@@ -178,6 +209,11 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
 /// What `main` needs to run a scan.
 pub struct Plan {
     pub scan: ScanConfig,
+    pub universe: Option<UniverseSpec>,
+    pub schemas: Vec<String>,
+    pub gates: Vec<Gate>,
+    /// `pgtap-scan gaps`: the text report lists the gaps.
+    pub gaps_only: bool,
     pub format: Format,
     pub output: Option<PathBuf>,
     pub stats: bool,
@@ -262,6 +298,38 @@ impl ScanArgs {
             self.search_path
         };
         let threads = or(self.threads, file.threads, 0);
+        let universe = match (self.schema.is_empty(), self.database_url) {
+            (false, Some(_)) => bail!("--schema and --database-url: give one universe, not both"),
+            (false, None) => Some(UniverseSpec::Migrations(self.schema)),
+            (true, Some(url)) => Some(UniverseSpec::Database((!url.is_empty()).then_some(url))),
+            (true, None) => match (file.schema.clone(), file.database_url.clone()) {
+                (Some(_), Some(_)) => {
+                    bail!("config: schema and database-url: give one universe, not both")
+                }
+                (Some(paths), None) => Some(UniverseSpec::Migrations(paths)),
+                (None, Some(url)) => {
+                    Some(UniverseSpec::Database((!url.is_empty()).then_some(url)))
+                }
+                (None, None) => None,
+            },
+        };
+        let schemas = if self.schemas.is_empty() {
+            file.schemas.clone().unwrap_or_default()
+        } else {
+            self.schemas
+        };
+        let specs: Vec<String> = if self.fail_under.is_empty() {
+            file.fail_under.iter().map(|f| f.to_spec()).collect()
+        } else {
+            self.fail_under
+        };
+        let mut gates = Vec::new();
+        for spec in &specs {
+            gates.extend(gate::parse(spec)?);
+        }
+        if !gates.is_empty() && universe.is_none() {
+            bail!("--fail-under needs a universe to measure against: add --schema PATH or --database-url");
+        }
         let color = match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -291,6 +359,10 @@ impl ScanArgs {
             threads,
         };
         Ok(Plan {
+            universe,
+            schemas,
+            gates,
+            gaps_only: false,
             scan: ScanConfig {
                 discovery,
                 threads,

@@ -73,8 +73,56 @@ pub struct FileConfig {
     pub search_path: Option<Vec<String>>,
     pub include_commented: Option<bool>,
     pub strict: Option<bool>,
+    /// Migration / schema SQL files or folders: the universe for schema coverage.
+    pub schema: Option<Vec<PathBuf>>,
+    /// A live database as the universe (`""` means: from the PG* variables).
+    pub database_url: Option<String>,
+    /// Limit the universe to these schemas.
+    pub schemas: Option<Vec<String>>,
+    /// `fail-under = 80`, `fail-under = "table=100,policy=100"`, or a table
+    /// `[fail-under]` with `overall = 80` and `table = 100` entries.
+    pub fail_under: Option<FailUnder>,
     #[serde(default)]
     pub helper: Vec<HelperDecl>,
+}
+
+/// The forms `fail-under` takes in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FailUnder {
+    Overall(f64),
+    Spec(String),
+    ByKind(std::collections::BTreeMap<String, f64>),
+}
+
+impl FailUnder {
+    /// As the flag's syntax (`80`, `table=100,...`).
+    pub fn to_spec(&self) -> String {
+        match self {
+            FailUnder::Overall(n) => n.to_string(),
+            FailUnder::Spec(s) => s.clone(),
+            FailUnder::ByKind(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    if k == "overall" {
+                        v.to_string()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}
+
+/// Where the universe of objects for schema coverage comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UniverseSpec {
+    /// Migration / schema files and folders, applied in path order.
+    Migrations(Vec<PathBuf>),
+    /// A live PostgreSQL; `None` means the PG* environment variables.
+    Database(Option<String>),
 }
 
 /// The name of the configuration file looked for from the current directory upwards.

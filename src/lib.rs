@@ -8,6 +8,8 @@ pub mod catalog;
 pub mod config;
 pub mod coverage;
 pub mod extract;
+pub mod gaps;
+pub mod gate;
 pub mod lexer;
 pub mod model;
 pub mod object;

@@ -63,9 +63,10 @@ impl Observer for CliObserver<'_> {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
-    let args = match cli.command {
-        Some(cli::Command::Scan(a)) => a,
-        None => cli.scan,
+    let (args, gaps_only) = match cli.command {
+        Some(cli::Command::Scan(a)) => (a, false),
+        Some(cli::Command::Gaps(a)) => (a, true),
+        None => (cli.scan, false),
     };
     if args.list_functions {
         let mut out = std::io::stdout().lock();
@@ -74,7 +75,17 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let plan = args.into_plan()?;
+    let mut plan = args.into_plan()?;
+    plan.gaps_only = gaps_only;
+    if gaps_only && plan.universe.is_none() {
+        anyhow::bail!("gaps needs a universe: add --schema PATH (migrations) or --database-url");
+    }
+    // The universe first: a bad migration path or an unreachable database should fail
+    // before a long scan, not after.
+    let universe = match &plan.universe {
+        None => None,
+        Some(spec) => Some(load_universe(spec, &plan)?),
+    };
 
     let cancel = Arc::new(AtomicBool::new(false));
     {
@@ -143,10 +154,21 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
+    let report = match &universe {
+        Some((u, source)) => report.with_universe(u, *source, &plan.schemas),
+        None => report,
+    };
+    let coverage_line = report
+        .schema
+        .as_ref()
+        .map(|s| format!("Coverage: {:.1}%", s.coverage.overall.percent));
     let rendered = report::render(
         &report,
         plan.format,
-        RenderOptions { color: plan.color },
+        RenderOptions {
+            color: plan.color,
+            gaps_only: plan.gaps_only,
+        },
         out.writer(),
     );
     match rendered {
@@ -156,11 +178,69 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         r => r.context("writing the report")?,
     }
+    // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. On
+    // stdout only when stdout carries the text report; otherwise on stderr, so JSON and
+    // XML stay parseable.
+    let coverage_on_stdout = plan.format == Format::Text && plan.output.is_none();
+    if let (Some(line), true) = (&coverage_line, coverage_on_stdout) {
+        let _ = writeln!(out.writer(), "{line}");
+    }
     out.commit()?;
     if plan.stats {
         print_stats(&report);
     }
-    Ok(exit_code(&report, plan.strict))
+    let mut code = exit_code(&report, plan.strict);
+    if let Some(s) = &report.schema {
+        let short = pgtap_scan::gate::check(&plan.gates, &s.coverage);
+        for f in &short {
+            eprintln!("pgtap-scan: coverage gate failed: {f}");
+        }
+        if !short.is_empty() && code == ExitCode::SUCCESS {
+            code = ExitCode::from(1);
+        }
+    }
+    if let (Some(line), false) = (&coverage_line, coverage_on_stdout) {
+        eprintln!("{line}");
+    }
+    Ok(code)
+}
+
+/// Reads the universe; statements the DDL reader skips are warnings.
+fn load_universe(
+    spec: &pgtap_scan::config::UniverseSpec,
+    plan: &cli::Plan,
+) -> anyhow::Result<(pgtap_scan::schema::Universe, pgtap_scan::gaps::UniverseSource)> {
+    use pgtap_scan::config::UniverseSpec;
+    use pgtap_scan::gaps::UniverseSource;
+    match spec {
+        UniverseSpec::Migrations(paths) => {
+            let (universe, skipped) = pgtap_scan::schema::load_migrations(
+                paths,
+                &plan.scan.extract.search_path,
+            )
+            .context("reading the schema")?;
+            if !plan.quiet {
+                for s in &skipped {
+                    eprintln!(
+                        "pgtap-scan: warning: {}:{}: schema statement skipped: {}",
+                        s.file, s.line, s.reason
+                    );
+                }
+            }
+            Ok((universe, UniverseSource::Migrations))
+        }
+        UniverseSpec::Database(url) => Ok((
+            database_universe(url.as_deref(), &plan.schemas)?,
+            UniverseSource::Database,
+        )),
+    }
+}
+
+fn database_universe(
+    _url: Option<&str>,
+    _schemas: &[String],
+) -> anyhow::Result<pgtap_scan::schema::Universe> {
+    anyhow::bail!("--database-url is not available in this build")
 }
 
 fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {

@@ -190,6 +190,10 @@ pub struct ScanReport {
     /// The coverage database: `objects` (sorted by key) and `statistics`.
     #[serde(flatten)]
     pub coverage: coverage::Database,
+    /// Held against a universe of objects (`--schema`, `--database-url`): `coverage`,
+    /// `gaps`, `stale`, `universe_source`. Set with [`ScanReport::with_universe`].
+    #[serde(flatten)]
+    pub schema: Option<crate::gaps::SchemaCoverage>,
 }
 
 /// The JSON report contract's version.
@@ -204,6 +208,44 @@ impl ScanReport {
     /// no assertion names it.
     pub fn coverage_of(&self, key: &str) -> Option<&ObjectCoverage> {
         self.coverage.get(key)
+    }
+
+    /// Holds the coverage database against a universe of objects: percentages, gaps and
+    /// stale tests (see [`crate::gaps`]). `schemas`, when not empty, limits the universe
+    /// to those schemas (objects outside any schema, like roles, stay).
+    ///
+    /// ```
+    /// use std::path::PathBuf;
+    /// use pgtap_scan::gaps::UniverseSource;
+    /// use pgtap_scan::scan::{run, ScanConfig};
+    /// use pgtap_scan::schema::load_migrations;
+    ///
+    /// let mut cfg = ScanConfig::default();
+    /// cfg.discovery.roots = vec!["fixtures/sample/tests".into()];
+    /// let (universe, skipped) =
+    ///     load_migrations(&[PathBuf::from("fixtures/sample/migrations")], &["public".into()])
+    ///         .expect("readable");
+    /// assert!(skipped.is_empty());
+    /// let report = run(&cfg).with_universe(&universe, UniverseSource::Migrations, &[]);
+    /// let schema = report.schema.as_ref().expect("set");
+    /// assert!(schema.coverage.overall.percent > 0.0);
+    /// for gap in schema.gaps.iter().take(3) {
+    ///     println!("untested: {} ({}:{})", gap.key, gap.defined_at.file, gap.defined_at.line);
+    /// }
+    /// ```
+    pub fn with_universe(
+        mut self,
+        universe: &crate::schema::Universe,
+        source: crate::gaps::UniverseSource,
+        schemas: &[String],
+    ) -> Self {
+        self.schema = Some(crate::gaps::compute(
+            &self.coverage,
+            universe,
+            source,
+            schemas,
+        ));
+        self
     }
 }
 
@@ -308,6 +350,7 @@ pub fn scan(
         summary,
         stats,
         coverage,
+        schema: None,
     }
 }
 

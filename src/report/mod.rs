@@ -47,6 +47,8 @@ impl Format {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
     pub color: bool,
+    /// `pgtap-scan gaps`: the text report lists every gap instead of the summary.
+    pub gaps_only: bool,
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already

@@ -88,8 +88,168 @@ fn aspect_list(aspects: &std::collections::BTreeMap<String, u64>, width: usize) 
     out
 }
 
+/// A percentage bar: filled share of `width` cells.
+fn share_bar(percent: f64, width: usize) -> (String, String) {
+    let filled = ((percent / 100.0) * width as f64).round() as usize;
+    let filled = filled.min(width);
+    ("█".repeat(filled), "░".repeat(width - filled))
+}
+
+fn plural(kind: &str) -> String {
+    match kind {
+        "index" => "indexes".into(),
+        "policy" => "policies".into(),
+        k => format!("{k}s"),
+    }
+}
+
+/// Schema coverage: per kind, then the first gaps and the stale tests.
+fn render_schema(
+    r: &ScanReport,
+    s: &crate::gaps::SchemaCoverage,
+    p: &Paint,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let source = match s.universe_source {
+        crate::gaps::UniverseSource::Migrations => "migrations",
+        crate::gaps::UniverseSource::Database => "database",
+    };
+    let o = &s.coverage.overall;
+    writeln!(
+        w,
+        "{} {} of {} objects tested ({:.1}%), universe from {}",
+        p.bold("schema coverage:"),
+        o.tested,
+        o.objects,
+        o.percent,
+        source
+    )?;
+    writeln!(
+        w,
+        "{}",
+        p.bold(&format!(
+            "{:<18} {:>7} {:>6} {:>7}  ",
+            "kind", "objects", "tested", "%"
+        ))
+    )?;
+    let mut kinds: Vec<_> = s.coverage.by_kind.iter().collect();
+    kinds.sort_by(|a, b| b.1.objects.cmp(&a.1.objects).then(a.0.cmp(b.0)));
+    for (kind, k) in kinds {
+        let (full, empty) = share_bar(k.percent, 30);
+        let pct = format!("{:>6.1}%", k.percent);
+        let pct = if k.tested == k.objects {
+            p.green(&pct)
+        } else {
+            p.yellow(&pct)
+        };
+        writeln!(
+            w,
+            "{:<18} {:>7} {:>6} {}  {}{}",
+            fit(kind, 18),
+            k.objects,
+            k.tested,
+            pct,
+            p.green(&full),
+            p.dim(&empty)
+        )?;
+    }
+    writeln!(w)?;
+    if !s.gaps.is_empty() {
+        writeln!(
+            w,
+            "{} {} untested objects, most important first{}",
+            p.bold("gaps:"),
+            s.gaps.len(),
+            if s.gaps.len() > 10 {
+                " (pgtap-scan gaps lists them all)"
+            } else {
+                ""
+            }
+        )?;
+        for g in s.gaps.iter().take(10) {
+            let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
+            writeln!(w, "  {:<58} {}", fit(&g.key, 58), fit(&at, 38))?;
+        }
+        writeln!(w)?;
+    }
+    render_stale(r, s, p, w, 10)
+}
+
+fn render_stale(
+    _r: &ScanReport,
+    s: &crate::gaps::SchemaCoverage,
+    p: &Paint,
+    w: &mut dyn Write,
+    max: usize,
+) -> io::Result<()> {
+    if s.stale.is_empty() {
+        return Ok(());
+    }
+    let only_absent = s.stale.iter().filter(|x| x.only_absent).count();
+    writeln!(
+        w,
+        "{} {} asserted objects do not exist in the schema ({} only through hasnt_*, which \
+         pass because the object is gone: check they still mean something)",
+        p.yellow("stale:"),
+        s.stale.len(),
+        only_absent
+    )?;
+    for x in s.stale.iter().take(max) {
+        let at = x
+            .locations
+            .first()
+            .map(|l| format!("{}:{} {}", l.file, l.line, l.function))
+            .unwrap_or_default();
+        writeln!(w, "  {:<50} {}", fit(&x.key, 50), fit(&at, 46))?;
+    }
+    if s.stale.len() > max {
+        writeln!(w, "  {}", p.dim(&format!("... and {} more", s.stale.len() - max)))?;
+    }
+    writeln!(w)
+}
+
+/// `pgtap-scan gaps`: every untested object, grouped by kind, most important kinds first.
+fn render_gaps(
+    r: &ScanReport,
+    s: &crate::gaps::SchemaCoverage,
+    p: &Paint,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let o = &s.coverage.overall;
+    writeln!(
+        w,
+        "{} {} of {} objects untested ({:.1}% tested)",
+        p.bold("pgtap-scan gaps:"),
+        s.gaps.len(),
+        o.objects,
+        o.percent
+    )?;
+    let mut i = 0;
+    while i < s.gaps.len() {
+        let kind = &s.gaps[i].kind;
+        let n = s.gaps[i..].iter().take_while(|g| &g.kind == kind).count();
+        let total = s.coverage.by_kind.get(kind).map_or(0, |k| k.objects);
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            p.bold(&format!("{} ({n} of {total} untested)", plural(kind)))
+        )?;
+        for g in &s.gaps[i..i + n] {
+            let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
+            writeln!(w, "  {:<58} {}", fit(&g.key, 58), fit(&at, 38))?;
+        }
+        i += n;
+    }
+    writeln!(w)?;
+    render_stale(r, s, p, w, usize::MAX)
+}
+
 pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: opts.color };
+    if let (true, Some(s)) = (opts.gaps_only, &r.schema) {
+        return render_gaps(r, s, &p, w);
+    }
     let s = &r.summary;
     let st = &r.coverage.statistics;
     writeln!(
@@ -234,6 +394,10 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
                 s.errors, s.warnings
             ))
         )?;
+    }
+    if let Some(schema) = &r.schema {
+        writeln!(w)?;
+        render_schema(r, schema, &p, w)?;
     }
     Ok(())
 }

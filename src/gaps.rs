@@ -1,0 +1,335 @@
+//! Schema coverage: the coverage database held against a universe of objects (read from
+//! migrations or a live database), giving percentages per kind, the **gaps** (objects
+//! nothing tests) and the **stale** objects (tests naming objects that do not exist).
+//!
+//! # Matching rules
+//! - An object is tested when an assertion positively targets or lists its key (see
+//!   [`crate::coverage`]); `hasnt_*` and side references do not test it.
+//! - A function asserted without argument types (`has_function('app', 'f')`) covers every
+//!   overload of that name.
+//! - A `relation:` key (`has_relation`, `relation_owner_is`, ...) covers whichever table,
+//!   view, materialized view, sequence, foreign table or composite type has that name.
+//! - Stale: objects named by an assertion (positively or as `hasnt_*`) whose kind the
+//!   universe describes but whose key it does not hold (after the two rules above). A
+//!   `hasnt_*` on an object that is absent passes; it is listed (`only_absent`) because a
+//!   renamed object makes such a test pass by accident. Kinds the universe cannot know
+//!   (languages, operators, casts, tablespaces, ...) are never stale.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+
+use crate::coverage::{Database, ObjectCoverage, ObjectLocation};
+use crate::schema::{Location, SchemaObject, Universe};
+
+/// Kinds a universe describes (what the migration reader and introspection produce).
+pub const UNIVERSE_KINDS: &[&str] = &[
+    "schema",
+    "table",
+    "foreign_table",
+    "view",
+    "materialized_view",
+    "column",
+    "index",
+    "sequence",
+    "function",
+    "trigger",
+    "policy",
+    "type",
+    "extension",
+    "role",
+];
+
+/// The order gaps are listed in: containers and code first, details last.
+const IMPORTANCE: &[&str] = &[
+    "schema",
+    "table",
+    "foreign_table",
+    "view",
+    "materialized_view",
+    "function",
+    "policy",
+    "trigger",
+    "type",
+    "sequence",
+    "index",
+    "column",
+    "extension",
+    "role",
+];
+
+/// Kinds a `relation:` key may stand for.
+const RELATION_KINDS: &[&str] = &[
+    "table",
+    "view",
+    "materialized_view",
+    "sequence",
+    "foreign_table",
+    "type",
+];
+
+/// Where the universe came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UniverseSource {
+    Migrations,
+    Database,
+}
+
+/// Objects in the universe, tested, and their share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Ratio {
+    pub objects: u64,
+    pub tested: u64,
+    /// 0..=100, one decimal; 100 when there are no objects.
+    pub percent: f64,
+}
+
+impl Ratio {
+    fn add(&mut self, tested: bool) {
+        self.objects += 1;
+        self.tested += u64::from(tested);
+    }
+    fn finish(&mut self) {
+        self.percent = percent(self.tested, self.objects);
+    }
+}
+
+/// One decimal, as printed.
+pub fn percent(tested: u64, objects: u64) -> f64 {
+    if objects == 0 {
+        100.0
+    } else {
+        (tested as f64 * 1000.0 / objects as f64).floor() / 10.0
+    }
+}
+
+/// The JSON report's `coverage`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Coverage {
+    pub overall: Ratio,
+    pub by_kind: BTreeMap<String, Ratio>,
+}
+
+/// An untested object of the universe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub key: String,
+    pub kind: String,
+    pub defined_at: Location,
+}
+
+/// An asserted object the universe does not hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stale {
+    pub key: String,
+    pub kind: String,
+    /// Only `hasnt_*` assertions name it: they pass, perhaps by accident.
+    pub only_absent: bool,
+    pub locations: Vec<ObjectLocation>,
+}
+
+/// Schema coverage: flattened into the JSON report (`coverage`, `gaps`, `stale`,
+/// `universe_source`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaCoverage {
+    pub universe_source: UniverseSource,
+    pub coverage: Coverage,
+    /// Most important first (see the module docs), then by key.
+    pub gaps: Vec<Gap>,
+    pub stale: Vec<Stale>,
+    /// Per universe object: tested aspects, for reports that list the universe.
+    #[serde(skip)]
+    pub objects: Vec<UniverseEntry>,
+}
+
+/// A universe object with what the suite tests of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniverseEntry {
+    pub key: String,
+    pub kind: String,
+    pub defined_at: Location,
+    /// Positive assertions (through its own key, a bare function name or a relation key).
+    pub assertions: u64,
+    pub aspects: Vec<String>,
+}
+
+impl UniverseEntry {
+    pub fn tested(&self) -> bool {
+        self.assertions > 0
+    }
+}
+
+/// `function:s.f(args)` -> `function:s.f`.
+fn function_base(key: &str) -> Option<&str> {
+    if !key.starts_with("function:") {
+        return None;
+    }
+    let mut quoted = false;
+    for (i, c) in key.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => return Some(&key[..i]),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `table:s.t` -> `relation:s.t` for kinds a relation key may stand for.
+fn relation_key(o: &SchemaObject) -> Option<String> {
+    RELATION_KINDS
+        .contains(&o.kind.as_str())
+        .then(|| format!("relation:{}", o.key.split_once(':').map_or("", |(_, r)| r)))
+}
+
+/// Holds the database against the universe.
+/// `schemas`, when not empty, limits the universe to objects in those schemas (and the
+/// schemas themselves); objects outside schemas (roles, extensions) stay.
+pub fn compute(
+    db: &Database,
+    universe: &Universe,
+    source: UniverseSource,
+    schemas: &[String],
+) -> SchemaCoverage {
+    let mut used: HashSet<&str> = HashSet::new();
+    let mut entries = Vec::with_capacity(universe.len());
+    let mut coverage = Coverage::default();
+    let in_scope = |o: &SchemaObject| {
+        schemas.is_empty()
+            || match (&o.schema, o.kind.as_str()) {
+                (Some(s), _) => schemas.contains(s),
+                (None, "schema") => schemas.contains(&o.name),
+                (None, _) => true,
+            }
+    };
+    for o in universe.objects().filter(|o| in_scope(o)) {
+        let mut assertions = 0;
+        let mut aspects: Vec<String> = Vec::new();
+        let mut take = |c: &ObjectCoverage| {
+            assertions += c.assertions;
+            for a in &c.aspects {
+                if !aspects.contains(a) {
+                    aspects.push(a.clone());
+                }
+            }
+        };
+        if let Some(c) = db.get(&o.key) {
+            take(c);
+            used.insert(c.key.as_str());
+        }
+        if let Some(base) = function_base(&o.key) {
+            if let Some(c) = db.get(base) {
+                take(c);
+                used.insert(c.key.as_str());
+            }
+        }
+        if let Some(rel) = relation_key(o) {
+            if let Some(c) = db.get(&rel) {
+                take(c);
+                used.insert(c.key.as_str());
+            }
+        }
+        aspects.sort();
+        let tested = assertions > 0;
+        coverage.overall.add(tested);
+        coverage.by_kind.entry(o.kind.clone()).or_default().add(tested);
+        entries.push(UniverseEntry {
+            key: o.key.clone(),
+            kind: o.kind.clone(),
+            defined_at: o.defined_at.clone(),
+            assertions,
+            aspects,
+        });
+    }
+    coverage.overall.finish();
+    for r in coverage.by_kind.values_mut() {
+        r.finish();
+    }
+    let rank = |kind: &str| {
+        IMPORTANCE
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(IMPORTANCE.len())
+    };
+    let mut gaps: Vec<Gap> = entries
+        .iter()
+        .filter(|e| !e.tested())
+        .map(|e| Gap {
+            key: e.key.clone(),
+            kind: e.kind.clone(),
+            defined_at: e.defined_at.clone(),
+        })
+        .collect();
+    gaps.sort_by(|a, b| {
+        (rank(&a.kind), &a.kind, &a.key).cmp(&(rank(&b.kind), &b.kind, &b.key))
+    });
+    let stale = db
+        .objects
+        .iter()
+        .filter(|c| c.assertions + c.absent > 0)
+        .filter(|c| UNIVERSE_KINDS.contains(&c.kind.as_str()))
+        .filter(|c| !used.contains(c.key.as_str()) && universe.get(&c.key).is_none())
+        .filter(|c| !function_name_exists(universe, &c.key))
+        .map(|c| Stale {
+            key: c.key.clone(),
+            kind: c.kind.clone(),
+            only_absent: c.assertions == 0,
+            locations: c
+                .locations
+                .iter()
+                .filter(|l| l.role != crate::coverage::Role::Reference)
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    SchemaCoverage {
+        universe_source: source,
+        coverage,
+        gaps,
+        stale,
+        objects: entries,
+    }
+}
+
+/// A bare function key (`function:s.f`) names an existing function when any overload of
+/// that name exists.
+fn function_name_exists(universe: &Universe, key: &str) -> bool {
+    if !key.starts_with("function:") || key.ends_with(')') {
+        return false;
+    }
+    let prefix = format!("{key}(");
+    universe
+        .keys()
+        .skip_while(|k| *k < prefix.as_str())
+        .take_while(|k| k.starts_with(&prefix))
+        .next()
+        .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounds_down_to_one_decimal() {
+        assert_eq!(percent(2, 3), 66.6);
+        assert_eq!(percent(1, 1), 100.0);
+        assert_eq!(percent(0, 0), 100.0);
+        assert_eq!(percent(999, 1000), 99.9);
+    }
+
+    #[test]
+    fn function_base_strips_arguments_outside_quotes() {
+        assert_eq!(
+            function_base("function:app.f(integer)"),
+            Some("function:app.f")
+        );
+        assert_eq!(
+            function_base("function:app.\"f(x\"(text)"),
+            Some("function:app.\"f(x\"")
+        );
+        assert_eq!(function_base("function:app.f"), None);
+        assert_eq!(function_base("table:app.f(x)"), None);
+    }
+}

@@ -1,0 +1,179 @@
+//! Coverage gates: `--fail-under 80` (overall) and `--fail-under table=100,policy=100`
+//! (per kind), from flags or `.pgtap-scan.toml`, checked against [`crate::gaps::Coverage`].
+
+use std::fmt;
+
+use crate::gaps::Coverage;
+
+/// One threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    /// `None`: overall.
+    pub kind: Option<String>,
+    /// Minimum percent, 0..=100.
+    pub min: f64,
+}
+
+/// A spec that is not `N` or `kind=N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--fail-under {spec:?}: {reason}")]
+pub struct GateError {
+    pub spec: String,
+    pub reason: String,
+}
+
+/// The canonical kind for a name as users write it: `tables` -> `table`,
+/// `policies` -> `policy`, `indexes`/`indices` -> `index`, `materialized-views` ->
+/// `materialized_view`.
+pub fn canonical_kind(name: &str) -> String {
+    let n = name.trim().to_ascii_lowercase().replace('-', "_");
+    let singular = match n.as_str() {
+        "indexes" | "indices" => "index".to_string(),
+        "policies" => "policy".to_string(),
+        s if s.ends_with("ies") => format!("{}y", &s[..s.len() - 3]),
+        s if s.ends_with("ses") => s[..s.len() - 2].to_string(),
+        s if s.ends_with('s') && !s.ends_with("ss") => s[..s.len() - 1].to_string(),
+        s => s.to_string(),
+    };
+    singular
+}
+
+/// Parses one spec: `80`, `80%`, `table=100`, `tables=100`, several joined by commas.
+pub fn parse(spec: &str) -> Result<Vec<Gate>, GateError> {
+    let err = |reason: String| GateError {
+        spec: spec.to_string(),
+        reason,
+    };
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (kind, value) = match part.split_once('=') {
+            Some((k, v)) => {
+                let k = canonical_kind(k);
+                if k.is_empty() || !k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                    return Err(err(format!("{part:?}: the kind must be a word like table")));
+                }
+                (Some(k), v)
+            }
+            None => (None, part),
+        };
+        let value = value.trim().trim_end_matches('%');
+        let min: f64 = value
+            .parse()
+            .map_err(|_| err(format!("{value:?} is not a percentage")))?;
+        if !(0.0..=100.0).contains(&min) {
+            return Err(err(format!("{min} is not between 0 and 100")));
+        }
+        out.push(Gate { kind, min });
+    }
+    if out.is_empty() {
+        return Err(err("give a percentage (80) or kind=percentage".into()));
+    }
+    Ok(out)
+}
+
+/// A gate that was not met.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortfall {
+    pub gate: Gate,
+    pub percent: f64,
+    pub tested: u64,
+    pub objects: u64,
+}
+
+impl fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match &self.gate.kind {
+            Some(k) => format!("{k} coverage"),
+            None => "overall coverage".to_string(),
+        };
+        write!(
+            f,
+            "{what} {:.1}% ({} of {}) is below {}%",
+            self.percent, self.tested, self.objects, self.gate.min
+        )
+    }
+}
+
+/// Every gate not met. A kind the universe has no object of has nothing to miss: 100%.
+pub fn check(gates: &[Gate], coverage: &Coverage) -> Vec<Shortfall> {
+    gates
+        .iter()
+        .filter_map(|g| {
+            let r = match &g.kind {
+                None => coverage.overall,
+                Some(k) => coverage.by_kind.get(k).copied().unwrap_or_default(),
+            };
+            let percent = if r.objects == 0 { 100.0 } else { r.percent };
+            (percent < g.min).then(|| Shortfall {
+                gate: g.clone(),
+                percent,
+                tested: r.tested,
+                objects: r.objects,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gaps::Ratio;
+
+    #[test]
+    fn specs_parse_with_plurals_and_percent_signs() {
+        assert_eq!(
+            parse("80").unwrap(),
+            vec![Gate {
+                kind: None,
+                min: 80.0
+            }]
+        );
+        let g = parse("tables=100, policies=100%,function=90,indexes=50,materialized-views=1")
+            .unwrap();
+        let kinds: Vec<&str> = g.iter().filter_map(|g| g.kind.as_deref()).collect();
+        assert_eq!(
+            kinds,
+            ["table", "policy", "function", "index", "materialized_view"]
+        );
+        assert_eq!(g[2].min, 90.0);
+        assert!(parse("table=abc").is_err());
+        assert!(parse("120").is_err());
+        assert!(parse("").is_err());
+        assert!(parse("ta ble=3").is_err());
+        assert_eq!(canonical_kind("schemas"), "schema");
+        assert_eq!(canonical_kind("Columns"), "column");
+        assert_eq!(canonical_kind("types"), "type");
+        assert_eq!(canonical_kind("roles"), "role");
+        assert_eq!(canonical_kind("triggers"), "trigger");
+        assert_eq!(canonical_kind("sequences"), "sequence");
+        assert_eq!(canonical_kind("extensions"), "extension");
+        assert_eq!(canonical_kind("views"), "view");
+    }
+
+    #[test]
+    fn check_names_each_shortfall() {
+        let mut c = Coverage {
+            overall: Ratio {
+                objects: 10,
+                tested: 7,
+                percent: 70.0,
+            },
+            ..Coverage::default()
+        };
+        c.by_kind.insert(
+            "table".into(),
+            Ratio {
+                objects: 4,
+                tested: 4,
+                percent: 100.0,
+            },
+        );
+        let gates = parse("80,table=100,policy=100").unwrap();
+        let short = check(&gates, &c);
+        assert_eq!(short.len(), 1, "{short:?}");
+        assert_eq!(
+            short[0].to_string(),
+            "overall coverage 70.0% (7 of 10) is below 80%"
+        );
+    }
+}
