@@ -63,6 +63,7 @@
 //!   migrations ran.
 
 mod ddl;
+pub mod introspect;
 mod naming;
 mod split;
 #[cfg(test)]
@@ -74,6 +75,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::object;
+
+pub use introspect::{load_database, DatabaseOptions, IntrospectError};
 
 /// Where an object was (last) defined.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
