@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use pgtap_scan::schema::{load_database, load_migrations, DatabaseOptions, Details, Universe};
@@ -123,6 +124,11 @@ impl TestDb {
             env.push(("PGPASSWORD".into(), String::from_utf8_lossy(p).into_owned()));
         }
         let db = TestDb { admin, name, env };
+        // One migration at a time: roles are cluster-wide, and two sessions creating the
+        // same role at once can fail with unique_violation where a migration only catches
+        // duplicate_object (or with "tuple concurrently updated" on grants).
+        static MIGRATING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = MIGRATING.lock().unwrap_or_else(|e| e.into_inner());
         let out = Command::new(manifest_dir().join("scripts/run-fixture-db"))
             .arg(&db.name)
             .arg(fixture)
