@@ -201,7 +201,9 @@ fn connect(config: &postgres::Config, target: &str) -> Result<Client, Introspect
         .copied()
         .unwrap_or(Duration::from_secs(10));
     let hosts = u32::try_from(config.get_hosts().len().max(1)).unwrap_or(u32::MAX);
-    let limit = per_host.saturating_mul(hosts) + Duration::from_secs(1);
+    let limit = per_host
+        .saturating_mul(hosts)
+        .saturating_add(Duration::from_secs(1));
     let (tx, rx) = mpsc::channel();
     let cfg = config.clone();
     let spawned = std::thread::Builder::new()
