@@ -609,3 +609,49 @@ fn tap_parser_counts_top_level_and_subtests() {
         BTreeMap::from([("test_a".to_string(), 2), ("test_b".to_string(), 1)])
     );
 }
+
+#[test]
+fn schema_filter_and_connection_errors() {
+    let Some(admin_url) = database_url() else {
+        return;
+    };
+    let fixture = manifest_dir().join("fixtures/sample");
+    let db = TestDb::migrate(&admin_url, &fixture, "filter");
+    let full = load_database(&DatabaseOptions {
+        url: Some(db.url()),
+        ..DatabaseOptions::default()
+    })
+    .expect("introspection");
+    let billing = load_database(&DatabaseOptions {
+        url: Some(db.url()),
+        schemas: vec!["billing".to_string()],
+        ..DatabaseOptions::default()
+    })
+    .expect("introspection of one schema");
+    // Exactly the objects of schema billing, plus the database-wide roles and extensions.
+    let expected: BTreeSet<&str> = full
+        .objects()
+        .filter(|o| match &o.schema {
+            Some(s) => s == "billing",
+            None => o.kind != "schema" || o.name == "billing",
+        })
+        .map(|o| o.key.as_str())
+        .collect();
+    let got: BTreeSet<&str> = billing.keys().collect();
+    assert_eq!(got, expected);
+    assert!(got.contains("table:billing.invoices") && got.contains("schema:billing"));
+
+    // A database that does not exist: the server's message, on one line.
+    let err = load_database(&DatabaseOptions {
+        url: Some(format!("{} dbname=pgtap_scan_no_such_db", db.url())),
+        ..DatabaseOptions::default()
+    })
+    .expect_err("no such database");
+    let msg = err.to_string();
+    assert!(msg.starts_with("cannot connect to postgres://"), "{msg}");
+    assert!(
+        msg.contains("\"pgtap_scan_no_such_db\" does not exist"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'), "{msg}");
+}
