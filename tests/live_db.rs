@@ -13,6 +13,9 @@
 //!   `pgtap-scan --format json` reports statically (see [`check_file`] for which number is
 //!   the right one for which style of file).
 //!
+//! `schema_filter_and_connection_errors` checks `DatabaseOptions::schemas` and the message
+//! for a database that does not exist.
+//!
 //! Without a database the tests print why and pass, except with `CI=true`, where a
 //! missing database, psql or pg_prove fails them.
 
