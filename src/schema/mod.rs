@@ -3,7 +3,8 @@
 //! Owns: the [`Universe`] (every object a migration set leaves behind, keyed exactly like
 //! the scanner's assertion keys, see [`crate::object`]), the DDL reader that builds it
 //! statement by statement, and [`load_migrations`] (files and folders applied in path
-//! order, like migration tools do).
+//! order, like migration tools do). [`introspect`] reads the same universe from a live
+//! database ([`load_database`]); `tests/live_db.rs` holds the two to the same keys.
 //!
 //! # Why our own lexer-based DDL reader
 //! Three parsers were possible:
@@ -63,6 +64,7 @@
 //!   migrations ran.
 
 mod ddl;
+pub mod introspect;
 mod naming;
 mod split;
 #[cfg(test)]
@@ -74,6 +76,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::object;
+
+pub use introspect::{load_database, DatabaseOptions, IntrospectError};
 
 /// Where an object was (last) defined.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
