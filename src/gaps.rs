@@ -8,7 +8,9 @@
 //! - A function asserted without argument types (`has_function('app', 'f')`) covers every
 //!   overload of that name.
 //! - A `relation:` key (`has_relation`, `relation_owner_is`, ...) covers whichever table,
-//!   view, materialized view, sequence, foreign table or composite type has that name.
+//!   view, materialized view, sequence, foreign table or composite type has that name, and a
+//!   `table:` key covers a view, materialized view or foreign table of that name (pgTAP's
+//!   table privilege and owner checks accept them).
 //! - Stale: objects named by an assertion (positively or as `hasnt_*`) whose kind the
 //!   universe describes but whose key it does not hold (after the two rules above). A
 //!   `hasnt_*` on an object that is absent passes; it is listed (`only_absent`) because a
@@ -57,6 +59,9 @@ const IMPORTANCE: &[&str] = &[
     "extension",
     "role",
 ];
+
+/// Objects every PostgreSQL database has, which migrations never create: never stale.
+const ALWAYS_THERE: &[&str] = &["schema:public", "extension:plpgsql"];
 
 /// Kinds a `relation:` key may stand for.
 const RELATION_KINDS: &[&str] = &[
@@ -183,6 +188,17 @@ fn relation_key(o: &SchemaObject) -> Option<String> {
         .then(|| format!("relation:{}", o.key.split_once(':').map_or("", |(_, r)| r)))
 }
 
+/// `view:s.v` -> `table:s.v`: privilege and ownership assertions on tables
+/// (`table_privs_are`, `table_owner_is`, ...) accept views, materialized views and foreign
+/// tables too, and their keys say `table:`.
+fn table_key_for_view(o: &SchemaObject) -> Option<String> {
+    matches!(
+        o.kind.as_str(),
+        "view" | "materialized_view" | "foreign_table"
+    )
+    .then(|| format!("table:{}", o.key.split_once(':').map_or("", |(_, r)| r)))
+}
+
 /// Holds the database against the universe.
 /// `schemas`, when not empty, limits the universe to objects in those schemas (and the
 /// schemas themselves); objects outside schemas (roles, extensions) stay.
@@ -230,6 +246,12 @@ pub fn compute(
                 used.insert(c.key.as_str());
             }
         }
+        if let Some(t) = table_key_for_view(o) {
+            if let Some(c) = db.get(&t) {
+                take(c);
+                used.insert(c.key.as_str());
+            }
+        }
         aspects.sort();
         let tested = assertions > 0;
         coverage.overall.add(tested);
@@ -271,6 +293,7 @@ pub fn compute(
         .filter(|c| UNIVERSE_KINDS.contains(&c.kind.as_str()))
         .filter(|c| !used.contains(c.key.as_str()) && universe.get(&c.key).is_none())
         .filter(|c| !function_name_exists(universe, &c.key))
+        .filter(|c| !ALWAYS_THERE.contains(&c.key.as_str()))
         .map(|c| Stale {
             key: c.key.clone(),
             kind: c.kind.clone(),

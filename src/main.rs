@@ -229,18 +229,18 @@ fn load_universe(
             }
             Ok((universe, UniverseSource::Migrations))
         }
-        UniverseSpec::Database(url) => Ok((
-            database_universe(url.as_deref(), &plan.schemas)?,
-            UniverseSource::Database,
-        )),
+        UniverseSpec::Database(url) => {
+            let opts = pgtap_scan::schema::DatabaseOptions {
+                url: url.clone(),
+                schemas: plan.schemas.clone(),
+                search_path: plan.scan.extract.search_path.clone(),
+                ..Default::default()
+            };
+            let universe = pgtap_scan::schema::load_database(&opts)
+                .map_err(|e| anyhow::anyhow!("--database-url: {e}"))?;
+            Ok((universe, UniverseSource::Database))
+        }
     }
-}
-
-fn database_universe(
-    _url: Option<&str>,
-    _schemas: &[String],
-) -> anyhow::Result<pgtap_scan::schema::Universe> {
-    anyhow::bail!("--database-url is not available in this build")
 }
 
 fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
