@@ -72,8 +72,15 @@ pub enum FormatArg {
     Markdown,
     /// One self-contained page: charts, a sortable and filterable object table.
     Html,
-    /// JUnit XML: one test case per asserted object, for CI test-report views.
+    /// JUnit XML: one test case per asserted object; with a schema, one per object of the
+    /// schema, untested ones failing.
     Junit,
+    /// LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).
+    Lcov,
+    /// Cobertura XML, the same mapping, for GitLab/Jenkins/Azure coverage views.
+    Cobertura,
+    /// GitHub Actions annotations: a warning on the definition of each untested object.
+    Github,
 }
 
 #[derive(Debug, Args, Default)]
@@ -248,6 +255,9 @@ impl ScanArgs {
             (Some(FormatArg::Markdown), _) => Format::Markdown,
             (Some(FormatArg::Html), _) => Format::Html,
             (Some(FormatArg::Junit), _) => Format::Junit,
+            (Some(FormatArg::Lcov), _) => Format::Lcov,
+            (Some(FormatArg::Cobertura), _) => Format::Cobertura,
+            (Some(FormatArg::Github), _) => Format::Github,
             (None, Some(name)) => match Format::parse(name) {
                 Some(f) => f,
                 None => bail!(
@@ -307,9 +317,7 @@ impl ScanArgs {
                     bail!("config: schema and database-url: give one universe, not both")
                 }
                 (Some(paths), None) => Some(UniverseSpec::Migrations(paths)),
-                (None, Some(url)) => {
-                    Some(UniverseSpec::Database((!url.is_empty()).then_some(url)))
-                }
+                (None, Some(url)) => Some(UniverseSpec::Database((!url.is_empty()).then_some(url))),
                 (None, None) => None,
             },
         };

@@ -189,6 +189,25 @@ pub struct Database {
     /// Sorted by key.
     pub objects: Vec<ObjectCoverage>,
     pub statistics: Statistics,
+    /// Calls whose reading pgTAP decides at run time: not attributed here, but a known
+    /// schema can decide them (see [`crate::gaps`]). At most [`MAX_AMBIGUOUS`] are kept.
+    #[serde(skip)]
+    pub ambiguous: Vec<AmbiguousCall>,
+}
+
+/// Ambiguous calls kept for a schema to decide.
+pub const MAX_AMBIGUOUS: usize = 10_000;
+
+/// A call with several possible targets (`has_index('app', 'users', 'users_email_key')`:
+/// index `users_email_key` on `app.users`, or index `users` on table `public.app`?).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmbiguousCall {
+    /// The object each reading would mean.
+    pub readings: Vec<String>,
+    pub function: String,
+    pub aspect: Option<String>,
+    pub file: String,
+    pub line: u32,
 }
 
 impl Database {
@@ -268,6 +287,7 @@ pub struct Builder {
     by_function: HashMap<u32, u64>,
     empty: EmptyFiles,
     streaming: bool,
+    ambiguous: Vec<AmbiguousCall>,
 }
 
 impl Default for Builder {
@@ -296,6 +316,7 @@ impl Builder {
             by_function: HashMap::new(),
             empty: EmptyFiles::default(),
             streaming: false,
+            ambiguous: Vec::new(),
         };
         b.set_streaming(streaming);
         b
@@ -347,6 +368,19 @@ impl Builder {
             );
         let Some(target) = a.object.as_deref().filter(|_| !unattributable) else {
             self.unattributed += 1;
+            if a.resolution == ResolutionKind::Ambiguous
+                && !a.dynamic
+                && a.readings.len() > 1
+                && self.ambiguous.len() < MAX_AMBIGUOUS
+            {
+                self.ambiguous.push(AmbiguousCall {
+                    readings: a.readings.clone(),
+                    function: a.function.clone(),
+                    aspect: a.aspect.clone(),
+                    file: path.to_string(),
+                    line: a.line,
+                });
+            }
             return;
         };
         self.attributed += 1;
@@ -452,6 +486,7 @@ impl Builder {
             by_aspect,
             by_function,
             mut empty,
+            ambiguous,
             ..
         } = self;
         let context_name = |id: u32| match id {
@@ -595,6 +630,7 @@ impl Builder {
         Database {
             objects: out,
             statistics: st,
+            ambiguous,
         }
     }
 }

@@ -11,6 +11,9 @@
 //!   view, materialized view, sequence, foreign table or composite type has that name, and a
 //!   `table:` key covers a view, materialized view or foreign table of that name (pgTAP's
 //!   table privilege and owner checks accept them).
+//! - A call pgTAP decides at run time (`has_index('app', 'users', 'users_email_key')`)
+//!   counts for the one reading whose object exists; when none or several exist it stays
+//!   unattributed (`ambiguous_undecided`).
 //! - Stale: objects named by an assertion (positively or as `hasnt_*`) whose kind the
 //!   universe describes but whose key it does not hold (after the two rules above). A
 //!   `hasnt_*` on an object that is absent passes; it is listed (`only_absent`) because a
@@ -143,6 +146,10 @@ pub struct SchemaCoverage {
     /// Most important first (see the module docs), then by key.
     pub gaps: Vec<Gap>,
     pub stale: Vec<Stale>,
+    /// Ambiguous calls (`has_index`, ...) the schema decided (one reading exists) and
+    /// could not decide.
+    pub ambiguous_decided: u64,
+    pub ambiguous_undecided: u64,
     /// Per universe object: tested aspects, for reports that list the universe.
     #[serde(skip)]
     pub objects: Vec<UniverseEntry>,
@@ -219,9 +226,34 @@ pub fn compute(
                 (None, _) => true,
             }
     };
+    // Ambiguous calls the schema decides: exactly one reading exists.
+    let mut decided: std::collections::HashMap<&str, (u64, Vec<&str>)> =
+        std::collections::HashMap::new();
+    let mut undecided = 0u64;
+    for call in &db.ambiguous {
+        let mut existing = call.readings.iter().filter(|r| universe.get(r).is_some());
+        match (existing.next(), existing.next()) {
+            (Some(only), None) => {
+                let e = decided.entry(only.as_str()).or_default();
+                e.0 += 1;
+                if let Some(a) = call.aspect.as_deref() {
+                    e.1.push(a);
+                }
+            }
+            _ => undecided += 1,
+        }
+    }
     for o in universe.objects().filter(|o| in_scope(o)) {
         let mut assertions = 0;
         let mut aspects: Vec<String> = Vec::new();
+        if let Some((n, a)) = decided.get(o.key.as_str()) {
+            assertions += n;
+            for a in a {
+                if !aspects.iter().any(|x| x == a) {
+                    aspects.push(a.to_string());
+                }
+            }
+        }
         let mut take = |c: &ObjectCoverage| {
             assertions += c.assertions;
             for a in &c.aspects {
@@ -255,7 +287,11 @@ pub fn compute(
         aspects.sort();
         let tested = assertions > 0;
         coverage.overall.add(tested);
-        coverage.by_kind.entry(o.kind.clone()).or_default().add(tested);
+        coverage
+            .by_kind
+            .entry(o.kind.clone())
+            .or_default()
+            .add(tested);
         entries.push(UniverseEntry {
             key: o.key.clone(),
             kind: o.kind.clone(),
@@ -283,9 +319,7 @@ pub fn compute(
             defined_at: e.defined_at.clone(),
         })
         .collect();
-    gaps.sort_by(|a, b| {
-        (rank(&a.kind), &a.kind, &a.key).cmp(&(rank(&b.kind), &b.kind, &b.key))
-    });
+    gaps.sort_by(|a, b| (rank(&a.kind), &a.kind, &a.key).cmp(&(rank(&b.kind), &b.kind, &b.key)));
     let stale = db
         .objects
         .iter()
@@ -311,6 +345,8 @@ pub fn compute(
         coverage,
         gaps,
         stale,
+        ambiguous_decided: decided.values().map(|(n, _)| n).sum(),
+        ambiguous_undecided: undecided,
         objects: entries,
     }
 }

@@ -128,8 +128,8 @@ mod tests {
                 min: 80.0
             }]
         );
-        let g = parse("tables=100, policies=100%,function=90,indexes=50,materialized-views=1")
-            .unwrap();
+        let g =
+            parse("tables=100, policies=100%,function=90,indexes=50,materialized-views=1").unwrap();
         let kinds: Vec<&str> = g.iter().filter_map(|g| g.kind.as_deref()).collect();
         assert_eq!(
             kinds,

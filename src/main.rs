@@ -80,6 +80,16 @@ fn run() -> anyhow::Result<ExitCode> {
     if gaps_only && plan.universe.is_none() {
         anyhow::bail!("gaps needs a universe: add --schema PATH (migrations) or --database-url");
     }
+    match (plan.format, &plan.universe) {
+        (Format::Lcov | Format::Cobertura, Some(pgtap_scan::config::UniverseSpec::Migrations(_))) => {}
+        (Format::Lcov | Format::Cobertura, _) => anyhow::bail!(
+            "--format lcov and cobertura map objects to the lines of migration files: add --schema PATH"
+        ),
+        (Format::Github, None) => anyhow::bail!(
+            "--format github annotates untested objects: add --schema PATH or --database-url"
+        ),
+        _ => {}
+    }
     // The universe first: a bad migration path or an unreachable database should fail
     // before a long scan, not after.
     let universe = match &plan.universe {
@@ -209,16 +219,17 @@ fn run() -> anyhow::Result<ExitCode> {
 fn load_universe(
     spec: &pgtap_scan::config::UniverseSpec,
     plan: &cli::Plan,
-) -> anyhow::Result<(pgtap_scan::schema::Universe, pgtap_scan::gaps::UniverseSource)> {
+) -> anyhow::Result<(
+    pgtap_scan::schema::Universe,
+    pgtap_scan::gaps::UniverseSource,
+)> {
     use pgtap_scan::config::UniverseSpec;
     use pgtap_scan::gaps::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
-            let (universe, skipped) = pgtap_scan::schema::load_migrations(
-                paths,
-                &plan.scan.extract.search_path,
-            )
-            .context("reading the schema")?;
+            let (universe, skipped) =
+                pgtap_scan::schema::load_migrations(paths, &plan.scan.extract.search_path)
+                    .context("reading the schema")?;
             if !plan.quiet {
                 for s in &skipped {
                     eprintln!(

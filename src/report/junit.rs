@@ -3,6 +3,9 @@
 //! JUnit) list what the suite covers. Objects only asserted absent (`hasnt_*`) are test
 //! cases too, marked in their output; objects only named on the side are left out.
 //!
+//! With a universe (`--schema`, `--database-url`) the test cases are the universe's
+//! objects instead, and an untested object is a failure naming where it is defined.
+//!
 //! The shape follows the common JUnit schema (Jenkins' `junit-10.xsd`): `testsuites` >
 //! `testsuite` (name, tests, failures, errors, skipped) > `testcase` (name, classname) with
 //! optional `system-out`.
@@ -37,6 +40,9 @@ fn asserted(o: &ObjectCoverage) -> bool {
 }
 
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+    if let Some(s) = &report.schema {
+        return render_universe(s, w);
+    }
     let mut kinds: BTreeMap<&str, Vec<&ObjectCoverage>> = BTreeMap::new();
     for o in report.coverage.objects.iter().filter(|o| asserted(o)) {
         kinds.entry(o.kind.as_str()).or_default().push(o);
@@ -91,6 +97,62 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
                 ));
             }
             writeln!(w, "      <system-out>{}</system-out>", escape(&out))?;
+            writeln!(w, "    </testcase>")?;
+        }
+        writeln!(w, "  </testsuite>")?;
+    }
+    writeln!(w, "</testsuites>")
+}
+
+fn render_universe(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+    let mut kinds: BTreeMap<&str, Vec<&crate::gaps::UniverseEntry>> = BTreeMap::new();
+    for e in &s.objects {
+        kinds.entry(e.kind.as_str()).or_default().push(e);
+    }
+    let o = &s.coverage.overall;
+    writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        w,
+        r#"<testsuites name="pgtap-scan schema coverage" tests="{}" failures="{}" errors="0">"#,
+        o.objects,
+        o.objects - o.tested
+    )?;
+    for (kind, objects) in &kinds {
+        let failures = objects.iter().filter(|e| !e.tested()).count();
+        writeln!(
+            w,
+            r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="0">"#,
+            escape(kind),
+            objects.len()
+        )?;
+        for e in objects {
+            let at = format!("{}:{}", e.defined_at.file, e.defined_at.line);
+            writeln!(
+                w,
+                r#"    <testcase name="{}" classname="{}" file="{}" line="{}">"#,
+                escape(&e.key),
+                escape(kind),
+                escape(&super::lcov::repo_relative(&e.defined_at.file)),
+                e.defined_at.line
+            )?;
+            if e.tested() {
+                writeln!(
+                    w,
+                    "      <system-out>{}</system-out>",
+                    escape(&format!(
+                        "{} assertions; aspects: {}; defined at {at}",
+                        e.assertions,
+                        e.aspects.join(", ")
+                    ))
+                )?;
+            } else {
+                writeln!(
+                    w,
+                    r#"      <failure message="{}" type="untested">{}</failure>"#,
+                    escape(&format!("{} is not tested by any pgTAP assertion", e.key)),
+                    escape(&format!("defined at {at}"))
+                )?;
+            }
             writeln!(w, "    </testcase>")?;
         }
         writeln!(w, "  </testsuite>")?;

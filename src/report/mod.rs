@@ -1,9 +1,12 @@
 //! Report formats: one module per format, one enum to choose.
 
+pub mod cobertura;
 pub mod csv;
+pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod lcov;
 pub mod markdown;
 pub mod ndjson;
 pub mod text;
@@ -23,6 +26,9 @@ pub enum Format {
     Markdown,
     Html,
     Junit,
+    Lcov,
+    Cobertura,
+    Github,
 }
 
 impl Format {
@@ -38,6 +44,9 @@ impl Format {
             "markdown" | "md" => Some(Format::Markdown),
             "html" => Some(Format::Html),
             "junit" => Some(Format::Junit),
+            "lcov" => Some(Format::Lcov),
+            "cobertura" => Some(Format::Cobertura),
+            "github" => Some(Format::Github),
             _ => None,
         }
     }
@@ -67,5 +76,8 @@ pub fn render(
         Format::Markdown => markdown::render(report, w),
         Format::Html => html::render(report, w),
         Format::Junit => junit::render(report, w),
+        Format::Lcov => lcov::render(report, w),
+        Format::Cobertura => cobertura::render(report, w),
+        Format::Github => github::render(report, w),
     }
 }

@@ -203,7 +203,11 @@ fn render_stale(
         writeln!(w, "  {:<50} {}", fit(&x.key, 50), fit(&at, 46))?;
     }
     if s.stale.len() > max {
-        writeln!(w, "  {}", p.dim(&format!("... and {} more", s.stale.len() - max)))?;
+        writeln!(
+            w,
+            "  {}",
+            p.dim(&format!("... and {} more", s.stale.len() - max))
+        )?;
     }
     writeln!(w)
 }

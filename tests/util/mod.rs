@@ -152,6 +152,11 @@ impl TestCommand {
         self
     }
 
+    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut TestCommand {
+        self.cmd.env(key, value);
+        self
+    }
+
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut TestCommand {
         self.cmd.current_dir(dir);
         self
