@@ -144,7 +144,7 @@ fn headline(r: &ScanReport, out: &mut String) {
     let total = st.structural + st.behavioural;
     let _ = writeln!(
         out,
-        "<div class=\"card\"><div class=\"card-label\">Structural / behavioural</div>\
+        "<div class=\"card wide\"><div class=\"card-label\">Structural / behavioural</div>\
          <div class=\"card-value\">{} <span class=\"slash\">/</span> {}</div>\
          <div class=\"split\" role=\"img\" aria-label=\"{} structural, {} behavioural\">\
          <span class=\"seg-structural\" style=\"width:{}\"></span>\
@@ -568,7 +568,7 @@ fn bar_list<'a>(
         any = true;
         let _ = writeln!(
             out,
-            "<tr><th scope=\"row\"><code>{}</code></th><td class=\"bar-cell\"><div class=\"bar\">{}</div></td><td class=\"num\"><strong>{}</strong>{extra}</td></tr>",
+            "<tr><th scope=\"row\"><code title=\"{0}\">{0}</code></th><td class=\"bar-cell\"><div class=\"bar\">{1}</div></td><td class=\"num\"><strong>{2}</strong>{extra}</td></tr>",
             esc(label),
             segment("seg-fn", n, max),
             num(n)

@@ -70,6 +70,15 @@
     return e;
   }
 
+  // Text with line-break opportunities after dots, so long names wrap between parts.
+  function breakable(parent, s) {
+    var parts = s.split(".");
+    parts.forEach(function (p, i) {
+      parent.appendChild(document.createTextNode(i < parts.length - 1 ? p + "." : p));
+      if (i < parts.length - 1) { parent.appendChild(document.createElement("wbr")); }
+    });
+  }
+
   function numCell(n) {
     var td = el("td", n ? "num" : "num zero-num", n.toLocaleString("en-US"));
     return td;
@@ -90,13 +99,15 @@
     var twisty = el("span", "twisty", "\u25B8");
     twisty.setAttribute("aria-hidden", "true");
     btn.appendChild(twisty);
+    var label = el("span", "label");
     var dot = r.name.indexOf(".");
     if (dot > 0 && r.name.charAt(0) !== "\"" && o.kind !== "function") {
-      btn.appendChild(el("span", "schema", r.name.slice(0, dot + 1)));
-      btn.appendChild(document.createTextNode(r.name.slice(dot + 1)));
+      label.appendChild(el("span", "schema", r.name.slice(0, dot + 1)));
+      breakable(label, r.name.slice(dot + 1));
     } else {
-      btn.appendChild(document.createTextNode(r.name));
+      breakable(label, r.name);
     }
+    btn.appendChild(label);
     name.appendChild(btn);
     tr.appendChild(name);
     tr.appendChild(el("td", "kind", o.kind.replace(/_/g, " ")));
@@ -289,7 +300,11 @@
     if (hashIsState()) { readHash(); render(); }
   });
 
+  var started = window.performance ? performance.now() : 0;
   if (hashIsState()) { readHash(); }
   render();
+  if (window.performance) {
+    root.setAttribute("data-render-ms", String(Math.round(performance.now() - started)));
+  }
   root.setAttribute("data-ready", "1");
 })();
