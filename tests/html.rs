@@ -665,3 +665,17 @@ fn shared_corpus_page_opens_in_chromium() {
     );
     assert_eq!(rows_shown(&dom), objects);
 }
+
+#[test]
+fn empty_suite_page_opens_in_chromium() {
+    let dir = Dir::new("html_empty");
+    dir.create_dir("t");
+    let html = html_of(&dir, dir.path(), &["t"]);
+    assert_self_contained(&html);
+    assert!(html.contains("No objects named."));
+    let Some(chromium) = chromium() else { return };
+    let page = write_page(&dir, "report.html", &html);
+    let dom = rendered(&chromium, &page, "");
+    assert_eq!(rows_shown(&dom), 0);
+    assert!(dom.contains("The suite names no objects."));
+}

@@ -173,9 +173,9 @@ fn headline(r: &ScanReport, out: &mut String) {
             num(pl.checked)
         ),
         &format!(
-            "{} files with plan(N) &middot; <a href=\"#problems\">{} mismatches</a>",
-            num(pl.planned),
-            num(pl.mismatches.len() as u64)
+            "{} with plan(N) &middot; <a href=\"#problems\">{}</a>",
+            counted(pl.planned, "file", "files"),
+            counted(pl.mismatches.len() as u64, "mismatch", "mismatches")
         ),
         plan_class,
     );
@@ -491,13 +491,24 @@ fn problems(r: &ScanReport, out: &mut String) {
     if s.errors + s.warnings == 0 {
         out.push_str("<p class=\"okmsg\">None.</p>\n");
     } else {
+        // Plan mismatches are warnings too; per-file diagnostics are listed below when
+        // the report kept the files; the rest (unreadable paths, discovery) only on stderr.
+        let mismatches = pl.mismatches.len() as u64;
+        let shown = listed.len() as u64 + mismatches;
         let _ = writeln!(
             out,
-            "<p>{} errors, {} warnings.{}</p>",
-            num(s.errors),
-            num(s.warnings),
+            "<p>{}, {}{}.{}</p>",
+            counted(s.errors, "error", "errors"),
+            counted(s.warnings, "warning", "warnings"),
+            if mismatches > 0 {
+                format!(" ({} of them the plan mismatches above)", num(mismatches))
+            } else {
+                String::new()
+            },
             if r.files.is_none() {
-                " In streaming mode they are printed on stderr only."
+                " In streaming mode the others are printed on stderr only."
+            } else if s.errors + s.warnings > shown {
+                " The others (unreadable files, discovery problems) are printed on stderr."
             } else {
                 ""
             }
@@ -530,8 +541,8 @@ fn problems(r: &ScanReport, out: &mut String) {
     if empty.count > 0 {
         let _ = writeln!(
             out,
-            "<details class=\"empty-files\"><summary>{} files without any assertion</summary>\n<ul>",
-            num(empty.count)
+            "<details class=\"empty-files\"><summary>{} without any assertion</summary>\n<ul>",
+            counted(empty.count, "file", "files")
         );
         for p in empty.paths.iter().take(MAX_EMPTY_FILES) {
             let _ = writeln!(out, "<li><code>{}</code></li>", esc(p));
@@ -714,6 +725,11 @@ fn num(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `1 file`, `2 files`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", num(n), if n == 1 { one } else { many })
 }
 
 /// `n` as a percentage of `total`, for reading (`87%`, `<1%`).
