@@ -658,3 +658,71 @@ fn schema_filter_and_connection_errors() {
     );
     assert!(!msg.contains('\n'), "{msg}");
 }
+
+/// The command line with a live database as the universe: the same coverage as with the
+/// migration files (the database's extra keys are untested: `schema:public`,
+/// `extension:plpgsql`, `extension:pgtap`, and roles other databases created), gates and
+/// `gaps` work, and the report says where the universe came from.
+#[test]
+fn cli_measures_coverage_against_the_database() {
+    let Some(admin_url) = database_url() else {
+        return;
+    };
+    for fixture in fixture_dirs() {
+        let db = TestDb::migrate(&admin_url, &fixture, "cli");
+        let run = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_pgtap-scan"))
+                .current_dir(&fixture)
+                .args(args)
+                .args(["--no-config", "-q"])
+                .output()
+                .expect("pgtap-scan runs");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let url = db.url();
+        let (code, stdout, stderr) = run(&["tests", "--database-url", &url, "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let from_db: Value = serde_json::from_str(&stdout).expect("json");
+        let (code, stdout, stderr) = run(&["tests", "--schema", "migrations", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let from_files: Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(from_db["universe_source"], "database");
+        assert_eq!(from_files["universe_source"], "migrations");
+        let tested = |r: &Value, kind: &str| r["coverage"]["by_kind"][kind]["tested"].clone();
+        for kind in [
+            "table", "column", "function", "policy", "trigger", "index", "view",
+        ] {
+            assert_eq!(
+                tested(&from_db, kind),
+                tested(&from_files, kind),
+                "{}: {kind}",
+                fixture.display()
+            );
+            assert_eq!(
+                from_db["coverage"]["by_kind"][kind]["objects"],
+                from_files["coverage"]["by_kind"][kind]["objects"],
+                "{}: {kind}",
+                fixture.display()
+            );
+        }
+        // Gates and the gaps command read the same universe.
+        let (code, stdout, stderr) = run(&["tests", "--database-url", &url, "--fail-under", "100"]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("overall coverage"), "{stderr}");
+        assert!(stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("Coverage: ")));
+        let (code, stdout, stderr) = run(&["gaps", "tests", "--database-url", &url]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.contains("untested"), "{stdout}");
+        assert!(stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("Coverage: ")));
+    }
+}
