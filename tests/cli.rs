@@ -482,6 +482,48 @@ pgtest!(output_replaces_an_existing_file, |dir, cmd| {
     assert!(leftovers(dir, ".").is_empty(), "{:?}", dir.list("."));
 });
 
+// Regression: `-o /dev/null` used to rename a temporary file over the device, leaving a
+// regular file at /dev/null for every program on the machine. Special files are written in
+// place; a FIFO stands in for the device here.
+pgtest!(output_to_a_fifo_writes_in_place, |dir, cmd| {
+    dir.create("t.sql", "SELECT ok(true);").fifo("pipe");
+    let path = dir.join("pipe");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The reader blocks until someone opens the FIFO for writing; a scanner that renamed a
+    // file over it never would, so wait with a time limit instead of joining.
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::read_to_string(path));
+    });
+    cmd.args(["t.sql", "--format", "ndjson", "-o", "pipe"])
+        .expect_code(0);
+    let text = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the report was never written into the FIFO")
+        .expect("read fifo");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    use std::os::unix::fs::FileTypeExt;
+    let ft = std::fs::symlink_metadata(dir.join("pipe"))
+        .expect("still there")
+        .file_type();
+    assert!(ft.is_fifo(), "the FIFO was replaced");
+    assert!(leftovers(dir, ".").is_empty());
+});
+
+pgtest!(output_through_a_symlink_replaces_the_target, |dir, cmd| {
+    dir.create("t.sql", "SELECT ok(true);")
+        .create("reports/real.json", "old")
+        .symlink("reports/real.json", "link.json");
+    cmd.args(["t.sql", "--format", "json", "-o", "link.json"])
+        .expect_code(0);
+    let meta = std::fs::symlink_metadata(dir.join("link.json")).expect("link");
+    assert!(
+        meta.file_type().is_symlink(),
+        "the link itself was replaced"
+    );
+    let text = std::fs::read_to_string(dir.join("reports/real.json")).expect("target");
+    assert!(text.contains("\"version\""), "{text}");
+});
+
 pgtest!(output_into_a_missing_directory_fails_cleanly, |dir, cmd| {
     dir.create("t.sql", "SELECT ok(true);");
     let run = cmd
