@@ -16,3 +16,8 @@ pub mod object;
 pub mod report;
 pub mod scan;
 pub mod schema;
+
+/// The README's Rust examples, compiled and run as doc tests so they cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
