@@ -415,3 +415,18 @@ fn universe_report_matches_the_json_schema() {
     r.as_object_mut().expect("object").remove("gaps");
     assert!(!v.is_valid(&r));
 }
+
+#[test]
+fn markdown_summary_leads_with_schema_coverage() {
+    let run = in_fixture(
+        "realworld",
+        &["tests", "--schema", "migrations", "--format", "markdown"],
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stdout.contains("### Schema coverage: 41.6%"), "{run}");
+    assert_eq!(
+        run.stdout.matches("<details>").count(),
+        run.stdout.matches("</details>").count()
+    );
+    insta::assert_snapshot!("realworld_markdown", run.stdout);
+}

@@ -86,6 +86,10 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(w)?;
 
+    if let Some(schema) = &report.schema {
+        render_schema(schema, w)?;
+    }
+
     writeln!(w, "### By kind")?;
     writeln!(w)?;
     writeln!(
@@ -200,6 +204,82 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             "> {} errors and {} warnings were printed on the scan's stderr.",
             s.errors, s.warnings
         )?;
+    }
+    Ok(())
+}
+
+/// Gaps listed in the summary before the rest is collapsed.
+pub const MAX_GAPS: usize = 50;
+
+fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+    let o = &s.coverage.overall;
+    let source = match s.universe_source {
+        crate::gaps::UniverseSource::Migrations => "migrations",
+        crate::gaps::UniverseSource::Database => "a live database",
+    };
+    writeln!(w, "### Schema coverage: {:.1}%", o.percent)?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "**{}** of **{}** objects in the schema (read from {source}) are tested; {} are not.",
+        o.tested,
+        o.objects,
+        s.gaps.len()
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| Kind | Objects | Tested | Coverage |")?;
+    writeln!(w, "|---|---:|---:|---:|")?;
+    let mut kinds: Vec<_> = s.coverage.by_kind.iter().collect();
+    kinds.sort_by(|a, b| b.1.objects.cmp(&a.1.objects).then(a.0.cmp(b.0)));
+    for (kind, k) in kinds {
+        writeln!(
+            w,
+            "| {} | {} | {} | {:.1}% |",
+            cell(kind),
+            k.objects,
+            k.tested,
+            k.percent
+        )?;
+    }
+    writeln!(w)?;
+    if !s.gaps.is_empty() {
+        writeln!(
+            w,
+            "<details><summary>Untested objects ({}), most important first</summary>",
+            s.gaps.len()
+        )?;
+        writeln!(w)?;
+        writeln!(w, "| Object | Defined at |")?;
+        writeln!(w, "|---|---|")?;
+        for g in s.gaps.iter().take(MAX_GAPS) {
+            writeln!(
+                w,
+                "| `{}` | {}:{} |",
+                cell(&g.key),
+                cell(&g.defined_at.file),
+                g.defined_at.line
+            )?;
+        }
+        if s.gaps.len() > MAX_GAPS {
+            writeln!(
+                w,
+                "\n… and {} more (`pgtap-scan gaps` lists them all).",
+                s.gaps.len() - MAX_GAPS
+            )?;
+        }
+        writeln!(w)?;
+        writeln!(w, "</details>")?;
+        writeln!(w)?;
+    }
+    if !s.stale.is_empty() {
+        writeln!(
+            w,
+            "> {} assertions name objects that do not exist in the schema ({} only through \
+             `hasnt_*`, which pass because the object is gone).",
+            s.stale.len(),
+            s.stale.iter().filter(|x| x.only_absent).count()
+        )?;
+        writeln!(w)?;
     }
     Ok(())
 }
