@@ -27,13 +27,14 @@
 //! `locations_omitted`, so memory stays flat however many files repeat the same objects.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::model::{Assertion, Context, FileResult, ResolutionKind};
 
 /// Locations kept per object in streaming mode.
-pub const STREAMING_LOCATIONS: usize = 8;
+pub const STREAMING_LOCATIONS: usize = 4;
 
 /// How many objects the statistics list as the most tested.
 pub const TOP_OBJECTS: usize = 10;
@@ -56,12 +57,13 @@ pub enum Role {
 /// One place an object is asserted about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObjectLocation {
-    pub file: String,
+    /// Shared between every location in the same file (one allocation per path).
+    pub file: Arc<str>,
     pub line: u32,
     pub column: u32,
     /// `top`, `do` or `body:<function>`.
-    pub context: String,
-    pub function: String,
+    pub context: Arc<str>,
+    pub function: Arc<str>,
     pub role: Role,
     /// A negated existence assertion: the object must not exist.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -86,8 +88,11 @@ pub struct ObjectCoverage {
     /// Assertions that only name it on the side.
     pub referenced: u64,
     /// Assertion functions that target or list the object (positively or as absent), and
-    /// how many times each does.
-    pub functions: BTreeMap<String, u64>,
+    /// how many times each does; sorted by name, serialised as a JSON object. (A vector of
+    /// pairs, not a map: most objects have one to three, and a map node costs hundreds of
+    /// bytes per object in suites with millions of objects.)
+    #[serde(serialize_with = "pairs_as_map")]
+    pub functions: Vec<(Arc<str>, u64)>,
     /// Aspects the positive assertions test (`existence`, `type`, `privileges`, ...).
     pub aspects: Vec<String>,
     /// At least one positive assertion.
@@ -103,6 +108,20 @@ pub struct ObjectCoverage {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn pairs_as_map<S: serde::Serializer>(v: &[(Arc<str>, u64)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(v.iter().map(|(k, n)| (k.as_ref(), n)))
+}
+
+impl ObjectCoverage {
+    /// How many times `function` covers the object.
+    pub fn function_count(&self, function: &str) -> u64 {
+        self.functions
+            .iter()
+            .find(|(f, _)| f.as_ref() == function)
+            .map_or(0, |(_, n)| *n)
+    }
 }
 
 /// Per kind of object.
@@ -223,8 +242,8 @@ impl Database {
 /// Interns strings into small ids, so per-assertion work is a lookup, not an allocation.
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    ids: HashMap<Arc<str>, u32>,
+    names: Vec<Arc<str>>,
 }
 
 impl Interner {
@@ -233,12 +252,16 @@ impl Interner {
             return id;
         }
         let id = self.names.len() as u32;
-        self.names.push(s.into());
-        self.ids.insert(s.into(), id);
+        let shared: Arc<str> = s.into();
+        self.names.push(Arc::clone(&shared));
+        self.ids.insert(shared, id);
         id
     }
     fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
+    }
+    fn shared(&self, id: u32) -> Arc<str> {
+        Arc::clone(&self.names[id as usize])
     }
 }
 
@@ -489,10 +512,17 @@ impl Builder {
             ambiguous,
             ..
         } = self;
+        let top: Arc<str> = "top".into();
+        let do_: Arc<str> = "do".into();
+        let body_names: Vec<Arc<str>> = bodies
+            .names
+            .iter()
+            .map(|n| format!("body:{n}").into())
+            .collect();
         let context_name = |id: u32| match id {
-            CONTEXT_TOP => "top".to_string(),
-            CONTEXT_DO => "do".to_string(),
-            n => format!("body:{}", bodies.name(n - CONTEXT_BODY)),
+            CONTEXT_TOP => Arc::clone(&top),
+            CONTEXT_DO => Arc::clone(&do_),
+            n => Arc::clone(&body_names[(n - CONTEXT_BODY) as usize]),
         };
         let mut kind_aspects: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut out: Vec<ObjectCoverage> = objects
@@ -519,15 +549,19 @@ impl Builder {
                     .locations
                     .iter()
                     .map(|l| ObjectLocation {
-                        file: files.name(l.file).to_string(),
+                        file: files.shared(l.file),
                         line: l.line,
                         column: l.column,
                         context: context_name(l.context),
-                        function: functions.name(l.function).to_string(),
+                        function: functions.shared(l.function),
                         role: l.role,
                         absent: l.absent,
                     })
                     .collect();
+                locations.sort_by(|a, b| {
+                    (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
+                });
+                locations.shrink_to_fit();
                 locations.sort_by(|a, b| {
                     (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
                 });
@@ -539,11 +573,16 @@ impl Builder {
                     assertions: e.positive,
                     absent: e.absent,
                     referenced: e.referenced,
-                    functions: e
-                        .functions
-                        .iter()
-                        .map(|(f, n)| (functions.name(*f).to_string(), *n))
-                        .collect(),
+                    functions: {
+                        let mut v: Vec<(Arc<str>, u64)> = e
+                            .functions
+                            .iter()
+                            .map(|(f, n)| (functions.shared(*f), *n))
+                            .collect();
+                        v.sort();
+                        v.shrink_to_fit();
+                        v
+                    },
                     aspects: aspect_names,
                     tested: e.positive > 0,
                     single_file: !e.multi_file,
