@@ -985,3 +985,25 @@ fn empty_suite_page_opens_in_chromium() {
     assert_eq!(rows_shown(&dom), 0);
     assert!(dom.contains("The suite names no objects."));
 }
+
+#[test]
+fn fully_tested_schema_page_opens_in_chromium() {
+    let dir = Dir::new("html_no_gaps");
+    dir.create("m/1.sql", "CREATE SCHEMA app;\nCREATE TABLE app.t (id int);\n")
+        .create(
+            "t/t.sql",
+            "SELECT plan(3);\nSELECT has_schema('app');\nSELECT has_table('app', 't', 'd');\nSELECT has_column('app', 't', 'id', 'd');\n",
+        );
+    let args = ["t", "--schema", "m", "--no-config"];
+    let html = html_of(&dir, dir.path(), &args);
+    assert_self_contained(&html);
+    assert!(html.contains("id=\"schema-percent\">100.0%</div>"));
+    assert!(html.contains("None: every object of the schema is tested."));
+    assert!(html.contains("None: every object the suite asserts exists in the schema."));
+    assert!(!html.contains("id=\"gap-filters\""));
+    let Some(chromium) = chromium() else { return };
+    let page = write_page(&dir, "report.html", &html);
+    let dom = rendered(&chromium, &page, "#gfilter=x&kind=table");
+    assert_eq!(root_number(&dom, "gaps"), 0);
+    assert_eq!(rows_shown(&dom), 1);
+}
