@@ -18,6 +18,12 @@ use serde_json::Value;
 use util::Dir;
 
 const SAMPLE: &str = "fixtures/sample/tests";
+/// The realworld fixture's tests with its migrations as the universe (run inside it).
+const REALWORLD: &[&str] = &["tests", "--schema", "migrations", "--no-config"];
+
+fn realworld_dir() -> PathBuf {
+    manifest_dir().join("fixtures/realworld")
+}
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -82,6 +88,18 @@ fn data_lines(data: &Value) -> String {
                 }
             }
             None => out.push_str(&format!("{v}\n")),
+        }
+    }
+    out
+}
+
+/// The embedded gap data (`schema`) for a snapshot: each kind, file and gap on its own line.
+fn gap_lines(data: &Value) -> String {
+    let mut out = String::new();
+    for part in ["kinds", "files", "gaps"] {
+        out.push_str(&format!("== schema.{part}\n"));
+        for item in data["schema"][part].as_array().expect("a schema list") {
+            out.push_str(&format!("{item}\n"));
         }
     }
     out
@@ -289,6 +307,105 @@ fn sample_page_is_self_contained_and_carries_the_coverage_database() {
 }
 
 #[test]
+fn realworld_page_shows_the_schema_coverage() {
+    let dir = Dir::new("html_realworld");
+    let html = html_of(&dir, &realworld_dir(), REALWORLD);
+    assert_self_contained(&html);
+    let page = split(&html);
+    let json = dir
+        .command()
+        .current_dir(realworld_dir())
+        .args(REALWORLD)
+        .json();
+    assert_eq!(json["universe_source"], "migrations");
+
+    // The headline: the percentage, tested of objects, and where the universe came from.
+    let overall = &json["coverage"]["overall"];
+    let percent = overall["percent"].as_f64().expect("percent");
+    assert!(html.contains(&format!(
+        "<div class=\"card-value\" id=\"schema-percent\">{percent:.1}%</div>"
+    )));
+    assert!(html.contains(&format!(
+        "{} of {} objects tested &middot; universe from migrations",
+        overall["tested"], overall["objects"]
+    )));
+    // One bar per kind with its percentage and counts.
+    for (kind, k) in json["coverage"]["by_kind"].as_object().expect("by_kind") {
+        let needle = format!(
+            "<tr data-kind=\"{kind}\"><th scope=\"row\">{}</th>",
+            kind.replace('_', " ")
+        );
+        let at = html.find(&needle).unwrap_or_else(|| panic!("{needle}"));
+        let row = &html[at..at + html[at..].find("</tr>").unwrap_or(0)];
+        let p = k["percent"].as_f64().expect("percent");
+        assert!(
+            row.contains(&format!(
+                "{p:.1}%</strong> <span class=\"muted\">{}/{} &middot;",
+                k["tested"], k["objects"]
+            )),
+            "{row}"
+        );
+    }
+    // Every gap, in the report's order, with where it is defined.
+    let gaps = json["gaps"].as_array().expect("gaps");
+    assert!(gaps.len() > 100);
+    assert!(html.contains(&format!("<span id=\"gap-total\">{}</span>", gaps.len())));
+    let schema = &page.data["schema"];
+    let (kinds, files) = (&schema["kinds"], &schema["files"]);
+    let packed = schema["gaps"].as_array().expect("packed gaps");
+    assert_eq!(packed.len(), gaps.len());
+    for (g, p) in gaps.iter().zip(packed) {
+        let idx = |i: usize| p[i].as_u64().unwrap_or(u64::MAX) as usize;
+        assert_eq!(p[0], g["key"]);
+        assert_eq!(kinds[idx(1)][0], g["kind"]);
+        assert_eq!(files[idx(2)], g["defined_at"]["file"]);
+        assert_eq!(p[3], g["defined_at"]["line"]);
+    }
+    // Per kind: objects and untested, as the JSON report counts them.
+    for k in kinds.as_array().expect("kinds") {
+        let kind = k[0].as_str().expect("kind");
+        assert_eq!(k[1], json["coverage"]["by_kind"][kind]["objects"]);
+        let n = gaps.iter().filter(|g| g["kind"] == kind).count();
+        assert_eq!(k[2], n, "{kind}");
+        assert!(html.contains(&format!("<option value=\"{kind}\">{kind} ({n})</option>")));
+    }
+    // Every stale test, flagged, with its locations.
+    let stale = json["stale"].as_array().expect("stale");
+    assert!(!stale.is_empty());
+    for x in stale {
+        let key = x["key"].as_str().expect("key");
+        let at = html
+            .find(&format!("<li data-key=\"{key}\">"))
+            .unwrap_or_else(|| panic!("{key} not listed"));
+        let item = &html[at..at + html[at..].find("</ul></li>").unwrap_or(0)];
+        let flag = if x["only_absent"] == true {
+            "only hasnt_*"
+        } else {
+            "asserted to exist"
+        };
+        assert!(item.contains(flag), "{item}");
+        for l in x["locations"].as_array().expect("locations") {
+            let loc = format!(
+                "<code>{}:{}:{}</code> <code class=\"fn\">{}</code>",
+                l["file"].as_str().unwrap_or("?"),
+                l["line"],
+                l["column"],
+                l["function"].as_str().unwrap_or("?")
+            );
+            assert!(item.contains(&loc), "{loc} in {item}");
+        }
+    }
+    // The rest of the page is the usual one.
+    assert_eq!(
+        page.data["objects"].as_array().map(Vec::len),
+        json["objects"].as_array().map(Vec::len)
+    );
+
+    insta::assert_snapshot!("realworld_universe_skeleton", page.skeleton);
+    insta::assert_snapshot!("realworld_universe_gaps", gap_lines(&page.data));
+}
+
+#[test]
 fn same_input_gives_the_same_page() {
     let dir = Dir::new("html_deterministic");
     let a = html_of(&dir, manifest_dir(), &[SAMPLE]);
@@ -298,6 +415,84 @@ fn same_input_gives_the_same_page() {
         &[SAMPLE, "--streaming", "never", "-j", "1"],
     );
     assert_eq!(a, b);
+    let a = html_of(&dir, &realworld_dir(), REALWORLD);
+    let b = html_of(
+        &dir,
+        &realworld_dir(),
+        &[REALWORLD, &["--streaming", "never", "-j", "1"]].concat(),
+    );
+    assert_eq!(a, b);
+}
+
+/// A schema whose names (and a migration file name) are markup: an untested table (a gap),
+/// and a test of a table the schema does not hold (stale).
+fn hostile_schema(dir: &Dir) {
+    dir.create(
+        "m/<b>'\"&.sql",
+        "CREATE TABLE \"</script><script>document.documentElement.setAttribute('data-pwned','1')</script>\" (id int);\n\
+         CREATE TABLE \"<img src=x onerror=alert(1)>\" (id int);\n",
+    )
+    .create(
+        "t/stale.sql",
+        "SELECT plan(2);\nSELECT has_table('<!--</script>');\nSELECT hasnt_table('<svg onload=alert(2)>');\n",
+    );
+}
+
+#[test]
+fn schema_names_cannot_break_out_of_the_data_or_the_markup() {
+    let dir = Dir::new("html_hostile_schema");
+    hostile_schema(&dir);
+    let args = ["t", "--schema", "m", "--no-config"];
+    let html = html_of(&dir, dir.path(), &args);
+    assert_self_contained(&html);
+    let page = split(&html);
+    for bad in ["<", ">", "&", "</script", "<!--"] {
+        assert!(!page.raw_data.contains(bad), "{bad:?} in the data element");
+    }
+    let json = dir.command().current_dir(dir.path()).args(args).json();
+    let gaps: Vec<&Value> = json["gaps"].as_array().expect("gaps").iter().collect();
+    assert_eq!(
+        page.data["schema"]["gaps"].as_array().map(Vec::len),
+        Some(gaps.len())
+    );
+    assert!(
+        gaps.iter()
+            .any(|g| g["key"] == "table:public.\"<img src=x onerror=alert(1)>\""),
+        "{gaps:?}"
+    );
+    assert_eq!(page.data["schema"]["files"][0], "m/<b>'\"&.sql");
+    // The stale tests are rendered server-side, escaped.
+    assert!(
+        html.contains("<code class=\"key\">table:public.&quot;&lt;!--&lt;/script&gt;&quot;</code>")
+    );
+    assert!(html.contains(
+        "<code class=\"key\">table:public.&quot;&lt;svg onload=alert(2)&gt;&quot;</code>"
+    ));
+    assert!(!html.contains("<svg"));
+
+    let Some(chromium) = chromium() else { return };
+    let path = write_page(&dir, "report.html", &html);
+    let dom = rendered(&chromium, &path, "");
+    assert!(
+        !root_tag(&dom).contains("data-pwned"),
+        "a schema name ran as script"
+    );
+    assert!(
+        !dom.contains("<img") && !dom.contains("<svg"),
+        "a name became markup"
+    );
+    assert_eq!(root_number(&dom, "gap-rows"), gaps.len());
+    assert!(
+        dom.contains("m/&lt;b&gt;'\"&amp;.sql:2"),
+        "the file is shown as text"
+    );
+    let dom = rendered(&chromium, &path, &format!("#gfilter={}", enc("<img")));
+    let img = gaps
+        .iter()
+        .filter(|g| g["key"].as_str().unwrap_or("").contains("<img"))
+        .count();
+    assert_eq!(img, 2, "the table and its column");
+    assert_eq!(root_number(&dom, "gap-rows"), img);
 }
 
 /// Object names that try to close the data element, open a comment or inject markup.
@@ -619,6 +814,117 @@ fn sample_page_renders_sorts_filters_and_expands_in_chromium() {
     eprintln!("screenshot: {}", shot.display());
 }
 
+/// The `data-<name>` number the script set on `<html>`.
+fn root_number(dom: &str, name: &str) -> usize {
+    let root = root_tag(dom);
+    let needle = format!("data-{name}=\"");
+    let Some(i) = root.find(&needle) else {
+        panic!("no data-{name}: {root}");
+    };
+    let rest = &root[i + needle.len()..];
+    rest[..rest.find('"').unwrap_or(0)]
+        .parse()
+        .unwrap_or(usize::MAX)
+}
+
+/// The `data-key` of every gap row, in page order.
+fn gap_keys(dom: &str) -> Vec<String> {
+    dom.match_indices("<tr class=\"gap\" data-key=\"")
+        .map(|(i, m)| {
+            let rest = &dom[i + m.len()..];
+            rest[..rest.find('"').unwrap_or(0)].replace("&quot;", "\"")
+        })
+        .collect()
+}
+
+#[test]
+fn realworld_schema_section_renders_and_filters_in_chromium() {
+    let Some(chromium) = chromium() else { return };
+    let dir = Dir::new("html_chromium_realworld");
+    let html = html_of(&dir, &realworld_dir(), REALWORLD);
+    let page = write_page(&dir, "report.html", &html);
+    let json = dir
+        .command()
+        .current_dir(realworld_dir())
+        .args(REALWORLD)
+        .json();
+    let gaps = json["gaps"].as_array().expect("gaps");
+    let keys_where = |f: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        gaps.iter()
+            .filter(|g| f(g))
+            .filter_map(|g| g["key"].as_str().map(str::to_string))
+            .collect()
+    };
+
+    // Unfiltered: every gap is a row, in the report's order, under its kind's heading.
+    let dom = rendered(&chromium, &page, "");
+    assert_eq!(root_number(&dom, "gaps"), gaps.len());
+    assert_eq!(root_number(&dom, "gap-rows"), gaps.len());
+    assert_eq!(gap_keys(&dom), keys_where(&|_| true));
+    assert!(dom.contains(&format!(
+        "<output id=\"g-count\" aria-live=\"polite\">{} gaps</output>",
+        gaps.len()
+    )));
+    let kinds: Vec<&str> = {
+        let mut k: Vec<&str> = gaps.iter().filter_map(|g| g["kind"].as_str()).collect();
+        k.dedup();
+        k
+    };
+    assert_eq!(count(&dom, "<tr class=\"group\">"), kinds.len());
+    // The object table is drawn as before.
+    assert_eq!(
+        rows_shown(&dom),
+        json["objects"].as_array().map_or(0, Vec::len)
+    );
+
+    // By kind.
+    let dom = rendered(&chromium, &page, "#gkind=policy");
+    let policies = keys_where(&|g| g["kind"] == "policy");
+    assert!(policies.len() > 10);
+    assert_eq!(root_number(&dom, "gap-rows"), policies.len());
+    assert_eq!(gap_keys(&dom), policies);
+    assert_eq!(count(&dom, "<tr class=\"group\">"), 1);
+
+    // By text: the key or the defining file; together with a table filter.
+    let needle = "billing";
+    let matching = keys_where(&|g| {
+        g["key"].as_str().unwrap_or("").contains(needle)
+            || g["defined_at"]["file"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle)
+    });
+    assert!(!matching.is_empty() && matching.len() < gaps.len());
+    let dom = rendered(&chromium, &page, &format!("#gfilter={needle}&kind=table"));
+    assert_eq!(gap_keys(&dom), matching);
+    assert!(dom.contains(&format!("{} of {} gaps", matching.len(), gaps.len())));
+    let tables = json["objects"]
+        .as_array()
+        .map_or(0, |o| o.iter().filter(|o| o["kind"] == "table").count());
+    assert_eq!(rows_shown(&dom), tables);
+
+    let dom = rendered(&chromium, &page, "#gfilter=no-such-gap-anywhere");
+    assert_eq!(root_number(&dom, "gap-rows"), 0);
+    assert!(dom.contains("No gap matches these filters."));
+
+    // The screenshot docs/html-report.png is taken like this, kept in the target directory.
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html-report-schema.png");
+    let _ = std::fs::remove_file(&shot);
+    let b = open(
+        &chromium,
+        &page,
+        "",
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1400,1200",
+        ],
+    );
+    assert!(b.console.is_empty(), "console output: {:#?}", b.console);
+    let png = std::fs::read(&shot).expect("the screenshot was written");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    eprintln!("screenshot: {}", shot.display());
+}
+
 #[test]
 fn hostile_names_do_not_run_in_chromium() {
     let Some(chromium) = chromium() else { return };
@@ -678,4 +984,26 @@ fn empty_suite_page_opens_in_chromium() {
     let dom = rendered(&chromium, &page, "");
     assert_eq!(rows_shown(&dom), 0);
     assert!(dom.contains("The suite names no objects."));
+}
+
+#[test]
+fn fully_tested_schema_page_opens_in_chromium() {
+    let dir = Dir::new("html_no_gaps");
+    dir.create("m/1.sql", "CREATE SCHEMA app;\nCREATE TABLE app.t (id int);\n")
+        .create(
+            "t/t.sql",
+            "SELECT plan(3);\nSELECT has_schema('app');\nSELECT has_table('app', 't', 'd');\nSELECT has_column('app', 't', 'id', 'd');\n",
+        );
+    let args = ["t", "--schema", "m", "--no-config"];
+    let html = html_of(&dir, dir.path(), &args);
+    assert_self_contained(&html);
+    assert!(html.contains("id=\"schema-percent\">100.0%</div>"));
+    assert!(html.contains("None: every object of the schema is tested."));
+    assert!(html.contains("None: every object the suite asserts exists in the schema."));
+    assert!(!html.contains("id=\"gap-filters\""));
+    let Some(chromium) = chromium() else { return };
+    let page = write_page(&dir, "report.html", &html);
+    let dom = rendered(&chromium, &page, "#gfilter=x&kind=table");
+    assert_eq!(root_number(&dom, "gaps"), 0);
+    assert_eq!(rows_shown(&dom), 1);
 }

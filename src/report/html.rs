@@ -1,12 +1,13 @@
 //! The HTML report: one self-contained page (inline CSS and JS, no network) with the
 //! headline numbers, charts of coverage by kind and by aspect, a sortable and filterable
 //! object table whose rows expand to their assertions, and the plan mismatches and
-//! problems the scan found.
+//! problems the scan found. With a universe (`report.schema`) it opens with the schema
+//! coverage: the percentage, a bar per kind, the stale tests and a filterable gap list.
 //!
-//! Owns: the page's static parts (rendered here, HTML-escaped) and the data the table is
-//! drawn from, embedded once as JSON in `<script type="application/json">` (see
-//! [`script_json`] for why nothing in it can close that element). The script draws the
-//! table with `textContent` only, never `innerHTML`, so names are never parsed as markup.
+//! Owns: the page's static parts (rendered here, HTML-escaped) and the data the table and
+//! the gap list are drawn from, embedded once as JSON in `<script type="application/json">`
+//! (see [`script_json`] for why nothing in it can close that element). The script draws
+//! them with `textContent` only, never `innerHTML`, so names are never parsed as markup.
 //!
 //! The page is deterministic: no timestamps, no timings, objects in the database's order.
 
@@ -17,6 +18,7 @@ use std::io::{self, Write};
 use serde_json::{json, Value};
 
 use crate::coverage::{ObjectCoverage, Role};
+use crate::gaps::{Ratio, SchemaCoverage, UniverseSource};
 use crate::scan::ScanReport;
 
 const STYLE: &str = include_str!("html/report.css");
@@ -31,6 +33,9 @@ errors\")||0)+1));r.setAttribute(\"data-js-error\",String(e.message||e.type))});
 const MAX_PROBLEMS: usize = 500;
 /// Files without assertions listed on the page.
 const MAX_EMPTY_FILES: usize = 200;
+/// Stale tests listed on the page, and locations listed per stale test.
+const MAX_STALE: usize = 200;
+const MAX_STALE_LOCATIONS: usize = 8;
 /// Assertion functions shown as bars.
 const TOP_FUNCTIONS: usize = 15;
 
@@ -72,9 +77,16 @@ fn page_into(r: &ScanReport, out: &mut String) {
         num(st.objects),
         h(&r.stats.mode)
     );
-    out.push_str("<nav aria-label=\"Sections\"><a href=\"#overview\">Overview</a><a href=\"#charts\">Coverage</a><a href=\"#objects\">Objects</a><a href=\"#problems\">Plans &amp; problems</a></nav>\n");
+    out.push_str("<nav aria-label=\"Sections\">");
+    if r.schema.is_some() {
+        out.push_str("<a href=\"#schema\">Schema</a>");
+    }
+    out.push_str("<a href=\"#overview\">Overview</a><a href=\"#charts\">Coverage</a><a href=\"#objects\">Objects</a><a href=\"#problems\">Plans &amp; problems</a></nav>\n");
     out.push_str("</div>\n</header>\n<main class=\"wrap\">\n");
 
+    if let Some(schema) = &r.schema {
+        schema_section(schema, out);
+    }
     headline(r, out);
     charts(r, out);
     objects_section(r, out);
@@ -91,9 +103,204 @@ fn page_into(r: &ScanReport, out: &mut String) {
     let _ = writeln!(
         out,
         "<script type=\"application/json\" id=\"pgtap-data\">{}</script>",
-        script_json(&table_data(&r.coverage.objects))
+        script_json(&page_data(r))
     );
     let _ = writeln!(out, "<script>\n{SCRIPT}</script>\n</body>\n</html>");
+}
+
+/// Schema coverage, when the scan had a universe (`--schema`, `--database-url`): the
+/// headline percentage, coverage per kind, the stale tests, and the gaps (drawn by the
+/// script from the embedded data, filterable).
+fn schema_section(s: &SchemaCoverage, out: &mut String) {
+    let o = &s.coverage.overall;
+    let source = match s.universe_source {
+        UniverseSource::Migrations => "migrations",
+        UniverseSource::Database => "database",
+    };
+    out.push_str("<section id=\"schema\" aria-labelledby=\"schema-h\">\n<h2 id=\"schema-h\">Schema coverage</h2>\n<div class=\"cards schema-cards\">\n");
+    let _ = writeln!(
+        out,
+        "<div class=\"card wide hero\"><div class=\"card-label\">Schema coverage</div>\
+         <div class=\"card-value\" id=\"schema-percent\">{:.1}%</div>\
+         <div class=\"split\" role=\"img\" aria-label=\"{:.1}% of the schema&#39;s objects tested\">\
+         <span class=\"seg-tested\" style=\"width:{}\"></span><span class=\"seg-untested\" style=\"width:{}\"></span></div>\
+         <div class=\"card-note\">{} of {} objects tested &middot; universe from {}</div></div>",
+        o.percent,
+        o.percent,
+        width(o.tested, o.objects),
+        width(o.objects - o.tested.min(o.objects), o.objects),
+        num(o.tested),
+        num(o.objects),
+        source,
+    );
+    let gaps = s.gaps.len() as u64;
+    card(
+        out,
+        "Gaps",
+        &format!("<span id=\"gap-total\">{}</span>", num(gaps)),
+        &format!(
+            "untested {} &middot; <a href=\"#gaps\">listed below</a>",
+            if gaps == 1 { "object" } else { "objects" }
+        ),
+        if gaps == 0 { "ok" } else { "" },
+    );
+    let stale = s.stale.len() as u64;
+    let only_absent = s.stale.iter().filter(|x| x.only_absent).count() as u64;
+    card(
+        out,
+        "Stale tests",
+        &num(stale),
+        &if stale == 0 {
+            "every asserted object exists".to_string()
+        } else {
+            format!(
+                "{} only through hasnt_* &middot; <a href=\"#stale\">listed below</a>",
+                num(only_absent)
+            )
+        },
+        if stale == 0 { "ok" } else { "warn" },
+    );
+    card(
+        out,
+        "Ambiguous calls",
+        &format!(
+            "{} <span class=\"slash\">/</span> {}",
+            num(s.ambiguous_decided),
+            num(s.ambiguous_decided + s.ambiguous_undecided)
+        ),
+        "decided by the schema (one reading exists)",
+        "",
+    );
+    out.push_str("</div>\n<div class=\"chart-grid\">\n");
+
+    // Coverage per kind: the share of the kind's objects tested, most objects first.
+    let mut assertions: HashMap<&str, u64> = HashMap::new();
+    for e in &s.objects {
+        *assertions.entry(e.kind.as_str()).or_default() += e.assertions;
+    }
+    let mut kinds: Vec<(&String, &Ratio)> = s.coverage.by_kind.iter().collect();
+    kinds.sort_by(|a, b| b.1.objects.cmp(&a.1.objects).then(a.0.cmp(b.0)));
+    out.push_str("<figure class=\"chart\" aria-labelledby=\"schema-kinds-h\">\n<figcaption id=\"schema-kinds-h\"><h3>Schema coverage by kind</h3>\
+        <ul class=\"legend\"><li><span class=\"sw seg-tested\"></span>tested</li><li><span class=\"sw seg-untested\"></span>untested</li></ul></figcaption>\n");
+    if kinds.is_empty() {
+        out.push_str("<p class=\"empty\">The universe holds no objects.</p>\n");
+    }
+    out.push_str("<table class=\"bars\" id=\"schema-kinds\">\n<thead class=\"sr-only\"><tr><th scope=\"col\">Kind</th><th scope=\"col\">Chart</th><th scope=\"col\">Tested of objects</th></tr></thead>\n<tbody>\n");
+    for (kind, k) in &kinds {
+        let untested = k.objects - k.tested.min(k.objects);
+        let _ = writeln!(
+            out,
+            "<tr data-kind=\"{}\"><th scope=\"row\">{}</th><td class=\"bar-cell\"><div class=\"bar\" role=\"img\" aria-label=\"{} of {} tested\">{}{}</div></td>\
+             <td class=\"num\"><strong class=\"{}\">{:.1}%</strong> <span class=\"muted\">{}/{} &middot; {}</span></td></tr>",
+            esc(kind),
+            esc(&kind.replace('_', " ")),
+            k.tested,
+            k.objects,
+            segment("seg-tested", k.tested, k.objects),
+            segment("seg-untested", untested, k.objects),
+            if untested == 0 { "full" } else { "partial" },
+            k.percent,
+            num(k.tested),
+            num(k.objects),
+            counted(
+                assertions.get(kind.as_str()).copied().unwrap_or(0),
+                "assertion",
+                "assertions"
+            ),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</figure>\n");
+
+    // Stale tests: asserted objects the universe does not hold.
+    out.push_str("<figure class=\"chart\" id=\"stale\" aria-labelledby=\"stale-h\">\n<figcaption id=\"stale-h\"><h3>Stale tests</h3>\
+        <span class=\"muted\">asserted objects the schema does not hold</span></figcaption>\n");
+    if s.stale.is_empty() {
+        out.push_str(
+            "<p class=\"okmsg\">None: every object the suite asserts exists in the schema.</p>\n",
+        );
+    } else {
+        if only_absent > 0 {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted note\">A <code>hasnt_*</code> on an object that is gone passes; \
+                 check {} still {} something (a rename makes it pass by accident).</p>",
+                if only_absent == 1 { "it" } else { "they" },
+                if only_absent == 1 { "means" } else { "mean" },
+            );
+        }
+        out.push_str("<ul class=\"stale\">\n");
+        for x in s.stale.iter().take(MAX_STALE) {
+            let _ = write!(
+                out,
+                "<li data-key=\"{0}\"><div class=\"stale-head\"><code class=\"key\">{0}</code> {1}</div><ul class=\"stale-locs\">",
+                esc(&x.key),
+                if x.only_absent {
+                    "<span class=\"pill absent\">only hasnt_*</span>"
+                } else {
+                    "<span class=\"pill missing\">asserted to exist</span>"
+                }
+            );
+            for l in x.locations.iter().take(MAX_STALE_LOCATIONS) {
+                let _ = write!(
+                    out,
+                    "<li><code>{}:{}:{}</code> <code class=\"fn\">{}</code></li>",
+                    esc(&l.file),
+                    l.line,
+                    l.column,
+                    esc(&l.function)
+                );
+            }
+            if x.locations.len() > MAX_STALE_LOCATIONS {
+                let _ = write!(
+                    out,
+                    "<li class=\"muted\">&hellip; and {} more</li>",
+                    num((x.locations.len() - MAX_STALE_LOCATIONS) as u64)
+                );
+            }
+            out.push_str("</ul></li>\n");
+        }
+        out.push_str("</ul>\n");
+        if s.stale.len() > MAX_STALE {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\">&hellip; and {} more (all in <code>--format json</code>).</p>",
+                num((s.stale.len() - MAX_STALE) as u64)
+            );
+        }
+    }
+    out.push_str("</figure>\n</div>\n");
+
+    // The gaps: drawn by the script from the data, grouped by kind.
+    out.push_str("<div id=\"gaps\">\n<h3 id=\"gaps-h\">Gaps: untested objects</h3>\n");
+    if s.gaps.is_empty() {
+        out.push_str("<p class=\"okmsg\">None: every object of the schema is tested.</p>\n</div>\n</section>\n");
+        return;
+    }
+    out.push_str("<p class=\"muted\">Grouped by kind, most important kinds first, each with where the schema defines it.</p>\n");
+    out.push_str(
+        "<form class=\"filters\" id=\"gap-filters\" role=\"search\" aria-labelledby=\"gaps-h\">\n",
+    );
+    out.push_str("<label>Filter <input type=\"search\" id=\"g-text\" placeholder=\"name, schema, file\" autocomplete=\"off\"></label>\n");
+    out.push_str("<label>Kind <select id=\"g-kind\"><option value=\"\">all kinds</option>");
+    let mut i = 0;
+    while i < s.gaps.len() {
+        let kind = &s.gaps[i].kind;
+        let n = s.gaps[i..].iter().take_while(|g| &g.kind == kind).count();
+        let _ = write!(
+            out,
+            "<option value=\"{0}\">{0} ({1})</option>",
+            esc(kind),
+            num(n as u64)
+        );
+        i += n;
+    }
+    out.push_str("</select></label>\n");
+    out.push_str("<output id=\"g-count\" aria-live=\"polite\"></output>\n</form>\n");
+    out.push_str("<div class=\"table-wrap gaps-wrap\">\n<table class=\"objects gaps\" id=\"gaps-table\">\n<caption class=\"sr-only\">Objects of the schema no assertion tests</caption>\n\
+        <thead><tr><th scope=\"col\" class=\"plain-head\">Object</th><th scope=\"col\" class=\"plain-head\">Kind</th><th scope=\"col\" class=\"plain-head\">Defined at</th></tr></thead>\n\
+        <tbody id=\"gaps-body\"></tbody>\n</table>\n</div>\n");
+    out.push_str("<noscript><p class=\"empty\">The gap list needs JavaScript; <code>pgtap-scan gaps</code> prints it.</p></noscript>\n");
+    out.push_str("</div>\n</section>\n");
 }
 
 fn headline(r: &ScanReport, out: &mut String) {
@@ -600,6 +807,48 @@ fn status_index(o: &ObjectCoverage) -> usize {
     } else {
         2
     }
+}
+
+/// Everything the script draws: the object table and, with a universe, the gaps.
+fn page_data(r: &ScanReport) -> Value {
+    let mut data = table_data(&r.coverage.objects);
+    if let Some(s) = &r.schema {
+        data["schema"] = gap_data(s);
+    }
+    data
+}
+
+/// The gaps, compact and in their order (most important kinds first): `kinds` lists
+/// `[kind, objects of the kind, untested]` in that order, `files` the defining files, and
+/// each gap is `[key, kind, file, line]` with the kind and file as indexes.
+fn gap_data(s: &SchemaCoverage) -> Value {
+    let mut kinds: Vec<(&str, u64)> = Vec::new();
+    let mut files: Vec<&str> = Vec::new();
+    let mut file_ids: HashMap<&str, usize> = HashMap::new();
+    let gaps: Vec<Value> = s
+        .gaps
+        .iter()
+        .map(|g| {
+            if kinds.last().map(|k| k.0) != Some(g.kind.as_str()) {
+                kinds.push((&g.kind, 0));
+            }
+            let k = kinds.len() - 1;
+            kinds[k].1 += 1;
+            let f = *file_ids.entry(&g.defined_at.file).or_insert_with(|| {
+                files.push(&g.defined_at.file);
+                files.len() - 1
+            });
+            json!([g.key, k, f, g.defined_at.line])
+        })
+        .collect();
+    let kinds: Vec<Value> = kinds
+        .iter()
+        .map(|(k, n)| {
+            let objects = s.coverage.by_kind.get(*k).map_or(*n, |r| r.objects);
+            json!([k, objects, n])
+        })
+        .collect();
+    json!({"kinds": kinds, "files": files, "gaps": gaps})
 }
 
 /// The table's data, compact: file, function and context names are listed once and

@@ -1,6 +1,8 @@
 // The object table: drawn from the embedded JSON with textContent only (never innerHTML),
 // filtered, sorted and expanded in place. The state lives in the URL hash
 // (#filter=..&kind=..&status=..&sort=-assertions&open=<key>), so a view can be linked.
+// With a universe, the gap list too: grouped by kind, filtered by text and kind
+// (#gfilter=..&gkind=..).
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -30,6 +32,7 @@
   var heads = Array.prototype.slice.call(document.querySelectorAll("#objects-table th[data-sort]"));
 
   var state = { filter: "", kind: "", status: "", sort: "kind", desc: false, open: {} };
+  var gaps = gapList(data.schema);
 
   function haystack(r) {
     if (r.haystack === null) {
@@ -234,6 +237,122 @@
     save();
   }
 
+  // ---- The gaps (schema coverage): drawn from data.schema, at most MAX_GAP_ROWS rows.
+  function gapList(schema) {
+    if (!schema) { return null; }
+    var MAX_GAP_ROWS = 2000;
+    var g = {
+      state: { filter: "", kind: "" },
+      body: document.getElementById("gaps-body"),
+      text: document.getElementById("g-text"),
+      kind: document.getElementById("g-kind"),
+      count: document.getElementById("g-count"),
+      rows: schema.gaps.map(function (x) {
+        var colon = x[0].indexOf(":");
+        return {
+          key: x[0],
+          kind: schema.kinds[x[1]][0],
+          group: x[1],
+          name: colon >= 0 ? x[0].slice(colon + 1) : x[0],
+          where: schema.files[x[2]] + ":" + x[3],
+          haystack: (x[0] + "\n" + schema.files[x[2]]).toLowerCase()
+        };
+      })
+    };
+    root.setAttribute("data-gaps", String(g.rows.length));
+    if (!g.body) { return g; }
+    g.render = function () {
+      var needle = g.state.filter.trim().toLowerCase();
+      var shown = g.rows.filter(function (r) {
+        return (!g.state.kind || r.kind === g.state.kind) && (!needle || r.haystack.indexOf(needle) >= 0);
+      });
+      var perGroup = {};
+      shown.forEach(function (r) { perGroup[r.group] = (perGroup[r.group] || 0) + 1; });
+      var frag = document.createDocumentFragment(), group = -1;
+      shown.slice(0, MAX_GAP_ROWS).forEach(function (r) {
+        if (r.group !== group) {
+          group = r.group;
+          var k = schema.kinds[group];
+          var gr = el("tr", "group");
+          var th = el("th", null, plural(k[0]).replace(/_/g, " "));
+          th.colSpan = 3;
+          th.scope = "rowgroup";
+          var note = k[2].toLocaleString("en-US") + " of " + k[1].toLocaleString("en-US") + " untested";
+          if (perGroup[group] !== k[2]) { note += " \u00B7 " + perGroup[group].toLocaleString("en-US") + " shown"; }
+          th.appendChild(el("span", "muted", note));
+          gr.appendChild(th);
+          frag.appendChild(gr);
+        }
+        var tr = el("tr", "gap");
+        tr.setAttribute("data-key", r.key);
+        var name = el("td", "name");
+        var dot = r.name.indexOf(".");
+        if (dot > 0 && r.name.charAt(0) !== "\"" && r.kind !== "function") {
+          name.appendChild(el("span", "schema", r.name.slice(0, dot + 1)));
+          breakable(name, r.name.slice(dot + 1));
+        } else {
+          breakable(name, r.name);
+        }
+        tr.appendChild(name);
+        tr.appendChild(el("td", "kind", r.kind.replace(/_/g, " ")));
+        tr.appendChild(el("td", "where", r.where));
+        frag.appendChild(tr);
+      });
+      if (shown.length > MAX_GAP_ROWS) {
+        var more = el("tr");
+        var mtd = el("td", "empty", "\u2026 and " + (shown.length - MAX_GAP_ROWS).toLocaleString("en-US") +
+          " more; filter to narrow the list.");
+        mtd.colSpan = 3;
+        more.appendChild(mtd);
+        frag.appendChild(more);
+      }
+      if (!shown.length) {
+        var tr = el("tr");
+        var td = el("td", "empty", "No gap matches these filters.");
+        td.colSpan = 3;
+        tr.appendChild(td);
+        frag.appendChild(tr);
+      }
+      g.body.textContent = "";
+      g.body.appendChild(frag);
+      var total = g.rows.length.toLocaleString("en-US");
+      g.count.textContent = shown.length === g.rows.length
+        ? total + (g.rows.length === 1 ? " gap" : " gaps")
+        : shown.length.toLocaleString("en-US") + " of " + total + " gaps";
+      root.setAttribute("data-gap-rows", String(shown.length));
+    };
+    g.read = function (p) {
+      g.state.filter = p.get("gfilter") || "";
+      g.state.kind = p.get("gkind") || "";
+      g.text.value = g.state.filter;
+      g.kind.value = g.state.kind;
+      if (g.kind.value !== g.state.kind) { g.state.kind = ""; g.kind.value = ""; }
+    };
+    g.save = function (p) {
+      if (g.state.filter) { p.set("gfilter", g.state.filter); }
+      if (g.state.kind) { p.set("gkind", g.state.kind); }
+    };
+    document.getElementById("gap-filters").addEventListener("submit", function (e) { e.preventDefault(); });
+    var gtimer = 0;
+    g.text.addEventListener("input", function () {
+      clearTimeout(gtimer);
+      gtimer = setTimeout(function () { g.state.filter = g.text.value; g.render(); save(); }, 120);
+    });
+    g.kind.addEventListener("change", function () { g.state.kind = g.kind.value; g.render(); save(); });
+    return g;
+  }
+
+  function plural(kind) {
+    if (kind === "index") { return "indexes"; }
+    if (kind === "policy") { return "policies"; }
+    return kind + "s";
+  }
+
+  function renderAll() {
+    render();
+    if (gaps && gaps.render) { gaps.render(); }
+  }
+
   function readHash() {
     var p = new URLSearchParams(location.hash.replace(/^#/, ""));
     state.filter = p.get("filter") || "";
@@ -249,6 +368,7 @@
     kind.value = state.kind;
     if (kind.value !== state.kind) { state.kind = ""; kind.value = ""; }
     status.value = state.status;
+    if (gaps && gaps.read) { gaps.read(p); }
   }
 
   function save() {
@@ -258,6 +378,7 @@
     if (state.status) { p.set("status", state.status); }
     if (state.sort !== "kind" || state.desc) { p.set("sort", (state.desc ? "-" : "") + state.sort); }
     Object.keys(state.open).sort().forEach(function (k) { p.append("open", k); });
+    if (gaps && gaps.save) { gaps.save(p); }
     var h = p.toString();
     try {
       history.replaceState(null, "", h ? "#" + h : location.pathname + location.search);
@@ -268,7 +389,7 @@
 
   // Only locations of section links are real anchors; everything else is table state.
   function hashIsState() {
-    return !/^#(overview|charts|objects|problems)?$/.test(location.hash);
+    return !/^#(schema|gaps|stale|overview|charts|objects|problems)?$/.test(location.hash);
   }
 
   document.getElementById("filters").addEventListener("submit", function (e) { e.preventDefault(); });
@@ -297,12 +418,12 @@
     if (tr) { toggle(tr); }
   });
   window.addEventListener("hashchange", function () {
-    if (hashIsState()) { readHash(); render(); }
+    if (hashIsState()) { readHash(); renderAll(); }
   });
 
   var started = window.performance ? performance.now() : 0;
   if (hashIsState()) { readHash(); }
-  render();
+  renderAll();
   if (window.performance) {
     root.setAttribute("data-render-ms", String(Math.round(performance.now() - started)));
   }
