@@ -65,7 +65,7 @@ pub struct FileReport {
     pub result: FileResult,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -190,11 +190,19 @@ pub struct ScanReport {
     /// The coverage database: `objects` (sorted by key) and `statistics`.
     #[serde(flatten)]
     pub coverage: coverage::Database,
+    /// Errors and warnings as printed on stderr (the first [`MAX_MESSAGES`], sorted by
+    /// path and line), so reports can show them.
+    pub messages: Vec<Message>,
+    /// Messages beyond [`MAX_MESSAGES`] (counted in `summary`, not kept).
+    pub messages_omitted: u64,
     /// Held against a universe of objects (`--schema`, `--database-url`): `coverage`,
     /// `gaps`, `stale`, `universe_source`. Set with [`ScanReport::with_universe`].
     #[serde(flatten)]
     pub schema: Option<crate::gaps::SchemaCoverage>,
 }
+
+/// Messages kept in the report; the rest are counted.
+pub const MAX_MESSAGES: usize = 1000;
 
 /// The JSON report contract's version.
 pub const REPORT_VERSION: u32 = 1;
@@ -309,8 +317,13 @@ pub fn scan(
         files,
         streaming,
         coverage,
+        mut messages,
+        messages_omitted,
         ..
     } = agg;
+    messages.sort_by(|a, b| {
+        (&a.path, a.line, a.severity, &a.text).cmp(&(&b.path, b.line, b.severity, &b.text))
+    });
     let coverage = coverage.finish();
     let files = if streaming {
         None
@@ -350,6 +363,8 @@ pub fn scan(
         summary,
         stats,
         coverage,
+        messages,
+        messages_omitted,
         schema: None,
     }
 }
@@ -377,6 +392,8 @@ struct Aggregator<'o> {
     /// included are kept (and read again from disk), so memory does not grow per file.
     seen: HashMap<PathBuf, Included>,
     coverage: coverage::Builder,
+    messages: Vec<Message>,
+    messages_omitted: u64,
 }
 
 #[derive(Clone)]
@@ -407,6 +424,8 @@ impl<'o> Aggregator<'o> {
             runners: Vec::new(),
             seen: HashMap::new(),
             coverage: coverage::Builder::new(cfg.streaming == StreamingMode::Always),
+            messages: Vec::new(),
+            messages_omitted: 0,
         }
     }
 
@@ -421,12 +440,18 @@ impl<'o> Aggregator<'o> {
             Severity::Error => self.summary.errors += 1,
             Severity::Warning => self.summary.warnings += 1,
         }
-        self.observer.message(&Message {
+        let m = Message {
             severity,
             path,
             line,
             text,
-        });
+        };
+        self.observer.message(&m);
+        if self.messages.len() < MAX_MESSAGES {
+            self.messages.push(m);
+        } else {
+            self.messages_omitted += 1;
+        }
     }
 
     fn event(&mut self, event: Event<FileResult>) {

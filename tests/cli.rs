@@ -1198,3 +1198,43 @@ fn broken_pipe_on_stdout_is_quiet() {
     );
     assert_ne!(out.status.code(), Some(2), "{stderr}");
 }
+
+pgtest!(messages_are_kept_in_the_report, |dir, cmd| {
+    dir.create("a.sql", "SELECT plan(1);\nSELECT has_table('x);\n")
+        .create("b.sql", "SELECT plan(2);\nSELECT has_table('y');\n");
+    let r = cmd.args(["a.sql", "b.sql"]).json();
+    let messages = r["messages"].as_array().expect("messages");
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}:{} {}",
+                m["severity"].as_str().expect("severity"),
+                m["path"].as_str().expect("path"),
+                m["line"],
+                m["text"].as_str().expect("text")
+            )
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("error a.sql:2 ")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t == "warning b.sql:1 plan(2) but 1 tests found"),
+        "{texts:?}"
+    );
+    assert_eq!(r["messages_omitted"], 0);
+    assert_eq!(
+        messages.len() as u64,
+        r["summary"]["errors"].as_u64().expect("n") + r["summary"]["warnings"].as_u64().expect("n")
+    );
+    let text = dir
+        .command()
+        .args(["a.sql", "b.sql", "--color", "never"])
+        .run()
+        .stdout;
+    assert!(text.contains("  error a.sql:2: "), "{text}");
+});

@@ -23,6 +23,9 @@ impl Paint {
             s.to_string()
         }
     }
+    fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
     fn green(&self, s: &str) -> String {
         self.paint("32", s)
     }
@@ -394,10 +397,28 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
             w,
             "{}",
             p.yellow(&format!(
-                "{} errors, {} warnings (see stderr)",
+                "{} errors, {} warnings (also on stderr)",
                 s.errors, s.warnings
             ))
         )?;
+        // Plan mismatches are listed above; the rest here, errors first.
+        let mut shown = 0;
+        for sev in [crate::scan::Severity::Error, crate::scan::Severity::Warning] {
+            for m in r.messages.iter().filter(|m| m.severity == sev) {
+                if sev == crate::scan::Severity::Warning && m.text.starts_with("plan(") {
+                    continue;
+                }
+                if shown == 10 {
+                    break;
+                }
+                let mark = match sev {
+                    crate::scan::Severity::Error => p.red("error"),
+                    crate::scan::Severity::Warning => p.yellow("warning"),
+                };
+                writeln!(w, "  {mark} {}", fit(&m.to_string(), 88))?;
+                shown += 1;
+            }
+        }
     }
     if let Some(schema) = &r.schema {
         writeln!(w)?;
