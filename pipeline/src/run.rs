@@ -36,6 +36,11 @@ const CANCEL_POLL: Duration = Duration::from_millis(50);
 /// file does not pin its size in memory for the rest of the run.
 const KEEP_BUFFER: usize = 4 << 20;
 
+/// Files this big or bigger are memory-mapped instead of read into the worker's buffer:
+/// their bytes stay in the page cache (clean pages the kernel can drop) instead of a heap
+/// buffer the size of the file. Smaller files are cheaper to read than to map.
+pub const MMAP_THRESHOLD: u64 = KEEP_BUFFER as u64;
+
 /// How to run the stages. `Default` gives all cores, batches of 100, a 512 MiB budget.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
@@ -523,8 +528,8 @@ where
             payload,
         } = bufs;
         let Some((cache, codec)) = self.cache else {
-            read_into(path, meta.len(), buf)?;
-            let value = guarded(|| (self.parse)(path, buf))?;
+            let buf = load(path, meta.len(), buf)?;
+            let value = guarded(|| (self.parse)(path, &buf))?;
             return Ok(Done {
                 value,
                 bytes: buf.len() as u64,
@@ -559,8 +564,8 @@ where
             }
             Lookup::Absent => {}
         }
-        read_into(path, meta.len(), buf)?;
-        let content_hash = xxhash_rust::xxh3::xxh3_64(buf);
+        let buf = load(path, meta.len(), buf)?;
+        let content_hash = xxhash_rust::xxh3::xxh3_64(&buf);
         // What was read, not what metadata said a moment earlier.
         let stamp = Stamp {
             size: buf.len() as u64,
@@ -599,7 +604,7 @@ where
             }
         }
         let value = guarded(|| {
-            let value = (self.parse)(path, buf);
+            let value = (self.parse)(path, &buf);
             payload.clear();
             codec.encode(&value, payload);
             value
@@ -655,6 +660,39 @@ fn guarded<T>(f: impl FnOnce() -> T) -> io::Result<T> {
             panic_message(&*panic)
         ))
     })
+}
+
+/// A file's bytes: in the worker's buffer, or mapped.
+enum Loaded<'b> {
+    Read(&'b [u8]),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Loaded<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Loaded::Read(b) => b,
+            Loaded::Mapped(m) => m,
+        }
+    }
+}
+
+/// Reads a file into `buf`, or maps it when it is at least [`MMAP_THRESHOLD`] bytes.
+fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<Loaded<'b>> {
+    if size >= MMAP_THRESHOLD {
+        let file = File::open(path)?;
+        // SAFETY: the map is read-only and lives only while this file is parsed. The one
+        // hazard is another process truncating the file during that time, which makes a
+        // read of the lost pages fault (SIGBUS); ripgrep accepts the same for the same
+        // gain, and test suites are not truncated while they are being scanned.
+        let map = unsafe { memmap2::Mmap::map(&file) }?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        return Ok(Loaded::Mapped(map));
+    }
+    read_into(path, size, buf)?;
+    Ok(Loaded::Read(buf))
 }
 
 fn read_into(path: &Path, size_hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {

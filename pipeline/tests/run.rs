@@ -379,3 +379,41 @@ fn many_threads_small_budget_stress() {
     assert!(stats.budget.peak_charged_bytes <= 4096, "{stats:?}");
     assert_eq!(progress.parsed.load(Ordering::Relaxed), 300);
 }
+
+/// Files at or above the mapping threshold are mapped, not read: the parser must see
+/// exactly the same bytes, and a file bigger than the whole budget still passes alone.
+#[test]
+fn big_files_are_mapped_and_parsed_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = pipeline::run::MMAP_THRESHOLD as usize + 12_345;
+    let mut bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    bytes[size - 1] = b'!';
+    fs::write(dir.path().join("big.sql"), &bytes).expect("write");
+    write(dir.path(), "small.sql", 10);
+    let discovery = DiscoveryConfig {
+        roots: vec![dir.path().to_path_buf()],
+        extensions: vec!["sql".into()],
+        ..DiscoveryConfig::default()
+    };
+    let want: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    let stats = within_deadline(move || {
+        let mut sums = BTreeMap::new();
+        // A budget far smaller than the big file: it must go through alone.
+        let stats = run(
+            &discovery,
+            &config(2, 1, 1 << 20),
+            |_, b: &[u8]| (b.len(), b.iter().map(|&x| u64::from(x)).sum::<u64>()),
+            |event| {
+                if let Event::File(o) = event {
+                    let name = o.path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    sums.insert(name, o.into_result().expect("parsed"));
+                }
+            },
+        );
+        (stats, sums)
+    });
+    let (stats, sums) = stats;
+    assert_eq!(stats.files_parsed, 2);
+    assert_eq!(sums[&Some("big.sql".to_string())], (size, want));
+    assert_eq!(sums[&Some("small.sql".to_string())].0, 10);
+}

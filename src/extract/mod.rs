@@ -16,9 +16,7 @@ use std::ops::Range;
 use crate::catalog::resolve::{resolve, ArgType, Resolution};
 use crate::catalog::{Category, Function};
 use crate::config::ExtractOptions;
-use crate::lexer::{
-    ident_value, string_value, tokenize, tokenize_range, LexDiagnostic, Token, TokenKind,
-};
+use crate::lexer::{ident_value, string_value, tokenize_range, LexDiagnostic, Token, TokenKind};
 use crate::model::{Assertion, Context, Diagnostic, FileResult, Include, PlanDecl, ResolutionKind};
 use args::{parse_args, Arg, Value};
 use finder::{Finder, Hit};
@@ -122,11 +120,12 @@ impl Extractor {
             });
             return out;
         }
-        let lexed = tokenize(src);
+        // Lexed straight into the reused buffer: a copy would double the peak for a big file.
         scratch.tokens.clear();
-        scratch.tokens.extend_from_slice(&lexed.tokens);
         scratch.diags.clear();
-        for d in lexed.diagnostics {
+        let mut lex_diags = Vec::new();
+        tokenize_range(src, 0..src.len(), 1, 1, &mut scratch.tokens, &mut lex_diags);
+        for d in lex_diags {
             out.errors.push(Diagnostic {
                 line: d.line,
                 column: d.col,
@@ -161,9 +160,16 @@ impl Extractor {
         out.errors.sort_by_key(|a| (a.line, a.column));
         out.errors.dedup();
         out.warnings.sort_by_key(|a| (a.line, a.column));
+        if scratch.tokens.capacity() > KEEP_TOKENS {
+            // One huge file must not pin its token buffer for the rest of the run.
+            scratch.tokens = Vec::new();
+        }
         out
     }
 }
+
+/// Tokens a thread's scratch buffer keeps between files (32 bytes each: 32 MiB).
+const KEEP_TOKENS: usize = 1 << 20;
 
 struct Walk<'a> {
     ex: &'a Extractor,
