@@ -634,23 +634,15 @@ impl Walk<'_> {
         commented: bool,
         counts: bool,
     ) {
-        let positional: Vec<ArgType> = args
-            .iter()
-            .filter(|a| a.name.is_none())
-            .map(|a| a.ty.clone())
-            .collect();
-        let named: Vec<(&str, ArgType)> = args
-            .iter()
-            .filter_map(|a| a.name.as_deref().map(|n| (n, a.ty.clone())))
-            .collect();
         // Named arguments are matched by the resolver; order roles as the call wrote them.
         let set = f.aspect == Some("set");
         let sp = &self.ex.opts.search_path;
         // When every overload that takes this many arguments gives them the same roles, the
         // overload PostgreSQL picks cannot change the target: skip resolution (is(), ok(),
         // results_eq()... are most calls, and their argument types are rarely static).
-        if named.is_empty() {
-            if let Some(roles) = same_roles(f, positional.len()) {
+        // Decided before the argument types are copied out: most calls end here.
+        if args.iter().all(|a| a.name.is_none()) {
+            if let Some(roles) = same_roles(f, args.len()) {
                 let tg = target::target(f.object_kind, set, roles, args, sp);
                 let negated = f.negated_of.is_some();
                 self.push_assertion(
@@ -668,6 +660,15 @@ impl Walk<'_> {
                 return;
             }
         }
+        let positional: Vec<ArgType> = args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| a.ty.clone())
+            .collect();
+        let named: Vec<(&str, ArgType)> = args
+            .iter()
+            .filter_map(|a| a.name.as_deref().map(|n| (n, a.ty.clone())))
+            .collect();
         let statically_typed = positional
             .iter()
             .chain(named.iter().map(|(_, t)| t))
