@@ -587,11 +587,12 @@ impl<'c> CacheWriter<'c> {
         if let Some(f) = &data_file {
             f.sync_data()?;
         }
-        self.new.sort_unstable_by_key(key_of);
+        let mut new_records = std::mem::take(&mut self.new);
+        new_records.sort_unstable_by_key(key_of);
         // Merge the kept old records with the new ones; a new record wins on equal keys
         // (the same path discovered twice keeps one entry).
-        let mut merged: Vec<[u8; RECORD]> = Vec::with_capacity(self.new.len() + old);
-        let mut new = self.new.iter().peekable();
+        let mut merged: Vec<[u8; RECORD]> = Vec::with_capacity(new_records.len() + old);
+        let mut new = new_records.iter().peekable();
         for slot in (0..old).filter(|&s| self.is_kept(s)) {
             let Some(rec) = self
                 .cache
@@ -610,6 +611,7 @@ impl<'c> CacheWriter<'c> {
         }
         merged.extend(new.copied());
         merged.dedup_by_key(|r| key_of(r));
+        drop(new_records);
 
         let mut generation = self.cache.generation;
         let live: u64 = merged.iter().map(|r| u64::from(len_of(r))).sum();
@@ -620,23 +622,29 @@ impl<'c> CacheWriter<'c> {
             generation = self.compact(&mut merged)?;
         }
 
-        let mut out = Vec::with_capacity(64 + self.cache.namespace.len() + merged.len() * RECORD);
-        out.extend_from_slice(INDEX_MAGIC);
-        out.extend_from_slice(&(self.cache.namespace.len() as u32).to_le_bytes());
-        out.extend_from_slice(&self.cache.namespace);
-        out.extend_from_slice(&generation.to_le_bytes());
-        out.extend_from_slice(&(merged.len() as u64).to_le_bytes());
-        for r in &merged {
-            out.extend_from_slice(r);
-        }
-        let sum = xxh3_64(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
+        // Streamed through a hasher into the temporary file: no second copy of the index in
+        // memory (20 MB at a million files).
         fs::create_dir_all(&self.cache.dir)?;
-        let mut tmp = tempfile::Builder::new()
+        let tmp = tempfile::Builder::new()
             .prefix(".index-")
             .suffix(".tmp")
             .tempfile_in(&self.cache.dir)?;
-        tmp.write_all(&out)?;
+        let mut out = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 16, tmp),
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+        };
+        out.put(INDEX_MAGIC)?;
+        out.put(&(self.cache.namespace.len() as u32).to_le_bytes())?;
+        out.put(&self.cache.namespace)?;
+        out.put(&generation.to_le_bytes())?;
+        out.put(&(merged.len() as u64).to_le_bytes())?;
+        for r in &merged {
+            out.put(r)?;
+        }
+        let sum = out.hasher.digest();
+        let mut w = out.inner;
+        w.write_all(&sum.to_le_bytes())?;
+        let tmp = w.into_inner().map_err(|e| e.into_error())?;
         tmp.as_file().sync_all()?;
         tmp.persist(self.cache.dir.join(INDEX_FILE))
             .map_err(|e| e.error)?;
@@ -682,6 +690,19 @@ impl<'c> CacheWriter<'c> {
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_data()?;
         Ok(generation)
+    }
+}
+
+/// Writes and hashes what it writes (the index's checksum covers everything before it).
+struct HashingWriter<W> {
+    inner: W,
+    hasher: xxhash_rust::xxh3::Xxh3,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.inner.write_all(bytes)
     }
 }
 
