@@ -235,7 +235,11 @@ impl<'a> Dec<'a> {
     }
     fn strs(&mut self) -> Option<Vec<String>> {
         let n = self.count()?;
-        (0..n).map(|_| self.str()).collect()
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(self.str()?);
+        }
+        Some(v)
     }
     fn diags(&mut self) -> Option<Vec<Diagnostic>> {
         let n = self.count()?;
