@@ -144,6 +144,11 @@ pub struct ScanArgs {
     /// file lines are written as they are aggregated.
     #[arg(long, value_enum, help_heading = "Performance")]
     pub streaming: Option<StreamingArg>,
+    /// Keep per-file results in DIR and skip files that have not changed since the last run
+    /// (same size and mtime: not read; same content: not parsed). Created if missing; a
+    /// cache from another version or other extraction options is ignored and replaced.
+    #[arg(long, value_name = "DIR", help_heading = "Performance")]
+    pub cache: Option<PathBuf>,
 
     /// Schemas unqualified names resolve through, comma-separated [default: public].
     #[arg(
@@ -383,6 +388,7 @@ impl ScanArgs {
                         || file.include_commented.unwrap_or(false),
                     helpers: file.helper,
                 },
+                cache_dir: self.cache.or(file.cache),
             },
             format,
             output: self.output,

@@ -69,6 +69,7 @@ pub struct FileConfig {
     pub batch_size: Option<usize>,
     pub max_memory: Option<u64>,
     pub streaming: Option<String>,
+    pub cache: Option<PathBuf>,
     pub format: Option<String>,
     pub search_path: Option<Vec<String>>,
     pub include_commented: Option<bool>,

@@ -299,6 +299,12 @@ fn print_stats(r: &ScanReport) {
         s.throttle_waits,
         s.throttle_ms
     );
+    if s.cache_hits + s.cache_hash_hits + s.cache_misses > 0 {
+        eprintln!(
+            "  cache: {} hits (not read), {} hash hits (read, not parsed), {} misses (parsed)",
+            s.cache_hits, s.cache_hash_hits, s.cache_misses
+        );
+    }
     if s.heap_measured {
         eprintln!(
             "  heap: initial {:.2} MB, peak {:.2} MB, current {:.2} MB (counting allocator)",

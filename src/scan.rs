@@ -40,6 +40,8 @@ pub struct ScanConfig {
     pub max_memory_bytes: u64,
     pub streaming: StreamingMode,
     pub extract: ExtractOptions,
+    /// `--cache DIR`: keep per-file results there and skip unchanged files.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for ScanConfig {
@@ -51,6 +53,7 @@ impl Default for ScanConfig {
             max_memory_bytes: 512 * 1024 * 1024,
             streaming: StreamingMode::Auto,
             extract: ExtractOptions::default(),
+            cache_dir: None,
         }
     }
 }
@@ -176,6 +179,11 @@ pub struct Stats {
     pub aggregate_ms: u64,
     pub elapsed_ms: u64,
     pub cancelled: bool,
+    /// With `--cache`: files neither read nor parsed (same size and mtime), files read but
+    /// not parsed (same content hash), files parsed. All 0 without a cache.
+    pub cache_hits: u64,
+    pub cache_hash_hits: u64,
+    pub cache_misses: u64,
 }
 
 /// The result of a scan.
@@ -305,9 +313,17 @@ pub fn scan(
         progress: Arc::clone(&progress),
     };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
-    let pstats = pipeline::run(
+    let mut cache = cfg
+        .cache_dir
+        .as_deref()
+        .map(|dir| pipeline::BlobCache::open(dir, &crate::cache::namespace(&cfg.extract)));
+    let pstats = pipeline::run_cached(
         &cfg.discovery,
         &pcfg,
+        cache.as_mut().map(|cache| pipeline::Cached {
+            cache,
+            codec: &crate::cache::FileResultCodec,
+        }),
         |_path, bytes| extractor.extract(bytes),
         |event| agg.event(event),
     );
@@ -356,6 +372,9 @@ pub fn scan(
         aggregate_ms: pstats.aggregate_time.as_millis() as u64,
         elapsed_ms: started.elapsed().as_millis() as u64,
         cancelled: pstats.cancelled,
+        cache_hits: pstats.cache.hits,
+        cache_hash_hits: pstats.cache.hash_hits,
+        cache_misses: pstats.cache.misses,
     };
     ScanReport {
         version: REPORT_VERSION,

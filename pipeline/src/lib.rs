@@ -36,9 +36,13 @@
 
 pub mod alloc;
 pub mod budget;
+pub mod cache;
 pub mod discover;
 pub mod run;
 
 pub use budget::{BudgetStats, Charge, MemoryBudget};
+pub use cache::{BlobCache, CacheStats, CacheUse, Codec};
 pub use discover::DiscoveryConfig;
-pub use run::{run, Event, FileOutcome, PipelineConfig, PipelineStats, Progress};
+pub use run::{
+    run, run_cached, Cached, Event, FileOutcome, PipelineConfig, PipelineStats, Progress,
+};

@@ -23,6 +23,9 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use crate::budget::{BudgetStats, Charge, MemoryBudget};
+use crate::cache::{
+    build_entry, BlobCache, CacheStats, CacheUse, CacheWriter, Codec, Lookup, Pending, Stamp,
+};
 use crate::discover::{discover, DiscoveryConfig, Sink};
 
 /// How often an idle aggregator looks at the cancel flag. The flag is set from a signal
@@ -32,6 +35,11 @@ const CANCEL_POLL: Duration = Duration::from_millis(50);
 /// A worker's read buffer is kept for the next file unless it grew beyond this, so one huge
 /// file does not pin its size in memory for the rest of the run.
 const KEEP_BUFFER: usize = 4 << 20;
+
+/// Files this big or bigger are memory-mapped instead of read into the worker's buffer:
+/// their bytes stay in the page cache (clean pages the kernel can drop) instead of a heap
+/// buffer the size of the file. Smaller files are cheaper to read than to map.
+pub const MMAP_THRESHOLD: u64 = KEEP_BUFFER as u64;
 
 /// How to run the stages. `Default` gives all cores, batches of 100, a 512 MiB budget.
 #[derive(Debug, Clone)]
@@ -99,7 +107,17 @@ pub struct FileOutcome<R> {
     /// `Err`: the file could not be read (missing, unreadable, not a regular file), or the
     /// parser panicked on it (`ErrorKind::Other`).
     pub result: Result<R, io::Error>,
+    /// How the cache served this file ([`CacheUse::Off`] without one).
+    pub cache: CacheUse,
     charge: Option<Charge>,
+    /// What the cache must record for this file; taken by the run loop.
+    pending: Option<Pending>,
+    /// A cached result still encoded: the run loop decodes it before the caller sees the
+    /// outcome (and `result` holds a placeholder until then). Decoding on the caller's
+    /// thread means the result's allocations are made and freed by the same thread,
+    /// which is what the allocator is fastest at; freeing on another thread what a worker
+    /// allocated cost more than the decoding itself.
+    encoded: Option<Vec<u8>>,
 }
 
 impl<R> FileOutcome<R> {
@@ -127,6 +145,8 @@ pub struct PipelineStats {
     pub aggregate_time: Duration,
     pub elapsed: Duration,
     pub cancelled: bool,
+    /// All zero without a cache.
+    pub cache: CacheStats,
 }
 
 /// Runs discovery on its own thread and parsing on a rayon pool of `config.threads`, and
@@ -145,6 +165,32 @@ pub fn run<R, P, A>(
     discovery: &DiscoveryConfig,
     config: &PipelineConfig,
     parse: P,
+    aggregate: A,
+) -> PipelineStats
+where
+    R: Send,
+    P: Fn(&Path, &[u8]) -> R + Sync + Send,
+    A: FnMut(Event<R>),
+{
+    run_cached(discovery, config, None, parse, aggregate)
+}
+
+/// A cache for [`run_cached`]: where results are kept and how they become bytes.
+pub struct Cached<'a, R> {
+    pub cache: &'a mut BlobCache,
+    pub codec: &'a dyn Codec<R>,
+}
+
+/// [`run`], with results kept in (and served from) `cache`: a file whose size and mtime
+/// have not changed is neither read nor parsed, one whose content hash has not changed is
+/// not parsed (see [`crate::cache`]). Problems with the cache are reported as
+/// [`Event::Warning`]s naming the cache file; they never stop the run. The cache's index
+/// is written when the run ends, unless it was cancelled.
+pub fn run_cached<R, P, A>(
+    discovery: &DiscoveryConfig,
+    config: &PipelineConfig,
+    cached: Option<Cached<'_, R>>,
+    parse: P,
     mut aggregate: A,
 ) -> PipelineStats
 where
@@ -153,6 +199,16 @@ where
     A: FnMut(Event<R>),
 {
     let started = Instant::now();
+    let cached = cached.map(|c| {
+        for (path, message) in c.cache.take_warnings() {
+            aggregate(Event::Warning {
+                path: Some(path),
+                message,
+            });
+        }
+        (&*c.cache, c.codec)
+    });
+    let mut writer = cached.map(|(cache, _)| CacheWriter::new(cache));
     let threads = match config.threads {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -168,6 +224,7 @@ where
     let discovered = AtomicU64::new(0);
     let discovery_nanos = AtomicU64::new(0);
     let parse_nanos = AtomicU64::new(0);
+    let corrupt = AtomicU64::new(0);
     let mut stats = PipelineStats::default();
 
     thread::scope(|s| {
@@ -212,7 +269,11 @@ where
             cancel,
             progress,
             parse_nanos: &parse_nanos,
-            buffers: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
+            corrupt: &corrupt,
+            buffers: (0..threads)
+                .map(|_| Mutex::new(Buffers::default()))
+                .collect(),
+            cache: cached,
         };
         let worker_tx = event_tx;
         let workers_thread = thread::Builder::new()
@@ -269,12 +330,37 @@ where
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            if let Event::File(outcome) = &event {
+            let mut event = event;
+            if let Event::File(outcome) = &mut event {
+                if let (Some(bytes), Some((_, codec))) = (outcome.encoded.take(), cached) {
+                    match guarded(|| codec.decode(&bytes)) {
+                        Ok(Some(value)) => outcome.result = Ok(value),
+                        _ => {
+                            // Verified bytes the codec cannot read (a codec change that
+                            // kept its version): parse the file here instead, and let the
+                            // entry go so the next run stores it afresh.
+                            corrupt.fetch_add(1, Relaxed);
+                            outcome.pending = None;
+                            outcome.cache = CacheUse::Miss;
+                            outcome.result = std::fs::read(&outcome.path)
+                                .and_then(|b| guarded(|| parse(&outcome.path, &b)));
+                        }
+                    }
+                }
                 match outcome.result {
                     Ok(_) => stats.files_parsed += 1,
                     Err(_) => stats.files_failed += 1,
                 }
                 stats.bytes_read += outcome.bytes;
+                match outcome.cache {
+                    CacheUse::Off => {}
+                    CacheUse::Hit => stats.cache.hits += 1,
+                    CacheUse::HashHit => stats.cache.hash_hits += 1,
+                    CacheUse::Miss => stats.cache.misses += 1,
+                }
+                if let (Some(w), Some(p)) = (writer.as_mut(), outcome.pending.take()) {
+                    w.record(p);
+                }
             }
             let t = Instant::now();
             aggregate(event);
@@ -282,6 +368,31 @@ where
         }
     });
 
+    stats.cache.corrupt = corrupt.into_inner();
+    if let Some(w) = writer {
+        let t = Instant::now();
+        let (cache_stats, warning) = w.finish(cancel.load(Relaxed));
+        stats.cache.entries = cache_stats.entries;
+        stats.cache.bytes_written = cache_stats.bytes_written;
+        if stats.cache.corrupt > 0 {
+            if let Some((cache, _)) = cached {
+                aggregate(Event::Warning {
+                    path: Some(cache.dir().to_path_buf()),
+                    message: format!(
+                        "{} cache entries failed verification and were ignored (those files were parsed again)",
+                        stats.cache.corrupt
+                    ),
+                });
+            }
+        }
+        if let Some((path, message)) = warning {
+            aggregate(Event::Warning {
+                path: Some(path),
+                message,
+            });
+        }
+        stats.aggregate_time += t.elapsed();
+    }
     stats.files_discovered = discovered.into_inner();
     stats.batches = batches.into_inner();
     stats.budget = budget.stats();
@@ -341,22 +452,42 @@ impl<R: Send> Sink for RunSink<'_, R> {
     }
 }
 
-struct Worker<'a, P> {
+struct Worker<'a, R, P> {
     parse: &'a P,
     budget: &'a Arc<MemoryBudget>,
     cancel: &'a AtomicBool,
     progress: &'a Progress,
     parse_nanos: &'a AtomicU64,
-    /// One read buffer per pool thread, reused across files.
-    buffers: Vec<Mutex<Vec<u8>>>,
+    corrupt: &'a AtomicU64,
+    /// One set of buffers per pool thread, reused across files.
+    buffers: Vec<Mutex<Buffers>>,
+    cache: Option<(&'a BlobCache, &'a dyn Codec<R>)>,
 }
 
-impl<P> Worker<'_, P> {
+/// A worker's reusable buffers: the file's bytes, a cache entry read, a payload encoded.
+#[derive(Default)]
+struct Buffers {
+    file: Vec<u8>,
+    entry: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+/// A file read (or served from the cache) and parsed.
+struct Done<R> {
+    /// `None` when `encoded` holds the result instead.
+    value: Option<R>,
+    encoded: Option<Vec<u8>>,
+    bytes: u64,
+    cache: CacheUse,
+    pending: Option<Pending>,
+}
+
+impl<R, P> Worker<'_, R, P>
+where
+    P: Fn(&Path, &[u8]) -> R,
+{
     /// Reads and parses one file. `None`: the run was cancelled, the file is skipped.
-    fn process<R>(&self, path: PathBuf) -> Option<FileOutcome<R>>
-    where
-        P: Fn(&Path, &[u8]) -> R,
-    {
+    fn process(&self, path: PathBuf) -> Option<FileOutcome<R>> {
         if self.cancel.load(Relaxed) {
             return None;
         }
@@ -366,7 +497,10 @@ impl<P> Worker<'_, P> {
                 path,
                 bytes: 0,
                 result: Err(err),
+                cache: CacheUse::Off,
                 charge: None,
+                pending: None,
+                encoded: None,
             })
         };
         // The size comes from metadata so the budget is charged *before* the bytes exist.
@@ -386,51 +520,196 @@ impl<P> Worker<'_, P> {
         let charge = self.budget.acquire(meta.len())?;
 
         let t = Instant::now();
-        let result = self.with_buffer(|buf| {
-            read_into(&path, meta.len(), buf)?;
-            let bytes = buf.len() as u64;
-            let parsed =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.parse)(&path, buf)));
-            match parsed {
-                Ok(value) => Ok((value, bytes)),
-                Err(panic) => Err(io::Error::other(format!(
-                    "internal error: the parser panicked: {}",
-                    panic_message(&*panic)
-                ))),
-            }
-        });
+        let result = self.with_buffers(|bufs| self.read_and_parse(&path, &meta, bufs));
         self.parse_nanos.fetch_add(nanos(t.elapsed()), Relaxed);
 
         match result {
-            Ok((value, bytes)) => {
+            Ok(done) => {
                 self.progress.parsed.fetch_add(1, Relaxed);
-                self.progress.bytes.fetch_add(bytes, Relaxed);
+                self.progress.bytes.fetch_add(done.bytes, Relaxed);
                 Some(FileOutcome {
                     path,
-                    bytes,
-                    result: Ok(value),
+                    bytes: done.bytes,
+                    result: done
+                        .value
+                        .ok_or_else(|| io::Error::other("cached result not decoded")),
+                    cache: done.cache,
                     charge: Some(charge),
+                    pending: done.pending,
+                    encoded: done.encoded,
                 })
             }
             Err(err) => failed(path, err),
         }
     }
 
-    /// Runs `f` with this pool thread's buffer, or a fresh one if it is busy (the parser
+    fn read_and_parse(
+        &self,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        bufs: &mut Buffers,
+    ) -> io::Result<Done<R>> {
+        let Buffers {
+            file: buf,
+            entry,
+            payload,
+        } = bufs;
+        let Some((cache, codec)) = self.cache else {
+            let buf = load(path, meta.len(), buf)?;
+            let value = guarded(|| (self.parse)(path, &buf))?;
+            return Ok(Done {
+                value: Some(value),
+                encoded: None,
+                bytes: buf.len() as u64,
+                cache: CacheUse::Off,
+                pending: None,
+            });
+        };
+        let stamp = Stamp::of(meta);
+        let key = BlobCache::key(path);
+        let (found, slot) = cache.lookup(key, path, entry);
+        // An entry whose stamp no longer matches: its content hash and payload.
+        let mut stale = None;
+        match found {
+            Lookup::Found(e) if e.stamp == stamp && !e.racy => {
+                return Ok(Done {
+                    value: None,
+                    encoded: Some(e.payload.to_vec()),
+                    bytes: 0,
+                    cache: CacheUse::Hit,
+                    pending: slot.map(Pending::Keep),
+                });
+            }
+            Lookup::Found(e) => stale = Some((e.stamp.size, e.content_hash, e.payload)),
+            Lookup::Corrupt => {
+                self.corrupt.fetch_add(1, Relaxed);
+            }
+            Lookup::Absent => {}
+        }
+        let buf = load(path, meta.len(), buf)?;
+        let content_hash = xxhash_rust::xxh3::xxh3_64(&buf);
+        // What was read, not what metadata said a moment earlier.
+        let stamp = Stamp {
+            size: buf.len() as u64,
+            ..stamp
+        };
+        let racy = cache.racy(stamp);
+        let bytes = buf.len() as u64;
+        let mut new_entry = Vec::new();
+        if let Some((size, hash, old_payload)) = stale {
+            if size == stamp.size && hash == content_hash {
+                build_entry(
+                    &mut new_entry,
+                    key,
+                    path,
+                    stamp,
+                    content_hash,
+                    racy,
+                    old_payload,
+                );
+                return Ok(Done {
+                    value: None,
+                    encoded: Some(old_payload.to_vec()),
+                    bytes,
+                    cache: CacheUse::HashHit,
+                    pending: Some(Pending::Write {
+                        key,
+                        entry: new_entry,
+                    }),
+                });
+            }
+        }
+        let value = guarded(|| {
+            let value = (self.parse)(path, &buf);
+            payload.clear();
+            codec.encode(&value, payload);
+            value
+        })?;
+        build_entry(
+            &mut new_entry,
+            key,
+            path,
+            stamp,
+            content_hash,
+            racy,
+            payload,
+        );
+        if payload.capacity() > KEEP_BUFFER {
+            *payload = Vec::new();
+        }
+        Ok(Done {
+            value: Some(value),
+            encoded: None,
+            bytes,
+            cache: CacheUse::Miss,
+            pending: Some(Pending::Write {
+                key,
+                entry: new_entry,
+            }),
+        })
+    }
+
+    /// Runs `f` with this pool thread's buffers, or fresh ones if they are busy (the parser
     /// used rayon itself and this thread stole another file meanwhile).
-    fn with_buffer<T>(&self, f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    fn with_buffers<T>(&self, f: impl FnOnce(&mut Buffers) -> T) -> T {
         let slot = rayon::current_thread_index().unwrap_or(0);
         match self.buffers.get(slot).and_then(|b| b.try_lock()) {
-            Some(mut buf) => {
-                let out = f(&mut buf);
-                if buf.capacity() > KEEP_BUFFER {
-                    *buf = Vec::new();
+            Some(mut bufs) => {
+                let out = f(&mut bufs);
+                if bufs.file.capacity() > KEEP_BUFFER {
+                    bufs.file = Vec::new();
+                }
+                if bufs.entry.capacity() > KEEP_BUFFER {
+                    bufs.entry = Vec::new();
                 }
                 out
             }
-            None => f(&mut Vec::new()),
+            None => f(&mut Buffers::default()),
         }
     }
+}
+
+/// Runs the caller's code so that a panic becomes this file's error, not the run's end.
+fn guarded<T>(f: impl FnOnce() -> T) -> io::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        io::Error::other(format!(
+            "internal error: the parser panicked: {}",
+            panic_message(&*panic)
+        ))
+    })
+}
+
+/// A file's bytes: in the worker's buffer, or mapped.
+enum Loaded<'b> {
+    Read(&'b [u8]),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Loaded<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Loaded::Read(b) => b,
+            Loaded::Mapped(m) => m,
+        }
+    }
+}
+
+/// Reads a file into `buf`, or maps it when it is at least [`MMAP_THRESHOLD`] bytes.
+fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<Loaded<'b>> {
+    if size >= MMAP_THRESHOLD {
+        let file = File::open(path)?;
+        // SAFETY: the map is read-only and lives only while this file is parsed. The one
+        // hazard is another process truncating the file during that time, which makes a
+        // read of the lost pages fault (SIGBUS); ripgrep accepts the same for the same
+        // gain, and test suites are not truncated while they are being scanned.
+        let map = unsafe { memmap2::Mmap::map(&file) }?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        return Ok(Loaded::Mapped(map));
+    }
+    read_into(path, size, buf)?;
+    Ok(Loaded::Read(buf))
 }
 
 fn read_into(path: &Path, size_hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {

@@ -379,3 +379,113 @@ fn many_threads_small_budget_stress() {
     assert!(stats.budget.peak_charged_bytes <= 4096, "{stats:?}");
     assert_eq!(progress.parsed.load(Ordering::Relaxed), 300);
 }
+
+/// Files at or above the mapping threshold are mapped, not read: the parser must see
+/// exactly the same bytes, and a file bigger than the whole budget still passes alone.
+#[test]
+fn big_files_are_mapped_and_parsed_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = pipeline::run::MMAP_THRESHOLD as usize + 12_345;
+    let mut bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    bytes[size - 1] = b'!';
+    fs::write(dir.path().join("big.sql"), &bytes).expect("write");
+    write(dir.path(), "small.sql", 10);
+    let discovery = DiscoveryConfig {
+        roots: vec![dir.path().to_path_buf()],
+        extensions: vec!["sql".into()],
+        ..DiscoveryConfig::default()
+    };
+    let want: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    let stats = within_deadline(move || {
+        let mut sums = BTreeMap::new();
+        // A budget far smaller than the big file: it must go through alone.
+        let stats = run(
+            &discovery,
+            &config(2, 1, 1 << 20),
+            |_, b: &[u8]| (b.len(), b.iter().map(|&x| u64::from(x)).sum::<u64>()),
+            |event| {
+                if let Event::File(o) = event {
+                    let name = o.path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    sums.insert(name, o.into_result().expect("parsed"));
+                }
+            },
+        );
+        (stats, sums)
+    });
+    let (stats, sums) = stats;
+    assert_eq!(stats.files_parsed, 2);
+    assert_eq!(sums[&Some("big.sql".to_string())], (size, want));
+    assert_eq!(sums[&Some("small.sql".to_string())].0, 10);
+}
+
+/// A cache whose entries verify but that the codec cannot read (a codec changed without a
+/// new namespace) costs a parse, never a wrong or missing result.
+#[test]
+fn cached_results_the_codec_rejects_are_parsed_again() {
+    use pipeline::{run_cached, BlobCache, CacheUse, Cached, Codec};
+    struct Len(bool);
+    impl Codec<usize> for Len {
+        fn encode(&self, v: &usize, out: &mut Vec<u8>) {
+            out.extend_from_slice(&(*v as u64).to_le_bytes());
+        }
+        fn decode(&self, b: &[u8]) -> Option<usize> {
+            let ok = self.0;
+            ok.then(|| b.try_into().ok().map(|a| u64::from_le_bytes(a) as usize))
+                .flatten()
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("t");
+    for i in 0..5 {
+        write(&tree, &format!("f{i}.sql"), 100 + i);
+        let f = fs::File::options()
+            .write(true)
+            .open(tree.join(format!("f{i}.sql")))
+            .expect("open");
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+            .expect("mtime");
+    }
+    let discovery = DiscoveryConfig {
+        roots: vec![tree.clone()],
+        extensions: vec!["sql".into()],
+        ..DiscoveryConfig::default()
+    };
+    let scan = |codec: &Len| {
+        let mut cache = BlobCache::open(&dir.path().join("cache"), b"ns");
+        let mut got = BTreeMap::new();
+        let mut uses = Vec::new();
+        let mut warnings = Vec::new();
+        let stats = run_cached(
+            &discovery,
+            &config(2, 2, 1 << 20),
+            Some(Cached {
+                cache: &mut cache,
+                codec,
+            }),
+            |_, b: &[u8]| b.len(),
+            |event| match event {
+                Event::File(o) => {
+                    uses.push(o.cache);
+                    let p = o.path.clone();
+                    got.insert(p, o.into_result().expect("a result"));
+                }
+                Event::Warning { message, .. } => warnings.push(message),
+            },
+        );
+        (stats, got, uses, warnings)
+    };
+    let (_, first, uses, _) = scan(&Len(true));
+    assert!(uses.iter().all(|u| *u == CacheUse::Miss));
+    let (stats, again, uses, _) = scan(&Len(true));
+    assert!(uses.iter().all(|u| *u == CacheUse::Hit), "{uses:?}");
+    assert_eq!(stats.bytes_read, 0);
+    assert_eq!(again, first);
+    let (stats, broken, uses, warnings) = scan(&Len(false));
+    assert_eq!(broken, first);
+    assert!(uses.iter().all(|u| *u == CacheUse::Miss), "{uses:?}");
+    assert_eq!(stats.cache.corrupt, 5);
+    assert!(
+        warnings.iter().any(|w| w.contains("failed verification")),
+        "{warnings:?}"
+    );
+}

@@ -56,7 +56,8 @@ fn split_args(src: &[u8], toks: &[Token], depth: usize) -> Vec<Arg> {
     if toks.is_empty() {
         return Vec::new();
     }
-    let mut args = Vec::new();
+    // Sized once: growing by pushes was the largest single source of allocations.
+    let mut args = Vec::with_capacity(top_level_commas(toks) + 1);
     let mut brackets = 0usize;
     let mut start = 0;
     for (i, t) in toks.iter().enumerate() {
@@ -72,6 +73,20 @@ fn split_args(src: &[u8], toks: &[Token], depth: usize) -> Vec<Arg> {
     }
     args.push(parse_arg(src, &toks[start..], depth));
     args
+}
+
+fn top_level_commas(toks: &[Token]) -> usize {
+    let mut brackets = 0usize;
+    let mut commas = 0;
+    for t in toks {
+        match t.kind {
+            TokenKind::LParen | TokenKind::LBracket => brackets += 1,
+            TokenKind::RParen | TokenKind::RBracket => brackets = brackets.saturating_sub(1),
+            TokenKind::Comma if brackets == 0 => commas += 1,
+            _ => {}
+        }
+    }
+    commas
 }
 
 fn parse_arg(src: &[u8], toks: &[Token], depth: usize) -> Arg {
@@ -114,8 +129,24 @@ fn matching(toks: &[Token], open: usize) -> Option<usize> {
     None
 }
 
+/// Bytes as text, invalid UTF-8 replaced. Valid input (nearly all of it) takes the fast,
+/// vectorised check instead of `from_utf8_lossy`'s chunk-by-chunk walk.
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+/// [`lossy`] for a value that may already be owned: valid UTF-8 is not copied again.
+fn lossy_cow(b: std::borrow::Cow<'_, [u8]>) -> String {
+    match b {
+        std::borrow::Cow::Borrowed(b) => lossy(b),
+        std::borrow::Cow::Owned(v) => match String::from_utf8(v) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        },
+    }
 }
 
 /// Reads one expression. Loops (never recurses on input) except into ARRAY elements,
@@ -186,11 +217,16 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
     }
     // One string constant, or several joined across newlines.
     if toks.iter().all(|t| t.kind == TokenKind::String) {
-        let mut value = Vec::new();
-        for t in toks {
-            value.extend_from_slice(&string_value(src, t));
-        }
-        let value = lossy(&value);
+        let value = match toks {
+            [t] => lossy_cow(string_value(src, t)),
+            _ => {
+                let mut value = Vec::new();
+                for t in toks {
+                    value.extend_from_slice(&string_value(src, t));
+                }
+                lossy(&value)
+            }
+        };
         return match toks[0].flavor {
             StringFlavor::Bit | StringFlavor::Hex => {
                 (ArgType::Typed("bit".into()), Value::Str(value))

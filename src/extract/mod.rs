@@ -16,9 +16,7 @@ use std::ops::Range;
 use crate::catalog::resolve::{resolve, ArgType, Resolution};
 use crate::catalog::{Category, Function};
 use crate::config::ExtractOptions;
-use crate::lexer::{
-    ident_value, string_value, tokenize, tokenize_range, LexDiagnostic, Token, TokenKind,
-};
+use crate::lexer::{ident_value, string_value, tokenize_range, LexDiagnostic, Token, TokenKind};
 use crate::model::{Assertion, Context, Diagnostic, FileResult, Include, PlanDecl, ResolutionKind};
 use args::{parse_args, Arg, Value};
 use finder::{Finder, Hit};
@@ -122,11 +120,12 @@ impl Extractor {
             });
             return out;
         }
-        let lexed = tokenize(src);
+        // Lexed straight into the reused buffer: a copy would double the peak for a big file.
         scratch.tokens.clear();
-        scratch.tokens.extend_from_slice(&lexed.tokens);
         scratch.diags.clear();
-        for d in lexed.diagnostics {
+        let mut lex_diags = Vec::new();
+        tokenize_range(src, 0..src.len(), 1, 1, &mut scratch.tokens, &mut lex_diags);
+        for d in lex_diags {
             out.errors.push(Diagnostic {
                 line: d.line,
                 column: d.col,
@@ -161,9 +160,16 @@ impl Extractor {
         out.errors.sort_by_key(|a| (a.line, a.column));
         out.errors.dedup();
         out.warnings.sort_by_key(|a| (a.line, a.column));
+        if scratch.tokens.capacity() > KEEP_TOKENS {
+            // One huge file must not pin its token buffer for the rest of the run.
+            scratch.tokens = Vec::new();
+        }
         out
     }
 }
+
+/// Tokens a thread's scratch buffer keeps between files (32 bytes each: 32 MiB).
+const KEEP_TOKENS: usize = 1 << 20;
 
 struct Walk<'a> {
     ex: &'a Extractor,
@@ -628,23 +634,15 @@ impl Walk<'_> {
         commented: bool,
         counts: bool,
     ) {
-        let positional: Vec<ArgType> = args
-            .iter()
-            .filter(|a| a.name.is_none())
-            .map(|a| a.ty.clone())
-            .collect();
-        let named: Vec<(&str, ArgType)> = args
-            .iter()
-            .filter_map(|a| a.name.as_deref().map(|n| (n, a.ty.clone())))
-            .collect();
         // Named arguments are matched by the resolver; order roles as the call wrote them.
         let set = f.aspect == Some("set");
         let sp = &self.ex.opts.search_path;
         // When every overload that takes this many arguments gives them the same roles, the
         // overload PostgreSQL picks cannot change the target: skip resolution (is(), ok(),
         // results_eq()... are most calls, and their argument types are rarely static).
-        if named.is_empty() {
-            if let Some(roles) = same_roles(f, positional.len()) {
+        // Decided before the argument types are copied out: most calls end here.
+        if args.iter().all(|a| a.name.is_none()) {
+            if let Some(roles) = same_roles(f, args.len()) {
                 let tg = target::target(f.object_kind, set, roles, args, sp);
                 let negated = f.negated_of.is_some();
                 self.push_assertion(
@@ -662,6 +660,15 @@ impl Walk<'_> {
                 return;
             }
         }
+        let positional: Vec<ArgType> = args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| a.ty.clone())
+            .collect();
+        let named: Vec<(&str, ArgType)> = args
+            .iter()
+            .filter_map(|a| a.name.as_deref().map(|n| (n, a.ty.clone())))
+            .collect();
         let statically_typed = positional
             .iter()
             .chain(named.iter().map(|(_, t)| t))

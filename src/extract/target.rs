@@ -209,39 +209,33 @@ pub fn target(
             },
             None => None,
         };
-        let names: Option<Vec<String>> = if sp.list {
-            arg.value.as_list()
+        let fargs = if sp.kind == "function" && !sp.list {
+            role_value("args").and_then(Value::as_list)
         } else {
-            arg.value.as_str().map(|s| vec![s.to_string()])
+            None
         };
-        let Some(names) = names else {
-            entities.push((sp.kind, sp.list, None));
-            continue;
-        };
-        let keys = names
-            .iter()
-            .map(|n| {
-                if sp.kind == "function" {
-                    let fargs = role_value("args").and_then(Value::as_list);
-                    function_key(
-                        schema.unwrap_or(default_schema),
-                        n,
-                        fargs.as_deref().filter(|_| !sp.list),
-                    )
-                } else {
-                    let mut parts: Vec<&str> = Vec::with_capacity(3);
-                    if let Some(s) = schema {
-                        parts.push(s);
-                    }
-                    if let Some(p) = parent {
-                        parts.push(p);
-                    }
-                    parts.push(n);
-                    key(sp.kind, &parts)
+        let key_of = |n: &str| {
+            if sp.kind == "function" {
+                function_key(schema.unwrap_or(default_schema), n, fargs.as_deref())
+            } else {
+                let mut parts: [&str; 3] = [""; 3];
+                let mut len = 0;
+                for part in [schema, parent, Some(n)].into_iter().flatten() {
+                    parts[len] = part;
+                    len += 1;
                 }
-            })
-            .collect();
-        entities.push((sp.kind, sp.list, Some(keys)));
+                key(sp.kind, &parts[..len])
+            }
+        };
+        // A single name (most calls) makes its key without a list of names first.
+        let keys: Option<Vec<String>> = if sp.list {
+            arg.value
+                .as_list()
+                .map(|names| names.iter().map(|n| key_of(n)).collect())
+        } else {
+            arg.value.as_str().map(|n| vec![key_of(n)])
+        };
+        entities.push((sp.kind, sp.list, keys));
     }
 
     // The object: the first entity of the function's own kind.
@@ -251,18 +245,19 @@ pub fn target(
     let primary = primary.or_else(|| entities.iter().position(|(k, _, _)| *k == kind));
     match primary {
         Some(p) => {
-            let (_, list, keys) = &entities[p];
-            match keys {
+            // Taken, not cloned: the loop below skips the primary entity.
+            let (_, list, keys) = &mut entities[p];
+            match keys.take() {
                 None => t.dynamic = true,
                 Some(keys) if set || *list => {
-                    t.members = keys.clone();
+                    t.members = keys;
                     if set {
                         t.object = container(roles, &role_value, default_schema, &mut t.dynamic);
                     } else {
-                        t.object = keys.first().cloned();
+                        t.object = t.members.first().cloned();
                     }
                 }
-                Some(keys) => t.object = keys.first().cloned(),
+                Some(keys) => t.object = keys.into_iter().next(),
             }
         }
         None if set => {

@@ -1,0 +1,267 @@
+//! `--cache DIR` end to end: the real binary on temp trees, run twice or more. The cache
+//! must only ever save work: every report here is compared with a run without a cache.
+
+#[macro_use]
+mod util;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use util::Dir;
+
+const FILES: [(&str, &str); 4] = [
+    (
+        "tests/01_accounts.sql",
+        "SELECT plan(3);\nSELECT has_table('public', 'accounts', 'accounts table');\n\
+         SELECT col_is_pk('public', 'accounts', 'id', 'keyed by id');\nSELECT has_column('accounts', 'email');\n",
+    ),
+    (
+        "tests/02_xunit.pg",
+        "CREATE FUNCTION test_billing() RETURNS SETOF TEXT LANGUAGE plpgsql AS $$\nBEGIN\n  \
+         RETURN NEXT has_function('billing', 'charge', ARRAY['integer']);\nEND;\n$$;\nSELECT * FROM runtests();\n",
+    ),
+    (
+        "tests/03_runner.sql",
+        "SELECT plan(2);\nSELECT has_schema('billing');\n\\ir helpers/one.sql\n",
+    ),
+    (
+        "tests/helpers/one.sql",
+        "SELECT has_table('billing', 'invoices');\nSELECT is(1, 'unterminated);\n",
+    ),
+];
+
+/// An hour ago, give or take `secs`: old enough that the cache trusts size + mtime.
+fn past(secs: u64) -> SystemTime {
+    SystemTime::now() - Duration::from_secs(3600) + Duration::from_secs(secs)
+}
+
+fn set_mtime(path: &Path, t: SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open")
+        .set_modified(t)
+        .expect("set mtime");
+}
+
+fn suite(dir: &Dir) {
+    for (rel, text) in FILES {
+        dir.create(rel, text);
+        set_mtime(&dir.join(rel), past(0));
+    }
+}
+
+/// The report without `stats` (timings, cache counters) and the warning count (a cache
+/// warning is one more) for comparing runs.
+fn results(mut report: Value) -> Value {
+    let obj = report.as_object_mut().expect("report object");
+    obj.remove("stats");
+    if let Some(summary) = obj.get_mut("summary").and_then(Value::as_object_mut) {
+        summary.remove("warnings");
+    }
+    // The cache's own warnings are not results.
+    if let Some(messages) = obj.get_mut("messages").and_then(Value::as_array_mut) {
+        messages.retain(|m| !m["path"].as_str().is_some_and(|p| p.starts_with("cache")));
+    }
+    report
+}
+
+fn cached(dir: &Dir) -> (Value, util::Run) {
+    let run = dir
+        .command()
+        .args(["tests", "--cache", "cache", "--format", "json"])
+        .expect_code(0);
+    (run.json(), run)
+}
+
+fn uncached(dir: &Dir) -> Value {
+    results(dir.command().args(["tests"]).json())
+}
+
+fn counters(report: &Value) -> (u64, u64, u64) {
+    let s = &report["stats"];
+    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("stats.{k} missing"));
+    (n("cache_hits"), n("cache_hash_hits"), n("cache_misses"))
+}
+
+pgtest!(second_run_hits_every_file, |dir, _cmd| {
+    suite(dir);
+    let (first, _) = cached(dir);
+    assert_eq!(counters(&first), (0, 0, 4));
+    assert!(dir.join("cache/index.bin").is_file());
+    let (second, run) = cached(dir);
+    assert_eq!(counters(&second), (4, 0, 0));
+    // Not read at all.
+    assert_eq!(second["stats"]["bytes_read"], 0);
+    assert_eq!(results(second), uncached(dir));
+    assert!(!run.stderr.contains("cache"), "{run}");
+});
+
+pgtest!(edited_file_is_one_miss_with_the_new_result, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let edited = dir.join("tests/01_accounts.sql");
+    std::fs::write(
+        &edited,
+        "SELECT plan(2);\nSELECT has_table('users');\nSELECT hasnt_view('v');\n",
+    )
+    .expect("edit");
+    set_mtime(&edited, past(10));
+    let (report, _) = cached(dir);
+    assert_eq!(counters(&report), (3, 0, 1));
+    let want = uncached(dir);
+    assert_eq!(results(report), want);
+    assert!(want.to_string().contains("table:public.users"));
+    // And the new result is what the cache now holds.
+    let (again, _) = cached(dir);
+    assert_eq!(counters(&again), (4, 0, 0));
+    assert_eq!(results(again), want);
+});
+
+pgtest!(touched_file_is_a_hash_hit, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    set_mtime(&dir.join("tests/02_xunit.pg"), past(20));
+    let (report, _) = cached(dir);
+    assert_eq!(counters(&report), (3, 1, 0));
+    assert_eq!(results(report), uncached(dir));
+    // The new mtime was recorded: a plain hit next time.
+    let (again, _) = cached(dir);
+    assert_eq!(counters(&again), (4, 0, 0));
+});
+
+pgtest!(fresh_files_are_checked_by_content, |dir, _cmd| {
+    // Files written just now: size + mtime alone are not trusted (the file could change
+    // again within the mtime's granularity), so the next run hashes them.
+    for (rel, text) in FILES {
+        dir.create(rel, text);
+    }
+    cached(dir);
+    let path = dir.join("tests/03_runner.sql");
+    let mtime = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    // Same size, same mtime, other content: what a coarse clock lets happen.
+    std::fs::write(&path, FILES[2].1.replace("billing", "billinh")).expect("edit");
+    set_mtime(&path, mtime);
+    let (report, _) = cached(dir);
+    let (hits, hash_hits, misses) = counters(&report);
+    assert_eq!((hits + hash_hits, misses), (3, 1));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(corrupt_index_is_ignored_with_a_warning, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let index = dir.join("cache/index.bin");
+    let mut bytes = std::fs::read(&index).expect("read index");
+    let n = bytes.len();
+    bytes[n - 30] ^= 0xff;
+    std::fs::write(&index, &bytes).expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("pgtap-scan: warning: cache/index.bin: corrupt");
+    assert_eq!(counters(&report), (0, 0, 4));
+    assert_eq!(results(report), uncached(dir));
+    // Rewritten: trusted again.
+    let (again, run) = cached(dir);
+    assert_eq!(counters(&again), (4, 0, 0));
+    run.assert_stderr_lacks("cache");
+
+    std::fs::write(&index, b"garbage").expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("cache/index.bin: truncated or not a pgtap-scan cache index");
+    assert_eq!(counters(&report), (0, 0, 4));
+});
+
+pgtest!(corrupt_or_truncated_data_is_never_trusted, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let data = std::fs::read_dir(dir.join("cache"))
+        .expect("ls cache")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("data-"))
+        .expect("a data file");
+    let good = std::fs::read(&data).expect("read data");
+    // Flip a byte inside every entry's payload region: each fails its checksum.
+    let mut bad = good.clone();
+    for b in bad.iter_mut().skip(60).step_by(40) {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&data, &bad).expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("failed verification and were ignored");
+    assert_eq!(counters(&report).0, 0);
+    assert_eq!(results(report), uncached(dir));
+
+    // Cut short: the index needs bytes the file no longer has.
+    cached(dir);
+    let whole = std::fs::read(&data).expect("read data");
+    std::fs::write(&data, &whole[..whole.len() / 2]).expect("truncate");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("truncated");
+    assert_eq!(counters(&report), (0, 0, 4));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(cache_of_another_version_is_ignored, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let index = dir.join("cache/index.bin");
+    let bytes = std::fs::read(&index).expect("read index");
+    let version = format!("pgtap-scan {} ", env!("CARGO_PKG_VERSION"));
+    let at = bytes
+        .windows(version.len())
+        .position(|w| w == version.as_bytes())
+        .expect("the version is in the index header");
+    let mut other = bytes.clone();
+    other[at + version.len() - 2] ^= 1; // 0.1.0 -> 0.1.1
+    std::fs::write(&index, &other).expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("written by another version of the tool or with other options");
+    assert_eq!(counters(&report), (0, 0, 4));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(
+    other_extraction_options_do_not_reuse_results,
+    |dir, _cmd| {
+        suite(dir);
+        cached(dir);
+        let run = dir
+            .command()
+            .args(["tests", "--cache", "cache", "--format", "json"])
+            .args(["--search-path", "app"])
+            .expect_code(0);
+        run.assert_stderr_contains("other options");
+        let report = run.json();
+        assert_eq!(counters(&report), (0, 0, 4));
+        assert_eq!(
+            results(report),
+            results(dir.command().args(["tests", "--search-path", "app"]).json())
+        );
+    }
+);
+
+pgtest!(deleted_and_new_files_follow_the_tree, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    std::fs::remove_file(dir.join("tests/02_xunit.pg")).expect("rm");
+    dir.create("tests/04_new.sql", "SELECT has_role('anon');\n");
+    let (report, _) = cached(dir);
+    assert_eq!(counters(&report), (3, 0, 1));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(
+    unwritable_cache_dir_is_a_warning_not_an_error,
+    |dir, _cmd| {
+        suite(dir);
+        dir.create("cache", "a file where the directory should be");
+        let (report, run) = cached(dir);
+        run.assert_stderr_contains("pgtap-scan: warning: cache");
+        run.assert_stderr_contains("cache not updated");
+        assert_eq!(results(report), uncached(dir));
+    }
+);
