@@ -709,7 +709,8 @@ pub fn split_key(key: &str) -> (String, Option<String>, String, Option<String>) 
     (kind.to_string(), schema, name, parent)
 }
 
-fn split_args(s: &str) -> (&str, &str) {
+/// Splits `s.f(args)` at the first `(` outside double quotes: (`s.f`, `(args)`).
+pub(crate) fn split_args(s: &str) -> (&str, &str) {
     let mut quoted = false;
     for (i, c) in s.char_indices() {
         match c {

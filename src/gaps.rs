@@ -177,15 +177,10 @@ fn function_base(key: &str) -> Option<&str> {
     if !key.starts_with("function:") {
         return None;
     }
-    let mut quoted = false;
-    for (i, c) in key.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '(' if !quoted => return Some(&key[..i]),
-            _ => {}
-        }
+    match crate::coverage::split_args(key) {
+        (base, args) if !args.is_empty() => Some(base),
+        _ => None,
     }
-    None
 }
 
 /// `table:s.t` -> `relation:s.t` for kinds a relation key may stand for.
