@@ -26,8 +26,13 @@
 //! [`STREAMING_LOCATIONS`] per object are kept and the rest counted in
 //! `locations_omitted`, so memory stays flat however many files repeat the same objects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+// The aggregator hashes one object key per assertion on a single thread; aHash is several
+// times cheaper than the default SipHash on short strings, and the keys come from the
+// user's own test files (no untrusted peer to mount a collision attack).
+type HashMap<K, V> = ahash::AHashMap<K, V>;
 
 use serde::Serialize;
 
@@ -323,7 +328,7 @@ impl Builder {
     /// `streaming`: keep at most [`STREAMING_LOCATIONS`] locations per object.
     pub fn new(streaming: bool) -> Self {
         let mut b = Builder {
-            objects: HashMap::new(),
+            objects: HashMap::default(),
             functions: Interner::default(),
             aspects: Interner::default(),
             bodies: Interner::default(),
@@ -335,8 +340,8 @@ impl Builder {
             behavioural: 0,
             attributed: 0,
             unattributed: 0,
-            by_aspect: HashMap::new(),
-            by_function: HashMap::new(),
+            by_aspect: HashMap::default(),
+            by_function: HashMap::default(),
             empty: EmptyFiles::default(),
             streaming: false,
             ambiguous: Vec::new(),
@@ -642,8 +647,12 @@ impl Builder {
         empty.paths.sort();
         st.files_without_assertions = empty;
         let total: u64 = by_function.values().sum();
-        let entropy: f64 = by_function
-            .values()
+        // Summed in a fixed order: the map's order varies from run to run, and a float sum
+        // must not (the report is deterministic).
+        let mut counts: Vec<u64> = by_function.values().copied().collect();
+        counts.sort_unstable();
+        let entropy: f64 = counts
+            .iter()
             .map(|&n| {
                 let p = n as f64 / total as f64;
                 -p * p.ln()
