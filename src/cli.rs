@@ -14,11 +14,15 @@ const AFTER_HELP: &str = "\
 Examples:
   pgtap-scan                               scan the current directory
   pgtap-scan tests/ --format json -o coverage.json
-  pgtap-scan supabase/tests --stats --max-memory 64
-  pgtap-scan . --ext sql --ext pg.inc --exclude 'vendor/'
+  pgtap-scan tests/ --schema db/migrations                 coverage of the schema
+  pgtap-scan gaps tests/ --schema db/migrations            what no assertion tests
+  pgtap-scan tests/ --database-url postgres://ci@localhost/app --fail-under 80,table=100
+  pgtap-scan tests/ --schema db/migrations --format github   PR annotations
+  pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
 
-Exit codes: 0 ok; 1 a gate failed (plan mismatch under --strict); 2 an error (bad flag,
-missing path, a test file that could not be read); 130 interrupted.
+Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, or a plan mismatch under
+--strict); 2 an error (bad flag, missing path, a test file that could not be read, a schema
+or database that could not be read); 130 interrupted.
 
 Settings can also live in .pgtap-scan.toml (found from the current directory upwards);
 a flag wins over the file.";
