@@ -430,3 +430,42 @@ fn markdown_summary_leads_with_schema_coverage() {
     );
     insta::assert_snapshot!("realworld_markdown", run.stdout);
 }
+
+#[test]
+fn ndjson_last_line_carries_the_schema_coverage() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json"),
+        )
+        .expect("schema"),
+    )
+    .expect("json");
+    let last_schema = serde_json::json!({
+        "$schema": schema["$schema"],
+        "$defs": schema["$defs"],
+        "$ref": "#/$defs/ndjsonLast",
+    });
+    let v = jsonschema::draft202012::new(&last_schema).expect("valid schema");
+    for mode in ["never", "always"] {
+        let run = in_fixture(
+            "realworld",
+            &[
+                "tests",
+                "--schema",
+                "migrations",
+                "--format",
+                "ndjson",
+                "--streaming",
+                mode,
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{run}");
+        let last: Value =
+            serde_json::from_str(run.stdout.lines().last().expect("a line")).expect("json line");
+        assert_eq!(last["coverage"]["overall"]["tested"], 222, "{mode}");
+        assert_eq!(last["gaps"].as_array().expect("gaps").len(), 311);
+        assert_eq!(last["universe_source"], "migrations");
+        let errors: Vec<String> = v.iter_errors(&last).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{mode}: {errors:?}");
+    }
+}

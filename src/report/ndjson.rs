@@ -1,6 +1,7 @@
 //! NDJSON: one line per file (the JSON report's file object, recognised by `path`), then
 //! one line per covered object (the JSON report's `objects` entry, recognised by `key`),
-//! then a last line with `{"version", "summary", "stats", "statistics"}`. In streaming mode
+//! then a last line with `{"version", "summary", "stats", "statistics", "messages", ...}`
+//! and, with a universe, the schema coverage members of the JSON report. In streaming mode
 //! file lines are written as files are aggregated (arrival order); in standard mode they
 //! come sorted by path. Object lines are always sorted by key.
 
@@ -17,6 +18,11 @@ struct Last<'a> {
     summary: &'a Summary,
     stats: &'a Stats,
     statistics: &'a Statistics,
+    messages: &'a [crate::scan::Message],
+    messages_omitted: u64,
+    /// With a universe: `coverage`, `gaps`, `stale`, `universe_source`, ... as in JSON.
+    #[serde(flatten)]
+    schema: Option<&'a crate::gaps::SchemaCoverage>,
 }
 
 pub fn file_line(f: &FileReport, w: &mut dyn Write) -> io::Result<()> {
@@ -41,6 +47,9 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             summary: &report.summary,
             stats: &report.stats,
             statistics: &report.coverage.statistics,
+            messages: &report.messages,
+            messages_omitted: report.messages_omitted,
+            schema: report.schema.as_ref(),
         },
     )
     .map_err(io::Error::from)?;
