@@ -107,12 +107,7 @@ fn plural(kind: &str) -> String {
 }
 
 /// Schema coverage: per kind, then the first gaps and the stale tests.
-fn render_schema(
-    r: &ScanReport,
-    s: &crate::gaps::SchemaCoverage,
-    p: &Paint,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+fn render_schema(s: &crate::gaps::SchemaCoverage, p: &Paint, w: &mut dyn Write) -> io::Result<()> {
     let source = match s.universe_source {
         crate::gaps::UniverseSource::Migrations => "migrations",
         crate::gaps::UniverseSource::Database => "database",
@@ -175,11 +170,10 @@ fn render_schema(
         }
         writeln!(w)?;
     }
-    render_stale(r, s, p, w, 10)
+    render_stale(s, p, w, 10)
 }
 
 fn render_stale(
-    _r: &ScanReport,
     s: &crate::gaps::SchemaCoverage,
     p: &Paint,
     w: &mut dyn Write,
@@ -216,12 +210,7 @@ fn render_stale(
 }
 
 /// `pgtap-scan gaps`: every untested object, grouped by kind, most important kinds first.
-fn render_gaps(
-    r: &ScanReport,
-    s: &crate::gaps::SchemaCoverage,
-    p: &Paint,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+fn render_gaps(s: &crate::gaps::SchemaCoverage, p: &Paint, w: &mut dyn Write) -> io::Result<()> {
     let o = &s.coverage.overall;
     writeln!(
         w,
@@ -249,13 +238,13 @@ fn render_gaps(
         i += n;
     }
     writeln!(w)?;
-    render_stale(r, s, p, w, usize::MAX)
+    render_stale(s, p, w, usize::MAX)
 }
 
 pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: opts.color };
     if let (true, Some(s)) = (opts.gaps_only, &r.schema) {
-        return render_gaps(r, s, &p, w);
+        return render_gaps(s, &p, w);
     }
     let s = &r.summary;
     let st = &r.coverage.statistics;
@@ -422,7 +411,7 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
     }
     if let Some(schema) = &r.schema {
         writeln!(w)?;
-        render_schema(r, schema, &p, w)?;
+        render_schema(schema, &p, w)?;
     }
     Ok(())
 }
