@@ -17,7 +17,8 @@ use pgtap_scan::report::{self, Format, RenderOptions};
 use pgtap_scan::scan::{self, FileReport, Message, Observer, ScanReport, Severity};
 
 #[global_allocator]
-static GLOBAL: pipeline::alloc::CountingAlloc = pipeline::alloc::CountingAlloc;
+static GLOBAL: pipeline::alloc::CountingAlloc<mimalloc::MiMalloc> =
+    pipeline::alloc::CountingAlloc(mimalloc::MiMalloc);
 
 fn main() -> ExitCode {
     match run() {
@@ -307,7 +308,7 @@ fn print_stats(r: &ScanReport) {
     }
     if s.heap_measured {
         eprintln!(
-            "  heap: initial {:.2} MB, peak {:.2} MB, current {:.2} MB (counting allocator)",
+            "  heap: initial {:.2} MB, peak {:.2} MB, current {:.2} MB (counting allocator, ±32 KiB a thread)",
             mb(s.initial_heap_bytes),
             mb(s.peak_heap_bytes),
             mb(s.current_heap_bytes)

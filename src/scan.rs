@@ -168,7 +168,9 @@ pub struct Stats {
     pub throttle_waits: u64,
     pub throttle_ms: u64,
     /// Live heap when the scan started, at its peak, and at the end, from the counting
-    /// allocator (0 when the program did not install it: see `heap_measured`).
+    /// allocator (0 when the program did not install it: see `heap_measured`). Approximate:
+    /// each thread counts in batches, so a figure may be off by up to
+    /// `pipeline::alloc::FLUSH_BYTES` (32 KiB) per thread.
     pub initial_heap_bytes: u64,
     pub peak_heap_bytes: u64,
     pub current_heap_bytes: u64,

@@ -5,9 +5,10 @@
 //!
 //! ```
 //! use pipeline::alloc::{self, CountingAlloc};
+//! use std::alloc::System;
 //!
 //! #[global_allocator]
-//! static ALLOC: CountingAlloc = CountingAlloc;
+//! static ALLOC: CountingAlloc = CountingAlloc(System);
 //!
 //! fn main() {
 //!     let block = vec![1u8; 1 << 20];
@@ -17,42 +18,81 @@
 //! }
 //! ```
 //!
-//! Without that line every function here returns 0. Counters use relaxed atomics: they are
-//! statistics, not synchronisation, and a free always happens after its own allocation, so
-//! the live count cannot underflow.
+//! Without that line every function here returns 0.
+//!
+//! # Accuracy
+//! Each thread keeps its own running balance and adds it to the shared counter only when
+//! it passes [`FLUSH_BYTES`] either way. Updating one shared atomic on every allocation made
+//! the counter itself the hottest code of a scan (two cores fighting over one cache line on
+//! every `malloc`); batched, it costs a thread-local add. The price: `current` and `peak`
+//! may each be off by up to [`FLUSH_BYTES`] per live thread, and a thread that exits leaves
+//! its last unflushed balance (less than [`FLUSH_BYTES`]) behind. A block of at least
+//! [`FLUSH_BYTES`] flushes at once, so big buffers show in `current` and `peak` at once.
+//! Counters use relaxed atomics: they are statistics, not synchronisation.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
-static CURRENT: AtomicU64 = AtomicU64::new(0);
+static CURRENT: AtomicI64 = AtomicI64::new(0);
 static PEAK: AtomicU64 = AtomicU64::new(0);
 
-/// Wraps [`System`] and counts live heap bytes (requested sizes, not the allocator's
-/// rounding) and their peak.
+/// A thread's unflushed balance is added to the shared counter once it reaches this many
+/// bytes either way.
+pub const FLUSH_BYTES: i64 = 32 * 1024;
+
+thread_local! {
+    // `const` and without a destructor: usable inside the allocator without allocating
+    // or registering anything.
+    static LOCAL: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Wraps an allocator ([`System`] by default) and counts live heap bytes (requested
+/// sizes, not the allocator's rounding) and their peak.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CountingAlloc;
+pub struct CountingAlloc<A = System>(pub A);
 
 #[inline]
-fn grew(bytes: usize) {
-    let now = CURRENT.fetch_add(bytes as u64, Relaxed) + bytes as u64;
-    // Load first: most allocations do not set a new peak, and a plain load is far cheaper
-    // than a contended read-modify-write.
-    if now > PEAK.load(Relaxed) {
-        PEAK.fetch_max(now, Relaxed);
+fn changed(delta: i64) {
+    // `try_with`: during thread teardown the slot may be gone; count directly then.
+    let flush = LOCAL
+        .try_with(|local| {
+            let balance = local.get() + delta;
+            if balance.abs() < FLUSH_BYTES && delta.abs() < FLUSH_BYTES {
+                local.set(balance);
+                0
+            } else {
+                local.set(0);
+                balance
+            }
+        })
+        .unwrap_or(delta);
+    if flush != 0 {
+        let now = CURRENT.fetch_add(flush, Relaxed) + flush;
+        // Load first: most flushes do not set a new peak, and a plain load is far cheaper
+        // than a contended read-modify-write.
+        if now > 0 && now as u64 > PEAK.load(Relaxed) {
+            PEAK.fetch_max(now as u64, Relaxed);
+        }
     }
 }
 
 #[inline]
-fn shrank(bytes: usize) {
-    CURRENT.fetch_sub(bytes as u64, Relaxed);
+fn grew(bytes: usize) {
+    changed(bytes as i64);
 }
 
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the GlobalAlloc
+#[inline]
+fn shrank(bytes: usize) {
+    changed(-(bytes as i64));
+}
+
+// SAFETY: every call is forwarded unchanged to the inner allocator, which upholds the GlobalAlloc
 // contract; the counting only touches atomics and never allocates.
-unsafe impl GlobalAlloc for CountingAlloc {
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as our caller's.
-        let ptr = unsafe { System.alloc(layout) };
+        let ptr = unsafe { self.0.alloc(layout) };
         if !ptr.is_null() {
             grew(layout.size());
         }
@@ -61,7 +101,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as our caller's.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
+        let ptr = unsafe { self.0.alloc_zeroed(layout) };
         if !ptr.is_null() {
             grew(layout.size());
         }
@@ -70,13 +110,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { self.0.dealloc(ptr, layout) };
         shrank(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: same contract as our caller's.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        let new = unsafe { self.0.realloc(ptr, layout, new_size) };
         // On failure the old block is untouched and still counted.
         if !new.is_null() {
             let old_size = layout.size();
@@ -92,7 +132,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
 /// Live heap bytes now (0 if [`CountingAlloc`] is not the global allocator).
 pub fn current() -> u64 {
-    CURRENT.load(Relaxed)
+    CURRENT.load(Relaxed).max(0) as u64
 }
 
 /// The most live heap bytes since start or the last [`reset_peak`].
@@ -102,5 +142,5 @@ pub fn peak() -> u64 {
 
 /// Starts a new peak measurement from the current live size (e.g. per pipeline stage).
 pub fn reset_peak() {
-    PEAK.store(CURRENT.load(Relaxed), Relaxed);
+    PEAK.store(current(), Relaxed);
 }

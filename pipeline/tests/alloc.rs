@@ -6,9 +6,11 @@
 use pipeline::alloc::{self, CountingAlloc};
 
 #[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+static ALLOC: CountingAlloc = CountingAlloc(std::alloc::System);
 
 const MIB: usize = 1 << 20;
+/// Each thread may hold up to `FLUSH_BYTES` uncounted either way (see the module docs).
+const SLACK: u64 = 4 * alloc::FLUSH_BYTES as u64;
 
 #[test]
 fn counts_live_bytes_and_peak() {
@@ -22,32 +24,32 @@ fn counts_live_bytes_and_peak() {
     block.push(1);
     let with_block = alloc::current();
     assert!(
-        with_block >= before + 8 * MIB as u64,
+        with_block + SLACK >= before + 8 * MIB as u64,
         "{before} -> {with_block}"
     );
-    assert!(alloc::peak() >= with_block);
+    assert!(alloc::peak() + SLACK >= with_block);
 
     // realloc up and down is counted.
     block.reserve_exact(16 * MIB);
-    assert!(alloc::current() >= before + 16 * MIB as u64);
+    assert!(alloc::current() + SLACK >= before + 16 * MIB as u64);
     block.shrink_to_fit();
     let shrunk = alloc::current();
     assert!(shrunk < before + MIB as u64, "{before} -> {shrunk}");
 
     // Zeroed allocations are counted as well.
     let zeroed = vec![0u8; 4 * MIB];
-    assert!(alloc::current() >= before + 4 * MIB as u64);
+    assert!(alloc::current() + SLACK >= before + 4 * MIB as u64);
     drop(zeroed);
     drop(block);
     let after = alloc::current();
     assert!(after < before + MIB as u64, "freed: {before} -> {after}");
 
     // The peak remembers the 16 MiB high point until reset.
-    assert!(alloc::peak() >= before + 16 * MIB as u64);
+    assert!(alloc::peak() + SLACK >= before + 16 * MIB as u64);
     alloc::reset_peak();
     let peak = alloc::peak();
     assert!(peak < before + MIB as u64, "reset to about current: {peak}");
     let again = vec![7u8; 2 * MIB];
-    assert!(alloc::peak() >= peak + 2 * MIB as u64 - 1);
+    assert!(alloc::peak() + SLACK >= peak + 2 * MIB as u64);
     drop(again);
 }
