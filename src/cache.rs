@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 
 use crate::config::ExtractOptions;
-use crate::model::{Assertion, Context, Diagnostic, FileResult, Include, PlanDecl, ResolutionKind};
+use crate::model::{
+    Assertion, Context, Diagnostic, FileResult, Include, Name, PlanDecl, ResolutionKind,
+};
 
 /// Bump when the encoding or the meaning of a stored result changes.
 pub const CODEC_VERSION: u32 = 1;
@@ -94,6 +96,12 @@ impl<'a> Enc<'a, '_> {
             self.str(s);
         }
     }
+    fn opt_name(&mut self, s: &'a Option<Name>) {
+        self.flag(s.is_some());
+        if let Some(s) = s {
+            self.str(s);
+        }
+    }
     fn strs(&mut self, v: &'a [String]) {
         self.uint(v.len() as u64);
         for s in v {
@@ -150,7 +158,7 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
             }
         }
         e.opt(&a.description);
-        e.opt(&a.aspect);
+        e.opt_name(&a.aspect);
         e.out
             .push(u8::from(a.negated) | u8::from(a.dynamic) << 1 | u8::from(a.commented) << 2);
         e.out.push(match a.resolution {
@@ -214,17 +222,31 @@ impl<'a> Dec<'a> {
             .ok()
             .filter(|&n| n <= self.b.len())
     }
-    fn str(&mut self) -> Option<String> {
+    fn str_ref(&mut self) -> Option<&'a str> {
         let tag = usize::try_from(self.uint()?).ok()?;
         if tag > 0 {
-            return self.strings.get(tag - 1).map(|s| (*s).to_string());
+            return self.strings.get(tag - 1).copied();
         }
         let len = usize::try_from(self.uint()?).ok()?;
         let bytes = self.b.get(..len)?;
         self.b = &self.b[len..];
         let s = std::str::from_utf8(bytes).ok()?;
         self.strings.push(s);
-        Some(s.to_string())
+        Some(s)
+    }
+    fn str(&mut self) -> Option<String> {
+        self.str_ref().map(str::to_string)
+    }
+    /// A catalog name: borrowed from the catalog, not allocated, when it is one.
+    fn name(&mut self) -> Option<Name> {
+        self.str_ref().map(crate::catalog::name)
+    }
+    fn opt_name(&mut self) -> Option<Option<Name>> {
+        Some(if self.flag()? {
+            Some(self.name()?)
+        } else {
+            None
+        })
     }
     fn opt(&mut self) -> Option<Option<String>> {
         Some(if self.flag()? {
@@ -275,8 +297,8 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
     let n = d.count()?;
     let mut assertions = Vec::with_capacity(n);
     for _ in 0..n {
-        let function = d.str()?;
-        let kind = d.str()?;
+        let function = d.name()?;
+        let kind = d.name()?;
         let object = d.opt()?;
         let line = d.u32()?;
         let column = d.u32()?;
@@ -287,7 +309,7 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
             _ => return None,
         };
         let description = d.opt()?;
-        let aspect = d.opt()?;
+        let aspect = d.opt_name()?;
         let f = d.byte()?;
         let resolution = match d.byte()? {
             0 => ResolutionKind::Exact,

@@ -403,8 +403,8 @@ impl Builder {
             {
                 self.ambiguous.push(AmbiguousCall {
                     readings: a.readings.clone(),
-                    function: a.function.clone(),
-                    aspect: a.aspect.clone(),
+                    function: a.function.to_string(),
+                    aspect: a.aspect.as_deref().map(str::to_owned),
                     file: path.to_string(),
                     line: a.line,
                 });

@@ -2,7 +2,14 @@
 //!
 //! Field names are part of the version-1 report contract: add, never rename.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
+
+/// A name that is nearly always one of the catalog's (`has_table`, `table`, `existence`):
+/// borrowed from it without allocating, owned only for helpers and decoded cache entries
+/// that match no catalog name.
+pub type Name = Cow<'static, str>;
 
 /// Where an assertion was written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,9 +60,9 @@ pub enum ResolutionKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Assertion {
     /// Lower-case function name, schema dropped (`has_table`).
-    pub function: String,
+    pub function: Name,
     /// Kind of the object asserted about (`table`, `column`, ..., or `none` for value tests).
-    pub kind: String,
+    pub kind: Name,
     /// Object key (`table:public.users`), when the call names one statically.
     pub object: Option<String>,
     pub line: u32,
@@ -64,7 +71,7 @@ pub struct Assertion {
     pub description: Option<String>,
     /// `existence`, `type`, `privileges`, ... from the catalog.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aspect: Option<String>,
+    pub aspect: Option<Name>,
     /// `hasnt_*`, `col_is_null`...: the object must not exist / have the property.
     #[serde(skip_serializing_if = "is_false")]
     pub negated: bool,

@@ -14,7 +14,7 @@ fn run_with(sql: &str, opts: ExtractOptions) -> FileResult {
 }
 
 fn functions(r: &FileResult) -> Vec<&str> {
-    r.assertions.iter().map(|a| a.function.as_str()).collect()
+    r.assertions.iter().map(|a| a.function.as_ref()).collect()
 }
 
 fn only(r: &FileResult) -> &Assertion {

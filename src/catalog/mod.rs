@@ -93,3 +93,27 @@ pub fn lookup(name: &str) -> Option<&'static Function> {
         .ok()
         .map(|i| &FUNCTIONS[i])
 }
+
+/// `s` as a [`Name`](crate::model::Name): borrowed from the catalog when it is one of its
+/// function names, object kinds (catalog or key kinds) or aspects, so results built from
+/// the catalog or decoded from a cache allocate nothing for them; owned otherwise.
+pub fn name(s: &str) -> crate::model::Name {
+    use std::borrow::Cow;
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<ahash::AHashSet<&'static str>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut set = ahash::AHashSet::new();
+        for f in FUNCTIONS {
+            set.insert(f.name);
+            set.insert(f.object_kind);
+            set.insert(crate::extract::target::key_kind(f.object_kind));
+            set.extend(f.aspect);
+            set.extend(f.also_references.iter().copied());
+        }
+        set
+    });
+    match names.get(s) {
+        Some(&st) => Cow::Borrowed(st),
+        None => Cow::Owned(s.to_owned()),
+    }
+}

@@ -534,9 +534,9 @@ impl Walk<'_> {
             let roles: Vec<&str> = h.args.iter().map(String::as_str).collect();
             let tg = target::target(&h.kind, false, &roles, &args, &self.ex.opts.search_path);
             self.push_assertion(
-                h.bare_name().to_ascii_lowercase(),
+                h.bare_name().to_ascii_lowercase().into(),
                 tg,
-                h.aspect.clone(),
+                h.aspect.clone().map(Into::into),
                 false,
                 ResolutionKind::Helper,
                 Vec::new(),
@@ -646,9 +646,9 @@ impl Walk<'_> {
                 let tg = target::target(f.object_kind, set, roles, args, sp);
                 let negated = f.negated_of.is_some();
                 self.push_assertion(
-                    f.name.to_string(),
+                    f.name.into(),
                     tg,
-                    f.aspect.map(str::to_owned),
+                    f.aspect.map(Into::into),
                     negated,
                     ResolutionKind::Exact,
                     Vec::new(),
@@ -739,7 +739,7 @@ impl Walk<'_> {
                     message: why,
                 });
                 let mut tg = target::Target {
-                    kind: target::key_kind(f.object_kind).to_string(),
+                    kind: target::key_kind(f.object_kind).into(),
                     ..Default::default()
                 };
                 tg.description = None;
@@ -748,9 +748,9 @@ impl Walk<'_> {
         };
         let negated = f.negated_of.is_some();
         self.push_assertion(
-            f.name.to_string(),
+            f.name.into(),
             tg,
-            f.aspect.map(str::to_owned),
+            f.aspect.map(Into::into),
             negated,
             resolution,
             readings,
@@ -802,9 +802,9 @@ impl Walk<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push_assertion(
         &mut self,
-        function: String,
+        function: crate::model::Name,
         tg: target::Target,
-        aspect: Option<String>,
+        aspect: Option<crate::model::Name>,
         negated: bool,
         resolution: ResolutionKind,
         readings: Vec<String>,

@@ -2,12 +2,13 @@
 //! it names, and whether the names are only known at run time.
 
 use super::args::{Arg, Value};
+use crate::model::Name as KeyName;
 use crate::object::{function_key, key};
 
 /// What a call says about objects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Target {
-    pub kind: String,
+    pub kind: KeyName,
     pub object: Option<String>,
     pub members: Vec<String>,
     pub references: Vec<String>,
@@ -163,7 +164,7 @@ pub fn target(
     };
 
     let mut t = Target {
-        kind: kind.to_string(),
+        kind: crate::catalog::name(kind),
         ..Target::default()
     };
     if let Some(v) = role_value("description") {
