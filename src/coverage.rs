@@ -566,10 +566,6 @@ impl Builder {
                 locations.sort_by(|a, b| {
                     (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
                 });
-                locations.shrink_to_fit();
-                locations.sort_by(|a, b| {
-                    (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
-                });
                 ObjectCoverage {
                     kind,
                     schema,
@@ -697,6 +693,32 @@ const CONTEXT_BODY: u32 = 2;
 /// argument list (after the first `(` outside quotes) stays with its name.
 pub fn split_key(key: &str) -> (String, Option<String>, String, Option<String>) {
     let (kind, rest) = key.split_once(':').unwrap_or(("", key));
+    // Most keys have no quoted part: slice them without building a list of parts.
+    if !rest.contains('"') {
+        let (path, args) = rest
+            .split_once('(')
+            .map_or((rest, ""), |(p, _)| (p, &rest[p.len()..]));
+        let mut name = String::with_capacity(path.len() + args.len());
+        let (schema, parent) = match path.rsplit_once('.') {
+            None => (None, None),
+            Some((front, last)) => {
+                name.push_str(last);
+                let schema = front.split_once('.').map_or(front, |(s, _)| s);
+                let parent = front.contains('.').then(|| format!("table:{front}"));
+                (Some(schema.to_string()), parent)
+            }
+        };
+        if name.is_empty() && !path.contains('.') {
+            name.push_str(path);
+        }
+        name.push_str(args);
+        return (kind.to_string(), schema, name, parent);
+    }
+    split_key_general(kind, rest)
+}
+
+/// [`split_key`] for any key, quoted parts included.
+fn split_key_general(kind: &str, rest: &str) -> (String, Option<String>, String, Option<String>) {
     let (path, args) = split_args(rest);
     let parts = split_parts(path);
     let mut name = parts.last().cloned().unwrap_or_default();
@@ -783,5 +805,43 @@ mod tests {
             split_key("role:anon"),
             ("role".into(), None, "anon".into(), None)
         );
+        assert_eq!(
+            split_key("function:app.add(integer,text)"),
+            (
+                "function".into(),
+                Some("app".into()),
+                "add(integer,text)".into(),
+                None
+            )
+        );
+        assert_eq!(
+            split_key("trigger:a.b.c"),
+            (
+                "trigger".into(),
+                Some("a".into()),
+                "c".into(),
+                Some("table:a.b".into())
+            )
+        );
+        assert_eq!(
+            split_key("schema:app"),
+            ("schema".into(), None, "app".into(), None)
+        );
+        // The fast path for unquoted keys agrees with the general one.
+        for key in [
+            "column:app.users.email",
+            "function:app.add(integer,app.t)",
+            "function:app.f()",
+            "function:f",
+            "trigger:a.b.c",
+            "constraint:a.b.c.d",
+            "role:anon",
+            "table:a.",
+            "x",
+            "",
+        ] {
+            let (kind, rest) = key.split_once(':').unwrap_or(("", key));
+            assert_eq!(split_key(key), split_key_general(kind, rest), "{key}");
+        }
     }
 }

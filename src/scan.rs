@@ -337,8 +337,18 @@ pub fn scan(
         coverage,
         mut messages,
         messages_omitted,
+        by_function,
+        by_kind,
         ..
     } = agg;
+    summary.by_function = by_function
+        .into_iter()
+        .map(|(k, n)| (k.into_owned(), n))
+        .collect();
+    summary.by_kind = by_kind
+        .into_iter()
+        .map(|(k, n)| (k.into_owned(), n))
+        .collect();
     messages.sort_by(|a, b| {
         (&a.path, a.line, a.severity, &a.text).cmp(&(&b.path, b.line, b.severity, &b.text))
     });
@@ -415,6 +425,10 @@ struct Aggregator<'o> {
     coverage: coverage::Builder,
     messages: Vec<Message>,
     messages_omitted: u64,
+    /// `summary.by_function` and `by_kind` while files arrive: hashed catalog names (a
+    /// borrowed `Name` costs nothing to keep), turned into the sorted maps at the end.
+    by_function: ahash::AHashMap<crate::model::Name, u64>,
+    by_kind: ahash::AHashMap<crate::model::Name, u64>,
 }
 
 #[derive(Clone)]
@@ -447,6 +461,8 @@ impl<'o> Aggregator<'o> {
             coverage: coverage::Builder::new(cfg.streaming == StreamingMode::Always),
             messages: Vec::new(),
             messages_omitted: 0,
+            by_function: ahash::AHashMap::default(),
+            by_kind: ahash::AHashMap::default(),
         }
     }
 
@@ -526,8 +542,8 @@ impl<'o> Aggregator<'o> {
         }
         for a in &result.assertions {
             s.assertions += 1;
-            bump(&mut s.by_function, &a.function);
-            bump(&mut s.by_kind, &a.kind);
+            bump(&mut self.by_function, &a.function);
+            bump(&mut self.by_kind, &a.kind);
             s.dynamic += u64::from(a.dynamic);
             s.ambiguous += u64::from(a.resolution == ResolutionKind::Ambiguous);
             s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
@@ -709,11 +725,11 @@ impl<'o> Aggregator<'o> {
 
 /// Counts one more of `key` without allocating when the key is already there (the
 /// aggregator is the one serial stage: it must not allocate per assertion).
-fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+fn bump(map: &mut ahash::AHashMap<crate::model::Name, u64>, key: &crate::model::Name) {
     match map.get_mut(key) {
         Some(n) => *n += 1,
         None => {
-            map.insert(key.to_string(), 1);
+            map.insert(key.clone(), 1);
         }
     }
 }

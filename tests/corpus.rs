@@ -57,8 +57,12 @@ fn score(suite: &str) -> Option<Score> {
         let mut got: BTreeMap<Key, usize> = BTreeMap::new();
         for a in &r.assertions {
             s.functions.insert(a.function.to_string());
-            *got.entry((a.function.to_string(), u64::from(a.line), a.context.to_string()))
-                .or_default() += 1;
+            *got.entry((
+                a.function.to_string(),
+                u64::from(a.line),
+                a.context.to_string(),
+            ))
+            .or_default() += 1;
         }
         for (k, n) in &want {
             let g = got.get(k).copied().unwrap_or(0);

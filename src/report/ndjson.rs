@@ -31,9 +31,13 @@ pub fn file_line(f: &FileReport, w: &mut dyn Write) -> io::Result<()> {
 }
 
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+    // A concrete buffer so serde_json's small writes inline (see `json::CHUNK`).
+    let mut buf = io::BufWriter::with_capacity(super::json::CHUNK, w);
+    let w = &mut buf;
     if let Some(files) = &report.files {
         for f in files {
-            file_line(f, w)?;
+            serde_json::to_writer(&mut *w, f).map_err(io::Error::from)?;
+            w.write_all(b"\n")?;
         }
     }
     for o in &report.coverage.objects {
@@ -53,5 +57,6 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
         },
     )
     .map_err(io::Error::from)?;
-    w.write_all(b"\n")
+    w.write_all(b"\n")?;
+    w.flush()
 }
