@@ -9,15 +9,17 @@ import statistics
 
 ap = argparse.ArgumentParser()
 for a in ("records", "gens", "work", "trees", "seed", "runs", "sizes", "nproc", "mem-kb", "cpu",
-          "commit", "load", "scan-version", "rg-version", "names", "names-from"):
+          "commit", "load", "scan-version", "rg-version", "names", "names-from", "elapsed"):
     ap.add_argument("--" + a, required=True)
 args = ap.parse_args()
 
 runs = {}  # (size, tool) -> [(wall, rss_kb, rc)]
+cpu = {}  # (size, tool) -> [user + sys seconds]
 with open(args.records) as f:
     for line in f:
-        size, tool, _run, wall, rss, rc = line.rstrip("\n").split("\t")
+        size, tool, _run, wall, rss, rc, user, sys_s = line.rstrip("\n").split("\t")
         runs.setdefault((int(size), tool), []).append((float(wall), int(rss or 0), int(rc)))
+        cpu.setdefault((int(size), tool), []).append(float(user or 0) + float(sys_s or 0))
 gens = {}
 with open(args.gens) as f:
     for line in f:
@@ -50,6 +52,9 @@ for n in sizes:
         "rg_files": rg_files, "errors": summ.get("summary", {}).get("errors"),
         "warnings": summ.get("summary", {}).get("warnings"), "stats": summ.get("stats", {}),
         "report_error": summ.get("error"), "ours_runs": ours, "rg_runs": rg,
+        "ours_cpu": statistics.median(cpu.get((n, "pgtap-scan"), [0])),
+        "rg_cpu": statistics.median(cpu.get((n, "rg"), [0])),
+        "objects": summ.get("objects"),
     })
 
 def fmt_s(x):
@@ -60,7 +65,8 @@ now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"
 mem_gb = int(args.mem_kb) / 1024 / 1024
 out.append("# pgtap-scan vs ripgrep")
 out.append("")
-out.append(f"- Date: {now}; commit {args.commit}")
+out.append(f"- Date: {now}; commit {args.commit}; the whole run (build, trees, timings) took "
+           f"{int(args.elapsed) / 60:.1f} min")
 out.append(f"- Machine: {args.nproc} cores ({args.cpu}), {mem_gb:.1f} GB memory")
 out.append(f"- Load average (1, 5, 15 min) at start -> end: {args.load} "
            "(other work on the machine shows here and in the spread of the runs)")
@@ -71,19 +77,24 @@ out.append("- pgtap-scan: `pgtap-scan DIR --format json --streaming always --qui
 out.append(f"- rg: `rg -c --no-messages -g '*.sql' -g '*.pg' -e '\\b(?:<{args.names} names>)\\b\\(' DIR` "
            f"(names from {args.names_from})")
 out.append("")
-out.append("| files | MB | pgtap-scan s | rg s | ratio (ours/rg) | pgtap-scan RSS MB | rg RSS MB "
-           "| pgtap-scan MB/s | pgtap-scan files/s | assertions found / manifest | match |")
-out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
+out.append("| files | MB | pgtap-scan s | rg s | ratio (ours/rg) | pgtap-scan CPU s | rg CPU s "
+           "| pgtap-scan RSS MB | rg RSS MB | pgtap-scan MB/s | pgtap-scan files/s | objects "
+           "| assertions found / manifest | match |")
+out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
 for r in rows:
     mb = r["bytes"] / 1e6
     ok = r["found"] == r["manifest"] and r["files_seen"] == r["files"]
     found = "n/a" if r["found"] is None else f"{r['found']:,}"
     out.append(
         f"| {r['n']:,} | {mb:,.0f} | {fmt_s(r['ours'])} | {fmt_s(r['rg'])} | {r['ours'] / r['rg']:.2f} "
+        f"| {fmt_s(r['ours_cpu'])} | {fmt_s(r['rg_cpu'])} "
         f"| {r['ours_rss']:.0f} | {r['rg_rss']:.0f} | {mb / r['ours']:.0f} | {r['n'] / r['ours']:,.0f} "
+        f"| {'n/a' if r['objects'] is None else format(r['objects'], ',')} "
         f"| {found} / {r['manifest']:,} | {'yes' if ok else '**NO**'} |")
 out.append("")
-out.append("Wall time: median of the runs; RSS: the largest peak of the runs (GNU time `%M`).")
+out.append("Wall time: median of the runs; CPU: median of user + system time (GNU time `%U` + `%S`); "
+           "RSS: the largest peak of the runs (GNU time `%M`); objects: distinct objects in the "
+           "coverage database (its memory follows them, not the files).")
 out.append("")
 
 notes = []
@@ -141,12 +152,12 @@ stats_rows = [(r["n"], r["stats"]) for r in rows if r["stats"]]
 if stats_rows:
     out.append("pgtap-scan's own stats (last run): ")
     out.append("")
-    out.append("| files | threads | elapsed ms | discovery ms | parse ms (all threads) | peak heap MB | throttle waits |")
-    out.append("|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| files | threads | elapsed ms | discovery ms | parse ms (all threads) | aggregate ms | peak heap MB | throttle waits |")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, s in stats_rows:
         heap = s.get("peak_heap_bytes")
         out.append(f"| {n:,} | {s.get('threads', '')} | {s.get('elapsed_ms', '')} | {s.get('discovery_ms', '')} "
-                   f"| {s.get('parse_ms', '')} | {'' if heap is None else f'{heap / 1e6:.1f}'} "
+                   f"| {s.get('parse_ms', '')} | {s.get('aggregate_ms', '')} | {'' if heap is None else f'{heap / 1e6:.1f}'} "
                    f"| {s.get('throttle_waits', '')} |")
     out.append("")
 if gens:
