@@ -66,6 +66,22 @@ pub fn kind_of(key: &str) -> &str {
 /// so `int4`, `INT` and `integer` are one type. (Overload resolution has its own internal
 /// type identity, `catalog::resolve::normalize_type`, which uses catalog spellings.)
 pub fn normalize_type(t: &str) -> String {
+    // Most types are written plainly (`text`, `integer`, `name[]`): one lookup, one copy.
+    let plain = |b: &[u8]| {
+        !b.is_empty()
+            && b.iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+    };
+    let bytes = t.as_bytes();
+    let (base, suffix) = match bytes.strip_suffix(b"[]") {
+        Some(b) => (b, "[]"),
+        None => (bytes, ""),
+    };
+    if plain(base) && !base.starts_with(b"pg_catalog") {
+        let mut out = String::from(canonical_type(&t[..base.len()]));
+        out.push_str(suffix);
+        return out;
+    }
     let mut s = t.trim().to_ascii_lowercase();
     // Collapse runs of whitespace.
     let mut collapsed = String::with_capacity(s.len());
@@ -92,7 +108,14 @@ pub fn normalize_type(t: &str) -> String {
         Some(i) => (s[..i].trim_end().to_string(), s[i..].replace(' ', "")),
         None => (s.clone(), String::new()),
     };
-    let canonical = match base.as_str() {
+    let mut out = canonical_type(&base).to_string();
+    out.push_str(&suffix);
+    out
+}
+
+/// PostgreSQL's canonical name for a lower-case base type name (`int4` -> `integer`).
+fn canonical_type(base: &str) -> &str {
+    match base {
         "int" | "int4" => "integer",
         "int2" => "smallint",
         "int8" => "bigint",
@@ -108,10 +131,7 @@ pub fn normalize_type(t: &str) -> String {
         "time" => "time without time zone",
         "varbit" => "bit varying",
         other => other,
-    };
-    let mut out = canonical.to_string();
-    out.push_str(&suffix);
-    out
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +172,13 @@ mod tests {
         assert_eq!(normalize_type("int [ ]"), "integer[]");
         assert_eq!(normalize_type("timestamptz"), "timestamp with time zone");
         assert_eq!(normalize_type("public.mood"), "public.mood");
+        // The fast path for plain names.
+        assert_eq!(normalize_type("int4[]"), "integer[]");
+        assert_eq!(normalize_type("varchar"), "character varying");
+        assert_eq!(normalize_type("text"), "text");
+        assert_eq!(normalize_type("name[]"), "name[]");
+        assert_eq!(normalize_type("int[3]"), "integer[3]");
+        assert_eq!(normalize_type("[]"), "[]");
     }
 
     #[test]
