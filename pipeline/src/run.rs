@@ -718,7 +718,10 @@ fn read_into(path: &Path, size_hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {
     let hint = usize::try_from(size_hint).unwrap_or(usize::MAX);
     buf.try_reserve(hint)
         .map_err(|err| io::Error::new(io::ErrorKind::OutOfMemory, err))?;
-    file.read_to_end(buf)?;
+    // Through `Read for &mut Take<File>`, not `File::read_to_end`: the latter asks the file
+    // for its size and position first (an fstat and an lseek per file), which the caller
+    // already knows. Reading until a read returns 0 still gets every byte if the file grew.
+    io::Read::read_to_end(&mut file.by_ref().take(u64::MAX), buf)?;
     Ok(())
 }
 
