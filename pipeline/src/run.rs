@@ -112,12 +112,6 @@ pub struct FileOutcome<R> {
     charge: Option<Charge>,
     /// What the cache must record for this file; taken by the run loop.
     pending: Option<Pending>,
-    /// A cached result still encoded: the run loop decodes it before the caller sees the
-    /// outcome (and `result` holds a placeholder until then). Decoding on the caller's
-    /// thread means the result's allocations are made and freed by the same thread,
-    /// which is what the allocator is fastest at; freeing on another thread what a worker
-    /// allocated cost more than the decoding itself.
-    encoded: Option<Vec<u8>>,
 }
 
 impl<R> FileOutcome<R> {
@@ -332,21 +326,6 @@ where
             };
             let mut event = event;
             if let Event::File(outcome) = &mut event {
-                if let (Some(bytes), Some((_, codec))) = (outcome.encoded.take(), cached) {
-                    match guarded(|| codec.decode(&bytes)) {
-                        Ok(Some(value)) => outcome.result = Ok(value),
-                        _ => {
-                            // Verified bytes the codec cannot read (a codec change that
-                            // kept its version): parse the file here instead, and let the
-                            // entry go so the next run stores it afresh.
-                            corrupt.fetch_add(1, Relaxed);
-                            outcome.pending = None;
-                            outcome.cache = CacheUse::Miss;
-                            outcome.result = std::fs::read(&outcome.path)
-                                .and_then(|b| guarded(|| parse(&outcome.path, &b)));
-                        }
-                    }
-                }
                 match outcome.result {
                     Ok(_) => stats.files_parsed += 1,
                     Err(_) => stats.files_failed += 1,
@@ -474,9 +453,7 @@ struct Buffers {
 
 /// A file read (or served from the cache) and parsed.
 struct Done<R> {
-    /// `None` when `encoded` holds the result instead.
-    value: Option<R>,
-    encoded: Option<Vec<u8>>,
+    value: R,
     bytes: u64,
     cache: CacheUse,
     pending: Option<Pending>,
@@ -500,7 +477,6 @@ where
                 cache: CacheUse::Off,
                 charge: None,
                 pending: None,
-                encoded: None,
             })
         };
         // The size comes from metadata so the budget is charged *before* the bytes exist.
@@ -530,13 +506,10 @@ where
                 Some(FileOutcome {
                     path,
                     bytes: done.bytes,
-                    result: done
-                        .value
-                        .ok_or_else(|| io::Error::other("cached result not decoded")),
+                    result: Ok(done.value),
                     cache: done.cache,
                     charge: Some(charge),
                     pending: done.pending,
-                    encoded: done.encoded,
                 })
             }
             Err(err) => failed(path, err),
@@ -558,8 +531,7 @@ where
             let buf = load(path, meta.len(), buf)?;
             let value = guarded(|| (self.parse)(path, &buf))?;
             return Ok(Done {
-                value: Some(value),
-                encoded: None,
+                value,
                 bytes: buf.len() as u64,
                 cache: CacheUse::Off,
                 pending: None,
@@ -571,15 +543,21 @@ where
         // An entry whose stamp no longer matches: its content hash and payload.
         let mut stale = None;
         match found {
-            Lookup::Found(e) if e.stamp == stamp && !e.racy => {
-                return Ok(Done {
-                    value: None,
-                    encoded: Some(e.payload.to_vec()),
-                    bytes: 0,
-                    cache: CacheUse::Hit,
-                    pending: slot.map(Pending::Keep),
-                });
-            }
+            Lookup::Found(e) if e.stamp == stamp && !e.racy => match decode(codec, e.payload) {
+                Some(value) => {
+                    return Ok(Done {
+                        value,
+                        bytes: 0,
+                        cache: CacheUse::Hit,
+                        pending: slot.map(Pending::Keep),
+                    });
+                }
+                // Verified bytes the codec cannot read (a codec change that kept its
+                // version): parse the file, and store the entry afresh.
+                None => {
+                    self.corrupt.fetch_add(1, Relaxed);
+                }
+            },
             Lookup::Found(e) => stale = Some((e.stamp.size, e.content_hash, e.payload)),
             Lookup::Corrupt => {
                 self.corrupt.fetch_add(1, Relaxed);
@@ -597,7 +575,13 @@ where
         let bytes = buf.len() as u64;
         let mut new_entry = Vec::new();
         if let Some((size, hash, old_payload)) = stale {
-            if size == stamp.size && hash == content_hash {
+            let value = (size == stamp.size && hash == content_hash)
+                .then(|| decode(codec, old_payload))
+                .flatten();
+            if value.is_none() && size == stamp.size && hash == content_hash {
+                self.corrupt.fetch_add(1, Relaxed);
+            }
+            if let Some(value) = value {
                 build_entry(
                     &mut new_entry,
                     key,
@@ -608,8 +592,7 @@ where
                     old_payload,
                 );
                 return Ok(Done {
-                    value: None,
-                    encoded: Some(old_payload.to_vec()),
+                    value,
                     bytes,
                     cache: CacheUse::HashHit,
                     pending: Some(Pending::Write {
@@ -638,8 +621,7 @@ where
             *payload = Vec::new();
         }
         Ok(Done {
-            value: Some(value),
-            encoded: None,
+            value,
             bytes,
             cache: CacheUse::Miss,
             pending: Some(Pending::Write {
@@ -693,6 +675,12 @@ impl std::ops::Deref for Loaded<'_> {
             Loaded::Mapped(m) => m,
         }
     }
+}
+
+/// Decodes a cached result in the worker, so decoding runs in parallel (the aggregator
+/// only folds). `None`: the codec cannot read the bytes, or panicked on them.
+fn decode<R>(codec: &dyn Codec<R>, payload: &[u8]) -> Option<R> {
+    guarded(|| codec.decode(payload)).ok().flatten()
 }
 
 /// Reads a file into `buf`, or maps it when it is at least [`MMAP_THRESHOLD`] bytes.
