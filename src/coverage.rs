@@ -593,7 +593,9 @@ impl Builder {
                 }
             })
             .collect();
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        // Unstable: keys are unique, and a stable sort would allocate a scratch copy of
+        // the objects (40 MB at 154k objects) at the peak of the run.
+        out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
 
         let mut st = Statistics {
             objects: out.len() as u64,

@@ -357,7 +357,7 @@ pub fn scan(
         None
     } else {
         let mut files = files;
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         Some(files)
     };
     summary.plans.mismatches.sort_by(|a, b| a.path.cmp(&b.path));
@@ -525,7 +525,7 @@ impl<'o> Aggregator<'o> {
             self.streaming = true;
             self.coverage.set_streaming(true);
             let mut held = std::mem::take(&mut self.files);
-            held.sort_by(|a, b| a.path.cmp(&b.path));
+            held.sort_unstable_by(|a, b| a.path.cmp(&b.path));
             for f in &held {
                 self.observer.file(f);
             }
