@@ -79,7 +79,8 @@ pub struct ObjectLocation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectCoverage {
     pub key: String,
-    pub kind: String,
+    /// Borrowed from the catalog for every kind it knows: no allocation per object.
+    pub kind: crate::model::Name,
     /// `None` for objects outside schemas (schemas, roles, extensions, languages).
     pub schema: Option<String>,
     /// The object's own name; a function's includes its argument types when given.
@@ -99,7 +100,7 @@ pub struct ObjectCoverage {
     #[serde(serialize_with = "pairs_as_map")]
     pub functions: Vec<(Arc<str>, u64)>,
     /// Aspects the positive assertions test (`existence`, `type`, `privileges`, ...).
-    pub aspects: Vec<String>,
+    pub aspects: Vec<crate::model::Name>,
     /// At least one positive assertion.
     pub tested: bool,
     /// Every assertion naming it is in one file.
@@ -545,7 +546,7 @@ impl Builder {
             CONTEXT_DO => Arc::clone(&do_),
             n => Arc::clone(&body_names[(n - CONTEXT_BODY) as usize]),
         };
-        let mut kind_aspects: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut kind_aspects: BTreeMap<crate::model::Name, BTreeMap<String, u64>> = BTreeMap::new();
         // Keys sorted first (pairs of 24 bytes, not whole objects), and the hash table let
         // go before any object of the report is built; each entry's own vectors are freed
         // as it is turned into its object.
@@ -556,9 +557,10 @@ impl Builder {
             .into_iter()
             .map(|(key, i)| {
                 let e = std::mem::take(&mut entries[i as usize]);
-                let (kind, schema, name, parent) = split_key(&key);
+                let (_, schema, name, parent) = split_key(&key);
+                let kind = crate::catalog::name(key.split_once(':').map_or("", |(k, _)| k));
                 let per_kind = kind_aspects.entry(kind.clone()).or_default();
-                let mut aspect_names: Vec<String> = e
+                let mut aspect_names: Vec<crate::model::Name> = e
                     .aspects
                     .iter()
                     .map(|&(id, n)| {
@@ -569,7 +571,7 @@ impl Builder {
                                 per_kind.insert(name.to_string(), n);
                             }
                         }
-                        name.to_string()
+                        crate::catalog::name(name)
                     })
                     .collect();
                 aspect_names.sort();
@@ -628,7 +630,13 @@ impl Builder {
         };
         let mut aspect_sum = 0u64;
         for o in &out {
-            let k = st.by_kind.entry(o.kind.clone()).or_default();
+            if !st.by_kind.contains_key(o.kind.as_ref()) {
+                st.by_kind
+                    .insert(o.kind.to_string(), KindStatistics::default());
+            }
+            let Some(k) = st.by_kind.get_mut(o.kind.as_ref()) else {
+                continue;
+            };
             k.objects += 1;
             k.assertions += o.assertions;
             k.absent += o.absent;
@@ -644,7 +652,7 @@ impl Builder {
             }
         }
         for (kind, aspects) in kind_aspects {
-            if let Some(k) = st.by_kind.get_mut(&kind) {
+            if let Some(k) = st.by_kind.get_mut(kind.as_ref()) {
                 k.aspects = aspects;
             }
         }

@@ -252,8 +252,8 @@ pub fn compute(
         let mut take = |c: &ObjectCoverage| {
             assertions += c.assertions;
             for a in &c.aspects {
-                if !aspects.contains(a) {
-                    aspects.push(a.clone());
+                if !aspects.iter().any(|x| x == a.as_ref()) {
+                    aspects.push(a.to_string());
                 }
             }
         };
@@ -319,13 +319,13 @@ pub fn compute(
         .objects
         .iter()
         .filter(|c| c.assertions + c.absent > 0)
-        .filter(|c| UNIVERSE_KINDS.contains(&c.kind.as_str()))
+        .filter(|c| UNIVERSE_KINDS.contains(&c.kind.as_ref()))
         .filter(|c| !used.contains(c.key.as_str()) && universe.get(&c.key).is_none())
         .filter(|c| !function_name_exists(universe, &c.key))
         .filter(|c| !ALWAYS_THERE.contains(&c.key.as_str()))
         .map(|c| Stale {
             key: c.key.clone(),
-            kind: c.kind.clone(),
+            kind: c.kind.to_string(),
             only_absent: c.assertions == 0,
             locations: c
                 .locations

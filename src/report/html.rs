@@ -434,7 +434,7 @@ fn charts(r: &ScanReport, out: &mut String) {
     // Objects by kind: tested, absent only, referenced only; scaled to the largest kind.
     let mut per_kind: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
     for o in &r.coverage.objects {
-        let e = per_kind.entry(o.kind.as_str()).or_default();
+        let e = per_kind.entry(o.kind.as_ref()).or_default();
         e[status_index(o)] += 1;
     }
     let mut kinds: Vec<(&str, [u64; 3])> = per_kind.into_iter().collect();

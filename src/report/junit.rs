@@ -45,7 +45,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     }
     let mut kinds: BTreeMap<&str, Vec<&ObjectCoverage>> = BTreeMap::new();
     for o in report.coverage.objects.iter().filter(|o| asserted(o)) {
-        kinds.entry(o.kind.as_str()).or_default().push(o);
+        kinds.entry(o.kind.as_ref()).or_default().push(o);
     }
     let total: usize = kinds.values().map(Vec::len).sum();
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;

@@ -152,7 +152,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
 
     let mut by_kind: BTreeMap<&str, Vec<&ObjectCoverage>> = BTreeMap::new();
     for o in &report.coverage.objects {
-        by_kind.entry(o.kind.as_str()).or_default().push(o);
+        by_kind.entry(o.kind.as_ref()).or_default().push(o);
     }
     if !by_kind.is_empty() {
         writeln!(w, "### Objects")?;
