@@ -186,6 +186,9 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
 struct Dec<'a> {
     b: &'a [u8],
     strings: Vec<&'a str>,
+    /// `strings[i]` as a catalog name, once asked for: a file repeats the same few
+    /// function and kind names, each looked up in the catalog once.
+    names: Vec<Option<Name>>,
 }
 
 impl<'a> Dec<'a> {
@@ -223,23 +226,36 @@ impl<'a> Dec<'a> {
             .filter(|&n| n <= self.b.len())
     }
     fn str_ref(&mut self) -> Option<&'a str> {
+        self.str_at().map(|(_, s)| s)
+    }
+    /// The next string and its index in `strings`.
+    fn str_at(&mut self) -> Option<(usize, &'a str)> {
         let tag = usize::try_from(self.uint()?).ok()?;
         if tag > 0 {
-            return self.strings.get(tag - 1).copied();
+            return self.strings.get(tag - 1).map(|s| (tag - 1, *s));
         }
         let len = usize::try_from(self.uint()?).ok()?;
         let bytes = self.b.get(..len)?;
         self.b = &self.b[len..];
         let s = std::str::from_utf8(bytes).ok()?;
         self.strings.push(s);
-        Some(s)
+        Some((self.strings.len() - 1, s))
     }
     fn str(&mut self) -> Option<String> {
         self.str_ref().map(str::to_string)
     }
     /// A catalog name: borrowed from the catalog, not allocated, when it is one.
     fn name(&mut self) -> Option<Name> {
-        self.str_ref().map(crate::catalog::name)
+        let (i, s) = self.str_at()?;
+        if let Some(Some(n)) = self.names.get(i) {
+            return Some(n.clone());
+        }
+        let n = crate::catalog::name(s);
+        if self.names.len() <= i {
+            self.names.resize(i + 1, None);
+        }
+        self.names[i] = Some(n.clone());
+        Some(n)
     }
     fn opt_name(&mut self) -> Option<Option<Name>> {
         Some(if self.flag()? {
@@ -281,6 +297,7 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
     let mut d = Dec {
         b: bytes,
         strings: Vec::new(),
+        names: Vec::new(),
     };
     let tests = d.uint()?;
     let flags = d.byte()?;
