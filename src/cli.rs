@@ -141,7 +141,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub batch_size: Option<usize>,
     /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16M, 1G); readers
-    /// wait above 80% of it [default: 512].
+    /// wait above 80% of it [default: 512]. The coverage database, which grows with the
+    /// distinct objects named, is not charged to it (--stats shows the heap).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Performance")]
     pub max_memory: Option<u64>,
     /// Drop per-file detail after aggregation (auto: above 1000 files). With --format ndjson,

@@ -333,5 +333,15 @@ fn print_stats(r: &ScanReport) {
             mb(s.peak_heap_bytes),
             mb(s.current_heap_bytes)
         );
+        if s.peak_heap_bytes > s.budget_bytes {
+            // The budget bounds file bytes in flight; the coverage database grows with the
+            // distinct objects named and is not charged to it. Say so rather than let the
+            // peak look like a broken budget.
+            eprintln!(
+                "  note: the heap peak is above the budget, which bounds file bytes in flight only; \
+                 the coverage database ({} objects) is not charged to it",
+                r.coverage.statistics.objects
+            );
+        }
     }
 }

@@ -781,6 +781,23 @@ pgtest!(stats_flag_prints_to_stderr, |dir, cmd| {
     run.assert_stderr_lacks("pgtap-scan stats");
 });
 
+pgtest!(
+    stats_say_the_database_is_not_charged_to_the_budget,
+    |dir, cmd| {
+        // Enough distinct objects that the heap passes a 64 KiB budget, which charges only
+        // file bytes in flight (a few KB here).
+        let body: String = (0..400)
+            .map(|i| format!("SELECT has_column('t{i}', 'c{i}');\n"))
+            .collect();
+        dir.create("t.sql", &body);
+        let run = cmd.args(["--stats", "--max-memory", "64K"]).expect_code(0);
+        run.assert_stderr_contains("peak charged")
+            .assert_stderr_contains("the coverage database (800 objects) is not charged to it");
+        let run = dir.command().args(["--stats"]).expect_code(0);
+        run.assert_stderr_lacks("not charged to it");
+    }
+);
+
 pgtest!(search_path_qualifies_unqualified_names, |dir, cmd| {
     dir.create("t.sql", "SELECT has_table('accounts');\n");
     let r = cmd.args(["--search-path", "app,public"]).json();
