@@ -90,16 +90,10 @@ impl<'a> Enc<'a, '_> {
             }
         }
     }
-    fn opt(&mut self, s: &'a Option<String>) {
+    fn opt<S: AsRef<str>>(&mut self, s: &'a Option<S>) {
         self.flag(s.is_some());
         if let Some(s) = s {
-            self.str(s);
-        }
-    }
-    fn opt_name(&mut self, s: &'a Option<Name>) {
-        self.flag(s.is_some());
-        if let Some(s) = s {
-            self.str(s);
+            self.str(s.as_ref());
         }
     }
     fn strs(&mut self, v: &'a [String]) {
@@ -158,7 +152,7 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
             }
         }
         e.opt(&a.description);
-        e.opt_name(&a.aspect);
+        e.opt(&a.aspect);
         e.out
             .push(u8::from(a.negated) | u8::from(a.dynamic) << 1 | u8::from(a.commented) << 2);
         e.out.push(match a.resolution {
@@ -225,9 +219,6 @@ impl<'a> Dec<'a> {
             .ok()
             .filter(|&n| n <= self.b.len())
     }
-    fn str_ref(&mut self) -> Option<&'a str> {
-        self.str_at().map(|(_, s)| s)
-    }
     /// The next string and its index in `strings`.
     fn str_at(&mut self) -> Option<(usize, &'a str)> {
         let tag = usize::try_from(self.uint()?).ok()?;
@@ -242,7 +233,7 @@ impl<'a> Dec<'a> {
         Some((self.strings.len() - 1, s))
     }
     fn str(&mut self) -> Option<String> {
-        self.str_ref().map(str::to_string)
+        self.str_at().map(|(_, s)| s.to_string())
     }
     /// A catalog name: borrowed from the catalog, not allocated, when it is one.
     fn name(&mut self) -> Option<Name> {

@@ -574,14 +574,12 @@ where
         let racy = cache.racy(stamp);
         let bytes = buf.len() as u64;
         let mut new_entry = Vec::new();
-        if let Some((size, hash, old_payload)) = stale {
-            let value = (size == stamp.size && hash == content_hash)
-                .then(|| decode(codec, old_payload))
-                .flatten();
-            if value.is_none() && size == stamp.size && hash == content_hash {
-                self.corrupt.fetch_add(1, Relaxed);
-            }
-            if let Some(value) = value {
+        let same_content =
+            |&(size, hash, _): &(u64, u64, &[u8])| size == stamp.size && hash == content_hash;
+        if let Some((_, _, old_payload)) = stale.filter(same_content) {
+            // Same content under a new stamp: the stored result stands, unless the codec
+            // cannot read it (then the file is parsed below and stored afresh).
+            if let Some(value) = decode(codec, old_payload) {
                 build_entry(
                     &mut new_entry,
                     key,
@@ -601,6 +599,7 @@ where
                     }),
                 });
             }
+            self.corrupt.fetch_add(1, Relaxed);
         }
         let value = guarded(|| {
             let value = (self.parse)(path, &buf);
