@@ -460,15 +460,8 @@ impl Builder {
                 let i = self.entries.len();
                 self.objects.insert(key.into(), i as u32);
                 self.entries.push(Entry {
-                    positive: 0,
-                    absent: 0,
-                    referenced: 0,
-                    aspects: Vec::new(),
-                    functions: Vec::new(),
                     first_file: seq,
-                    multi_file: false,
-                    locations: Vec::new(),
-                    omitted: 0,
+                    ..Entry::default()
                 });
                 i
             }
@@ -629,14 +622,11 @@ impl Builder {
             ..Statistics::default()
         };
         let mut aspect_sum = 0u64;
+        // Keyed by the borrowed kind while counting (no allocation per object); the report's
+        // map of owned names is made once per kind below.
+        let mut by_kind: BTreeMap<&crate::model::Name, KindStatistics> = BTreeMap::new();
         for o in &out {
-            if !st.by_kind.contains_key(o.kind.as_ref()) {
-                st.by_kind
-                    .insert(o.kind.to_string(), KindStatistics::default());
-            }
-            let Some(k) = st.by_kind.get_mut(o.kind.as_ref()) else {
-                continue;
-            };
+            let k = by_kind.entry(&o.kind).or_default();
             k.objects += 1;
             k.assertions += o.assertions;
             k.absent += o.absent;
@@ -652,10 +642,14 @@ impl Builder {
             }
         }
         for (kind, aspects) in kind_aspects {
-            if let Some(k) = st.by_kind.get_mut(kind.as_ref()) {
+            if let Some(k) = by_kind.get_mut(&kind) {
                 k.aspects = aspects;
             }
         }
+        st.by_kind = by_kind
+            .into_iter()
+            .map(|(kind, k)| (kind.to_string(), k))
+            .collect();
         st.by_aspect = by_aspect
             .into_iter()
             .map(|(id, n)| (aspects.name(id).to_string(), n))
