@@ -324,14 +324,22 @@ fn replicated_ten_times_same_objects_flat_heap() {
     for (key, (a, b, c)) in &c1 {
         assert_eq!(c10[key], (10 * a, 10 * b, 10 * c), "{key}");
     }
-    let (h1, h10) = (
-        n(&one, "/stats/peak_heap_bytes"),
-        n(&ten, "/stats/peak_heap_bytes"),
-    );
-    assert!(h1 > 0, "the binary measures its heap");
-    eprintln!("peak heap: 1x {h1} bytes, 10x {h10} bytes");
+    // What stays (the database at the end) must not grow with the copies; the peak adds
+    // what is in flight at the busiest moment (results queued for the aggregator, file
+    // buffers), which depends on scheduling: on a loaded machine the 1x peak ranged
+    // 2.5-3.4 MB and the 10x one 3.9-4.2 MB, so the peak gets a wider margin. Growth in
+    // proportion to the files would be 10x.
+    let heap = |r: &Value, what: &str| n(r, &format!("/stats/{what}_heap_bytes"));
+    let (end1, end10) = (heap(&one, "current"), heap(&ten, "current"));
+    let (p1, p10) = (heap(&one, "peak"), heap(&ten, "peak"));
+    assert!(p1 > 0 && end1 > 0, "the binary measures its heap");
+    eprintln!("heap at the end: 1x {end1} bytes, 10x {end10} bytes; peak: 1x {p1}, 10x {p10}");
     assert!(
-        h10 < h1 + h1 / 2,
-        "peak heap grew with the copies: 1x {h1} bytes, 10x {h10} bytes"
+        end10 < end1 + end1 / 4,
+        "the database grew with the copies: 1x {end1} bytes, 10x {end10} bytes"
+    );
+    assert!(
+        p10 < 2 * p1,
+        "peak heap grew with the copies: 1x {p1} bytes, 10x {p10} bytes"
     );
 }
