@@ -133,6 +133,15 @@ pub struct ScanArgs {
     /// Descend at most N directories below each root.
     #[arg(long, value_name = "N", help_heading = "Discovery")]
     pub max_depth: Option<usize>,
+    /// A folder psql includes (\i, \ir) may also be read from (repeatable). Includes are
+    /// only followed to regular files inside the scanned paths and these folders; any
+    /// other include is a warning and its file's plan is not checked.
+    #[arg(long, value_name = "DIR", help_heading = "Discovery")]
+    pub include_dir: Vec<PathBuf>,
+    /// Also parse files that look binary (a NUL byte in their first 8 KiB); by default
+    /// they are skipped with a warning.
+    #[arg(long, help_heading = "Discovery")]
+    pub binary: bool,
 
     /// Parse threads [default: all cores].
     #[arg(short = 'j', long, value_name = "N", help_heading = "Performance")]
@@ -394,6 +403,12 @@ impl ScanArgs {
                     helpers: file.helper,
                 },
                 cache_dir: self.cache.or(file.cache),
+                include_dirs: if self.include_dir.is_empty() {
+                    file.include_dirs.clone().unwrap_or_default()
+                } else {
+                    self.include_dir
+                },
+                binary: self.binary || file.binary.unwrap_or(false),
             },
             format,
             output: self.output,

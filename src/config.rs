@@ -65,6 +65,10 @@ pub struct FileConfig {
     pub no_ignore: Option<bool>,
     pub follow: Option<bool>,
     pub max_depth: Option<usize>,
+    /// Folders psql includes may be read from besides the scanned paths.
+    pub include_dirs: Option<Vec<PathBuf>>,
+    /// Parse files that look binary too.
+    pub binary: Option<bool>,
     pub threads: Option<usize>,
     pub batch_size: Option<usize>,
     pub max_memory: Option<u64>,

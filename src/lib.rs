@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod extract;
 pub mod gaps;
 pub mod gate;
+mod includes;
 pub mod lexer;
 pub mod model;
 pub mod object;

@@ -3,8 +3,8 @@
 //! (psql includes). This is the library's entry point; the CLI only builds a
 //! [`ScanConfig`] and renders the [`ScanReport`].
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +42,10 @@ pub struct ScanConfig {
     pub extract: ExtractOptions,
     /// `--cache DIR`: keep per-file results there and skip unchanged files.
     pub cache_dir: Option<PathBuf>,
+    /// Folders besides the scan roots that psql includes may be read from (`--include-dir`).
+    pub include_dirs: Vec<PathBuf>,
+    /// Parse files that look binary too (`--binary`); by default they are skipped.
+    pub binary: bool,
 }
 
 impl Default for ScanConfig {
@@ -54,6 +58,8 @@ impl Default for ScanConfig {
             streaming: StreamingMode::Auto,
             extract: ExtractOptions::default(),
             cache_dir: None,
+            include_dirs: Vec::new(),
+            binary: false,
         }
     }
 }
@@ -157,6 +163,8 @@ pub struct Stats {
     pub files_discovered: u64,
     pub files_parsed: u64,
     pub files_failed: u64,
+    /// Files read but not parsed because they look binary (`--binary` parses them).
+    pub files_skipped: u64,
     pub bytes_read: u64,
     pub batches: u64,
     /// `standard` or `streaming`.
@@ -311,25 +319,46 @@ pub fn scan(
         threads,
         batch_size: cfg.batch_size.max(1),
         budget: Arc::clone(&budget),
-        cancel,
+        cancel: Arc::clone(&cancel),
         progress: Arc::clone(&progress),
+        binary: cfg.binary,
     };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
     let mut cache = cfg
         .cache_dir
         .as_deref()
-        .map(|dir| pipeline::BlobCache::open(dir, &crate::cache::namespace(&cfg.extract)));
+        .map(|dir| pipeline::BlobCache::open(dir, &cache_namespace(cfg)));
     let pstats = pipeline::run_cached(
         &cfg.discovery,
         &pcfg,
         cache.as_mut().map(|cache| pipeline::Cached {
             cache,
             codec: &crate::cache::FileResultCodec,
+            read_only: false,
         }),
         |_path, bytes| extractor.extract(bytes),
         |event| agg.event(event),
     );
-    agg.check_includes(&cfg.discovery.roots, &extractor);
+    let mut cancelled = pstats.cancelled;
+    if !cancelled {
+        let runners = std::mem::take(&mut agg.runners);
+        let checked = crate::includes::check(
+            runners,
+            crate::includes::Reader {
+                extractor: &extractor,
+                roots: &cfg.discovery.roots,
+                include_dirs: &cfg.include_dirs,
+                threads,
+                budget: Arc::clone(&budget),
+                cancel: Arc::clone(&cancel),
+                progress: Arc::clone(&progress),
+                cache: cache.as_mut(),
+                binary: cfg.binary,
+            },
+        );
+        cancelled |= checked.cancelled;
+        agg.record_includes(checked);
+    }
     let Aggregator {
         mut summary,
         files,
@@ -366,6 +395,7 @@ pub fn scan(
         files_discovered: pstats.files_discovered,
         files_parsed: pstats.files_parsed,
         files_failed: pstats.files_failed,
+        files_skipped: pstats.files_skipped,
         bytes_read: pstats.bytes_read,
         batches: pstats.batches,
         mode: if streaming { "streaming" } else { "standard" }.to_string(),
@@ -383,7 +413,7 @@ pub fn scan(
         parse_ms: pstats.parse_time.as_millis() as u64,
         aggregate_ms: pstats.aggregate_time.as_millis() as u64,
         elapsed_ms: started.elapsed().as_millis() as u64,
-        cancelled: pstats.cancelled,
+        cancelled,
         cache_hits: pstats.cache.hits,
         cache_hash_hits: pstats.cache.hash_hits,
         cache_misses: pstats.cache.misses,
@@ -400,16 +430,6 @@ pub fn scan(
     }
 }
 
-/// What the include check needs of a file that has includes.
-struct Runner {
-    path: String,
-    plan_line: u32,
-    planned: u64,
-    tests: u64,
-    exact: bool,
-    includes: Vec<crate::model::Include>,
-}
-
 /// The one owner of the scan's results.
 struct Aggregator<'o> {
     observer: &'o mut dyn Observer,
@@ -418,10 +438,8 @@ struct Aggregator<'o> {
     streaming: bool,
     auto: bool,
     progress: Arc<Progress>,
-    runners: Vec<Runner>,
-    /// Included files read by the include check, by normalised path. Only files that are
-    /// included are kept (and read again from disk), so memory does not grow per file.
-    seen: HashMap<PathBuf, Included>,
+    /// Files with `plan(N)` and includes: their plans are checked once every file is in.
+    runners: Vec<crate::includes::Runner>,
     coverage: coverage::Builder,
     messages: Vec<Message>,
     messages_omitted: u64,
@@ -431,15 +449,8 @@ struct Aggregator<'o> {
     by_kind: ahash::AHashMap<crate::model::Name, u64>,
 }
 
-#[derive(Clone)]
-struct Included {
-    tests: u64,
-    exact: bool,
-    includes: Vec<crate::model::Include>,
-}
-
 /// Can static reading know how many results this file's own code emits?
-fn exact_count(r: &FileResult) -> bool {
+pub(crate) fn exact_count(r: &FileResult) -> bool {
     !r.tests_inexact
         && !r.runs_tests
         && r.assertions
@@ -457,7 +468,6 @@ impl<'o> Aggregator<'o> {
             auto: cfg.streaming == StreamingMode::Auto,
             progress,
             runners: Vec::new(),
-            seen: HashMap::new(),
             coverage: coverage::Builder::new(cfg.streaming == StreamingMode::Always),
             messages: Vec::new(),
             messages_omitted: 0,
@@ -499,6 +509,14 @@ impl<'o> Aggregator<'o> {
                     path.map(|p| p.display().to_string()),
                     None,
                     message,
+                );
+            }
+            Event::Skipped { path, reason } => {
+                self.message(
+                    Severity::Warning,
+                    Some(path.display().to_string()),
+                    None,
+                    reason,
                 );
             }
             Event::File(outcome) => {
@@ -570,7 +588,7 @@ impl<'o> Aggregator<'o> {
         if let Some(PlanDecl::Fixed { count, line }) = result.plan {
             self.summary.plans.planned += 1;
             if !result.includes.is_empty() {
-                self.runners.push(Runner {
+                self.runners.push(crate::includes::Runner {
                     path: shown.clone(),
                     plan_line: line,
                     planned: count,
@@ -625,102 +643,26 @@ impl<'o> Aggregator<'o> {
         });
     }
 
-    /// Checks the plans of files with psql includes against their own tests plus those of
-    /// every file they include (recursively). Included files that were not part of the
-    /// scan are read here.
-    fn check_includes(&mut self, roots: &[PathBuf], extractor: &Extractor) {
-        let runners = std::mem::take(&mut self.runners);
-        for r in runners {
-            let file = PathBuf::from(&r.path);
-            let root = roots
-                .iter()
-                .find(|root| file.starts_with(root))
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from("."));
-            let root = if root.is_file() {
-                root.parent().map(Path::to_path_buf).unwrap_or_default()
-            } else {
-                root
-            };
-            let mut total = 0u64;
-            let mut exact = r.exact;
-            let mut chain = vec![normalize(&file)];
-            for inc in &r.includes {
-                match self.included_tests(&file, inc, &root, extractor, &mut chain) {
-                    Ok((n, e)) => {
-                        total += n;
-                        exact &= e;
-                    }
-                    Err(msg) => {
-                        exact = false;
-                        self.message(Severity::Warning, Some(r.path.clone()), Some(inc.line), msg);
-                    }
-                }
-            }
-            if exact {
-                self.plan_verdict(r.path, r.plan_line, r.planned, r.tests + total, total);
-            }
+    /// Records what the include check found: a verdict per checkable plan, a warning per
+    /// include that could not be followed.
+    fn record_includes(&mut self, checked: crate::includes::Outcome) {
+        for w in checked.warnings {
+            self.message(Severity::Warning, Some(w.path), Some(w.line), w.text);
+        }
+        for v in checked.verdicts {
+            self.plan_verdict(v.path, v.line, v.planned, v.found, v.from_includes);
         }
     }
+}
 
-    fn included_tests(
-        &mut self,
-        from: &Path,
-        inc: &crate::model::Include,
-        root: &Path,
-        extractor: &Extractor,
-        chain: &mut Vec<PathBuf>,
-    ) -> Result<(u64, bool), String> {
-        let dir = from.parent().map(Path::to_path_buf).unwrap_or_default();
-        let target = if inc.relative {
-            normalize(&dir.join(&inc.path))
-        } else {
-            // psql reads `\i` against its working directory, which a static reader cannot
-            // know: try the including file's directory and its ancestors up to the scan
-            // root (a suite is usually run from its own root), then the scan root.
-            let candidates: Vec<PathBuf> = dir
-                .ancestors()
-                .take_while(|a| a.starts_with(root) || root.as_os_str().is_empty() || *a == root)
-                .map(|a| normalize(&a.join(&inc.path)))
-                .chain(std::iter::once(normalize(&root.join(&inc.path))))
-                .collect();
-            candidates
-                .iter()
-                .find(|c| self.seen.contains_key(*c) || c.is_file())
-                .cloned()
-                .unwrap_or_else(|| normalize(&root.join(&inc.path)))
-        };
-        if chain.contains(&target) {
-            let mut names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
-            names.push(target.display().to_string());
-            return Err(format!("include cycle: {}", names.join(" -> ")));
-        }
-        let info = match self.seen.get(&target) {
-            Some(i) => i.clone(),
-            None => {
-                let bytes = std::fs::read(&target)
-                    .map_err(|e| format!("included file {}: {e}", target.display()))?;
-                let r = extractor.extract(&bytes);
-                let i = Included {
-                    tests: r.tests,
-                    exact: exact_count(&r),
-                    includes: r.includes,
-                };
-                self.seen.insert(target.clone(), i.clone());
-                i
-            }
-        };
-        let mut total = info.tests;
-        let mut exact = info.exact;
-        chain.push(target.clone());
-        for nested in &info.includes {
-            let (n, e) = self.included_tests(&target, nested, root, extractor, chain)?;
-            total += n;
-            exact &= e;
-        }
-        chain.pop();
-        Ok((total, exact))
+/// The cache namespace: the extraction options, and whether binary-looking files are
+/// parsed (a result stored under `--binary` must not be served without it).
+fn cache_namespace(cfg: &ScanConfig) -> Vec<u8> {
+    let mut ns = crate::cache::namespace(&cfg.extract);
+    if cfg.binary {
+        ns.extend_from_slice(b"\nbinary true");
     }
+    ns
 }
 
 /// Counts one more of `key` without allocating when the key is already there (the
@@ -732,23 +674,4 @@ fn bump(map: &mut ahash::AHashMap<crate::model::Name, u64>, key: &crate::model::
             map.insert(key.clone(), 1);
         }
     }
-}
-
-/// Lexical normalisation (`a/./b/../c` -> `a/c`) so the same file is one key whichever
-/// way it was reached; no file-system access, so it works for files not yet read.
-fn normalize(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }

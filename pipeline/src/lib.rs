@@ -29,6 +29,7 @@
 //!         // Take what is needed and let the outcome go: that releases its budget charge.
 //!         Event::File(outcome) => lines += outcome.into_result().unwrap_or(0),
 //!         Event::Warning { path, message } => eprintln!("{path:?}: {message}"),
+//!         Event::Skipped { path, reason } => eprintln!("{}: {reason}", path.display()),
 //!     },
 //! );
 //! assert!(stats.files_parsed >= 4 && lines > 0);

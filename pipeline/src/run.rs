@@ -10,7 +10,6 @@
 //! the last channel, so charges are always released and every wait ends.
 
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -36,10 +35,8 @@ const CANCEL_POLL: Duration = Duration::from_millis(50);
 /// file does not pin its size in memory for the rest of the run.
 const KEEP_BUFFER: usize = 4 << 20;
 
-/// Files this big or bigger are memory-mapped instead of read into the worker's buffer:
-/// their bytes stay in the page cache (clean pages the kernel can drop) instead of a heap
-/// buffer the size of the file. Smaller files are cheaper to read than to map.
-pub const MMAP_THRESHOLD: u64 = KEEP_BUFFER as u64;
+/// How many leading bytes binary detection looks at for a NUL byte (as ripgrep does).
+pub const BINARY_PROBE: usize = 8 << 10;
 
 /// How to run the stages. `Default` gives all cores, batches of 100, a 512 MiB budget.
 #[derive(Debug, Clone)]
@@ -55,6 +52,9 @@ pub struct PipelineConfig {
     pub cancel: Arc<AtomicBool>,
     /// Live counters for a progress display; updated as the stages go.
     pub progress: Arc<Progress>,
+    /// Parse files that look binary (a NUL byte in the first [`BINARY_PROBE`] bytes) too;
+    /// by default they are skipped with an [`Event::Skipped`].
+    pub binary: bool,
 }
 
 impl Default for PipelineConfig {
@@ -65,6 +65,7 @@ impl Default for PipelineConfig {
             budget: MemoryBudget::new(512 << 20),
             cancel: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(Progress::default()),
+            binary: false,
         }
     }
 }
@@ -92,6 +93,11 @@ pub enum Event<R> {
     Warning {
         path: Option<PathBuf>,
         message: String,
+    },
+    /// A file that was read but deliberately not parsed (it looks binary), and why.
+    Skipped {
+        path: PathBuf,
+        reason: String,
     },
 }
 
@@ -128,6 +134,8 @@ pub struct PipelineStats {
     pub files_discovered: u64,
     pub files_parsed: u64,
     pub files_failed: u64,
+    /// Files read but not parsed because they look binary ([`Event::Skipped`]).
+    pub files_skipped: u64,
     pub bytes_read: u64,
     pub batches: u64,
     pub budget: BudgetStats,
@@ -173,6 +181,9 @@ where
 pub struct Cached<'a, R> {
     pub cache: &'a mut BlobCache,
     pub codec: &'a dyn Codec<R>,
+    /// Serve hits but write nothing (a second run over some files after the main one: its
+    /// writer would replace the index with only its own files).
+    pub read_only: bool,
 }
 
 /// [`run`], with results kept in (and served from) `cache`: a file whose size and mtime
@@ -200,9 +211,12 @@ where
                 message,
             });
         }
-        (&*c.cache, c.codec)
+        (&*c.cache, c.codec, c.read_only)
     });
-    let mut writer = cached.map(|(cache, _)| CacheWriter::new(cache));
+    let mut writer = cached
+        .filter(|&(_, _, read_only)| !read_only)
+        .map(|(cache, _, _)| CacheWriter::new(cache));
+    let cached = cached.map(|(cache, codec, _)| (cache, codec));
     let threads = match config.threads {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -221,42 +235,15 @@ where
     let corrupt = AtomicU64::new(0);
     let mut stats = PipelineStats::default();
 
-    thread::scope(|s| {
-        // If `aggregate` panics, nobody drains any more: release every waiter so the
-        // scope can join the other stages and let the panic through.
-        let _unwind_guard = CancelOnUnwind(budget);
-
-        // For reporting a stage that could not even start; dropped once both have.
-        let startup_tx = event_tx.clone();
-        let sink = RunSink {
-            batch_tx,
-            event_tx: event_tx.clone(),
-            budget,
-            cancel,
-            progress,
-            batches: &batches,
-            discovered: &discovered,
-        };
-        let batch_size = config.batch_size;
-        let discovery_nanos = &discovery_nanos;
-        let discovery_thread = thread::Builder::new()
-            .name("pipeline-discovery".into())
-            .spawn_scoped(s, move || {
-                let t = Instant::now();
-                discover(discovery, batch_size, &sink);
-                drop(sink); // closes the batch channel: the workers finish
-                progress.discovery_done.store(true, Relaxed);
-                discovery_nanos.store(nanos(t.elapsed()), Relaxed);
-            });
-        if let Err(err) = discovery_thread {
-            // The closure and the senders it owned are gone, so the workers will stop.
-            progress.discovery_done.store(true, Relaxed);
-            let _ = startup_tx.send(Event::Warning {
-                path: None,
-                message: format!("could not start the discovery thread: {err}"),
-            });
-        }
-
+    // A few explicit files (a single file given on the command line, the files a round of
+    // include checks reads) are read on this thread: no walker, no pool, no channels.
+    let inline = !discovery.roots.is_empty()
+        && discovery.roots.len() <= INLINE_FILES
+        && discovery
+            .roots
+            .iter()
+            .all(|r| std::fs::metadata(r).map_or(true, |m| !m.is_dir()));
+    if inline {
         let worker = Worker {
             parse: &parse,
             budget,
@@ -264,88 +251,133 @@ where
             progress,
             parse_nanos: &parse_nanos,
             corrupt: &corrupt,
-            buffers: (0..threads)
-                .map(|_| Mutex::new(Buffers::default()))
-                .collect(),
+            binary: config.binary,
+            buffers: vec![Mutex::new(Buffers::default())],
             cache: cached,
         };
-        let worker_tx = event_tx;
-        let workers_thread = thread::Builder::new()
-            .name("pipeline-workers".into())
-            .spawn_scoped(s, move || {
-                let send = |outcome: Option<FileOutcome<R>>| {
-                    if let Some(outcome) = outcome {
-                        // Fails only if the aggregator is gone (it panicked): drop it.
-                        let _ = worker_tx.send(Event::File(outcome));
-                    }
-                };
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("pipeline-parse-{i}"))
-                    .build();
-                match pool {
-                    Ok(pool) => pool.install(|| {
-                        batch_rx.into_iter().par_bridge().for_each(|batch| {
-                            batch
-                                .into_par_iter()
-                                .for_each(|path| send(worker.process(path)));
-                        });
-                    }),
-                    Err(err) => {
-                        let _ = worker_tx.send(Event::Warning {
-                            path: None,
-                            message: format!(
+        let t = Instant::now();
+        for path in &discovery.roots {
+            if cancel.load(Relaxed) {
+                break;
+            }
+            discovered.fetch_add(1, Relaxed);
+            progress.discovered.fetch_add(1, Relaxed);
+            if let Some(event) = worker.process(path.clone()) {
+                account(&mut stats, writer.as_mut(), &mut aggregate, event);
+            }
+        }
+        batches.fetch_add(1, Relaxed);
+        progress.discovery_done.store(true, Relaxed);
+        discovery_nanos.store(nanos(t.elapsed()), Relaxed);
+    } else {
+        thread::scope(|s| {
+            // If `aggregate` panics, nobody drains any more: release every waiter so the
+            // scope can join the other stages and let the panic through.
+            let _unwind_guard = CancelOnUnwind(budget);
+
+            // For reporting a stage that could not even start; dropped once both have.
+            let startup_tx = event_tx.clone();
+            let sink = RunSink {
+                batch_tx,
+                event_tx: event_tx.clone(),
+                budget,
+                cancel,
+                progress,
+                batches: &batches,
+                discovered: &discovered,
+            };
+            let batch_size = config.batch_size;
+            let discovery_nanos = &discovery_nanos;
+            let discovery_thread = thread::Builder::new()
+                .name("pipeline-discovery".into())
+                .spawn_scoped(s, move || {
+                    let t = Instant::now();
+                    discover(discovery, batch_size, &sink);
+                    drop(sink); // closes the batch channel: the workers finish
+                    progress.discovery_done.store(true, Relaxed);
+                    discovery_nanos.store(nanos(t.elapsed()), Relaxed);
+                });
+            if let Err(err) = discovery_thread {
+                // The closure and the senders it owned are gone, so the workers will stop.
+                progress.discovery_done.store(true, Relaxed);
+                let _ = startup_tx.send(Event::Warning {
+                    path: None,
+                    message: format!("could not start the discovery thread: {err}"),
+                });
+            }
+
+            let worker = Worker {
+                parse: &parse,
+                budget,
+                cancel,
+                progress,
+                parse_nanos: &parse_nanos,
+                corrupt: &corrupt,
+                binary: config.binary,
+                buffers: (0..threads)
+                    .map(|_| Mutex::new(Buffers::default()))
+                    .collect(),
+                cache: cached,
+            };
+            let worker_tx = event_tx;
+            let workers_thread = thread::Builder::new()
+                .name("pipeline-workers".into())
+                .spawn_scoped(s, move || {
+                    let send = |event: Option<Event<R>>| {
+                        if let Some(event) = event {
+                            // Fails only if the aggregator is gone (it panicked): drop it.
+                            let _ = worker_tx.send(event);
+                        }
+                    };
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .thread_name(|i| format!("pipeline-parse-{i}"))
+                        .build();
+                    match pool {
+                        Ok(pool) => pool.install(|| {
+                            batch_rx.into_iter().par_bridge().for_each(|batch| {
+                                batch
+                                    .into_par_iter()
+                                    .for_each(|path| send(worker.process(path)));
+                            });
+                        }),
+                        Err(err) => {
+                            let _ = worker_tx.send(Event::Warning {
+                                path: None,
+                                message: format!(
                                 "could not start {threads} parse threads ({err}); parsing on one"
                             ),
-                        });
-                        for path in batch_rx.into_iter().flatten() {
-                            send(worker.process(path));
+                            });
+                            for path in batch_rx.into_iter().flatten() {
+                                send(worker.process(path));
+                            }
                         }
                     }
-                }
-            });
-        if let Err(err) = workers_thread {
-            // The batch receiver went with the closure: discovery stops at its next send.
-            let _ = startup_tx.send(Event::Warning {
-                path: None,
-                message: format!("could not start the parse stage: {err}"),
-            });
-        }
-        drop(startup_tx);
+                });
+            if let Err(err) = workers_thread {
+                // The batch receiver went with the closure: discovery stops at its next send.
+                let _ = startup_tx.send(Event::Warning {
+                    path: None,
+                    message: format!("could not start the parse stage: {err}"),
+                });
+            }
+            drop(startup_tx);
 
-        let mut cancel_seen = false;
-        loop {
-            if !cancel_seen && cancel.load(Relaxed) {
-                cancel_seen = true;
-                budget.cancel();
+            let mut cancel_seen = false;
+            loop {
+                if !cancel_seen && cancel.load(Relaxed) {
+                    cancel_seen = true;
+                    budget.cancel();
+                }
+                let event = match event_rx.recv_timeout(CANCEL_POLL) {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
+                account(&mut stats, writer.as_mut(), &mut aggregate, event);
             }
-            let event = match event_rx.recv_timeout(CANCEL_POLL) {
-                Ok(event) => event,
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            let mut event = event;
-            if let Event::File(outcome) = &mut event {
-                match outcome.result {
-                    Ok(_) => stats.files_parsed += 1,
-                    Err(_) => stats.files_failed += 1,
-                }
-                stats.bytes_read += outcome.bytes;
-                match outcome.cache {
-                    CacheUse::Off => {}
-                    CacheUse::Hit => stats.cache.hits += 1,
-                    CacheUse::HashHit => stats.cache.hash_hits += 1,
-                    CacheUse::Miss => stats.cache.misses += 1,
-                }
-                if let (Some(w), Some(p)) = (writer.as_mut(), outcome.pending.take()) {
-                    w.record(p);
-                }
-            }
-            let t = Instant::now();
-            aggregate(event);
-            stats.aggregate_time += t.elapsed();
-        }
-    });
+        });
+    }
 
     stats.cache.corrupt = corrupt.into_inner();
     if let Some(w) = writer {
@@ -380,6 +412,40 @@ where
     stats.elapsed = started.elapsed();
     stats.cancelled = cancel.load(Relaxed);
     stats
+}
+
+/// At most this many explicit files are read on the caller's thread (see [`run_cached`]).
+const INLINE_FILES: usize = 8;
+
+/// Counts an event in the run's stats, records its cache entry, and hands it on.
+fn account<R, A: FnMut(Event<R>)>(
+    stats: &mut PipelineStats,
+    writer: Option<&mut CacheWriter<'_>>,
+    aggregate: &mut A,
+    mut event: Event<R>,
+) {
+    if let Event::Skipped { .. } = &event {
+        stats.files_skipped += 1;
+    }
+    if let Event::File(outcome) = &mut event {
+        match outcome.result {
+            Ok(_) => stats.files_parsed += 1,
+            Err(_) => stats.files_failed += 1,
+        }
+        stats.bytes_read += outcome.bytes;
+        match outcome.cache {
+            CacheUse::Off => {}
+            CacheUse::Hit => stats.cache.hits += 1,
+            CacheUse::HashHit => stats.cache.hash_hits += 1,
+            CacheUse::Miss => stats.cache.misses += 1,
+        }
+        if let (Some(w), Some(p)) = (writer, outcome.pending.take()) {
+            w.record(p);
+        }
+    }
+    let t = Instant::now();
+    aggregate(event);
+    stats.aggregate_time += t.elapsed();
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -438,6 +504,7 @@ struct Worker<'a, R, P> {
     progress: &'a Progress,
     parse_nanos: &'a AtomicU64,
     corrupt: &'a AtomicU64,
+    binary: bool,
     /// One set of buffers per pool thread, reused across files.
     buffers: Vec<Mutex<Buffers>>,
     cache: Option<(&'a BlobCache, &'a dyn Codec<R>)>,
@@ -449,6 +516,13 @@ struct Buffers {
     file: Vec<u8>,
     entry: Vec<u8>,
     payload: Vec<u8>,
+}
+
+/// What became of a file's bytes.
+enum Parsed<R> {
+    Done(Done<R>),
+    /// Read but not parsed, and why (it looks binary).
+    Skipped(String),
 }
 
 /// A file read (or served from the cache) and parsed.
@@ -464,20 +538,20 @@ where
     P: Fn(&Path, &[u8]) -> R,
 {
     /// Reads and parses one file. `None`: the run was cancelled, the file is skipped.
-    fn process(&self, path: PathBuf) -> Option<FileOutcome<R>> {
+    fn process(&self, path: PathBuf) -> Option<Event<R>> {
         if self.cancel.load(Relaxed) {
             return None;
         }
         let failed = |path: PathBuf, err: io::Error| {
             self.progress.failed.fetch_add(1, Relaxed);
-            Some(FileOutcome {
+            Some(Event::File(FileOutcome {
                 path,
                 bytes: 0,
                 result: Err(err),
                 cache: CacheUse::Off,
                 charge: None,
                 pending: None,
-            })
+            }))
         };
         // The size comes from metadata so the budget is charged *before* the bytes exist.
         let meta = match std::fs::metadata(&path) {
@@ -493,6 +567,18 @@ where
             };
             return failed(path, io::Error::new(io::ErrorKind::InvalidInput, what));
         }
+        if meta.len() > self.budget.limit() {
+            // One file must fit in the budget: that is what makes the budget a bound.
+            let err = io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!(
+                    "{} bytes: larger than the memory budget ({} bytes); not read",
+                    meta.len(),
+                    self.budget.limit()
+                ),
+            );
+            return failed(path, err);
+        }
         let charge = self.budget.acquire(meta.len())?;
 
         let t = Instant::now();
@@ -500,18 +586,19 @@ where
         self.parse_nanos.fetch_add(nanos(t.elapsed()), Relaxed);
 
         match result {
-            Ok(done) => {
+            Ok(Parsed::Done(done)) => {
                 self.progress.parsed.fetch_add(1, Relaxed);
                 self.progress.bytes.fetch_add(done.bytes, Relaxed);
-                Some(FileOutcome {
+                Some(Event::File(FileOutcome {
                     path,
                     bytes: done.bytes,
                     result: Ok(done.value),
                     cache: done.cache,
                     charge: Some(charge),
                     pending: done.pending,
-                })
+                }))
             }
+            Ok(Parsed::Skipped(reason)) => Some(Event::Skipped { path, reason }),
             Err(err) => failed(path, err),
         }
     }
@@ -521,7 +608,7 @@ where
         path: &Path,
         meta: &std::fs::Metadata,
         bufs: &mut Buffers,
-    ) -> io::Result<Done<R>> {
+    ) -> io::Result<Parsed<R>> {
         let Buffers {
             file: buf,
             entry,
@@ -529,13 +616,16 @@ where
         } = bufs;
         let Some((cache, codec)) = self.cache else {
             let buf = load(path, meta.len(), buf)?;
-            let value = guarded(|| (self.parse)(path, &buf))?;
-            return Ok(Done {
+            if let Some(reason) = self.binary_reason(buf) {
+                return Ok(Parsed::Skipped(reason));
+            }
+            let value = guarded(|| (self.parse)(path, buf))?;
+            return Ok(Parsed::Done(Done {
                 value,
                 bytes: buf.len() as u64,
                 cache: CacheUse::Off,
                 pending: None,
-            });
+            }));
         };
         let stamp = Stamp::of(meta);
         let key = BlobCache::key(path);
@@ -545,12 +635,12 @@ where
         match found {
             Lookup::Found(e) if e.stamp == stamp && !e.racy => match decode(codec, e.payload) {
                 Some(value) => {
-                    return Ok(Done {
+                    return Ok(Parsed::Done(Done {
                         value,
                         bytes: 0,
                         cache: CacheUse::Hit,
                         pending: slot.map(Pending::Keep),
-                    });
+                    }));
                 }
                 // Verified bytes the codec cannot read (a codec change that kept its
                 // version): parse the file, and store the entry afresh.
@@ -565,7 +655,10 @@ where
             Lookup::Absent => {}
         }
         let buf = load(path, meta.len(), buf)?;
-        let content_hash = xxhash_rust::xxh3::xxh3_64(&buf);
+        if let Some(reason) = self.binary_reason(buf) {
+            return Ok(Parsed::Skipped(reason));
+        }
+        let content_hash = xxhash_rust::xxh3::xxh3_64(buf);
         // What was read, not what metadata said a moment earlier.
         let stamp = Stamp {
             size: buf.len() as u64,
@@ -589,7 +682,7 @@ where
                     racy,
                     old_payload,
                 );
-                return Ok(Done {
+                return Ok(Parsed::Done(Done {
                     value,
                     bytes,
                     cache: CacheUse::HashHit,
@@ -597,12 +690,12 @@ where
                         key,
                         entry: new_entry,
                     }),
-                });
+                }));
             }
             self.corrupt.fetch_add(1, Relaxed);
         }
         let value = guarded(|| {
-            let value = (self.parse)(path, &buf);
+            let value = (self.parse)(path, buf);
             payload.clear();
             codec.encode(&value, payload);
             value
@@ -619,7 +712,7 @@ where
         if payload.capacity() > KEEP_BUFFER {
             *payload = Vec::new();
         }
-        Ok(Done {
+        Ok(Parsed::Done(Done {
             value,
             bytes,
             cache: CacheUse::Miss,
@@ -627,6 +720,19 @@ where
                 key,
                 entry: new_entry,
             }),
+        }))
+    }
+
+    /// Why a file's bytes are not parsed: a NUL byte near the start (what ripgrep takes
+    /// for a binary file). SQL has no use for NUL, and such files (dumps, images named
+    /// `.sql`) would make the lexer emit a token per byte.
+    fn binary_reason(&self, bytes: &[u8]) -> Option<String> {
+        if self.binary {
+            return None;
+        }
+        let probe = &bytes[..bytes.len().min(BINARY_PROBE)];
+        memchr_nul(probe).map(|at| {
+            format!("binary file (a NUL byte at offset {at}): skipped; --binary scans it anyway")
         })
     }
 
@@ -660,56 +766,51 @@ fn guarded<T>(f: impl FnOnce() -> T) -> io::Result<T> {
     })
 }
 
-/// A file's bytes: in the worker's buffer, or mapped.
-enum Loaded<'b> {
-    Read(&'b [u8]),
-    Mapped(memmap2::Mmap),
-}
-
-impl std::ops::Deref for Loaded<'_> {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Loaded::Read(b) => b,
-            Loaded::Mapped(m) => m,
-        }
-    }
-}
-
 /// Decodes a cached result in the worker, so decoding runs in parallel (the aggregator
 /// only folds). `None`: the codec cannot read the bytes, or panicked on them.
 fn decode<R>(codec: &dyn Codec<R>, payload: &[u8]) -> Option<R> {
     guarded(|| codec.decode(payload)).ok().flatten()
 }
 
-/// Reads a file into `buf`, or maps it when it is at least [`MMAP_THRESHOLD`] bytes.
-fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<Loaded<'b>> {
-    if size >= MMAP_THRESHOLD {
-        let file = File::open(path)?;
-        // SAFETY: the map is read-only and lives only while this file is parsed. The one
-        // hazard is another process truncating the file during that time, which makes a
-        // read of the lost pages fault (SIGBUS); ripgrep accepts the same for the same
-        // gain, and test suites are not truncated while they are being scanned.
-        let map = unsafe { memmap2::Mmap::map(&file) }?;
-        #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Sequential);
-        return Ok(Loaded::Mapped(map));
+/// Reads a file into `buf` (which is cleared first) and returns its bytes.
+///
+/// Files are read, never memory-mapped: a mapped file truncated by another process while
+/// it is parsed kills the whole run with SIGBUS, while a read file is a consistent copy.
+/// The file is opened without blocking (a FIFO put in its place after the metadata was
+/// taken cannot hang the worker) and at most `size + 1` bytes are read, so a device or a
+/// file that grows cannot fill memory; a size other than `size` is an error for this file.
+fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<&'b [u8]> {
+    buf.clear();
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
     }
-    read_into(path, size, buf)?;
-    Ok(Loaded::Read(buf))
+    let file = options.open(path)?;
+    let hint = usize::try_from(size).unwrap_or(usize::MAX);
+    buf.try_reserve(hint.saturating_add(1))
+        .map_err(|err| io::Error::new(io::ErrorKind::OutOfMemory, err))?;
+    // Through `Read for Take<File>`, not `File::read_to_end`: the latter asks the file for
+    // its size and position first (an fstat and an lseek per file), which the caller
+    // already knows.
+    io::Read::read_to_end(&mut file.take(size.saturating_add(1)), buf)?;
+    let read = buf.len() as u64;
+    if read != size {
+        let how = if read > size {
+            format!("grew while it was read (more than the {size} bytes expected)")
+        } else {
+            format!("shrank while it was read ({read} of the {size} bytes expected)")
+        };
+        return Err(io::Error::other(format!("{how}; not scanned")));
+    }
+    Ok(buf)
 }
 
-fn read_into(path: &Path, size_hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.clear();
-    let mut file = File::open(path)?;
-    let hint = usize::try_from(size_hint).unwrap_or(usize::MAX);
-    buf.try_reserve(hint)
-        .map_err(|err| io::Error::new(io::ErrorKind::OutOfMemory, err))?;
-    // Through `Read for &mut Take<File>`, not `File::read_to_end`: the latter asks the file
-    // for its size and position first (an fstat and an lseek per file), which the caller
-    // already knows. Reading until a read returns 0 still gets every byte if the file grew.
-    io::Read::read_to_end(&mut file.by_ref().take(u64::MAX), buf)?;
-    Ok(())
+/// The offset of the first NUL byte.
+fn memchr_nul(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == 0)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
@@ -751,5 +852,58 @@ impl fmt::Display for PipelineStats {
             self.elapsed,
             if self.cancelled { " (cancelled)" } else { "" }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load;
+
+    #[test]
+    fn load_reports_a_file_that_changed_size_instead_of_reading_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.sql");
+        std::fs::write(&path, b"select 1;").expect("write");
+        let mut buf = Vec::new();
+        assert_eq!(load(&path, 9, &mut buf).expect("same size"), b"select 1;");
+        let shrank = load(&path, 20, &mut buf).expect_err("shrank");
+        assert!(
+            shrank
+                .to_string()
+                .contains("shrank while it was read (9 of the 20"),
+            "{shrank}"
+        );
+        let grew = load(&path, 4, &mut buf).expect_err("grew");
+        assert!(
+            grew.to_string().contains("grew while it was read"),
+            "{grew}"
+        );
+        // Never more than one byte past the expected size is read (a device, a growing file).
+        assert!(buf.len() <= 5, "{}", buf.len());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn load_of_a_fifo_does_not_block() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pipe.sql");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = tx.send(
+                load(&path, 10, &mut buf)
+                    .map(|b| b.len())
+                    .map_err(|e| e.to_string()),
+            );
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("load returned");
+        assert!(got.is_err(), "{got:?}");
     }
 }

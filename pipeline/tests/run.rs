@@ -88,6 +88,7 @@ impl Collected {
                 }
             }
             Event::Warning { path, message } => self.warnings.push((path, message)),
+            Event::Skipped { path, reason } => self.warnings.push((Some(path), reason)),
         }
     }
 }
@@ -252,8 +253,10 @@ fn an_aggregator_keeping_results_via_into_result_does_not_block_the_budget() {
     assert!(kept.iter().all(|k| k.len() == 600));
 }
 
+/// A file larger than the whole budget is an error for that file (it would break the
+/// bound), and the rest of the run goes on.
 #[test]
-fn a_file_larger_than_the_budget_passes_among_others() {
+fn a_file_larger_than_the_budget_is_refused_and_the_rest_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path();
     write(base, "huge.sql", 64 << 10);
@@ -261,13 +264,12 @@ fn a_file_larger_than_the_budget_passes_among_others() {
         write(base, &format!("s/f{i}.sql"), 100 + i * 10);
     }
     let (got, stats) = collect(roots(&[base]), config(2, 4, 1000));
-    assert_eq!(got.ok.len(), 41);
-    assert_eq!(got.ok.get(&base.join("huge.sql")), Some(&(64 << 10)));
+    assert_eq!(got.ok.len(), 40);
     assert_eq!(
-        stats.budget.peak_charged_bytes,
-        64 << 10,
-        "the big one went alone"
+        got.err.get(&base.join("huge.sql")),
+        Some(&io::ErrorKind::FileTooLarge)
     );
+    assert!(stats.budget.peak_charged_bytes <= 1000, "{stats:?}");
 }
 
 #[test]
@@ -380,13 +382,15 @@ fn many_threads_small_budget_stress() {
     assert_eq!(progress.parsed.load(Ordering::Relaxed), 300);
 }
 
-/// Files at or above the mapping threshold are mapped, not read: the parser must see
-/// exactly the same bytes, and a file bigger than the whole budget still passes alone.
+/// Big files are read whole (the parser sees exactly their bytes), and a file bigger than
+/// the whole budget is an error for that file, never read: one file must fit in the budget
+/// for the budget to bound memory.
 #[test]
-fn big_files_are_mapped_and_parsed_whole() {
+fn big_files_are_read_whole_and_one_bigger_than_the_budget_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let size = pipeline::run::MMAP_THRESHOLD as usize + 12_345;
-    let mut bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let size = (6 << 20) + 12_345;
+    // No NUL byte: that would make it a binary file, skipped.
+    let mut bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8 + 1).collect();
     bytes[size - 1] = b'!';
     fs::write(dir.path().join("big.sql"), &bytes).expect("write");
     write(dir.path(), "small.sql", 10);
@@ -396,26 +400,38 @@ fn big_files_are_mapped_and_parsed_whole() {
         ..DiscoveryConfig::default()
     };
     let want: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
-    let stats = within_deadline(move || {
-        let mut sums = BTreeMap::new();
-        // A budget far smaller than the big file: it must go through alone.
-        let stats = run(
-            &discovery,
-            &config(2, 1, 1 << 20),
-            |_, b: &[u8]| (b.len(), b.iter().map(|&x| u64::from(x)).sum::<u64>()),
-            |event| {
-                if let Event::File(o) = event {
-                    let name = o.path.file_name().map(|n| n.to_string_lossy().into_owned());
-                    sums.insert(name, o.into_result().expect("parsed"));
-                }
-            },
-        );
-        (stats, sums)
-    });
-    let (stats, sums) = stats;
+    let scan = |limit: u64| {
+        let discovery = discovery.clone();
+        within_deadline(move || {
+            let mut sums = BTreeMap::new();
+            let stats = run(
+                &discovery,
+                &config(2, 1, limit),
+                |_, b: &[u8]| (b.len(), b.iter().map(|&x| u64::from(x)).sum::<u64>()),
+                |event| {
+                    if let Event::File(o) = event {
+                        let name = o.path.file_name().map(|n| n.to_string_lossy().into_owned());
+                        sums.insert(name, o.into_result().map_err(|e| e.to_string()));
+                    }
+                },
+            );
+            (stats, sums)
+        })
+    };
+    let (stats, sums) = scan(8 << 20);
     assert_eq!(stats.files_parsed, 2);
-    assert_eq!(sums[&Some("big.sql".to_string())], (size, want));
-    assert_eq!(sums[&Some("small.sql".to_string())].0, 10);
+    assert_eq!(sums[&Some("big.sql".to_string())], Ok((size, want)));
+    assert_eq!(
+        sums[&Some("small.sql".to_string())].as_ref().map(|s| s.0),
+        Ok(10)
+    );
+
+    let (stats, sums) = scan(1 << 20);
+    assert_eq!((stats.files_parsed, stats.files_failed), (1, 1));
+    let err = sums[&Some("big.sql".to_string())]
+        .clone()
+        .expect_err("refused");
+    assert!(err.contains("larger than the memory budget"), "{err}");
 }
 
 /// A cache whose entries verify but that the codec cannot read (a codec changed without a
@@ -461,6 +477,7 @@ fn cached_results_the_codec_rejects_are_parsed_again() {
             Some(Cached {
                 cache: &mut cache,
                 codec,
+                read_only: false,
             }),
             |_, b: &[u8]| b.len(),
             |event| match event {
@@ -469,7 +486,10 @@ fn cached_results_the_codec_rejects_are_parsed_again() {
                     let p = o.path.clone();
                     got.insert(p, o.into_result().expect("a result"));
                 }
-                Event::Warning { message, .. } => warnings.push(message),
+                Event::Warning { message, .. }
+                | Event::Skipped {
+                    reason: message, ..
+                } => warnings.push(message),
             },
         );
         (stats, got, uses, warnings)

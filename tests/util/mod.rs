@@ -157,6 +157,12 @@ impl TestCommand {
         self
     }
 
+    /// Kills the run after `d` (a hang then shows as exit code `None`).
+    pub fn timeout(&mut self, d: std::time::Duration) -> &mut TestCommand {
+        self.cmd.timeout(d);
+        self
+    }
+
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut TestCommand {
         self.cmd.current_dir(dir);
         self

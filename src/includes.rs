@@ -1,0 +1,650 @@
+//! psql includes (`\i`, `\ir`) for the plan check: which files a file with `plan(N)` pulls
+//! in, how many TAP results they add, and a verdict per file.
+//!
+//! Owns resolving an include to a file, the rules for which files may be read that way, and
+//! the totals over the include graph. It returns verdicts and warnings; the scan's
+//! aggregator records them.
+//!
+//! Safety rules, because a repository under scan is not trusted:
+//! - an include is read only if it resolves (symbolic links followed) to a **regular file
+//!   inside a scanned root** or inside a folder named with `--include-dir`; anything else
+//!   (`/etc/passwd`, `../../secret`, `/dev/zero`, `/dev/stdin`, a FIFO, a device) is a
+//!   warning naming the include, never opened, and the including file's plan is then not
+//!   checkable;
+//! - included files are read by the pipeline, as every scanned file is: size-checked,
+//!   charged to the memory budget, served from `--cache` when it holds them, opened without
+//!   blocking, and cancellable;
+//! - the graph is walked once per file (totals are memoised) and without recursion, so
+//!   neither a diamond-shaped graph (each file including the next twice) nor a chain of
+//!   thousands of files costs more than reading them once.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use pipeline::{DiscoveryConfig, Event, MemoryBudget, PipelineConfig, Progress};
+
+use crate::extract::Extractor;
+use crate::model::{FileResult, Include};
+
+/// A scanned file with `plan(N)` and at least one include.
+#[derive(Debug, Clone)]
+pub(crate) struct Runner {
+    /// As shown in reports (the discovered path).
+    pub path: String,
+    pub plan_line: u32,
+    pub planned: u64,
+    /// Results its own code emits.
+    pub tests: u64,
+    /// Whether `tests` is exact.
+    pub exact: bool,
+    pub includes: Vec<Include>,
+}
+
+/// A plan that can be checked: the runner's own tests plus those of its includes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub path: String,
+    pub line: u32,
+    pub planned: u64,
+    pub found: u64,
+    pub from_includes: u64,
+}
+
+/// A problem with one include, reported at the including line of a runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Warning {
+    pub path: String,
+    pub line: u32,
+    pub text: String,
+}
+
+/// What [`check`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub verdicts: Vec<Verdict>,
+    pub warnings: Vec<Warning>,
+    /// Distinct included files read (not counting the runners themselves).
+    pub files_read: u64,
+    pub cancelled: bool,
+}
+
+/// How included files are read: the scan's own settings.
+pub(crate) struct Reader<'a> {
+    pub extractor: &'a Extractor,
+    /// The scan roots, as given (relative or absolute).
+    pub roots: &'a [PathBuf],
+    /// More folders includes may resolve into (`--include-dir`).
+    pub include_dirs: &'a [PathBuf],
+    pub threads: usize,
+    pub budget: Arc<MemoryBudget>,
+    pub cancel: Arc<AtomicBool>,
+    pub progress: Arc<Progress>,
+    pub cache: Option<&'a mut pipeline::BlobCache>,
+    pub binary: bool,
+}
+
+type NodeId = usize;
+
+/// One file of the include graph.
+struct Node {
+    /// The path psql would use (lexically normalised), as shown in messages; nested `\ir`
+    /// resolve against it, as psql resolves them against the path it opened.
+    shown: PathBuf,
+    /// The scan root it belongs to, for `\i` (resolved against the directory psql runs in).
+    root: PathBuf,
+    state: State,
+}
+
+enum State {
+    /// Found, not read yet.
+    Pending,
+    Read {
+        tests: u64,
+        exact: bool,
+        edges: Vec<Edge>,
+    },
+    /// Could not be read: the message.
+    Failed(String),
+}
+
+/// One include of a file: the file it resolves to, or why it cannot be followed.
+struct Edge {
+    line: u32,
+    to: Result<NodeId, String>,
+}
+
+/// The graph: nodes keyed by their canonical path, so a file reached by two routes (or
+/// through a symbolic link) is one node.
+struct Graph {
+    nodes: Vec<Node>,
+    by_real: HashMap<PathBuf, NodeId>,
+    /// Nodes found and not read yet.
+    pending: Vec<NodeId>,
+    /// Canonical forms of the folders includes may resolve into.
+    allowed: Vec<PathBuf>,
+    /// The same folders as absolute paths, lexically (before any link is followed).
+    allowed_lexical: Vec<PathBuf>,
+    cwd: PathBuf,
+    /// Lexically normalised scan roots (directories), for `\i` resolution.
+    roots: Vec<PathBuf>,
+}
+
+/// Checks the plans of `runners` against their own tests plus their includes'.
+pub(crate) fn check(runners: Vec<Runner>, reader: Reader<'_>) -> Outcome {
+    let mut out = Outcome::default();
+    if runners.is_empty() {
+        return out;
+    }
+    let mut graph = Graph::new(reader.roots, reader.include_dirs);
+    // The runners are nodes too (already read), so a cycle back to one is found as such.
+    let mut runner_nodes = Vec::with_capacity(runners.len());
+    for r in &runners {
+        let shown = normalize(Path::new(&r.path));
+        let id = graph.runner_node(&shown);
+        runner_nodes.push(id);
+        let edges = r
+            .includes
+            .iter()
+            .map(|inc| graph.edge(id, inc))
+            .collect::<Vec<_>>();
+        if let Some(id) = id {
+            graph.nodes[id].state = State::Read {
+                tests: r.tests,
+                exact: r.exact,
+                edges,
+            };
+        }
+    }
+    read_pending(&mut graph, reader, &mut out);
+    let mut memo: Vec<Option<Total>> = vec![None; graph.nodes.len()];
+    for (r, id) in runners.into_iter().zip(runner_nodes) {
+        let Some(id) = id else {
+            out.warnings.push(Warning {
+                path: r.path.clone(),
+                line: r.plan_line,
+                text: "cannot resolve this file's own path; its includes are not checked".into(),
+            });
+            continue;
+        };
+        let State::Read { edges, .. } = &graph.nodes[id].state else {
+            continue;
+        };
+        let mut total = 0u64;
+        let mut exact = r.exact;
+        let targets: Vec<(u32, Result<NodeId, String>)> =
+            edges.iter().map(|e| (e.line, e.to.clone())).collect();
+        for (line, to) in targets {
+            let result = to.and_then(|node| totals(&graph, node, Some(id), &mut memo));
+            match result {
+                Ok((n, e)) => {
+                    total = total.saturating_add(n);
+                    exact &= e;
+                }
+                Err(text) => {
+                    exact = false;
+                    out.warnings.push(Warning {
+                        path: r.path.clone(),
+                        line,
+                        text,
+                    });
+                }
+            }
+        }
+        if exact && !out.cancelled {
+            out.verdicts.push(Verdict {
+                path: r.path,
+                line: r.plan_line,
+                planned: r.planned,
+                found: r.tests.saturating_add(total),
+                from_includes: total,
+            });
+        }
+    }
+    out
+}
+
+/// A file's results including everything it includes, and whether that count is exact.
+type Total = Result<(u64, bool), String>;
+
+/// The totals of `start` (memoised), walking the graph with an explicit stack. `runner` is
+/// the file whose include is being followed: it is on the path, so reaching it is a cycle.
+fn totals(
+    graph: &Graph,
+    start: NodeId,
+    runner: Option<NodeId>,
+    memo: &mut [Option<Total>],
+) -> Total {
+    if let Some(t) = &memo[start] {
+        return t.clone();
+    }
+    // Frames: (node, next edge index, sum so far, exact so far).
+    let mut stack: Vec<(NodeId, usize, u64, bool)> = Vec::new();
+    let mut on_stack = vec![false; graph.nodes.len()];
+    let mut path_prefix: Vec<NodeId> = Vec::new();
+    if let Some(r) = runner {
+        on_stack[r] = true;
+        path_prefix.push(r);
+    }
+    // The result of the frame just finished, handed to its parent.
+    let mut returned: Option<Total> = None;
+    let enter = |id: NodeId,
+                 stack: &mut Vec<(NodeId, usize, u64, bool)>,
+                 on_stack: &mut [bool]|
+     -> Option<Total> {
+        match &graph.nodes[id].state {
+            State::Read { tests, exact, .. } => {
+                on_stack[id] = true;
+                stack.push((id, 0, *tests, *exact));
+                None
+            }
+            State::Failed(msg) => Some(Err(msg.clone())),
+            State::Pending => Some(Err(format!(
+                "included file {}: not read (the scan was interrupted)",
+                graph.nodes[id].shown.display()
+            ))),
+        }
+    };
+    if let Some(r) = enter(start, &mut stack, &mut on_stack) {
+        memo[start] = Some(r.clone());
+        return r;
+    }
+    while let Some(&mut (id, ref mut next, ref mut sum, ref mut exact)) = stack.last_mut() {
+        if let Some(child) = returned.take() {
+            match child {
+                Ok((n, e)) => {
+                    *sum = sum.saturating_add(n);
+                    *exact &= e;
+                }
+                Err(msg) => {
+                    // A failure anywhere below makes this file's total unknown too.
+                    let r: Total = Err(msg);
+                    memo[id] = Some(r.clone());
+                    on_stack[id] = false;
+                    stack.pop();
+                    returned = Some(r);
+                    continue;
+                }
+            }
+        }
+        let State::Read { edges, .. } = &graph.nodes[id].state else {
+            unreachable_frame(&mut stack, &mut on_stack, &mut returned);
+            continue;
+        };
+        let Some(edge) = edges.get(*next) else {
+            let r: Total = Ok((*sum, *exact));
+            memo[id] = Some(r.clone());
+            on_stack[id] = false;
+            stack.pop();
+            returned = Some(r);
+            continue;
+        };
+        *next += 1;
+        let child = match &edge.to {
+            Err(msg) => Err(msg.clone()),
+            Ok(c) if on_stack[*c] => {
+                let mut chain: Vec<String> = path_prefix
+                    .iter()
+                    .chain(stack.iter().map(|f| &f.0))
+                    .skip_while(|n| **n != *c)
+                    .map(|n| graph.nodes[*n].shown.display().to_string())
+                    .collect();
+                chain.push(graph.nodes[*c].shown.display().to_string());
+                Err(format!("include cycle: {}", chain.join(" -> ")))
+            }
+            Ok(c) => match &memo[*c] {
+                Some(t) => t.clone(),
+                None => match enter(*c, &mut stack, &mut on_stack) {
+                    None => continue,
+                    Some(r) => {
+                        memo[*c] = Some(r.clone());
+                        r
+                    }
+                },
+            },
+        };
+        returned = Some(child);
+    }
+    let r = returned.unwrap_or_else(|| Err("include check: internal error".into()));
+    memo[start] = Some(r.clone());
+    r
+}
+
+/// Pops a frame whose node is not read (cannot happen: only read nodes are entered).
+fn unreachable_frame(
+    stack: &mut Vec<(NodeId, usize, u64, bool)>,
+    on_stack: &mut [bool],
+    returned: &mut Option<Total>,
+) {
+    if let Some((id, ..)) = stack.pop() {
+        on_stack[id] = false;
+    }
+    *returned = Some(Err("include check: internal error".into()));
+}
+
+impl Graph {
+    fn new(roots: &[PathBuf], include_dirs: &[PathBuf]) -> Graph {
+        let given: Vec<PathBuf> = if roots.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            roots.to_vec()
+        };
+        let dir_of = |p: &Path| -> PathBuf {
+            if p.is_file() {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                p.to_path_buf()
+            }
+        };
+        let roots: Vec<PathBuf> = given.iter().map(|r| normalize(&dir_of(r))).collect();
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dirs: Vec<PathBuf> = given
+            .iter()
+            .map(|r| dir_of(r))
+            .chain(include_dirs.iter().cloned())
+            .collect();
+        let allowed = dirs
+            .iter()
+            .filter_map(|d| std::fs::canonicalize(non_empty(d)).ok())
+            .collect();
+        let allowed_lexical = dirs.iter().map(|d| normalize(&cwd.join(d))).collect();
+        Graph {
+            nodes: Vec::new(),
+            by_real: HashMap::new(),
+            pending: Vec::new(),
+            allowed,
+            allowed_lexical,
+            cwd,
+            roots,
+        }
+    }
+
+    fn root_of(&self, shown: &Path) -> PathBuf {
+        self.roots
+            .iter()
+            .filter(|r| r.as_os_str().is_empty() || shown.starts_with(r))
+            .max_by_key(|r| r.components().count())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The node of a scanned file with includes.
+    fn runner_node(&mut self, shown: &Path) -> Option<NodeId> {
+        let real = std::fs::canonicalize(non_empty(shown)).ok()?;
+        Some(self.node(real, shown))
+    }
+
+    fn node(&mut self, real: PathBuf, shown: &Path) -> NodeId {
+        if let Some(&id) = self.by_real.get(&real) {
+            return id;
+        }
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            shown: shown.to_path_buf(),
+            root: self.root_of(shown),
+            state: State::Pending,
+        });
+        self.by_real.insert(real, id);
+        self.pending.push(id);
+        id
+    }
+
+    /// Resolves one include of `from` (a node, or a runner whose own path did not resolve).
+    fn edge(&mut self, from: Option<NodeId>, inc: &Include) -> Edge {
+        let to = match from {
+            Some(from) => self.resolve(from, inc),
+            None => Err(format!("included file {}: not checked", inc.path)),
+        };
+        Edge { line: inc.line, to }
+    }
+
+    fn resolve(&mut self, from: NodeId, inc: &Include) -> Result<NodeId, String> {
+        let from_shown = self.nodes[from].shown.clone();
+        let root = self.nodes[from].root.clone();
+        let dir = from_shown
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let shown = if inc.relative {
+            normalize(&dir.join(&inc.path))
+        } else {
+            // psql reads `\i` against its working directory, which a static reader cannot
+            // know: try the including file's directory and its ancestors up to the scan
+            // root (a suite is usually run from its own root), then the scan root.
+            let candidates: Vec<PathBuf> = dir
+                .ancestors()
+                .take_while(|a| root.as_os_str().is_empty() || a.starts_with(&root))
+                .map(|a| normalize(&a.join(&inc.path)))
+                .chain(std::iter::once(normalize(&root.join(&inc.path))))
+                .collect();
+            candidates
+                .iter()
+                .find(|c| std::fs::symlink_metadata(non_empty(c)).is_ok())
+                .cloned()
+                .unwrap_or_else(|| normalize(&root.join(&inc.path)))
+        };
+        let name = shown.display().to_string();
+        let outside = || {
+            format!(
+                "included file {name} is outside the scanned folders and was not read \
+                 (name its folder with --include-dir to allow it)"
+            )
+        };
+        // A path that leaves the allowed folders on its face is refused before the file
+        // system is asked anything: whether such a file exists is none of the report's
+        // business.
+        let abs = normalize(&self.cwd.join(&shown));
+        if !self.inside(&abs) {
+            return Err(outside());
+        }
+        let real = match std::fs::canonicalize(non_empty(&shown)) {
+            Ok(real) => real,
+            // A link inside the tree that points outside says "outside" whether or not
+            // its target exists, for the same reason.
+            Err(_) if self.link_escapes(&shown) => return Err(outside()),
+            Err(e) => return Err(format!("included file {name}: {}", io_text(&e))),
+        };
+        if !self.allowed.iter().any(|a| real.starts_with(a)) {
+            return Err(outside());
+        }
+        let meta = std::fs::metadata(&real)
+            .map_err(|e| format!("included file {name}: {}", io_text(&e)))?;
+        if !meta.is_file() {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a FIFO, socket or device)"
+            };
+            return Err(format!("included file {name} is {what} and was not read"));
+        }
+        Ok(self.node(real, &shown))
+    }
+}
+
+impl Graph {
+    fn inside(&self, abs: &Path) -> bool {
+        self.allowed_lexical
+            .iter()
+            .chain(&self.allowed)
+            .any(|a| abs.starts_with(a))
+    }
+
+    /// Whether a path that cannot be resolved goes through a link that leads outside the
+    /// allowed folders (its folder, or the path itself as a dangling link).
+    fn link_escapes(&self, shown: &Path) -> bool {
+        let parent = shown.parent().map(Path::to_path_buf).unwrap_or_default();
+        let Ok(parent_real) = std::fs::canonicalize(non_empty(&parent)) else {
+            return false;
+        };
+        if !self.allowed.iter().any(|a| parent_real.starts_with(a)) {
+            return true;
+        }
+        match std::fs::read_link(shown) {
+            Ok(target) => !self.inside(&normalize(&parent_real.join(target))),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Reads every pending node through the pipeline, round after round (a round's files may
+/// include more files), until nothing is pending or the scan is cancelled.
+fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
+    loop {
+        if reader.cancel.load(Ordering::Relaxed) {
+            out.cancelled = true;
+            return;
+        }
+        let pending: Vec<NodeId> = std::mem::take(&mut graph.pending)
+            .into_iter()
+            .filter(|&id| matches!(graph.nodes[id].state, State::Pending))
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        let by_path: HashMap<PathBuf, NodeId> = pending
+            .iter()
+            .map(|&id| (non_empty(&graph.nodes[id].shown).to_path_buf(), id))
+            .collect();
+        let discovery = DiscoveryConfig {
+            roots: by_path.keys().cloned().collect(),
+            threads: 1,
+            ..DiscoveryConfig::default()
+        };
+        let pcfg = PipelineConfig {
+            threads: reader.threads.max(1),
+            batch_size: 100,
+            budget: Arc::clone(&reader.budget),
+            cancel: Arc::clone(&reader.cancel),
+            progress: Arc::clone(&reader.progress),
+            binary: reader.binary,
+        };
+        let mut results: Vec<(NodeId, Result<FileResult, String>)> = Vec::new();
+        let extractor = reader.extractor;
+        let stats = pipeline::run_cached(
+            &discovery,
+            &pcfg,
+            reader.cache.as_deref_mut().map(|cache| pipeline::Cached {
+                cache,
+                codec: &crate::cache::FileResultCodec,
+                read_only: true,
+            }),
+            |_path, bytes| extractor.extract(bytes),
+            |event| {
+                if let Event::File(outcome) = event {
+                    let Some(&id) = by_path.get(&outcome.path) else {
+                        return;
+                    };
+                    let shown = outcome.path.display().to_string();
+                    let r = outcome
+                        .into_result()
+                        .map_err(|e| format!("included file {shown}: {}", io_text(&e)));
+                    results.push((id, r));
+                }
+            },
+        );
+        if stats.cancelled {
+            out.cancelled = true;
+            return;
+        }
+        out.files_read += results.len() as u64;
+        let read: std::collections::HashSet<NodeId> = results.iter().map(|(id, _)| *id).collect();
+        for (id, r) in results {
+            match r {
+                Ok(result) => {
+                    let exact = crate::scan::exact_count(&result);
+                    let edges = result
+                        .includes
+                        .iter()
+                        .map(|inc| graph.edge(Some(id), inc))
+                        .collect();
+                    graph.nodes[id].state = State::Read {
+                        tests: result.tests,
+                        exact,
+                        edges,
+                    };
+                }
+                Err(msg) => graph.nodes[id].state = State::Failed(msg),
+            }
+        }
+        // Anything the pipeline did not hand back (it should not happen) fails, so the
+        // loop always ends.
+        for id in pending {
+            if !read.contains(&id) {
+                graph.nodes[id].state = State::Failed(format!(
+                    "included file {}: not read",
+                    graph.nodes[id].shown.display()
+                ));
+            }
+        }
+    }
+}
+
+/// `""` (the current directory, lexically) as `.` for the file system.
+fn non_empty(p: &Path) -> &Path {
+    if p.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        p
+    }
+}
+
+/// An I/O error without the "(os error N)" suffix.
+fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Lexical normalisation (`a/./b/../c` -> `a/c`) so the same file is one name whichever
+/// way it was reached; no file-system access, so it works for files not yet read. A `..`
+/// that climbs above a relative start is kept (`../../x` stays), and one above the root of
+/// an absolute path is dropped (`/../etc` is `/etc`), as the kernel resolves it.
+pub(crate) fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                Some(Component::ParentDir | Component::CurDir) | None => out.push(".."),
+            },
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn normalize_keeps_leading_parent_dirs_of_a_relative_path() {
+        assert_eq!(
+            normalize(Path::new("../../rel/x/../a.inc")),
+            PathBuf::from("../../rel/a.inc")
+        );
+        assert_eq!(
+            normalize(Path::new("../../rel/../../b")),
+            PathBuf::from("../../../b")
+        );
+        assert_eq!(normalize(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(normalize(Path::new("a/../..")), PathBuf::from(".."));
+    }
+
+    #[test]
+    fn normalize_does_not_climb_above_the_root() {
+        assert_eq!(
+            normalize(Path::new("/../etc/shadow")),
+            PathBuf::from("/etc/shadow")
+        );
+        assert_eq!(normalize(Path::new("/a/../../etc")), PathBuf::from("/etc"));
+    }
+}
