@@ -151,6 +151,44 @@ pub fn tokenize_range(
     tokens: &mut Vec<Token>,
     diags: &mut Vec<LexDiagnostic>,
 ) {
+    let limits = Limits {
+        window: usize::MAX,
+        cap: usize::MAX,
+    };
+    tokenize_window(src, range, line, col, tokens, diags, limits);
+}
+
+/// Where [`tokenize_window`] stops: at most this many tokens in the vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Stop after the first `;` outside parentheses once the vector holds this many tokens.
+    pub window: usize,
+    /// Stop here whatever the position (a statement longer than any window).
+    pub cap: usize,
+}
+
+/// Where lexing stopped, to go on from there with the same line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    pub pos: usize,
+    pub line: u32,
+    pub col: u32,
+    /// Stopped at [`Limits::cap`], inside a statement, not after a `;`.
+    pub forced: bool,
+}
+
+/// [`tokenize_range`] that stops early at `limits`, so a file can be read one window of
+/// statements at a time and the token buffer stays bounded whatever the file's size.
+/// Returns `None` when it reached the end of `range`.
+pub fn tokenize_window(
+    src: &[u8],
+    range: Range<usize>,
+    line: u32,
+    col: u32,
+    tokens: &mut Vec<Token>,
+    diags: &mut Vec<LexDiagnostic>,
+    limits: Limits,
+) -> Option<Resume> {
     let mut end = range.end.min(src.len());
     if end > MAX_LEN {
         diags.push(LexDiagnostic {
@@ -169,8 +207,16 @@ pub fn tokenize_range(
         col_base: col,
         tokens,
         diags,
+        depth: 0,
+        limits,
     };
-    lx.run();
+    let forced = lx.run();
+    (lx.pos < end).then(|| Resume {
+        pos: lx.pos,
+        line: lx.line,
+        col: lx.col_of(lx.pos),
+        forced,
+    })
 }
 
 const MAX_LEN: usize = u32::MAX as usize;
@@ -255,6 +301,9 @@ struct Lexer<'a, 'o> {
     col_base: u32,
     tokens: &'o mut Vec<Token>,
     diags: &'o mut Vec<LexDiagnostic>,
+    /// Parentheses open, for stopping at a window's end only between statements.
+    depth: u32,
+    limits: Limits,
 }
 
 impl Lexer<'_, '_> {
@@ -328,9 +377,13 @@ impl Lexer<'_, '_> {
         self.diags.push(diag);
     }
 
-    fn run(&mut self) {
+    /// Lexes to the end of the input or to a limit; `true` if it stopped at the cap.
+    fn run(&mut self) -> bool {
         let len = self.src.len();
         while self.pos < len {
+            if self.tokens.len() >= self.limits.cap {
+                return true;
+            }
             let b = self.src[self.pos];
             let start = self.pos;
             match b {
@@ -355,12 +408,23 @@ impl Lexer<'_, '_> {
                 b'$' => self.dollar(start),
                 b':' => self.colon(start),
                 b'\\' => self.meta(start),
-                b'(' => self.single(TokenKind::LParen, start),
-                b')' => self.single(TokenKind::RParen, start),
+                b'(' => {
+                    self.depth = self.depth.saturating_add(1);
+                    self.single(TokenKind::LParen, start);
+                }
+                b')' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    self.single(TokenKind::RParen, start);
+                }
                 b'[' => self.single(TokenKind::LBracket, start),
                 b']' => self.single(TokenKind::RBracket, start),
                 b',' => self.single(TokenKind::Comma, start),
-                b';' => self.single(TokenKind::Semicolon, start),
+                b';' => {
+                    self.single(TokenKind::Semicolon, start);
+                    if self.depth == 0 && self.tokens.len() >= self.limits.window {
+                        return false;
+                    }
+                }
                 b'.' => match self.at(start + 1) {
                     // `..` (PL/pgSQL ranges) binds first, as in PostgreSQL: `1..10`.
                     b'.' => {
@@ -376,6 +440,7 @@ impl Lexer<'_, '_> {
                 _ => self.single(TokenKind::Other, start),
             }
         }
+        false
     }
 
     #[inline(always)]

@@ -308,13 +308,20 @@ pub fn scan(
     let started = Instant::now();
     let initial_heap = pipeline::alloc::current();
     pipeline::alloc::reset_peak();
-    let extractor = Extractor::new(cfg.extract.clone());
     let budget = MemoryBudget::new(cfg.max_memory_bytes);
-    let threads = if cfg.threads == 0 {
+    let requested = if cfg.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         cfg.threads
     };
+    // Each parse thread costs memory of its own (stack, allocator pages, buffers): about
+    // 3 MiB measured at -j 64. Half the budget at most goes to that.
+    let max_threads = usize::try_from(cfg.max_memory_bytes / 2 / THREAD_MEMORY)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let threads = requested.min(max_threads);
+    let extractor = Extractor::new(cfg.extract.clone())
+        .with_limits(token_limits(cfg.max_memory_bytes, threads));
     let pcfg = PipelineConfig {
         threads,
         batch_size: cfg.batch_size.max(1),
@@ -324,6 +331,19 @@ pub fn scan(
         binary: cfg.binary,
     };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
+    if threads < requested {
+        agg.message(
+            Severity::Warning,
+            None,
+            None,
+            format!(
+                "{requested} parse threads lowered to {threads}: each needs about {} MiB of the \
+                 {} MiB memory budget (raise --max-memory for more)",
+                THREAD_MEMORY >> 20,
+                cfg.max_memory_bytes >> 20
+            ),
+        );
+    }
     let mut cache = cfg
         .cache_dir
         .as_deref()
@@ -652,6 +672,21 @@ impl<'o> Aggregator<'o> {
         for v in checked.verdicts {
             self.plan_verdict(v.path, v.line, v.planned, v.found, v.from_includes);
         }
+    }
+}
+
+/// The memory a parse thread is counted for when the budget limits `-j`.
+pub const THREAD_MEMORY: u64 = 4 << 20;
+
+/// Each parse thread's token buffer gets at most a quarter of the budget's share of that
+/// thread (32 bytes a token), between 64k and 2M tokens (2 and 64 MiB): the budget bounds
+/// file bytes in flight, and this bounds what parsing them adds, at any `-j`.
+pub(crate) fn token_limits(budget: u64, threads: usize) -> crate::lexer::Limits {
+    let per_thread = budget / 4 / (threads.max(1) as u64);
+    let cap = (per_thread / 32).clamp(1 << 16, crate::extract::DEFAULT_LIMITS.cap as u64) as usize;
+    crate::lexer::Limits {
+        window: (cap / 8).max(1),
+        cap,
     }
 }
 

@@ -294,3 +294,102 @@ fn file_truncated_while_it_is_read_never_kills_the_run() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = flipper.join();
 }
+
+/// Every fixture and corpus file gives the same result lexed whole or one statement at a
+/// time (the smallest window): windows bound the token buffer without changing results.
+#[test]
+fn extraction_does_not_depend_on_the_lexing_window() {
+    use pgtap_scan::config::ExtractOptions;
+    use pgtap_scan::extract::Extractor;
+    use pgtap_scan::lexer::Limits;
+    let whole = Extractor::new(ExtractOptions::default()).with_limits(Limits {
+        window: usize::MAX,
+        cap: usize::MAX,
+    });
+    let tiny = Extractor::new(ExtractOptions::default()).with_limits(Limits {
+        window: 1,
+        cap: usize::MAX,
+    });
+    let mut roots = vec![std::path::PathBuf::from("fixtures")];
+    roots.extend(util::shared().map(|s| s.join("corpus")));
+    let mut files = 0;
+    let mut stack = roots;
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).expect("read_dir") {
+                stack.push(e.expect("entry").path());
+            }
+            continue;
+        }
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "sql" | "pg" | "inc" | "pgsql") {
+            continue;
+        }
+        let bytes = std::fs::read(&p).expect("read");
+        let a = serde_json::to_value(whole.extract(&bytes)).expect("json");
+        let b = serde_json::to_value(tiny.extract(&bytes)).expect("json");
+        assert_eq!(a, b, "{}", p.display());
+        files += 1;
+    }
+    assert!(files > 100, "only {files} files compared");
+}
+
+/// A statement longer than the token cap is read in parts with a warning that names where,
+/// instead of holding 32 bytes per token of it (100 MB of NUL bytes took 3.77 GB).
+#[test]
+fn statement_longer_than_the_token_cap_is_read_in_parts_with_a_warning() {
+    use pgtap_scan::config::ExtractOptions;
+    use pgtap_scan::extract::Extractor;
+    use pgtap_scan::lexer::Limits;
+    let calls = vec!["ok(true)"; 5000].join(", ");
+    let src = format!("select plan(1);\nselect {calls};\nselect has_table('t');\n");
+    let ex = Extractor::new(ExtractOptions::default()).with_limits(Limits {
+        window: 1024,
+        cap: 4096,
+    });
+    let r = ex.extract(src.as_bytes());
+    let cuts: Vec<_> = r
+        .warnings
+        .iter()
+        .filter(|w| {
+            w.message
+                .contains("longer than 4096 tokens is read in parts")
+        })
+        .collect();
+    assert!(!cuts.is_empty(), "{:?}", r.warnings);
+    assert!(cuts.iter().all(|w| w.line == 2), "{cuts:?}");
+    // Most calls are found, and the statement after the long one is read normally.
+    assert!(r.assertions.len() > 4900, "{}", r.assertions.len());
+    assert!(r
+        .assertions
+        .iter()
+        .any(|a| a.line == 3 && a.function == "has_table"));
+    assert!(
+        r.errors.is_empty(),
+        "a cut is not an unclosed call: {:?}",
+        r.errors
+    );
+}
+
+pgtest!(
+    many_threads_are_lowered_to_what_the_budget_holds,
+    |dir, cmd| {
+        // -j 64 raised RSS to 440-550 MB at any --max-memory: every thread keeps memory of its
+        // own, so the budget now bounds how many there are.
+        dir.create("t/a.sql", "select has_table('t');\n");
+        let run = cmd
+            .args(["t", "-j", "64", "--max-memory", "64M", "--format", "json"])
+            .timeout(LIMIT)
+            .run();
+        assert_eq!(run.code, Some(0), "{run}");
+        run.assert_stderr_contains("64 parse threads lowered to 8");
+        assert_eq!(run.json()["stats"]["threads"], 8);
+        // Within the budget nothing changes.
+        let report = dir
+            .command()
+            .args(["t", "-j", "3", "--max-memory", "64M"])
+            .timeout(LIMIT)
+            .json();
+        assert_eq!(report["stats"]["threads"], 3);
+    }
+);

@@ -252,6 +252,7 @@ where
             parse_nanos: &parse_nanos,
             corrupt: &corrupt,
             binary: config.binary,
+            keep_buffer: keep_buffer(budget, 1),
             buffers: vec![Mutex::new(Buffers::default())],
             cache: cached,
         };
@@ -314,6 +315,7 @@ where
                 parse_nanos: &parse_nanos,
                 corrupt: &corrupt,
                 binary: config.binary,
+                keep_buffer: keep_buffer(budget, threads),
                 buffers: (0..threads)
                     .map(|_| Mutex::new(Buffers::default()))
                     .collect(),
@@ -414,6 +416,15 @@ where
     stats
 }
 
+/// What a thread's three reusable buffers may keep between files: an eighth of the
+/// budget's share per thread each, and never more than [`KEEP_BUFFER`].
+fn keep_buffer(budget: &MemoryBudget, threads: usize) -> usize {
+    let share = budget.limit() / 8 / threads.max(1) as u64;
+    usize::try_from(share)
+        .unwrap_or(usize::MAX)
+        .min(KEEP_BUFFER)
+}
+
 /// At most this many explicit files are read on the caller's thread (see [`run_cached`]).
 const INLINE_FILES: usize = 8;
 
@@ -505,6 +516,9 @@ struct Worker<'a, R, P> {
     parse_nanos: &'a AtomicU64,
     corrupt: &'a AtomicU64,
     binary: bool,
+    /// Buffers bigger than this are freed after a file: [`KEEP_BUFFER`], or less when the
+    /// budget's share per thread is smaller (so `-j 64` cannot keep 64 big buffers).
+    keep_buffer: usize,
     /// One set of buffers per pool thread, reused across files.
     buffers: Vec<Mutex<Buffers>>,
     cache: Option<(&'a BlobCache, &'a dyn Codec<R>)>,
@@ -709,7 +723,7 @@ where
             racy,
             payload,
         );
-        if payload.capacity() > KEEP_BUFFER {
+        if payload.capacity() > self.keep_buffer {
             *payload = Vec::new();
         }
         Ok(Parsed::Done(Done {
@@ -743,10 +757,10 @@ where
         match self.buffers.get(slot).and_then(|b| b.try_lock()) {
             Some(mut bufs) => {
                 let out = f(&mut bufs);
-                if bufs.file.capacity() > KEEP_BUFFER {
+                if bufs.file.capacity() > self.keep_buffer {
                     bufs.file = Vec::new();
                 }
-                if bufs.entry.capacity() > KEEP_BUFFER {
+                if bufs.entry.capacity() > self.keep_buffer {
                     bufs.entry = Vec::new();
                 }
                 out

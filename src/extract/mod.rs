@@ -16,7 +16,9 @@ use std::ops::Range;
 use crate::catalog::resolve::{resolve, ArgType, Resolution};
 use crate::catalog::{Category, Function};
 use crate::config::ExtractOptions;
-use crate::lexer::{ident_value, string_value, tokenize_range, LexDiagnostic, Token, TokenKind};
+use crate::lexer::{
+    ident_value, string_value, tokenize_window, LexDiagnostic, Limits, Token, TokenKind,
+};
 use crate::model::{Assertion, Context, Diagnostic, FileResult, Include, PlanDecl, ResolutionKind};
 use args::{parse_args, Arg, Value};
 use finder::{Finder, Hit};
@@ -25,7 +27,15 @@ use finder::{Finder, Hit};
 pub struct Extractor {
     finder: Finder,
     opts: ExtractOptions,
+    limits: Limits,
 }
+
+/// Default token limits: a window of statements up to 256k tokens (8 MiB), and at most
+/// 2M tokens (64 MiB) in the buffer, for one statement and the bodies it defines.
+pub const DEFAULT_LIMITS: Limits = Limits {
+    window: 1 << 18,
+    cap: 1 << 21,
+};
 
 #[derive(Default)]
 struct Scratch {
@@ -58,6 +68,8 @@ struct Unit {
     tokens: Range<usize>,
     context: Context,
     commented: bool,
+    /// Cut at the token cap, inside a statement: calls left open at its end are not errors.
+    cut: bool,
 }
 
 /// An open parenthesis, and the call it belongs to if it is a call's.
@@ -95,7 +107,24 @@ impl Extractor {
         Extractor {
             finder: Finder::new(&opts.helpers),
             opts,
+            limits: DEFAULT_LIMITS,
         }
+    }
+
+    /// Bounds the token buffer (32 bytes a token) of each thread that extracts: the file is
+    /// lexed one window of whole statements at a time, and a statement (with the bodies it
+    /// defines) longer than `limits.cap` tokens is read in parts, with a warning. Results
+    /// do not depend on the window; they depend on the cap only for such statements.
+    pub fn with_limits(mut self, limits: Limits) -> Extractor {
+        self.limits = Limits {
+            window: limits.window.max(1),
+            cap: limits.cap.max(limits.window.max(1)).max(1024),
+        };
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn options(&self) -> &ExtractOptions {
@@ -120,34 +149,59 @@ impl Extractor {
             });
             return out;
         }
-        // Lexed straight into the reused buffer: a copy would double the peak for a big file.
-        scratch.tokens.clear();
+        // Lexed straight into the reused buffer, one window of statements at a time: the
+        // buffer never holds a whole big file's tokens.
         scratch.diags.clear();
         let mut lex_diags = Vec::new();
-        tokenize_range(src, 0..src.len(), 1, 1, &mut scratch.tokens, &mut lex_diags);
-        for d in lex_diags {
-            out.errors.push(Diagnostic {
-                line: d.line,
-                column: d.col,
-                message: d.message,
-            });
-        }
-        let mut units = vec![Unit {
-            tokens: 0..scratch.tokens.len(),
-            context: Context::Top,
-            commented: false,
-        }];
-        while let Some(unit) = units.pop() {
-            let mut w = Walk {
-                ex: self,
+        let mut from = (0usize, 1u32, 1u32);
+        loop {
+            scratch.tokens.clear();
+            let resume = tokenize_window(
                 src,
-                scratch,
-                out: &mut out,
-                new_units: Vec::new(),
-            };
-            w.unit(&unit);
-            let new_units = std::mem::take(&mut w.new_units);
-            units.extend(new_units.into_iter().rev());
+                from.0..src.len(),
+                from.1,
+                from.2,
+                &mut scratch.tokens,
+                &mut lex_diags,
+                self.limits,
+            );
+            for d in lex_diags.drain(..) {
+                out.errors.push(Diagnostic {
+                    line: d.line,
+                    column: d.col,
+                    message: d.message,
+                });
+            }
+            let mut units = vec![Unit {
+                tokens: 0..scratch.tokens.len(),
+                context: Context::Top,
+                commented: false,
+                cut: resume.is_some_and(|r| r.forced),
+            }];
+            while let Some(unit) = units.pop() {
+                let mut w = Walk {
+                    ex: self,
+                    src,
+                    scratch,
+                    out: &mut out,
+                    new_units: Vec::new(),
+                };
+                w.unit(&unit);
+                let new_units = std::mem::take(&mut w.new_units);
+                units.extend(new_units.into_iter().rev());
+            }
+            let Some(r) = resume else { break };
+            if r.forced {
+                out.warnings.push(Diagnostic {
+                    line: r.line,
+                    column: r.col,
+                    message: format!(
+                        "a statement longer than {} tokens is read in parts from here on: an assertion that spans a cut may be missed",
+                        self.limits.cap
+                    ),
+                });
+            }
+            from = (r.pos, r.line, r.col);
         }
         for d in scratch.diags.drain(..) {
             out.errors.push(Diagnostic {
@@ -160,7 +214,7 @@ impl Extractor {
         out.errors.sort_by_key(|a| (a.line, a.column));
         out.errors.dedup();
         out.warnings.sort_by_key(|a| (a.line, a.column));
-        if scratch.tokens.capacity() > KEEP_TOKENS {
+        if scratch.tokens.capacity() > KEEP_TOKENS.min(self.limits.cap) {
             // One huge file must not pin its token buffer for the rest of the run.
             scratch.tokens = Vec::new();
         }
@@ -274,7 +328,11 @@ impl Walk<'_> {
             }
             i += 1;
         }
-        for frame in frames.into_iter().rev().filter(|_| !unit.commented) {
+        for frame in frames
+            .into_iter()
+            .rev()
+            .filter(|_| !unit.commented && !unit.cut)
+        {
             if let Some(call) = frame.call {
                 let name = self.tok(call.name_tok);
                 self.out.errors.push(Diagnostic {
@@ -411,19 +469,35 @@ impl Walk<'_> {
         commented: bool,
     ) {
         let start = self.scratch.tokens.len();
-        tokenize_range(
+        let limits = Limits {
+            window: usize::MAX,
+            cap: self.ex.limits.cap,
+        };
+        let stopped = tokenize_window(
             self.src,
             inner,
             line,
             col,
             &mut self.scratch.tokens,
             &mut self.scratch.diags,
+            limits,
         );
+        if let Some(r) = stopped {
+            self.out.warnings.push(Diagnostic {
+                line: r.line,
+                column: r.col,
+                message: format!(
+                    "this body takes the statement past {} tokens: the rest of it is not read",
+                    self.ex.limits.cap
+                ),
+            });
+        }
         let end = self.scratch.tokens.len();
         self.new_units.push(Unit {
             tokens: start..end,
             context,
             commented,
+            cut: stopped.is_some(),
         });
     }
 
