@@ -272,8 +272,12 @@ fn load_universe(
                 query_timeout: plan.database_timeout.unwrap_or(defaults.query_timeout),
                 ..defaults
             };
-            let universe = pgtap_scan::schema::load_database(&opts)
-                .map_err(|e| anyhow::anyhow!("--database-url: {e}"))?;
+            let universe = pgtap_scan::schema::load_database(&opts).map_err(|e| match source {
+                pgtap_scan::schema::UrlSource::Flag => anyhow::anyhow!("--database-url: {e}"),
+                pgtap_scan::schema::UrlSource::ConfigFile(p) => {
+                    anyhow::anyhow!("{}: database-url: {e}", p.display())
+                }
+            })?;
             Ok((universe, UniverseSource::Database))
         }
     }
