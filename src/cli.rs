@@ -173,7 +173,10 @@ pub struct ScanArgs {
     #[arg(long = "schema", value_name = "PATH", help_heading = "Schema coverage")]
     pub schema: Vec<PathBuf>,
     /// Read the universe from a live PostgreSQL instead. Without a URL, the usual PGHOST,
-    /// PGPORT, PGUSER, PGDATABASE and PGPASSWORD variables are used.
+    /// PGPORT, PGUSER, PGDATABASE and PGPASSWORD variables are used. TLS as in libpq:
+    /// sslmode=disable|prefer (default)|require|verify-ca|verify-full, sslrootcert=FILE or
+    /// system (system roots otherwise). A password never goes in the clear or as md5 to a
+    /// non-local host over an unencrypted connection.
     #[arg(
         long,
         value_name = "URL",
