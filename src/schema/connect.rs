@@ -594,6 +594,7 @@ fn tls_connector(t: &Target) -> Result<MakeRustlsConnect, IntrospectError> {
 /// A TCP or Unix-domain socket.
 pub(crate) enum Sock {
     Tcp(tokio::net::TcpStream),
+    #[cfg(unix)]
     Unix(tokio::net::UnixStream),
 }
 
@@ -605,6 +606,7 @@ impl AsyncRead for Sock {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Sock::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
             Sock::Unix(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -618,18 +620,21 @@ impl AsyncWrite for Sock {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Sock::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
             Sock::Unix(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Sock::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
             Sock::Unix(s) => Pin::new(s).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Sock::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
             Sock::Unix(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
@@ -993,10 +998,18 @@ async fn connect_one(
     refused: Arc<Mutex<Option<String>>>,
 ) -> Result<tokio_postgres::Client, String> {
     let sock = match &ep.addr {
+        #[cfg(unix)]
         Addr::Unix(path) => tokio::net::UnixStream::connect(path)
             .await
             .map(Sock::Unix)
             .map_err(|e| format!("{}: {e}", path.display()))?,
+        #[cfg(not(unix))]
+        Addr::Unix(path) => {
+            return Err(format!(
+                "{}: Unix-domain sockets are not supported on this system",
+                path.display()
+            ))
+        }
         Addr::Ip(ip) => {
             let s = tokio::net::TcpStream::connect((*ip, ep.port))
                 .await
