@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pgtap_scan::config::{ExtractOptions, FileConfig, UniverseSpec};
+use pgtap_scan::config::{ExtractOptions, FileConfig, UniverseSpec, CONFIG_FILE_NAME};
 use pgtap_scan::gate::{self, Gate};
 use pgtap_scan::report::Format;
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
+use pgtap_scan::schema::UrlSource;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -181,7 +182,10 @@ pub struct ScanArgs {
     #[arg(long = "schema", value_name = "PATH", help_heading = "Schema coverage")]
     pub schema: Vec<PathBuf>,
     /// Read the universe from a live PostgreSQL instead. Without a URL, the usual PGHOST,
-    /// PGPORT, PGUSER, PGDATABASE and PGPASSWORD variables are used.
+    /// PGPORT, PGUSER, PGDATABASE and PGPASSWORD variables are used. TLS as in libpq:
+    /// sslmode=disable|prefer (default)|require|verify-ca|verify-full, sslrootcert=FILE or
+    /// system (system roots otherwise). A password never goes in the clear or as md5 to a
+    /// non-local host over an unencrypted connection.
     #[arg(
         long,
         value_name = "URL",
@@ -190,6 +194,17 @@ pub struct ScanArgs {
         help_heading = "Schema coverage"
     )]
     pub database_url: Option<String>,
+    /// Send PGPASSWORD to the host the config file's database-url names. Without this (or
+    /// PGTAP_SCAN_TRUST_CONFIG_DATABASE=1), a password from the environment only goes to
+    /// hosts named by --database-url or PGHOST: a repository's .pgtap-scan.toml could
+    /// otherwise send it anywhere. The config file cannot set this.
+    #[arg(long, help_heading = "Schema coverage")]
+    pub trust_config_database_url: bool,
+    /// Give up on a database query that has not answered within SECS seconds (also set as
+    /// the session's statement_timeout) [default: 60]. Connecting has its own 10 s bound
+    /// (connect_timeout in the URL, or PGCONNECT_TIMEOUT).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Schema coverage")]
+    pub database_timeout: Option<u64>,
     /// Only count objects in these schemas, comma-separated.
     #[arg(
         long,
@@ -237,6 +252,10 @@ pub struct Plan {
     pub scan: ScanConfig,
     pub universe: Option<UniverseSpec>,
     pub schemas: Vec<String>,
+    /// `--trust-config-database-url` or `PGTAP_SCAN_TRUST_CONFIG_DATABASE=1`.
+    pub trust_config_database_url: bool,
+    /// `--database-timeout`.
+    pub database_timeout: Option<std::time::Duration>,
     pub gates: Vec<Gate>,
     /// `pgtap-scan gaps`: the text report lists the gaps.
     pub gaps_only: bool,
@@ -255,15 +274,15 @@ fn or<T>(flag: Option<T>, file: Option<T>, default: T) -> T {
 impl ScanArgs {
     /// Flags over the config file over defaults.
     pub fn into_plan(self) -> Result<Plan> {
-        let file = if self.no_config {
-            FileConfig::default()
+        let (file, file_path) = if self.no_config {
+            (FileConfig::default(), None)
         } else if let Some(path) = &self.config {
-            FileConfig::load(path)?
+            (FileConfig::load(path)?, Some(path.clone()))
         } else {
             let cwd = std::env::current_dir().context("reading the current directory")?;
             match FileConfig::discover(&cwd) {
-                Some(path) => FileConfig::load(&path)?,
-                None => FileConfig::default(),
+                Some(path) => (FileConfig::load(&path)?, Some(path)),
+                None => (FileConfig::default(), None),
             }
         };
         let format = match (self.format, file.format.as_deref()) {
@@ -330,13 +349,23 @@ impl ScanArgs {
         let universe = match (self.schema.is_empty(), self.database_url) {
             (false, Some(_)) => bail!("--schema and --database-url: give one universe, not both"),
             (false, None) => Some(UniverseSpec::Migrations(self.schema)),
-            (true, Some(url)) => Some(UniverseSpec::Database((!url.is_empty()).then_some(url))),
+            (true, Some(url)) => Some(UniverseSpec::Database {
+                url: (!url.is_empty()).then_some(url),
+                source: UrlSource::Flag,
+            }),
             (true, None) => match (file.schema.clone(), file.database_url.clone()) {
                 (Some(_), Some(_)) => {
                     bail!("config: schema and database-url: give one universe, not both")
                 }
                 (Some(paths), None) => Some(UniverseSpec::Migrations(paths)),
-                (None, Some(url)) => Some(UniverseSpec::Database((!url.is_empty()).then_some(url))),
+                (None, Some(url)) => Some(UniverseSpec::Database {
+                    url: (!url.is_empty()).then_some(url),
+                    source: UrlSource::ConfigFile(
+                        file_path
+                            .clone()
+                            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE_NAME)),
+                    ),
+                }),
                 (None, None) => None,
             },
         };
@@ -385,9 +414,15 @@ impl ScanArgs {
             },
             threads,
         };
+        // From outside the repository only: a flag or the environment, never the file.
+        let trust_config_database_url = self.trust_config_database_url
+            || std::env::var("PGTAP_SCAN_TRUST_CONFIG_DATABASE")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
         Ok(Plan {
             universe,
             schemas,
+            trust_config_database_url,
+            database_timeout: self.database_timeout.map(std::time::Duration::from_secs),
             gates,
             gaps_only: false,
             scan: ScanConfig {

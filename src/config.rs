@@ -126,8 +126,13 @@ impl FailUnder {
 pub enum UniverseSpec {
     /// Migration / schema files and folders, applied in path order.
     Migrations(Vec<PathBuf>),
-    /// A live PostgreSQL; `None` means the PG* environment variables.
-    Database(Option<String>),
+    /// A live PostgreSQL; `url: None` means the PG* environment variables. `source` says
+    /// who gave the URL (a password from `PGPASSWORD` does not go to a host only a config
+    /// file named, unless the user opts in).
+    Database {
+        url: Option<String>,
+        source: crate::schema::UrlSource,
+    },
 }
 
 /// The name of the configuration file looked for from the current directory upwards.

@@ -261,15 +261,23 @@ fn load_universe(
             }
             Ok((universe, UniverseSource::Migrations))
         }
-        UniverseSpec::Database(url) => {
+        UniverseSpec::Database { url, source } => {
+            let defaults = pgtap_scan::schema::DatabaseOptions::default();
             let opts = pgtap_scan::schema::DatabaseOptions {
                 url: url.clone(),
                 schemas: plan.schemas.clone(),
                 search_path: plan.scan.extract.search_path.clone(),
-                ..Default::default()
+                url_source: source.clone(),
+                trust_config_url: plan.trust_config_database_url,
+                query_timeout: plan.database_timeout.unwrap_or(defaults.query_timeout),
+                ..defaults
             };
-            let universe = pgtap_scan::schema::load_database(&opts)
-                .map_err(|e| anyhow::anyhow!("--database-url: {e}"))?;
+            let universe = pgtap_scan::schema::load_database(&opts).map_err(|e| match source {
+                pgtap_scan::schema::UrlSource::Flag => anyhow::anyhow!("--database-url: {e}"),
+                pgtap_scan::schema::UrlSource::ConfigFile(p) => {
+                    anyhow::anyhow!("{}: database-url: {e}", p.display())
+                }
+            })?;
             Ok((universe, UniverseSource::Database))
         }
     }

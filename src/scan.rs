@@ -315,10 +315,12 @@ pub fn scan(
         cfg.threads
     };
     // Each parse thread costs memory of its own (stack, allocator pages, buffers): about
-    // 3 MiB measured at -j 64. Half the budget at most goes to that.
+    // 3 MiB measured at -j 64. One per core is the baseline; beyond that, half the budget
+    // at most goes to threads.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let max_threads = usize::try_from(cfg.max_memory_bytes / 2 / THREAD_MEMORY)
         .unwrap_or(usize::MAX)
-        .max(1);
+        .max(cores);
     let threads = requested.min(max_threads);
     let extractor = Extractor::new(cfg.extract.clone())
         .with_limits(token_limits(cfg.max_memory_bytes, threads));
@@ -337,8 +339,8 @@ pub fn scan(
             None,
             None,
             format!(
-                "{requested} parse threads lowered to {threads}: each needs about {} MiB of the \
-                 {} MiB memory budget (raise --max-memory for more)",
+                "{requested} parse threads lowered to {threads}: past one per core, each needs \
+                 about {} MiB of the {} MiB memory budget (raise --max-memory for more)",
                 THREAD_MEMORY >> 20,
                 cfg.max_memory_bytes >> 20
             ),

@@ -1,9 +1,9 @@
 //! The universe read from a live database's `pg_catalog` instead of migration files.
 //!
-//! Owns: connecting (a URL or key=value string, completed from the libpq variables
-//! `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`, `PGCONNECT_TIMEOUT` for
-//! whatever it leaves unset, as libpq does), the catalog queries, and turning their rows
-//! into the same [`SchemaObject`]s, keys and [`Details`] the migration reader builds.
+//! Owns: the catalog queries, and turning their rows into the same [`SchemaObject`]s,
+//! keys and [`Details`] the migration reader builds. Connecting (the connection string
+//! and its `PG*` completion, TLS, what password may be sent where) is
+//! [`super::connect`]'s.
 //!
 //! Keys are built with [`crate::object`] from the catalog's own spellings: argument and
 //! column types come from `format_type` (function keys from `pg_proc.proargtypes`, the
@@ -29,21 +29,20 @@
 //! `defined_at` of every object is the database, not a file: `file` is the connection
 //! target as a URL without the password (`postgres://user@host:port/dbname`), `line` 0.
 //!
-//! No TLS: the connection is plain (`sslmode=require` is refused with a clear message).
-//! Connecting gives up after [`DatabaseOptions::connect_timeout`] (10 s unless the URL
-//! or `PGCONNECT_TIMEOUT` says otherwise), and that bound covers the start-up exchange
-//! too, so a server that accepts the connection and never answers cannot hang the run.
-//! Catalog queries run under a 60 s `statement_timeout`. Needs PostgreSQL 12 or newer
-//! (`prokind`, `attgenerated`).
+//! Time: connecting gives up after [`DatabaseOptions::connect_timeout`] per host (10 s
+//! unless the URL or `PGCONNECT_TIMEOUT` says otherwise), a bound that covers TLS and
+//! the start-up exchange too; every query after that gives up after
+//! [`DatabaseOptions::query_timeout`] (60 s), on the client, so a server that completes
+//! start-up and then stalls cannot hang the run. The same bound is set as the session's
+//! `statement_timeout`. Needs PostgreSQL 12 or newer (`prokind`, `attgenerated`).
 
 use std::collections::HashMap;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use postgres::config::{Host, SslMode};
-use postgres::types::FromSql;
-use postgres::{Client, NoTls, Row};
+use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::Row;
 
+use super::connect::{self, pg_message, Session, UrlSource};
 use super::{Details, Location, SchemaObject, Universe};
 use crate::object;
 
@@ -60,6 +59,15 @@ pub struct DatabaseOptions {
     pub search_path: Vec<String>,
     /// Used when neither the URL nor `PGCONNECT_TIMEOUT` sets one.
     pub connect_timeout: Duration,
+    /// How long any one query may take, measured on the client (and set as the
+    /// session's `statement_timeout`).
+    pub query_timeout: Duration,
+    /// Who gave [`DatabaseOptions::url`]: a password from `PGPASSWORD` is not sent to a
+    /// host only a config file named unless [`DatabaseOptions::trust_config_url`].
+    pub url_source: UrlSource,
+    /// The user opted in (from outside the repository) to sending `PGPASSWORD` to the
+    /// host a config file names.
+    pub trust_config_url: bool,
 }
 
 impl Default for DatabaseOptions {
@@ -69,6 +77,9 @@ impl Default for DatabaseOptions {
             schemas: Vec::new(),
             search_path: vec!["public".to_string()],
             connect_timeout: Duration::from_secs(10),
+            query_timeout: Duration::from_secs(60),
+            url_source: UrlSource::Flag,
+            trust_config_url: false,
         }
     }
 }
@@ -82,6 +93,15 @@ pub enum IntrospectError {
     Connect { target: String, message: String },
     #[error("cannot connect to {target}: no answer within {seconds} s")]
     Timeout { target: String, seconds: u64 },
+    /// A password was held back or a request for one refused (see [`super::connect`]).
+    #[error("cannot connect to {target}: {message}")]
+    Refused { target: String, message: String },
+    #[error("reading {what} from {target}: no answer within {seconds} s (--database-timeout)")]
+    QueryTimeout {
+        target: String,
+        what: &'static str,
+        seconds: u64,
+    },
     #[error("reading {what} from {target} failed: {message}")]
     Query {
         target: String,
@@ -92,171 +112,29 @@ pub enum IntrospectError {
 
 /// Connects with [`DatabaseOptions`] and reads every object into a [`Universe`].
 pub fn load_database(opts: &DatabaseOptions) -> Result<Universe, IntrospectError> {
-    let (config, target) = connection_config(opts.url.as_deref(), opts.connect_timeout, |k| {
-        std::env::var(k).ok()
-    })?;
-    let mut client = connect(&config, &target)?;
+    let target = connect::target(
+        opts.url.as_deref(),
+        opts.url_source.clone(),
+        opts.trust_config_url,
+        opts.connect_timeout,
+        |k| std::env::var(k).ok(),
+    )?;
+    let per_host = target
+        .config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(opts.connect_timeout);
+    let session = connect::connect(&target, per_host)?;
     let mut reader = Reader {
-        client: &mut client,
-        target: &target,
+        session: &session,
+        target: &target.display,
         schemas: opts.schemas.clone(),
+        timeout: opts.query_timeout.max(Duration::from_millis(1)),
         u: Universe::new(),
     };
     reader.prepare_session(&opts.search_path)?;
     reader.read_all()?;
     Ok(reader.u)
-}
-
-/// The connection target as shown in messages and `defined_at` (never the password).
-pub fn display_target(config: &postgres::Config) -> String {
-    let host = match config.get_hosts().first() {
-        Some(Host::Tcp(h)) => h.clone(),
-        Some(Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".to_string(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config
-        .get_user()
-        .map(|u| format!("{u}@"))
-        .unwrap_or_default();
-    let db = config
-        .get_dbname()
-        .or(config.get_user())
-        .unwrap_or_default();
-    format!("postgres://{user}{host}:{port}/{db}")
-}
-
-/// Parses `url` and completes it from the environment (`env` looks a variable up), as
-/// libpq completes a connection string.
-fn connection_config(
-    url: Option<&str>,
-    default_timeout: Duration,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<(postgres::Config, String), IntrospectError> {
-    let url = url.map(str::trim).filter(|u| !u.is_empty());
-    let mut config = match url {
-        Some(u) => u
-            .parse::<postgres::Config>()
-            .map_err(|e| IntrospectError::Config(one_line(&e.to_string())))?,
-        None => postgres::Config::new(),
-    };
-    let var = |k: &str| env(k).filter(|v| !v.is_empty());
-    if config.get_hosts().is_empty() {
-        let hosts = var("PGHOST").unwrap_or_else(|| "localhost".to_string());
-        for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-            config.host(h);
-        }
-    }
-    if config.get_ports().is_empty() {
-        if let Some(p) = var("PGPORT") {
-            let port = p
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| IntrospectError::Config(format!("PGPORT is not a port: {p}")))?;
-            config.port(port);
-        }
-    }
-    if config.get_user().is_none() {
-        if let Some(u) = var("PGUSER") {
-            config.user(&u);
-        }
-    }
-    if config.get_dbname().is_none() {
-        if let Some(d) = var("PGDATABASE") {
-            config.dbname(&d);
-        }
-    }
-    if config.get_password().is_none() {
-        if let Some(p) = var("PGPASSWORD") {
-            config.password(p);
-        }
-    }
-    if config.get_connect_timeout().is_none() {
-        let secs = var("PGCONNECT_TIMEOUT").and_then(|s| s.trim().parse::<u64>().ok());
-        // libpq treats 0 as "wait forever"; we never do.
-        let timeout = match secs {
-            Some(s) if s > 0 => Duration::from_secs(s),
-            _ => default_timeout,
-        };
-        config.connect_timeout(timeout);
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("pgtap-scan");
-    }
-    let target = display_target(&config);
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(IntrospectError::Connect {
-            target,
-            message: "TLS is not supported (sslmode=require); connect without TLS".to_string(),
-        });
-    }
-    Ok((config, target))
-}
-
-/// Connects on a helper thread and waits at most the connect timeout (per host) plus a
-/// second: the driver's own timeout covers the TCP connect but not the start-up exchange.
-fn connect(config: &postgres::Config, target: &str) -> Result<Client, IntrospectError> {
-    let per_host = config
-        .get_connect_timeout()
-        .copied()
-        .unwrap_or(Duration::from_secs(10));
-    let hosts = u32::try_from(config.get_hosts().len().max(1)).unwrap_or(u32::MAX);
-    let limit = per_host
-        .saturating_mul(hosts)
-        .saturating_add(Duration::from_secs(1));
-    let (tx, rx) = mpsc::channel();
-    let cfg = config.clone();
-    let spawned = std::thread::Builder::new()
-        .name("pgtap-scan-connect".to_string())
-        .spawn(move || {
-            // The receiver may be gone after a timeout; nothing to do then.
-            let _ = tx.send(cfg.connect(NoTls));
-        });
-    if let Err(e) = spawned {
-        return Err(IntrospectError::Connect {
-            target: target.to_string(),
-            message: format!("cannot start a thread: {e}"),
-        });
-    }
-    match rx.recv_timeout(limit) {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(IntrospectError::Connect {
-            target: target.to_string(),
-            message: pg_message(&e),
-        }),
-        Err(_) => Err(IntrospectError::Timeout {
-            target: target.to_string(),
-            seconds: limit.as_secs(),
-        }),
-    }
-}
-
-/// A driver error as one line: the server's message when there is one (with its
-/// SQLSTATE), else the error and its causes.
-fn pg_message(e: &postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return one_line(&format!(
-            "{}: {} (SQLSTATE {})",
-            db.severity(),
-            db.message(),
-            db.code().code()
-        ));
-    }
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        let s_text = s.to_string();
-        if !msg.contains(&s_text) {
-            msg.push_str(": ");
-            msg.push_str(&s_text);
-        }
-        src = s.source();
-    }
-    one_line(&msg)
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Rows of one table kind, with what the key needs.
@@ -267,8 +145,9 @@ struct Relation {
 }
 
 struct Reader<'a> {
-    client: &'a mut Client,
+    session: &'a Session,
     target: &'a str,
+    timeout: Duration,
     schemas: Vec<String>,
     u: Universe,
 }
@@ -301,13 +180,30 @@ fn not_extension_member(class: &str, oid: &str) -> String {
 impl Reader<'_> {
     fn query(&mut self, what: &'static str, sql: &str) -> Result<Vec<Row>, IntrospectError> {
         let schemas = self.schemas.clone();
-        self.client
-            .query(sql, &[&schemas])
-            .map_err(|e| IntrospectError::Query {
+        self.run(what, sql, &[&schemas])
+    }
+
+    /// One query under the client-side timeout.
+    fn run(
+        &self,
+        what: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, IntrospectError> {
+        let client = &self.session.client;
+        match self.session.run(self.timeout, client.query(sql, params)) {
+            Some(Ok(rows)) => Ok(rows),
+            Some(Err(e)) => Err(IntrospectError::Query {
                 target: self.target.to_string(),
                 what,
                 message: pg_message(&e),
-            })
+            }),
+            None => Err(IntrospectError::QueryTimeout {
+                target: self.target.to_string(),
+                what,
+                seconds: self.timeout.as_secs_f64().ceil() as u64,
+            }),
+        }
     }
 
     fn get<'r, T: FromSql<'r>>(
@@ -329,23 +225,24 @@ impl Reader<'_> {
         } else {
             search_path.to_vec()
         };
-        let target = self.target.to_string();
-        let err = |e: postgres::Error| IntrospectError::Query {
-            target: target.clone(),
-            what: "session settings",
-            message: pg_message(&e),
-        };
-        self.client
-            .batch_execute("SET statement_timeout = '60s'; SET lock_timeout = '10s'")
-            .map_err(err)?;
-        self.client
-            .query(
-                "SELECT pg_catalog.set_config('search_path', \
-                 pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.quote_ident(p) \
-                 FROM pg_catalog.unnest($1::text[]) AS p), ','), false)",
-                &[&path],
-            )
-            .map_err(err)?;
+        const W: &str = "session settings";
+        let ms = i64::try_from(self.timeout.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1)
+            .to_string();
+        self.run(
+            W,
+            "SELECT pg_catalog.set_config('statement_timeout', $1, false), \
+                    pg_catalog.set_config('lock_timeout', '10s', false)",
+            &[&ms],
+        )?;
+        self.run(
+            W,
+            "SELECT pg_catalog.set_config('search_path', \
+             pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.quote_ident(p) \
+             FROM pg_catalog.unnest($1::text[]) AS p), ','), false)",
+            &[&path],
+        )?;
         Ok(())
     }
 
@@ -759,80 +656,6 @@ impl Reader<'_> {
 mod tests {
     use super::*;
 
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
-
-    #[test]
-    fn url_parts_win_over_the_environment() {
-        let env = env_of(&[
-            ("PGHOST", "elsewhere"),
-            ("PGPORT", "1"),
-            ("PGUSER", "bob"),
-            ("PGDATABASE", "other"),
-        ]);
-        let (cfg, target) = connection_config(
-            Some("postgres://alice:secret@db.example:6543/app"),
-            Duration::from_secs(10),
-            env,
-        )
-        .unwrap();
-        assert_eq!(target, "postgres://alice@db.example:6543/app");
-        assert_eq!(cfg.get_password(), Some(&b"secret"[..]));
-        assert_eq!(cfg.get_connect_timeout(), Some(&Duration::from_secs(10)));
-    }
-
-    #[test]
-    fn the_environment_completes_a_missing_url() {
-        let env = env_of(&[
-            ("PGHOST", "127.0.0.1"),
-            ("PGPORT", "54329"),
-            ("PGUSER", "postgres"),
-            ("PGDATABASE", "sample"),
-            ("PGPASSWORD", "pw"),
-            ("PGCONNECT_TIMEOUT", "3"),
-        ]);
-        let (cfg, target) = connection_config(None, Duration::from_secs(10), env).unwrap();
-        assert_eq!(target, "postgres://postgres@127.0.0.1:54329/sample");
-        assert_eq!(cfg.get_password(), Some(&b"pw"[..]));
-        assert_eq!(cfg.get_connect_timeout(), Some(&Duration::from_secs(3)));
-        // Only unset parts come from the environment.
-        let env = env_of(&[("PGPORT", "54329"), ("PGUSER", "postgres")]);
-        let (_, target) =
-            connection_config(Some("postgres:///db1"), Duration::from_secs(10), env).unwrap();
-        assert_eq!(target, "postgres://postgres@localhost:54329/db1");
-    }
-
-    #[test]
-    fn bad_strings_are_errors_not_panics() {
-        let none = env_of(&[]);
-        for bad in [
-            "postgres://[::1",
-            "host=",
-            "port=notaport",
-            "sslmode=maybe",
-            "=x",
-        ] {
-            // Any outcome is fine but a panic; errors are one line.
-            if let Err(e) = connection_config(Some(bad), Duration::from_secs(1), &none) {
-                assert!(!e.to_string().contains('\n'), "{e}");
-            }
-        }
-        let env = env_of(&[("PGPORT", "99999")]);
-        let err = connection_config(None, Duration::from_secs(1), env).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid database connection string: PGPORT is not a port: 99999"
-        );
-        let err =
-            connection_config(Some("sslmode=require"), Duration::from_secs(1), &none).unwrap_err();
-        assert!(err.to_string().contains("TLS is not supported"), "{err}");
-    }
-
     #[test]
     fn connecting_to_a_closed_port_fails_fast_with_one_line() {
         // Bind then drop a listener: the port is (almost certainly) closed now.
@@ -875,7 +698,7 @@ mod tests {
         let err = load_database(&opts).unwrap_err();
         assert!(started.elapsed() < Duration::from_millis(2900), "{err}");
         assert!(matches!(err, IntrospectError::Timeout { .. }), "{err}");
-        assert!(err.to_string().ends_with("no answer within 2 s"), "{err}");
+        assert!(err.to_string().ends_with("no answer within 1 s"), "{err}");
         let _ = holder.join();
     }
 }

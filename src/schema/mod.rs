@@ -63,6 +63,7 @@
 //! - statements that PostgreSQL would reject are not validated: the reader assumes the
 //!   migrations ran.
 
+mod connect;
 mod ddl;
 pub mod introspect;
 mod naming;
@@ -77,6 +78,9 @@ use serde::Serialize;
 
 use crate::object;
 
+pub use connect::{
+    is_local_host, password_plan, HostFrom, PasswordFrom, PasswordPlan, TlsUse, UrlSource,
+};
 pub use introspect::{load_database, DatabaseOptions, IntrospectError};
 
 /// Where an object was (last) defined.

@@ -163,6 +163,11 @@ impl TestCommand {
         self
     }
 
+    pub fn env_remove(&mut self, key: &str) -> &mut TestCommand {
+        self.cmd.env_remove(key);
+        self
+    }
+
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut TestCommand {
         self.cmd.current_dir(dir);
         self
