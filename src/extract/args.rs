@@ -177,6 +177,10 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
             return (ArgType::Unknown, Value::Dynamic);
         }
     }
+    // A trailing `COLLATE name` changes the collation, not the type or the value.
+    while let Some(at) = trailing_collate(src, toks) {
+        toks = &toks[..at];
+    }
     if toks.is_empty() {
         return (ArgType::Unknown, Value::Dynamic);
     }
@@ -294,6 +298,12 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
             return (ty, Value::Number(format!("-{n}")));
         }
     }
+    // Integer arithmetic on constants: `plan(18 * 3)`.
+    if toks.len() >= 3 {
+        if let Some(n) = const_int(src, toks) {
+            return (ArgType::Integer, Value::Number(n.to_string()));
+        }
+    }
     // ARRAY[...]
     if toks.len() >= 3
         && toks[0].is_keyword(src, "array")
@@ -365,6 +375,98 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
         }
     }
     (ArgType::Unknown, Value::Dynamic)
+}
+
+/// Evaluates `+ - * / %` and parentheses over integer literals, as PostgreSQL does for
+/// `integer` (`/` truncates), without recursion (shunting-yard). `None` for anything else,
+/// an overflow or a division by zero.
+fn const_int(src: &[u8], toks: &[Token]) -> Option<i64> {
+    fn prec(op: u8) -> u8 {
+        if op == b'+' || op == b'-' {
+            1
+        } else {
+            2
+        }
+    }
+    fn apply(vals: &mut Vec<i64>, op: u8) -> Option<()> {
+        let b = vals.pop()?;
+        let a = vals.pop()?;
+        vals.push(match op {
+            b'+' => a.checked_add(b)?,
+            b'-' => a.checked_sub(b)?,
+            b'*' => a.checked_mul(b)?,
+            b'/' => a.checked_div(b)?,
+            b'%' => a.checked_rem(b)?,
+            _ => return None,
+        });
+        Some(())
+    }
+    let mut vals: Vec<i64> = Vec::new();
+    // Operators and `(` (as b'(').
+    let mut ops: Vec<u8> = Vec::new();
+    let mut expect_operand = true;
+    let mut negate = false;
+    for t in toks {
+        match t.kind {
+            TokenKind::Number if expect_operand => {
+                let text = std::str::from_utf8(t.text(src)).ok()?;
+                let n: i64 = text.parse().ok()?;
+                vals.push(if negate { n.checked_neg()? } else { n });
+                negate = false;
+                expect_operand = false;
+            }
+            TokenKind::Operator if expect_operand && t.text(src) == b"-" && !negate => {
+                negate = true;
+            }
+            TokenKind::LParen if expect_operand && !negate => ops.push(b'('),
+            TokenKind::RParen if !expect_operand => loop {
+                match ops.pop()? {
+                    b'(' => break,
+                    op => apply(&mut vals, op)?,
+                }
+            },
+            TokenKind::Operator if !expect_operand => {
+                let &[op] = t.text(src) else { return None };
+                if !matches!(op, b'+' | b'-' | b'*' | b'/' | b'%') {
+                    return None;
+                }
+                while let Some(&top) = ops.last() {
+                    if top == b'(' || prec(top) < prec(op) {
+                        break;
+                    }
+                    ops.pop();
+                    apply(&mut vals, top)?;
+                }
+                ops.push(op);
+                expect_operand = true;
+            }
+            _ => return None,
+        }
+    }
+    if expect_operand {
+        return None;
+    }
+    while let Some(op) = ops.pop() {
+        if op == b'(' {
+            return None;
+        }
+        apply(&mut vals, op)?;
+    }
+    (vals.len() == 1).then(|| vals[0])
+}
+
+/// The position of a trailing `COLLATE name` (`"C"`, `pg_catalog."default"`) at depth 0.
+fn trailing_collate(src: &[u8], toks: &[Token]) -> Option<usize> {
+    let at = toks.iter().rposition(|t| t.is_keyword(src, "collate"))?;
+    let name = &toks[at + 1..];
+    let is_name = !name.is_empty()
+        && name.iter().all(|t| {
+            matches!(
+                t.kind,
+                TokenKind::Ident | TokenKind::QuotedIdent | TokenKind::Dot
+            )
+        });
+    (at > 0 && is_name).then_some(at)
 }
 
 /// Finds a trailing `:: type` at depth 0 and returns the cast position and type text.
@@ -467,6 +569,53 @@ fn finish_item(cur: &str, was_quoted: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_integer_arithmetic_is_evaluated() {
+        let eval = |sql: &str| {
+            let lexed = crate::lexer::tokenize(sql.as_bytes());
+            classify(sql.as_bytes(), &lexed.tokens)
+        };
+        assert_eq!(eval("18*3"), (ArgType::Integer, Value::Number("54".into())));
+        assert_eq!(
+            eval("2 + 3 * 4"),
+            (ArgType::Integer, Value::Number("14".into()))
+        );
+        assert_eq!(
+            eval("(2 + 3) * 4"),
+            (ArgType::Integer, Value::Number("20".into()))
+        );
+        assert_eq!(
+            eval("10 - 2 - 3"),
+            (ArgType::Integer, Value::Number("5".into()))
+        );
+        assert_eq!(eval("7 / 2"), (ArgType::Integer, Value::Number("3".into())));
+        assert_eq!(
+            eval("-3 * 2"),
+            (ArgType::Integer, Value::Number("-6".into()))
+        );
+        assert_eq!(eval("1 / 0").1, Value::Dynamic);
+        assert_eq!(eval("9223372036854775807 + 1").1, Value::Dynamic);
+        assert_eq!(eval("2 * x").1, Value::Dynamic);
+        assert_eq!(eval("(1 + 2").1, Value::Dynamic);
+        assert_eq!(eval("1.5 * 2").1, Value::Dynamic);
+    }
+
+    #[test]
+    fn collate_does_not_change_an_arguments_type() {
+        let eval = |sql: &str| {
+            let lexed = crate::lexer::tokenize(sql.as_bytes());
+            classify(sql.as_bytes(), &lexed.tokens).0
+        };
+        assert_eq!(
+            eval("ARRAY['a']::text[] COLLATE \"C\""),
+            ArgType::Typed("text[]".into())
+        );
+        assert_eq!(
+            eval("'x'::text COLLATE pg_catalog.\"default\""),
+            ArgType::Typed("text".into())
+        );
+    }
 
     #[test]
     fn array_literals() {

@@ -100,6 +100,26 @@ struct Statement {
     /// Index (in the unit) of the statement's first code token.
     head_seen: usize,
     prev_was_as: bool,
+    /// `tests` when the statement began: results counted since are this statement's.
+    tests_at_start: u64,
+    /// A `SELECT` with assertions whose select list aggregates: its `FROM` gives one row.
+    one_row: bool,
+}
+
+/// A `CASE` expression at the top level of a file: only one of its arms runs, so its
+/// assertions count once per arm, not once each.
+struct CaseExpr {
+    /// `frames.len()` at `CASE`: its `WHEN`, `THEN`, `ELSE`, `END` are at that depth.
+    depth: usize,
+    /// `tests` at `CASE`.
+    tests_at_case: u64,
+    /// `tests` when the current arm (after `THEN` or `ELSE`) began, if one is open.
+    arm_start: Option<u64>,
+    /// Results counted in the closed arms.
+    arms: Vec<u64>,
+    has_else: bool,
+    /// An assertion in a `WHEN` condition (which may run for several arms): not countable.
+    in_condition: bool,
 }
 
 impl Extractor {
@@ -263,7 +283,12 @@ impl Walk<'_> {
     fn unit(&mut self, unit: &Unit) {
         let range = unit.tokens.clone();
         let mut frames: Vec<Frame> = Vec::new();
-        let mut stmt = Statement::default();
+        let mut cases: Vec<CaseExpr> = Vec::new();
+        let top = unit.context == Context::Top && !unit.commented;
+        let mut stmt = Statement {
+            tests_at_start: self.out.tests,
+            ..Statement::default()
+        };
         let mut stmt_start = range.start;
         let mut i = range.start;
         while i < range.end {
@@ -278,10 +303,33 @@ impl Walk<'_> {
                     if unit.context == Context::Top {
                         self.meta(&t);
                     }
+                    // A meta-command line is no part of the SQL around it: one before a
+                    // statement (`\set`, `\echo`, `\i setup.sql`) must not hide the
+                    // statement's first word, and `\g`, `\gset`, `\gx`, `\gexec` send
+                    // the query buffer as `;` does.
+                    if frames.is_empty() {
+                        if ends_query(t.text(self.src)) {
+                            self.end_statement(&mut stmt, unit);
+                            stmt_start = i + 1;
+                        } else if self.prev_code(i, stmt_start).is_none() {
+                            stmt_start = i + 1;
+                        }
+                    }
                 }
                 TokenKind::Semicolon if frames.is_empty() => {
                     self.end_statement(&mut stmt, unit);
+                    if !cases.is_empty() {
+                        // A CASE never closed: its count cannot be known.
+                        cases.clear();
+                        self.out.tests_inexact = true;
+                    }
                     stmt_start = i + 1;
+                }
+                TokenKind::Ident if top && is_case_word(t.text(self.src)) => {
+                    self.case_word(&mut cases, t.text(self.src), frames.len());
+                    if frames.is_empty() {
+                        self.statement_word(&mut stmt, i, stmt_start, range.end);
+                    }
                 }
                 TokenKind::LParen => {
                     let call = self.pending_call(i, range.start);
@@ -305,6 +353,22 @@ impl Walk<'_> {
                     }
                 }
                 TokenKind::Ident if frames.is_empty() => {
+                    // `SELECT is(x, y) FROM generate_series(1, 3)`: one result per row,
+                    // unless the select list aggregates (`is(count(*), 3) FROM t`: one
+                    // row, as long as no GROUP BY or HAVING follows).
+                    if top && self.out.tests > stmt.tests_at_start {
+                        if t.is_keyword(self.src, "from") && !stmt.one_row {
+                            if self.aggregates(stmt_start, i) {
+                                stmt.one_row = true;
+                            } else {
+                                self.out.tests_inexact = true;
+                            }
+                        } else if stmt.one_row
+                            && (t.is_keyword(self.src, "group") || t.is_keyword(self.src, "having"))
+                        {
+                            self.out.tests_inexact = true;
+                        }
+                    }
                     self.statement_word(&mut stmt, i, stmt_start, range.end);
                 }
                 TokenKind::DollarString if frames.is_empty() => {
@@ -356,6 +420,7 @@ impl Walk<'_> {
         if first_code {
             *stmt = Statement {
                 head_seen: i,
+                tests_at_start: self.out.tests,
                 ..Statement::default()
             };
             if t.is_keyword(src, "do") {
@@ -423,7 +488,95 @@ impl Walk<'_> {
                 }
             }
         }
-        *stmt = Statement::default();
+        *stmt = Statement {
+            tests_at_start: self.out.tests,
+            ..Statement::default()
+        };
+    }
+
+    /// Whether tokens `from..to` (a select list) call an aggregate outside any sub-query.
+    fn aggregates(&self, from: usize, to: usize) -> bool {
+        // One flag per open parenthesis: does it open a sub-query?
+        let mut parens: Vec<bool> = Vec::new();
+        let mut in_subquery = 0usize;
+        for j in from..to {
+            let t = self.tok(j);
+            match t.kind {
+                TokenKind::LParen => {
+                    let sub = self
+                        .next_code(j, to)
+                        .is_some_and(|k| self.tok(k).is_keyword(self.src, "select"));
+                    in_subquery += usize::from(sub);
+                    parens.push(sub);
+                }
+                TokenKind::RParen => in_subquery -= usize::from(parens.pop() == Some(true)),
+                TokenKind::Ident if in_subquery == 0 => {
+                    let text = t.text(self.src);
+                    let is_agg = AGGREGATES
+                        .iter()
+                        .any(|a| text.eq_ignore_ascii_case(a.as_bytes()));
+                    let called = self
+                        .next_code(j, to)
+                        .is_some_and(|k| self.tok(k).kind == TokenKind::LParen);
+                    if is_agg && called {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// `CASE`, `WHEN`, `THEN`, `ELSE`, `END` at the top level: when the CASE ends, its
+    /// arms' results are replaced by one arm's (every arm alike), or the count is marked
+    /// inexact (arms that differ, or an assertion in a condition).
+    fn case_word(&mut self, cases: &mut Vec<CaseExpr>, word: &[u8], depth: usize) {
+        let tests = self.out.tests;
+        if word.eq_ignore_ascii_case(b"case") {
+            cases.push(CaseExpr {
+                depth,
+                tests_at_case: tests,
+                arm_start: None,
+                arms: Vec::new(),
+                has_else: false,
+                in_condition: false,
+            });
+            return;
+        }
+        let Some(c) = cases.last_mut().filter(|c| c.depth == depth) else {
+            return;
+        };
+        let close_arm = |c: &mut CaseExpr| {
+            if let Some(start) = c.arm_start.take() {
+                c.arms.push(tests - start);
+            }
+        };
+        if word.eq_ignore_ascii_case(b"when") {
+            close_arm(c);
+        } else if word.eq_ignore_ascii_case(b"then") {
+            // Results counted since the last arm closed came from a condition.
+            let since = c.tests_at_case + c.arms.iter().sum::<u64>();
+            c.in_condition |= tests > since;
+            c.arm_start = Some(tests);
+        } else if word.eq_ignore_ascii_case(b"else") {
+            close_arm(c);
+            c.has_else = true;
+            c.arm_start = Some(tests);
+        } else if word.eq_ignore_ascii_case(b"end") {
+            close_arm(c);
+            let Some(c) = cases.pop() else { return };
+            let mut arms = c.arms;
+            if !c.has_else {
+                arms.push(0);
+            }
+            let first = arms.first().copied().unwrap_or(0);
+            if c.in_condition || arms.iter().any(|&n| n != first) {
+                self.out.tests_inexact = true;
+            } else {
+                self.out.tests = c.tests_at_case + first;
+            }
+        }
     }
 
     /// A comment is prose around code: reading it whole as SQL lets an apostrophe (`don't`)
@@ -936,6 +1089,49 @@ impl Walk<'_> {
             line: t.line,
         });
     }
+}
+
+/// PostgreSQL's common aggregates: a select list calling one (outside a sub-query and
+/// without GROUP BY) gives exactly one row.
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "array_agg",
+    "string_agg",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "bit_and",
+    "bit_or",
+    "xmlagg",
+];
+
+/// `CASE`, `WHEN`, `THEN`, `ELSE` or `END`, cheaply (this runs for every identifier).
+fn is_case_word(w: &[u8]) -> bool {
+    matches!(w.len(), 3..=4)
+        && matches!(w[0] | 0x20, b'c' | b'w' | b't' | b'e')
+        && [&b"case"[..], b"when", b"then", b"else", b"end"]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k))
+}
+
+/// Whether a psql meta-command sends the query buffer (`\g` and its variants).
+fn ends_query(meta: &[u8]) -> bool {
+    let cmd = meta
+        .split(|b| b.is_ascii_whitespace())
+        .next()
+        .unwrap_or_default();
+    matches!(
+        cmd,
+        b"\\g" | b"\\gx" | b"\\gset" | b"\\gexec" | b"\\gdesc" | b"\\crosstabview"
+    )
 }
 
 /// The line and column of `to`, given those of `from` (`from <= to`).

@@ -1,0 +1,159 @@
+//! Shapes real public suites use that static reading got wrong (issue 12): assertions lost
+//! behind psql meta-commands, calls wrongly rejected, plans wrongly reported. Each test is
+//! named after what it guards and failed before its fix.
+
+#[macro_use]
+mod util;
+
+use serde_json::Value;
+
+fn plans(report: &Value) -> (u64, u64, u64, u64) {
+    let p = &report["summary"]["plans"];
+    (
+        p["planned"].as_u64().expect("planned"),
+        p["checked"].as_u64().expect("checked"),
+        p["agree"].as_u64().expect("agree"),
+        p["mismatches"].as_array().map_or(0, |m| m.len() as u64),
+    )
+}
+
+fn functions_and_lines(report: &Value) -> Vec<(String, u64)> {
+    util::assertions(report)
+        .iter()
+        .map(|a| {
+            (
+                a["function"].as_str().expect("function").to_string(),
+                a["line"].as_u64().expect("line"),
+            )
+        })
+        .collect()
+}
+
+pgtest!(
+    psql_meta_line_before_create_function_or_do_keeps_its_assertions,
+    |dir, cmd| {
+        // The usual start of an xUnit file (a sqitch project): a meta-command line directly
+        // before CREATE FUNCTION or DO hid the statement's first word, and every assertion in
+        // the body was dropped without a word.
+        dir.create(
+        "t/a.sql",
+        "\\set schema '\\'public\\''\n\
+         CREATE FUNCTION test_x() RETURNS SETOF TEXT LANGUAGE plpgsql AS $$\n\
+         BEGIN\n\
+         \x20 RETURN NEXT has_index('public', 't', 'i', 'c', 'd');\n\
+         END;\n\
+         $$;\n\
+         \\echo hi\n\
+         DO $$ BEGIN PERFORM ok(true); END $$;\n\
+         SELECT 1 AS one \\gset\n\
+         DO $$ BEGIN PERFORM ok(true); END $$;\n\
+         \\i setup.sql\n\
+         CREATE FUNCTION test_y() RETURNS SETOF TEXT LANGUAGE sql AS $$ SELECT has_table('t') $$;\n",
+    );
+        let report = cmd.args(["t"]).json();
+        assert_eq!(
+            functions_and_lines(&report),
+            vec![
+                ("has_index".into(), 4),
+                ("ok".into(), 8),
+                ("ok".into(), 10),
+                ("has_table".into(), 12)
+            ]
+        );
+    }
+);
+
+pgtest!(collate_clause_does_not_make_a_call_rejected, |dir, cmd| {
+    dir.create(
+        "t/a.sql",
+        "SELECT results_eq('SELECT x FROM t', ARRAY['a', 'b']::text[] COLLATE \"C\", 'sorted');\n\
+         SELECT results_eq('SELECT x FROM t', ARRAY['a']::text[] COLLATE pg_catalog.\"default\");\n",
+    );
+    let report = cmd.args(["t"]).json();
+    assert_eq!(report["summary"]["rejected"], 0, "{report:#}");
+    assert_eq!(report["summary"]["errors"], 0);
+    for a in util::assertions(&report) {
+        assert_eq!(a["resolution"], "exact", "{a}");
+    }
+});
+
+pgtest!(constant_expression_plan_is_checked, |dir, cmd| {
+    let mut body = String::from("SELECT plan(18 * 3);\n");
+    body.push_str(&"SELECT ok(true);\n".repeat(54));
+    dir.create("t/a.sql", body);
+    let mut short = String::from("SELECT plan((2 + 1) * 2);\n");
+    short.push_str(&"SELECT ok(true);\n".repeat(5));
+    dir.create("t/b.sql", short);
+    let report = cmd.args(["t"]).json();
+    assert_eq!(
+        plans(&report),
+        (2, 2, 1, 1),
+        "{:#}",
+        report["summary"]["plans"]
+    );
+    assert_eq!(report["summary"]["plans"]["mismatches"][0]["planned"], 6);
+});
+
+pgtest!(
+    per_row_assertions_make_the_plan_not_checkable,
+    |dir, cmd| {
+        // One result per row: the count is not known statically, and the plans are right.
+        dir.create(
+            "t/a.sql",
+            "SELECT plan(3);\nSELECT is(x, x) FROM generate_series(1, 3) AS x;\n",
+        )
+        .create(
+            "t/b.sql",
+            "SELECT plan(2);\n\
+         SELECT results_eq(format('SELECT %L', t), ARRAY[t]) FROM unnest(ARRAY['a', 'b']) AS t;\n",
+        )
+        .create(
+            // FROM inside an argument is not per row.
+            "t/c.sql",
+            "SELECT plan(1);\nSELECT is((SELECT count(*) FROM t), 0::bigint);\n",
+        )
+        .create(
+            // An aggregate select list gives one row...
+            "t/d.sql",
+            "SELECT plan(1);\nSELECT is(count(*)::int, 3, 'three') FROM audit.events WHERE x = 1;\n",
+        )
+        .create(
+            // ...unless it is grouped, or the aggregate is inside a sub-query.
+            "t/e.sql",
+            "SELECT plan(1);\nSELECT is(count(*)::int, 3) FROM audit.events GROUP BY kind;\n",
+        )
+        .create(
+            "t/f.sql",
+            "SELECT plan(1);\nSELECT is((SELECT max(x) FROM u), y) FROM t;\n",
+        );
+        let report = cmd.args(["t"]).json();
+        assert_eq!(
+            plans(&report),
+            (6, 2, 2, 0),
+            "{:#}",
+            report["summary"]["plans"]
+        );
+    }
+);
+
+pgtest!(case_arms_count_once, |dir, cmd| {
+    dir.create(
+        "t/a.sql",
+        "SELECT plan(2);\n\
+         SELECT CASE WHEN now() > '2000-01-01' THEN pass('late') ELSE is(1, 1, 'early') END;\n\
+         SELECT ok(true);\n",
+    )
+    .create(
+        // Arms that emit different counts: not checkable.
+        "t/b.sql",
+        "SELECT plan(2);\n\
+         SELECT CASE WHEN true THEN pass('a') || pass('b') ELSE 'x' END;\n",
+    );
+    let report = cmd.args(["t"]).json();
+    assert_eq!(
+        plans(&report),
+        (2, 1, 1, 0),
+        "{:#}",
+        report["summary"]["plans"]
+    );
+});
