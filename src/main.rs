@@ -2,6 +2,7 @@
 
 mod cli;
 mod output;
+mod test_hook;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -113,6 +114,7 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     // The universe first: a bad migration path or an unreachable database should fail
     // before a long scan, not after.
+    test_hook::pause("universe", None);
     let universe = match &plan.universe {
         None => None,
         Some(spec) => Some(load_universe(spec, &plan)?),
@@ -164,6 +166,7 @@ fn run() -> anyhow::Result<ExitCode> {
         ndjson: streaming_ndjson.then_some(&mut out),
         write_error: None,
     };
+    test_hook::pause("scan", Some(&cancel));
     let report = scan::scan(&plan.scan, Arc::clone(&cancel), progress, &mut observer);
     let write_error = observer.write_error.take();
     ticker_stop.store(true, Ordering::Relaxed);
@@ -193,6 +196,7 @@ fn run() -> anyhow::Result<ExitCode> {
         .schema
         .as_ref()
         .map(|s| format!("Coverage: {:.1}%", s.coverage.overall.percent));
+    test_hook::pause("render", Some(&cancel));
     let rendered = report::render(
         &report,
         plan.format,
