@@ -2,6 +2,7 @@
 
 mod cli;
 mod output;
+mod signals;
 mod test_hook;
 
 use std::io::{IsTerminal, Write};
@@ -112,19 +113,23 @@ fn run() -> anyhow::Result<ExitCode> {
         ),
         _ => {}
     }
+    // Without handlers a signal would kill the process mid-write; with them the run drains
+    // and exits with the signal's code (see `signals`).
+    let cancel = Arc::new(AtomicBool::new(false));
+    signals::install(Arc::clone(&cancel)).context("installing the signal handlers")?;
+
     // The universe first: a bad migration path or an unreachable database should fail
-    // before a long scan, not after.
-    test_hook::pause("universe", None);
+    // before a long scan, not after. Reading it does not check for signals and writes
+    // nothing, so a signal ends the process at once.
+    signals::immediate(true);
+    test_hook::pause("universe", Some(&cancel));
     let universe = match &plan.universe {
         None => None,
         Some(spec) => Some(load_universe(spec, &plan)?),
     };
-
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        // Without a handler Ctrl-C would kill the process mid-write; with it the run drains.
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    signals::immediate(false);
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(None, sig));
     }
     let progress = Arc::new(pipeline::Progress::default());
     let bar = (!plan.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -176,10 +181,8 @@ fn run() -> anyhow::Result<ExitCode> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    if report.stats.cancelled || cancel.load(Ordering::SeqCst) {
-        out.discard();
-        eprintln!("pgtap-scan: interrupted; no report written");
-        return Ok(ExitCode::from(130));
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
     }
     if let Some(e) = write_error {
         out.discard();
@@ -192,11 +195,13 @@ fn run() -> anyhow::Result<ExitCode> {
         Some((u, source)) => report.with_universe(u, *source, &plan.schemas),
         None => report,
     };
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
+    }
     let coverage_line = report
         .schema
         .as_ref()
         .map(|s| format!("Coverage: {:.1}%", s.coverage.overall.percent));
-    test_hook::pause("render", Some(&cancel));
     let rendered = report::render(
         &report,
         plan.format,
@@ -204,8 +209,15 @@ fn run() -> anyhow::Result<ExitCode> {
             color: plan.color,
             gaps_only: plan.gaps_only,
         },
-        out.writer(),
+        &mut Cancellable {
+            inner: out.writer(),
+            cancel: &cancel,
+            written: false,
+        },
     );
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
+    }
     match rendered {
         // A closed stdout (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -219,6 +231,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let coverage_on_stdout = plan.format == Format::Text && plan.output.is_none();
     if let (Some(line), true) = (&coverage_line, coverage_on_stdout) {
         let _ = writeln!(out.writer(), "{line}");
+    }
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
     }
     out.commit()?;
     if plan.stats {
@@ -238,6 +253,46 @@ fn run() -> anyhow::Result<ExitCode> {
         eprintln!("{line}");
     }
     Ok(code)
+}
+
+/// A signal arrived: the partial report is dropped, the exit code is 128 + the signal.
+fn interrupted(out: Option<output::Output>, sig: i32) -> ExitCode {
+    if let Some(out) = out {
+        out.discard();
+    }
+    let name = signal_hook::low_level::signal_name(sig).unwrap_or("a signal");
+    eprintln!("pgtap-scan: interrupted by {name}; no report written");
+    ExitCode::from(signals::exit_code(sig))
+}
+
+/// The report writer while a signal can arrive: once one has, every write fails, so a
+/// long render (a big JSON or HTML report) stops at its next write instead of finishing.
+/// (Not `ErrorKind::Interrupted`: `write_all` retries those forever.)
+struct Cancellable<'a> {
+    inner: &'a mut dyn Write,
+    cancel: &'a AtomicBool,
+    written: bool,
+}
+
+impl Write for Cancellable<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("interrupted by a signal"));
+        }
+        let n = self.inner.write(buf)?;
+        if !self.written {
+            self.written = true;
+            test_hook::pause("render", Some(self.cancel));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("interrupted by a signal"));
+        }
+        self.inner.flush()
+    }
 }
 
 /// Reads the universe; statements the DDL reader skips are warnings.
