@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use pgtap_scan::report::{self, Format, RenderOptions};
+use pgtap_scan::report::{self, printable, Format, RenderOptions};
 use pgtap_scan::scan::{self, FileReport, Message, Observer, ScanReport, Severity};
 
 #[global_allocator]
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgtap-scan: {e:#}");
+            eprintln!("pgtap-scan: {}", printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -65,9 +65,11 @@ impl Observer for CliObserver<'_> {
         if self.quiet && m.severity == Severity::Warning {
             return;
         }
+        // Paths and texts come from the files scanned: escaped, one line each.
+        let text = printable(&m.to_string()).into_owned();
         let line = match m.severity {
-            Severity::Error => format!("pgtap-scan: {m}"),
-            Severity::Warning => format!("pgtap-scan: warning: {m}"),
+            Severity::Error => format!("pgtap-scan: {text}"),
+            Severity::Warning => format!("pgtap-scan: warning: {text}"),
         };
         match self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
@@ -243,7 +245,10 @@ fn run() -> anyhow::Result<ExitCode> {
     if let Some(s) = &report.schema {
         let short = pgtap_scan::gate::check(&plan.gates, &s.coverage);
         for f in &short {
-            eprintln!("pgtap-scan: coverage gate failed: {f}");
+            eprintln!(
+                "pgtap-scan: coverage gate failed: {}",
+                printable(&f.to_string())
+            );
         }
         if !short.is_empty() && code == ExitCode::SUCCESS {
             code = ExitCode::from(1);
@@ -314,7 +319,9 @@ fn load_universe(
                 for s in &skipped {
                     eprintln!(
                         "pgtap-scan: warning: {}:{}: schema statement skipped: {}",
-                        s.file, s.line, s.reason
+                        printable(&s.file),
+                        s.line,
+                        printable(&s.reason)
                     );
                 }
             }
