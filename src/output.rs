@@ -64,9 +64,10 @@ impl Output {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // Read, write and execute bits only: a set-id bit is not carried to a new file.
         let keep_mode = std::fs::metadata(path)
             .ok()
-            .map(|m| Permissions::from_mode(m.permissions().mode() & 0o7777));
+            .map(|m| Permissions::from_mode(m.permissions().mode() & 0o777));
         // A folder that does not exist or takes no new file should fail now, not after a
         // long scan: create a file there and remove it at once.
         drop(temp_in(&dir, path)?);

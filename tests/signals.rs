@@ -167,6 +167,35 @@ fn sighup_while_the_report_is_written_exits_129_without_a_report() {
     interrupted_while_writing(libc::SIGHUP, 129);
 }
 
+// Streaming NDJSON writes file lines during the scan, so its temporary file exists before
+// the render: an interruption must still remove it.
+pgtest!(
+    an_interrupted_streaming_ndjson_report_leaves_no_temporary_file,
+    |dir, cmd| {
+        big_suite(dir);
+        let mut run = spawn(
+            dir,
+            &[
+                "tests",
+                "--format",
+                "ndjson",
+                "--streaming",
+                "always",
+                "-o",
+                "report.ndjson",
+            ],
+            &[("PGTAP_SCAN_TEST_PAUSE_BEFORE", "render")],
+        );
+        run.wait_for("test hook: paused before render");
+        assert_eq!(temp_files(dir, ".").len(), 1, "{:?}", dir.list("."));
+        run.signal(libc::SIGINT);
+        let (got, _, stderr) = run.exit(Duration::from_secs(30));
+        assert_eq!(got, Some(130), "{stderr}");
+        assert!(!dir.join("report.ndjson").exists());
+        assert_eq!(temp_files(dir, "."), Vec::<String>::new());
+    }
+);
+
 pgtest!(
     a_signal_while_the_universe_is_read_exits_at_once,
     |dir, cmd| {
