@@ -94,3 +94,39 @@ pgtest!(
         }
     }
 );
+
+// LCOV is a line-based format: a newline in a quoted object name started a new record.
+pgtest!(hostile_names_cannot_start_an_lcov_record, |dir, cmd| {
+    hostile_suite(dir);
+    dir.create(
+        format!("migrations/{EVIL_FILE}"),
+        "CREATE TABLE \"evil\n::error file=y::pwned\x1b[2J\" (id int);\n\
+         CREATE TABLE \"untested\nend_of_record\nSF:/etc/passwd\" (id int);\n",
+    );
+    let run = cmd
+        .args(["tests", "--schema", "migrations", "--format", "lcov"])
+        .expect_code(0);
+    assert_clean("stdout", &run.stdout, &[]);
+    let records = [
+        "TN:", "SF:", "FN:", "FNDA:", "FNF:", "FNH:", "DA:", "LF:", "LH:",
+    ];
+    for line in run.stdout.lines() {
+        assert!(
+            line == "end_of_record" || records.iter().any(|r| line.starts_with(r)),
+            "not an LCOV record: {line:?}\n{run}"
+        );
+        assert!(!line.starts_with("SF:/etc"), "{run}");
+    }
+});
+
+pgtest!(hostile_names_are_escaped_in_markdown, |dir, cmd| {
+    hostile_suite(dir);
+    dir.create(
+        "migrations/001.sql",
+        "CREATE TABLE \"untested\x1b[2J\" (id int);\n",
+    );
+    let run = cmd
+        .args(["tests", "--schema", "migrations", "--format", "markdown"])
+        .expect_code(0);
+    assert_clean("stdout", &run.stdout, &[]);
+});
