@@ -23,7 +23,8 @@ Examples:
 
 Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, or a plan mismatch under
 --strict); 2 an error (bad flag, missing path, a test file that could not be read, a schema
-or database that could not be read); 130 interrupted.
+or database that could not be read); 130, 143, 129 interrupted by SIGINT,
+SIGTERM, SIGHUP (no report written).
 
 Settings can also live in .pgtap-scan.toml (found from the current directory upwards);
 a flag wins over the file.";

@@ -22,9 +22,10 @@
 //! # Memory
 //! Keyed by object, not by file: counts, function sets and aspects are exact in every
 //! mode and grow with the number of distinct objects only. Locations are kept in full in
-//! standard mode; in streaming mode (suites too large to hold per-file detail) at most
-//! [`STREAMING_LOCATIONS`] per object are kept and the rest counted in
-//! `locations_omitted`, so memory stays flat however many files repeat the same objects.
+//! standard mode; in streaming mode (suites too large to hold per-file detail) the first
+//! [`STREAMING_LOCATIONS`] per object by file, line and column are kept and the rest
+//! counted in `locations_omitted`, so memory stays flat however many files repeat the same
+//! objects, and which are kept does not depend on the order files arrive in.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -107,7 +108,8 @@ pub struct ObjectCoverage {
     pub single_file: bool,
     /// Sorted by file, line, column.
     pub locations: Vec<ObjectLocation>,
-    /// Locations not kept (streaming mode keeps [`STREAMING_LOCATIONS`] per object).
+    /// Locations not kept (streaming mode keeps the first [`STREAMING_LOCATIONS`] per
+    /// object by file, line and column).
     #[serde(skip_serializing_if = "is_zero")]
     pub locations_omitted: u64,
 }
@@ -158,7 +160,7 @@ pub struct TopObject {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EmptyFiles {
     pub count: u64,
-    /// Sorted; in streaming mode only the first [`STREAMING_EMPTY_FILES`] to arrive.
+    /// Sorted; in streaming mode only the first [`STREAMING_EMPTY_FILES`] by path.
     pub paths: Vec<String>,
     pub truncated: bool,
 }
@@ -215,7 +217,8 @@ pub struct Database {
     pub objects: Vec<ObjectCoverage>,
     pub statistics: Statistics,
     /// Calls whose reading pgTAP decides at run time: not attributed here, but a known
-    /// schema can decide them (see [`crate::gaps`]). At most [`MAX_AMBIGUOUS`] are kept.
+    /// schema can decide them (see [`crate::gaps`]). The first [`MAX_AMBIGUOUS`] by file
+    /// and line are kept, sorted.
     #[serde(skip)]
     pub ambiguous: Vec<AmbiguousCall>,
 }
@@ -233,6 +236,32 @@ pub struct AmbiguousCall {
     pub aspect: Option<String>,
     pub file: String,
     pub line: u32,
+}
+
+/// By file and line first (the order calls are kept and listed in), then the rest.
+impl Ord for AmbiguousCall {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (
+            &self.file,
+            self.line,
+            &self.function,
+            &self.readings,
+            &self.aspect,
+        )
+            .cmp(&(
+                &other.file,
+                other.line,
+                &other.function,
+                &other.readings,
+                &other.aspect,
+            ))
+    }
+}
+
+impl PartialOrd for AmbiguousCall {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl Database {
@@ -322,8 +351,12 @@ pub struct Builder {
     by_aspect: HashMap<u32, u64>,
     by_function: HashMap<u32, u64>,
     empty: EmptyFiles,
+    /// Paths of files without assertions: all in standard mode, the first
+    /// [`STREAMING_EMPTY_FILES`] by path in streaming mode (the greatest on top).
+    empty_paths: std::collections::BinaryHeap<String>,
     streaming: bool,
-    ambiguous: Vec<AmbiguousCall>,
+    /// The first [`MAX_AMBIGUOUS`] by file and line (the greatest on top).
+    ambiguous: std::collections::BinaryHeap<AmbiguousCall>,
 }
 
 impl Default for Builder {
@@ -352,17 +385,40 @@ impl Builder {
             by_aspect: HashMap::default(),
             by_function: HashMap::default(),
             empty: EmptyFiles::default(),
+            empty_paths: std::collections::BinaryHeap::new(),
             streaming: false,
-            ambiguous: Vec::new(),
+            ambiguous: std::collections::BinaryHeap::new(),
         };
         b.set_streaming(streaming);
         b
     }
 
-    /// Switches to streaming mode (from then on, locations are capped per object).
+    /// Switches to streaming mode (from then on, locations are capped per object). What
+    /// was kept before is cut to what streaming keeps, so the result does not depend on
+    /// when the switch happened.
     pub fn set_streaming(&mut self, on: bool) {
         self.streaming = on;
         self.location_cap = on.then_some(STREAMING_LOCATIONS);
+        if !on {
+            return;
+        }
+        while self.empty_paths.len() > STREAMING_EMPTY_FILES {
+            self.empty_paths.pop();
+        }
+        let places = Places {
+            files: &self.files,
+            functions: &self.functions,
+            bodies: &self.bodies,
+        };
+        for e in &mut self.entries {
+            if e.locations.len() >= STREAMING_LOCATIONS {
+                e.locations
+                    .sort_by(|a, b| places.of(a, None).cmp(&places.of(b, None)));
+                e.omitted += (e.locations.len() - STREAMING_LOCATIONS) as u64;
+                e.locations.truncate(STREAMING_LOCATIONS);
+                e.locations.shrink_to_fit();
+            }
+        }
     }
 
     /// Folds one file's assertions in.
@@ -371,10 +427,12 @@ impl Builder {
         self.current_file = None;
         if result.assertions.is_empty() {
             self.empty.count += 1;
-            if !self.streaming || self.empty.paths.len() < STREAMING_EMPTY_FILES {
-                self.empty.paths.push(path.to_string());
-            } else {
-                self.empty.truncated = true;
+            if !self.streaming || self.empty_paths.len() < STREAMING_EMPTY_FILES {
+                self.empty_paths.push(path.to_string());
+            } else if let Some(mut last) = self.empty_paths.peek_mut() {
+                if path < last.as_str() {
+                    *last = path.to_string();
+                }
             }
             return;
         }
@@ -405,18 +463,31 @@ impl Builder {
             );
         let Some(target) = a.object.as_deref().filter(|_| !unattributable) else {
             self.unattributed += 1;
-            if a.resolution == ResolutionKind::Ambiguous
-                && !a.dynamic
-                && a.readings.len() > 1
-                && self.ambiguous.len() < MAX_AMBIGUOUS
-            {
-                self.ambiguous.push(AmbiguousCall {
-                    readings: a.readings.clone(),
-                    function: a.function.to_string(),
-                    aspect: a.aspect.as_deref().map(str::to_owned),
-                    file: path.to_string(),
-                    line: a.line,
-                });
+            if a.resolution == ResolutionKind::Ambiguous && !a.dynamic && a.readings.len() > 1 {
+                // The first by file and line, not by arrival: which calls a schema decides
+                // must not depend on thread timing. Built only when it may be kept.
+                let full = self.ambiguous.len() >= MAX_AMBIGUOUS;
+                if !full
+                    || self
+                        .ambiguous
+                        .peek()
+                        .is_some_and(|last| (path, a.line) <= (last.file.as_str(), last.line))
+                {
+                    let call = AmbiguousCall {
+                        file: path.to_string(),
+                        line: a.line,
+                        function: a.function.to_string(),
+                        readings: a.readings.clone(),
+                        aspect: a.aspect.as_deref().map(str::to_owned),
+                    };
+                    if !full {
+                        self.ambiguous.push(call);
+                    } else if let Some(mut last) = self.ambiguous.peek_mut() {
+                        if call < *last {
+                            *last = call;
+                        }
+                    }
+                }
             }
             return;
         };
@@ -489,14 +560,51 @@ impl Builder {
                 None => e.functions.push((loc.function, 1)),
             }
         }
-        if self
-            .location_cap
-            .is_some_and(|cap| e.locations.len() >= cap)
-        {
+        let Some(cap) = self.location_cap else {
+            loc.file = self.current_file_id(path);
+            self.entries[i].locations.push(loc);
+            return;
+        };
+        // Streaming: the first `cap` by place, kept sorted once there are `cap` of them, so
+        // a later one is compared with the last only.
+        let places = Places {
+            files: &self.files,
+            functions: &self.functions,
+            bodies: &self.bodies,
+        };
+        let kept = &e.locations;
+        if kept.len() >= cap {
             e.omitted += 1;
+            let new = places.of(&loc, Some(path));
+            let Some(at) = kept
+                .last()
+                .filter(|last| new < places.of(last, None))
+                .map(|_| kept.partition_point(|l| places.of(l, None) <= new))
+            else {
+                return;
+            };
+            loc.file = self.current_file_id(path);
+            let kept = &mut self.entries[i].locations;
+            kept.pop();
+            kept.insert(at, loc);
             return;
         }
-        loc.file = match self.current_file {
+        loc.file = self.current_file_id(path);
+        let places = Places {
+            files: &self.files,
+            functions: &self.functions,
+            bodies: &self.bodies,
+        };
+        let kept = &mut self.entries[i].locations;
+        kept.push(loc);
+        if kept.len() == cap {
+            kept.sort_by(|a, b| places.of(a, None).cmp(&places.of(b, None)));
+        }
+    }
+
+    /// The id of the file being added, interned on its first kept location.
+    fn current_file_id(&mut self, path: &str) -> u32 {
+        match self.current_file {
             Some(id) => id,
             None => {
                 let id = self.files.len() as u32;
@@ -504,8 +612,7 @@ impl Builder {
                 self.current_file = Some(id);
                 id
             }
-        };
-        e.locations.push(loc);
+        }
     }
 
     /// The database: objects sorted by key, statistics computed.
@@ -517,6 +624,7 @@ impl Builder {
             aspects,
             bodies,
             files,
+            empty_paths,
             structural,
             behavioural,
             attributed,
@@ -665,7 +773,8 @@ impl Builder {
                 functions: o.functions.len() as u64,
             })
             .collect();
-        empty.paths.sort();
+        empty.paths = empty_paths.into_sorted_vec();
+        empty.truncated = empty.count > empty.paths.len() as u64;
         st.files_without_assertions = empty;
         let total: u64 = by_function.values().sum();
         // Summed in a fixed order: the map's order varies from run to run, and a float sum
@@ -699,13 +808,44 @@ impl Builder {
         Database {
             objects: out,
             statistics: st,
-            ambiguous,
+            ambiguous: ambiguous.into_sorted_vec(),
         }
     }
 }
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// Orders locations by place: file, line, column, then the rest so the order is total.
+struct Places<'a> {
+    files: &'a [Arc<str>],
+    functions: &'a Interner,
+    bodies: &'a Interner,
+}
+
+/// File, line, column, role, absent, function, context (as `top`, `do`, `body:` + name).
+type Place<'a> = (&'a str, u32, u32, Role, bool, &'a str, &'a str, &'a str);
+
+impl<'a> Places<'a> {
+    /// `l`'s place; `path` is its file when it is not interned yet.
+    fn of(&self, l: &Loc, path: Option<&'a str>) -> Place<'a> {
+        let (context, body) = match l.context {
+            CONTEXT_TOP => ("top", ""),
+            CONTEXT_DO => ("do", ""),
+            n => ("body:", self.bodies.name(n - CONTEXT_BODY)),
+        };
+        (
+            path.unwrap_or_else(|| &self.files[l.file as usize]),
+            l.line,
+            l.column,
+            l.role,
+            l.absent,
+            self.functions.name(l.function),
+            context,
+            body,
+        )
+    }
 }
 
 const CONTEXT_TOP: u32 = 0;
@@ -801,6 +941,103 @@ fn split_parts(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression: in streaming mode the locations and empty-file paths kept were the first
+    // to arrive, and those kept before `--streaming auto` switched on stayed: reports
+    // changed with thread timing.
+    #[test]
+    fn streaming_keeps_the_same_locations_whatever_the_order_and_the_switch() {
+        let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
+        let files: Vec<(String, FileResult)> = (0..300)
+            .map(|i| {
+                let src: &[u8] = if i % 2 == 0 {
+                    b"SELECT 1;\n"
+                } else {
+                    b"SELECT has_table('shared');\nSELECT has_column('shared', 'c');\n"
+                };
+                (format!("t/f{i:03}.sql"), ex.extract(src))
+            })
+            .collect();
+        let run = |order: &[usize], switch_at: usize| {
+            let mut b = Builder::new(switch_at == 0);
+            for (n, &i) in order.iter().enumerate() {
+                if n == switch_at && n > 0 {
+                    b.set_streaming(true);
+                }
+                b.add_file(&files[i].0, &files[i].1);
+            }
+            b.finish()
+        };
+        let forward: Vec<usize> = (0..300).collect();
+        let backward: Vec<usize> = forward.iter().rev().copied().collect();
+        let mut shuffled = forward.clone();
+        shuffled.sort_by_key(|i| (i * 7919) % 300);
+        let want = run(&forward, 0);
+        for (order, switch_at) in [
+            (&backward, 0),
+            (&backward, 150),
+            (&forward, 299),
+            (&shuffled, 0),
+            (&shuffled, 77),
+        ] {
+            assert_eq!(run(order, switch_at), want, "switch at {switch_at}");
+        }
+        let shared = want.get("table:public.shared").expect("named");
+        let kept: Vec<(&str, u32)> = shared
+            .locations
+            .iter()
+            .map(|l| (l.file.as_ref(), l.line))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("t/f001.sql", 1),
+                ("t/f001.sql", 2),
+                ("t/f003.sql", 1),
+                ("t/f003.sql", 2)
+            ]
+        );
+        assert_eq!(shared.locations_omitted, 300 - 4);
+        let empty = &want.statistics.files_without_assertions;
+        assert_eq!(empty.count, 150);
+        assert_eq!(empty.paths.len(), STREAMING_EMPTY_FILES);
+        assert_eq!(empty.paths[0], "t/f000.sql");
+        assert_eq!(empty.paths[99], "t/f198.sql");
+        assert!(empty.truncated);
+    }
+
+    // Regression: the ambiguous calls kept for a schema to decide were the first 10,000 to
+    // arrive, so with more of them the schema coverage changed with thread timing.
+    #[test]
+    fn the_ambiguous_calls_kept_are_the_first_by_file_and_line() {
+        let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
+        let per_file = MAX_AMBIGUOUS / 10;
+        let src =
+            "SELECT has_index('app', 'users', 'users_email_key', 'has it');\n".repeat(per_file);
+        let result = ex.extract(src.as_bytes());
+        let run = |order: &mut dyn Iterator<Item = usize>| {
+            let mut b = Builder::new(true);
+            for i in order {
+                b.add_file(&format!("t/f{i:02}.sql"), &result);
+            }
+            b.finish().ambiguous
+        };
+        let forward = run(&mut (0..11));
+        assert_eq!(forward.len(), MAX_AMBIGUOUS);
+        assert_eq!(
+            (forward[0].file.as_str(), forward[0].line),
+            ("t/f00.sql", 1)
+        );
+        let last = forward.last().expect("kept");
+        assert_eq!(
+            (last.file.as_str(), last.line),
+            ("t/f09.sql", per_file as u32)
+        );
+        assert!(
+            run(&mut (0..11).rev()) == forward,
+            "depends on arrival order"
+        );
+    }
 
     #[test]
     fn keys_split_into_schema_name_and_parent() {

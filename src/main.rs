@@ -2,6 +2,8 @@
 
 mod cli;
 mod output;
+mod signals;
+mod test_hook;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -13,7 +15,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use pgtap_scan::report::{self, Format, RenderOptions};
+use pgtap_scan::report::{self, printable, Format, RenderOptions};
 use pgtap_scan::scan::{self, FileReport, Message, Observer, ScanReport, Severity};
 
 #[global_allocator]
@@ -44,7 +46,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgtap-scan: {e:#}");
+            eprintln!("pgtap-scan: {}", printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -63,9 +65,11 @@ impl Observer for CliObserver<'_> {
         if self.quiet && m.severity == Severity::Warning {
             return;
         }
+        // Paths and texts come from the files scanned: escaped, one line each.
+        let text = printable(&m.to_string()).into_owned();
         let line = match m.severity {
-            Severity::Error => format!("pgtap-scan: {m}"),
-            Severity::Warning => format!("pgtap-scan: warning: {m}"),
+            Severity::Error => format!("pgtap-scan: {text}"),
+            Severity::Warning => format!("pgtap-scan: warning: {text}"),
         };
         match self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
@@ -111,18 +115,23 @@ fn run() -> anyhow::Result<ExitCode> {
         ),
         _ => {}
     }
+    // Without handlers a signal would kill the process mid-write; with them the run drains
+    // and exits with the signal's code (see `signals`).
+    let cancel = Arc::new(AtomicBool::new(false));
+    signals::install(Arc::clone(&cancel)).context("installing the signal handlers")?;
+
     // The universe first: a bad migration path or an unreachable database should fail
-    // before a long scan, not after.
+    // before a long scan, not after. Reading it does not check for signals and writes
+    // nothing, so a signal ends the process at once.
+    signals::immediate(true);
+    test_hook::pause("universe", Some(&cancel));
     let universe = match &plan.universe {
         None => None,
         Some(spec) => Some(load_universe(spec, &plan)?),
     };
-
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        // Without a handler Ctrl-C would kill the process mid-write; with it the run drains.
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    signals::immediate(false);
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(None, sig));
     }
     let progress = Arc::new(pipeline::Progress::default());
     let bar = (!plan.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -164,6 +173,7 @@ fn run() -> anyhow::Result<ExitCode> {
         ndjson: streaming_ndjson.then_some(&mut out),
         write_error: None,
     };
+    test_hook::pause("scan", Some(&cancel));
     let report = scan::scan(&plan.scan, Arc::clone(&cancel), progress, &mut observer);
     let write_error = observer.write_error.take();
     ticker_stop.store(true, Ordering::Relaxed);
@@ -173,10 +183,8 @@ fn run() -> anyhow::Result<ExitCode> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    if report.stats.cancelled || cancel.load(Ordering::SeqCst) {
-        out.discard();
-        eprintln!("pgtap-scan: interrupted; no report written");
-        return Ok(ExitCode::from(130));
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
     }
     if let Some(e) = write_error {
         out.discard();
@@ -189,6 +197,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Some((u, source)) => report.with_universe(u, *source, &plan.schemas),
         None => report,
     };
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
+    }
     let coverage_line = report
         .schema
         .as_ref()
@@ -200,8 +211,15 @@ fn run() -> anyhow::Result<ExitCode> {
             color: plan.color,
             gaps_only: plan.gaps_only,
         },
-        out.writer(),
+        &mut Cancellable {
+            inner: out.writer(),
+            cancel: &cancel,
+            written: false,
+        },
     );
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
+    }
     match rendered {
         // A closed stdout (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -216,6 +234,9 @@ fn run() -> anyhow::Result<ExitCode> {
     if let (Some(line), true) = (&coverage_line, coverage_on_stdout) {
         let _ = writeln!(out.writer(), "{line}");
     }
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig));
+    }
     out.commit()?;
     if plan.stats {
         print_stats(&report);
@@ -224,7 +245,10 @@ fn run() -> anyhow::Result<ExitCode> {
     if let Some(s) = &report.schema {
         let short = pgtap_scan::gate::check(&plan.gates, &s.coverage);
         for f in &short {
-            eprintln!("pgtap-scan: coverage gate failed: {f}");
+            eprintln!(
+                "pgtap-scan: coverage gate failed: {}",
+                printable(&f.to_string())
+            );
         }
         if !short.is_empty() && code == ExitCode::SUCCESS {
             code = ExitCode::from(1);
@@ -234,6 +258,46 @@ fn run() -> anyhow::Result<ExitCode> {
         eprintln!("{line}");
     }
     Ok(code)
+}
+
+/// A signal arrived: the partial report is dropped, the exit code is 128 + the signal.
+fn interrupted(out: Option<output::Output>, sig: i32) -> ExitCode {
+    if let Some(out) = out {
+        out.discard();
+    }
+    let name = signal_hook::low_level::signal_name(sig).unwrap_or("a signal");
+    eprintln!("pgtap-scan: interrupted by {name}; no report written");
+    ExitCode::from(signals::exit_code(sig))
+}
+
+/// The report writer while a signal can arrive: once one has, every write fails, so a
+/// long render (a big JSON or HTML report) stops at its next write instead of finishing.
+/// (Not `ErrorKind::Interrupted`: `write_all` retries those forever.)
+struct Cancellable<'a> {
+    inner: &'a mut dyn Write,
+    cancel: &'a AtomicBool,
+    written: bool,
+}
+
+impl Write for Cancellable<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("interrupted by a signal"));
+        }
+        let n = self.inner.write(buf)?;
+        if !self.written {
+            self.written = true;
+            test_hook::pause("render", Some(self.cancel));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("interrupted by a signal"));
+        }
+        self.inner.flush()
+    }
 }
 
 /// Reads the universe; statements the DDL reader skips are warnings.
@@ -255,7 +319,9 @@ fn load_universe(
                 for s in &skipped {
                     eprintln!(
                         "pgtap-scan: warning: {}:{}: schema statement skipped: {}",
-                        s.file, s.line, s.reason
+                        printable(&s.file),
+                        s.line,
+                        printable(&s.reason)
                     );
                 }
             }

@@ -208,8 +208,8 @@ pub struct ScanReport {
     /// The coverage database: `objects` (sorted by key) and `statistics`.
     #[serde(flatten)]
     pub coverage: coverage::Database,
-    /// Errors and warnings as printed on stderr (the first [`MAX_MESSAGES`], sorted by
-    /// path and line), so reports can show them.
+    /// Errors and warnings as printed on stderr (the first [`MAX_MESSAGES`] by path, line,
+    /// severity and text, whatever order files arrived in; sorted), so reports can show them.
     pub messages: Vec<Message>,
     /// Messages beyond [`MAX_MESSAGES`] (counted in `summary`, not kept).
     pub messages_omitted: u64,
@@ -386,7 +386,7 @@ pub fn scan(
         files,
         streaming,
         coverage,
-        mut messages,
+        messages,
         messages_omitted,
         by_function,
         by_kind,
@@ -400,9 +400,11 @@ pub fn scan(
         .into_iter()
         .map(|(k, n)| (k.into_owned(), n))
         .collect();
-    messages.sort_by(|a, b| {
-        (&a.path, a.line, a.severity, &a.text).cmp(&(&b.path, b.line, b.severity, &b.text))
-    });
+    let messages: Vec<Message> = messages
+        .into_sorted_vec()
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
     let coverage = coverage.finish();
     let files = if streaming {
         None
@@ -463,12 +465,40 @@ struct Aggregator<'o> {
     /// Files with `plan(N)` and includes: their plans are checked once every file is in.
     runners: Vec<crate::includes::Runner>,
     coverage: coverage::Builder,
-    messages: Vec<Message>,
+    /// The first [`MAX_MESSAGES`] by place so far; the greatest on top, to be replaced.
+    messages: std::collections::BinaryHeap<ByPlace>,
     messages_omitted: u64,
     /// `summary.by_function` and `by_kind` while files arrive: hashed catalog names (a
     /// borrowed `Name` costs nothing to keep), turned into the sorted maps at the end.
     by_function: ahash::AHashMap<crate::model::Name, u64>,
     by_kind: ahash::AHashMap<crate::model::Name, u64>,
+}
+
+/// A message ordered by path, line, severity and text: the order reports list them in.
+struct ByPlace(Message);
+
+impl ByPlace {
+    fn key(&self) -> (&Option<String>, Option<u32>, Severity, &str) {
+        let m = &self.0;
+        (&m.path, m.line, m.severity, &m.text)
+    }
+}
+
+impl PartialEq for ByPlace {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for ByPlace {}
+impl PartialOrd for ByPlace {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByPlace {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 /// Can static reading know how many results this file's own code emits?
@@ -491,7 +521,7 @@ impl<'o> Aggregator<'o> {
             progress,
             runners: Vec::new(),
             coverage: coverage::Builder::new(cfg.streaming == StreamingMode::Always),
-            messages: Vec::new(),
+            messages: std::collections::BinaryHeap::new(),
             messages_omitted: 0,
             by_function: ahash::AHashMap::default(),
             by_kind: ahash::AHashMap::default(),
@@ -516,10 +546,17 @@ impl<'o> Aggregator<'o> {
             text,
         };
         self.observer.message(&m);
+        // Kept by place, not by arrival, so the report does not depend on thread timing.
+        let m = ByPlace(m);
         if self.messages.len() < MAX_MESSAGES {
             self.messages.push(m);
-        } else {
-            self.messages_omitted += 1;
+            return;
+        }
+        self.messages_omitted += 1;
+        if let Some(mut last) = self.messages.peek_mut() {
+            if m < *last {
+                *last = m;
+            }
         }
     }
 

@@ -10,11 +10,15 @@ use std::io::{self, Write};
 use crate::gaps::UniverseSource;
 use crate::scan::ScanReport;
 
-/// Escapes the message part of a workflow command.
+/// Escapes the message part of a workflow command as the runner reads it back (`%`, CR
+/// and LF as `%25`, `%0D`, `%0A`), then any other control character as text (an ESC
+/// sequence would still reach the log viewer).
 fn data(s: &str) -> String {
-    s.replace('%', "%25")
+    let s = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    super::printable(&s).into_owned()
 }
 
 /// Escapes a property value (`file=...`, `title=...`).
@@ -86,5 +90,9 @@ mod tests {
     fn workflow_command_escapes() {
         assert_eq!(data("50%\nnext"), "50%25%0Anext");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(
+            property("x\n::error file=y::z\x1b[2J"),
+            "x%0A%3A%3Aerror file=y%3A%3Az\\u{1b}[2J"
+        );
     }
 }

@@ -69,21 +69,23 @@ pub(crate) fn line_hits(objects: &[&UniverseEntry]) -> u64 {
     objects.iter().map(|e| e.assertions).min().unwrap_or(0)
 }
 
+/// Records are lines: names and paths are written with control characters escaped
+/// (see [`super::printable`]), so a newline in a quoted name cannot start a record.
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     let (_, files) = by_file(report, "lcov")?;
     for (file, lines) in &files {
         writeln!(w, "TN:pgtap-scan")?;
-        writeln!(w, "SF:{file}")?;
+        writeln!(w, "SF:{}", super::printable(file))?;
         let mut fnf = 0;
         let mut fnh = 0;
         for (line, objects) in lines {
             for e in objects {
-                writeln!(w, "FN:{line},{}", e.key)?;
+                writeln!(w, "FN:{line},{}", super::printable(&e.key))?;
             }
         }
         for objects in lines.values() {
             for e in objects {
-                writeln!(w, "FNDA:{},{}", e.assertions, e.key)?;
+                writeln!(w, "FNDA:{},{}", e.assertions, super::printable(&e.key))?;
                 fnf += 1;
                 fnh += u64::from(e.tested());
             }

@@ -14,7 +14,8 @@ use crate::scan::ScanReport;
 /// Object rows per kind in the collapsed details.
 pub const MAX_ROWS_PER_KIND: usize = 100;
 
-/// Makes text safe inside a table cell: no pipes, no line breaks, no HTML.
+/// Makes text safe inside a table cell: no pipes, no line breaks, no HTML, no control
+/// characters.
 fn cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -28,7 +29,8 @@ fn cell(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    // ESC and the other control characters as text (see `report::printable`).
+    super::printable(&out).into_owned()
 }
 
 fn pct(n: u64, d: u64) -> String {
@@ -291,5 +293,6 @@ mod tests {
     #[test]
     fn cells_cannot_break_the_table() {
         assert_eq!(cell("a|b\nc<d>`"), "a\\|b c&lt;d&gt;'");
+        assert_eq!(cell("x\x1b[2J"), "x\\u{1b}[2J");
     }
 }

@@ -56,8 +56,10 @@ fn bar(n: u64, max: u64, width: usize) -> String {
     "█".repeat(filled.max(usize::from(n > 0)))
 }
 
-/// Cuts `s` to `width` characters, marking the cut with `…`.
+/// Cuts `s` to `width` characters, marking the cut with `…`; control characters are
+/// escaped first (see [`super::printable`]): every name and path goes through here.
 fn fit(s: &str, width: usize) -> String {
+    let s = &*super::printable(s);
     if s.chars().count() <= width {
         return s.to_string();
     }
