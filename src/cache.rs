@@ -40,11 +40,12 @@ pub fn namespace(opts: &ExtractOptions) -> Vec<u8> {
         })
         .unwrap_or_default();
     format!(
-        "pgtap-scan {} codec {CODEC_VERSION}\ncatalog {catalog:016x}\nexe {exe}\nsearch-path {:?}\ninclude-commented {}\nhelpers {:?}",
+        "pgtap-scan {} codec {CODEC_VERSION}\ncatalog {catalog:016x}\nexe {exe}\nsearch-path {:?}\ninclude-commented {}\nhelpers {:?}\npgtap-schemas {:?}",
         env!("CARGO_PKG_VERSION"),
         opts.search_path,
         opts.include_commented,
         opts.helpers,
+        opts.pgtap_schemas,
     )
     .into_bytes()
 }

@@ -174,6 +174,16 @@ pub struct ScanArgs {
         help_heading = "Extraction"
     )]
     pub search_path: Vec<String>,
+    /// Schemas pgTAP may be installed in, comma-separated: a call qualified with another
+    /// schema (rbac.has_role(..)) is that schema's own function, not pgTAP's
+    /// [default: public,extensions,tap,pgtap].
+    #[arg(
+        long,
+        value_name = "SCHEMAS",
+        value_delimiter = ',',
+        help_heading = "Extraction"
+    )]
+    pub pgtap_schemas: Vec<String>,
     /// Also count assertions written inside comments (marked as commented).
     #[arg(long, help_heading = "Extraction")]
     pub include_commented: bool,
@@ -437,6 +447,13 @@ impl ScanArgs {
                     include_commented: self.include_commented
                         || file.include_commented.unwrap_or(false),
                     helpers: file.helper,
+                    pgtap_schemas: if self.pgtap_schemas.is_empty() {
+                        file.pgtap_schemas
+                            .clone()
+                            .unwrap_or_else(pgtap_scan::config::default_pgtap_schemas)
+                    } else {
+                        self.pgtap_schemas
+                    },
                 },
                 cache_dir: self.cache.or(file.cache),
                 include_dirs: if self.include_dir.is_empty() {

@@ -40,6 +40,19 @@ pub struct ExtractOptions {
     /// Count assertions written inside comments (marked `commented`).
     pub include_commented: bool,
     pub helpers: Vec<HelperDecl>,
+    /// Schemas pgTAP may be installed in: a call qualified with another schema
+    /// (`rbac.has_role(..)`) is that schema's own function, not pgTAP's. Unqualified calls
+    /// are always pgTAP's when the name is.
+    pub pgtap_schemas: Vec<String>,
+}
+
+/// Where pgTAP is usually installed: `public` (its default), Supabase's `extensions`, and
+/// the `tap` / `pgtap` schemas some projects create for it.
+pub fn default_pgtap_schemas() -> Vec<String> {
+    ["public", "extensions", "tap", "pgtap"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 impl Default for ExtractOptions {
@@ -48,6 +61,7 @@ impl Default for ExtractOptions {
             search_path: vec!["public".to_string()],
             include_commented: false,
             helpers: Vec::new(),
+            pgtap_schemas: default_pgtap_schemas(),
         }
     }
 }
@@ -76,6 +90,8 @@ pub struct FileConfig {
     pub cache: Option<PathBuf>,
     pub format: Option<String>,
     pub search_path: Option<Vec<String>>,
+    /// Schemas pgTAP may be installed in (qualified calls elsewhere are not pgTAP's).
+    pub pgtap_schemas: Option<Vec<String>>,
     pub include_commented: Option<bool>,
     pub strict: Option<bool>,
     /// Migration / schema SQL files or folders: the universe for schema coverage.

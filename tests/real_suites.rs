@@ -157,3 +157,75 @@ pgtest!(case_arms_count_once, |dir, cmd| {
         report["summary"]["plans"]
     );
 });
+
+pgtest!(
+    qualified_call_in_a_schema_without_pgtap_is_not_pgtap,
+    |dir, cmd| {
+        // A Supabase app's own rbac.has_role(uuid, text) was counted as pgTAP's has_role: the
+        // real ok() around it was lost and a role named after a UUID got coverage.
+        dir.create(
+        "t/a.sql",
+        "SELECT ok(rbac.has_role('6d4a7b1e-0000-4000-8000-000000000001'::uuid, 'admin'), 'is admin');\n\
+         SELECT tap.has_table('users');\n\
+         SELECT extensions.has_table('accounts');\n",
+    );
+        let report = cmd.args(["t"]).json();
+        assert_eq!(
+            functions_and_lines(&report),
+            vec![
+                ("ok".into(), 1),
+                ("has_table".into(), 2),
+                ("has_table".into(), 3)
+            ]
+        );
+        let keys: Vec<&str> = report["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .filter_map(|o| o["key"].as_str())
+            .collect();
+        assert!(keys.iter().all(|k| !k.starts_with("role:")), "{keys:?}");
+        // Naming the schema makes its calls pgTAP's again.
+        let report = dir
+            .command()
+            .args(["t", "--pgtap-schemas", "rbac,tap"])
+            .json();
+        let fns = functions_and_lines(&report);
+        assert_eq!(fns[0], ("has_role".into(), 1), "{fns:?}");
+        assert_eq!(fns.len(), 2, "extensions is no longer listed: {fns:?}");
+    }
+);
+
+pgtest!(
+    typed_argument_without_an_implicit_cast_rules_the_overload_out,
+    |dir, cmd| {
+        // uuid has no implicit cast to name: pgTAP's has_role(name, text) cannot take it, so
+        // the call names no role (it was "exact" on role:"6d4a...").
+        dir.create(
+            "t/a.sql",
+            "SELECT has_role('6d4a7b1e-0000-4000-8000-000000000001'::uuid, 'admin');\n",
+        );
+        let run = cmd.args(["t", "--format", "json"]).run();
+        let report = run.json();
+        let a = &util::assertions(&report)[0];
+        assert_eq!(a["resolution"], "rejected", "{a}");
+        assert!(a["object"].is_null(), "{a}");
+    }
+);
+
+pgtest!(
+    casts_inside_sub_queries_and_comparisons_do_not_type_the_argument,
+    |dir, cmd| {
+        // `(SELECT x::int FROM t LIMIT 1)` is not of type "int from t limit 1", and
+        // `d = '2015-06-01'::date` is a boolean, not a date.
+        dir.create(
+            "t/a.sql",
+            "SELECT is((SELECT remaining::INT FROM runs LIMIT 1), 3::INT, 'three');\n\
+         SELECT ok(d = '2015-06-01'::date, 'cast test');\n\
+         SELECT ok((SELECT count(*) FROM t) > 2::bigint);\n",
+        );
+        let report = cmd.args(["t"]).json();
+        assert_eq!(report["summary"]["errors"], 0, "{:#}", report["messages"]);
+        assert_eq!(report["summary"]["rejected"], 0);
+    }
+);

@@ -553,3 +553,16 @@ fn type_names_are_normalized() {
         assert_eq!(normalize_type(spelled), canonical, "{spelled}");
     }
 }
+
+#[test]
+fn an_argument_without_an_implicit_cast_rules_the_overload_out() {
+    // rbac.has_role(uuid, text) in a Supabase app is not pgTAP's has_role(name, text):
+    // uuid has no implicit cast to name.
+    let f = lookup("has_role").expect("has_role");
+    let r = resolve(
+        f,
+        &[ArgType::Typed("uuid".into()), ArgType::UntypedLiteral],
+        &[],
+    );
+    assert_eq!(r, Resolution::NoMatch, "{r:?}");
+}

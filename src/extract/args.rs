@@ -184,6 +184,14 @@ fn classify_depth(src: &[u8], mut toks: &[Token], depth: usize) -> (ArgType, Val
     if toks.is_empty() {
         return (ArgType::Unknown, Value::Dynamic);
     }
+    // A sub-query's type is its select list's, which this reader does not follow.
+    if toks[0].is_keyword(src, "select")
+        || toks[0].is_keyword(src, "with")
+        || toks[0].is_keyword(src, "values")
+        || toks[0].is_keyword(src, "table")
+    {
+        return (ArgType::Unknown, Value::Dynamic);
+    }
     // A trailing top-level cast decides the type: `expr::type`.
     if let Some((cast_at, ty)) = trailing_cast(src, toks) {
         let (_, value) = classify_depth(src, &toks[..cast_at], depth + 1);
@@ -473,21 +481,73 @@ fn trailing_collate(src: &[u8], toks: &[Token]) -> Option<usize> {
 fn trailing_cast(src: &[u8], toks: &[Token]) -> Option<(usize, String)> {
     let mut d = 0usize;
     let mut last = None;
+    // An operator at depth 0 before the cast (`a = b::date`) makes the cast apply to its
+    // right operand only: the expression's type is the operator's. A leading sign is not
+    // such an operator (`-1::int`).
+    let mut operator_before = false;
     for (i, t) in toks.iter().enumerate() {
         match t.kind {
             TokenKind::LParen | TokenKind::LBracket => d += 1,
             TokenKind::RParen | TokenKind::RBracket => d = d.saturating_sub(1),
             TokenKind::Cast if d == 0 => last = Some(i),
             // An operator after the cast means the cast is not the outermost operation.
-            TokenKind::Operator if d == 0 => last = None,
+            TokenKind::Operator if d == 0 => {
+                last = None;
+                operator_before |= i > 0;
+            }
             _ => {}
         }
     }
     let at = last?;
+    if operator_before {
+        return None;
+    }
     if at == 0 || at + 1 >= toks.len() {
         return None;
     }
     let ty = &toks[at + 1..];
+    // `x::int FROM t LIMIT 1`: clause keywords are no part of a type name.
+    const CLAUSE_WORDS: &[&str] = &[
+        "from",
+        "where",
+        "limit",
+        "offset",
+        "and",
+        "or",
+        "not",
+        "is",
+        "in",
+        "like",
+        "ilike",
+        "between",
+        "order",
+        "group",
+        "having",
+        "as",
+        "union",
+        "except",
+        "intersect",
+        "then",
+        "else",
+        "end",
+        "when",
+        "case",
+        "select",
+        "collate",
+        "fetch",
+        "for",
+        "using",
+        "on",
+        "join",
+        "returning",
+        "into",
+    ];
+    if ty
+        .iter()
+        .any(|t| CLAUSE_WORDS.iter().any(|w| t.is_keyword(src, w)))
+    {
+        return None;
+    }
     let is_type = ty.iter().all(|t| {
         matches!(
             t.kind,

@@ -720,7 +720,16 @@ impl Walk<'_> {
                 (Some(_), None) => false,
             }
         });
-        if callees.function.is_none() && helper.is_none() {
+        // `rbac.has_role(..)`: a function of a schema pgTAP is not installed in.
+        let pgtap_schema = qualifier.is_none_or(|q| {
+            let q = ident_value(src, &q);
+            self.ex
+                .opts
+                .pgtap_schemas
+                .iter()
+                .any(|s| q.eq_ignore_ascii_case(s.as_bytes()))
+        });
+        if (callees.function.is_none() || !pgtap_schema) && helper.is_none() {
             return None;
         }
         Some(OpenCall {
@@ -867,8 +876,16 @@ impl Walk<'_> {
         // When every overload that takes this many arguments gives them the same roles, the
         // overload PostgreSQL picks cannot change the target: skip resolution (is(), ok(),
         // results_eq()... are most calls, and their argument types are rarely static).
-        // Decided before the argument types are copied out: most calls end here.
-        if args.iter().all(|a| a.name.is_none()) {
+        // Decided before the argument types are copied out: most calls end here. Only for
+        // arguments that fit any parameter (literals, expressions of unknown type): a typed
+        // one (`'..'::uuid` against `name`) may rule every overload out, as in PostgreSQL.
+        let fits_any = |a: &Arg| {
+            matches!(
+                a.ty,
+                ArgType::UntypedLiteral | ArgType::Unknown | ArgType::Null | ArgType::BraceLiteral
+            )
+        };
+        if args.iter().all(|a| a.name.is_none() && fits_any(a)) {
             if let Some(roles) = same_roles(f, args.len()) {
                 let tg = target::target(f.object_kind, set, roles, args, sp);
                 let negated = f.negated_of.is_some();
