@@ -23,6 +23,23 @@ pub struct HelperDecl {
     pub aspect: Option<String>,
 }
 
+/// Helpers known out of the box: supabase-test-helpers' pgTAP-compliant functions, each
+/// emitting one result (`tests.rls_enabled(schema)`: every table of the schema;
+/// `tests.rls_enabled(schema, table)`: that table). A declaration of the same name in the
+/// config replaces them.
+pub fn builtin_helpers() -> Vec<HelperDecl> {
+    let decl = |kind: &str, args: &[&str]| HelperDecl {
+        name: "tests.rls_enabled".into(),
+        kind: kind.into(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        aspect: Some("rls".into()),
+    };
+    vec![
+        decl("schema", &["schema"]),
+        decl("table", &["schema", "table"]),
+    ]
+}
+
 impl HelperDecl {
     pub fn bare_name(&self) -> &str {
         self.name.rsplit_once('.').map_or(&self.name, |(_, n)| n)

@@ -920,12 +920,19 @@ pgtest!(a_flag_wins_over_the_config_file, |dir, cmd| {
     let r = dir.command().args(["--ext", "sql"]).json();
     assert_eq!(r["summary"]["by_function"]["rls_enabled"], 1);
 
-    // --no-config: defaults, and the helper is an unknown function.
+    // --no-config: defaults. tests.rls_enabled is supabase-test-helpers' and known out of
+    // the box; an undeclared helper is an unknown function.
+    dir.create("other.pg", "SELECT tests.tenant_isolated('public','t');\n");
     let r = dir.command().arg("--no-config").json();
-    assert_eq!(paths(&r), s(&["both.sql", "plain.sql", "rls.pg"]));
-    assert!(r["summary"]["by_function"].get("rls_enabled").is_none());
+    assert_eq!(
+        paths(&r),
+        s(&["both.sql", "other.pg", "plain.sql", "rls.pg"])
+    );
+    assert_eq!(r["summary"]["by_function"]["rls_enabled"], 2);
+    assert!(r["summary"]["by_function"].get("tenant_isolated").is_none());
 
     // --config FILE instead of the one found.
+    std::fs::remove_file(dir.join("other.pg")).expect("remove");
     dir.create("other.toml", "ext = [\"sql\"]\n");
     let r = dir.command().args(["--config", "other.toml"]).json();
     assert_eq!(paths(&r), s(&["both.sql", "plain.sql"]));

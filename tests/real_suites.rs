@@ -229,3 +229,43 @@ pgtest!(
         assert_eq!(report["summary"]["rejected"], 0);
     }
 );
+
+pgtest!(
+    supabase_test_helpers_rls_enabled_counts_out_of_the_box,
+    |dir, cmd| {
+        // supabase-test-helpers' tests.rls_enabled() emits one result: a plan counting it was
+        // reported as disagreeing, and the tables it checks were untested.
+        dir.create(
+            "t/a.sql",
+            "BEGIN;\nSELECT plan(3);\n\
+         SELECT tests.rls_enabled('public');\n\
+         SELECT tests.rls_enabled('public', 'accounts');\n\
+         SELECT has_table('accounts');\n\
+         SELECT * FROM finish();\nROLLBACK;\n",
+        );
+        let report = cmd.args(["t"]).json();
+        assert_eq!(
+            plans(&report),
+            (1, 1, 1, 0),
+            "{:#}",
+            report["summary"]["plans"]
+        );
+        let objects: Vec<(String, String)> = util::assertions(&report)
+            .iter()
+            .map(|a| {
+                (
+                    a["object"].as_str().unwrap_or("").to_string(),
+                    a["aspect"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            objects,
+            vec![
+                ("schema:public".into(), "rls".into()),
+                ("table:public.accounts".into(), "rls".into()),
+                ("table:public.accounts".into(), "existence".into())
+            ]
+        );
+    }
+);

@@ -123,7 +123,16 @@ struct CaseExpr {
 }
 
 impl Extractor {
-    pub fn new(opts: ExtractOptions) -> Extractor {
+    pub fn new(mut opts: ExtractOptions) -> Extractor {
+        let declared = opts.helpers.len();
+        for b in crate::config::builtin_helpers() {
+            if !opts.helpers[..declared]
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case(&b.name))
+            {
+                opts.helpers.push(b);
+            }
+        }
         Extractor {
             finder: Finder::new(&opts.helpers),
             opts,
@@ -762,7 +771,19 @@ impl Walk<'_> {
         let callees = self.ex.finder.callees(call.pattern);
         let nested = self.out.assertions.len() > frame.first_assertion;
 
-        let helper = call.helper.map(|h| &self.ex.opts.helpers[h]);
+        // Of the helpers declared under this name (and schema), the one taking this many
+        // arguments (`tests.rls_enabled(schema)` and `(schema, table)` name other kinds).
+        let helper = call.helper.map(|first| {
+            let decls = &self.ex.opts.helpers;
+            callees
+                .helpers
+                .iter()
+                .copied()
+                .find(|&h| {
+                    decls[h].schema() == decls[first].schema() && decls[h].args.len() == args.len()
+                })
+                .map_or(&decls[first], |h| &decls[h])
+        });
         if let Some(h) = helper {
             if nested {
                 return;
