@@ -194,7 +194,9 @@ fn run() -> anyhow::Result<ExitCode> {
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
     let report = match &universe {
-        Some((u, source)) => report.with_universe(u, *source, &plan.schemas),
+        Some((u, source, skipped)) => report
+            .with_universe(u, *source, &plan.schemas)
+            .with_universe_warnings(skipped),
         None => report,
     };
     if let Some(sig) = signals::received() {
@@ -307,6 +309,7 @@ fn load_universe(
 ) -> anyhow::Result<(
     pgtap_scan::schema::Universe,
     pgtap_scan::gaps::UniverseSource,
+    Vec<pgtap_scan::schema::SkippedStatement>,
 )> {
     use pgtap_scan::config::UniverseSpec;
     use pgtap_scan::gaps::UniverseSource;
@@ -325,7 +328,7 @@ fn load_universe(
                     );
                 }
             }
-            Ok((universe, UniverseSource::Migrations))
+            Ok((universe, UniverseSource::Migrations, skipped))
         }
         UniverseSpec::Database { url, source } => {
             let defaults = pgtap_scan::schema::DatabaseOptions::default();
@@ -344,7 +347,7 @@ fn load_universe(
                     anyhow::anyhow!("{}: database-url: {e}", p.display())
                 }
             })?;
-            Ok((universe, UniverseSource::Database))
+            Ok((universe, UniverseSource::Database, Vec::new()))
         }
     }
 }

@@ -273,6 +273,28 @@ impl ScanReport {
         ));
         self
     }
+
+    /// Adds the statements the universe reader skipped as warnings (`schema statement
+    /// skipped: ...`), so every report lists and counts what stderr printed.
+    pub fn with_universe_warnings(mut self, skipped: &[crate::schema::SkippedStatement]) -> Self {
+        for s in skipped {
+            self.summary.warnings += 1;
+            self.messages.push(Message {
+                severity: Severity::Warning,
+                path: Some(s.file.clone()),
+                line: Some(s.line),
+                text: format!("schema statement skipped: {}", s.reason),
+            });
+        }
+        self.messages.sort_by(|a, b| {
+            (&a.path, a.line, a.severity, &a.text).cmp(&(&b.path, b.line, b.severity, &b.text))
+        });
+        if self.messages.len() > MAX_MESSAGES {
+            self.messages_omitted += (self.messages.len() - MAX_MESSAGES) as u64;
+            self.messages.truncate(MAX_MESSAGES);
+        }
+        self
+    }
 }
 
 /// Runs a scan with no way to cancel it, no progress reporting and messages dropped: the

@@ -269,3 +269,61 @@ pgtest!(
         );
     }
 );
+
+pgtest!(
+    trigger_and_policy_on_a_platform_table_stay_in_the_universe,
+    |dir, cmd| {
+        // A Supabase project's `CREATE TRIGGER .. ON auth.users` was skipped ("unknown
+        // relation auth.users"): the trigger was missing from the migration universe while
+        // the live database has it.
+        dir.create(
+        "mig/001.sql",
+        "create table public.profiles (id uuid primary key, name text);\n\
+         create function public.handle_new_user() returns trigger language plpgsql as $$ begin return new; end $$;\n\
+         create trigger on_auth_user_created after insert on auth.users\n\
+         \x20 for each row execute procedure public.handle_new_user();\n\
+         create policy \"own files\" on storage.objects for select using (true);\n\
+         create trigger t_missing after insert on missing_table for each row execute procedure public.handle_new_user();\n",
+    )
+    .create(
+        "t/a.sql",
+        "select has_trigger('auth', 'users', 'on_auth_user_created', 'trigger exists');\n",
+    );
+        let run = cmd.args(["t", "--schema", "mig", "--format", "json"]).run();
+        assert_eq!(run.code, Some(0), "{run}");
+        let report = run.json();
+        let gaps: Vec<&str> = report["gaps"]
+            .as_array()
+            .expect("gaps")
+            .iter()
+            .filter_map(|g| g["key"].as_str())
+            .collect();
+        assert!(
+            gaps.contains(&"policy:storage.objects.\"own files\""),
+            "{gaps:?}"
+        );
+        assert_eq!(report["coverage"]["by_kind"]["trigger"]["tested"], 1);
+        // An unqualified table the migrations never create is still an unknown relation, and
+        // the warning is in the report as on stderr.
+        let msgs = report["messages"].as_array().expect("messages");
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert_eq!(msgs[0]["line"], 6);
+        assert!(msgs[0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("schema statement skipped: unknown relation missing_table"));
+        assert_eq!(report["summary"]["warnings"], 1);
+        // Markdown and HTML list it too.
+        for format in ["markdown", "html"] {
+            let out = dir
+                .command()
+                .args(["t", "--schema", "mig", "--format", format])
+                .expect_code(0);
+            assert!(
+                out.stdout.contains("unknown relation missing_table"),
+                "{format}: {}",
+                out.stdout
+            );
+        }
+    }
+);

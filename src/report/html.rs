@@ -684,24 +684,27 @@ fn problems(r: &ScanReport, out: &mut String) {
     }
 
     out.push_str("<h3>Errors and warnings</h3>\n");
-    let mut listed: Vec<(bool, &str, u32, &str)> = Vec::new();
-    if let Some(files) = &r.files {
-        for f in files {
-            for d in &f.result.errors {
-                listed.push((true, &f.path, d.line, &d.message));
-            }
-            for d in &f.result.warnings {
-                listed.push((false, &f.path, d.line, &d.message));
-            }
-        }
-    }
+    // Every message the scan printed (files, includes, discovery, the universe), as the
+    // report kept them: the first ones by place.
+    let listed: Vec<(bool, &str, Option<u32>, &str)> = r
+        .messages
+        .iter()
+        .map(|m| {
+            (
+                m.severity == crate::scan::Severity::Error,
+                m.path.as_deref().unwrap_or(""),
+                m.line,
+                m.text.as_str(),
+            )
+        })
+        .collect();
     if s.errors + s.warnings == 0 {
         out.push_str("<p class=\"okmsg\">None.</p>\n");
     } else {
         // Plan mismatches are warnings too; per-file diagnostics are listed below when
         // the report kept the files; the rest (unreadable paths, discovery) only on stderr.
         let mismatches = pl.mismatches.len() as u64;
-        let shown = listed.len() as u64 + mismatches;
+        let shown = listed.len() as u64;
         let _ = writeln!(
             out,
             "<p>{}, {}{}.{}</p>",
@@ -712,10 +715,8 @@ fn problems(r: &ScanReport, out: &mut String) {
             } else {
                 String::new()
             },
-            if r.files.is_none() {
-                " In streaming mode the others are printed on stderr only."
-            } else if s.errors + s.warnings > shown {
-                " The others (unreadable files, discovery problems) are printed on stderr."
+            if s.errors + s.warnings > shown {
+                " The report keeps the first by file and line; the others were printed on stderr."
             } else {
                 ""
             }
@@ -723,13 +724,16 @@ fn problems(r: &ScanReport, out: &mut String) {
         if !listed.is_empty() {
             out.push_str("<ul class=\"problems\">\n");
             for (error, path, line, msg) in listed.iter().take(MAX_PROBLEMS) {
+                let place = match line {
+                    Some(l) => format!("{}:{l}", esc(path)),
+                    None => esc(path).to_string(),
+                };
                 let _ = writeln!(
                     out,
-                    "<li class=\"{}\"><span class=\"tag\">{}</span> <code>{}:{}</code> {}</li>",
+                    "<li class=\"{}\"><span class=\"tag\">{}</span> <code>{}</code> {}</li>",
                     if *error { "error" } else { "warning" },
                     if *error { "error" } else { "warning" },
-                    esc(path),
-                    line,
+                    place,
                     esc(msg)
                 );
             }

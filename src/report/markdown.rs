@@ -206,9 +206,34 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             "> {} errors and {} warnings were printed on the scan's stderr.",
             s.errors, s.warnings
         )?;
+        writeln!(w)?;
+        writeln!(w, "<details><summary>Errors and warnings</summary>")?;
+        writeln!(w)?;
+        for m in report.messages.iter().take(MAX_MESSAGES) {
+            let place = match (&m.path, m.line) {
+                (Some(p), Some(l)) => format!("`{}:{l}` ", cell(p)),
+                (Some(p), None) => format!("`{}` ", cell(p)),
+                _ => String::new(),
+            };
+            let tag = match m.severity {
+                crate::scan::Severity::Error => "error",
+                crate::scan::Severity::Warning => "warning",
+            };
+            writeln!(w, "- {tag}: {place}{}", cell(&m.text))?;
+        }
+        let more =
+            (s.errors + s.warnings).saturating_sub(MAX_MESSAGES.min(report.messages.len()) as u64);
+        if more > 0 {
+            writeln!(w, "- … and {more} more (see the JSON report or stderr).")?;
+        }
+        writeln!(w)?;
+        writeln!(w, "</details>")?;
     }
     Ok(())
 }
+
+/// Messages listed in the markdown report (it must stay under a PR comment's size).
+const MAX_MESSAGES: usize = 20;
 
 /// Gaps listed in the summary before the rest is collapsed.
 pub const MAX_GAPS: usize = 50;

@@ -210,6 +210,28 @@ impl<'u, 's> Reader<'u, 's> {
         None
     }
 
+    /// A relation of `kinds` with its schema and name; or, when its schema is one the
+    /// migrations never create (a platform's `auth.users`, `storage.objects`), that table
+    /// recorded as external, so a trigger or policy on it is kept instead of dropped.
+    fn find_rel_or_external(
+        &mut self,
+        q: &QName,
+        kinds: &[&str],
+    ) -> Result<(String, String, String), String> {
+        if let Some(key) = self.find(q, kinds) {
+            let (schema, name) = self.parent_names(&key);
+            return Ok((key, schema, name));
+        }
+        match &q.schema {
+            Some(s) if !self.u.contains(&object::key("schema", &[s])) => {
+                let key = object::key("table", &[s, &q.name]);
+                self.u.add_external(key.clone());
+                Ok((key, s.clone(), q.name.clone()))
+            }
+            _ => Err(format!("unknown relation {}", show(q))),
+        }
+    }
+
     fn find_rel(&self, q: &QName, kinds: &[&str]) -> Result<String, String> {
         self.find(q, kinds)
             .ok_or_else(|| format!("unknown relation {}", show(q)))
@@ -1779,7 +1801,7 @@ impl<'u, 's> Reader<'u, 's> {
             return Err("CREATE TRIGGER without ON".into());
         }
         let q = c.qname().ok_or("CREATE TRIGGER without a table")?;
-        let table_key = self.find_rel(&q, TABLE_LIKE)?;
+        let (table_key, schema, tname) = self.find_rel_or_external(&q, TABLE_LIKE)?;
         let mut function = None;
         c.skip_until(&["execute"]);
         if c.eat("execute") {
@@ -1787,7 +1809,6 @@ impl<'u, 's> Reader<'u, 's> {
             c.eat("procedure");
             function = c.qname().map(|f| show(&f));
         }
-        let (schema, tname) = self.parent_names(&table_key);
         let o = self.new_object(
             "trigger",
             Some(schema),
@@ -1814,7 +1835,7 @@ impl<'u, 's> Reader<'u, 's> {
             return Err("CREATE POLICY without ON".into());
         }
         let q = c.qname().ok_or("CREATE POLICY without a table")?;
-        let table_key = self.find_rel(&q, TABLE_LIKE)?;
+        let (table_key, schema, tname) = self.find_rel_or_external(&q, TABLE_LIKE)?;
         let mut command = "all".to_string();
         let mut roles = Vec::new();
         while !c.at_end() {
@@ -1833,7 +1854,6 @@ impl<'u, 's> Reader<'u, 's> {
                 c.skip_one();
             }
         }
-        let (schema, tname) = self.parent_names(&table_key);
         let o = self.new_object(
             "policy",
             Some(schema),

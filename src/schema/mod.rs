@@ -219,6 +219,10 @@ pub struct Universe {
     index_slots: HashMap<String, (String, String)>,
     /// Set once any table is a partition: until then nothing needs the partition walk.
     pub(super) any_partitions: bool,
+    /// Tables the migrations use but never create, in schemas they never create (a
+    /// platform's `auth.users`): triggers and policies on them are kept with these keys
+    /// as their parents.
+    external: std::collections::BTreeSet<String>,
 }
 
 impl Universe {
@@ -239,6 +243,16 @@ impl Universe {
 
     pub fn get(&self, key: &str) -> Option<&SchemaObject> {
         self.objects.get(key)
+    }
+
+    /// Keys of the tables objects hang on that the migrations never create (see
+    /// `external` above), sorted.
+    pub fn external_parents(&self) -> impl Iterator<Item = &str> {
+        self.external.iter().map(String::as_str)
+    }
+
+    pub(super) fn add_external(&mut self, key: String) {
+        self.external.insert(key);
     }
 
     /// Sorted by key.
