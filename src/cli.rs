@@ -139,6 +139,10 @@ pub struct ScanArgs {
     /// other include is a warning and its file's plan is not checked.
     #[arg(long, value_name = "DIR", help_heading = "Discovery")]
     pub include_dir: Vec<PathBuf>,
+    /// Exit 0 when the paths hold no test file. Without it, finding nothing to scan is an
+    /// error (exit 2): a CI job pointed at the wrong folder must not stay green.
+    #[arg(long, help_heading = "Discovery")]
+    pub allow_empty: bool,
     /// Also parse files that look binary (a NUL byte in their first 8 KiB); by default
     /// they are skipped with a warning.
     #[arg(long, help_heading = "Discovery")]
@@ -265,6 +269,8 @@ pub struct Plan {
     pub quiet: bool,
     pub color: bool,
     pub strict: bool,
+    /// `--allow-empty`: no test file found is not an error.
+    pub allow_empty: bool,
 }
 
 fn or<T>(flag: Option<T>, file: Option<T>, default: T) -> T {
@@ -374,14 +380,26 @@ impl ScanArgs {
         } else {
             self.schemas
         };
-        let specs: Vec<String> = if self.fail_under.is_empty() {
+        let from_file = self.fail_under.is_empty();
+        let specs: Vec<String> = if from_file {
             file.fail_under.iter().map(|f| f.to_spec()).collect()
         } else {
             self.fail_under
         };
         let mut gates = Vec::new();
         for spec in &specs {
-            gates.extend(gate::parse(spec)?);
+            match gate::parse(spec) {
+                Ok(g) => gates.extend(g),
+                Err(e) if from_file => bail!(
+                    "{}: fail-under: {}",
+                    file_path
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(CONFIG_FILE_NAME))
+                        .display(),
+                    e.reason
+                ),
+                Err(e) => return Err(e.into()),
+            }
         }
         if !gates.is_empty() && universe.is_none() {
             bail!("--fail-under needs a universe to measure against: add --schema PATH or --database-url");
@@ -451,6 +469,7 @@ impl ScanArgs {
             quiet: self.quiet,
             color,
             strict: self.strict || file.strict.unwrap_or(false),
+            allow_empty: self.allow_empty || file.allow_empty.unwrap_or(false),
         })
     }
 }

@@ -78,6 +78,8 @@ pub struct FileConfig {
     pub search_path: Option<Vec<String>>,
     pub include_commented: Option<bool>,
     pub strict: Option<bool>,
+    /// No test file found is not an error.
+    pub allow_empty: Option<bool>,
     /// Migration / schema SQL files or folders: the universe for schema coverage.
     pub schema: Option<Vec<PathBuf>>,
     /// A live database as the universe (`""` means: from the PG* variables).

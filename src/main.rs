@@ -185,10 +185,43 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
+    if report.summary.files == 0 {
+        if report.stats.files_failed > 0 {
+            // Nothing could be read (the errors are on stderr): an empty report would only
+            // look like a result.
+            out.discard();
+            return Ok(ExitCode::from(2));
+        }
+        if !plan.allow_empty {
+            out.discard();
+            anyhow::bail!(
+                "no test files found in {} (looked for {}); a CI job pointed at the wrong \
+                 folder would pass: if nothing to scan is expected, pass --allow-empty",
+                describe_roots(&plan.scan.discovery.roots),
+                plan.scan
+                    .discovery
+                    .extensions
+                    .iter()
+                    .map(|e| format!("*.{e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let report = match &universe {
         Some((u, source)) => report.with_universe(u, *source, &plan.schemas),
         None => report,
     };
+    if let Some(s) = &report.schema {
+        if s.coverage.overall.objects == 0 {
+            out.discard();
+            anyhow::bail!(
+                "--schemas {}: no object of the universe is in these schemas: nothing to \
+                 measure coverage against",
+                plan.schemas.join(",")
+            );
+        }
+    }
     let coverage_line = report
         .schema
         .as_ref()
@@ -278,9 +311,31 @@ fn load_universe(
                     anyhow::anyhow!("{}: database-url: {e}", p.display())
                 }
             })?;
+            if universe.is_empty() {
+                anyhow::bail!(
+                    "the database holds no object{}: nothing to measure coverage against",
+                    if plan.schemas.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in --schemas {}", plan.schemas.join(","))
+                    }
+                );
+            }
             Ok((universe, UniverseSource::Database))
         }
     }
+}
+
+/// `tests, more` or `.` for the roots a scan was given.
+fn describe_roots(roots: &[std::path::PathBuf]) -> String {
+    if roots.is_empty() {
+        return ".".to_string();
+    }
+    roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {

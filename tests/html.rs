@@ -976,7 +976,8 @@ fn shared_corpus_page_opens_in_chromium() {
 fn empty_suite_page_opens_in_chromium() {
     let dir = Dir::new("html_empty");
     dir.create_dir("t");
-    let html = html_of(&dir, dir.path(), &["t"]);
+    // An empty root is an error unless said to be expected.
+    let html = html_of(&dir, dir.path(), &["t", "--allow-empty"]);
     assert_self_contained(&html);
     assert!(html.contains("No objects named."));
     let Some(chromium) = chromium() else { return };

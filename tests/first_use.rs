@@ -1,0 +1,181 @@
+//! What real suites and first-time users hit (issue 12): input that was lost without a
+//! word, gates that passed on missing data, and messages that misled. Every test runs the
+//! real binary on a small temporary tree shaped like the case that was reported.
+
+#[macro_use]
+mod util;
+
+use serde_json::Value;
+use util::Dir;
+
+const BOM: &str = "\u{feff}";
+
+/// A migration set and a suite: two tables, one tested.
+fn project(dir: &Dir) {
+    dir.create(
+        "db/migrations/001_accounts.sql",
+        "CREATE TABLE accounts (id int PRIMARY KEY);\n",
+    )
+    .create(
+        "db/migrations/002_orders.sql",
+        "CREATE TABLE orders (id int);\n",
+    )
+    .create(
+        "tests/accounts.sql",
+        "SELECT plan(1);\nSELECT has_table('accounts');\n",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Byte-order marks
+// ---------------------------------------------------------------------------------------
+
+pgtest!(migrations_starting_with_a_bom_are_read, |dir, cmd| {
+    dir.create(
+        "mig/001.sql",
+        format!("{BOM}CREATE TABLE a (id int);\n"),
+    )
+    .create(
+        "mig/002.sql",
+        format!("{BOM}CREATE TABLE b (id int);\nCREATE TABLE c (id int);\n"),
+    )
+    .create("t.sql", "SELECT has_table('a');\n");
+    let run = cmd
+        .args(["t.sql", "--schema", "mig", "--format", "json"])
+        .expect_code(0);
+    run.assert_stderr_lacks("skipped");
+    let r = run.json();
+    assert_eq!(r["coverage"]["by_kind"]["table"]["objects"], 3, "{run}");
+    assert_eq!(r["coverage"]["by_kind"]["table"]["tested"], 1, "{run}");
+});
+
+pgtest!(
+    test_files_and_includes_starting_with_a_bom_keep_honest_columns,
+    |dir, cmd| {
+        dir.create(
+            "tests/t.sql",
+            format!("{BOM}SELECT plan(2);\nSELECT has_table('a');\n\\ir inc.sql\n"),
+        )
+        .create("tests/inc.sql", format!("{BOM}SELECT has_table('b');\n"))
+        .create("tests/r.sql", format!("{BOM}\\ir inc.sql\n"));
+        let r = cmd.arg("tests").json();
+        let inc = util::file(&r, "tests/inc.sql");
+        // `SELECT has_table`: the call is at column 8 of line 1, BOM or not.
+        assert_eq!(inc["assertions"][0]["line"], 1, "{inc}");
+        assert_eq!(inc["assertions"][0]["column"], 8, "{inc}");
+        let t = util::file(&r, "tests/t.sql");
+        assert_eq!(t["plan"], 2, "{t}");
+        let runner = util::file(&r, "tests/r.sql");
+        assert_eq!(runner["includes"][0]["path"], "inc.sql", "{runner}");
+        assert_eq!(r["summary"]["warnings"], 0, "{r}");
+    }
+);
+
+// ---------------------------------------------------------------------------------------
+// 2. An empty universe
+// ---------------------------------------------------------------------------------------
+
+pgtest!(a_schema_folder_without_sql_is_an_error_not_100_percent, |dir, cmd| {
+    project(dir);
+    dir.create("empty/README.md", "no SQL here\n");
+    let run = cmd
+        .args(["tests", "--schema", "empty", "--fail-under", "80"])
+        .expect_code(2);
+    run.assert_stderr_contains("empty")
+        .assert_stderr_contains("no .sql file");
+    assert!(!run.stdout.contains("100.0%"), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+});
+
+pgtest!(a_schema_that_defines_no_object_is_an_error, |dir, cmd| {
+    project(dir);
+    dir.create("seed/001.sql", "INSERT INTO accounts VALUES (1);\n");
+    let run = cmd
+        .args(["tests", "--schema", "seed", "--fail-under", "80"])
+        .expect_code(2);
+    run.assert_stderr_contains("seed")
+        .assert_stderr_contains("no object");
+});
+
+pgtest!(a_per_kind_gate_on_a_kind_with_no_objects_fails, |dir, cmd| {
+    project(dir);
+    let run = cmd
+        .args(["tests", "--schema", "db/migrations", "--fail-under", "policy=100"])
+        .expect_code(1);
+    run.assert_stderr_contains("policy=100: the universe has no policies");
+    // A kind that has objects still passes or fails on its share.
+    dir.command()
+        .args(["tests", "--schema", "db/migrations", "--fail-under", "table=50"])
+        .expect_code(0);
+});
+
+// ---------------------------------------------------------------------------------------
+// 3. A scan root without test files
+// ---------------------------------------------------------------------------------------
+
+pgtest!(a_scan_root_without_test_files_exits_2, |dir, cmd| {
+    dir.create("wrong/README.md", "not a test\n");
+    let run = cmd.arg("wrong").expect_code(2);
+    run.assert_stderr_contains("no test files found")
+        .assert_stderr_contains("--allow-empty");
+    assert!(run.stdout.is_empty(), "{run}");
+});
+
+pgtest!(allow_empty_accepts_a_root_without_test_files, |dir, cmd| {
+    dir.create_dir("wrong");
+    let run = cmd.args(["wrong", "--allow-empty"]).expect_code(0);
+    assert!(run.stdout.contains("0 files"), "{run}");
+    dir.create(".pgtap-scan.toml", "allow-empty = true\n");
+    dir.command().arg("wrong").expect_code(0);
+});
+
+pgtest!(a_missing_scan_path_prints_no_report, |dir, cmd| {
+    let run = cmd.args(["no/such/dir", "--format", "json"]).expect_code(2);
+    run.assert_stderr_contains("no/such/dir");
+    assert!(run.stdout.is_empty(), "{run}");
+});
+
+// ---------------------------------------------------------------------------------------
+// 4. Unknown kinds in gates
+// ---------------------------------------------------------------------------------------
+
+pgtest!(an_unknown_kind_in_fail_under_is_rejected, |dir, cmd| {
+    project(dir);
+    for spec in ["policie=100", "tabels=100", "foo=100"] {
+        let run = dir
+            .command()
+            .args(["tests", "--schema", "db/migrations", "--fail-under", spec])
+            .expect_code(2);
+        run.assert_stderr_contains("not a kind")
+            .assert_stderr_contains("table, ");
+    }
+    // Plurals and aliases are accepted.
+    cmd.args([
+        "tests",
+        "--schema",
+        "db/migrations",
+        "--fail-under",
+        "tables=50,indexes=0,Columns=0",
+    ])
+    .expect_code(0);
+    dir.command()
+        .args(["tests", "--schema", "db/migrations", "--fail-under", "mviews=0"])
+        .expect_code(1)
+        .assert_stderr_contains("the universe has no materialized_views");
+});
+
+pgtest!(an_unknown_kind_in_the_config_fail_under_is_rejected, |dir, cmd| {
+    project(dir);
+    dir.create(
+        ".pgtap-scan.toml",
+        "schema = [\"db/migrations\"]\n[fail-under]\ntabels = 100\n",
+    );
+    cmd.arg("tests")
+        .expect_code(2)
+        .assert_stderr_contains("\"tabels\" is not a kind");
+});
+
+#[allow(dead_code)]
+fn json_of(run: &util::Run) -> Value {
+    run.json()
+}
