@@ -63,29 +63,15 @@ pub enum StreamingArg {
     Never,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FormatArg {
-    /// A terminal summary: objects per kind with bars, the most tested objects, plans.
-    Text,
-    /// The whole report (version-1 contract, schema/report.schema.json).
-    Json,
-    /// One JSON line per file, per object, then a summary line; streams in streaming mode.
-    Ndjson,
-    /// One row per object and assertion location (RFC 4180).
-    Csv,
-    /// A summary for pull-request comments and $GITHUB_STEP_SUMMARY.
-    Markdown,
-    /// One self-contained page: charts, a sortable and filterable object table.
-    Html,
-    /// JUnit XML: one test case per asserted object; with a schema, one per object of the
-    /// schema, untested ones failing.
-    Junit,
-    /// LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).
-    Lcov,
-    /// Cobertura XML, the same mapping, for GitLab/Jenkins/Azure coverage views.
-    Cobertura,
-    /// GitHub Actions annotations: a warning on the definition of each untested object.
-    Github,
+/// `--format`: the names, aliases and help of [`pgtap_scan::report::FORMATS`].
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(pgtap_scan::report::FORMATS.iter().map(|f| {
+        PossibleValue::new(f.name)
+            .help(f.help)
+            .aliases(f.aliases.iter().copied())
+    }))
+    .map(|name| Format::parse(&name).unwrap_or_default())
 }
 
 #[derive(Debug, Args, Default)]
@@ -95,8 +81,8 @@ pub struct ScanArgs {
     pub paths: Vec<PathBuf>,
 
     /// Report format.
-    #[arg(short, long, value_enum, help_heading = "Output")]
-    pub format: Option<FormatArg>,
+    #[arg(short, long, value_parser = format_parser(), help_heading = "Output")]
+    pub format: Option<Format>,
     /// Write the report to FILE (atomically: a temporary file, then a rename).
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
@@ -292,21 +278,12 @@ impl ScanArgs {
             }
         };
         let format = match (self.format, file.format.as_deref()) {
-            (Some(FormatArg::Text), _) => Format::Text,
-            (Some(FormatArg::Json), _) => Format::Json,
-            (Some(FormatArg::Ndjson), _) => Format::Ndjson,
-            (Some(FormatArg::Csv), _) => Format::Csv,
-            (Some(FormatArg::Markdown), _) => Format::Markdown,
-            (Some(FormatArg::Html), _) => Format::Html,
-            (Some(FormatArg::Junit), _) => Format::Junit,
-            (Some(FormatArg::Lcov), _) => Format::Lcov,
-            (Some(FormatArg::Cobertura), _) => Format::Cobertura,
-            (Some(FormatArg::Github), _) => Format::Github,
+            (Some(f), _) => f,
             (None, Some(name)) => match Format::parse(name) {
                 Some(f) => f,
                 None => bail!(
                     "config: format = {name:?} is not one of {}",
-                    Format::NAMES.join(", ")
+                    Format::names().join(", ")
                 ),
             },
             (None, None) => Format::Text,

@@ -101,6 +101,14 @@ fn run() -> anyhow::Result<ExitCode> {
     if gaps_only && plan.universe.is_none() {
         anyhow::bail!("gaps needs a universe: add --schema PATH (migrations) or --database-url");
     }
+    if gaps_only && !plan.format.lists_gaps() {
+        anyhow::bail!(
+            "gaps --format {0}: gaps are listed as text, json, csv, markdown or github; the {0} \
+             report of a scan with a universe (pgtap-scan --format {0} --schema ...) shows \
+             them already",
+            plan.format.name()
+        );
+    }
     match (plan.format, &plan.universe) {
         (Format::Lcov | Format::Cobertura, Some(pgtap_scan::config::UniverseSpec::Migrations(_))) => {}
         (Format::Lcov | Format::Cobertura, _) => anyhow::bail!(

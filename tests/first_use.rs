@@ -179,3 +179,98 @@ pgtest!(an_unknown_kind_in_the_config_fail_under_is_rejected, |dir, cmd| {
 fn json_of(run: &util::Run) -> Value {
     run.json()
 }
+
+// ---------------------------------------------------------------------------------------
+// 7. `gaps` in every format
+// ---------------------------------------------------------------------------------------
+
+fn gaps_schema() -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/gaps.schema.json");
+    let text = std::fs::read_to_string(&path).expect("schema/gaps.schema.json");
+    let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("invalid schema: {e}"))
+}
+
+pgtest!(gaps_json_lists_the_gaps_and_matches_its_schema, |dir, cmd| {
+    project(dir);
+    let run = cmd
+        .args(["gaps", "tests", "--schema", "db/migrations", "-f", "json"])
+        .expect_code(0);
+    let r = run.json();
+    let errors: Vec<String> = gaps_schema()
+        .iter_errors(&r)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{run}");
+    assert!(r.get("files").is_none(), "the scan report, not the gaps\n{run}");
+    assert_eq!(r["untested"], 4, "{run}");
+    let first = &r["gaps"][0];
+    assert_eq!(first["kind"], "table");
+    assert_eq!(first["key"], "table:public.orders");
+    assert_eq!(first["defined_at"]["file"], "db/migrations/002_orders.sql");
+    assert_eq!(first["defined_at"]["line"], 1);
+    // The schema must be able to fail.
+    let mut bad = r.clone();
+    bad["gaps"][0]["defined_at"]["line"] = Value::from("one");
+    assert!(!gaps_schema().is_valid(&bad));
+});
+
+pgtest!(gaps_csv_has_one_row_per_gap, |dir, cmd| {
+    project(dir);
+    let run = cmd
+        .args(["gaps", "tests", "--schema", "db/migrations", "-f", "csv"])
+        .expect_code(0);
+    let rows: Vec<&str> = run.stdout.split_terminator("\r\n").collect();
+    assert_eq!(rows[0], "kind,key,file,line", "{run}");
+    assert_eq!(rows.len(), 5, "header and 4 gaps\n{run}");
+    assert!(
+        rows.contains(&"table,table:public.orders,db/migrations/002_orders.sql,1"),
+        "{run}"
+    );
+});
+
+pgtest!(gaps_markdown_lists_the_gaps, |dir, cmd| {
+    project(dir);
+    let run = cmd
+        .args(["gaps", "tests", "--schema", "db/migrations", "-f", "md"])
+        .expect_code(0);
+    assert!(run.stdout.starts_with("## pgtap-scan gaps: 4 of"), "{run}");
+    assert!(
+        run.stdout
+            .contains("| `table:public.orders` | db/migrations/002_orders.sql:1 |"),
+        "{run}"
+    );
+});
+
+pgtest!(gaps_in_a_format_that_cannot_list_them_is_refused, |dir, cmd| {
+    project(dir);
+    let run = cmd
+        .args(["gaps", "tests", "--schema", "db/migrations", "-f", "html"])
+        .expect_code(2);
+    run.assert_stderr_contains("gaps --format html");
+    assert!(run.stdout.is_empty(), "{run}");
+});
+
+// ---------------------------------------------------------------------------------------
+// Small things
+// ---------------------------------------------------------------------------------------
+
+pgtest!(format_names_are_the_same_for_the_flag_and_the_config, |dir, cmd| {
+    dir.create("t.sql", "SELECT has_table('a');\n");
+    let run = cmd.args(["t.sql", "--format", "md"]).expect_code(0);
+    assert!(run.stdout.starts_with("## pgTAP coverage"), "{run}");
+    dir.create(".pgtap-scan.toml", "format = \"xml\"\n");
+    let run = dir.command().arg("t.sql").expect_code(2);
+    run.assert_stderr_contains(
+        "text, json, ndjson, csv, markdown, html, junit, lcov, cobertura, github",
+    );
+});
+
+pgtest!(a_missing_schema_path_names_the_error_once, |dir, cmd| {
+    project(dir);
+    let run = cmd
+        .args(["tests", "--schema", "db/migratons"])
+        .expect_code(2);
+    run.assert_stderr_contains("db/migratons: cannot read: no such file or directory");
+    assert_eq!(run.stderr.matches("o such file").count(), 1, "{run}");
+});

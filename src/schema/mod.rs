@@ -497,10 +497,10 @@ impl Universe {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     // Not a `source`: the message already says it, and anyhow would print it again.
-    #[error("{}: cannot read: {}", path.display(), io_message(source))]
+    #[error("{}: cannot read: {}", path.display(), io_message(error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A folder with no `.sql` file in it: a typo'd or wrong folder, not an empty schema.
     #[error("{}: no .sql file in this folder: nothing to measure coverage against", path.display())]
@@ -528,9 +528,9 @@ pub fn load_migrations(
 ) -> Result<(Universe, Vec<SkippedStatement>), LoadError> {
     let mut files = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|source| LoadError::Read {
+        let meta = std::fs::metadata(p).map_err(|error| LoadError::Read {
             path: p.clone(),
-            source,
+            error,
         })?;
         if meta.is_dir() {
             let mut found = Vec::new();
@@ -548,9 +548,9 @@ pub fn load_migrations(
     let mut skipped = Vec::new();
     let count = files.len();
     for f in files {
-        let src = std::fs::read(&f).map_err(|source| LoadError::Read {
+        let src = std::fs::read(&f).map_err(|error| LoadError::Read {
             path: f.clone(),
-            source,
+            error,
         })?;
         skipped.extend(universe.apply_sql(&f.display().to_string(), &src, search_path));
     }
@@ -564,9 +564,9 @@ pub fn load_migrations(
 }
 
 fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let err = |source| LoadError::Read {
+    let err = |error| LoadError::Read {
         path: dir.to_path_buf(),
-        source,
+        error,
     };
     for entry in std::fs::read_dir(dir).map_err(err)? {
         let entry = entry.map_err(err)?;
