@@ -240,6 +240,7 @@ fn run() -> anyhow::Result<ExitCode> {
         RenderOptions {
             color: plan.color,
             gaps_only: plan.gaps_only,
+            width: (plan.output.is_none()).then(terminal_width).flatten(),
         },
         out.writer(),
     );
@@ -332,6 +333,19 @@ fn load_universe(
             Ok((universe, UniverseSource::Database))
         }
     }
+}
+
+/// The width of the terminal stdout is, if it is one: `COLUMNS` when set (the user's
+/// word), else what the terminal says.
+fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
 }
 
 /// `tests, more` or `.` for the roots a scan was given.

@@ -274,3 +274,32 @@ pgtest!(a_missing_schema_path_names_the_error_once, |dir, cmd| {
     run.assert_stderr_contains("db/migratons: cannot read: no such file or directory");
     assert_eq!(run.stderr.matches("o such file").count(), 1, "{run}");
 });
+
+// ---------------------------------------------------------------------------------------
+// 8. Text output width
+// ---------------------------------------------------------------------------------------
+
+pgtest!(gaps_text_never_cuts_a_location_or_a_key, |dir, cmd| {
+    let file = "supabase/migrations/20240414161947_backfill_user_profiles_and_settings.sql";
+    let table = "user_notification_preferences_by_channel_and_workspace";
+    dir.create(
+        file,
+        format!("-- backfill\n\nCREATE TABLE {table} (id int);\n"),
+    )
+    .create("tests/t.sql", "SELECT has_table('nothing_here');\n");
+    for sub in [&["gaps"][..], &[][..]] {
+        let run = dir
+            .command()
+            .args(sub)
+            .args(["tests", "--schema", "supabase/migrations"])
+            .expect_code(0);
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("table:public.{table}")))
+            .unwrap_or_else(|| panic!("the key is whole\n{run}"));
+        assert!(line.ends_with(&format!("{file}:3")), "{line}\n{run}");
+        assert!(!run.stdout.contains('…'), "{run}");
+    }
+    let _ = cmd;
+});

@@ -140,6 +140,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// `pgtap-scan gaps`: the text report lists every gap instead of the summary.
     pub gaps_only: bool,
+    /// The terminal's width, when the text report goes to one: a key and its location
+    /// that would not fit are put on two lines. `None` (a file, a pipe): one line each.
+    pub width: Option<usize>,
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
