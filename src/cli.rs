@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pgtap_scan::config::{ExtractOptions, FileConfig, UniverseSpec, CONFIG_FILE_NAME};
+use pgtap_scan::config::{
+    ExtractOptions, FileConfig, UniverseSpec, CONFIG_FILE_NAME, DEFAULT_MAX_MEMORY,
+};
 use pgtap_scan::gate::{self, Gate};
 use pgtap_scan::report::Format;
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
@@ -140,7 +142,7 @@ pub struct ScanArgs {
     /// Files per batch between discovery and the parse pool.
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub batch_size: Option<usize>,
-    /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16M, 1G); readers
+    /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16MB, 512MiB, 1.5G); readers
     /// wait above 80% of it [default: 512]. The coverage database, which grows with the
     /// distinct objects named, is not charged to it (--stats shows the heap).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Performance")]
@@ -219,22 +221,16 @@ pub struct ScanArgs {
     pub list_functions: bool,
 }
 
-/// `512` (MB), `256K`, `16M`, `1G` (binary units) into bytes.
+/// `--max-memory`: the same syntax as the config file's `max-memory`.
 fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let (digits, shift) = match t.char_indices().last() {
-        Some((i, 'K' | 'k')) => (&t[..i], 10),
-        Some((i, 'M' | 'm')) => (&t[..i], 20),
-        Some((i, 'G' | 'g')) => (&t[..i], 30),
-        _ => (t, 20),
-    };
-    let n: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: use MB (512) or a unit (256K, 16M, 1G)"))?;
-    n.checked_mul(1 << shift)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| format!("{s:?}: must be more than 0 and fit in 64 bits"))
+    pgtap_scan::config::parse_size(s)
+}
+
+/// `supabase/migrations`, `db\\schema.sql`, `./x`: not a PostgreSQL schema name (which
+/// could hold a slash only quoted, and nobody does that).
+fn looks_like_a_path(name: &str) -> bool {
+    let n = name.trim();
+    n.contains('/') || n.contains('\\') || n.to_ascii_lowercase().ends_with(".sql")
 }
 
 /// What `main` needs to run a scan.
@@ -298,11 +294,19 @@ impl ScanArgs {
                 bail!("config: streaming = {other:?} is not one of auto, always, never")
             }
         };
-        let max_memory_bytes = or(
-            self.max_memory,
-            file.max_memory.map(|mb| mb.saturating_mul(1 << 20)),
-            512 << 20,
-        );
+        let file_max_memory = match &file.max_memory {
+            None => None,
+            Some(size) => Some(size.bytes().map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: max-memory = {e}",
+                    file_path
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(CONFIG_FILE_NAME))
+                        .display()
+                )
+            })?),
+        };
+        let max_memory_bytes = or(self.max_memory, file_max_memory, DEFAULT_MAX_MEMORY);
         if max_memory_bytes == 0 {
             bail!("--max-memory must be more than 0");
         }
@@ -340,7 +344,7 @@ impl ScanArgs {
                 (Some(_), Some(_)) => {
                     bail!("config: schema and database-url: give one universe, not both")
                 }
-                (Some(paths), None) => Some(UniverseSpec::Migrations(paths)),
+                (Some(paths), None) => Some(UniverseSpec::Migrations(paths.into_vec())),
                 (None, Some(url)) => Some(UniverseSpec::Database {
                     url: (!url.is_empty()).then_some(url),
                     source: UrlSource::ConfigFile(
@@ -352,11 +356,22 @@ impl ScanArgs {
                 (None, None) => None,
             },
         };
-        let schemas = if self.schemas.is_empty() {
-            file.schemas.clone().unwrap_or_default()
+        let (schemas, schemas_from) = if self.schemas.is_empty() {
+            (file.schemas.clone().unwrap_or_default(), "schemas =")
         } else {
-            self.schemas
+            (self.schemas, "--schemas")
         };
+        if !self.quiet {
+            // `schemas` (PostgreSQL schemas to count) is easily taken for `schema` (the
+            // migrations): a name with a slash or a .sql end is a path, not a schema.
+            for s in schemas.iter().filter(|s| looks_like_a_path(s)) {
+                eprintln!(
+                    "pgtap-scan: warning: {schemas_from} {s:?} looks like a path; {schemas_from} \
+                     names PostgreSQL schemas to count (app, billing). Migrations go in \
+                     --schema / schema ="
+                );
+            }
+        }
         let from_file = self.fail_under.is_empty();
         let specs: Vec<String> = if from_file {
             file.fail_under.iter().map(|f| f.to_spec()).collect()
@@ -381,13 +396,27 @@ impl ScanArgs {
         if !gates.is_empty() && universe.is_none() {
             bail!("--fail-under needs a universe to measure against: add --schema PATH or --database-url");
         }
+        // `-o -` is stdout, as for most tools; not a file named `-`.
+        let output = self.output.filter(|p| p.as_os_str() != "-");
+        if let Some(out) = &output {
+            // Said before a long scan, and without the temporary file's name.
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                if !parent.is_dir() {
+                    bail!(
+                        "{}: cannot create a file in {}: no such folder",
+                        out.display(),
+                        parent.display()
+                    );
+                }
+            }
+        }
         let color = match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::io::IsTerminal::is_terminal(&std::io::stdout())
-                    && self.output.is_none()
+                    && output.is_none()
             }
         };
         let discovery = pipeline::DiscoveryConfig {
@@ -441,7 +470,7 @@ impl ScanArgs {
                 binary: self.binary || file.binary.unwrap_or(false),
             },
             format,
-            output: self.output,
+            output,
             stats: self.stats,
             quiet: self.quiet,
             color,

@@ -251,11 +251,13 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         r => r.context("writing the report")?,
     }
-    // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. On
-    // stdout only when stdout carries the text report; otherwise on stderr, so JSON and
-    // XML stay parseable.
-    let coverage_on_stdout = plan.format == Format::Text && plan.output.is_none();
-    if let (Some(line), true) = (&coverage_line, coverage_on_stdout) {
+    // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
+    // ends the text report, wherever that goes (stdout or -o FILE); on stderr when stdout
+    // does not carry it (another format, or -o), so JSON and XML stay parseable; and not
+    // at all on stderr under -q, which means errors only.
+    let coverage_in_report = plan.format == Format::Text;
+    let coverage_on_stdout = coverage_in_report && plan.output.is_none();
+    if let (Some(line), true) = (&coverage_line, coverage_in_report) {
         let _ = writeln!(out.writer(), "{line}");
     }
     out.commit()?;
@@ -272,7 +274,7 @@ fn run() -> anyhow::Result<ExitCode> {
             code = ExitCode::from(1);
         }
     }
-    if let (Some(line), false) = (&coverage_line, coverage_on_stdout) {
+    if let (Some(line), false, false) = (&coverage_line, coverage_on_stdout, plan.quiet) {
         eprintln!("{line}");
     }
     Ok(code)
@@ -366,8 +368,12 @@ fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
     }
     if strict && !report.summary.plans.mismatches.is_empty() {
         eprintln!(
-            "pgtap-scan: {} plan mismatches (--strict)",
-            report.summary.plans.mismatches.len()
+            "pgtap-scan: {} (--strict)",
+            report::count(
+                report.summary.plans.mismatches.len() as u64,
+                "plan mismatch",
+                "plan mismatches"
+            )
         );
         return ExitCode::from(1);
     }

@@ -303,3 +303,90 @@ pgtest!(gaps_text_never_cuts_a_location_or_a_key, |dir, cmd| {
     }
     let _ = cmd;
 });
+
+pgtest!(max_memory_takes_one_size_syntax_in_the_flag_and_the_config, |dir, cmd| {
+    dir.create("t.sql", "SELECT has_table('a');\n");
+    for size in ["512MB", "512MiB", "1.5G", "64m"] {
+        dir.command()
+            .args(["t.sql", "--max-memory", size])
+            .expect_code(0);
+    }
+    for (value, bytes) in [("\"1G\"", 1u64 << 30), ("\"1.5G\"", 3 << 29), ("64", 64 << 20)] {
+        dir.create(".pgtap-scan.toml", format!("max-memory = {value}\n"));
+        let r = dir.command().arg("t.sql").json();
+        assert_eq!(r["stats"]["budget_bytes"], bytes, "max-memory = {value}");
+    }
+    dir.create(".pgtap-scan.toml", "max-memory = \"lots\"\n");
+    cmd.arg("t.sql")
+        .expect_code(2)
+        .assert_stderr_contains("max-memory = \"lots\" is not a size");
+});
+
+pgtest!(output_dash_is_stdout_not_a_file_named_dash, |dir, cmd| {
+    dir.create("t.sql", "SELECT has_table('a');\n");
+    let run = cmd.args(["t.sql", "-f", "json", "-o", "-"]).expect_code(0);
+    assert!(run.stdout.contains("\"version\""), "{run}");
+    assert!(!dir.join("-").exists(), "a file named - was written");
+});
+
+pgtest!(output_into_a_missing_folder_says_so_without_temp_names, |dir, cmd| {
+    dir.create("t.sql", "SELECT has_table('a');\n");
+    let run = cmd
+        .args(["t.sql", "-f", "html", "-o", "missing/dir/r.html"])
+        .expect_code(2);
+    run.assert_stderr_contains("missing/dir/r.html: cannot create a file in missing/dir: no such folder")
+        .assert_stderr_lacks(".tmp");
+});
+
+pgtest!(schema_in_the_config_may_be_a_single_string, |dir, cmd| {
+    project(dir);
+    dir.create(".pgtap-scan.toml", "schema = \"db/migrations\"\n");
+    let r = cmd.arg("tests").json();
+    assert_eq!(r["coverage"]["by_kind"]["table"]["objects"], 2, "{r}");
+});
+
+pgtest!(schemas_that_look_like_paths_are_warned_about, |dir, cmd| {
+    project(dir);
+    dir.create(
+        ".pgtap-scan.toml",
+        "schema = [\"db/migrations\"]\nschemas = [\"supabase/migrations\"]\n",
+    );
+    // Nothing of the universe is in a schema named "supabase/migrations": an error now,
+    // and the warning says why.
+    let run = cmd.arg("tests").expect_code(2);
+    run.assert_stderr_contains("schemas = \"supabase/migrations\" looks like a path");
+});
+
+pgtest!(quiet_drops_the_coverage_line_and_a_text_file_ends_with_it, |dir, cmd| {
+    project(dir);
+    let run = cmd
+        .args(["tests", "--schema", "db/migrations", "-f", "json", "-q"])
+        .expect_code(0);
+    run.assert_stderr_lacks("Coverage:");
+    let run = dir
+        .command()
+        .args(["tests", "--schema", "db/migrations", "-o", "r.txt"])
+        .expect_code(0);
+    let text = std::fs::read_to_string(dir.join("r.txt")).expect("report written");
+    assert_eq!(text.lines().last(), Some("Coverage: 20.0%"), "{text}");
+    // stdout does not carry it: the CI log still gets it on stderr.
+    run.assert_stderr_contains("Coverage: 20.0%");
+});
+
+pgtest!(counts_of_one_are_singular, |dir, cmd| {
+    dir.create("t.sql", "SELECT plan(2);\nSELECT has_table('a');\n");
+    let run = cmd.args(["t.sql", "--strict"]).expect_code(1);
+    run.assert_stderr_contains("1 plan mismatch (--strict)")
+        .assert_stderr_lacks("1 plan mismatches");
+    assert!(run.stdout.contains("0 errors, 1 warning (also"), "{run}");
+});
+
+pgtest!(the_html_header_has_a_date_and_no_jargon, |dir, cmd| {
+    dir.create("t.sql", "SELECT has_table('a');\n");
+    let run = cmd
+        .args(["t.sql", "-f", "html"])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .expect_code(0);
+    assert!(run.stdout.contains("<time>2023-11-14 22:13 UTC</time>"), "date");
+    assert!(!run.stdout.contains("standard mode"), "jargon");
+});

@@ -201,8 +201,9 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     if s.errors + s.warnings > 0 {
         writeln!(
             w,
-            "> {} errors and {} warnings were printed on the scan's stderr.",
-            s.errors, s.warnings
+            "> {} and {} were printed on the scan's stderr.",
+            super::count(s.errors, "error", "errors"),
+            super::count(s.warnings, "warning", "warnings")
         )?;
     }
     Ok(())

@@ -134,6 +134,12 @@ impl Format {
     }
 }
 
+/// `1 warning`, `2 warnings`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// How a report is drawn.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {

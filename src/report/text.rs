@@ -182,9 +182,9 @@ fn render_schema(
     if !s.gaps.is_empty() {
         writeln!(
             w,
-            "{} {} untested objects, most important first{}",
+            "{} {}, most important first{}",
             p.bold("gaps:"),
-            s.gaps.len(),
+            super::count(s.gaps.len() as u64, "untested object", "untested objects"),
             if s.gaps.len() > 10 {
                 " (pgtap-scan gaps lists them all)"
             } else {
@@ -213,10 +213,14 @@ fn render_stale(
     let only_absent = s.stale.iter().filter(|x| x.only_absent).count();
     writeln!(
         w,
-        "{} {} asserted objects do not exist in the schema ({} only through hasnt_*, which \
+        "{} {} in the schema ({} only through hasnt_*, which \
          pass because the object is gone: check they still mean something)",
         p.yellow("stale:"),
-        s.stale.len(),
+        super::count(
+            s.stale.len() as u64,
+            "asserted object does not exist",
+            "asserted objects do not exist"
+        ),
         only_absent
     )?;
     for x in s.stale.iter().take(max) {
@@ -419,8 +423,9 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
             w,
             "{}",
             p.yellow(&format!(
-                "{} errors, {} warnings (also on stderr)",
-                s.errors, s.warnings
+                "{}, {} (also on stderr)",
+                super::count(s.errors, "error", "errors"),
+                super::count(s.warnings, "warning", "warnings")
             ))
         )?;
         // Plan mismatches are listed above; the rest here, errors first.
