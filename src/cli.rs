@@ -23,9 +23,10 @@ Examples:
   pgtap-scan tests/ --schema db/migrations --format github   PR annotations
   pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
 
-Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, or a plan mismatch under
---strict); 2 an error (bad flag, missing path, a test file that could not be read, a schema
-or database that could not be read); 130 interrupted.
+Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, a per-kind gate on a kind
+the universe has none of, or a plan mismatch under --strict); 2 an error (bad flag, missing
+path, a test file that could not be read, a schema or database that could not be read or
+holds no object, no test file found without --allow-empty); 130 interrupted.
 
 Settings can also live in .pgtap-scan.toml (found from the current directory upwards);
 a flag wins over the file.";
@@ -85,13 +86,13 @@ pub struct ScanArgs {
     /// Report format.
     #[arg(short, long, value_parser = format_parser(), help_heading = "Output")]
     pub format: Option<Format>,
-    /// Write the report to FILE (atomically: a temporary file, then a rename).
+    /// Write the report to FILE (atomically: a temporary file, then a rename); - is stdout.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Print memory and pipeline statistics to stderr (JSON reports always carry them).
     #[arg(long, help_heading = "Output")]
     pub stats: bool,
-    /// Print nothing on stderr but errors; no progress bar.
+    /// Print nothing on stderr but errors: no warnings, no progress bar, no Coverage line.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
     /// Colour in the text report: auto means a terminal and no NO_COLOR.
@@ -197,7 +198,8 @@ pub struct ScanArgs {
     /// (connect_timeout in the URL, or PGCONNECT_TIMEOUT).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Schema coverage")]
     pub database_timeout: Option<u64>,
-    /// Only count objects in these schemas, comma-separated.
+    /// Only count objects in these PostgreSQL schemas, comma-separated (not folders:
+    /// migrations go in --schema).
     #[arg(
         long,
         value_name = "SCHEMAS",
@@ -206,7 +208,9 @@ pub struct ScanArgs {
     )]
     pub schemas: Vec<String>,
     /// Exit 1 when coverage is below a percentage: overall (80) or per kind
-    /// (table=100,policy=100,function=90; plurals work). Repeatable.
+    /// (table=100,policy=100,function=90; plurals and mview, matview, ftable, func, idx
+    /// work; an unknown kind is an error). A per-kind gate on a kind the universe has no
+    /// object of fails: a gate never passes on missing data. Repeatable.
     #[arg(long, value_name = "SPEC", help_heading = "Schema coverage")]
     pub fail_under: Vec<String>,
 

@@ -192,7 +192,10 @@ mod tests {
         assert!(parse("ta ble=3").is_err());
         assert!(parse("tabels=3").is_err());
         assert!(parse("policie=3").is_err());
-        assert_eq!(parse("mviews=1").unwrap()[0].kind.as_deref(), Some("materialized_view"));
+        assert_eq!(
+            parse("mviews=1").unwrap()[0].kind.as_deref(),
+            Some("materialized_view")
+        );
         assert_eq!(canonical_kind("schemas"), "schema");
         assert_eq!(canonical_kind("Columns"), "column");
         assert_eq!(canonical_kind("types"), "type");

@@ -31,15 +31,12 @@ fn project(dir: &Dir) {
 // ---------------------------------------------------------------------------------------
 
 pgtest!(migrations_starting_with_a_bom_are_read, |dir, cmd| {
-    dir.create(
-        "mig/001.sql",
-        format!("{BOM}CREATE TABLE a (id int);\n"),
-    )
-    .create(
-        "mig/002.sql",
-        format!("{BOM}CREATE TABLE b (id int);\nCREATE TABLE c (id int);\n"),
-    )
-    .create("t.sql", "SELECT has_table('a');\n");
+    dir.create("mig/001.sql", format!("{BOM}CREATE TABLE a (id int);\n"))
+        .create(
+            "mig/002.sql",
+            format!("{BOM}CREATE TABLE b (id int);\nCREATE TABLE c (id int);\n"),
+        )
+        .create("t.sql", "SELECT has_table('a');\n");
     let run = cmd
         .args(["t.sql", "--schema", "mig", "--format", "json"])
         .expect_code(0);
@@ -75,17 +72,20 @@ pgtest!(
 // 2. An empty universe
 // ---------------------------------------------------------------------------------------
 
-pgtest!(a_schema_folder_without_sql_is_an_error_not_100_percent, |dir, cmd| {
-    project(dir);
-    dir.create("empty/README.md", "no SQL here\n");
-    let run = cmd
-        .args(["tests", "--schema", "empty", "--fail-under", "80"])
-        .expect_code(2);
-    run.assert_stderr_contains("empty")
-        .assert_stderr_contains("no .sql file");
-    assert!(!run.stdout.contains("100.0%"), "{run}");
-    assert!(run.stdout.is_empty(), "{run}");
-});
+pgtest!(
+    a_schema_folder_without_sql_is_an_error_not_100_percent,
+    |dir, cmd| {
+        project(dir);
+        dir.create("empty/README.md", "no SQL here\n");
+        let run = cmd
+            .args(["tests", "--schema", "empty", "--fail-under", "80"])
+            .expect_code(2);
+        run.assert_stderr_contains("empty")
+            .assert_stderr_contains("no .sql file");
+        assert!(!run.stdout.contains("100.0%"), "{run}");
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+);
 
 pgtest!(a_schema_that_defines_no_object_is_an_error, |dir, cmd| {
     project(dir);
@@ -97,17 +97,32 @@ pgtest!(a_schema_that_defines_no_object_is_an_error, |dir, cmd| {
         .assert_stderr_contains("no object");
 });
 
-pgtest!(a_per_kind_gate_on_a_kind_with_no_objects_fails, |dir, cmd| {
-    project(dir);
-    let run = cmd
-        .args(["tests", "--schema", "db/migrations", "--fail-under", "policy=100"])
-        .expect_code(1);
-    run.assert_stderr_contains("policy=100: the universe has no policies");
-    // A kind that has objects still passes or fails on its share.
-    dir.command()
-        .args(["tests", "--schema", "db/migrations", "--fail-under", "table=50"])
-        .expect_code(0);
-});
+pgtest!(
+    a_per_kind_gate_on_a_kind_with_no_objects_fails,
+    |dir, cmd| {
+        project(dir);
+        let run = cmd
+            .args([
+                "tests",
+                "--schema",
+                "db/migrations",
+                "--fail-under",
+                "policy=100",
+            ])
+            .expect_code(1);
+        run.assert_stderr_contains("policy=100: the universe has no policies");
+        // A kind that has objects still passes or fails on its share.
+        dir.command()
+            .args([
+                "tests",
+                "--schema",
+                "db/migrations",
+                "--fail-under",
+                "table=50",
+            ])
+            .expect_code(0);
+    }
+);
 
 // ---------------------------------------------------------------------------------------
 // 3. A scan root without test files
@@ -159,21 +174,30 @@ pgtest!(an_unknown_kind_in_fail_under_is_rejected, |dir, cmd| {
     ])
     .expect_code(0);
     dir.command()
-        .args(["tests", "--schema", "db/migrations", "--fail-under", "mviews=0"])
+        .args([
+            "tests",
+            "--schema",
+            "db/migrations",
+            "--fail-under",
+            "mviews=0",
+        ])
         .expect_code(1)
         .assert_stderr_contains("the universe has no materialized_views");
 });
 
-pgtest!(an_unknown_kind_in_the_config_fail_under_is_rejected, |dir, cmd| {
-    project(dir);
-    dir.create(
-        ".pgtap-scan.toml",
-        "schema = [\"db/migrations\"]\n[fail-under]\ntabels = 100\n",
-    );
-    cmd.arg("tests")
-        .expect_code(2)
-        .assert_stderr_contains("\"tabels\" is not a kind");
-});
+pgtest!(
+    an_unknown_kind_in_the_config_fail_under_is_rejected,
+    |dir, cmd| {
+        project(dir);
+        dir.create(
+            ".pgtap-scan.toml",
+            "schema = [\"db/migrations\"]\n[fail-under]\ntabels = 100\n",
+        );
+        cmd.arg("tests")
+            .expect_code(2)
+            .assert_stderr_contains("\"tabels\" is not a kind");
+    }
+);
 
 #[allow(dead_code)]
 fn json_of(run: &util::Run) -> Value {
@@ -191,29 +215,35 @@ fn gaps_schema() -> jsonschema::Validator {
     jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("invalid schema: {e}"))
 }
 
-pgtest!(gaps_json_lists_the_gaps_and_matches_its_schema, |dir, cmd| {
-    project(dir);
-    let run = cmd
-        .args(["gaps", "tests", "--schema", "db/migrations", "-f", "json"])
-        .expect_code(0);
-    let r = run.json();
-    let errors: Vec<String> = gaps_schema()
-        .iter_errors(&r)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{run}");
-    assert!(r.get("files").is_none(), "the scan report, not the gaps\n{run}");
-    assert_eq!(r["untested"], 4, "{run}");
-    let first = &r["gaps"][0];
-    assert_eq!(first["kind"], "table");
-    assert_eq!(first["key"], "table:public.orders");
-    assert_eq!(first["defined_at"]["file"], "db/migrations/002_orders.sql");
-    assert_eq!(first["defined_at"]["line"], 1);
-    // The schema must be able to fail.
-    let mut bad = r.clone();
-    bad["gaps"][0]["defined_at"]["line"] = Value::from("one");
-    assert!(!gaps_schema().is_valid(&bad));
-});
+pgtest!(
+    gaps_json_lists_the_gaps_and_matches_its_schema,
+    |dir, cmd| {
+        project(dir);
+        let run = cmd
+            .args(["gaps", "tests", "--schema", "db/migrations", "-f", "json"])
+            .expect_code(0);
+        let r = run.json();
+        let errors: Vec<String> = gaps_schema()
+            .iter_errors(&r)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}\n{run}");
+        assert!(
+            r.get("files").is_none(),
+            "the scan report, not the gaps\n{run}"
+        );
+        assert_eq!(r["untested"], 4, "{run}");
+        let first = &r["gaps"][0];
+        assert_eq!(first["kind"], "table");
+        assert_eq!(first["key"], "table:public.orders");
+        assert_eq!(first["defined_at"]["file"], "db/migrations/002_orders.sql");
+        assert_eq!(first["defined_at"]["line"], 1);
+        // The schema must be able to fail.
+        let mut bad = r.clone();
+        bad["gaps"][0]["defined_at"]["line"] = Value::from("one");
+        assert!(!gaps_schema().is_valid(&bad));
+    }
+);
 
 pgtest!(gaps_csv_has_one_row_per_gap, |dir, cmd| {
     project(dir);
@@ -242,29 +272,35 @@ pgtest!(gaps_markdown_lists_the_gaps, |dir, cmd| {
     );
 });
 
-pgtest!(gaps_in_a_format_that_cannot_list_them_is_refused, |dir, cmd| {
-    project(dir);
-    let run = cmd
-        .args(["gaps", "tests", "--schema", "db/migrations", "-f", "html"])
-        .expect_code(2);
-    run.assert_stderr_contains("gaps --format html");
-    assert!(run.stdout.is_empty(), "{run}");
-});
+pgtest!(
+    gaps_in_a_format_that_cannot_list_them_is_refused,
+    |dir, cmd| {
+        project(dir);
+        let run = cmd
+            .args(["gaps", "tests", "--schema", "db/migrations", "-f", "html"])
+            .expect_code(2);
+        run.assert_stderr_contains("gaps --format html");
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+);
 
 // ---------------------------------------------------------------------------------------
 // Small things
 // ---------------------------------------------------------------------------------------
 
-pgtest!(format_names_are_the_same_for_the_flag_and_the_config, |dir, cmd| {
-    dir.create("t.sql", "SELECT has_table('a');\n");
-    let run = cmd.args(["t.sql", "--format", "md"]).expect_code(0);
-    assert!(run.stdout.starts_with("## pgTAP coverage"), "{run}");
-    dir.create(".pgtap-scan.toml", "format = \"xml\"\n");
-    let run = dir.command().arg("t.sql").expect_code(2);
-    run.assert_stderr_contains(
-        "text, json, ndjson, csv, markdown, html, junit, lcov, cobertura, github",
-    );
-});
+pgtest!(
+    format_names_are_the_same_for_the_flag_and_the_config,
+    |dir, cmd| {
+        dir.create("t.sql", "SELECT has_table('a');\n");
+        let run = cmd.args(["t.sql", "--format", "md"]).expect_code(0);
+        assert!(run.stdout.starts_with("## pgTAP coverage"), "{run}");
+        dir.create(".pgtap-scan.toml", "format = \"xml\"\n");
+        let run = dir.command().arg("t.sql").expect_code(2);
+        run.assert_stderr_contains(
+            "text, json, ndjson, csv, markdown, html, junit, lcov, cobertura, github",
+        );
+    }
+);
 
 pgtest!(a_missing_schema_path_names_the_error_once, |dir, cmd| {
     project(dir);
@@ -304,23 +340,30 @@ pgtest!(gaps_text_never_cuts_a_location_or_a_key, |dir, cmd| {
     let _ = cmd;
 });
 
-pgtest!(max_memory_takes_one_size_syntax_in_the_flag_and_the_config, |dir, cmd| {
-    dir.create("t.sql", "SELECT has_table('a');\n");
-    for size in ["512MB", "512MiB", "1.5G", "64m"] {
-        dir.command()
-            .args(["t.sql", "--max-memory", size])
-            .expect_code(0);
+pgtest!(
+    max_memory_takes_one_size_syntax_in_the_flag_and_the_config,
+    |dir, cmd| {
+        dir.create("t.sql", "SELECT has_table('a');\n");
+        for size in ["512MB", "512MiB", "1.5G", "64m"] {
+            dir.command()
+                .args(["t.sql", "--max-memory", size])
+                .expect_code(0);
+        }
+        for (value, bytes) in [
+            ("\"1G\"", 1u64 << 30),
+            ("\"1.5G\"", 3 << 29),
+            ("64", 64 << 20),
+        ] {
+            dir.create(".pgtap-scan.toml", format!("max-memory = {value}\n"));
+            let r = dir.command().arg("t.sql").json();
+            assert_eq!(r["stats"]["budget_bytes"], bytes, "max-memory = {value}");
+        }
+        dir.create(".pgtap-scan.toml", "max-memory = \"lots\"\n");
+        cmd.arg("t.sql")
+            .expect_code(2)
+            .assert_stderr_contains("max-memory = \"lots\" is not a size");
     }
-    for (value, bytes) in [("\"1G\"", 1u64 << 30), ("\"1.5G\"", 3 << 29), ("64", 64 << 20)] {
-        dir.create(".pgtap-scan.toml", format!("max-memory = {value}\n"));
-        let r = dir.command().arg("t.sql").json();
-        assert_eq!(r["stats"]["budget_bytes"], bytes, "max-memory = {value}");
-    }
-    dir.create(".pgtap-scan.toml", "max-memory = \"lots\"\n");
-    cmd.arg("t.sql")
-        .expect_code(2)
-        .assert_stderr_contains("max-memory = \"lots\" is not a size");
-});
+);
 
 pgtest!(output_dash_is_stdout_not_a_file_named_dash, |dir, cmd| {
     dir.create("t.sql", "SELECT has_table('a');\n");
@@ -329,14 +372,19 @@ pgtest!(output_dash_is_stdout_not_a_file_named_dash, |dir, cmd| {
     assert!(!dir.join("-").exists(), "a file named - was written");
 });
 
-pgtest!(output_into_a_missing_folder_says_so_without_temp_names, |dir, cmd| {
-    dir.create("t.sql", "SELECT has_table('a');\n");
-    let run = cmd
-        .args(["t.sql", "-f", "html", "-o", "missing/dir/r.html"])
-        .expect_code(2);
-    run.assert_stderr_contains("missing/dir/r.html: cannot create a file in missing/dir: no such folder")
+pgtest!(
+    output_into_a_missing_folder_says_so_without_temp_names,
+    |dir, cmd| {
+        dir.create("t.sql", "SELECT has_table('a');\n");
+        let run = cmd
+            .args(["t.sql", "-f", "html", "-o", "missing/dir/r.html"])
+            .expect_code(2);
+        run.assert_stderr_contains(
+            "missing/dir/r.html: cannot create a file in missing/dir: no such folder",
+        )
         .assert_stderr_lacks(".tmp");
-});
+    }
+);
 
 pgtest!(schema_in_the_config_may_be_a_single_string, |dir, cmd| {
     project(dir);
@@ -357,21 +405,24 @@ pgtest!(schemas_that_look_like_paths_are_warned_about, |dir, cmd| {
     run.assert_stderr_contains("schemas = \"supabase/migrations\" looks like a path");
 });
 
-pgtest!(quiet_drops_the_coverage_line_and_a_text_file_ends_with_it, |dir, cmd| {
-    project(dir);
-    let run = cmd
-        .args(["tests", "--schema", "db/migrations", "-f", "json", "-q"])
-        .expect_code(0);
-    run.assert_stderr_lacks("Coverage:");
-    let run = dir
-        .command()
-        .args(["tests", "--schema", "db/migrations", "-o", "r.txt"])
-        .expect_code(0);
-    let text = std::fs::read_to_string(dir.join("r.txt")).expect("report written");
-    assert_eq!(text.lines().last(), Some("Coverage: 20.0%"), "{text}");
-    // stdout does not carry it: the CI log still gets it on stderr.
-    run.assert_stderr_contains("Coverage: 20.0%");
-});
+pgtest!(
+    quiet_drops_the_coverage_line_and_a_text_file_ends_with_it,
+    |dir, cmd| {
+        project(dir);
+        let run = cmd
+            .args(["tests", "--schema", "db/migrations", "-f", "json", "-q"])
+            .expect_code(0);
+        run.assert_stderr_lacks("Coverage:");
+        let run = dir
+            .command()
+            .args(["tests", "--schema", "db/migrations", "-o", "r.txt"])
+            .expect_code(0);
+        let text = std::fs::read_to_string(dir.join("r.txt")).expect("report written");
+        assert_eq!(text.lines().last(), Some("Coverage: 20.0%"), "{text}");
+        // stdout does not carry it: the CI log still gets it on stderr.
+        run.assert_stderr_contains("Coverage: 20.0%");
+    }
+);
 
 pgtest!(counts_of_one_are_singular, |dir, cmd| {
     dir.create("t.sql", "SELECT plan(2);\nSELECT has_table('a');\n");
@@ -387,6 +438,9 @@ pgtest!(the_html_header_has_a_date_and_no_jargon, |dir, cmd| {
         .args(["t.sql", "-f", "html"])
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .expect_code(0);
-    assert!(run.stdout.contains("<time>2023-11-14 22:13 UTC</time>"), "date");
+    assert!(
+        run.stdout.contains("<time>2023-11-14 22:13 UTC</time>"),
+        "date"
+    );
     assert!(!run.stdout.contains("standard mode"), "jargon");
 });

@@ -285,16 +285,6 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Resu
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::cell;
-
-    #[test]
-    fn cells_cannot_break_the_table() {
-        assert_eq!(cell("a|b\nc<d>`"), "a\\|b c&lt;d&gt;'");
-    }
-}
-
 /// `pgtap-scan gaps --format markdown`: every untested object, a table per kind (not cut:
 /// the list is the point).
 pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
@@ -332,4 +322,14 @@ pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Re
         i += n;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc<d>`"), "a\\|b c&lt;d&gt;'");
+    }
 }

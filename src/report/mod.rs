@@ -88,7 +88,8 @@ pub const FORMATS: &[FormatInfo] = &[
         name: "lcov",
         format: Format::Lcov,
         aliases: &[],
-        help: "LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).",
+        help:
+            "LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).",
     },
     FormatInfo {
         name: "cobertura",

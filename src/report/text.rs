@@ -486,7 +486,10 @@ mod tests {
         let mut out = Vec::new();
         located(&mut out, key, at, 58, None).unwrap();
         let free = String::from_utf8(out).unwrap();
-        assert!(free.trim_end().ends_with(":1234") && free.contains(key), "{free}");
+        assert!(
+            free.trim_end().ends_with(":1234") && free.contains(key),
+            "{free}"
+        );
     }
 
     #[test]
