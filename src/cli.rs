@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pgtap_scan::config::{ExtractOptions, FileConfig, UniverseSpec, CONFIG_FILE_NAME};
+use pgtap_scan::config::{
+    ExtractOptions, FileConfig, UniverseSpec, CONFIG_FILE_NAME, DEFAULT_MAX_MEMORY,
+};
 use pgtap_scan::gate::{self, Gate};
 use pgtap_scan::report::Format;
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
@@ -21,10 +23,11 @@ Examples:
   pgtap-scan tests/ --schema db/migrations --format github   PR annotations
   pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
 
-Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, or a plan mismatch under
---strict); 2 an error (bad flag, missing path, a test file that could not be read, a schema
-or database that could not be read); 130, 143, 129 interrupted by SIGINT,
-SIGTERM, SIGHUP (no report written).
+Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, a per-kind gate on a kind
+the universe has none of, or a plan mismatch under --strict); 2 an error (bad flag, missing
+path, a test file that could not be read, a schema or database that could not be read or
+holds no object, no test file found without --allow-empty); 130, 143, 129 interrupted by
+SIGINT, SIGTERM, SIGHUP (no report written).
 
 Settings can also live in .pgtap-scan.toml (found from the current directory upwards);
 a flag wins over the file.";
@@ -64,29 +67,15 @@ pub enum StreamingArg {
     Never,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FormatArg {
-    /// A terminal summary: objects per kind with bars, the most tested objects, plans.
-    Text,
-    /// The whole report (version-1 contract, schema/report.schema.json).
-    Json,
-    /// One JSON line per file, per object, then a summary line; streams in streaming mode.
-    Ndjson,
-    /// One row per object and assertion location (RFC 4180).
-    Csv,
-    /// A summary for pull-request comments and $GITHUB_STEP_SUMMARY.
-    Markdown,
-    /// One self-contained page: charts, a sortable and filterable object table.
-    Html,
-    /// JUnit XML: one test case per asserted object; with a schema, one per object of the
-    /// schema, untested ones failing.
-    Junit,
-    /// LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).
-    Lcov,
-    /// Cobertura XML, the same mapping, for GitLab/Jenkins/Azure coverage views.
-    Cobertura,
-    /// GitHub Actions annotations: a warning on the definition of each untested object.
-    Github,
+/// `--format`: the names, aliases and help of [`pgtap_scan::report::FORMATS`].
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(pgtap_scan::report::FORMATS.iter().map(|f| {
+        PossibleValue::new(f.name)
+            .help(f.help)
+            .aliases(f.aliases.iter().copied())
+    }))
+    .map(|name| Format::parse(&name).unwrap_or_default())
 }
 
 #[derive(Debug, Args, Default)]
@@ -96,15 +85,15 @@ pub struct ScanArgs {
     pub paths: Vec<PathBuf>,
 
     /// Report format.
-    #[arg(short, long, value_enum, help_heading = "Output")]
-    pub format: Option<FormatArg>,
-    /// Write the report to FILE (atomically: a temporary file, then a rename).
+    #[arg(short, long, value_parser = format_parser(), help_heading = "Output")]
+    pub format: Option<Format>,
+    /// Write the report to FILE (atomically: a temporary file, then a rename); - is stdout.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Print memory and pipeline statistics to stderr (JSON reports always carry them).
     #[arg(long, help_heading = "Output")]
     pub stats: bool,
-    /// Print nothing on stderr but errors; no progress bar.
+    /// Print nothing on stderr but errors: no warnings, no progress bar, no Coverage line.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
     /// Colour in the text report: auto means a terminal and no NO_COLOR.
@@ -140,6 +129,10 @@ pub struct ScanArgs {
     /// other include is a warning and its file's plan is not checked.
     #[arg(long, value_name = "DIR", help_heading = "Discovery")]
     pub include_dir: Vec<PathBuf>,
+    /// Exit 0 when the paths hold no test file. Without it, finding nothing to scan is an
+    /// error (exit 2): a CI job pointed at the wrong folder must not stay green.
+    #[arg(long, help_heading = "Discovery")]
+    pub allow_empty: bool,
     /// Also parse files that look binary (a NUL byte in their first 8 KiB); by default
     /// they are skipped with a warning.
     #[arg(long, help_heading = "Discovery")]
@@ -151,7 +144,7 @@ pub struct ScanArgs {
     /// Files per batch between discovery and the parse pool.
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub batch_size: Option<usize>,
-    /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16M, 1G); readers
+    /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16MB, 512MiB, 1.5G); readers
     /// wait above 80% of it [default: 512]. The coverage database, which grows with the
     /// distinct objects named, is not charged to it (--stats shows the heap).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Performance")]
@@ -216,7 +209,8 @@ pub struct ScanArgs {
     /// (connect_timeout in the URL, or PGCONNECT_TIMEOUT).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Schema coverage")]
     pub database_timeout: Option<u64>,
-    /// Only count objects in these schemas, comma-separated.
+    /// Only count objects in these PostgreSQL schemas, comma-separated (not folders:
+    /// migrations go in --schema).
     #[arg(
         long,
         value_name = "SCHEMAS",
@@ -225,7 +219,9 @@ pub struct ScanArgs {
     )]
     pub schemas: Vec<String>,
     /// Exit 1 when coverage is below a percentage: overall (80) or per kind
-    /// (table=100,policy=100,function=90; plurals work). Repeatable.
+    /// (table=100,policy=100,function=90; plurals and mview, matview, ftable, func, idx
+    /// work; an unknown kind is an error). A per-kind gate on a kind the universe has no
+    /// object of fails: a gate never passes on missing data. Repeatable.
     #[arg(long, value_name = "SPEC", help_heading = "Schema coverage")]
     pub fail_under: Vec<String>,
 
@@ -240,22 +236,16 @@ pub struct ScanArgs {
     pub list_functions: bool,
 }
 
-/// `512` (MB), `256K`, `16M`, `1G` (binary units) into bytes.
+/// `--max-memory`: the same syntax as the config file's `max-memory`.
 fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let (digits, shift) = match t.char_indices().last() {
-        Some((i, 'K' | 'k')) => (&t[..i], 10),
-        Some((i, 'M' | 'm')) => (&t[..i], 20),
-        Some((i, 'G' | 'g')) => (&t[..i], 30),
-        _ => (t, 20),
-    };
-    let n: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: use MB (512) or a unit (256K, 16M, 1G)"))?;
-    n.checked_mul(1 << shift)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| format!("{s:?}: must be more than 0 and fit in 64 bits"))
+    pgtap_scan::config::parse_size(s)
+}
+
+/// `supabase/migrations`, `db\\schema.sql`, `./x`: not a PostgreSQL schema name (which
+/// could hold a slash only quoted, and nobody does that).
+fn looks_like_a_path(name: &str) -> bool {
+    let n = name.trim();
+    n.contains('/') || n.contains('\\') || n.to_ascii_lowercase().ends_with(".sql")
 }
 
 /// What `main` needs to run a scan.
@@ -276,6 +266,8 @@ pub struct Plan {
     pub quiet: bool,
     pub color: bool,
     pub strict: bool,
+    /// `--allow-empty`: no test file found is not an error.
+    pub allow_empty: bool,
 }
 
 fn or<T>(flag: Option<T>, file: Option<T>, default: T) -> T {
@@ -297,21 +289,12 @@ impl ScanArgs {
             }
         };
         let format = match (self.format, file.format.as_deref()) {
-            (Some(FormatArg::Text), _) => Format::Text,
-            (Some(FormatArg::Json), _) => Format::Json,
-            (Some(FormatArg::Ndjson), _) => Format::Ndjson,
-            (Some(FormatArg::Csv), _) => Format::Csv,
-            (Some(FormatArg::Markdown), _) => Format::Markdown,
-            (Some(FormatArg::Html), _) => Format::Html,
-            (Some(FormatArg::Junit), _) => Format::Junit,
-            (Some(FormatArg::Lcov), _) => Format::Lcov,
-            (Some(FormatArg::Cobertura), _) => Format::Cobertura,
-            (Some(FormatArg::Github), _) => Format::Github,
+            (Some(f), _) => f,
             (None, Some(name)) => match Format::parse(name) {
                 Some(f) => f,
                 None => bail!(
                     "config: format = {name:?} is not one of {}",
-                    Format::NAMES.join(", ")
+                    Format::names().join(", ")
                 ),
             },
             (None, None) => Format::Text,
@@ -326,11 +309,19 @@ impl ScanArgs {
                 bail!("config: streaming = {other:?} is not one of auto, always, never")
             }
         };
-        let max_memory_bytes = or(
-            self.max_memory,
-            file.max_memory.map(|mb| mb.saturating_mul(1 << 20)),
-            512 << 20,
-        );
+        let file_max_memory = match &file.max_memory {
+            None => None,
+            Some(size) => Some(size.bytes().map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: max-memory = {e}",
+                    file_path
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(CONFIG_FILE_NAME))
+                        .display()
+                )
+            })?),
+        };
+        let max_memory_bytes = or(self.max_memory, file_max_memory, DEFAULT_MAX_MEMORY);
         if max_memory_bytes == 0 {
             bail!("--max-memory must be more than 0");
         }
@@ -368,7 +359,7 @@ impl ScanArgs {
                 (Some(_), Some(_)) => {
                     bail!("config: schema and database-url: give one universe, not both")
                 }
-                (Some(paths), None) => Some(UniverseSpec::Migrations(paths)),
+                (Some(paths), None) => Some(UniverseSpec::Migrations(paths.into_vec())),
                 (None, Some(url)) => Some(UniverseSpec::Database {
                     url: (!url.is_empty()).then_some(url),
                     source: UrlSource::ConfigFile(
@@ -380,22 +371,59 @@ impl ScanArgs {
                 (None, None) => None,
             },
         };
-        let schemas = if self.schemas.is_empty() {
-            file.schemas.clone().unwrap_or_default()
+        let (schemas, schemas_from) = if self.schemas.is_empty() {
+            (file.schemas.clone().unwrap_or_default(), "schemas =")
         } else {
-            self.schemas
+            (self.schemas, "--schemas")
         };
-        let specs: Vec<String> = if self.fail_under.is_empty() {
+        if !self.quiet {
+            // `schemas` (PostgreSQL schemas to count) is easily taken for `schema` (the
+            // migrations): a name with a slash or a .sql end is a path, not a schema.
+            for s in schemas.iter().filter(|s| looks_like_a_path(s)) {
+                eprintln!(
+                    "pgtap-scan: warning: {schemas_from} {s:?} looks like a path; {schemas_from} \
+                     names PostgreSQL schemas to count (app, billing). Migrations go in \
+                     --schema / schema ="
+                );
+            }
+        }
+        let from_file = self.fail_under.is_empty();
+        let specs: Vec<String> = if from_file {
             file.fail_under.iter().map(|f| f.to_spec()).collect()
         } else {
             self.fail_under
         };
         let mut gates = Vec::new();
         for spec in &specs {
-            gates.extend(gate::parse(spec)?);
+            match gate::parse(spec) {
+                Ok(g) => gates.extend(g),
+                Err(e) if from_file => bail!(
+                    "{}: fail-under: {}",
+                    file_path
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(CONFIG_FILE_NAME))
+                        .display(),
+                    e.reason
+                ),
+                Err(e) => return Err(e.into()),
+            }
         }
         if !gates.is_empty() && universe.is_none() {
             bail!("--fail-under needs a universe to measure against: add --schema PATH or --database-url");
+        }
+        // `-o -` is stdout, as for most tools; not a file named `-`.
+        let output = self.output.filter(|p| p.as_os_str() != "-");
+        if let Some(out) = &output {
+            // Said before a long scan, and without the temporary file's name.
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                if !parent.is_dir() {
+                    bail!(
+                        "{}: cannot create a file in {}: no such folder",
+                        out.display(),
+                        parent.display()
+                    );
+                }
+            }
         }
         let color = match self.color {
             ColorChoice::Always => true,
@@ -403,7 +431,7 @@ impl ScanArgs {
             ColorChoice::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::io::IsTerminal::is_terminal(&std::io::stdout())
-                    && self.output.is_none()
+                    && output.is_none()
             }
         };
         let discovery = pipeline::DiscoveryConfig {
@@ -464,11 +492,12 @@ impl ScanArgs {
                 binary: self.binary || file.binary.unwrap_or(false),
             },
             format,
-            output: self.output,
+            output,
             stats: self.stats,
             quiet: self.quiet,
             color,
             strict: self.strict || file.strict.unwrap_or(false),
+            allow_empty: self.allow_empty || file.allow_empty.unwrap_or(false),
         })
     }
 }

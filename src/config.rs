@@ -102,7 +102,8 @@ pub struct FileConfig {
     pub binary: Option<bool>,
     pub threads: Option<usize>,
     pub batch_size: Option<usize>,
-    pub max_memory: Option<u64>,
+    /// A [`parse_size`] string (`"1G"`), or a bare number of MB (`512`).
+    pub max_memory: Option<Size>,
     pub streaming: Option<String>,
     pub cache: Option<PathBuf>,
     pub format: Option<String>,
@@ -111,8 +112,11 @@ pub struct FileConfig {
     pub pgtap_schemas: Option<Vec<String>>,
     pub include_commented: Option<bool>,
     pub strict: Option<bool>,
+    /// No test file found is not an error.
+    pub allow_empty: Option<bool>,
     /// Migration / schema SQL files or folders: the universe for schema coverage.
-    pub schema: Option<Vec<PathBuf>>,
+    /// One path (`schema = "db/migrations"`) or several.
+    pub schema: Option<OneOrMany<PathBuf>>,
     /// A live database as the universe (`""` means: from the PG* variables).
     pub database_url: Option<String>,
     /// Limit the universe to these schemas.
@@ -122,6 +126,75 @@ pub struct FileConfig {
     pub fail_under: Option<FailUnder>,
     #[serde(default)]
     pub helper: Vec<HelperDecl>,
+}
+
+/// A setting that takes one value or a list of them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// The memory budget when none is given: 512 MiB.
+pub const DEFAULT_MAX_MEMORY: u64 = 512 << 20;
+
+/// `max-memory` in the config file: `512` (MB, as before) or `"1G"` like the flag.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Size {
+    Megabytes(u64),
+    Text(String),
+}
+
+impl Size {
+    pub fn bytes(&self) -> Result<u64, String> {
+        match self {
+            Size::Megabytes(mb) => parse_size(&mb.to_string()),
+            Size::Text(s) => parse_size(s),
+        }
+    }
+}
+
+/// The one SIZE syntax of `--max-memory` and `max-memory`: a number of MB (`512`), or a
+/// number with a binary unit, `K`, `M` or `G`, optionally followed by `B` or `iB`
+/// (`256K`, `16MB`, `512MiB`, `1.5G`). Case does not matter. Into bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" => 20,
+        "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(not_a_size(s)),
+    };
+    let n: f64 = number.parse().map_err(|_| not_a_size(s))?;
+    let bytes = (n * (1u64 << shift) as f64).floor();
+    if bytes.is_nan() || bytes < 1.0 {
+        return Err(format!("{s:?}: must be more than 0"));
+    }
+    if bytes >= u64::MAX as f64 {
+        return Err(format!("{s:?}: must fit in 64 bits"));
+    }
+    Ok(bytes as u64)
+}
+
+fn not_a_size(s: &str) -> String {
+    format!("{s:?} is not a size: use a number of MB (512) or a unit (256K, 16MB, 512MiB, 1.5G)")
 }
 
 /// The forms `fail-under` takes in the config file.
@@ -206,5 +279,28 @@ impl FileConfig {
             dir = d.parent();
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_size_syntax_with_units_decimals_and_bare_megabytes() {
+        assert_eq!(parse_size("512"), Ok(512 << 20));
+        assert_eq!(parse_size("256K"), Ok(256 << 10));
+        assert_eq!(parse_size("16m"), Ok(16 << 20));
+        assert_eq!(parse_size("512MB"), Ok(512 << 20));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        assert!(parse_size("0").unwrap_err().contains("must be more than 0"));
+        assert!(parse_size("lots").unwrap_err().contains("is not a size"));
+        assert!(parse_size("5T").is_err());
+        assert!(parse_size("1.2.3M").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert_eq!(Size::Megabytes(512).bytes(), Ok(DEFAULT_MAX_MEMORY));
+        assert_eq!(Size::Text("1G".into()).bytes(), Ok(1 << 30));
     }
 }

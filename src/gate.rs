@@ -38,6 +38,38 @@ pub fn canonical_kind(name: &str) -> String {
     singular
 }
 
+/// The kinds a gate may name: those a universe holds.
+pub use crate::gaps::UNIVERSE_KINDS as KINDS;
+
+/// Short names accepted besides singulars and plurals (`mviews=100`).
+const ALIASES: &[(&str, &str)] = &[
+    ("mview", "materialized_view"),
+    ("matview", "materialized_view"),
+    ("mat_view", "materialized_view"),
+    ("ftable", "foreign_table"),
+    ("func", "function"),
+    ("idx", "index"),
+];
+
+/// A kind as users write it (`tables`, `materialized-views`, `mviews`), if it is one.
+pub fn kind(name: &str) -> Option<&'static str> {
+    let k = canonical_kind(name);
+    let k = ALIASES
+        .iter()
+        .find(|(a, _)| *a == k)
+        .map_or(k.as_str(), |(_, to)| to);
+    KINDS.iter().copied().find(|known| *known == k)
+}
+
+/// The plural of a kind, as the reports write it.
+pub fn plural(kind: &str) -> String {
+    match kind {
+        "index" => "indexes".into(),
+        "policy" => "policies".into(),
+        k => format!("{k}s"),
+    }
+}
+
 /// Parses one spec: `80`, `80%`, `table=100`, `tables=100`, several joined by commas.
 pub fn parse(spec: &str) -> Result<Vec<Gate>, GateError> {
     let err = |reason: String| GateError {
@@ -47,13 +79,17 @@ pub fn parse(spec: &str) -> Result<Vec<Gate>, GateError> {
     let mut out = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (kind, value) = match part.split_once('=') {
-            Some((k, v)) => {
-                let k = canonical_kind(k);
-                if k.is_empty() || !k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                    return Err(err(format!("{part:?}: the kind must be a word like table")));
+            Some((k, v)) => match kind(k) {
+                Some(known) => (Some(known.to_string()), v),
+                None => {
+                    return Err(err(format!(
+                        "{:?} is not a kind; kinds: {} (plurals work, and mview for \
+                         materialized_view)",
+                        k.trim(),
+                        KINDS.join(", ")
+                    )))
                 }
-                (Some(k), v)
-            }
+            },
             None => (None, part),
         };
         let value = value.trim().trim_end_matches('%');
@@ -82,6 +118,18 @@ pub struct Shortfall {
 
 impl fmt::Display for Shortfall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.objects == 0 {
+            // A gate never passes on missing data: nothing of the kind is not 100% of it.
+            return match &self.gate.kind {
+                Some(k) => write!(
+                    f,
+                    "{k}={}: the universe has no {}",
+                    self.gate.min,
+                    plural(k)
+                ),
+                None => write!(f, "{}: the universe has no object", self.gate.min),
+            };
+        }
         let what = match &self.gate.kind {
             Some(k) => format!("{k} coverage"),
             None => "overall coverage".to_string(),
@@ -94,7 +142,9 @@ impl fmt::Display for Shortfall {
     }
 }
 
-/// Every gate not met. A kind the universe has no object of has nothing to miss: 100%.
+/// Every gate not met. A gate on a kind the universe has no object of fails (whatever its
+/// threshold, 0 included): a gate never passes on missing data, and a gate naming a kind
+/// the schema does not have is more likely a wrong schema than a finished job.
 pub fn check(gates: &[Gate], coverage: &Coverage) -> Vec<Shortfall> {
     gates
         .iter()
@@ -103,8 +153,8 @@ pub fn check(gates: &[Gate], coverage: &Coverage) -> Vec<Shortfall> {
                 None => coverage.overall,
                 Some(k) => coverage.by_kind.get(k).copied().unwrap_or_default(),
             };
-            let percent = if r.objects == 0 { 100.0 } else { r.percent };
-            (percent < g.min).then(|| Shortfall {
+            let percent = if r.objects == 0 { 0.0 } else { r.percent };
+            (r.objects == 0 || percent < g.min).then(|| Shortfall {
                 gate: g.clone(),
                 percent,
                 tested: r.tested,
@@ -140,6 +190,12 @@ mod tests {
         assert!(parse("120").is_err());
         assert!(parse("").is_err());
         assert!(parse("ta ble=3").is_err());
+        assert!(parse("tabels=3").is_err());
+        assert!(parse("policie=3").is_err());
+        assert_eq!(
+            parse("mviews=1").unwrap()[0].kind.as_deref(),
+            Some("materialized_view")
+        );
         assert_eq!(canonical_kind("schemas"), "schema");
         assert_eq!(canonical_kind("Columns"), "column");
         assert_eq!(canonical_kind("types"), "type");
@@ -170,10 +226,14 @@ mod tests {
         );
         let gates = parse("80,table=100,policy=100").unwrap();
         let short = check(&gates, &c);
-        assert_eq!(short.len(), 1, "{short:?}");
+        assert_eq!(short.len(), 2, "{short:?}");
         assert_eq!(
             short[0].to_string(),
             "overall coverage 70.0% (7 of 10) is below 80%"
+        );
+        assert_eq!(
+            short[1].to_string(),
+            "policy=100: the universe has no policies"
         );
     }
 }

@@ -105,6 +105,14 @@ fn run() -> anyhow::Result<ExitCode> {
     if gaps_only && plan.universe.is_none() {
         anyhow::bail!("gaps needs a universe: add --schema PATH (migrations) or --database-url");
     }
+    if gaps_only && !plan.format.lists_gaps() {
+        anyhow::bail!(
+            "gaps --format {0}: gaps are listed as text, json, csv, markdown or github; the {0} \
+             report of a scan with a universe (pgtap-scan --format {0} --schema ...) shows \
+             them already",
+            plan.format.name()
+        );
+    }
     match (plan.format, &plan.universe) {
         (Format::Lcov | Format::Cobertura, Some(pgtap_scan::config::UniverseSpec::Migrations(_))) => {}
         (Format::Lcov | Format::Cobertura, _) => anyhow::bail!(
@@ -193,6 +201,29 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
+    if report.summary.files == 0 {
+        if report.stats.files_failed > 0 {
+            // Nothing could be read (the errors are on stderr): an empty report would only
+            // look like a result.
+            out.discard();
+            return Ok(ExitCode::from(2));
+        }
+        if !plan.allow_empty {
+            out.discard();
+            anyhow::bail!(
+                "no test files found in {} (looked for {}); a CI job pointed at the wrong \
+                 folder would pass: if nothing to scan is expected, pass --allow-empty",
+                describe_roots(&plan.scan.discovery.roots),
+                plan.scan
+                    .discovery
+                    .extensions
+                    .iter()
+                    .map(|e| format!("*.{e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let report = match &universe {
         Some((u, source, skipped)) => report
             .with_universe(u, *source, &plan.schemas)
@@ -201,6 +232,16 @@ fn run() -> anyhow::Result<ExitCode> {
     };
     if let Some(sig) = signals::received() {
         return Ok(interrupted(Some(out), sig));
+    }
+    if let Some(s) = &report.schema {
+        if s.coverage.overall.objects == 0 {
+            out.discard();
+            anyhow::bail!(
+                "--schemas {}: no object of the universe is in these schemas: nothing to \
+                 measure coverage against",
+                plan.schemas.join(",")
+            );
+        }
     }
     let coverage_line = report
         .schema
@@ -212,6 +253,7 @@ fn run() -> anyhow::Result<ExitCode> {
         RenderOptions {
             color: plan.color,
             gaps_only: plan.gaps_only,
+            width: (plan.output.is_none()).then(terminal_width).flatten(),
         },
         &mut Cancellable {
             inner: out.writer(),
@@ -229,11 +271,13 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         r => r.context("writing the report")?,
     }
-    // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. On
-    // stdout only when stdout carries the text report; otherwise on stderr, so JSON and
-    // XML stay parseable.
-    let coverage_on_stdout = plan.format == Format::Text && plan.output.is_none();
-    if let (Some(line), true) = (&coverage_line, coverage_on_stdout) {
+    // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
+    // ends the text report, wherever that goes (stdout or -o FILE); on stderr when stdout
+    // does not carry it (another format, or -o), so JSON and XML stay parseable; and not
+    // at all on stderr under -q, which means errors only.
+    let coverage_in_report = plan.format == Format::Text;
+    let coverage_on_stdout = coverage_in_report && plan.output.is_none();
+    if let (Some(line), true) = (&coverage_line, coverage_in_report) {
         let _ = writeln!(out.writer(), "{line}");
     }
     if let Some(sig) = signals::received() {
@@ -256,7 +300,7 @@ fn run() -> anyhow::Result<ExitCode> {
             code = ExitCode::from(1);
         }
     }
-    if let (Some(line), false) = (&coverage_line, coverage_on_stdout) {
+    if let (Some(line), false, false) = (&coverage_line, coverage_on_stdout, plan.quiet) {
         eprintln!("{line}");
     }
     Ok(code)
@@ -347,9 +391,44 @@ fn load_universe(
                     anyhow::anyhow!("{}: database-url: {e}", p.display())
                 }
             })?;
+            if universe.is_empty() {
+                anyhow::bail!(
+                    "the database holds no object{}: nothing to measure coverage against",
+                    if plan.schemas.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in --schemas {}", plan.schemas.join(","))
+                    }
+                );
+            }
             Ok((universe, UniverseSource::Database, Vec::new()))
         }
     }
+}
+
+/// The width of the terminal stdout is, if it is one: `COLUMNS` when set (the user's
+/// word), else what the terminal says.
+fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+}
+
+/// `tests, more` or `.` for the roots a scan was given.
+fn describe_roots(roots: &[std::path::PathBuf]) -> String {
+    if roots.is_empty() {
+        return ".".to_string();
+    }
+    roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
@@ -358,8 +437,12 @@ fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
     }
     if strict && !report.summary.plans.mismatches.is_empty() {
         eprintln!(
-            "pgtap-scan: {} plan mismatches (--strict)",
-            report.summary.plans.mismatches.len()
+            "pgtap-scan: {} (--strict)",
+            report::count(
+                report.summary.plans.mismatches.len() as u64,
+                "plan mismatch",
+                "plan mismatches"
+            )
         );
         return ExitCode::from(1);
     }

@@ -54,7 +54,7 @@ impl Default for ScanConfig {
             discovery: DiscoveryConfig::default(),
             threads: 0,
             batch_size: 100,
-            max_memory_bytes: 512 * 1024 * 1024,
+            max_memory_bytes: crate::config::DEFAULT_MAX_MEMORY,
             streaming: StreamingMode::Auto,
             extract: ExtractOptions::default(),
             cache_dir: None,

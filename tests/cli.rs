@@ -390,7 +390,7 @@ pgtest!(strict_plan_mismatch_exits_1, |dir, cmd| {
         .create("fine.sql", "SELECT plan(1); SELECT ok(true);\n");
     let run = cmd.arg("--strict").expect_code(1);
     run.assert_stderr_contains("t.sql:1: plan(2) but 1 tests found")
-        .assert_stderr_contains("1 plan mismatches (--strict)");
+        .assert_stderr_contains("1 plan mismatch (--strict)");
     // The report is still written.
     assert!(run.stdout.contains("2 files"), "{run}");
 

@@ -182,7 +182,11 @@ impl Extractor {
         // buffer never holds a whole big file's tokens.
         scratch.diags.clear();
         let mut lex_diags = Vec::new();
-        let mut from = (0usize, 1u32, 1u32);
+        // A UTF-8 byte-order mark (editors on Windows write one) is not SQL: lexed, it
+        // would glue itself to the first word (`\u{feff}SELECT`, `\u{feff}\ir`) and shift
+        // the columns of line 1. Lexing starts after it, at line 1, column 1.
+        let start = if src.starts_with(BOM) { BOM.len() } else { 0 };
+        let mut from = (start, 1u32, 1u32);
         loop {
             scratch.tokens.clear();
             let resume = tokenize_window(
@@ -250,6 +254,9 @@ impl Extractor {
         out
     }
 }
+
+/// The UTF-8 byte-order mark.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Tokens a thread's scratch buffer keeps between files (32 bytes each: 32 MiB).
 const KEEP_TOKENS: usize = 1 << 20;

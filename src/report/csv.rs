@@ -51,6 +51,20 @@ fn row(w: &mut dyn Write, fields: &[&str]) -> io::Result<()> {
     w.write_all(b"\r\n")
 }
 
+/// The columns of `pgtap-scan gaps --format csv`.
+pub const GAP_COLUMNS: &[&str] = &["kind", "key", "file", "line"];
+
+/// `pgtap-scan gaps --format csv`: one row per untested object of the universe, most
+/// important kinds first.
+pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+    row(w, GAP_COLUMNS)?;
+    for g in &s.gaps {
+        let line = g.defined_at.line.to_string();
+        row(w, &[&g.kind, &g.key, &g.defined_at.file, &line])?;
+    }
+    Ok(())
+}
+
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     row(w, COLUMNS)?;
     for o in &report.coverage.objects {

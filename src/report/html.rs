@@ -71,11 +71,16 @@ fn page_into(r: &ScanReport, out: &mut String) {
     out.push_str("<h1>pgTAP coverage report</h1>\n");
     let _ = writeln!(
         out,
-        "<p class=\"sub\">{} files &middot; {} assertions &middot; {} objects &middot; {} mode</p>",
+        "<p class=\"sub\">{} files &middot; {} assertions &middot; {} objects{} &middot; <time>{}</time></p>",
         num(s.files),
         num(s.assertions),
         num(st.objects),
-        h(&r.stats.mode)
+        if r.stats.mode == "streaming" {
+            " &middot; per-file detail not kept (a large suite)"
+        } else {
+            ""
+        },
+        h(&utc_date(report_time()))
     );
     out.push_str("<nav aria-label=\"Sections\">");
     if r.schema.is_some() {
@@ -813,6 +818,40 @@ fn status_index(o: &ObjectCoverage) -> usize {
     }
 }
 
+/// When the page was made: `SOURCE_DATE_EPOCH` when set (reproducible builds, snapshot
+/// tests), else now. Seconds since 1970.
+fn report_time() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        })
+}
+
+/// `2026-12-02 07:50 UTC` (the proleptic Gregorian calendar, days from civil dates after
+/// Howard Hinnant's `civil_from_days`).
+fn utc_date(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
 /// Everything the script draws: the object table and, with a universe, the gaps.
 fn page_data(r: &ScanReport) -> Value {
     let mut data = table_data(&r.coverage.objects);
@@ -1020,6 +1059,14 @@ fn width(n: u64, max: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_date_is_utc_and_calendar_exact() {
+        assert_eq!(utc_date(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_date(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_date(1_700_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(utc_date(-1), "1969-12-31 23:59 UTC");
+    }
 
     #[test]
     fn script_json_cannot_close_the_script_element() {

@@ -15,3 +15,28 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     w.write_all(b"\n")?;
     w.flush()
 }
+
+/// `pgtap-scan gaps --format json` (`schema/gaps.schema.json`): the untested objects of
+/// the universe with where each is defined, and the counts they come from.
+pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Gaps<'a> {
+        version: u32,
+        universe_source: crate::gaps::UniverseSource,
+        /// Untested objects, per kind and in all.
+        untested: u64,
+        coverage: &'a crate::gaps::Coverage,
+        gaps: &'a [crate::gaps::Gap],
+    }
+    let mut w = BufWriter::with_capacity(CHUNK, w);
+    let doc = Gaps {
+        version: 1,
+        universe_source: s.universe_source,
+        untested: s.gaps.len() as u64,
+        coverage: &s.coverage,
+        gaps: &s.gaps,
+    };
+    serde_json::to_writer_pretty(&mut w, &doc).map_err(io::Error::from)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}

@@ -203,8 +203,9 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     if s.errors + s.warnings > 0 {
         writeln!(
             w,
-            "> {} errors and {} warnings were printed on the scan's stderr.",
-            s.errors, s.warnings
+            "> {} and {} were printed on the scan's stderr.",
+            super::count(s.errors, "error", "errors"),
+            super::count(s.warnings, "warning", "warnings")
         )?;
         writeln!(w)?;
         writeln!(w, "<details><summary>Errors and warnings</summary>")?;
@@ -307,6 +308,45 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Resu
             s.stale.iter().filter(|x| x.only_absent).count()
         )?;
         writeln!(w)?;
+    }
+    Ok(())
+}
+
+/// `pgtap-scan gaps --format markdown`: every untested object, a table per kind (not cut:
+/// the list is the point).
+pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+    let o = &s.coverage.overall;
+    writeln!(
+        w,
+        "## pgtap-scan gaps: {} of {} objects untested ({:.1}% tested)",
+        s.gaps.len(),
+        o.objects,
+        o.percent
+    )?;
+    let mut i = 0;
+    while i < s.gaps.len() {
+        let kind = &s.gaps[i].kind;
+        let n = s.gaps[i..].iter().take_while(|g| &g.kind == kind).count();
+        let total = s.coverage.by_kind.get(kind).map_or(0, |k| k.objects);
+        writeln!(w)?;
+        writeln!(
+            w,
+            "### {} ({n} of {total} untested)",
+            crate::gate::plural(kind)
+        )?;
+        writeln!(w)?;
+        writeln!(w, "| object | defined at |")?;
+        writeln!(w, "|---|---|")?;
+        for g in &s.gaps[i..i + n] {
+            writeln!(
+                w,
+                "| `{}` | {}:{} |",
+                cell(&g.key),
+                cell(&g.defined_at.file),
+                g.defined_at.line
+            )?;
+        }
+        i += n;
     }
     Ok(())
 }

@@ -31,25 +31,114 @@ pub enum Format {
     Github,
 }
 
-impl Format {
-    pub const NAMES: &'static [&'static str] =
-        &["text", "json", "ndjson", "csv", "markdown", "html", "junit"];
+/// A format's name, the names it is also accepted under, and what it is. The one table
+/// `--format`, `format =` in the config file and their error messages all read.
+pub struct FormatInfo {
+    pub name: &'static str,
+    pub format: Format,
+    pub aliases: &'static [&'static str],
+    pub help: &'static str,
+}
 
-    pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "text" => Some(Format::Text),
-            "json" => Some(Format::Json),
-            "ndjson" => Some(Format::Ndjson),
-            "csv" => Some(Format::Csv),
-            "markdown" | "md" => Some(Format::Markdown),
-            "html" => Some(Format::Html),
-            "junit" => Some(Format::Junit),
-            "lcov" => Some(Format::Lcov),
-            "cobertura" => Some(Format::Cobertura),
-            "github" => Some(Format::Github),
-            _ => None,
-        }
+pub const FORMATS: &[FormatInfo] = &[
+    FormatInfo {
+        name: "text",
+        format: Format::Text,
+        aliases: &[],
+        help: "A terminal summary: objects per kind with bars, the most tested objects, plans.",
+    },
+    FormatInfo {
+        name: "json",
+        format: Format::Json,
+        aliases: &[],
+        help: "The whole report (version-1 contract, schema/report.schema.json).",
+    },
+    FormatInfo {
+        name: "ndjson",
+        format: Format::Ndjson,
+        aliases: &[],
+        help: "One JSON line per file, per object, then a summary line; streams in streaming mode.",
+    },
+    FormatInfo {
+        name: "csv",
+        format: Format::Csv,
+        aliases: &[],
+        help: "One row per object and assertion location (RFC 4180).",
+    },
+    FormatInfo {
+        name: "markdown",
+        format: Format::Markdown,
+        aliases: &["md"],
+        help: "A summary for pull-request comments and $GITHUB_STEP_SUMMARY.",
+    },
+    FormatInfo {
+        name: "html",
+        format: Format::Html,
+        aliases: &[],
+        help: "One self-contained page: charts, a sortable and filterable object table.",
+    },
+    FormatInfo {
+        name: "junit",
+        format: Format::Junit,
+        aliases: &[],
+        help: "JUnit XML: one test case per asserted object; with a schema, one per object of \
+               the schema, untested ones failing.",
+    },
+    FormatInfo {
+        name: "lcov",
+        format: Format::Lcov,
+        aliases: &[],
+        help:
+            "LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).",
+    },
+    FormatInfo {
+        name: "cobertura",
+        format: Format::Cobertura,
+        aliases: &[],
+        help: "Cobertura XML, the same mapping, for GitLab/Jenkins/Azure coverage views.",
+    },
+    FormatInfo {
+        name: "github",
+        format: Format::Github,
+        aliases: &[],
+        help: "GitHub Actions annotations: a warning on the definition of each untested object.",
+    },
+];
+
+impl Format {
+    /// Every format's name, in [`FORMATS`] order.
+    pub fn names() -> Vec<&'static str> {
+        FORMATS.iter().map(|f| f.name).collect()
     }
+
+    /// A name or an alias (`md`).
+    pub fn parse(s: &str) -> Option<Format> {
+        FORMATS
+            .iter()
+            .find(|f| f.name == s || f.aliases.contains(&s))
+            .map(|f| f.format)
+    }
+
+    pub fn name(self) -> &'static str {
+        FORMATS
+            .iter()
+            .find(|f| f.format == self)
+            .map_or("text", |f| f.name)
+    }
+
+    /// Formats `pgtap-scan gaps` lists the gaps in.
+    pub fn lists_gaps(self) -> bool {
+        matches!(
+            self,
+            Format::Text | Format::Json | Format::Csv | Format::Markdown | Format::Github
+        )
+    }
+}
+
+/// `1 warning`, `2 warnings`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// How a report is drawn.
@@ -58,6 +147,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// `pgtap-scan gaps`: the text report lists every gap instead of the summary.
     pub gaps_only: bool,
+    /// The terminal's width, when the text report goes to one: a key and its location
+    /// that would not fit are put on two lines. `None` (a file, a pipe): one line each.
+    pub width: Option<usize>,
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
@@ -68,6 +160,15 @@ pub fn render(
     opts: RenderOptions,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    if let (true, Some(s)) = (opts.gaps_only, &report.schema) {
+        match format {
+            Format::Json => return json::render_gaps(s, w),
+            Format::Csv => return csv::render_gaps(s, w),
+            Format::Markdown => return markdown::render_gaps(s, w),
+            // Text lists the gaps itself; GitHub annotations are one per gap already.
+            _ => {}
+        }
+    }
     match format {
         Format::Text => text::render(report, opts, w),
         Format::Json => json::render(report, w),
@@ -121,5 +222,33 @@ mod printable_tests {
             "a\\n::error file=x::pwned\\u{1b}[31m\\u{202e}é\\"
         );
         assert_eq!(printable("\r\t\u{7f}\u{85}"), "\\r\\t\\u{7f}\\u{85}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_table_names_every_format_once() {
+        let all = [
+            Format::Text,
+            Format::Json,
+            Format::Ndjson,
+            Format::Csv,
+            Format::Markdown,
+            Format::Html,
+            Format::Junit,
+            Format::Lcov,
+            Format::Cobertura,
+            Format::Github,
+        ];
+        assert_eq!(FORMATS.len(), all.len());
+        for f in all {
+            assert_eq!(FORMATS.iter().filter(|i| i.format == f).count(), 1, "{f:?}");
+            assert_eq!(Format::parse(f.name()), Some(f));
+        }
+        assert_eq!(Format::parse("md"), Some(Format::Markdown));
+        assert_eq!(Format::parse("xml"), None);
     }
 }

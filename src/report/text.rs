@@ -1,4 +1,5 @@
-//! The terminal report: a summary that fits in 100 columns.
+//! The terminal report: a summary whose tables fit in 100 columns; object keys with
+//! their locations are never cut (see [`located`]).
 
 use std::io::{self, Write};
 
@@ -68,6 +69,27 @@ fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// A key and where it is, on one line: `  key<padding> file:line`. Neither is ever cut: a
+/// location is what the reader needs, and a cut key names another object. When the line
+/// would not fit the terminal (`width`), the location goes on the next line, indented;
+/// without a terminal (a file, a pipe, a CI log) every pair stays on one line.
+fn located(
+    w: &mut dyn Write,
+    key: &str,
+    at: &str,
+    key_col: usize,
+    width: Option<usize>,
+) -> io::Result<()> {
+    let line = format!("  {key:<key_col$} {at}");
+    match width {
+        Some(width) if line.chars().count() > width => {
+            writeln!(w, "  {key}")?;
+            writeln!(w, "      {at}")
+        }
+        _ => writeln!(w, "{line}"),
+    }
+}
+
 /// Aspect names, most used first, cut to `width`.
 fn aspect_list(aspects: &std::collections::BTreeMap<String, u64>, width: usize) -> String {
     let mut v: Vec<_> = aspects.iter().collect();
@@ -109,7 +131,12 @@ fn plural(kind: &str) -> String {
 }
 
 /// Schema coverage: per kind, then the first gaps and the stale tests.
-fn render_schema(s: &crate::gaps::SchemaCoverage, p: &Paint, w: &mut dyn Write) -> io::Result<()> {
+fn render_schema(
+    s: &crate::gaps::SchemaCoverage,
+    p: &Paint,
+    width: Option<usize>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let source = match s.universe_source {
         crate::gaps::UniverseSource::Migrations => "migrations",
         crate::gaps::UniverseSource::Database => "database",
@@ -157,9 +184,9 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, p: &Paint, w: &mut dyn Write) 
     if !s.gaps.is_empty() {
         writeln!(
             w,
-            "{} {} untested objects, most important first{}",
+            "{} {}, most important first{}",
             p.bold("gaps:"),
-            s.gaps.len(),
+            super::count(s.gaps.len() as u64, "untested object", "untested objects"),
             if s.gaps.len() > 10 {
                 " (pgtap-scan gaps lists them all)"
             } else {
@@ -168,16 +195,17 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, p: &Paint, w: &mut dyn Write) 
         )?;
         for g in s.gaps.iter().take(10) {
             let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
-            writeln!(w, "  {:<58} {}", fit(&g.key, 58), fit(&at, 38))?;
+            located(w, &g.key, &at, 58, width)?;
         }
         writeln!(w)?;
     }
-    render_stale(s, p, w, 10)
+    render_stale(s, p, width, w, 10)
 }
 
 fn render_stale(
     s: &crate::gaps::SchemaCoverage,
     p: &Paint,
+    width: Option<usize>,
     w: &mut dyn Write,
     max: usize,
 ) -> io::Result<()> {
@@ -187,10 +215,14 @@ fn render_stale(
     let only_absent = s.stale.iter().filter(|x| x.only_absent).count();
     writeln!(
         w,
-        "{} {} asserted objects do not exist in the schema ({} only through hasnt_*, which \
+        "{} {} in the schema ({} only through hasnt_*, which \
          pass because the object is gone: check they still mean something)",
         p.yellow("stale:"),
-        s.stale.len(),
+        super::count(
+            s.stale.len() as u64,
+            "asserted object does not exist",
+            "asserted objects do not exist"
+        ),
         only_absent
     )?;
     for x in s.stale.iter().take(max) {
@@ -199,7 +231,7 @@ fn render_stale(
             .first()
             .map(|l| format!("{}:{} {}", l.file, l.line, l.function))
             .unwrap_or_default();
-        writeln!(w, "  {:<50} {}", fit(&x.key, 50), fit(&at, 46))?;
+        located(w, &x.key, &at, 50, width)?;
     }
     if s.stale.len() > max {
         writeln!(
@@ -212,7 +244,12 @@ fn render_stale(
 }
 
 /// `pgtap-scan gaps`: every untested object, grouped by kind, most important kinds first.
-fn render_gaps(s: &crate::gaps::SchemaCoverage, p: &Paint, w: &mut dyn Write) -> io::Result<()> {
+fn render_gaps(
+    s: &crate::gaps::SchemaCoverage,
+    p: &Paint,
+    width: Option<usize>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let o = &s.coverage.overall;
     writeln!(
         w,
@@ -235,18 +272,18 @@ fn render_gaps(s: &crate::gaps::SchemaCoverage, p: &Paint, w: &mut dyn Write) ->
         )?;
         for g in &s.gaps[i..i + n] {
             let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
-            writeln!(w, "  {:<58} {}", fit(&g.key, 58), fit(&at, 38))?;
+            located(w, &g.key, &at, 58, width)?;
         }
         i += n;
     }
     writeln!(w)?;
-    render_stale(s, p, w, usize::MAX)
+    render_stale(s, p, width, w, usize::MAX)
 }
 
 pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: opts.color };
     if let (true, Some(s)) = (opts.gaps_only, &r.schema) {
-        return render_gaps(s, &p, w);
+        return render_gaps(s, &p, opts.width, w);
     }
     let s = &r.summary;
     let st = &r.coverage.statistics;
@@ -363,7 +400,7 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
             w,
             "  {} {}:{}: plan({}) but {} found",
             p.yellow("!"),
-            fit(&m.path, 70),
+            super::printable(&m.path),
             m.line,
             m.planned,
             m.found
@@ -388,8 +425,9 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
             w,
             "{}",
             p.yellow(&format!(
-                "{} errors, {} warnings (also on stderr)",
-                s.errors, s.warnings
+                "{}, {} (also on stderr)",
+                super::count(s.errors, "error", "errors"),
+                super::count(s.warnings, "warning", "warnings")
             ))
         )?;
         // Plan mismatches are listed above; the rest here, errors first.
@@ -406,14 +444,20 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
                     crate::scan::Severity::Error => p.red("error"),
                     crate::scan::Severity::Warning => p.yellow("warning"),
                 };
-                writeln!(w, "  {mark} {}", fit(&m.to_string(), 88))?;
+                // Messages start with file:line; a terminal cuts the rest, a file keeps it.
+                let m = m.to_string();
+                let m = match opts.width {
+                    Some(width) => fit(&m, width.saturating_sub(12).max(40)),
+                    None => super::printable(&m).into_owned(),
+                };
+                writeln!(w, "  {mark} {m}")?;
                 shown += 1;
             }
         }
     }
     if let Some(schema) = &r.schema {
         writeln!(w)?;
-        render_schema(schema, &p, w)?;
+        render_schema(schema, &p, opts.width, w)?;
     }
     Ok(())
 }
@@ -427,6 +471,27 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("ééé", 3), "ééé");
         assert_eq!(fit("éééé", 3), "éé…");
+    }
+
+    #[test]
+    fn a_location_is_never_cut_and_wraps_on_a_narrow_terminal() {
+        let key = "table:public.a_rather_long_table_name";
+        let at = "supabase/migrations/20240414161947_backfill.sql:1234";
+        let mut out = Vec::new();
+        located(&mut out, key, at, 30, Some(200)).unwrap();
+        let one = String::from_utf8(out).unwrap();
+        assert_eq!(one, format!("  {key} {at}\n"));
+        let mut out = Vec::new();
+        located(&mut out, key, at, 30, Some(60)).unwrap();
+        let two = String::from_utf8(out).unwrap();
+        assert_eq!(two, format!("  {key}\n      {at}\n"));
+        let mut out = Vec::new();
+        located(&mut out, key, at, 58, None).unwrap();
+        let free = String::from_utf8(out).unwrap();
+        assert!(
+            free.trim_end().ends_with(":1234") && free.contains(key),
+            "{free}"
+        );
     }
 
     #[test]

@@ -238,6 +238,8 @@ impl Universe {
         src: &[u8],
         search_path: &[String],
     ) -> Vec<SkippedStatement> {
+        // A byte-order mark would glue itself to the first statement's first word.
+        let src = src.strip_prefix(crate::extract::BOM).unwrap_or(src);
         ddl::apply(self, file, src, search_path)
     }
 
@@ -508,12 +510,27 @@ impl Universe {
 /// A migration file or folder could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: {source}")]
+    // Not a `source`: the message already says it, and anyhow would print it again.
+    #[error("{}: cannot read: {}", path.display(), io_message(error))]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    /// A folder with no `.sql` file in it: a typo'd or wrong folder, not an empty schema.
+    #[error("{}: no .sql file in this folder: nothing to measure coverage against", path.display())]
+    NoFiles { path: PathBuf },
+    /// Files were read but define no object (seed data, only DML, or unread statements).
+    #[error("{}: {files} file(s) read, but they define no object: nothing to measure coverage against", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NoObjects { paths: Vec<PathBuf>, files: usize },
+}
+
+/// `No such file or directory (os error 2)` -> `no such file or directory`.
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 /// Reads migration files and folders (`.sql`, recursively) and applies them: each folder's
@@ -525,13 +542,16 @@ pub fn load_migrations(
 ) -> Result<(Universe, Vec<SkippedStatement>), LoadError> {
     let mut files = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|source| LoadError::Read {
+        let meta = std::fs::metadata(p).map_err(|error| LoadError::Read {
             path: p.clone(),
-            source,
+            error,
         })?;
         if meta.is_dir() {
             let mut found = Vec::new();
             collect_sql(p, &mut found)?;
+            if found.is_empty() {
+                return Err(LoadError::NoFiles { path: p.clone() });
+            }
             found.sort();
             files.extend(found);
         } else {
@@ -540,20 +560,27 @@ pub fn load_migrations(
     }
     let mut universe = Universe::new();
     let mut skipped = Vec::new();
+    let count = files.len();
     for f in files {
-        let src = std::fs::read(&f).map_err(|source| LoadError::Read {
+        let src = std::fs::read(&f).map_err(|error| LoadError::Read {
             path: f.clone(),
-            source,
+            error,
         })?;
         skipped.extend(universe.apply_sql(&f.display().to_string(), &src, search_path));
+    }
+    if universe.is_empty() {
+        return Err(LoadError::NoObjects {
+            paths: paths.to_vec(),
+            files: count,
+        });
     }
     Ok((universe, skipped))
 }
 
 fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let err = |source| LoadError::Read {
+    let err = |error| LoadError::Read {
         path: dir.to_path_buf(),
-        source,
+        error,
     };
     for entry in std::fs::read_dir(dir).map_err(err)? {
         let entry = entry.map_err(err)?;
