@@ -2971,15 +2971,16 @@ fn is_routine_option(c: &Cursor) -> bool {
 }
 
 /// After PRIMARY KEY / UNIQUE: `INCLUDE (..)`, `WITH (..)`, `USING INDEX TABLESPACE x`.
+/// Every pass of the loop consumes a token or stops.
 fn skip_index_params(c: &mut Cursor) {
     loop {
         if c.eat("include") || c.eat("with") {
             c.parens();
         } else if c.eat_seq(&["using", "index", "tablespace"]) {
             c.ident();
-        } else if c.is_kind(TokenKind::LParen) {
-            c.parens();
-        } else {
+        } else if c.parens().is_none() {
+            // Not a parameter, or an unclosed `(`: nothing more to skip (and no progress
+            // to make, so stop rather than loop).
             break;
         }
     }
