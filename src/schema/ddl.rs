@@ -3170,9 +3170,14 @@ fn position_of(src: &[u8], at: usize, tok: &Token) -> (u32, u32) {
     let start = tok.start as usize;
     let mut line = tok.line;
     let mut col = tok.col;
-    for &b in src.get(start..at).unwrap_or_default() {
-        if b == b'\n' {
-            line += 1;
+    let span = if src.get(start..at).is_some() {
+        start..at
+    } else {
+        0..0
+    };
+    for i in span {
+        if crate::lexer::is_line_break(src, i) {
+            line = line.saturating_add(1);
             col = 1;
         } else {
             col += 1;
