@@ -360,3 +360,53 @@ pgtest!(a_failed_append_cuts_the_data_file_back, |dir, _cmd| {
     assert_eq!(counters(&third), (0, 0, 11));
     assert_eq!(results(third), uncached(dir));
 });
+
+pgtest!(a_file_that_can_no_longer_be_read_is_not_served_from_the_cache, |dir, _cmd| {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    suite(dir);
+    // Root reads a mode-000 file anyway: run as nobody then (the tree opened up for it).
+    let as_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid() == 0
+    });
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let dir_like = p.is_dir();
+        let mode = if dir_like { 0o777 } else { 0o666 };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        if dir_like {
+            stack.extend(std::fs::read_dir(&p).expect("read_dir").flatten().map(|e| e.path()));
+        }
+    }
+    if let Some(parent) = dir.path().parent() {
+        // The temp dir's parent must let nobody through too (tempfile makes it 0700).
+        let mode = std::fs::metadata(parent).expect("parent").permissions().mode();
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o711))
+            .expect("chmod parent");
+    }
+    let scan = |with_cache: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pgtap-scan"));
+        c.current_dir(dir.path()).args(["tests", "--format", "json"]);
+        if with_cache {
+            c.args(["--cache", "cache"]);
+        }
+        if as_root {
+            c.uid(65534).gid(65534);
+        }
+        let out = c.output().expect("run pgtap-scan");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = scan(true);
+    assert_eq!(code, Some(0), "{stderr}");
+    let locked = dir.join("tests/01_accounts.sql");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let (code, stderr) = scan(false);
+    assert_eq!(code, Some(2), "without the cache: {stderr}");
+    let (code, stderr) = scan(true);
+    assert_eq!(code, Some(2), "with the cache: {stderr}");
+    assert!(stderr.contains("01_accounts.sql"), "{stderr}");
+});

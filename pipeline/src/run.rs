@@ -545,6 +545,9 @@ where
         match found {
             Lookup::Found(e) if e.stamp == stamp && !e.racy => match decode(codec, e.payload) {
                 Some(value) => {
+                    // Served only while the file can still be read: a run without the
+                    // cache would fail on it (permissions taken away), so this one must.
+                    File::open(path)?;
                     return Ok(Done {
                         value,
                         bytes: 0,
