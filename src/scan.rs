@@ -157,6 +157,8 @@ pub struct Stats {
     pub files_discovered: u64,
     pub files_parsed: u64,
     pub files_failed: u64,
+    /// Directories (or other inputs) that could not be read, so were not scanned.
+    pub inputs_not_scanned: u64,
     pub bytes_read: u64,
     pub batches: u64,
     /// `standard` or `streaming`.
@@ -366,6 +368,7 @@ pub fn scan(
         files_discovered: pstats.files_discovered,
         files_parsed: pstats.files_parsed,
         files_failed: pstats.files_failed,
+        inputs_not_scanned: pstats.inputs_not_scanned,
         bytes_read: pstats.bytes_read,
         batches: pstats.batches,
         mode: if streaming { "streaming" } else { "standard" }.to_string(),
@@ -496,6 +499,14 @@ impl<'o> Aggregator<'o> {
             Event::Warning { path, message } => {
                 self.message(
                     Severity::Warning,
+                    path.map(|p| p.display().to_string()),
+                    None,
+                    message,
+                );
+            }
+            Event::Unscanned { path, message } => {
+                self.message(
+                    Severity::Error,
                     path.map(|p| p.display().to_string()),
                     None,
                     message,

@@ -87,9 +87,16 @@ pub struct Progress {
 #[derive(Debug)]
 pub enum Event<R> {
     File(FileOutcome<R>),
-    /// A non-fatal discovery problem: unreadable directory, broken symlink (with follow),
-    /// symlink loop, bad glob...
+    /// A non-fatal discovery problem: broken symlink (with follow), symlink loop, bad
+    /// glob, unreadable ignore file...
     Warning {
+        path: Option<PathBuf>,
+        message: String,
+    },
+    /// Part of the input was not scanned: a directory that cannot be read (permissions, a
+    /// path longer than the system allows, removed while being walked). An error, like a
+    /// file that cannot be read; counted in [`PipelineStats::inputs_not_scanned`].
+    Unscanned {
         path: Option<PathBuf>,
         message: String,
     },
@@ -128,6 +135,8 @@ pub struct PipelineStats {
     pub files_discovered: u64,
     pub files_parsed: u64,
     pub files_failed: u64,
+    /// [`Event::Unscanned`] events: directories (or other inputs) that were not scanned.
+    pub inputs_not_scanned: u64,
     pub bytes_read: u64,
     pub batches: u64,
     pub budget: BudgetStats,
@@ -325,6 +334,9 @@ where
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut event = event;
+            if let Event::Unscanned { .. } = event {
+                stats.inputs_not_scanned += 1;
+            }
             if let Event::File(outcome) = &mut event {
                 match outcome.result {
                     Ok(_) => stats.files_parsed += 1,
@@ -424,6 +436,10 @@ impl<R: Send> Sink for RunSink<'_, R> {
 
     fn warning(&self, path: Option<PathBuf>, message: String) -> bool {
         self.event_tx.send(Event::Warning { path, message }).is_ok()
+    }
+
+    fn unscanned(&self, path: Option<PathBuf>, message: String) -> bool {
+        self.event_tx.send(Event::Unscanned { path, message }).is_ok()
     }
 
     fn stopped(&self) -> bool {
@@ -730,10 +746,11 @@ impl fmt::Display for PipelineStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "files: {} discovered, {} parsed, {} failed; {} bytes in {} batches",
+            "files: {} discovered, {} parsed, {} failed, {} inputs not scanned; {} bytes in {} batches",
             self.files_discovered,
             self.files_parsed,
             self.files_failed,
+            self.inputs_not_scanned,
             self.bytes_read,
             self.batches
         )?;

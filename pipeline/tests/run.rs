@@ -87,7 +87,9 @@ impl Collected {
                     }
                 }
             }
-            Event::Warning { path, message } => self.warnings.push((path, message)),
+            Event::Warning { path, message } | Event::Unscanned { path, message } => {
+                self.warnings.push((path, message))
+            }
         }
     }
 }
@@ -469,7 +471,9 @@ fn cached_results_the_codec_rejects_are_parsed_again() {
                     let p = o.path.clone();
                     got.insert(p, o.into_result().expect("a result"));
                 }
-                Event::Warning { message, .. } => warnings.push(message),
+                Event::Warning { message, .. } | Event::Unscanned { message, .. } => {
+                    warnings.push(message)
+                }
             },
         );
         (stats, got, uses, warnings)
