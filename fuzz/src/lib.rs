@@ -94,6 +94,7 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             let lexed = pgtap_scan::lexer::tokenize(input);
             let mut prev_end = 0u32;
             let mut prev_line = 1u32;
+            let lines = line_count(input);
             let mut prev_kind = None;
             for tok in &lexed.tokens {
                 assert!(
@@ -108,6 +109,7 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
                     "token {tok:?}: inner span outside the token"
                 );
                 assert!(tok.line >= prev_line, "token {tok:?}: line went back");
+                assert!(tok.line as usize <= lines, "token {tok:?}: past the last line");
                 prev_end = tok.end;
                 prev_line = tok.line;
                 f.add(&(prev_kind, tok.kind, tok.flavor as u8));
@@ -120,7 +122,14 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
         Target::Extract => {
             let which = input.len() & 1;
             let r = extractors()[which].extract(input);
+            let lines = line_count(input);
             for a in &r.assertions {
+                assert!(
+                    a.line >= 1 && a.line as usize <= lines,
+                    "assertion {} on line {} of {lines}",
+                    a.function,
+                    a.line
+                );
                 f.add(&(
                     &*a.function,
                     &*a.kind,
@@ -140,7 +149,14 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
         Target::Schema => {
             let mut u = pgtap_scan::schema::Universe::new();
             let skipped = u.apply_sql("fuzz.sql", input, &["public".to_string()]);
+            let lines = line_count(input);
             for s in &skipped {
+                assert!(
+                    s.line as usize <= lines,
+                    "skipped statement on line {} of {lines}: {}",
+                    s.line,
+                    s.reason
+                );
                 f.add(&shape(&s.reason));
             }
             let mut per_kind: std::collections::HashMap<&str, usize> = Default::default();
@@ -169,6 +185,13 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
         }
     }
     f.0
+}
+
+/// Lines as the lexer counts them (a lone CR is a line break, CRLF one).
+fn line_count(input: &[u8]) -> usize {
+    1 + (0..input.len())
+        .filter(|&i| pgtap_scan::lexer::is_line_break(input, i))
+        .count()
 }
 
 /// A message reduced to its wording: the input's own text (quoted names, numbers) dropped,
@@ -493,6 +516,19 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], t: Target) -> Vec<u8> {
                 let mut bytes = vec![0xffu8; n];
                 bytes.push(rng.below(0x80) as u8);
                 v.splice(at..at, bytes);
+            }
+            9 if rng.chance(16) => {
+                // Other line endings for the whole input: lone CR, or CRLF.
+                let crlf = rng.chance(2);
+                let mut out = Vec::with_capacity(v.len() + v.len() / 16);
+                for &b in &v {
+                    match b {
+                        b'\n' if crlf => out.extend_from_slice(b"\r\n"),
+                        b'\n' => out.push(b'\r'),
+                        _ => out.push(b),
+                    }
+                }
+                v = out;
             }
             9 => {
                 let w = DICT[rng.below(DICT.len())];
