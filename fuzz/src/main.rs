@@ -44,6 +44,7 @@ fn main() -> ExitCode {
                 "--max-execs" => max_execs = Some(num(value("--max-execs"))?),
                 "--artifacts" => artifacts = PathBuf::from(value("--artifacts")?),
                 "--save-new" => save_new = true,
+                "-h" | "--help" => return Err("help".into()),
                 "--target" => {
                     let v = value("--target")?;
                     targets.push(Target::from_name(&v).ok_or(format!("no target {v}"))?);
