@@ -311,33 +311,43 @@ fn cache_files(dir: &Dir) -> Vec<String> {
     v
 }
 
-pgtest!(a_failed_cache_write_leaves_no_data_file_behind, |dir, _cmd| {
-    sample_suite(dir);
-    let run = cached_with_file_limit(dir, 4);
-    assert_eq!(run.code, Some(0), "a cache problem is only a warning\n{run}");
-    assert!(run.stderr.contains("cache not updated"), "{run}");
-    assert_eq!(results(run.json()), uncached(dir));
-    assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
-    // And the next run writes the cache as if nothing had happened.
-    let (first, _) = cached(dir);
-    assert_eq!(counters(&first), (0, 0, 11));
-    let (second, run) = cached(dir);
-    assert_eq!(counters(&second), (11, 0, 0));
-    assert!(!run.stderr.contains("cache"), "{run}");
-});
+pgtest!(
+    a_failed_cache_write_leaves_no_data_file_behind,
+    |dir, _cmd| {
+        sample_suite(dir);
+        let run = cached_with_file_limit(dir, 4);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "a cache problem is only a warning\n{run}"
+        );
+        assert!(run.stderr.contains("cache not updated"), "{run}");
+        assert_eq!(results(run.json()), uncached(dir));
+        assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
+        // And the next run writes the cache as if nothing had happened.
+        let (first, _) = cached(dir);
+        assert_eq!(counters(&first), (0, 0, 11));
+        let (second, run) = cached(dir);
+        assert_eq!(counters(&second), (11, 0, 0));
+        assert!(!run.stderr.contains("cache"), "{run}");
+    }
+);
 
-pgtest!(orphan_data_files_of_a_crashed_run_are_removed_first, |dir, _cmd| {
-    sample_suite(dir);
-    // What a run killed mid-write (or an older version) leaves: data no index names.
-    dir.create("cache/data-1.bin", vec![0u8; 64 * 1024]);
-    dir.create("cache/data-2.tmp", vec![0u8; 64 * 1024]);
-    let run = cached_with_file_limit(dir, 4);
-    assert!(run.stderr.contains("cache not updated"), "{run}");
-    assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
-    let (first, run) = cached(dir);
-    assert_eq!(counters(&first), (0, 0, 11));
-    assert_eq!(cache_files(dir), ["data-1.bin", "index.bin"], "{run}");
-});
+pgtest!(
+    orphan_data_files_of_a_crashed_run_are_removed_first,
+    |dir, _cmd| {
+        sample_suite(dir);
+        // What a run killed mid-write (or an older version) leaves: data no index names.
+        dir.create("cache/data-1.bin", vec![0u8; 64 * 1024]);
+        dir.create("cache/data-2.tmp", vec![0u8; 64 * 1024]);
+        let run = cached_with_file_limit(dir, 4);
+        assert!(run.stderr.contains("cache not updated"), "{run}");
+        assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
+        let (first, run) = cached(dir);
+        assert_eq!(counters(&first), (0, 0, 11));
+        assert_eq!(cache_files(dir), ["data-1.bin", "index.bin"], "{run}");
+    }
+);
 
 pgtest!(a_failed_append_cuts_the_data_file_back, |dir, _cmd| {
     sample_suite(dir);
@@ -346,7 +356,10 @@ pgtest!(a_failed_append_cuts_the_data_file_back, |dir, _cmd| {
     let data = dir.join("cache").join(&files[0]);
     let before = std::fs::metadata(&data).expect("data file").len();
     // Every file changes: every entry is appended again.
-    for e in std::fs::read_dir(dir.join("tests")).expect("tests").flatten() {
+    for e in std::fs::read_dir(dir.join("tests"))
+        .expect("tests")
+        .flatten()
+    {
         let mut text = std::fs::read(e.path()).expect("read");
         text.extend_from_slice(b"\n-- edited\n");
         std::fs::write(e.path(), text).expect("write");
@@ -361,52 +374,64 @@ pgtest!(a_failed_append_cuts_the_data_file_back, |dir, _cmd| {
     assert_eq!(results(third), uncached(dir));
 });
 
-pgtest!(a_file_that_can_no_longer_be_read_is_not_served_from_the_cache, |dir, _cmd| {
-    use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
-    suite(dir);
-    // Root reads a mode-000 file anyway: run as nobody then (the tree opened up for it).
-    let as_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
-        use std::os::unix::fs::MetadataExt;
-        m.uid() == 0
-    });
-    let mut stack = vec![dir.path().to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let dir_like = p.is_dir();
-        let mode = if dir_like { 0o777 } else { 0o666 };
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-        if dir_like {
-            stack.extend(std::fs::read_dir(&p).expect("read_dir").flatten().map(|e| e.path()));
+pgtest!(
+    a_file_that_can_no_longer_be_read_is_not_served_from_the_cache,
+    |dir, _cmd| {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        suite(dir);
+        // Root reads a mode-000 file anyway: run as nobody then (the tree opened up for it).
+        let as_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == 0
+        });
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(p) = stack.pop() {
+            let dir_like = p.is_dir();
+            let mode = if dir_like { 0o777 } else { 0o666 };
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            if dir_like {
+                stack.extend(
+                    std::fs::read_dir(&p)
+                        .expect("read_dir")
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            }
         }
+        if let Some(parent) = dir.path().parent() {
+            // The temp dir's parent must let nobody through too (tempfile makes it 0700).
+            let mode = std::fs::metadata(parent)
+                .expect("parent")
+                .permissions()
+                .mode();
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o711))
+                .expect("chmod parent");
+        }
+        let scan = |with_cache: bool| {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pgtap-scan"));
+            c.current_dir(dir.path())
+                .args(["tests", "--format", "json"]);
+            if with_cache {
+                c.args(["--cache", "cache"]);
+            }
+            if as_root {
+                c.uid(65534).gid(65534);
+            }
+            let out = c.output().expect("run pgtap-scan");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (code, stderr) = scan(true);
+        assert_eq!(code, Some(0), "{stderr}");
+        let locked = dir.join("tests/01_accounts.sql");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        let (code, stderr) = scan(false);
+        assert_eq!(code, Some(2), "without the cache: {stderr}");
+        let (code, stderr) = scan(true);
+        assert_eq!(code, Some(2), "with the cache: {stderr}");
+        assert!(stderr.contains("01_accounts.sql"), "{stderr}");
     }
-    if let Some(parent) = dir.path().parent() {
-        // The temp dir's parent must let nobody through too (tempfile makes it 0700).
-        let mode = std::fs::metadata(parent).expect("parent").permissions().mode();
-        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o711))
-            .expect("chmod parent");
-    }
-    let scan = |with_cache: bool| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pgtap-scan"));
-        c.current_dir(dir.path()).args(["tests", "--format", "json"]);
-        if with_cache {
-            c.args(["--cache", "cache"]);
-        }
-        if as_root {
-            c.uid(65534).gid(65534);
-        }
-        let out = c.output().expect("run pgtap-scan");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (code, stderr) = scan(true);
-    assert_eq!(code, Some(0), "{stderr}");
-    let locked = dir.join("tests/01_accounts.sql");
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
-    let (code, stderr) = scan(false);
-    assert_eq!(code, Some(2), "without the cache: {stderr}");
-    let (code, stderr) = scan(true);
-    assert_eq!(code, Some(2), "with the cache: {stderr}");
-    assert!(stderr.contains("01_accounts.sql"), "{stderr}");
-});
+);

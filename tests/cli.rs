@@ -1306,40 +1306,46 @@ fn located_assertions(r: &Value) -> Vec<String> {
     out
 }
 
-pgtest!(lone_cr_line_endings_find_every_assertion_on_its_line, |dir, cmd| {
-    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/tests");
-    copy_with_line_endings(&sample, &dir.join("cr/tests"), b"\r");
-    copy_with_line_endings(&sample, &dir.join("crlf/tests"), b"\r\n");
-    let lf = dir.command().arg(&sample).json();
-    let cr = dir.command().arg("cr/tests").json();
-    let crlf = dir.command().arg("crlf/tests").json();
-    assert_eq!(lf["summary"]["assertions"], 308);
-    assert_eq!(cr["summary"]["assertions"], 308);
-    let expected = located_assertions(&lf);
-    assert_eq!(located_assertions(&cr), expected);
-    assert_eq!(located_assertions(&crlf), expected);
-});
+pgtest!(
+    lone_cr_line_endings_find_every_assertion_on_its_line,
+    |dir, cmd| {
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/tests");
+        copy_with_line_endings(&sample, &dir.join("cr/tests"), b"\r");
+        copy_with_line_endings(&sample, &dir.join("crlf/tests"), b"\r\n");
+        let lf = dir.command().arg(&sample).json();
+        let cr = dir.command().arg("cr/tests").json();
+        let crlf = dir.command().arg("crlf/tests").json();
+        assert_eq!(lf["summary"]["assertions"], 308);
+        assert_eq!(cr["summary"]["assertions"], 308);
+        let expected = located_assertions(&lf);
+        assert_eq!(located_assertions(&cr), expected);
+        assert_eq!(located_assertions(&crlf), expected);
+    }
+);
 
-pgtest!(a_directory_past_path_max_is_an_error_not_a_warning, |dir, cmd| {
-    dir.create("tree/a.sql", "SELECT has_table('a');\n");
-    // 22 levels of 200-byte names: over PATH_MAX (4096), so even root cannot open the
-    // deepest directories by path. Made with relative mkdir + cd, which has no such limit.
-    let made = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(
-            "cd tree && n=$(printf 'd%.0s' $(seq 1 200)) && \
+pgtest!(
+    a_directory_past_path_max_is_an_error_not_a_warning,
+    |dir, cmd| {
+        dir.create("tree/a.sql", "SELECT has_table('a');\n");
+        // 22 levels of 200-byte names: over PATH_MAX (4096), so even root cannot open the
+        // deepest directories by path. Made with relative mkdir + cd, which has no such limit.
+        let made = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(
+                "cd tree && n=$(printf 'd%.0s' $(seq 1 200)) && \
              for i in $(seq 1 22); do mkdir \"$n\" && cd \"$n\" || exit 1; done && \
              echo \"SELECT has_table('deep');\" > deep.sql",
-        )
-        .current_dir(dir.path())
-        .status()
-        .expect("bash");
-    assert!(made.success());
-    let run = cmd.args(["tree", "-q", "--format", "json"]).expect_code(2);
-    let r = run.json();
-    assert_eq!(r["stats"]["inputs_not_scanned"], 1);
-    assert_eq!(r["summary"]["errors"], 1);
-    assert_eq!(r["summary"]["assertions"], 1, "tree/a.sql is still scanned");
-    // -q hides warnings, never this.
-    run.assert_stderr_contains("not scanned");
-});
+            )
+            .current_dir(dir.path())
+            .status()
+            .expect("bash");
+        assert!(made.success());
+        let run = cmd.args(["tree", "-q", "--format", "json"]).expect_code(2);
+        let r = run.json();
+        assert_eq!(r["stats"]["inputs_not_scanned"], 1);
+        assert_eq!(r["summary"]["errors"], 1);
+        assert_eq!(r["summary"]["assertions"], 1, "tree/a.sql is still scanned");
+        // -q hides warnings, never this.
+        run.assert_stderr_contains("not scanned");
+    }
+);

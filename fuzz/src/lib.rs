@@ -41,7 +41,12 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: [Target; 4] = [Target::Lexer, Target::Extract, Target::Schema, Target::Cache];
+    pub const ALL: [Target; 4] = [
+        Target::Lexer,
+        Target::Extract,
+        Target::Schema,
+        Target::Cache,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -101,7 +106,10 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
                     tok.start >= prev_end && tok.start <= tok.end,
                     "token {tok:?} overlaps the previous one (ends at {prev_end})"
                 );
-                assert!(tok.end as usize <= input.len(), "token {tok:?} past the end");
+                assert!(
+                    tok.end as usize <= input.len(),
+                    "token {tok:?} past the end"
+                );
                 assert!(
                     tok.inner_start >= tok.start
                         && tok.inner_start <= tok.inner_end
@@ -109,7 +117,10 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
                     "token {tok:?}: inner span outside the token"
                 );
                 assert!(tok.line >= prev_line, "token {tok:?}: line went back");
-                assert!(tok.line as usize <= lines, "token {tok:?}: past the last line");
+                assert!(
+                    tok.line as usize <= lines,
+                    "token {tok:?}: past the last line"
+                );
                 prev_end = tok.end;
                 prev_line = tok.line;
                 f.add(&(prev_kind, tok.kind, tok.flavor as u8));
@@ -143,7 +154,11 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             for d in r.errors.iter().chain(&r.warnings) {
                 f.add(&shape(&d.message));
             }
-            f.add(&(r.plan.as_ref().map(std::mem::discriminant), r.finish, r.runs_tests));
+            f.add(&(
+                r.plan.as_ref().map(std::mem::discriminant),
+                r.finish,
+                r.runs_tests,
+            ));
             f.add(&("includes", r.includes.len().min(4)));
         }
         Target::Schema => {
@@ -161,7 +176,11 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             }
             let mut per_kind: std::collections::HashMap<&str, usize> = Default::default();
             for o in u.objects() {
-                f.add(&(&o.kind, std::mem::discriminant(&o.details), o.table.is_some()));
+                f.add(&(
+                    &o.kind,
+                    std::mem::discriminant(&o.details),
+                    o.table.is_some(),
+                ));
                 *per_kind.entry(&o.kind).or_default() += 1;
             }
             for (k, n) in per_kind {
@@ -406,7 +425,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -415,7 +434,7 @@ impl Rng {
     }
     /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
     fn chance(&mut self, one_in: usize) -> bool {
         self.below(one_in) == 0
@@ -424,34 +443,166 @@ impl Rng {
 
 /// Tokens and fragments the readers care about.
 const DICT: &[&str] = &[
-    "(", ")", "((", "))", "[", "]", ",", ".", ";", "::", "$$", "$a$", "$1", "'", "''", "\"",
-    "E'", "e'\\", "U&'", "U&\"", "B'", "X'", "N'", "/*", "*/", "--", "\n", "\r", "\r\n", "\\",
-    "\\i ", "\\ir ", "\\include_relative ", "\\set x ", "\\echo ", ":'v'", ":\"v\"", ":v",
-    "\\\\", " ", "0x", "1_000", "1e", ".5", "-", "+", "*", "%", "%TYPE", "SELECT ", "FROM ",
-    "JOIN ", "LATERAL ", "AS ", "WITH ", "WITH RECURSIVE ", "VALUES (", "TABLE ",
-    "CREATE TABLE ", "CREATE TABLE t (", "ALTER TABLE ", "ALTER TABLE t ", "ADD ", "DROP ",
-    "RENAME ", "RENAME TO ", "PRIMARY KEY", "PRIMARY KEY (", "UNIQUE", "UNIQUE (",
-    "NULLS NOT DISTINCT", "REFERENCES ", "ON DELETE ", "SET NULL (", "CHECK (", "DEFAULT ",
-    "CONSTRAINT ", "GENERATED ALWAYS AS IDENTITY (", "GENERATED ALWAYS AS (", "STORED",
-    "INCLUDE (", "WITH (", "USING INDEX ", "USING INDEX TABLESPACE ", "EXCLUDE USING gist (",
-    "LIKE ", "INCLUDING ALL", "PARTITION OF ", "PARTITION BY RANGE (", "FOR VALUES ",
-    "CREATE INDEX ", "CREATE UNIQUE INDEX ", " ON ", "CREATE VIEW v AS ",
-    "CREATE MATERIALIZED VIEW ", "CREATE FUNCTION f(", "CREATE OR REPLACE FUNCTION ",
-    "CREATE PROCEDURE ", "RETURNS ", "RETURNS TABLE (", "RETURNS SETOF ", "LANGUAGE sql",
-    "LANGUAGE plpgsql", "BEGIN ATOMIC ", "BEGIN ", "END", "END;", "CASE ", "DO $$", "DO ",
-    "CREATE TRIGGER ", "EXECUTE FUNCTION ", "CREATE POLICY p ON ", "FOR SELECT ", "TO ",
-    "USING (", "CREATE SEQUENCE ", "OWNED BY ", "CREATE TYPE ", "AS ENUM (", "CREATE DOMAIN ",
-    "CREATE SCHEMA ", "SET search_path = ", "SET search_path TO app, public;", "COMMENT ON ",
-    "GRANT ", "REVOKE ", "CREATE EXTENSION ", "public.", "app.", "\"Quoted\"", "int",
-    "text[]", "numeric(5,2)", "SELECT plan(", "SELECT no_plan();", "SELECT * FROM finish();",
-    "SELECT has_table(", "has_column(", "col_is_pk(", "is(", "ok(", "results_eq(",
-    "throws_ok(", "policies_are(", "function_returns(", "has_function(", "ARRAY[",
-    "runtests(", "check_test(", "PERFORM ", "RETURN NEXT ", "format(", "||", "$function$",
+    "(",
+    ")",
+    "((",
+    "))",
+    "[",
+    "]",
+    ",",
+    ".",
+    ";",
+    "::",
+    "$$",
+    "$a$",
+    "$1",
+    "'",
+    "''",
+    "\"",
+    "E'",
+    "e'\\",
+    "U&'",
+    "U&\"",
+    "B'",
+    "X'",
+    "N'",
+    "/*",
+    "*/",
+    "--",
+    "\n",
+    "\r",
+    "\r\n",
+    "\\",
+    "\\i ",
+    "\\ir ",
+    "\\include_relative ",
+    "\\set x ",
+    "\\echo ",
+    ":'v'",
+    ":\"v\"",
+    ":v",
+    "\\\\",
+    " ",
+    "0x",
+    "1_000",
+    "1e",
+    ".5",
+    "-",
+    "+",
+    "*",
+    "%",
+    "%TYPE",
+    "SELECT ",
+    "FROM ",
+    "JOIN ",
+    "LATERAL ",
+    "AS ",
+    "WITH ",
+    "WITH RECURSIVE ",
+    "VALUES (",
+    "TABLE ",
+    "CREATE TABLE ",
+    "CREATE TABLE t (",
+    "ALTER TABLE ",
+    "ALTER TABLE t ",
+    "ADD ",
+    "DROP ",
+    "RENAME ",
+    "RENAME TO ",
+    "PRIMARY KEY",
+    "PRIMARY KEY (",
+    "UNIQUE",
+    "UNIQUE (",
+    "NULLS NOT DISTINCT",
+    "REFERENCES ",
+    "ON DELETE ",
+    "SET NULL (",
+    "CHECK (",
+    "DEFAULT ",
+    "CONSTRAINT ",
+    "GENERATED ALWAYS AS IDENTITY (",
+    "GENERATED ALWAYS AS (",
+    "STORED",
+    "INCLUDE (",
+    "WITH (",
+    "USING INDEX ",
+    "USING INDEX TABLESPACE ",
+    "EXCLUDE USING gist (",
+    "LIKE ",
+    "INCLUDING ALL",
+    "PARTITION OF ",
+    "PARTITION BY RANGE (",
+    "FOR VALUES ",
+    "CREATE INDEX ",
+    "CREATE UNIQUE INDEX ",
+    " ON ",
+    "CREATE VIEW v AS ",
+    "CREATE MATERIALIZED VIEW ",
+    "CREATE FUNCTION f(",
+    "CREATE OR REPLACE FUNCTION ",
+    "CREATE PROCEDURE ",
+    "RETURNS ",
+    "RETURNS TABLE (",
+    "RETURNS SETOF ",
+    "LANGUAGE sql",
+    "LANGUAGE plpgsql",
+    "BEGIN ATOMIC ",
+    "BEGIN ",
+    "END",
+    "END;",
+    "CASE ",
+    "DO $$",
+    "DO ",
+    "CREATE TRIGGER ",
+    "EXECUTE FUNCTION ",
+    "CREATE POLICY p ON ",
+    "FOR SELECT ",
+    "TO ",
+    "USING (",
+    "CREATE SEQUENCE ",
+    "OWNED BY ",
+    "CREATE TYPE ",
+    "AS ENUM (",
+    "CREATE DOMAIN ",
+    "CREATE SCHEMA ",
+    "SET search_path = ",
+    "SET search_path TO app, public;",
+    "COMMENT ON ",
+    "GRANT ",
+    "REVOKE ",
+    "CREATE EXTENSION ",
+    "public.",
+    "app.",
+    "\"Quoted\"",
+    "int",
+    "text[]",
+    "numeric(5,2)",
+    "SELECT plan(",
+    "SELECT no_plan();",
+    "SELECT * FROM finish();",
+    "SELECT has_table(",
+    "has_column(",
+    "col_is_pk(",
+    "is(",
+    "ok(",
+    "results_eq(",
+    "throws_ok(",
+    "policies_are(",
+    "function_returns(",
+    "has_function(",
+    "ARRAY[",
+    "runtests(",
+    "check_test(",
+    "PERFORM ",
+    "RETURN NEXT ",
+    "format(",
+    "||",
+    "$function$",
 ];
 
 const INTERESTING: &[u8] = &[
-    0, 1, 0x7f, 0x80, 0xff, 0xc3, 0xe2, b'\r', b'\n', b'\t', b'\'', b'"', b'$', b'(', b')',
-    b';', b'\\', b'/', b'*', b'-', b'E', b'U', b'&', b':', b'_', b'0', b'9', b'.',
+    0, 1, 0x7f, 0x80, 0xff, 0xc3, 0xe2, b'\r', b'\n', b'\t', b'\'', b'"', b'$', b'(', b')', b';',
+    b'\\', b'/', b'*', b'-', b'E', b'U', b'&', b':', b'_', b'0', b'9', b'.',
 ];
 
 fn range(rng: &mut Rng, len: usize) -> (usize, usize) {
@@ -532,11 +683,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], t: Target) -> Vec<u8> {
             }
             9 => {
                 let w = DICT[rng.below(DICT.len())];
-                let times = if rng.chance(8) {
-                    1 + rng.below(64)
-                } else {
-                    1
-                };
+                let times = if rng.chance(8) { 1 + rng.below(64) } else { 1 };
                 for _ in 0..times {
                     v.splice(at..at, w.bytes());
                 }
@@ -544,7 +691,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], t: Target) -> Vec<u8> {
             _ => {
                 if len > 0 {
                     let i = rng.below(len);
-                    v[i] = rng.next() as u8;
+                    v[i] = rng.next_u64() as u8;
                 }
             }
         }
@@ -625,7 +772,11 @@ pub fn fuzz(root: &Path, t: Target, opts: &Options) -> Report {
                 let first_line = msg.lines().next().unwrap_or_default().to_string();
                 if crashes.insert(first_line.clone()) {
                     let p = save(&artifacts, "crash", input);
-                    eprintln!("fuzz {}: CRASH {first_line}\n  input: {}", t.name(), p.display());
+                    eprintln!(
+                        "fuzz {}: CRASH {first_line}\n  input: {}",
+                        t.name(),
+                        p.display()
+                    );
                     report.findings.push((format!("crash: {first_line}"), p));
                 }
                 *worker = Worker::new(opts.timeout);

@@ -74,7 +74,12 @@ fn a_short_fuzz_run_finds_nothing() {
             },
         );
         assert!(r.findings.is_empty(), "{}: {:?}", t.name(), r.findings);
-        assert!(r.execs >= 2000.min(r.seeds as u64), "{}: {} execs", t.name(), r.execs);
+        assert!(
+            r.execs >= 2000.min(r.seeds as u64),
+            "{}: {} execs",
+            t.name(),
+            r.execs
+        );
     }
 }
 

@@ -606,7 +606,10 @@ impl<'c> CacheWriter<'c> {
         // disk, another version's cache) is dead, and would hold on to the space this
         // write needs.
         remove_data_files(&self.cache.dir, None);
-        let tmp = self.cache.dir.join(format!("data-{}.tmp", self.cache.generation));
+        let tmp = self
+            .cache
+            .dir
+            .join(format!("data-{}.tmp", self.cache.generation));
         let file = File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(1 << 16, file);
         let out = match w.write_all(DATA_MAGIC) {
@@ -724,7 +727,6 @@ impl<'c> CacheWriter<'c> {
         merged: &[[u8; RECORD]],
         compacted: Option<&Path>,
     ) -> io::Result<()> {
-
         // Streamed through a hasher into the temporary file: no second copy of the index in
         // memory (20 MB at a million files).
         fs::create_dir_all(&self.cache.dir)?;

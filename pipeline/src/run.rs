@@ -439,7 +439,9 @@ impl<R: Send> Sink for RunSink<'_, R> {
     }
 
     fn unscanned(&self, path: Option<PathBuf>, message: String) -> bool {
-        self.event_tx.send(Event::Unscanned { path, message }).is_ok()
+        self.event_tx
+            .send(Event::Unscanned { path, message })
+            .is_ok()
     }
 
     fn stopped(&self) -> bool {
