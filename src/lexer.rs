@@ -299,14 +299,24 @@ impl Lexer<'_, '_> {
     #[inline]
     fn skip_lines(&mut self, start: usize, end: usize) {
         let span = &self.src[start..end];
-        if memchr::memchr(b'\r', span).is_some() {
-            return self.skip_lines_cr(start, end);
-        }
         // Most strings are short and on one line: a plain loop beats setting up SIMD there.
         let short = span.len() < 64;
+        // A CR (rare) takes the slow path; a short span is checked in the same pass.
         let last = if short {
-            span.iter().rposition(|&b| b == b'\n')
+            let mut last = None;
+            for (k, &b) in span.iter().enumerate().rev() {
+                if b == b'\r' {
+                    return self.skip_lines_cr(start, end);
+                }
+                if b == b'\n' && last.is_none() {
+                    last = Some(k);
+                }
+            }
+            last
         } else {
+            if memchr::memchr(b'\r', span).is_some() {
+                return self.skip_lines_cr(start, end);
+            }
             memchr::memrchr(b'\n', span)
         };
         if let Some(last) = last {
