@@ -81,6 +81,7 @@ fn a_short_fuzz_run_finds_nothing() {
             r.execs
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
