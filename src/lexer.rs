@@ -350,9 +350,22 @@ impl Lexer<'_, '_> {
         let span = &self.src[start..end];
         // Most strings are short and on one line: a plain loop beats setting up SIMD there.
         let short = span.len() < 64;
+        // A CR (rare) takes the slow path; a short span is checked in the same pass.
         let last = if short {
-            span.iter().rposition(|&b| b == b'\n')
+            let mut last = None;
+            for (k, &b) in span.iter().enumerate().rev() {
+                if b == b'\r' {
+                    return self.skip_lines_cr(start, end);
+                }
+                if b == b'\n' && last.is_none() {
+                    last = Some(k);
+                }
+            }
+            last
         } else {
+            if memchr::memchr(b'\r', span).is_some() {
+                return self.skip_lines_cr(start, end);
+            }
             memchr::memrchr(b'\n', span)
         };
         if let Some(last) = last {
@@ -364,6 +377,24 @@ impl Lexer<'_, '_> {
             } + 1;
             self.line = self.line.saturating_add(n as u32);
             self.line_start = start + last + 1;
+            self.col_base = 1;
+        }
+    }
+
+    /// [`Self::skip_lines`] for a span with a CR: a lone CR is a line break too, CRLF one.
+    #[cold]
+    fn skip_lines_cr(&mut self, start: usize, end: usize) {
+        let mut n = 0u32;
+        let mut last = None;
+        for p in start..end {
+            if is_line_break(self.src, p) {
+                n = n.saturating_add(1);
+                last = Some(p);
+            }
+        }
+        if let Some(last) = last {
+            self.line = self.line.saturating_add(n);
+            self.line_start = last + 1;
             self.col_base = 1;
         }
     }
@@ -393,13 +424,23 @@ impl Lexer<'_, '_> {
                     self.line_start = self.pos;
                     self.col_base = 1;
                 }
-                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {
+                b' ' | b'\t' | 0x0b | 0x0c => {
                     // Indentation comes in runs: skip it without going back to the dispatch.
                     let mut p = start + 1;
-                    while p < len && matches!(self.src[p], b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+                    while p < len && matches!(self.src[p], b' ' | b'\t' | 0x0b | 0x0c) {
                         p += 1;
                     }
                     self.pos = p;
+                }
+                b'\r' => {
+                    // A lone CR ends a line (old Mac files; PostgreSQL's `newline` is
+                    // [\n\r]); CRLF is one line break, counted at its LF.
+                    self.pos += 1;
+                    if self.at(self.pos) != b'\n' {
+                        self.line = self.line.saturating_add(1);
+                        self.line_start = self.pos;
+                        self.col_base = 1;
+                    }
                 }
                 b'-' if self.at(start + 1) == b'-' => self.line_comment(start),
                 b'/' if self.at(start + 1) == b'*' => self.block_comment(start),
@@ -460,7 +501,9 @@ impl Lexer<'_, '_> {
 
     fn line_comment(&mut self, start: usize) {
         let body = start + 2;
-        let eol = memchr::memchr(b'\n', &self.src[body..]).map_or(self.src.len(), |k| body + k);
+        // `--{non_newline}*` in PostgreSQL's scan.l: a CR ends the comment as an LF does.
+        let eol =
+            memchr::memchr2(b'\n', b'\r', &self.src[body..]).map_or(self.src.len(), |k| body + k);
         let end = self.trim_cr(body, eol);
         self.push_full(
             TokenKind::LineComment,
@@ -694,13 +737,13 @@ impl Lexer<'_, '_> {
                 break (self.trim_cr(start, len), len);
             }
             match src[p] {
-                b'\n' => break (self.trim_cr(start, p), p),
+                b'\n' | b'\r' => break (self.trim_cr(start, p), p),
                 b'\\' if self.at(p + 1) == b'\\' => break (p + 2, p + 2),
                 q @ (b'\'' | b'"' | b'`') => {
                     p += 1;
-                    while p < len && src[p] != b'\n' {
+                    while p < len && !matches!(src[p], b'\n' | b'\r') {
                         let c = src[p];
-                        if q == b'\'' && c == b'\\' && self.at(p + 1) != b'\n' {
+                        if q == b'\'' && c == b'\\' && !matches!(self.at(p + 1), b'\n' | b'\r') {
                             p = (p + 2).min(len);
                         } else if c == q && self.at(p + 1) == q && q != b'`' {
                             p += 2;
@@ -1109,6 +1152,19 @@ fn decode_unicode_escapes(s: &[u8], q: u8) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Does a line end at `src[i]`? At an LF, and at a CR that does not start a CRLF (a lone
+/// CR, as in old Mac files: an editor shows a new line, and PostgreSQL's lexer ends a `--`
+/// comment there). The lexer counts lines this way; so must anything that counts them
+/// again from a token's position.
+#[inline]
+pub fn is_line_break(src: &[u8], i: usize) -> bool {
+    match src.get(i) {
+        Some(b'\n') => true,
+        Some(b'\r') => src.get(i + 1) != Some(&b'\n'),
+        _ => false,
+    }
 }
 
 /// The closing `quote` at or after `from`, where a doubled quote (`''`, `""`) stands for
@@ -1634,6 +1690,43 @@ mod tests {
                 (Semicolon, ";", 5, 4),
             ]
         );
+    }
+
+    #[test]
+    fn lone_cr_ends_comments_and_meta_commands_and_counts_as_a_line() {
+        let src = "\\set x 1\r-- c\rSELECT 'x\ry',\r  z; /* a\r\r b */ w\r\n v";
+        let lexed = tokenize(src.as_bytes());
+        assert!(lexed.diagnostics.is_empty());
+        let got: Vec<_> = lexed
+            .tokens
+            .iter()
+            .map(|t| {
+                (
+                    t.kind,
+                    std::str::from_utf8(t.text(src.as_bytes())).unwrap(),
+                    t.line,
+                    t.col,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (PsqlMeta, "\\set x 1", 1, 1),
+                (LineComment, "-- c", 2, 1),
+                (Ident, "SELECT", 3, 1),
+                (String, "'x\ry'", 3, 8),
+                (Comma, ",", 4, 3),
+                (Ident, "z", 5, 3),
+                (Semicolon, ";", 5, 4),
+                (BlockComment, "/* a\r\r b */", 5, 6),
+                (Ident, "w", 7, 7),
+                (Ident, "v", 8, 2),
+            ]
+        );
+        assert!(is_line_break(b"a\rb", 1));
+        assert!(!is_line_break(b"a\r\nb", 1));
+        assert!(is_line_break(b"a\r\nb", 2));
     }
 
     #[test]

@@ -432,7 +432,7 @@ fn describe_roots(roots: &[std::path::PathBuf]) -> String {
 }
 
 fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
-    if report.stats.files_failed > 0 {
+    if report.stats.files_failed > 0 || report.stats.inputs_not_scanned > 0 {
         return ExitCode::from(2);
     }
     if strict && !report.summary.plans.mismatches.is_empty() {

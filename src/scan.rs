@@ -165,6 +165,8 @@ pub struct Stats {
     pub files_failed: u64,
     /// Files read but not parsed because they look binary (`--binary` parses them).
     pub files_skipped: u64,
+    /// Directories (or other inputs) that could not be read, so were not scanned.
+    pub inputs_not_scanned: u64,
     pub bytes_read: u64,
     pub batches: u64,
     /// `standard` or `streaming`.
@@ -442,6 +444,7 @@ pub fn scan(
         files_parsed: pstats.files_parsed,
         files_failed: pstats.files_failed,
         files_skipped: pstats.files_skipped,
+        inputs_not_scanned: pstats.inputs_not_scanned,
         bytes_read: pstats.bytes_read,
         batches: pstats.batches,
         mode: if streaming { "streaming" } else { "standard" }.to_string(),
@@ -598,6 +601,14 @@ impl<'o> Aggregator<'o> {
                     Some(path.display().to_string()),
                     None,
                     reason,
+                );
+            }
+            Event::Unscanned { path, message } => {
+                self.message(
+                    Severity::Error,
+                    path.map(|p| p.display().to_string()),
+                    None,
+                    message,
                 );
             }
             Event::File(outcome) => {

@@ -265,3 +265,173 @@ pgtest!(
         assert_eq!(results(report), uncached(dir));
     }
 );
+
+/// A suite big enough that its cache data (about 24 KB) outgrows a small file-size limit.
+fn sample_suite(dir: &Dir) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/tests");
+    for e in std::fs::read_dir(from).expect("fixtures").flatten() {
+        if e.path().is_file() {
+            let rel = format!("tests/{}", e.file_name().to_string_lossy());
+            dir.create(&rel, std::fs::read(e.path()).expect("read fixture"));
+            set_mtime(&dir.join(&rel), past(0));
+        }
+    }
+}
+
+/// `pgtap-scan tests --cache cache` with writes limited to `kib` KiB per file
+/// (RLIMIT_FSIZE, SIGXFSZ ignored: a write past it fails with EFBIG, as on a full disk).
+fn cached_with_file_limit(dir: &Dir, kib: u64) -> util::Run {
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {kib}; exec \"$0\" tests --cache cache --format json"
+        ))
+        .arg(env!("CARGO_BIN_EXE_pgtap-scan"))
+        .current_dir(dir.path())
+        .output()
+        .expect("run bash");
+    util::Run {
+        command: format!("pgtap-scan tests --cache cache (ulimit -f {kib})"),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The cache directory's file names, sorted.
+fn cache_files(dir: &Dir) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("cache"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+pgtest!(
+    a_failed_cache_write_leaves_no_data_file_behind,
+    |dir, _cmd| {
+        sample_suite(dir);
+        let run = cached_with_file_limit(dir, 4);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "a cache problem is only a warning\n{run}"
+        );
+        assert!(run.stderr.contains("cache not updated"), "{run}");
+        assert_eq!(results(run.json()), uncached(dir));
+        assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
+        // And the next run writes the cache as if nothing had happened.
+        let (first, _) = cached(dir);
+        assert_eq!(counters(&first), (0, 0, 11));
+        let (second, run) = cached(dir);
+        assert_eq!(counters(&second), (11, 0, 0));
+        assert!(!run.stderr.contains("cache"), "{run}");
+    }
+);
+
+pgtest!(
+    orphan_data_files_of_a_crashed_run_are_removed_first,
+    |dir, _cmd| {
+        sample_suite(dir);
+        // What a run killed mid-write (or an older version) leaves: data no index names.
+        dir.create("cache/data-1.bin", vec![0u8; 64 * 1024]);
+        dir.create("cache/data-2.tmp", vec![0u8; 64 * 1024]);
+        let run = cached_with_file_limit(dir, 4);
+        assert!(run.stderr.contains("cache not updated"), "{run}");
+        assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
+        let (first, run) = cached(dir);
+        assert_eq!(counters(&first), (0, 0, 11));
+        assert_eq!(cache_files(dir), ["data-1.bin", "index.bin"], "{run}");
+    }
+);
+
+pgtest!(a_failed_append_cuts_the_data_file_back, |dir, _cmd| {
+    sample_suite(dir);
+    cached(dir);
+    let files = cache_files(dir);
+    let data = dir.join("cache").join(&files[0]);
+    let before = std::fs::metadata(&data).expect("data file").len();
+    // Every file changes: every entry is appended again.
+    for e in std::fs::read_dir(dir.join("tests"))
+        .expect("tests")
+        .flatten()
+    {
+        let mut text = std::fs::read(e.path()).expect("read");
+        text.extend_from_slice(b"\n-- edited\n");
+        std::fs::write(e.path(), text).expect("write");
+        set_mtime(&e.path(), past(10));
+    }
+    let run = cached_with_file_limit(dir, before.div_ceil(1024) + 1);
+    assert!(run.stderr.contains("cache not updated"), "{run}");
+    assert_eq!(cache_files(dir), files);
+    assert_eq!(std::fs::metadata(&data).expect("data file").len(), before);
+    let (third, _) = cached(dir);
+    assert_eq!(counters(&third), (0, 0, 11));
+    assert_eq!(results(third), uncached(dir));
+});
+
+pgtest!(
+    a_file_that_can_no_longer_be_read_is_not_served_from_the_cache,
+    |dir, _cmd| {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        suite(dir);
+        // Root reads a mode-000 file anyway: run as nobody then (the tree opened up for it).
+        let as_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == 0
+        });
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(p) = stack.pop() {
+            let dir_like = p.is_dir();
+            let mode = if dir_like { 0o777 } else { 0o666 };
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            if dir_like {
+                stack.extend(
+                    std::fs::read_dir(&p)
+                        .expect("read_dir")
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            }
+        }
+        if let Some(parent) = dir.path().parent() {
+            // The temp dir's parent must let nobody through too (tempfile makes it 0700).
+            let mode = std::fs::metadata(parent)
+                .expect("parent")
+                .permissions()
+                .mode();
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o711))
+                .expect("chmod parent");
+        }
+        let scan = |with_cache: bool| {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pgtap-scan"));
+            c.current_dir(dir.path())
+                .args(["tests", "--format", "json"]);
+            if with_cache {
+                c.args(["--cache", "cache"]);
+            }
+            if as_root {
+                c.uid(65534).gid(65534);
+            }
+            let out = c.output().expect("run pgtap-scan");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (code, stderr) = scan(true);
+        assert_eq!(code, Some(0), "{stderr}");
+        let locked = dir.join("tests/01_accounts.sql");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        let (code, stderr) = scan(false);
+        assert_eq!(code, Some(2), "without the cache: {stderr}");
+        let (code, stderr) = scan(true);
+        assert_eq!(code, Some(2), "with the cache: {stderr}");
+        assert!(stderr.contains("01_accounts.sql"), "{stderr}");
+    }
+);

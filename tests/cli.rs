@@ -1271,3 +1271,97 @@ pgtest!(messages_are_kept_in_the_report, |dir, cmd| {
         .stdout;
     assert!(text.contains("  error a.sql:2: "), "{text}");
 });
+
+/// Copies `from` into `to` with every LF replaced by `eol`.
+fn copy_with_line_endings(from: &std::path::Path, to: &std::path::Path, eol: &[u8]) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_with_line_endings(&p, &dest, eol);
+        } else {
+            let src = std::fs::read(&p).expect("read");
+            let mut out = Vec::with_capacity(src.len());
+            for &b in &src {
+                if b == b'\n' {
+                    out.extend_from_slice(eol);
+                } else {
+                    out.push(b);
+                }
+            }
+            std::fs::write(&dest, out).expect("write");
+        }
+    }
+}
+
+/// Each assertion as `file:line:column function object`, plus the includes and the message
+/// counts: what must not depend on the line endings.
+fn located_assertions(r: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in r["files"].as_array().expect("files") {
+        let path = f["path"].as_str().expect("path");
+        let name = path.rsplit_once("tests/").map_or(path, |(_, n)| n);
+        for a in f["assertions"].as_array().expect("assertions") {
+            out.push(format!(
+                "{name}:{}:{} {} {}",
+                a["line"], a["column"], a["function"], a["object"]
+            ));
+        }
+        for i in f["includes"].as_array().expect("includes") {
+            out.push(format!("{name} includes {}", i["path"]));
+        }
+        out.push(format!(
+            "{name}: {} errors, {} warnings, plan {}",
+            f["errors"].as_array().map_or(0, Vec::len),
+            f["warnings"].as_array().map_or(0, Vec::len),
+            f["plan"]
+        ));
+    }
+    out.sort();
+    out
+}
+
+pgtest!(
+    lone_cr_line_endings_find_every_assertion_on_its_line,
+    |dir, cmd| {
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/tests");
+        copy_with_line_endings(&sample, &dir.join("cr/tests"), b"\r");
+        copy_with_line_endings(&sample, &dir.join("crlf/tests"), b"\r\n");
+        let lf = dir.command().arg(&sample).json();
+        let cr = dir.command().arg("cr/tests").json();
+        let crlf = dir.command().arg("crlf/tests").json();
+        assert_eq!(lf["summary"]["assertions"], 316);
+        assert_eq!(cr["summary"]["assertions"], 316);
+        let expected = located_assertions(&lf);
+        assert_eq!(located_assertions(&cr), expected);
+        assert_eq!(located_assertions(&crlf), expected);
+    }
+);
+
+pgtest!(
+    a_directory_past_path_max_is_an_error_not_a_warning,
+    |dir, cmd| {
+        dir.create("tree/a.sql", "SELECT has_table('a');\n");
+        // 22 levels of 200-byte names: over PATH_MAX (4096), so even root cannot open the
+        // deepest directories by path. Made with relative mkdir + cd, which has no such limit.
+        let made = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(
+                "cd tree && n=$(printf 'd%.0s' $(seq 1 200)) && \
+             for i in $(seq 1 22); do mkdir \"$n\" && cd \"$n\" || exit 1; done && \
+             echo \"SELECT has_table('deep');\" > deep.sql",
+            )
+            .current_dir(dir.path())
+            .status()
+            .expect("bash");
+        assert!(made.success());
+        let run = cmd.args(["tree", "-q", "--format", "json"]).expect_code(2);
+        let r = run.json();
+        assert_eq!(r["stats"]["inputs_not_scanned"], 1);
+        assert_eq!(r["summary"]["errors"], 1);
+        assert_eq!(r["summary"]["assertions"], 1, "tree/a.sql is still scanned");
+        // -q hides warnings, never this.
+        run.assert_stderr_contains("not scanned");
+    }
+);

@@ -16,8 +16,12 @@ fn is_ws(b: u8) -> bool {
 struct Lines(Vec<usize>);
 
 impl Lines {
+    /// A line ends at LF and at a lone CR (one not followed by LF).
     fn new(src: &[u8]) -> Self {
-        let nl = src.iter().enumerate().filter(|(_, &b)| b == b'\n');
+        let nl = src
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && src.get(i + 1) != Some(&b'\n')));
         Lines(std::iter::once(0).chain(nl.map(|(i, _)| i + 1)).collect())
     }
 

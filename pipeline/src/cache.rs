@@ -30,6 +30,12 @@
 //! leaves the old index, whose entries are still intact. When more than half of the data
 //! file is dead entries, it is compacted into the next generation.
 //!
+//! A new data file (a fresh cache, a compaction) is written as `data-<generation>.tmp` and
+//! renamed just before the index that names it. A run that cannot finish its write (a full
+//! disk) removes what it wrote or cuts the appended tail off again; data files no index
+//! names (a killed run's) are removed before a fresh one is written, so they never hold on
+//! to the space it needs.
+//!
 //! # Memory
 //!
 //! Only the index is held in memory: 20 bytes per file (20 MB at a million files), plus 20
@@ -423,6 +429,28 @@ fn open_data(path: &Path, records: &[u8]) -> Result<File, String> {
     Ok(file)
 }
 
+/// Removes the data files (and the temporary ones of runs that did not finish) in `dir`,
+/// except the one of generation `keep`.
+fn remove_data_files(dir: &Path, keep: Option<u64>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let generation = data_generation(&name).or_else(|| {
+            name.strip_prefix("data-")?
+                .strip_suffix(".tmp")?
+                .parse::<u64>()
+                .ok()
+                .map(|_| u64::MAX) // never kept
+        });
+        if generation.is_some_and(|g| Some(g) != keep || name.ends_with(".tmp")) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 fn data_generation(name: &str) -> Option<u64> {
     name.strip_prefix("data-")?
         .strip_suffix(".bin")?
@@ -471,10 +499,42 @@ pub(crate) enum Pending {
     Write { key: u64, entry: Vec<u8> },
 }
 
+/// Where a run's new entries go.
+enum DataOut {
+    /// A new data file, written as `data-<generation>.tmp` and renamed to its real name
+    /// only when the index that needs it is written: a run that fails leaves no file.
+    Fresh { w: BufWriter<File>, tmp: PathBuf },
+    /// The current data file, appended to from `start`; cut back there if the run cannot
+    /// write its index, so a failed write (a full disk) gives the space back.
+    Append { w: BufWriter<File>, start: u64 },
+}
+
+impl DataOut {
+    fn writer(&mut self) -> &mut BufWriter<File> {
+        match self {
+            DataOut::Fresh { w, .. } | DataOut::Append { w, .. } => w,
+        }
+    }
+
+    /// Undoes what this run wrote. Best effort: it runs after an error already.
+    fn abandon(self) {
+        match self {
+            DataOut::Fresh { w, tmp } => {
+                drop(w.into_parts());
+                let _ = fs::remove_file(tmp);
+            }
+            DataOut::Append { w, start } => {
+                let (file, _) = w.into_parts();
+                let _ = file.set_len(start);
+            }
+        }
+    }
+}
+
 /// The write side, owned by the aggregator thread: appends entries, then writes the index.
 pub(crate) struct CacheWriter<'c> {
     cache: &'c BlobCache,
-    data: Option<(BufWriter<File>, u64)>,
+    data: Option<(DataOut, u64)>,
     /// Records of entries appended by this run.
     new: Vec<[u8; RECORD]>,
     /// One bit per old record: still wanted.
@@ -517,10 +577,10 @@ impl<'c> CacheWriter<'c> {
         if self.data.is_none() {
             self.data = Some(self.open_data()?);
         }
-        let Some((w, pos)) = self.data.as_mut() else {
+        let Some((out, pos)) = self.data.as_mut() else {
             return Err(io::ErrorKind::NotFound.into());
         };
-        w.write_all(entry)?;
+        out.writer().write_all(entry)?;
         let mut rec = [0u8; RECORD];
         rec[..8].copy_from_slice(&key.to_le_bytes());
         rec[8..16].copy_from_slice(&pos.to_le_bytes());
@@ -533,20 +593,33 @@ impl<'c> CacheWriter<'c> {
 
     /// The data file to append to: the current one if the old index was good, else a
     /// fresh file of the new generation.
-    fn open_data(&self) -> io::Result<(BufWriter<File>, u64)> {
+    fn open_data(&self) -> io::Result<(DataOut, u64)> {
         let path = self.cache.data_path(self.cache.generation);
         if self.cache.data.is_some() {
             let file = OpenOptions::new().append(true).open(&path)?;
             let pos = file.metadata()?.len();
-            return Ok((BufWriter::with_capacity(1 << 16, file), pos));
+            let w = BufWriter::with_capacity(1 << 16, file);
+            return Ok((DataOut::Append { w, start: pos }, pos));
         }
         fs::create_dir_all(&self.cache.dir)?;
-        let mut file = File::create(&path)?;
-        file.write_all(DATA_MAGIC)?;
-        Ok((
-            BufWriter::with_capacity(1 << 16, file),
-            DATA_MAGIC.len() as u64,
-        ))
+        // No index names any data file here: whatever an earlier run left (a crash, a full
+        // disk, another version's cache) is dead, and would hold on to the space this
+        // write needs.
+        remove_data_files(&self.cache.dir, None);
+        let tmp = self
+            .cache
+            .dir
+            .join(format!("data-{}.tmp", self.cache.generation));
+        let file = File::create(&tmp)?;
+        let mut w = BufWriter::with_capacity(1 << 16, file);
+        let out = match w.write_all(DATA_MAGIC) {
+            Ok(()) => DataOut::Fresh { w, tmp },
+            Err(e) => {
+                DataOut::Fresh { w, tmp }.abandon();
+                return Err(e);
+            }
+        };
+        Ok((out, DATA_MAGIC.len() as u64))
     }
 
     /// Writes the index (unless the run was cancelled or nothing changed) and returns a
@@ -554,17 +627,29 @@ impl<'c> CacheWriter<'c> {
     pub fn finish(mut self, cancelled: bool) -> (CacheStats, Option<(PathBuf, String)>) {
         let index_path = self.cache.dir.join(INDEX_FILE);
         if let Some(msg) = self.error.take() {
+            self.abandon();
             return (self.stats, Some((self.cache.dir.clone(), msg)));
         }
         if cancelled {
+            self.abandon();
             return (self.stats, None);
         }
         match self.write_index() {
             Ok(()) => (self.stats, None),
-            Err(e) => (
-                self.stats,
-                Some((index_path, format!("cannot write: {e}; cache not updated"))),
-            ),
+            Err(e) => {
+                self.abandon();
+                (
+                    self.stats,
+                    Some((index_path, format!("cannot write: {e}; cache not updated"))),
+                )
+            }
+        }
+    }
+
+    /// Leaves the cache as the run found it: what this run wrote is removed or cut off.
+    fn abandon(&mut self) {
+        if let Some((out, _)) = self.data.take() {
+            out.abandon();
         }
     }
 
@@ -574,18 +659,19 @@ impl<'c> CacheWriter<'c> {
             // index never names a file that is not there.
             self.data = Some(self.open_data()?);
         }
-        let data_file = match self.data.take() {
-            Some((w, _)) => Some(w.into_inner().map_err(|e| e.into_error())?),
-            None => None,
-        };
+        // Flushed and synced, but kept in `self.data` until the index is in place, so a
+        // failure from here on can still undo it.
+        if let Some((out, _)) = self.data.as_mut() {
+            let w = out.writer();
+            w.flush()?;
+            w.get_ref().sync_data()?;
+        }
         let old = self.cache.len();
         let kept_all = (0..old).all(|s| self.is_kept(s));
         if self.new.is_empty() && kept_all && self.cache.data.is_some() {
             self.stats.entries = old as u64;
+            self.data = None; // appended nothing worth undoing
             return Ok(()); // nothing changed: the index on disk is right
-        }
-        if let Some(f) = &data_file {
-            f.sync_data()?;
         }
         let mut new_records = std::mem::take(&mut self.new);
         new_records.sort_unstable_by_key(key_of);
@@ -618,10 +704,29 @@ impl<'c> CacheWriter<'c> {
         let data_len = fs::metadata(self.cache.data_path(generation))
             .map(|m| m.len())
             .unwrap_or(0);
+        // A compacted file of the next generation, named only with the index below.
+        let mut compacted = None;
         if data_len > COMPACT_MIN_BYTES && data_len > live.saturating_mul(2) {
-            generation = self.compact(&mut merged)?;
+            let (g, tmp) = self.compact(&mut merged)?;
+            generation = g;
+            compacted = Some(tmp);
         }
+        let result = self.write_index_file(generation, &merged, compacted.as_deref());
+        if result.is_err() {
+            if let Some(tmp) = compacted {
+                let _ = fs::remove_file(tmp);
+            }
+        }
+        result
+    }
 
+    /// Writes the index for `generation`, putting the data file it names in place first.
+    fn write_index_file(
+        &mut self,
+        generation: u64,
+        merged: &[[u8; RECORD]],
+        compacted: Option<&Path>,
+    ) -> io::Result<()> {
         // Streamed through a hasher into the temporary file: no second copy of the index in
         // memory (20 MB at a million files).
         fs::create_dir_all(&self.cache.dir)?;
@@ -638,7 +743,7 @@ impl<'c> CacheWriter<'c> {
         out.put(&self.cache.namespace)?;
         out.put(&generation.to_le_bytes())?;
         out.put(&(merged.len() as u64).to_le_bytes())?;
-        for r in &merged {
+        for r in merged {
             out.put(r)?;
         }
         let sum = out.hasher.digest();
@@ -646,18 +751,28 @@ impl<'c> CacheWriter<'c> {
         w.write_all(&sum.to_le_bytes())?;
         let tmp = w.into_inner().map_err(|e| e.into_error())?;
         tmp.as_file().sync_all()?;
-        tmp.persist(self.cache.dir.join(INDEX_FILE))
-            .map_err(|e| e.error)?;
+        // The data file the index names gets its name first: an index never names a file
+        // that is not there. Should the index then fail, that file is removed again.
+        let data_path = self.cache.data_path(generation);
+        let named = match (compacted, self.data.as_ref()) {
+            (Some(c), _) => Some(c),
+            (None, Some((DataOut::Fresh { tmp, .. }, _))) => Some(tmp.as_path()),
+            _ => None,
+        };
+        if let Some(from) = named {
+            fs::rename(from, &data_path)?;
+        }
+        if let Err(e) = tmp.persist(self.cache.dir.join(INDEX_FILE)) {
+            if named.is_some() {
+                let _ = fs::remove_file(&data_path);
+            }
+            return Err(e.error);
+        }
+        // Written for good: nothing to undo any more.
+        self.data = None;
         self.stats.entries = merged.len() as u64;
         // Data files of other generations are dead now (older ones, or a crashed run's).
-        if let Ok(dir) = fs::read_dir(&self.cache.dir) {
-            for e in dir.flatten() {
-                let name = e.file_name();
-                if data_generation(&name.to_string_lossy()).is_some_and(|g| g != generation) {
-                    let _ = fs::remove_file(e.path());
-                }
-            }
-        }
+        remove_data_files(&self.cache.dir, Some(generation));
         Ok(())
     }
 
@@ -668,11 +783,22 @@ impl<'c> CacheWriter<'c> {
     }
 
     /// Copies the live entries into the next generation's data file, rewriting offsets.
-    fn compact(&self, merged: &mut [[u8; RECORD]]) -> io::Result<u64> {
+    /// Returns the generation and the temporary file it was written to (removed on error).
+    fn compact(&self, merged: &mut [[u8; RECORD]]) -> io::Result<(u64, PathBuf)> {
         let generation = self.cache.generation.saturating_add(1);
+        let path = self.cache.dir.join(format!("data-{generation}.tmp"));
+        match self.compact_into(&path, merged) {
+            Ok(()) => Ok((generation, path)),
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    fn compact_into(&self, path: &Path, merged: &mut [[u8; RECORD]]) -> io::Result<()> {
         let src = File::open(self.cache.data_path(self.cache.generation))?;
-        let path = self.cache.data_path(generation);
-        let mut w = BufWriter::with_capacity(1 << 16, File::create(&path)?);
+        let mut w = BufWriter::with_capacity(1 << 16, File::create(path)?);
         w.write_all(DATA_MAGIC)?;
         let mut pos = DATA_MAGIC.len() as u64;
         let mut buf = Vec::new();
@@ -689,7 +815,7 @@ impl<'c> CacheWriter<'c> {
         }
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_data()?;
-        Ok(generation)
+        Ok(())
     }
 }
 

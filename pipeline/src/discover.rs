@@ -65,6 +65,10 @@ impl Default for DiscoveryConfig {
 pub(crate) trait Sink: Sync {
     fn batch(&self, paths: Vec<PathBuf>) -> bool;
     fn warning(&self, path: Option<PathBuf>, message: String) -> bool;
+    /// Part of an input could not be looked at: a directory that cannot be read (permissions,
+    /// a path longer than the system allows, removed while being walked). What it holds
+    /// was not scanned, which is an error, not a warning.
+    fn unscanned(&self, path: Option<PathBuf>, message: String) -> bool;
     /// Polled between entries so a cancelled run stops walking promptly.
     fn stopped(&self) -> bool;
 }
@@ -353,10 +357,15 @@ impl ParallelVisitor for Visitor<'_> {
         match entry {
             Ok(dent) => self.entry(dent),
             Err(err) => {
-                let mut warnings = Vec::new();
-                flatten(&err, None, None, &mut warnings);
-                for (path, message) in warnings {
-                    if !self.sink.warning(path, message) {
+                let mut problems = Vec::new();
+                flatten(&err, None, None, &mut problems);
+                for (path, message, unscanned) in problems {
+                    let go_on = if unscanned {
+                        self.sink.unscanned(path, message)
+                    } else {
+                        self.sink.warning(path, message)
+                    };
+                    if !go_on {
                         return self.stop();
                     }
                 }
@@ -372,13 +381,16 @@ impl Drop for Visitor<'_> {
     }
 }
 
-/// Turns the walker's nested errors into `(path, message)` warnings, one per underlying
-/// problem, with the path split out so the CLI can print `path: message`.
+/// Turns the walker's nested errors into `(path, message, unscanned)`, one per underlying
+/// problem, with the path split out so the CLI can print `path: message`. `unscanned`: an
+/// I/O error on a walked path (a directory that cannot be read, a path too long), so part
+/// of the input was not looked at. A symbolic link loop (its target is walked anyway), a
+/// broken link (nothing to scan) and problems with ignore files are warnings.
 fn flatten(
     err: &ignore::Error,
     path: Option<&Path>,
     line: Option<u64>,
-    out: &mut Vec<(Option<PathBuf>, String)>,
+    out: &mut Vec<(Option<PathBuf>, String, bool)>,
 ) {
     use ignore::Error as E;
     match err {
@@ -396,20 +408,33 @@ fn flatten(
                 "symbolic link loop: points to ancestor directory {}",
                 ancestor.display()
             ),
+            false,
         )),
         other => {
+            let mut unscanned = false;
             let mut message = match (other, path) {
                 (E::Io(io), Some(p)) if is_broken_link(p, io) => {
                     format!("broken symbolic link ({io})")
+                }
+                (E::Io(io), Some(p)) if line.is_none() && !is_ignore_file(p) => {
+                    unscanned = true;
+                    format!("cannot read: {io}; not scanned")
                 }
                 _ => other.to_string(),
             };
             if let Some(line) = line {
                 message = format!("line {line}: {message}");
             }
-            out.push((path.map(Path::to_path_buf), message));
+            out.push((path.map(Path::to_path_buf), message, unscanned));
         }
     }
+}
+
+/// `.gitignore`, `.ignore`, `.git/info/exclude`: a problem reading one is a warning (the
+/// walk goes on without it).
+fn is_ignore_file(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == "exclude")
 }
 
 fn is_broken_link(path: &Path, err: &std::io::Error) -> bool {
@@ -428,6 +453,7 @@ mod tests {
     struct Collect {
         files: Mutex<Vec<PathBuf>>,
         warnings: Mutex<Vec<(Option<PathBuf>, String)>>,
+        unscanned: Mutex<Vec<(Option<PathBuf>, String)>>,
         batches: AtomicUsize,
         max_batch: AtomicUsize,
     }
@@ -443,6 +469,10 @@ mod tests {
             self.warnings.lock().push((path, message));
             true
         }
+        fn unscanned(&self, path: Option<PathBuf>, message: String) -> bool {
+            self.unscanned.lock().push((path, message));
+            true
+        }
         fn stopped(&self) -> bool {
             false
         }
@@ -452,6 +482,7 @@ mod tests {
         /// Relative to the temp dir, `/`-separated, sorted.
         files: Vec<String>,
         warnings: Vec<(Option<PathBuf>, String)>,
+        unscanned: Vec<(Option<PathBuf>, String)>,
         batches: usize,
         max_batch: usize,
     }
@@ -473,6 +504,7 @@ mod tests {
         Found {
             files: rel,
             warnings: sink.warnings.into_inner(),
+            unscanned: sink.unscanned.into_inner(),
             batches: sink.batches.into_inner(),
             max_batch: sink.max_batch.into_inner(),
         }
@@ -795,7 +827,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn unreadable_directory_is_a_warning() {
+    fn unreadable_directory_is_unscanned_not_a_warning() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tree(&["a.sql", "locked/b.sql"]);
         let base = dir.path();
@@ -808,8 +840,9 @@ mod tests {
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).expect("chmod back");
         if denied {
             assert_eq!(found.files, ["a.sql"]);
-            assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
-            assert_eq!(found.warnings[0].0.as_deref(), Some(locked.as_path()));
+            assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+            assert_eq!(found.unscanned.len(), 1, "{:?}", found.unscanned);
+            assert_eq!(found.unscanned[0].0.as_deref(), Some(locked.as_path()));
         } else {
             eprintln!("running with permission overrides (root?): skipping the denied-dir check");
             assert_eq!(found.files, ["a.sql", "locked/b.sql"]);
@@ -839,6 +872,9 @@ mod tests {
             self.seen.fetch_add(paths.len(), Ordering::Relaxed) + paths.len() < self.limit
         }
         fn warning(&self, _: Option<PathBuf>, _: String) -> bool {
+            true
+        }
+        fn unscanned(&self, _: Option<PathBuf>, _: String) -> bool {
             true
         }
         fn stopped(&self) -> bool {

@@ -28,7 +28,8 @@
 //!     |event| match event {
 //!         // Take what is needed and let the outcome go: that releases its budget charge.
 //!         Event::File(outcome) => lines += outcome.into_result().unwrap_or(0),
-//!         Event::Warning { path, message } => eprintln!("{path:?}: {message}"),
+//!         Event::Warning { path, message } => eprintln!("{path:?}: warning: {message}"),
+//!         Event::Unscanned { path, message } => eprintln!("{path:?}: error: {message}"),
 //!         Event::Skipped { path, reason } => eprintln!("{}: {reason}", path.display()),
 //!     },
 //! );

@@ -88,8 +88,8 @@ pub struct Progress {
 #[derive(Debug)]
 pub enum Event<R> {
     File(FileOutcome<R>),
-    /// A non-fatal discovery problem: unreadable directory, broken symlink (with follow),
-    /// symlink loop, bad glob...
+    /// A non-fatal discovery problem: broken symlink (with follow), symlink loop, bad
+    /// glob, unreadable ignore file...
     Warning {
         path: Option<PathBuf>,
         message: String,
@@ -98,6 +98,13 @@ pub enum Event<R> {
     Skipped {
         path: PathBuf,
         reason: String,
+    },
+    /// Part of the input was not scanned: a directory that cannot be read (permissions, a
+    /// path longer than the system allows, removed while being walked). An error, like a
+    /// file that cannot be read; counted in [`PipelineStats::inputs_not_scanned`].
+    Unscanned {
+        path: Option<PathBuf>,
+        message: String,
     },
 }
 
@@ -136,6 +143,8 @@ pub struct PipelineStats {
     pub files_failed: u64,
     /// Files read but not parsed because they look binary ([`Event::Skipped`]).
     pub files_skipped: u64,
+    /// [`Event::Unscanned`] events: directories (or other inputs) that were not scanned.
+    pub inputs_not_scanned: u64,
     pub bytes_read: u64,
     pub batches: u64,
     pub budget: BudgetStats,
@@ -435,8 +444,10 @@ fn account<R, A: FnMut(Event<R>)>(
     aggregate: &mut A,
     mut event: Event<R>,
 ) {
-    if let Event::Skipped { .. } = &event {
-        stats.files_skipped += 1;
+    match &event {
+        Event::Skipped { .. } => stats.files_skipped += 1,
+        Event::Unscanned { .. } => stats.inputs_not_scanned += 1,
+        _ => {}
     }
     if let Event::File(outcome) = &mut event {
         match outcome.result {
@@ -501,6 +512,12 @@ impl<R: Send> Sink for RunSink<'_, R> {
 
     fn warning(&self, path: Option<PathBuf>, message: String) -> bool {
         self.event_tx.send(Event::Warning { path, message }).is_ok()
+    }
+
+    fn unscanned(&self, path: Option<PathBuf>, message: String) -> bool {
+        self.event_tx
+            .send(Event::Unscanned { path, message })
+            .is_ok()
     }
 
     fn stopped(&self) -> bool {
@@ -649,6 +666,9 @@ where
         match found {
             Lookup::Found(e) if e.stamp == stamp && !e.racy => match decode(codec, e.payload) {
                 Some(value) => {
+                    // Served only while the file can still be read: a run without the
+                    // cache would fail on it (permissions taken away), so this one must.
+                    std::fs::File::open(path)?;
                     return Ok(Parsed::Done(Done {
                         value,
                         bytes: 0,
@@ -842,10 +862,11 @@ impl fmt::Display for PipelineStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "files: {} discovered, {} parsed, {} failed; {} bytes in {} batches",
+            "files: {} discovered, {} parsed, {} failed, {} inputs not scanned; {} bytes in {} batches",
             self.files_discovered,
             self.files_parsed,
             self.files_failed,
+            self.inputs_not_scanned,
             self.bytes_read,
             self.batches
         )?;

@@ -87,7 +87,9 @@ impl Collected {
                     }
                 }
             }
-            Event::Warning { path, message } => self.warnings.push((path, message)),
+            Event::Warning { path, message } | Event::Unscanned { path, message } => {
+                self.warnings.push((path, message))
+            }
             Event::Skipped { path, reason } => self.warnings.push((Some(path), reason)),
         }
     }
@@ -487,6 +489,7 @@ fn cached_results_the_codec_rejects_are_parsed_again() {
                     got.insert(p, o.into_result().expect("a result"));
                 }
                 Event::Warning { message, .. }
+                | Event::Unscanned { message, .. }
                 | Event::Skipped {
                     reason: message, ..
                 } => warnings.push(message),

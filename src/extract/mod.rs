@@ -1181,9 +1181,9 @@ fn ends_query(meta: &[u8]) -> bool {
 
 /// The line and column of `to`, given those of `from` (`from <= to`).
 fn advance(src: &[u8], from: usize, to: usize, mut line: u32, mut col: u32) -> (u32, u32) {
-    for &b in &src[from..to] {
-        if b == b'\n' {
-            line += 1;
+    for i in from..to {
+        if crate::lexer::is_line_break(src, i) {
+            line = line.saturating_add(1);
             col = 1;
         } else {
             col += 1;

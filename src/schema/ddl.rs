@@ -2991,15 +2991,16 @@ fn is_routine_option(c: &Cursor) -> bool {
 }
 
 /// After PRIMARY KEY / UNIQUE: `INCLUDE (..)`, `WITH (..)`, `USING INDEX TABLESPACE x`.
+/// Every pass of the loop consumes a token or stops.
 fn skip_index_params(c: &mut Cursor) {
     loop {
         if c.eat("include") || c.eat("with") {
             c.parens();
         } else if c.eat_seq(&["using", "index", "tablespace"]) {
             c.ident();
-        } else if c.is_kind(TokenKind::LParen) {
-            c.parens();
-        } else {
+        } else if c.parens().is_none() {
+            // Not a parameter, or an unclosed `(`: nothing more to skip (and no progress
+            // to make, so stop rather than loop).
             break;
         }
     }
@@ -3189,9 +3190,14 @@ fn position_of(src: &[u8], at: usize, tok: &Token) -> (u32, u32) {
     let start = tok.start as usize;
     let mut line = tok.line;
     let mut col = tok.col;
-    for &b in src.get(start..at).unwrap_or_default() {
-        if b == b'\n' {
-            line += 1;
+    let span = if src.get(start..at).is_some() {
+        start..at
+    } else {
+        0..0
+    };
+    for i in span {
+        if crate::lexer::is_line_break(src, i) {
+            line = line.saturating_add(1);
             col = 1;
         } else {
             col += 1;

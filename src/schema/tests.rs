@@ -760,3 +760,27 @@ fn load_migrations_applies_folders_in_path_order() {
     let err = load_migrations(&[dir.path().join("missing")], &[]);
     assert!(matches!(err, Err(LoadError::Read { .. })));
 }
+
+/// Reads `sql` on a worker thread and fails (instead of hanging the suite) when the
+/// reader does not finish within a few seconds.
+fn read_in_time(sql: &'static str) -> (Universe, Vec<SkippedStatement>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read(sql));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(5))
+        .unwrap_or_else(|_| panic!("the schema reader did not finish on {sql:?}"))
+}
+
+#[test]
+fn unclosed_paren_after_primary_key_does_not_hang() {
+    let (u, _) = read_in_time("CREATE TABLE t();ALTER TABLE t ADD PRIMARY KEY(a)(;");
+    assert!(u.get("table:public.t").is_some());
+}
+
+#[test]
+fn unclosed_paren_after_unique_does_not_hang() {
+    read_in_time("CREATE TABLE t();ALTER TABLE t ADD UNIQUE(a)(");
+    read_in_time("CREATE TABLE t(a int UNIQUE (");
+    read_in_time("CREATE TABLE t(a int PRIMARY KEY (");
+}
