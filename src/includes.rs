@@ -530,8 +530,8 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
                 read_only: true,
             }),
             |_path, bytes| extractor.extract(bytes),
-            |event| {
-                if let Event::File(outcome) = event {
+            |event| match event {
+                Event::File(outcome) => {
                     let Some(&id) = by_path.get(&outcome.path) else {
                         return;
                     };
@@ -541,6 +541,15 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
                         .map_err(|e| format!("included file {shown}: {}", io_text(&e)));
                     results.push((id, r));
                 }
+                Event::Skipped { path, reason } => {
+                    if let Some(&id) = by_path.get(&path) {
+                        results.push((
+                            id,
+                            Err(format!("included file {}: {reason}", path.display())),
+                        ));
+                    }
+                }
+                _ => {}
             },
         );
         if stats.cancelled {

@@ -398,3 +398,19 @@ pgtest!(
         assert_eq!(report["stats"]["threads"], 3);
     }
 );
+
+pgtest!(binary_included_file_is_named_as_binary, |dir, cmd| {
+    let mut bytes = b"select ok(true);\n".to_vec();
+    bytes.extend([0u8; 16]);
+    dir.create("t/blob.inc", &bytes).create(
+        "t/a.sql",
+        "select plan(2);\n\\ir blob.inc\nselect ok(true);\n",
+    );
+    let report = cmd.args(["t/a.sql"]).timeout(LIMIT).json();
+    let msgs = messages(&report);
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("t/a.sql:2: included file t/blob.inc: binary file")),
+        "{msgs:?}"
+    );
+});
