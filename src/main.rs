@@ -465,6 +465,12 @@ fn print_stats(r: &ScanReport) {
         mb(s.bytes_read),
         s.batches
     );
+    if s.files_skipped + s.inputs_not_scanned > 0 {
+        eprintln!(
+            "  not scanned: {} binary files skipped (--binary reads them), {} inputs that could not be read",
+            s.files_skipped, s.inputs_not_scanned
+        );
+    }
     eprintln!(
         "  time: {:.3} s wall ({:.1} MB/s); discovery {} ms, parse {} ms (summed over threads), aggregate {} ms",
         secs,

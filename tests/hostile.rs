@@ -414,3 +414,17 @@ pgtest!(binary_included_file_is_named_as_binary, |dir, cmd| {
         "{msgs:?}"
     );
 });
+
+pgtest!(stats_name_the_files_and_inputs_not_scanned, |dir, cmd| {
+    dir.create("t/blob.sql", [0u8, 1, 2])
+        .create("t/a.sql", "select ok(true);\n");
+    let run = cmd.args(["t", "--stats"]).timeout(LIMIT).run();
+    assert_eq!(run.code, Some(0), "{run}");
+    run.assert_stderr_contains("not scanned: 1 binary files skipped");
+    let run = dir
+        .command()
+        .args(["t/a.sql", "--stats"])
+        .timeout(LIMIT)
+        .run();
+    run.assert_stderr_lacks("not scanned:");
+});
