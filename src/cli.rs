@@ -321,6 +321,11 @@ impl ScanArgs {
             file.max_memory.map(|mb| mb.saturating_mul(1 << 20)),
             512 << 20,
         );
+        for h in &file.role_helper {
+            if let Err(e) = h.check() {
+                bail!("config: {e}");
+            }
+        }
         if max_memory_bytes == 0 {
             bail!("--max-memory must be more than 0");
         }
@@ -437,6 +442,7 @@ impl ScanArgs {
                     include_commented: self.include_commented
                         || file.include_commented.unwrap_or(false),
                     helpers: file.helper,
+                    role_helpers: file.role_helper,
                 },
                 cache_dir: self.cache.or(file.cache),
                 include_dirs: if self.include_dir.is_empty() {

@@ -32,6 +32,41 @@ impl HelperDecl {
     }
 }
 
+/// A suite's own function that switches the role (`[[role-helper]]` in the config), like
+/// supabase-test-helpers' `tests.authenticate_as('u')` (known without being declared).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleHelperDecl {
+    /// `tests.login_as` (only calls qualified with `tests` match) or `login_as` (any).
+    pub name: String,
+    /// The role the helper switches to, whatever its arguments.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Or: the role is this argument (1-based), a string literal in the call.
+    #[serde(default)]
+    pub arg: Option<u32>,
+}
+
+impl RoleHelperDecl {
+    pub fn bare_name(&self) -> &str {
+        self.name.rsplit_once('.').map_or(&self.name, |(_, n)| n)
+    }
+    pub fn schema(&self) -> Option<&str> {
+        self.name.rsplit_once('.').map(|(s, _)| s)
+    }
+    /// Exactly one of `role` and `arg` (>= 1) must be given.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.role, self.arg) {
+            (Some(_), None) | (None, Some(1..)) => Ok(()),
+            (None, Some(0)) => Err(format!("role-helper {}: arg counts from 1", self.name)),
+            _ => Err(format!(
+                "role-helper {}: give exactly one of `role` and `arg`",
+                self.name
+            )),
+        }
+    }
+}
+
 /// What extraction needs to know.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -40,6 +75,8 @@ pub struct ExtractOptions {
     /// Count assertions written inside comments (marked `commented`).
     pub include_commented: bool,
     pub helpers: Vec<HelperDecl>,
+    /// Role-switching helpers besides supabase-test-helpers' (behavioural references).
+    pub role_helpers: Vec<RoleHelperDecl>,
 }
 
 impl Default for ExtractOptions {
@@ -48,6 +85,7 @@ impl Default for ExtractOptions {
             search_path: vec!["public".to_string()],
             include_commented: false,
             helpers: Vec::new(),
+            role_helpers: Vec::new(),
         }
     }
 }
@@ -89,6 +127,8 @@ pub struct FileConfig {
     pub fail_under: Option<FailUnder>,
     #[serde(default)]
     pub helper: Vec<HelperDecl>,
+    #[serde(default)]
+    pub role_helper: Vec<RoleHelperDecl>,
 }
 
 /// The forms `fail-under` takes in the config file.

@@ -174,6 +174,7 @@ impl Extractor {
         scratch.diags.clear();
         let mut lex_diags = Vec::new();
         let mut from = (0usize, 1u32, 1u32);
+        let mut behaviour = crate::behaviour::Reader::new(&self.opts);
         loop {
             scratch.tokens.clear();
             let resume = tokenize_window(
@@ -199,6 +200,7 @@ impl Extractor {
                 cut: resume.is_some_and(|r| r.forced),
             }];
             while let Some(unit) = units.pop() {
+                let first_assertion = out.assertions.len();
                 let mut w = Walk {
                     ex: self,
                     src,
@@ -209,6 +211,15 @@ impl Extractor {
                 w.unit(&unit);
                 let new_units = std::mem::take(&mut w.new_units);
                 units.extend(new_units.into_iter().rev());
+                // Behavioural references: read from the same tokens, with the unit's
+                // assertions (issue 14).
+                behaviour.unit(
+                    src,
+                    &scratch.tokens[unit.tokens.clone()],
+                    &unit.context,
+                    unit.commented,
+                    &out.assertions[first_assertion..],
+                );
             }
             let Some(r) = resume else { break };
             if r.forced {
@@ -231,6 +242,7 @@ impl Extractor {
             });
         }
         out.assertions.sort_by_key(|a| (a.line, a.column));
+        behaviour.finish(&mut out);
         out.errors.sort_by_key(|a| (a.line, a.column));
         out.errors.dedup();
         out.warnings.sort_by_key(|a| (a.line, a.column));
