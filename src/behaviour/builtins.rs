@@ -26,13 +26,22 @@ pub fn types() -> &'static [&'static str] {
     list(&CELL, TYPES)
 }
 
+fn set(
+    cell: &'static OnceLock<ahash::AHashSet<&'static str>>,
+    list: fn() -> &'static [&'static str],
+) -> &'static ahash::AHashSet<&'static str> {
+    cell.get_or_init(|| list().iter().copied().collect())
+}
+
 /// `name` as folded (lower case for unquoted names).
 pub fn is_builtin_function(name: &str) -> bool {
-    functions().binary_search(&name).is_ok()
+    static SET: OnceLock<ahash::AHashSet<&'static str>> = OnceLock::new();
+    set(&SET, functions).contains(name)
 }
 
 pub fn is_builtin_type(name: &str) -> bool {
-    types().binary_search(&name).is_ok()
+    static SET: OnceLock<ahash::AHashSet<&'static str>> = OnceLock::new();
+    set(&SET, types).contains(name)
 }
 
 #[cfg(test)]

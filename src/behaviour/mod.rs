@@ -19,6 +19,11 @@ use scan::{Event, RawRef, Scanner};
 
 pub use builtins::{is_builtin_function, is_builtin_type};
 
+thread_local! {
+    /// A unit's code tokens (comments left out), reused from unit to unit.
+    static CODE: std::cell::RefCell<Vec<Token>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The role state of a unit: the session's role, a `LOCAL` one until the transaction
 /// ends, and the session role to go back to on `ROLLBACK`.
 #[derive(Debug, Clone, Default)]
@@ -139,16 +144,27 @@ impl<'o> Reader<'o> {
         if commented {
             return;
         }
-        let code: Vec<Token> = tokens
-            .iter()
-            .copied()
-            .filter(|t| {
-                !matches!(
-                    t.kind,
-                    TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
-                )
-            })
-            .collect();
+        CODE.with(|code| match code.try_borrow_mut() {
+            Ok(mut code) => self.unit_with(src, tokens, context, assertions, &mut code),
+            Err(_) => self.unit_with(src, tokens, context, assertions, &mut Vec::new()),
+        });
+    }
+
+    fn unit_with(
+        &mut self,
+        src: &[u8],
+        tokens: &[Token],
+        context: &Context,
+        assertions: &[Assertion],
+        code: &mut Vec<Token>,
+    ) {
+        code.clear();
+        code.extend(tokens.iter().copied().filter(|t| {
+            !matches!(
+                t.kind,
+                TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
+            )
+        }));
         let top = *context == Context::Top;
         let mut roles = if top {
             std::mem::take(&mut self.top_roles)
@@ -160,7 +176,7 @@ impl<'o> Reader<'o> {
         };
         let scanner = Scanner {
             src,
-            toks: &code,
+            toks: code,
             opts: self.opts,
             body: !top,
             top,
@@ -208,6 +224,10 @@ impl<'o> Reader<'o> {
         }
         if top {
             self.top_roles = roles;
+        }
+        if code.capacity() > 1 << 16 {
+            // A huge unit must not pin its copy for the rest of the thread's files.
+            *code = Vec::new();
         }
     }
 
@@ -511,8 +531,12 @@ fn spans(scanner: &Scanner, assertions: &[Assertion]) -> Vec<Span> {
             if toks.get(open).map(|t| t.kind) != Some(TokenKind::LParen) {
                 return None;
             }
-            let args = scanner.args_of(open);
-            let end = args.last().map_or(open + 1, |&(_, b)| b);
+            let end = scanner.close_of(open);
+            let args = if a.function.starts_with("throws_") {
+                scanner.args_of(open)
+            } else {
+                Vec::new()
+            };
             let (expected, sqlstate) = expectation(scanner, &a.function, &args);
             Some(Span {
                 start: i,

@@ -421,3 +421,43 @@ fn commented_code_has_no_references() {
 fn update_command_names_are_json_spellings() {
     assert_eq!(super::command_name(Command::Truncate), "truncate");
 }
+
+#[test]
+fn keywords_and_aliases_are_never_references() {
+    let r = run(
+        "select is((select count(*) n from app.a where x is distinct from y), 1::bigint);\n\
+         select ok(exists(select extract(epoch from created) total, b.v from app.b b));\n",
+    );
+    let all = shown(&r);
+    for bad in [
+        "relation y",
+        "relation app.b.y",
+        "column app.a.n",
+        "column app.b.total",
+        "column app.b.epoch",
+    ] {
+        assert!(!all.iter().any(|s| s.starts_with(bad)), "{bad} in {all:#?}");
+    }
+    assert!(has(&r, "column app.a.x select"));
+    assert!(has(&r, "column app.a.y select"));
+    assert!(has(&r, "column app.b.created select"));
+    assert!(has(&r, "column app.b.v select"));
+}
+
+#[test]
+fn statements_skipped_as_trivial_still_hide_nothing() {
+    // Shapes close to the trivial ones, each with one reference.
+    let r = run("select has_table('a'::name, 'b'::text);\n\
+         select is('x'::app.mood, 'x');\n\
+         select ok(app.f(1));\n\
+         select lives_ok('select 1 from app.t');\n");
+    assert!(has(&r, "type app.mood"), "{:#?}", shown(&r));
+    assert!(has(&r, "function app.f/1"));
+    assert!(has(&r, "relation app.t select"));
+    assert_eq!(r.references.len(), 3, "{:#?}", shown(&r));
+    let body = run(
+        "create function t() returns setof text language plpgsql as $$ begin\n\
+         return next is(app.g(), 1);\nreturn next has_table('x'::name);\nend $$;\n",
+    );
+    assert_eq!(shown(&body), vec!["function app.g/0".to_string()]);
+}
