@@ -98,6 +98,9 @@ struct Span {
 /// Where a reference goes.
 #[derive(Clone)]
 struct Serve {
+    /// Where the reference is used (its token, or the string or name that runs it): with
+    /// the line, the order of references whatever order units are read in.
+    site: (u32, u32),
     key: Option<(u32, u32)>,
     attribution: Option<Attribution>,
     expected: Option<Outcome>,
@@ -112,6 +115,8 @@ pub struct Reader<'o> {
     refs: Vec<Reference>,
     /// The assertion (line, column) each reference serves, resolved to an index at the end.
     keys: Vec<Option<(u32, u32)>>,
+    /// (line, use site) of each reference: the order they are reported in.
+    order: Vec<(u32, (u32, u32))>,
     /// Top-level references after the last assertion so far: the next window's first
     /// assertion may serve them.
     pending_top: Vec<usize>,
@@ -126,6 +131,7 @@ impl<'o> Reader<'o> {
             prepared: HashMap::new(),
             refs: Vec::new(),
             keys: Vec::new(),
+            order: Vec::new(),
             pending_top: Vec::new(),
             unreadable: 0,
         }
@@ -245,7 +251,7 @@ impl<'o> Reader<'o> {
         match ev {
             Event::Ref(raw, at) => {
                 let line = scanner.toks[at].line;
-                let serve = serve(spans, stmt_span, at, roles.current());
+                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
                 self.push(raw, line, roles.current(), serve, top);
             }
             Event::Role {
@@ -263,11 +269,11 @@ impl<'o> Reader<'o> {
                 self.prepared.insert(name, Prepared { refs });
             }
             Event::PreparedUse(name, at) => {
-                let serve = serve(spans, stmt_span, at, roles.current());
+                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
                 self.prepared_use(&name, roles.current(), serve, top);
             }
             Event::SqlText(at) => {
-                let serve = serve(spans, stmt_span, at, roles.current());
+                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
                 let tok = scanner.toks[at];
                 self.sql_text(src, &tok, roles, serve, top);
             }
@@ -280,6 +286,7 @@ impl<'o> Reader<'o> {
             self.pending_top.push(self.refs.len());
         }
         self.keys.push(serve.key);
+        self.order.push((line, serve.site));
         self.refs.push(Reference {
             kind: raw.kind,
             schema: raw.schema,
@@ -324,10 +331,10 @@ impl<'o> Reader<'o> {
                 .unwrap_or(trimmed.len());
             let name = String::from_utf8_lossy(&trimmed[..name_end]);
             let (_, name) = scan::split_qualified(&name);
-            if self.prepared.contains_key(&name) {
-                self.prepared_use(&name, roles.current(), serve, top);
-                return;
-            }
+            // A statement prepared where this reader does not see it (another file, a
+            // DO block, dynamic SQL): a name all the same, not unreadable SQL.
+            self.prepared_use(&name, roles.current(), serve, top);
+            return;
         }
         let mut toks = Vec::new();
         let mut diags = Vec::new();
@@ -404,8 +411,20 @@ impl<'o> Reader<'o> {
     /// Resolves each reference's assertion to its index in the (sorted) assertions and
     /// stores the references on the result.
     pub fn finish(self, out: &mut FileResult) {
-        let mut refs = self.refs;
-        for (r, key) in refs.iter_mut().zip(self.keys) {
+        // In file order: bodies are read after the window of statements that defines
+        // them, and the window size must not change the result.
+        let mut idx: Vec<usize> = (0..self.refs.len()).collect();
+        idx.sort_by_key(|&i| self.order[i]);
+        let mut slots: Vec<Option<Reference>> = self.refs.into_iter().map(Some).collect();
+        let mut refs: Vec<Reference> = Vec::with_capacity(slots.len());
+        let mut keys = Vec::with_capacity(slots.len());
+        for i in idx {
+            if let Some(r) = slots[i].take() {
+                refs.push(r);
+                keys.push(self.keys[i]);
+            }
+        }
+        for (r, key) in refs.iter_mut().zip(keys) {
             r.assertion = key.and_then(|k| {
                 let i = out.assertions.partition_point(|a| (a.line, a.column) < k);
                 out.assertions
@@ -481,9 +500,17 @@ fn filtered(serve: &mut Serve, role: Option<&str>) {
 }
 
 /// The assertion a reference at token `at` serves.
-fn serve(spans: &[Span], stmt_span: Option<&Span>, at: usize, role: Option<&str>) -> Serve {
+fn serve(
+    spans: &[Span],
+    stmt_span: Option<&Span>,
+    at: usize,
+    site: &Token,
+    role: Option<&str>,
+) -> Serve {
+    let site = (site.line, site.col);
     let asserted = |s: &Span| {
         let mut sv = Serve {
+            site,
             key: Some(s.key),
             attribution: Some(Attribution::Asserted),
             expected: s.expected,
@@ -502,12 +529,14 @@ fn serve(spans: &[Span], stmt_span: Option<&Span>, at: usize, role: Option<&str>
     }
     match spans.iter().find(|s| s.start > at) {
         Some(s) => Serve {
+            site,
             key: Some(s.key),
             attribution: Some(Attribution::Exercised),
             expected: None,
             sqlstate: None,
         },
         None => Serve {
+            site,
             key: None,
             attribution: None,
             expected: None,

@@ -620,7 +620,7 @@ impl<'a> Scanner<'a> {
                 }
             }
             "set" | "reset" => self.set_role(from, to, &*head == "reset", ev),
-            "prepare" => {
+            "prepare" if self.top => {
                 let name = self.name_at(from + 1);
                 if let Some(as_at) = (from + 2..to).find(|&j| self.is_kw(j, "as")) {
                     let mut inner = Vec::new();
@@ -937,15 +937,15 @@ impl<'a> Scanner<'a> {
                         stack[q].set_lhs = false;
                     }
                     Clause::SelectList | Clause::Returning if self.bare_alias(i, from) => {}
-                    Clause::SelectList | Clause::Where | Clause::Returning => {
-                        if qual.is_some() || !self.body {
-                            stack[q].cols.push(Col {
-                                qual,
-                                name,
-                                command: Command::Select,
-                                at: i,
-                            });
-                        }
+                    Clause::SelectList | Clause::Where | Clause::Returning
+                        if qual.is_some() || !self.body =>
+                    {
+                        stack[q].cols.push(Col {
+                            qual,
+                            name,
+                            command: Command::Select,
+                            at: i,
+                        });
                     }
                     _ => {}
                 }

@@ -461,3 +461,35 @@ fn statements_skipped_as_trivial_still_hide_nothing() {
     );
     assert_eq!(shown(&body), vec!["function app.g/0".to_string()]);
 }
+
+#[test]
+fn an_unknown_prepared_name_is_not_unreadable_sql() {
+    let r = run("select set_eq('anames', 'expect', 'same');\n");
+    assert_eq!(r.sql_strings_unreadable, 0);
+    assert!(r.references.is_empty());
+}
+
+#[test]
+fn references_do_not_depend_on_the_lexing_window() {
+    use crate::lexer::Limits;
+    let src = b"prepare q as select 1 from app.p;\n\
+        do $$ begin perform app.in_do(1); end $$; select app.after_do();\n\
+        select ok(true);\nexecute q;\nset role r;\nselect is((select 1 from app.t), 1);\n";
+    let whole = Extractor::new(ExtractOptions::default()).extract(src);
+    let tiny = Extractor::new(ExtractOptions::default())
+        .with_limits(Limits {
+            window: 1,
+            cap: usize::MAX,
+        })
+        .extract(src);
+    assert_eq!(whole.references, tiny.references);
+    assert_eq!(
+        shown(&whole),
+        vec![
+            "relation app.p select",
+            "function app.in_do/1",
+            "function app.after_do/0",
+            "relation app.t select",
+        ]
+    );
+}
