@@ -701,7 +701,8 @@ impl<'a> Scanner<'a> {
 
     /// The query reader proper.
     pub fn query(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
-        let mut stack: Vec<Frame> = vec![Frame::default()];
+        let mut stack: Vec<Frame> = Vec::with_capacity(4);
+        stack.push(Frame::default());
         let mut pending: Option<Kind> = None;
         let mut ctes: Vec<String> = Vec::new();
         let mut i = from;
@@ -819,6 +820,19 @@ impl<'a> Scanner<'a> {
                         continue;
                     }
                 }
+            }
+            // A lone name outside any query, not called nor qualified (a PL/pgSQL
+            // variable in `RETURN NEXT is(v, 1)`): nothing to read, no allocation.
+            if !matches!(
+                self.kind(i + 1),
+                Some(TokenKind::Dot | TokenKind::LParen | TokenKind::String)
+            ) && stack
+                .last()
+                .is_some_and(|f| f.expect == Expect::None && f.kind != Kind::InsertCols)
+                && query_frame(&stack).is_none()
+            {
+                i += 1;
+                continue;
             }
             let (parts, j, star) = self.read_name(i);
             let next_kind = self.kind(j).filter(|_| j < to);
