@@ -16,11 +16,12 @@ use std::collections::HashMap;
 
 use crate::config::ExtractOptions;
 use crate::model::{
-    Assertion, Context, Diagnostic, FileResult, Include, Name, PlanDecl, ResolutionKind,
+    Assertion, Attribution, Command, Context, Diagnostic, FileResult, Include, Name, Outcome,
+    PlanDecl, RefKind, Reference, ResolutionKind,
 };
 
 /// Bump when the encoding or the meaning of a stored result changes.
-pub const CODEC_VERSION: u32 = 1;
+pub const CODEC_VERSION: u32 = 2;
 
 /// Everything a stored result depends on besides the file's bytes: the tool (version,
 /// codec, catalog, and the executable itself, so a rebuilt binary never trusts results of
@@ -40,12 +41,14 @@ pub fn namespace(opts: &ExtractOptions) -> Vec<u8> {
         })
         .unwrap_or_default();
     format!(
-        "pgtap-scan {} codec {CODEC_VERSION}\ncatalog {catalog:016x}\nexe {exe}\nsearch-path {:?}\ninclude-commented {}\nhelpers {:?}\npgtap-schemas {:?}",
+        "pgtap-scan {} codec {CODEC_VERSION}\ncatalog {catalog:016x}\nexe {exe}\nsearch-path {:?}\ninclude-commented {}\nhelpers {:?}\npgtap-schemas {:?}\nrole-helpers {:?}\nreferences {}",
         env!("CARGO_PKG_VERSION"),
         opts.search_path,
         opts.include_commented,
         opts.helpers,
         opts.pgtap_schemas,
+        opts.role_helpers,
+        opts.references,
     )
     .into_bytes()
 }
@@ -176,6 +179,48 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
     }
     e.diags(&r.errors);
     e.diags(&r.warnings);
+    e.uint(r.references.len() as u64);
+    for x in &r.references {
+        e.out.push(match x.kind {
+            RefKind::Function => 0,
+            RefKind::Relation => 1,
+            RefKind::Column => 2,
+            RefKind::Sequence => 3,
+            RefKind::Type => 4,
+        });
+        e.opt(&x.schema);
+        e.str(&x.name);
+        e.opt(&x.relation);
+        e.out.push(match x.command {
+            None => 0,
+            Some(Command::Select) => 1,
+            Some(Command::Insert) => 2,
+            Some(Command::Update) => 3,
+            Some(Command::Delete) => 4,
+            Some(Command::Merge) => 5,
+            Some(Command::Truncate) => 6,
+            Some(Command::Copy) => 7,
+        });
+        // Optional numbers as n + 1, 0 for none.
+        e.uint(x.arity.map_or(0, |n| u64::from(n) + 1));
+        e.uint(x.line.into());
+        e.opt(&x.role);
+        e.uint(x.assertion.map_or(0, |n| u64::from(n) + 1));
+        e.out.push(match x.attribution {
+            None => 0,
+            Some(Attribution::Asserted) => 1,
+            Some(Attribution::Exercised) => 2,
+        });
+        e.out.push(match x.expected {
+            None => 0,
+            Some(Outcome::Allowed) => 1,
+            Some(Outcome::Denied) => 2,
+            Some(Outcome::Raises) => 3,
+            Some(Outcome::Filtered) => 4,
+        });
+        e.opt(&x.sqlstate);
+    }
+    e.uint(r.sql_strings_unreadable);
 }
 
 struct Dec<'a> {
@@ -358,6 +403,72 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
     }
     let errors = d.diags()?;
     let warnings = d.diags()?;
+    let n = d.count()?;
+    let mut references = Vec::with_capacity(n);
+    for _ in 0..n {
+        let kind = match d.byte()? {
+            0 => RefKind::Function,
+            1 => RefKind::Relation,
+            2 => RefKind::Column,
+            3 => RefKind::Sequence,
+            4 => RefKind::Type,
+            _ => return None,
+        };
+        let schema = d.opt()?;
+        let name = d.str()?;
+        let relation = d.opt()?;
+        let command = match d.byte()? {
+            0 => None,
+            1 => Some(Command::Select),
+            2 => Some(Command::Insert),
+            3 => Some(Command::Update),
+            4 => Some(Command::Delete),
+            5 => Some(Command::Merge),
+            6 => Some(Command::Truncate),
+            7 => Some(Command::Copy),
+            _ => return None,
+        };
+        let plus_one = |n: u64| -> Option<Option<u32>> {
+            match n {
+                0 => Some(None),
+                n => u32::try_from(n - 1).ok().map(Some),
+            }
+        };
+        let arity = plus_one(d.uint()?)?;
+        let line = d.u32()?;
+        let role = d.opt()?;
+        let assertion = plus_one(d.uint()?)?;
+        let attribution = match d.byte()? {
+            0 => None,
+            1 => Some(Attribution::Asserted),
+            2 => Some(Attribution::Exercised),
+            _ => return None,
+        };
+        let expected = match d.byte()? {
+            0 => None,
+            1 => Some(Outcome::Allowed),
+            2 => Some(Outcome::Denied),
+            3 => Some(Outcome::Raises),
+            4 => Some(Outcome::Filtered),
+            _ => return None,
+        };
+        let sqlstate = d.opt()?;
+        references.push(Reference {
+            kind,
+            schema,
+            name,
+            relation,
+            command,
+            arity,
+            line,
+            role,
+            assertion,
+            attribution,
+            expected,
+            sqlstate,
+        });
+    }
+    let sql_strings_unreadable = d.uint()?;
     if !d.b.is_empty() {
         return None;
     }
@@ -371,6 +482,8 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
         includes,
         errors,
         warnings,
+        references,
+        sql_strings_unreadable,
     })
 }
 
@@ -381,7 +494,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn round_trip(src: &str) {
-        let r = Extractor::new(ExtractOptions::default()).extract(src.as_bytes());
+        let r = Extractor::new(ExtractOptions {
+            references: true,
+            ..ExtractOptions::default()
+        })
+        .extract(src.as_bytes());
         let mut out = Vec::new();
         encode(&r, &mut out);
         assert_eq!(decode(&out).as_ref(), Some(&r), "{src}");
@@ -412,6 +529,37 @@ mod tests {
              DO $$ BEGIN PERFORM hasnt_table('x' || y); END $$;\nSELECT is(1, 'unterminated);\n",
         );
         round_trip("SELECT no_plan(); SELECT table_privs_are('t', 'r', ARRAY['SELECT']); SELECT * FROM finish();");
+    }
+
+    #[test]
+    fn behavioural_references_round_trip() {
+        let src = "BEGIN;\nSET LOCAL ROLE authenticated;\n\
+                   INSERT INTO app.t (a) VALUES (nextval('app.s'));\n\
+                   SELECT throws_ok($$ update app.t set a = app.f(1)::app.mood $$, '42501');\n\
+                   SELECT is_empty('select a from app.t');\nSELECT lives_ok('select ''unterminated');\n\
+                   SELECT is(1, 1);\nSELECT app.g();\nROLLBACK;\n";
+        let r = Extractor::new(ExtractOptions {
+            references: true,
+            ..ExtractOptions::default()
+        })
+        .extract(src.as_bytes());
+        assert!(r.references.len() >= 8, "{:#?}", r.references);
+        assert_eq!(r.sql_strings_unreadable, 1);
+        for kind in [
+            RefKind::Function,
+            RefKind::Relation,
+            RefKind::Column,
+            RefKind::Sequence,
+            RefKind::Type,
+        ] {
+            assert!(r.references.iter().any(|x| x.kind == kind), "{kind:?}");
+        }
+        assert!(r
+            .references
+            .iter()
+            .any(|x| x.expected == Some(Outcome::Denied) && x.sqlstate.is_some()));
+        assert!(r.references.iter().any(|x| x.assertion.is_none()));
+        round_trip(src);
     }
 
     proptest! {

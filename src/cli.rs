@@ -177,6 +177,11 @@ pub struct ScanArgs {
         help_heading = "Extraction"
     )]
     pub pgtap_schemas: Vec<String>,
+    /// Also read behavioural references: the relations, columns, functions and commands the
+    /// tests' SQL uses, the role in effect and the expected outcome (JSON
+    /// files[].references). Experimental; about +75% CPU today.
+    #[arg(long, help_heading = "Extraction")]
+    pub references: bool,
     /// Also count assertions written inside comments (marked as commented).
     #[arg(long, help_heading = "Extraction")]
     pub include_commented: bool,
@@ -322,6 +327,11 @@ impl ScanArgs {
             })?),
         };
         let max_memory_bytes = or(self.max_memory, file_max_memory, DEFAULT_MAX_MEMORY);
+        for h in &file.role_helper {
+            if let Err(e) = h.check() {
+                bail!("config: {e}");
+            }
+        }
         if max_memory_bytes == 0 {
             bail!("--max-memory must be more than 0");
         }
@@ -482,6 +492,8 @@ impl ScanArgs {
                     } else {
                         self.pgtap_schemas
                     },
+                    role_helpers: file.role_helper,
+                    references: self.references || file.references.unwrap_or(false),
                 },
                 cache_dir: self.cache.or(file.cache),
                 include_dirs: if self.include_dir.is_empty() {

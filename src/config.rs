@@ -49,6 +49,41 @@ impl HelperDecl {
     }
 }
 
+/// A suite's own function that switches the role (`[[role-helper]]` in the config), like
+/// supabase-test-helpers' `tests.authenticate_as('u')` (known without being declared).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleHelperDecl {
+    /// `tests.login_as` (only calls qualified with `tests` match) or `login_as` (any).
+    pub name: String,
+    /// The role the helper switches to, whatever its arguments.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Or: the role is this argument (1-based), a string literal in the call.
+    #[serde(default)]
+    pub arg: Option<u32>,
+}
+
+impl RoleHelperDecl {
+    pub fn bare_name(&self) -> &str {
+        self.name.rsplit_once('.').map_or(&self.name, |(_, n)| n)
+    }
+    pub fn schema(&self) -> Option<&str> {
+        self.name.rsplit_once('.').map(|(s, _)| s)
+    }
+    /// Exactly one of `role` and `arg` (>= 1) must be given.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.role, self.arg) {
+            (Some(_), None) | (None, Some(1..)) => Ok(()),
+            (None, Some(0)) => Err(format!("role-helper {}: arg counts from 1", self.name)),
+            _ => Err(format!(
+                "role-helper {}: give exactly one of `role` and `arg`",
+                self.name
+            )),
+        }
+    }
+}
+
 /// What extraction needs to know.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -61,6 +96,12 @@ pub struct ExtractOptions {
     /// (`rbac.has_role(..)`) is that schema's own function, not pgTAP's. Unqualified calls
     /// are always pgTAP's when the name is.
     pub pgtap_schemas: Vec<String>,
+    /// Role-switching helpers besides supabase-test-helpers' (behavioural references).
+    pub role_helpers: Vec<RoleHelperDecl>,
+    /// Read behavioural references (relations, commands, roles, expected outcomes) into
+    /// each file's result (`--references`; off by default while it costs more than the
+    /// 30% the design allows).
+    pub references: bool,
 }
 
 /// Where pgTAP is usually installed: `public` (its default), Supabase's `extensions`, and
@@ -79,6 +120,8 @@ impl Default for ExtractOptions {
             include_commented: false,
             helpers: Vec::new(),
             pgtap_schemas: default_pgtap_schemas(),
+            role_helpers: Vec::new(),
+            references: false,
         }
     }
 }
@@ -111,6 +154,8 @@ pub struct FileConfig {
     /// Schemas pgTAP may be installed in (qualified calls elsewhere are not pgTAP's).
     pub pgtap_schemas: Option<Vec<String>>,
     pub include_commented: Option<bool>,
+    /// Read behavioural references (`--references`).
+    pub references: Option<bool>,
     pub strict: Option<bool>,
     /// No test file found is not an error.
     pub allow_empty: Option<bool>,
@@ -126,6 +171,8 @@ pub struct FileConfig {
     pub fail_under: Option<FailUnder>,
     #[serde(default)]
     pub helper: Vec<HelperDecl>,
+    #[serde(default)]
+    pub role_helper: Vec<RoleHelperDecl>,
 }
 
 /// A setting that takes one value or a list of them.

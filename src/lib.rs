@@ -4,6 +4,7 @@
 //! they assert something about. `pipeline` (a separate crate) moves the bytes; this crate
 //! knows SQL, psql and pgTAP.
 
+pub mod behaviour;
 pub mod cache;
 pub mod catalog;
 pub mod config;

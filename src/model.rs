@@ -147,4 +147,97 @@ pub struct FileResult {
     pub includes: Vec<Include>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// What the file's SQL references (functions, relations, columns, sequences, types),
+    /// with the command, the role in effect and the assertion each serves (issue 14).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Reference>,
+    /// SQL given as text to a pgTAP function (`results_eq('...')`, `throws_ok($$..$$)`)
+    /// that does not lex as SQL: its references are unknown.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sql_strings_unreadable: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What a [`Reference`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefKind {
+    Function,
+    Relation,
+    Column,
+    Sequence,
+    Type,
+}
+
+/// The command a relation or column is used by. Columns: `select` when read (select list,
+/// `WHERE`), `insert` / `update` when written (column list, `SET`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    Truncate,
+    Copy,
+}
+
+/// How a reference relates to the assertion it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attribution {
+    /// Inside the assertion's arguments (or the SQL text it runs, or its statement).
+    Asserted,
+    /// In the statements between the previous assertion and this one (arrange / act).
+    Exercised,
+}
+
+/// What the assertion serving a reference expects of the SQL it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Runs without error (`lives_ok`, `results_eq`, `is`, ...).
+    Allowed,
+    /// Refused for lack of privilege or by row level security (`throws_ok(.., '42501')`).
+    Denied,
+    /// Raises some other error (`throws_ok` with another or no SQLSTATE).
+    Raises,
+    /// Runs under a role and returns no rows (`is_empty`): filtered out by policies.
+    Filtered,
+}
+
+/// One thing a test file's SQL references.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    pub kind: RefKind,
+    /// The schema as written (`app` in `app.users`), `None` when unqualified.
+    pub schema: Option<String>,
+    pub name: String,
+    /// Columns: the relation (as written, `app.users`) when it is unambiguous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+    /// Relations and columns: the command that uses them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Command>,
+    /// Functions: the number of arguments in the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arity: Option<u32>,
+    pub line: u32,
+    /// The role in effect (`SET ROLE`, `set_config('role', ..)`, role helpers); `None`
+    /// when no switch is known (the connecting user, or unknown inside a function body).
+    pub role: Option<String>,
+    /// Index in the file's `assertions` of the assertion this reference serves.
+    pub assertion: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
+    /// Asserted references in SQL an assertion runs: what the assertion expects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Outcome>,
+    /// The SQLSTATE a `throws_*` assertion expects, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlstate: Option<String>,
 }

@@ -97,14 +97,21 @@ ROLLBACK;
         "SELECT plan(no_plan);\nSELECT ok(true, 'unterminated);\n",
     )
     .create("t/empty.sql", "")
-    .create("t/mismatch.sql", "SELECT plan(3);\nSELECT ok(true);\n");
+    .create("t/mismatch.sql", "SELECT plan(3);\nSELECT ok(true);\n")
+    .create(
+        "t/behave.sql",
+        "BEGIN;\nSET LOCAL ROLE authenticated;\n\
+         INSERT INTO app.t (a) VALUES (nextval('app.s'));\n\
+         SELECT throws_ok($$ update app.t set a = app.f(1)::app.mood $$, '42501');\n\
+         SELECT lives_ok('not sql at all');\nDELETE FROM app.t;\nROLLBACK;\n",
+    );
 }
 
 /// Runs the binary and returns its report, whatever the exit code (rich_tree has a
 /// rejected call and a broken file: messages, but exit 0).
 fn report(dir: &Dir, args: &[&str]) -> util::Run {
     dir.command()
-        .args(["--include-commented"])
+        .args(["--include-commented", "--references"])
         .args(args)
         .expect_code(0)
 }
@@ -149,6 +156,34 @@ fn assert_exercises_optional_members(report: &Value) {
     assert!(files
         .iter()
         .any(|f| !f["includes"].as_array().expect("includes").is_empty()));
+    let refs: Vec<&Value> = files
+        .iter()
+        .filter_map(|f| f.get("references").and_then(Value::as_array))
+        .flatten()
+        .collect();
+    for key in [
+        "relation",
+        "command",
+        "arity",
+        "attribution",
+        "expected",
+        "sqlstate",
+    ] {
+        assert!(
+            refs.iter().any(|r| r.get(key).is_some()),
+            "no reference with {key}"
+        );
+    }
+    for kind in ["function", "relation", "column", "sequence", "type"] {
+        assert!(
+            refs.iter().any(|r| r["kind"] == kind),
+            "no {kind} reference"
+        );
+    }
+    assert!(refs.iter().any(|r| r["assertion"].is_null()));
+    assert!(files
+        .iter()
+        .any(|f| f.get("sql_strings_unreadable").is_some_and(|n| n == 1)));
     assert!(files.iter().any(|f| f["plan"].is_u64()));
     assert!(files.iter().any(|f| f["plan"].is_null()));
     assert!(!report["summary"]["plans"]["mismatches"]
@@ -222,10 +257,10 @@ pgtest!(ndjson_lines_match_their_subschemas, |dir, cmd| {
     for streaming in ["never", "always"] {
         let lines = report(dir, &["--format", "ndjson", "--streaming", streaming]).ndjson();
         let (tail, rest) = lines.split_last().expect("lines");
-        let (files, objects) = rest.split_at(6);
+        let (files, objects) = rest.split_at(7);
         assert!(
             objects.len() > 5,
-            "six files, the objects, the summary line"
+            "seven files, the objects, the summary line"
         );
         for (i, l) in files.iter().enumerate() {
             assert_valid(&file, l, &format!("ndjson line {} ({streaming})", i + 1));

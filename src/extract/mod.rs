@@ -187,6 +187,12 @@ impl Extractor {
         // the columns of line 1. Lexing starts after it, at line 1, column 1.
         let start = if src.starts_with(BOM) { BOM.len() } else { 0 };
         let mut from = (start, 1u32, 1u32);
+        // Behavioural references (issue 14) cost about +75% CPU on assertion-dense trees
+        // today: read only when asked (`--references`) until that is brought down.
+        let mut behaviour = self
+            .opts
+            .references
+            .then(|| crate::behaviour::Reader::new(&self.opts));
         loop {
             scratch.tokens.clear();
             let resume = tokenize_window(
@@ -212,6 +218,7 @@ impl Extractor {
                 cut: resume.is_some_and(|r| r.forced),
             }];
             while let Some(unit) = units.pop() {
+                let first_assertion = out.assertions.len();
                 let mut w = Walk {
                     ex: self,
                     src,
@@ -222,6 +229,17 @@ impl Extractor {
                 w.unit(&unit);
                 let new_units = std::mem::take(&mut w.new_units);
                 units.extend(new_units.into_iter().rev());
+                // Behavioural references: read from the same tokens, with the unit's
+                // assertions (issue 14).
+                if let Some(behaviour) = behaviour.as_mut() {
+                    behaviour.unit(
+                        src,
+                        &scratch.tokens[unit.tokens.clone()],
+                        &unit.context,
+                        unit.commented,
+                        &out.assertions[first_assertion..],
+                    );
+                }
             }
             let Some(r) = resume else { break };
             if r.forced {
@@ -244,6 +262,9 @@ impl Extractor {
             });
         }
         out.assertions.sort_by_key(|a| (a.line, a.column));
+        if let Some(behaviour) = behaviour {
+            behaviour.finish(&mut out);
+        }
         out.errors.sort_by_key(|a| (a.line, a.column));
         out.errors.dedup();
         out.warnings.sort_by_key(|a| (a.line, a.column));

@@ -1,0 +1,748 @@
+//! Behavioural references (issue 14, first slice): what a test file's SQL references —
+//! functions, relations with the command, columns, sequences, types — with the role in
+//! effect, the assertion each serves (asserted inside its arguments, exercised by the
+//! statements before it) and what that assertion expects (allowed, denied, ...).
+//!
+//! Fed by extraction one unit at a time (the file's top level in windows, then each
+//! function or `DO` body), with the assertions extraction found in that unit; the result
+//! is data on [`FileResult`]. Coverage does not use it yet.
+
+mod builtins;
+pub mod scan;
+
+use std::collections::HashMap;
+
+use crate::config::ExtractOptions;
+use crate::lexer::{tokenize_range, StringFlavor, Token, TokenKind};
+use crate::model::{Assertion, Attribution, Command, Context, FileResult, Outcome, Reference};
+use scan::{Event, RawRef, Scanner};
+
+pub use builtins::{is_builtin_function, is_builtin_type};
+
+thread_local! {
+    /// A unit's code tokens (comments left out), reused from unit to unit.
+    static CODE: std::cell::RefCell<Vec<Token>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The role state of a unit: the session's role, a `LOCAL` one until the transaction
+/// ends, and the session role to go back to on `ROLLBACK`.
+#[derive(Debug, Clone, Default)]
+struct Roles {
+    session: Option<String>,
+    #[allow(clippy::option_option)]
+    local: Option<Option<String>>,
+    in_tx: bool,
+    #[allow(clippy::option_option)]
+    saved: Option<Option<String>>,
+}
+
+impl Roles {
+    fn current(&self) -> Option<&str> {
+        match &self.local {
+            Some(l) => l.as_deref(),
+            None => self.session.as_deref(),
+        }
+    }
+
+    fn set(&mut self, role: Option<String>, local: bool, helper: bool) {
+        if local || helper {
+            if self.in_tx {
+                self.local = Some(role);
+            } else if helper {
+                // A helper called outside a transaction: nothing would end it early.
+                self.session = role;
+            }
+            // SET LOCAL outside a transaction has no effect (PostgreSQL warns).
+        } else {
+            self.session = role;
+            self.local = None;
+        }
+    }
+
+    fn begin(&mut self) {
+        if !self.in_tx {
+            self.in_tx = true;
+            self.saved = Some(self.session.clone());
+        }
+    }
+
+    fn end(&mut self, commit: bool) {
+        if self.in_tx {
+            if let (false, Some(s)) = (commit, self.saved.take()) {
+                self.session = s;
+            }
+            self.in_tx = false;
+            self.local = None;
+            self.saved = None;
+        }
+    }
+}
+
+/// A prepared statement's references, with their file lines.
+#[derive(Debug, Clone)]
+struct Prepared {
+    refs: Vec<(RawRef, u32)>,
+}
+
+/// One assertion of the unit being read: its call's token span and what it expects.
+struct Span {
+    start: usize,
+    end: usize,
+    key: (u32, u32),
+    expected: Option<Outcome>,
+    sqlstate: Option<String>,
+    /// `is_empty`: filtered when run under a role.
+    empty_check: bool,
+}
+
+/// Where a reference goes.
+#[derive(Clone)]
+struct Serve {
+    /// Where the reference is used (its token, or the string or name that runs it): with
+    /// the line, the order of references whatever order units are read in.
+    site: (u32, u32),
+    key: Option<(u32, u32)>,
+    attribution: Option<Attribution>,
+    expected: Option<Outcome>,
+    sqlstate: Option<String>,
+}
+
+/// Reads one file's references, unit by unit.
+pub struct Reader<'o> {
+    opts: &'o ExtractOptions,
+    top_roles: Roles,
+    prepared: HashMap<String, Prepared>,
+    refs: Vec<Reference>,
+    /// The assertion (line, column) each reference serves, resolved to an index at the end.
+    keys: Vec<Option<(u32, u32)>>,
+    /// (line, use site) of each reference: the order they are reported in.
+    order: Vec<(u32, (u32, u32))>,
+    /// Top-level references after the last assertion so far: the next window's first
+    /// assertion may serve them.
+    pending_top: Vec<usize>,
+    unreadable: u64,
+}
+
+impl<'o> Reader<'o> {
+    pub fn new(opts: &'o ExtractOptions) -> Reader<'o> {
+        Reader {
+            opts,
+            top_roles: Roles::default(),
+            prepared: HashMap::new(),
+            refs: Vec::new(),
+            keys: Vec::new(),
+            order: Vec::new(),
+            pending_top: Vec::new(),
+            unreadable: 0,
+        }
+    }
+
+    /// Reads a unit's tokens (`tokens` are the unit's, offsets into `src`), given the
+    /// assertions extraction found in it.
+    pub fn unit(
+        &mut self,
+        src: &[u8],
+        tokens: &[Token],
+        context: &Context,
+        commented: bool,
+        assertions: &[Assertion],
+    ) {
+        if commented {
+            return;
+        }
+        CODE.with(|code| match code.try_borrow_mut() {
+            Ok(mut code) => self.unit_with(src, tokens, context, assertions, &mut code),
+            Err(_) => self.unit_with(src, tokens, context, assertions, &mut Vec::new()),
+        });
+    }
+
+    fn unit_with(
+        &mut self,
+        src: &[u8],
+        tokens: &[Token],
+        context: &Context,
+        assertions: &[Assertion],
+        code: &mut Vec<Token>,
+    ) {
+        code.clear();
+        code.extend(tokens.iter().copied().filter(|t| {
+            !matches!(
+                t.kind,
+                TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
+            )
+        }));
+        let top = *context == Context::Top;
+        let mut roles = if top {
+            std::mem::take(&mut self.top_roles)
+        } else {
+            Roles {
+                in_tx: true,
+                ..Roles::default()
+            }
+        };
+        let scanner = Scanner {
+            src,
+            toks: code,
+            opts: self.opts,
+            body: !top,
+            top,
+        };
+        let spans = spans(&scanner, assertions);
+        if top {
+            if let Some(first) = spans.first() {
+                for r in std::mem::take(&mut self.pending_top) {
+                    self.keys[r] = Some(first.key);
+                    self.refs[r].attribution = Some(Attribution::Exercised);
+                }
+            }
+        }
+        // Statements: split at `;` outside parentheses.
+        let mut depth = 0usize;
+        let mut start = 0usize;
+        let mut events = Vec::new();
+        for k in 0..=code.len() {
+            let end_here = match code.get(k).map(|t| t.kind) {
+                None => true,
+                Some(TokenKind::LParen) => {
+                    depth += 1;
+                    false
+                }
+                Some(TokenKind::RParen) => {
+                    depth = depth.saturating_sub(1);
+                    false
+                }
+                Some(TokenKind::Semicolon) => depth == 0,
+                _ => false,
+            };
+            if !end_here {
+                continue;
+            }
+            if k > start {
+                events.clear();
+                scanner.statement(start, k, &mut events);
+                let stmt_span = spans.iter().find(|s| s.start >= start && s.start < k);
+                for ev in events.drain(..) {
+                    self.event(ev, &scanner, src, &spans, stmt_span, &mut roles, top);
+                }
+            }
+            start = k + 1;
+            depth = 0;
+        }
+        if top {
+            self.top_roles = roles;
+        }
+        if code.capacity() > 1 << 16 {
+            // A huge unit must not pin its copy for the rest of the thread's files.
+            *code = Vec::new();
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        &mut self,
+        ev: Event,
+        scanner: &Scanner,
+        src: &[u8],
+        spans: &[Span],
+        stmt_span: Option<&Span>,
+        roles: &mut Roles,
+        top: bool,
+    ) {
+        match ev {
+            Event::Ref(raw, at) => {
+                let line = scanner.toks[at].line;
+                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
+                self.push(raw, line, roles.current(), serve, top);
+            }
+            Event::Role {
+                role,
+                local,
+                helper,
+            } => roles.set(role, local, helper),
+            Event::Begin => roles.begin(),
+            Event::End(commit) => roles.end(commit),
+            Event::Prepare(name, refs) => {
+                let refs = refs
+                    .into_iter()
+                    .map(|(r, at)| (r, scanner.toks[at].line))
+                    .collect();
+                self.prepared.insert(name, Prepared { refs });
+            }
+            Event::PreparedUse(name, at) => {
+                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
+                self.prepared_use(&name, roles.current(), serve, top);
+            }
+            Event::SqlText(at) => {
+                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
+                let tok = scanner.toks[at];
+                self.sql_text(src, &tok, roles, serve, top);
+            }
+        }
+    }
+
+    fn push(&mut self, raw: RawRef, line: u32, role: Option<&str>, serve: Serve, top: bool) {
+        let asserted = serve.attribution == Some(Attribution::Asserted);
+        if top && serve.key.is_none() {
+            self.pending_top.push(self.refs.len());
+        }
+        self.keys.push(serve.key);
+        self.order.push((line, serve.site));
+        self.refs.push(Reference {
+            kind: raw.kind,
+            schema: raw.schema,
+            name: raw.name,
+            relation: raw.relation,
+            command: raw.command,
+            arity: raw.arity,
+            line,
+            role: role.map(str::to_string),
+            assertion: None,
+            attribution: serve.attribution,
+            expected: if asserted { serve.expected } else { None },
+            sqlstate: if asserted { serve.sqlstate } else { None },
+        });
+    }
+
+    fn prepared_use(&mut self, name: &str, role: Option<&str>, serve: Serve, top: bool) {
+        let Some(p) = self.prepared.get(name) else {
+            return;
+        };
+        for (raw, line) in p.refs.clone() {
+            self.push(raw, line, role, serve.clone(), top);
+        }
+    }
+
+    /// SQL given as a string to a pgTAP function: a prepared statement's name, or SQL read
+    /// with the file's line numbers.
+    fn sql_text(&mut self, src: &[u8], tok: &Token, roles: &Roles, serve: Serve, top: bool) {
+        let Some(text) = SqlText::new(src, tok) else {
+            self.unreadable += 1;
+            return;
+        };
+        let value = text.buf();
+        let trimmed = value.trim_ascii();
+        // pgTAP runs `EXECUTE <text>` when the text has no white space (or is quoted).
+        if !trimmed.is_empty()
+            && (trimmed.starts_with(b"\"") || !trimmed.iter().any(u8::is_ascii_whitespace))
+        {
+            let name_end = trimmed
+                .iter()
+                .position(|&b| b == b'(')
+                .unwrap_or(trimmed.len());
+            let name = String::from_utf8_lossy(&trimmed[..name_end]);
+            let (_, name) = scan::split_qualified(&name);
+            // A statement prepared where this reader does not see it (another file, a
+            // DO block, dynamic SQL): a name all the same, not unreadable SQL.
+            self.prepared_use(&name, roles.current(), serve, top);
+            return;
+        }
+        let mut toks = Vec::new();
+        let mut diags = Vec::new();
+        tokenize_range(value, 0..value.len(), 1, 1, &mut toks, &mut diags);
+        toks.retain(|t| !matches!(t.kind, TokenKind::LineComment | TokenKind::BlockComment));
+        let readable = diags.is_empty()
+            && toks.first().is_some_and(|t| {
+                t.kind == TokenKind::LParen
+                    || (t.kind == TokenKind::Ident && {
+                        let w = t.text(value).to_ascii_lowercase();
+                        STATEMENT_STARTS.binary_search(&w.as_slice()).is_ok()
+                    })
+            });
+        if !readable {
+            self.unreadable += 1;
+            return;
+        }
+        let scanner = Scanner {
+            src: value,
+            toks: &toks,
+            opts: self.opts,
+            body: false,
+            top: false,
+        };
+        let mut roles = roles.clone();
+        let mut events = Vec::new();
+        let mut start = 0usize;
+        let mut depth = 0usize;
+        for k in 0..=toks.len() {
+            let end_here = match toks.get(k).map(|t| t.kind) {
+                None => true,
+                Some(TokenKind::LParen) => {
+                    depth += 1;
+                    false
+                }
+                Some(TokenKind::RParen) => {
+                    depth = depth.saturating_sub(1);
+                    false
+                }
+                Some(TokenKind::Semicolon) => depth == 0,
+                _ => false,
+            };
+            if !end_here {
+                continue;
+            }
+            if k > start {
+                events.clear();
+                scanner.statement(start, k, &mut events);
+                for ev in events.drain(..) {
+                    match ev {
+                        Event::Ref(raw, at) => {
+                            let line = text.line_of(&toks[at]);
+                            let mut serve = serve.clone();
+                            filtered(&mut serve, roles.current());
+                            self.push(raw, line, roles.current(), serve, top);
+                        }
+                        Event::Role {
+                            role,
+                            local,
+                            helper,
+                        } => roles.set(role, local, helper),
+                        Event::PreparedUse(name, _) => {
+                            self.prepared_use(&name, roles.current(), serve.clone(), top)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            start = k + 1;
+            depth = 0;
+        }
+    }
+
+    /// Resolves each reference's assertion to its index in the (sorted) assertions and
+    /// stores the references on the result.
+    pub fn finish(self, out: &mut FileResult) {
+        // In file order: bodies are read after the window of statements that defines
+        // them, and the window size must not change the result.
+        let mut idx: Vec<usize> = (0..self.refs.len()).collect();
+        idx.sort_by_key(|&i| self.order[i]);
+        let mut slots: Vec<Option<Reference>> = self.refs.into_iter().map(Some).collect();
+        let mut refs: Vec<Reference> = Vec::with_capacity(slots.len());
+        let mut keys = Vec::with_capacity(slots.len());
+        for i in idx {
+            if let Some(r) = slots[i].take() {
+                refs.push(r);
+                keys.push(self.keys[i]);
+            }
+        }
+        for (r, key) in refs.iter_mut().zip(keys) {
+            r.assertion = key.and_then(|k| {
+                let i = out.assertions.partition_point(|a| (a.line, a.column) < k);
+                out.assertions
+                    .get(i)
+                    .filter(|a| (a.line, a.column) == k)
+                    .map(|_| i as u32)
+            });
+            if r.assertion.is_none() {
+                r.attribution = None;
+                r.expected = None;
+                r.sqlstate = None;
+            }
+        }
+        out.references = refs;
+        out.sql_strings_unreadable = self.unreadable;
+    }
+}
+
+/// The words a statement pgTAP can run begins with: text starting otherwise is not SQL.
+const STATEMENT_STARTS: &[&[u8]] = &[
+    b"alter",
+    b"analyze",
+    b"begin",
+    b"call",
+    b"comment",
+    b"commit",
+    b"copy",
+    b"create",
+    b"deallocate",
+    b"declare",
+    b"delete",
+    b"discard",
+    b"do",
+    b"drop",
+    b"end",
+    b"execute",
+    b"explain",
+    b"fetch",
+    b"grant",
+    b"import",
+    b"insert",
+    b"listen",
+    b"lock",
+    b"merge",
+    b"move",
+    b"notify",
+    b"prepare",
+    b"refresh",
+    b"reindex",
+    b"release",
+    b"reset",
+    b"revoke",
+    b"rollback",
+    b"savepoint",
+    b"security",
+    b"select",
+    b"set",
+    b"show",
+    b"start",
+    b"table",
+    b"truncate",
+    b"update",
+    b"vacuum",
+    b"values",
+    b"with",
+];
+
+/// `is_empty` under a role: the rows are expected to be filtered out.
+fn filtered(serve: &mut Serve, role: Option<&str>) {
+    if serve.expected == Some(Outcome::Filtered) && role.is_none() {
+        serve.expected = Some(Outcome::Allowed);
+    }
+}
+
+/// The assertion a reference at token `at` serves.
+fn serve(
+    spans: &[Span],
+    stmt_span: Option<&Span>,
+    at: usize,
+    site: &Token,
+    role: Option<&str>,
+) -> Serve {
+    let site = (site.line, site.col);
+    let asserted = |s: &Span| {
+        let mut sv = Serve {
+            site,
+            key: Some(s.key),
+            attribution: Some(Attribution::Asserted),
+            expected: s.expected,
+            sqlstate: s.sqlstate.clone(),
+        };
+        if s.empty_check && role.is_some() {
+            sv.expected = Some(Outcome::Filtered);
+        }
+        sv
+    };
+    if let Some(s) = spans.iter().find(|s| s.start <= at && at <= s.end) {
+        return asserted(s);
+    }
+    if let Some(s) = stmt_span {
+        return asserted(s);
+    }
+    match spans.iter().find(|s| s.start > at) {
+        Some(s) => Serve {
+            site,
+            key: Some(s.key),
+            attribution: Some(Attribution::Exercised),
+            expected: None,
+            sqlstate: None,
+        },
+        None => Serve {
+            site,
+            key: None,
+            attribution: None,
+            expected: None,
+            sqlstate: None,
+        },
+    }
+}
+
+/// The unit's assertions as token spans, in token order.
+fn spans(scanner: &Scanner, assertions: &[Assertion]) -> Vec<Span> {
+    let toks = scanner.toks;
+    let mut out: Vec<Span> = assertions
+        .iter()
+        .filter(|a| !a.commented)
+        .filter_map(|a| {
+            let key = (a.line, a.column);
+            let i = toks.partition_point(|t| (t.line, t.col) < key);
+            let t = toks.get(i).filter(|t| (t.line, t.col) == key)?;
+            let _ = t;
+            let open = i + 1;
+            if toks.get(open).map(|t| t.kind) != Some(TokenKind::LParen) {
+                return None;
+            }
+            let end = scanner.close_of(open);
+            let args = if a.function.starts_with("throws_") {
+                scanner.args_of(open)
+            } else {
+                Vec::new()
+            };
+            let (expected, sqlstate) = expectation(scanner, &a.function, &args);
+            Some(Span {
+                start: i,
+                end,
+                key,
+                expected,
+                sqlstate,
+                empty_check: a.function == "is_empty",
+            })
+        })
+        .collect();
+    out.sort_by_key(|s| s.start);
+    out
+}
+
+/// What an assertion expects of the SQL it runs or the values it compares.
+fn expectation(
+    scanner: &Scanner,
+    function: &str,
+    args: &[(usize, usize)],
+) -> (Option<Outcome>, Option<String>) {
+    let lit = |k: usize| -> Option<String> {
+        let &(a, b) = args.get(k)?;
+        let t = scanner.toks.get(a)?;
+        (b == a + 1 && t.kind == TokenKind::String).then(|| {
+            String::from_utf8_lossy(&crate::lexer::string_value(scanner.src, t)).into_owned()
+        })
+    };
+    if function.starts_with("throws_") {
+        let state = lit(1).filter(|s| {
+            s.len() == 5
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        });
+        let message = if state.is_some() { lit(2) } else { lit(1) };
+        let privilege = state.as_deref() == Some("42501")
+            || message.is_some_and(|m| {
+                let m = m.to_ascii_lowercase();
+                m.contains("permission denied") || m.contains("row-level security")
+            });
+        let outcome = if privilege {
+            Outcome::Denied
+        } else {
+            Outcome::Raises
+        };
+        return (Some(outcome), state);
+    }
+    let allowed = matches!(
+        function,
+        "lives_ok"
+            | "results_eq"
+            | "results_ne"
+            | "set_eq"
+            | "set_ne"
+            | "set_has"
+            | "set_hasnt"
+            | "bag_eq"
+            | "bag_ne"
+            | "bag_has"
+            | "bag_hasnt"
+            | "row_eq"
+            | "is"
+            | "isnt"
+            | "ok"
+            | "cmp_ok"
+            | "matches"
+            | "imatches"
+            | "doesnt_match"
+            | "doesnt_imatch"
+            | "alike"
+            | "ialike"
+            | "unalike"
+            | "unialike"
+            | "is_empty"
+            | "isnt_empty"
+            | "performs_ok"
+            | "performs_within"
+            | "is_distinct_from"
+            | "isnt_distinct_from"
+    );
+    (allowed.then_some(Outcome::Allowed), None)
+}
+
+/// The text of a string token as SQL, and where each of its bytes is in the file.
+struct SqlText<'s> {
+    src: &'s [u8],
+    tok: Token,
+    /// Decoded text of a quoted string; `None` for a dollar-quoted body (read in place).
+    decoded: Option<(Vec<u8>, Vec<u32>)>,
+}
+
+impl<'s> SqlText<'s> {
+    fn new(src: &'s [u8], tok: &Token) -> Option<SqlText<'s>> {
+        let decoded = match (tok.kind, tok.flavor) {
+            (TokenKind::DollarString, _) => None,
+            (TokenKind::String, StringFlavor::Standard) => Some(decode(src, tok, false)),
+            (TokenKind::String, StringFlavor::Escape) => Some(decode(src, tok, true)),
+            _ => return None,
+        };
+        Some(SqlText {
+            src,
+            tok: *tok,
+            decoded,
+        })
+    }
+
+    fn buf(&self) -> &[u8] {
+        match &self.decoded {
+            Some((b, _)) => b,
+            None => self.src.get(self.tok.inner()).unwrap_or_default(),
+        }
+    }
+
+    /// The file line of a token of [`buf`](Self::buf).
+    fn line_of(&self, t: &Token) -> u32 {
+        let off = match &self.decoded {
+            Some((_, map)) => map
+                .get(t.start as usize)
+                .copied()
+                .unwrap_or(self.tok.inner_end),
+            None => self.tok.inner_start + t.start,
+        } as usize;
+        let from = self.tok.start as usize;
+        let to = off.clamp(from, self.src.len());
+        self.tok.line + memchr::memchr_iter(b'\n', &self.src[from..to]).count() as u32
+    }
+}
+
+/// A quoted string's value with, for each byte, its offset in the file.
+fn decode(src: &[u8], tok: &Token, escapes: bool) -> (Vec<u8>, Vec<u32>) {
+    let inner = tok.inner();
+    let s = src.get(inner.clone()).unwrap_or_default();
+    let base = inner.start as u32;
+    let mut out = Vec::with_capacity(s.len());
+    let mut map = Vec::with_capacity(s.len());
+    let mut i = 0usize;
+    while i < s.len() {
+        let at = base + i as u32;
+        match s[i] {
+            b'\'' if s.get(i + 1) == Some(&b'\'') => {
+                out.push(b'\'');
+                i += 2;
+            }
+            b'\\' if escapes && i + 1 < s.len() => {
+                let c = match s[i + 1] {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    b'r' => b'\r',
+                    b'b' => 8,
+                    b'f' => 12,
+                    c => c,
+                };
+                out.push(c);
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+        map.resize(out.len(), at);
+    }
+    (out, map)
+}
+
+/// The command names as the JSON spells them (for tests and messages).
+pub fn command_name(c: Command) -> &'static str {
+    match c {
+        Command::Select => "select",
+        Command::Insert => "insert",
+        Command::Update => "update",
+        Command::Delete => "delete",
+        Command::Merge => "merge",
+        Command::Truncate => "truncate",
+        Command::Copy => "copy",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1624 @@
+//! The clause reader: one statement's code tokens in, events out (references, role
+//! switches, transaction boundaries, SQL text handed to pgTAP, prepared statements).
+//!
+//! Not a parser: a loop over tokens with one frame per open parenthesis, each knowing the
+//! command and clause it is in and the relations it has seen. Precision over recall: a
+//! name is a relation only right after `FROM`/`JOIN`/`INTO`/`UPDATE`/..., a column only in
+//! a select list, `WHERE`, `RETURNING`, an `INSERT` column list or on the left of `SET`,
+//! and a keyword is never a reference.
+
+use crate::catalog;
+use crate::config::ExtractOptions;
+use crate::lexer::{ident_value, string_value, StringFlavor, Token, TokenKind};
+use crate::model::{Command, RefKind};
+
+use super::builtins::{is_builtin_function, is_builtin_type};
+
+/// A reference before it gets its line, role and assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRef {
+    pub kind: RefKind,
+    pub schema: Option<String>,
+    pub name: String,
+    pub relation: Option<String>,
+    pub command: Option<Command>,
+    pub arity: Option<u32>,
+}
+
+/// What the reader found, at a token index of the statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Ref(RawRef, usize),
+    /// A role switch: `None` back to the session's own role. `local` ends with the
+    /// transaction; `helper` switches as the transaction allows (LOCAL inside one).
+    Role {
+        role: Option<String>,
+        local: bool,
+        helper: bool,
+    },
+    Begin,
+    /// `COMMIT` (true) or `ROLLBACK` (false).
+    End(bool),
+    /// A string argument holding SQL that a pgTAP function runs.
+    SqlText(usize),
+    /// `EXECUTE name` or a prepared statement's name given to a pgTAP function.
+    PreparedUse(String, usize),
+    /// `PREPARE name AS ...`: its references, by token index.
+    Prepare(String, Vec<(RawRef, usize)>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Kind {
+    #[default]
+    Paren,
+    Call,
+    /// Column lists of aliases and CTEs, type modifiers: nothing inside is read.
+    Ignore,
+    /// `INSERT INTO t (a, b)`: columns of the target.
+    InsertCols,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Clause {
+    #[default]
+    None,
+    SelectList,
+    From,
+    Where,
+    Returning,
+    Set,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Expect {
+    #[default]
+    None,
+    Rel(Command),
+    Alias,
+}
+
+#[derive(Debug, Clone)]
+struct Rel {
+    /// As written: `app.users` or `users`; `None` for a CTE, a sub-query, a function.
+    written: Option<String>,
+    name: String,
+    alias: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Col {
+    qual: Option<String>,
+    name: String,
+    command: Command,
+    at: usize,
+}
+
+#[derive(Debug, Default)]
+struct Frame {
+    kind: Kind,
+    cmd: Option<Command>,
+    clause: Clause,
+    expect: Expect,
+    rels: Vec<Rel>,
+    cols: Vec<Col>,
+    /// Index in `rels` of the DML target.
+    target: Option<usize>,
+    set_lhs: bool,
+    /// A sub-query in a FROM list: an alias follows it.
+    from_item: bool,
+    /// Inside `WITH a AS (..), b AS (..)`: a comma starts the next CTE.
+    in_with: bool,
+    /// `MERGE .. THEN INSERT (cols)`.
+    merge_insert: bool,
+}
+
+/// Words that end a FROM item: never an alias.
+const ALIAS_STOP: &[&str] = &[
+    "and",
+    "cascade",
+    "continue",
+    "cross",
+    "default",
+    "do",
+    "else",
+    "end",
+    "except",
+    "fetch",
+    "for",
+    "from",
+    "full",
+    "group",
+    "having",
+    "in",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "lateral",
+    "left",
+    "limit",
+    "loop",
+    "natural",
+    "not",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "overriding",
+    "restart",
+    "restrict",
+    "returning",
+    "right",
+    "select",
+    "set",
+    "tablesample",
+    "then",
+    "to",
+    "union",
+    "using",
+    "values",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// Words of expressions: never a column, and `word (` is no function call.
+const EXPR_WORDS: &[&str] = &[
+    "all",
+    "and",
+    "any",
+    "array",
+    "asc",
+    "at",
+    "between",
+    "both",
+    "by",
+    "case",
+    "cast",
+    "century",
+    "coalesce",
+    "collate",
+    "cube",
+    "current",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "day",
+    "decade",
+    "default",
+    "desc",
+    "distinct",
+    "dow",
+    "doy",
+    "else",
+    "end",
+    "epoch",
+    "escape",
+    "exists",
+    "extract",
+    "false",
+    "filter",
+    "first",
+    "following",
+    "greatest",
+    "grouping",
+    "hour",
+    "ilike",
+    "in",
+    "interval",
+    "is",
+    "isnull",
+    "isodow",
+    "isoyear",
+    "julian",
+    "last",
+    "leading",
+    "least",
+    "like",
+    "localtime",
+    "localtimestamp",
+    "matched",
+    "microseconds",
+    "millennium",
+    "milliseconds",
+    "minute",
+    "month",
+    "new",
+    "next",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "nulls",
+    "of",
+    "old",
+    "or",
+    "over",
+    "overlay",
+    "partition",
+    "position",
+    "preceding",
+    "quarter",
+    "query",
+    "range",
+    "return",
+    "rollup",
+    "row",
+    "rows",
+    "second",
+    "session_user",
+    "sets",
+    "similar",
+    "some",
+    "strict",
+    "substring",
+    "symmetric",
+    "then",
+    "ties",
+    "time",
+    "timezone_hour",
+    "timezone_minute",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "unbounded",
+    "unknown",
+    "user",
+    "week",
+    "when",
+    "within",
+    "xmlelement",
+    "xmlforest",
+    "year",
+    "zone",
+];
+
+/// Statement heads read no further (definitions are not exercised when written).
+const SKIP_HEADS: &[&str] = &[
+    "alter",
+    "analyze",
+    "assert",
+    "checkpoint",
+    "cluster",
+    "comment",
+    "create",
+    "deallocate",
+    "discard",
+    "do",
+    "drop",
+    "grant",
+    "listen",
+    "load",
+    "lock",
+    "notify",
+    "raise",
+    "reindex",
+    "release",
+    "revoke",
+    "savepoint",
+    "security",
+    "show",
+    "unlisten",
+    "vacuum",
+];
+
+/// The words `keyword` has an arm for: any other word goes straight to the name path.
+const KEYWORD_ARMS: &[&str] = &[
+    "as",
+    "begin",
+    "call",
+    "conflict",
+    "constraint",
+    "copy",
+    "cross",
+    "declare",
+    "delete",
+    "do",
+    "elsif",
+    "except",
+    "exception",
+    "execute",
+    "fetch",
+    "for",
+    "from",
+    "full",
+    "group",
+    "having",
+    "if",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "join",
+    "lateral",
+    "left",
+    "limit",
+    "loop",
+    "matched",
+    "merge",
+    "natural",
+    "nothing",
+    "offset",
+    "on",
+    "only",
+    "order",
+    "others",
+    "outer",
+    "perform",
+    "returning",
+    "right",
+    "select",
+    "set",
+    "table",
+    "truncate",
+    "union",
+    "update",
+    "using",
+    "values",
+    "where",
+    "window",
+    "with",
+];
+
+const EXPR: u8 = 1;
+const STOP: u8 = 2;
+const SKIP: u8 = 4;
+const ARM: u8 = 8;
+
+/// Every word of the lists above with its flags: one hash lookup per identifier.
+fn word_flags(w: &str) -> u8 {
+    use std::sync::OnceLock;
+    static MAP: OnceLock<ahash::AHashMap<&'static str, u8>> = OnceLock::new();
+    let map = MAP.get_or_init(|| {
+        let mut m = ahash::AHashMap::new();
+        for (list, flag) in [
+            (EXPR_WORDS, EXPR),
+            (ALIAS_STOP, STOP),
+            (SKIP_HEADS, SKIP),
+            (KEYWORD_ARMS, ARM),
+        ] {
+            for w in list {
+                *m.entry(*w).or_insert(0) |= flag;
+            }
+        }
+        m
+    });
+    map.get(w).copied().unwrap_or(0)
+}
+
+fn word_in(w: &str, list: &[&str]) -> bool {
+    let flag = if std::ptr::eq(list, EXPR_WORDS) {
+        EXPR
+    } else if std::ptr::eq(list, ALIAS_STOP) {
+        STOP
+    } else if std::ptr::eq(list, SKIP_HEADS) {
+        SKIP
+    } else {
+        return list.contains(&w);
+    };
+    word_flags(w) & flag != 0
+}
+
+/// pgTAP's functions by name, hashed (the catalog's binary search costs more per call).
+fn pgtap_function(name: &str) -> Option<&'static catalog::Function> {
+    use std::sync::OnceLock;
+    static MAP: OnceLock<ahash::AHashMap<&'static str, &'static catalog::Function>> =
+        OnceLock::new();
+    MAP.get_or_init(|| catalog::FUNCTIONS.iter().map(|f| (f.name, f)).collect())
+        .get(name)
+        .copied()
+}
+
+/// An ASCII word lower-cased on the stack (identifiers are compared with keywords
+/// without allocating).
+#[derive(Clone, Copy)]
+pub struct Word {
+    buf: [u8; 32],
+    len: u8,
+}
+
+impl std::ops::Deref for Word {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl Word {
+    fn new(text: &[u8]) -> Option<Word> {
+        if text.len() > 32 || !text.is_ascii() {
+            return None;
+        }
+        let mut buf = [0u8; 32];
+        for (d, s) in buf.iter_mut().zip(text) {
+            *d = s.to_ascii_lowercase();
+        }
+        Some(Word {
+            buf,
+            len: text.len() as u8,
+        })
+    }
+}
+
+/// Reads statements of one unit.
+pub struct Scanner<'a> {
+    pub src: &'a [u8],
+    pub toks: &'a [Token],
+    pub opts: &'a ExtractOptions,
+    /// Inside a routine body: unqualified names may be variables, so unqualified columns
+    /// are only taken where they must be columns (written ones).
+    pub body: bool,
+    /// Transaction statements count (the top level of a file; not `BEGIN` of a block).
+    pub top: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn lower(&self, i: usize) -> Option<Word> {
+        let t = self.toks.get(i)?;
+        if t.kind != TokenKind::Ident {
+            return None;
+        }
+        Word::new(t.text(self.src))
+    }
+
+    fn is_kw(&self, i: usize, kw: &str) -> bool {
+        self.toks.get(i).is_some_and(|t| t.is_keyword(self.src, kw))
+    }
+
+    fn kind(&self, i: usize) -> Option<TokenKind> {
+        self.toks.get(i).map(|t| t.kind)
+    }
+
+    fn is_name(&self, i: usize) -> bool {
+        matches!(
+            self.kind(i),
+            Some(TokenKind::Ident | TokenKind::QuotedIdent)
+        )
+    }
+
+    fn name_at(&self, i: usize) -> String {
+        self.toks
+            .get(i)
+            .map(|t| String::from_utf8_lossy(&ident_value(self.src, t)).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// A dotted name from `i`: its parts, the index after it, and whether it ends in `.*`.
+    fn read_name(&self, i: usize) -> (Vec<String>, usize, bool) {
+        let mut parts = vec![self.name_at(i)];
+        let mut j = i + 1;
+        while self.kind(j) == Some(TokenKind::Dot) {
+            if self.is_name(j + 1) {
+                parts.push(self.name_at(j + 1));
+                j += 2;
+            } else if self.kind(j + 1) == Some(TokenKind::Operator)
+                && self.toks[j + 1].text(self.src) == b"*"
+            {
+                return (parts, j + 2, true);
+            } else {
+                break;
+            }
+        }
+        (parts, j, false)
+    }
+
+    /// The index of the `)` closing the `(` at `open` (or the end).
+    pub fn close_of(&self, open: usize) -> usize {
+        let mut depth = 0usize;
+        for j in open..self.toks.len() {
+            match self.toks[j].kind {
+                TokenKind::LParen => depth += 1,
+                TokenKind::RParen => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return j;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.toks.len()
+    }
+
+    /// The argument token ranges of the call whose `(` is at `open`.
+    pub fn args_of(&self, open: usize) -> Vec<(usize, usize)> {
+        let close = self.close_of(open);
+        let mut out = Vec::new();
+        let mut depth = 0usize;
+        let mut start = open + 1;
+        for j in open + 1..close {
+            match self.toks[j].kind {
+                TokenKind::LParen | TokenKind::LBracket => depth += 1,
+                TokenKind::RParen | TokenKind::RBracket => depth = depth.saturating_sub(1),
+                TokenKind::Comma if depth == 0 => {
+                    out.push((start, j));
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+        if close > open + 1 {
+            out.push((start, close.min(self.toks.len())));
+        }
+        out
+    }
+
+    /// The value of an argument that is one string literal.
+    fn literal(&self, arg: (usize, usize)) -> Option<String> {
+        let t = self.toks.get(arg.0)?;
+        let lone = arg.1 == arg.0 + 1
+            || (arg.1 > arg.0 + 1 && self.kind(arg.0 + 1) == Some(TokenKind::Cast));
+        (lone && matches!(t.kind, TokenKind::String | TokenKind::DollarString))
+            .then(|| String::from_utf8_lossy(&string_value(self.src, t)).into_owned())
+    }
+
+    /// `SELECT has_table('a', 'b', ARRAY['x'], true);`: a statement that only calls pgTAP
+    /// functions running no SQL text, on literals. Most statements of structural suites
+    /// are; they are skipped without reading (nothing in them is a reference).
+    fn trivial(&self, from: usize, to: usize) -> bool {
+        let body_start = if self.is_kw(from, "select") || self.is_kw(from, "perform") {
+            from + 1
+        } else if self.is_kw(from, "return") && self.is_kw(from + 1, "next") {
+            from + 2
+        } else {
+            return false;
+        };
+        (body_start..to).all(|j| match self.toks[j].kind {
+            TokenKind::String
+            | TokenKind::Number
+            | TokenKind::Comma
+            | TokenKind::LParen
+            | TokenKind::RParen
+            | TokenKind::LBracket
+            | TokenKind::RBracket
+            | TokenKind::Cast => true,
+            TokenKind::Ident => {
+                let Some(w) = self.lower(j) else {
+                    return false;
+                };
+                if self.kind(j + 1) == Some(TokenKind::LParen) {
+                    self.opts.role_helpers.is_empty()
+                        && pgtap_function(&w).is_some_and(|f| !f.embeds_sql)
+                } else if self.kind(j - 1) == Some(TokenKind::Cast) {
+                    // `::text`: a built-in type is no reference.
+                    self.kind(j + 1) != Some(TokenKind::Dot) && is_builtin_type(&w)
+                } else {
+                    matches!(&*w, "array" | "true" | "false" | "null")
+                }
+            }
+            _ => false,
+        })
+    }
+
+    /// Reads one statement (`toks[from..to]`, without its `;`).
+    pub fn statement(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
+        if self.trivial(from, to) {
+            return;
+        }
+        let Some(head) = self.lower(from) else {
+            self.query(from, to, ev);
+            return;
+        };
+        match &*head {
+            "begin" | "start" if self.top => ev.push(Event::Begin),
+            "commit" | "end" if self.top => ev.push(Event::End(true)),
+            "abort" if self.top => ev.push(Event::End(false)),
+            "rollback" if self.top => {
+                // ROLLBACK TO SAVEPOINT stays in the transaction; ROLLBACK PREPARED is
+                // another one's.
+                if !(self.is_kw(from + 1, "to") || self.is_kw(from + 1, "prepared")) {
+                    ev.push(Event::End(false));
+                }
+            }
+            "set" | "reset" => self.set_role(from, to, &*head == "reset", ev),
+            "prepare" if self.top => {
+                let name = self.name_at(from + 1);
+                if let Some(as_at) = (from + 2..to).find(|&j| self.is_kw(j, "as")) {
+                    let mut inner = Vec::new();
+                    self.query(as_at + 1, to, &mut inner);
+                    let refs = inner
+                        .into_iter()
+                        .filter_map(|e| match e {
+                            Event::Ref(r, at) => Some((r, at)),
+                            _ => None,
+                        })
+                        .collect();
+                    ev.push(Event::Prepare(name, refs));
+                }
+            }
+            "execute" if self.is_name(from + 1) && !self.body => {
+                ev.push(Event::PreparedUse(self.name_at(from + 1), from + 1));
+                self.query(from + 2, to, ev);
+            }
+            h if word_in(h, SKIP_HEADS) => {}
+            _ => self.query(from, to, ev),
+        }
+    }
+
+    /// `SET [SESSION|LOCAL] ROLE x`, `SET SESSION AUTHORIZATION x`, `RESET ROLE`, ...
+    fn set_role(&self, from: usize, to: usize, reset: bool, ev: &mut Vec<Event>) {
+        let mut j = from + 1;
+        let mut local = false;
+        if self.is_kw(j, "local") {
+            local = true;
+            j += 1;
+        } else if self.is_kw(j, "session") && !self.is_kw(j + 1, "authorization") {
+            j += 1;
+        }
+        let what = if self.is_kw(j, "role") {
+            j += 1;
+            true
+        } else if self.is_kw(j, "session") && self.is_kw(j + 1, "authorization") {
+            j += 2;
+            true
+        } else {
+            reset && self.is_kw(j, "all")
+        };
+        if !what || j > to {
+            return;
+        }
+        if reset {
+            ev.push(Event::Role {
+                role: None,
+                local: false,
+                helper: false,
+            });
+            return;
+        }
+        if self.is_kw(j, "to") || self.toks.get(j).is_some_and(|t| t.text(self.src) == b"=") {
+            j += 1;
+        }
+        let Some(t) = self.toks.get(j).filter(|_| j < to) else {
+            return;
+        };
+        let role = match t.kind {
+            TokenKind::Ident
+                if t.is_keyword(self.src, "none") || t.is_keyword(self.src, "default") =>
+            {
+                None
+            }
+            TokenKind::Ident | TokenKind::QuotedIdent => Some(self.name_at(j)),
+            TokenKind::String => {
+                Some(String::from_utf8_lossy(&string_value(self.src, t)).into_owned())
+            }
+            _ => return,
+        };
+        ev.push(Event::Role {
+            role,
+            local,
+            helper: false,
+        });
+    }
+
+    /// The query reader proper.
+    pub fn query(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
+        let mut stack: Vec<Frame> = Vec::with_capacity(4);
+        stack.push(Frame::default());
+        let mut pending: Option<Kind> = None;
+        let mut ctes: Vec<String> = Vec::new();
+        let mut i = from;
+        while i < to {
+            let t = self.toks[i];
+            match t.kind {
+                TokenKind::LParen => {
+                    let kind = pending.take().unwrap_or_default();
+                    let parent_ignores = stack.last().is_some_and(|f| f.kind == Kind::Ignore);
+                    let mut f = Frame {
+                        kind: if parent_ignores { Kind::Ignore } else { kind },
+                        ..Frame::default()
+                    };
+                    if let Some(p) = stack.last_mut() {
+                        if kind == Kind::Paren && matches!(p.expect, Expect::Rel(_)) {
+                            f.from_item = true;
+                            p.expect = Expect::None;
+                        }
+                    }
+                    // Frames are bounded by the statement's parentheses; stop nesting at
+                    // a depth no real query reaches (a hostile file stays linear).
+                    if stack.len() < 256 {
+                        stack.push(f);
+                    }
+                    i += 1;
+                    continue;
+                }
+                TokenKind::RParen => {
+                    if stack.len() > 1 {
+                        let f = stack.pop().unwrap_or_default();
+                        let from_item = f.from_item;
+                        self.close(f, &stack, ev);
+                        if from_item {
+                            if let Some(p) = stack.last_mut() {
+                                p.rels.push(Rel {
+                                    written: None,
+                                    name: String::new(),
+                                    alias: None,
+                                });
+                                p.expect = Expect::Alias;
+                            }
+                        }
+                    }
+                    i += 1;
+                    continue;
+                }
+                TokenKind::Comma => {
+                    if let Some(f) = stack.last_mut() {
+                        if f.in_with && f.clause == Clause::None {
+                            if let Some(open) = self.cte_header(i + 1, to, &mut ctes) {
+                                pending = Some(Kind::Paren);
+                                i = open;
+                                continue;
+                            }
+                        }
+                        match f.clause {
+                            Clause::From => f.expect = Expect::Rel(Command::Select),
+                            Clause::Set => {
+                                f.set_lhs = true;
+                                f.expect = Expect::None;
+                            }
+                            _ => {
+                                if f.cmd == Some(Command::Truncate) {
+                                    f.expect = Expect::Rel(Command::Truncate);
+                                } else {
+                                    f.expect = Expect::None;
+                                }
+                            }
+                        }
+                    }
+                    i += 1;
+                    continue;
+                }
+                TokenKind::Cast => {
+                    i = self.type_name(i + 1, to, ev, &mut pending);
+                    continue;
+                }
+                TokenKind::Ident | TokenKind::QuotedIdent => {}
+                _ => {
+                    if let Some(f) = stack.last_mut() {
+                        if f.expect == Expect::Alias {
+                            f.expect = Expect::None;
+                        }
+                    }
+                    i += 1;
+                    continue;
+                }
+            }
+            if stack.last().is_some_and(|f| f.kind == Kind::Ignore) {
+                i += 1;
+                continue;
+            }
+            // A keyword?
+            if t.kind == TokenKind::Ident && self.kind(i + 1) != Some(TokenKind::Dot) {
+                if let Some(w) = self.lower(i) {
+                    if let Some(next) =
+                        self.keyword(&w, i, from, to, &mut stack, &mut pending, &mut ctes, ev)
+                    {
+                        i = next;
+                        continue;
+                    }
+                }
+            }
+            // The common call, `has_table(`: pgTAP's, running no SQL text. No allocation.
+            if t.kind == TokenKind::Ident
+                && self.kind(i + 1) == Some(TokenKind::LParen)
+                && i + 1 < to
+                && stack.last().is_some_and(|f| f.expect == Expect::None)
+                && self.opts.role_helpers.is_empty()
+            {
+                if let Some(w) = self.lower(i) {
+                    if pgtap_function(&w).is_some_and(|f| !f.embeds_sql) {
+                        pending = Some(Kind::Call);
+                        i += 1;
+                        continue;
+                    }
+                }
+            }
+            // A lone name outside any query, not called nor qualified (a PL/pgSQL
+            // variable in `RETURN NEXT is(v, 1)`): nothing to read, no allocation.
+            if !matches!(
+                self.kind(i + 1),
+                Some(TokenKind::Dot | TokenKind::LParen | TokenKind::String)
+            ) && stack
+                .last()
+                .is_some_and(|f| f.expect == Expect::None && f.kind != Kind::InsertCols)
+                && query_frame(&stack).is_none()
+            {
+                i += 1;
+                continue;
+            }
+            let (parts, j, star) = self.read_name(i);
+            let next_kind = self.kind(j).filter(|_| j < to);
+            let depth = stack.len();
+            let Some(f) = stack.last_mut() else { break };
+            if let Expect::Rel(cmd) = f.expect {
+                if star {
+                    i = j;
+                    continue;
+                }
+                if next_kind == Some(TokenKind::LParen) && cmd == Command::Select {
+                    // A set-returning function in FROM: a call, then an alias.
+                    f.rels.push(Rel {
+                        written: None,
+                        name: String::new(),
+                        alias: None,
+                    });
+                    f.expect = Expect::Alias;
+                    self.call(&parts, j, ev, &mut pending);
+                    i = j;
+                    continue;
+                }
+                let name = parts.last().cloned().unwrap_or_default();
+                let is_cte = parts.len() == 1 && ctes.contains(&name);
+                let written = if is_cte {
+                    None
+                } else {
+                    let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+                    ev.push(Event::Ref(
+                        RawRef {
+                            kind: RefKind::Relation,
+                            schema: schema.clone(),
+                            name: name.clone(),
+                            relation: None,
+                            command: Some(cmd),
+                            arity: None,
+                        },
+                        i,
+                    ));
+                    Some(match schema {
+                        Some(s) => format!("{s}.{name}"),
+                        None => name.clone(),
+                    })
+                };
+                f.rels.push(Rel {
+                    written,
+                    name,
+                    alias: None,
+                });
+                if matches!(
+                    cmd,
+                    Command::Insert | Command::Update | Command::Delete | Command::Merge
+                ) && f.target.is_none()
+                {
+                    f.target = Some(f.rels.len() - 1);
+                }
+                f.expect = if cmd == Command::Truncate {
+                    Expect::None
+                } else {
+                    Expect::Alias
+                };
+                if next_kind == Some(TokenKind::LParen) {
+                    pending = Some(Kind::Ignore);
+                }
+                if cmd == Command::Insert && next_kind == Some(TokenKind::LParen) {
+                    pending = Some(Kind::InsertCols);
+                }
+                if cmd == Command::Copy && next_kind == Some(TokenKind::LParen) {
+                    pending = Some(Kind::Ignore);
+                }
+                i = j;
+                continue;
+            }
+            if f.expect == Expect::Alias {
+                f.expect = Expect::None;
+                if parts.len() == 1 {
+                    if let Some(r) = f.rels.last_mut() {
+                        r.alias = parts.first().cloned();
+                    }
+                    if next_kind == Some(TokenKind::LParen) {
+                        pending = Some(Kind::Ignore);
+                    }
+                    i = j;
+                    continue;
+                }
+            }
+            if next_kind == Some(TokenKind::LParen) {
+                self.call(&parts, j, ev, &mut pending);
+                i = j;
+                continue;
+            }
+            if star || next_kind == Some(TokenKind::String) {
+                // `t.*`, or a typed literal (`date '2020-01-01'`).
+                i = j;
+                continue;
+            }
+            // A column?
+            if f.kind == Kind::InsertCols {
+                if parts.len() == 1 {
+                    self.column_of_target(&stack, depth - 2, &parts[0], Command::Insert, i, ev);
+                }
+                i = j;
+                continue;
+            }
+            if let Some(q) = query_frame(&stack) {
+                let (qual, name) = match parts.len() {
+                    1 => (None, parts[0].clone()),
+                    n => (Some(parts[n - 2].clone()), parts[n - 1].clone()),
+                };
+                let qf = &stack[q];
+                match qf.clause {
+                    Clause::Set if qf.set_lhs && q == depth - 1 => {
+                        if parts.len() == 1 {
+                            self.column_of_target(&stack, q, &name, Command::Update, i, ev);
+                        }
+                        stack[q].set_lhs = false;
+                    }
+                    Clause::SelectList | Clause::Returning if self.bare_alias(i, from) => {}
+                    Clause::SelectList | Clause::Where | Clause::Returning
+                        if qual.is_some() || !self.body =>
+                    {
+                        stack[q].cols.push(Col {
+                            qual,
+                            name,
+                            command: Command::Select,
+                            at: i,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            i = j;
+        }
+        while let Some(f) = stack.pop() {
+            self.close(f, &stack, ev);
+        }
+    }
+
+    /// In a select list, a name right after an expression is its alias without `AS`
+    /// (`count(*) n`, `x total`).
+    fn bare_alias(&self, i: usize, from: usize) -> bool {
+        if i <= from {
+            return false;
+        }
+        let p = self.toks[i - 1];
+        match p.kind {
+            TokenKind::RParen
+            | TokenKind::RBracket
+            | TokenKind::Number
+            | TokenKind::String
+            | TokenKind::DollarString
+            | TokenKind::QuotedIdent => true,
+            TokenKind::Ident => {
+                let w = String::from_utf8_lossy(p.text(self.src)).to_ascii_lowercase();
+                !(word_in(&w, EXPR_WORDS)
+                    || matches!(
+                        w.as_str(),
+                        "select" | "perform" | "returning" | "where" | "from" | "by" | "on"
+                    ))
+            }
+            _ => false,
+        }
+    }
+
+    /// A column written through the DML target of frame `q` (`INSERT (a)`, `SET a =`).
+    fn column_of_target(
+        &self,
+        stack: &[Frame],
+        q: usize,
+        name: &str,
+        command: Command,
+        at: usize,
+        ev: &mut Vec<Event>,
+    ) {
+        let Some(f) = stack.get(q) else { return };
+        let Some(rel) = f.target.and_then(|t| f.rels.get(t)) else {
+            return;
+        };
+        let Some(written) = &rel.written else { return };
+        ev.push(Event::Ref(
+            RawRef {
+                kind: RefKind::Column,
+                schema: None,
+                name: name.to_string(),
+                relation: Some(written.clone()),
+                command: Some(command),
+                arity: None,
+            },
+            at,
+        ));
+    }
+
+    /// `name [(cols)] AS [NOT] [MATERIALIZED] (`: registers the CTE name and returns the
+    /// index of the body's `(`.
+    fn cte_header(&self, mut i: usize, to: usize, ctes: &mut Vec<String>) -> Option<usize> {
+        if self.is_kw(i, "recursive") {
+            i += 1;
+        }
+        if !self.is_name(i) {
+            return None;
+        }
+        let name = self.name_at(i);
+        let mut j = i + 1;
+        if self.kind(j) == Some(TokenKind::LParen) {
+            j = self.close_of(j) + 1;
+        }
+        if !self.is_kw(j, "as") {
+            return None;
+        }
+        j += 1;
+        if self.is_kw(j, "not") {
+            j += 1;
+        }
+        if self.is_kw(j, "materialized") {
+            j += 1;
+        }
+        (j < to && self.kind(j) == Some(TokenKind::LParen)).then(|| {
+            ctes.push(name);
+            j
+        })
+    }
+
+    /// After `::` or `CAST(x AS`: a type name; a reference when it is not built in.
+    fn type_name(
+        &self,
+        i: usize,
+        to: usize,
+        ev: &mut Vec<Event>,
+        pending: &mut Option<Kind>,
+    ) -> usize {
+        if i >= to || !self.is_name(i) {
+            return i;
+        }
+        let (parts, j, _) = self.read_name(i);
+        let name = parts.last().cloned().unwrap_or_default();
+        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+        let builtin = match &schema {
+            None => is_builtin_type(&name) || self.is_multiword_type(i, &name),
+            Some(s) => s == "pg_catalog",
+        };
+        if !builtin {
+            ev.push(Event::Ref(
+                RawRef {
+                    kind: RefKind::Type,
+                    schema,
+                    name,
+                    relation: None,
+                    command: None,
+                    arity: None,
+                },
+                i,
+            ));
+        }
+        if self.kind(j) == Some(TokenKind::LParen) {
+            *pending = Some(Kind::Ignore);
+        }
+        j
+    }
+
+    fn is_multiword_type(&self, _i: usize, name: &str) -> bool {
+        matches!(name, "double" | "character" | "national" | "bit")
+    }
+
+    /// A call `parts(`: a function reference unless pgTAP's or built in; role helpers,
+    /// `set_config('role', ..)`, sequences and SQL text given to pgTAP are events.
+    fn call(&self, parts: &[String], open: usize, ev: &mut Vec<Event>, pending: &mut Option<Kind>) {
+        *pending = Some(Kind::Call);
+        let name = parts.last().map(String::as_str).unwrap_or_default();
+        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+        if let Some(role) = self.role_helper(schema.as_deref(), name, open) {
+            ev.push(Event::Role {
+                role,
+                local: true,
+                helper: true,
+            });
+            return;
+        }
+        if let Some(f) = pgtap_function(name) {
+            if f.embeds_sql && f.name != "check_test" {
+                let args = self.args_of(open);
+                let n_sql = if f.name.starts_with("results_")
+                    || f.name.starts_with("set_")
+                    || f.name.starts_with("bag_")
+                {
+                    2
+                } else {
+                    1
+                };
+                for &(a, b) in args.iter().take(n_sql) {
+                    let lone = b == a + 1;
+                    let t = self.toks[a];
+                    let sql_string = matches!(t.kind, TokenKind::DollarString)
+                        || (t.kind == TokenKind::String
+                            && matches!(t.flavor, StringFlavor::Standard | StringFlavor::Escape));
+                    if lone && sql_string {
+                        ev.push(Event::SqlText(a));
+                    }
+                }
+            }
+            return;
+        }
+        let builtin = match &schema {
+            None => is_builtin_function(name),
+            Some(s) => s == "pg_catalog",
+        };
+        if builtin {
+            if schema.is_none() {
+                self.builtin_call(name, open, ev);
+            }
+            return;
+        }
+        let arity = self.args_of(open).len() as u32;
+        ev.push(Event::Ref(
+            RawRef {
+                kind: RefKind::Function,
+                schema,
+                name: name.to_string(),
+                relation: None,
+                command: None,
+                arity: Some(arity),
+            },
+            open - 1,
+        ));
+    }
+
+    /// `nextval('s')`, `set_config('role', 'r', true)`.
+    fn builtin_call(&self, name: &str, open: usize, ev: &mut Vec<Event>) {
+        match name {
+            "nextval" | "currval" | "setval" => {
+                let args = self.args_of(open);
+                let Some(seq) = args.first().and_then(|&a| self.literal(a)) else {
+                    return;
+                };
+                let (schema, name) = split_qualified(&seq);
+                if name.is_empty() {
+                    return;
+                }
+                ev.push(Event::Ref(
+                    RawRef {
+                        kind: RefKind::Sequence,
+                        schema,
+                        name,
+                        relation: None,
+                        command: None,
+                        arity: None,
+                    },
+                    open + 1,
+                ));
+            }
+            "set_config" => {
+                let args = self.args_of(open);
+                if args.len() != 3 {
+                    return;
+                }
+                if !self
+                    .literal(args[0])
+                    .is_some_and(|s| s.eq_ignore_ascii_case("role"))
+                {
+                    return;
+                }
+                let Some(role) = self.literal(args[1]) else {
+                    return;
+                };
+                let local = args[2].1 == args[2].0 + 1
+                    && (self.is_kw(args[2].0, "true")
+                        || self
+                            .literal(args[2])
+                            .is_some_and(|s| s.starts_with(['t', 'T'])));
+                let role = (!role.eq_ignore_ascii_case("none") && !role.is_empty()).then_some(role);
+                ev.push(Event::Role {
+                    role,
+                    local,
+                    helper: false,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// A role helper call: supabase-test-helpers' or a declared one.
+    /// `Some(role)`: it switches to `role` (`None`: back to the session's).
+    #[allow(clippy::option_option)]
+    fn role_helper(&self, schema: Option<&str>, name: &str, open: usize) -> Option<Option<String>> {
+        for h in &self.opts.role_helpers {
+            if !h.bare_name().eq_ignore_ascii_case(name) {
+                continue;
+            }
+            if let Some(s) = h.schema() {
+                if !schema.is_some_and(|q| q.eq_ignore_ascii_case(s)) {
+                    continue;
+                }
+            }
+            if let Some(r) = &h.role {
+                return Some(Some(r.clone()));
+            }
+            let n = h.arg.unwrap_or(1).max(1) as usize;
+            let args = self.args_of(open);
+            return Some(args.get(n - 1).and_then(|&a| self.literal(a)));
+        }
+        match name {
+            "authenticate_as" => Some(Some("authenticated".into())),
+            "authenticate_as_service_role" => Some(Some("service_role".into())),
+            "clear_authentication" => Some(Some("anon".into())),
+            _ => None,
+        }
+    }
+
+    /// Keywords: `Some(next index)` when `w` was one (and is consumed).
+    #[allow(clippy::too_many_arguments)]
+    fn keyword(
+        &self,
+        w: &str,
+        i: usize,
+        from: usize,
+        to: usize,
+        stack: &mut [Frame],
+        pending: &mut Option<Kind>,
+        ctes: &mut Vec<String>,
+        ev: &mut Vec<Event>,
+    ) -> Option<usize> {
+        let flags = word_flags(w);
+        if flags == 0 {
+            if let Some(f) = stack.last_mut() {
+                if f.expect == Expect::Alias && f.cmd.is_none() {
+                    f.expect = Expect::None;
+                }
+            }
+            return None;
+        }
+        let prev = (i > from).then(|| self.lower(i - 1)).flatten();
+        let prev_kind = (i > from).then(|| self.toks[i - 1].kind);
+        let next_paren = self.kind(i + 1) == Some(TokenKind::LParen) && i + 1 < to;
+        let f = stack.last_mut()?;
+        if f.expect == Expect::Alias && word_in(w, ALIAS_STOP) {
+            f.expect = Expect::None;
+        }
+        let in_query = f.cmd.is_some();
+        match w {
+            "select" | "perform" => {
+                if !matches!(f.cmd, Some(Command::Insert | Command::Merge)) {
+                    f.cmd = Some(Command::Select);
+                }
+                f.clause = Clause::SelectList;
+                f.expect = Expect::None;
+                f.in_with = false;
+            }
+            "union" | "except" | "intersect" => {
+                let cols = std::mem::take(&mut f.cols);
+                let rels = std::mem::take(&mut f.rels);
+                let flushed = Frame {
+                    cols,
+                    rels,
+                    cmd: f.cmd,
+                    ..Frame::default()
+                };
+                f.clause = Clause::None;
+                f.target = None;
+                // Resolve the branch on its own relations.
+                let (_, outer) = stack.split_at(stack.len() - 1);
+                self.close(flushed, outer, ev);
+            }
+            "from" => {
+                // `a IS [NOT] DISTINCT FROM b` is no FROM clause.
+                if !in_query || prev.as_deref() == Some("distinct") {
+                    return Some(i + 1);
+                }
+                match f.cmd {
+                    Some(Command::Delete) if f.rels.is_empty() => {
+                        f.expect = Expect::Rel(Command::Delete);
+                    }
+                    Some(Command::Copy) => f.clause = Clause::Other,
+                    _ => {
+                        f.clause = Clause::From;
+                        f.expect = Expect::Rel(Command::Select);
+                    }
+                }
+            }
+            "join" => {
+                if in_query {
+                    f.clause = Clause::From;
+                    f.expect = Expect::Rel(Command::Select);
+                }
+            }
+            "lateral" | "only" => {}
+            "natural" | "left" | "right" | "full" | "inner" | "outer" | "cross" => {}
+            "where" => {
+                if in_query {
+                    f.clause = Clause::Where;
+                    f.expect = Expect::None;
+                }
+            }
+            "on" => {
+                if in_query {
+                    f.clause = Clause::Other;
+                    f.expect = Expect::None;
+                }
+            }
+            "using" => {
+                if matches!(f.cmd, Some(Command::Delete | Command::Merge)) && !next_paren {
+                    f.clause = Clause::From;
+                    f.expect = Expect::Rel(Command::Select);
+                } else {
+                    if next_paren {
+                        *pending = Some(Kind::Ignore);
+                    }
+                    f.clause = Clause::Other;
+                }
+            }
+            "group" | "order" | "having" | "window" | "limit" | "offset" | "fetch" => {
+                if in_query {
+                    f.clause = Clause::Other;
+                    f.expect = Expect::None;
+                }
+            }
+            "for" => {
+                if in_query {
+                    f.clause = Clause::Other;
+                    f.expect = Expect::None;
+                }
+            }
+            "returning" => {
+                if in_query {
+                    f.clause = Clause::Returning;
+                    f.expect = Expect::None;
+                }
+            }
+            "into" => match f.cmd {
+                Some(Command::Insert) if f.rels.is_empty() => {
+                    f.expect = Expect::Rel(Command::Insert);
+                }
+                Some(Command::Merge) if f.rels.is_empty() => {
+                    f.expect = Expect::Rel(Command::Merge);
+                }
+                Some(_) => {
+                    // SELECT .. INTO variables (PL/pgSQL): not columns.
+                    f.clause = Clause::Other;
+                    f.expect = Expect::None;
+                }
+                None => {}
+            },
+            "insert" => {
+                if prev.as_deref() == Some("then") {
+                    f.merge_insert = true;
+                    f.clause = Clause::Other;
+                    if next_paren {
+                        *pending = Some(Kind::InsertCols);
+                    }
+                } else {
+                    f.cmd = Some(Command::Insert);
+                    f.clause = Clause::None;
+                    f.in_with = false;
+                }
+            }
+            "update" => match prev.as_deref() {
+                Some("for" | "key" | "no" | "share") => {}
+                Some("do" | "then") => {
+                    f.clause = Clause::Set;
+                }
+                _ => {
+                    if prev.as_deref() == Some("before") || prev.as_deref() == Some("after") {
+                        return Some(i + 1);
+                    }
+                    f.cmd = Some(Command::Update);
+                    f.clause = Clause::None;
+                    f.expect = Expect::Rel(Command::Update);
+                    f.in_with = false;
+                }
+            },
+            "delete" => {
+                if prev.as_deref() != Some("then") {
+                    f.cmd = Some(Command::Delete);
+                    f.clause = Clause::None;
+                    f.in_with = false;
+                }
+            }
+            "merge" => {
+                f.cmd = Some(Command::Merge);
+                f.clause = Clause::None;
+                f.in_with = false;
+            }
+            "set" => {
+                if matches!(
+                    f.cmd,
+                    Some(Command::Update | Command::Insert | Command::Merge)
+                ) {
+                    f.clause = Clause::Set;
+                    f.set_lhs = true;
+                    f.expect = Expect::None;
+                }
+            }
+            "values" => {
+                if f.cmd.is_none() {
+                    f.cmd = Some(Command::Select);
+                }
+                f.clause = Clause::Other;
+                f.expect = Expect::None;
+            }
+            "table" => {
+                let starts = i == from
+                    || prev_kind == Some(TokenKind::LParen)
+                    || matches!(
+                        prev.as_deref(),
+                        Some("union" | "except" | "intersect" | "all" | "distinct")
+                    );
+                if starts {
+                    f.cmd = Some(Command::Select);
+                    f.clause = Clause::From;
+                    f.expect = Expect::Rel(Command::Select);
+                }
+            }
+            "truncate" => {
+                f.cmd = Some(Command::Truncate);
+                f.clause = Clause::Other;
+                f.expect = Expect::Rel(Command::Truncate);
+            }
+            "copy" => {
+                if !next_paren {
+                    f.cmd = Some(Command::Copy);
+                    f.clause = Clause::Other;
+                    f.expect = Expect::Rel(Command::Copy);
+                }
+            }
+            "with" => {
+                let cte = self.is_kw(i + 1, "recursive")
+                    || (self.is_name(i + 1)
+                        && !self.is_kw(i + 1, "ordinality")
+                        && !self.is_kw(i + 1, "time")
+                        && !self.is_kw(i + 1, "check")
+                        && !self.is_kw(i + 1, "local")
+                        && !self.is_kw(i + 1, "cascaded")
+                        && !self.is_kw(i + 1, "no")
+                        && !self.is_kw(i + 1, "hold"));
+                if cte {
+                    if let Some(open) = self.cte_header(i + 1, to, ctes) {
+                        f.in_with = true;
+                        f.clause = Clause::None;
+                        *pending = Some(Kind::Paren);
+                        return Some(open);
+                    }
+                }
+            }
+            "as" => {
+                if f.expect == Expect::Alias {
+                    return Some(i + 1);
+                }
+                if f.kind == Kind::Call || (f.kind == Kind::Paren && !in_query) {
+                    // CAST(x AS type)
+                    return Some(self.type_name(i + 1, to, ev, pending));
+                }
+                // A select-list alias: skip it.
+                if self.is_name(i + 1) {
+                    return Some(i + 2);
+                }
+            }
+            "execute" => {
+                if i == from && !self.body && self.is_name(i + 1) {
+                    ev.push(Event::PreparedUse(self.name_at(i + 1), i + 1));
+                    return Some(i + 2);
+                }
+            }
+            "call" | "do" | "conflict" | "constraint" | "matched" | "nothing" | "begin"
+            | "declare" | "loop" | "if" | "elsif" | "exception" | "others" => {
+                if w == "constraint" && self.is_name(i + 1) {
+                    return Some(i + 2);
+                }
+                if w == "conflict" && next_paren {
+                    *pending = Some(Kind::Ignore);
+                }
+            }
+            _ if word_in(w, EXPR_WORDS) => {
+                if next_paren {
+                    *pending = Some(Kind::Paren);
+                }
+            }
+            _ => {
+                if f.expect == Expect::Alias && !in_query {
+                    f.expect = Expect::None;
+                }
+                return None;
+            }
+        }
+        Some(i + 1)
+    }
+
+    /// A frame ends: its columns resolve against its relations (or an enclosing frame's
+    /// for a qualifier).
+    fn close(&self, f: Frame, outer: &[Frame], ev: &mut Vec<Event>) {
+        for c in f.cols {
+            let rel = match &c.qual {
+                Some(q) => f
+                    .rels
+                    .iter()
+                    .chain(outer.iter().rev().flat_map(|o| o.rels.iter()))
+                    .find(|r| match &r.alias {
+                        Some(a) => a == q,
+                        None => &r.name == q,
+                    })
+                    .map(|r| r.written.clone()),
+                None => match f.rels.as_slice() {
+                    [one] => Some(one.written.clone()),
+                    [] => None,
+                    many if many.iter().all(|r| r.written.is_some()) && !self.body => Some(None),
+                    _ => None,
+                },
+            };
+            // `Some(None)`: a column of one of several relations; `Some(Some(r))`: of r.
+            let Some(relation) = rel else { continue };
+            if c.qual.is_some() && relation.is_none() {
+                continue; // of a CTE or a sub-query
+            }
+            if c.qual.is_none() && f.rels.len() == 1 && relation.is_none() {
+                continue;
+            }
+            ev.push(Event::Ref(
+                RawRef {
+                    kind: RefKind::Column,
+                    schema: None,
+                    name: c.name,
+                    relation,
+                    command: Some(c.command),
+                    arity: None,
+                },
+                c.at,
+            ));
+        }
+    }
+}
+
+/// The frame whose clause a name is in: the innermost query frame, through calls and
+/// plain parentheses.
+fn query_frame(stack: &[Frame]) -> Option<usize> {
+    for (k, f) in stack.iter().enumerate().rev() {
+        if f.cmd.is_some() {
+            return Some(k);
+        }
+        if f.kind == Kind::Ignore || f.kind == Kind::InsertCols {
+            return None;
+        }
+    }
+    None
+}
+
+/// `'app.seq'`, `'"App".seq'`: schema and name as PostgreSQL reads a regclass string.
+pub fn split_qualified(s: &str) -> (Option<String>, String) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = s.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c if quoted => cur.push(c),
+            c => cur.push(c.to_ascii_lowercase()),
+        }
+    }
+    parts.push(cur);
+    let name = parts.pop().unwrap_or_default();
+    (parts.pop(), name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_lists_are_sorted_for_binary_search() {
+        for list in [ALIAS_STOP, EXPR_WORDS, SKIP_HEADS] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+    }
+
+    #[test]
+    fn qualified_strings_split_as_regclass_does() {
+        assert_eq!(
+            split_qualified("App.Seq"),
+            (Some("app".into()), "seq".into())
+        );
+        assert_eq!(
+            split_qualified("\"My.Schema\".\"S\"\"q\""),
+            (Some("My.Schema".into()), "S\"q".into())
+        );
+        assert_eq!(split_qualified("s"), (None, "s".into()));
+    }
+}

@@ -1,0 +1,503 @@
+//! Unit tests of the behavioural reader, through extraction (the way it is fed).
+
+use crate::config::{ExtractOptions, RoleHelperDecl};
+use crate::extract::Extractor;
+use crate::model::{Attribution, Command, FileResult, Outcome, RefKind, Reference};
+
+/// Options with behavioural references on (they are off by default).
+fn refs_on() -> ExtractOptions {
+    ExtractOptions {
+        references: true,
+        ..ExtractOptions::default()
+    }
+}
+
+fn run(src: &str) -> FileResult {
+    Extractor::new(refs_on()).extract(src.as_bytes())
+}
+
+/// `kind schema.name` (`relation.command`), `column rel.name:command`, one per reference.
+fn show(r: &Reference) -> String {
+    let q = |s: &Option<String>, n: &str| match s {
+        Some(s) => format!("{s}.{n}"),
+        None => n.to_string(),
+    };
+    let cmd = r.command.map(super::command_name).unwrap_or("-");
+    match r.kind {
+        RefKind::Function => format!(
+            "function {}/{}",
+            q(&r.schema, &r.name),
+            r.arity.unwrap_or(0)
+        ),
+        RefKind::Relation => format!("relation {} {cmd}", q(&r.schema, &r.name)),
+        RefKind::Column => format!(
+            "column {}.{} {cmd}",
+            r.relation.as_deref().unwrap_or("?"),
+            r.name
+        ),
+        RefKind::Sequence => format!("sequence {}", q(&r.schema, &r.name)),
+        RefKind::Type => format!("type {}", q(&r.schema, &r.name)),
+    }
+}
+
+fn shown(r: &FileResult) -> Vec<String> {
+    r.references.iter().map(show).collect()
+}
+
+fn has(r: &FileResult, what: &str) -> bool {
+    shown(r).iter().any(|s| s == what)
+}
+
+fn find<'a>(r: &'a FileResult, what: &str) -> &'a Reference {
+    r.references
+        .iter()
+        .find(|x| show(x) == what)
+        .unwrap_or_else(|| panic!("{what} not in {:#?}", shown(r)))
+}
+
+#[test]
+fn dml_with_joins_aliases_and_columns() {
+    let r = run("insert into app.todos (title, owner) values ('a', 1);\n\
+         update app.todos t set done = true from app.users u where u.id = t.owner;\n\
+         delete from app.todos using app.users u where u.id = app.todos.owner;\n\
+         select t.title, u.name from app.todos t join app.users as u on u.id = t.owner where t.done;\n\
+         select ok(true);\n");
+    for want in [
+        "relation app.todos insert",
+        "column app.todos.title insert",
+        "column app.todos.owner insert",
+        "relation app.todos update",
+        "column app.todos.done update",
+        "relation app.users select",
+        "column app.users.id select",
+        "column app.todos.owner select",
+        "relation app.todos delete",
+        "relation app.todos select",
+        "column app.todos.title select",
+        "column app.users.name select",
+        "column app.todos.done select",
+    ] {
+        assert!(has(&r, want), "{want} missing from {:#?}", shown(&r));
+    }
+    // Keywords and aliases are never references.
+    for s in shown(&r) {
+        for bad in [" t ", ".t.", " u ", "true", "values", "using", " on"] {
+            assert!(!s.contains(bad), "{s}");
+        }
+    }
+    assert!(r
+        .references
+        .iter()
+        .all(|x| x.attribution == Some(Attribution::Exercised) && x.assertion == Some(0)));
+}
+
+#[test]
+fn ctes_table_merge_truncate_copy() {
+    let r = run("with recent as (select id from app.events where at > now()), n as materialized (select 1)\n\
+         select count(*) from recent join app.users on true;\n\
+         table app.audit;\n\
+         merge into app.stock s using app.deliveries d on s.item = d.item\n\
+           when matched then update set qty = s.qty + d.qty\n\
+           when not matched then insert (item, qty) values (d.item, d.qty);\n\
+         truncate table app.a, only app.b restart identity;\n\
+         copy app.c (x, y) from stdin;\n");
+    for want in [
+        "relation app.events select",
+        "column app.events.id select",
+        "relation app.users select",
+        "relation app.audit select",
+        "relation app.stock merge",
+        "relation app.deliveries select",
+        "column app.stock.qty update",
+        "column app.stock.item insert",
+        "column app.stock.qty insert",
+        "relation app.a truncate",
+        "relation app.b truncate",
+        "relation app.c copy",
+    ] {
+        assert!(has(&r, want), "{want} missing from {:#?}", shown(&r));
+    }
+    // CTE names are not relations; now() and count() are built in.
+    assert!(
+        !shown(&r).iter().any(|s| s.contains("recent")
+            || s.contains(" n ")
+            || s.contains("now")
+            || s.contains("count")),
+        "{:#?}",
+        shown(&r)
+    );
+}
+
+#[test]
+fn functions_sequences_and_types() {
+    let r = run("select is(app.total(1, 2), 3);\n\
+         select ok(nextval('app.order_seq') > 0);\n\
+         select is('happy'::app.mood, 'happy'::app.mood);\n\
+         select is(cast('x' as app.tag)::text, 'x'::text);\n\
+         select ok(jsonb_build_object('a', 1) is not null);\n\
+         call app.refresh();\n");
+    for want in [
+        "function app.total/2",
+        "sequence app.order_seq",
+        "type app.mood",
+        "type app.tag",
+        "function app.refresh/0",
+    ] {
+        assert!(has(&r, want), "{want} missing from {:#?}", shown(&r));
+    }
+    assert!(!shown(&r).iter().any(|s| s.contains("jsonb_build_object")
+        || s.contains(" text")
+        || s.contains("nextval")
+        || s.contains(" is")
+        || s.contains(" ok")));
+    let total = find(&r, "function app.total/2");
+    assert_eq!(total.attribution, Some(Attribution::Asserted));
+    assert_eq!(total.expected, Some(Outcome::Allowed));
+    assert_eq!(total.assertion, Some(0));
+}
+
+#[test]
+fn sql_strings_keep_file_lines() {
+    let src = "select plan(3);\n\
+        select results_eq(\n\
+          $$ select id\n\
+             from app.items $$,\n\
+          $$ values (1) $$\n\
+        );\n\
+        select throws_ok(\n\
+          E'insert into app.items (id)\\n values (1)',\n\
+          '23505'\n\
+        );\n\
+        select lives_ok('update app.items\n\
+          set name = ''it''''s''\n\
+          where id = 1');\n";
+    let r = run(src);
+    assert_eq!(find(&r, "relation app.items select").line, 4);
+    assert_eq!(find(&r, "column app.items.id select").line, 3);
+    // An E'' string: the escape \n is no line of the file.
+    let ins = find(&r, "relation app.items insert");
+    assert_eq!(ins.line, 8);
+    assert_eq!(ins.expected, Some(Outcome::Raises));
+    assert_eq!(ins.sqlstate.as_deref(), Some("23505"));
+    assert_eq!(ins.assertion, Some(1));
+    // A plain string with '' escapes over three lines.
+    assert_eq!(find(&r, "relation app.items update").line, 11);
+    assert_eq!(find(&r, "column app.items.name update").line, 12);
+    assert_eq!(find(&r, "column app.items.id select").line, 3);
+    let upd = find(&r, "relation app.items update");
+    assert_eq!(upd.expected, Some(Outcome::Allowed));
+    assert_eq!(upd.attribution, Some(Attribution::Asserted));
+    assert_eq!(r.sql_strings_unreadable, 0);
+}
+
+#[test]
+fn prepared_statements_are_read_where_used() {
+    let r = run("prepare mine as select title from app.todos;\n\
+         set role authenticated;\n\
+         select results_eq('mine', $$ values ('a') $$);\n\
+         execute mine;\n\
+         select ok(true);\n");
+    let uses: Vec<&Reference> = r
+        .references
+        .iter()
+        .filter(|x| show(x) == "relation app.todos select")
+        .collect();
+    assert_eq!(uses.len(), 2, "{:#?}", r.references);
+    assert!(uses.iter().all(|x| x.line == 1));
+    assert!(uses
+        .iter()
+        .all(|x| x.role.as_deref() == Some("authenticated")));
+    assert_eq!(uses[0].attribution, Some(Attribution::Asserted));
+    assert_eq!(uses[0].assertion, Some(0));
+    assert_eq!(uses[1].attribution, Some(Attribution::Exercised));
+    assert_eq!(uses[1].assertion, Some(1));
+}
+
+#[test]
+fn set_local_role_ends_with_the_transaction() {
+    let r = run("begin;\n\
+         set local role authenticated;\n\
+         select is((select count(*) from app.a), 1::bigint);\n\
+         rollback;\n\
+         select is((select count(*) from app.b), 1::bigint);\n\
+         start transaction;\n\
+         set role anon;\n\
+         select is((select count(*) from app.c), 1::bigint);\n\
+         rollback;\n\
+         select is((select count(*) from app.d), 1::bigint);\n\
+         set role admin;\n\
+         begin;\n\
+         select set_config('role', 'editor', true);\n\
+         select is((select count(*) from app.e), 1::bigint);\n\
+         commit;\n\
+         select is((select count(*) from app.f), 1::bigint);\n\
+         set session authorization bob;\n\
+         select is((select count(*) from app.g), 1::bigint);\n\
+         reset session authorization;\n\
+         select is((select count(*) from app.h), 1::bigint);\n");
+    let role = |t: &str| find(&r, &format!("relation app.{t} select")).role.clone();
+    assert_eq!(role("a").as_deref(), Some("authenticated"));
+    assert_eq!(role("b"), None, "SET LOCAL ends at ROLLBACK");
+    assert_eq!(role("c").as_deref(), Some("anon"));
+    assert_eq!(
+        role("d"),
+        None,
+        "a SET inside a rolled back transaction is undone"
+    );
+    assert_eq!(role("e").as_deref(), Some("editor"));
+    assert_eq!(
+        role("f").as_deref(),
+        Some("admin"),
+        "set_config(.., true) is local"
+    );
+    assert_eq!(role("g").as_deref(), Some("bob"));
+    assert_eq!(role("h"), None);
+}
+
+#[test]
+fn set_local_outside_a_transaction_changes_nothing() {
+    let r = run("set local role x;\nselect is((select 1 from app.a), 1);\n");
+    assert_eq!(find(&r, "relation app.a select").role, None);
+}
+
+#[test]
+fn supabase_helpers_switch_roles() {
+    let r = run("begin;\n\
+         select tests.authenticate_as('alice');\n\
+         select is((select count(*) from app.a), 1::bigint);\n\
+         select tests.clear_authentication();\n\
+         select is_empty($$ select * from app.b $$);\n\
+         select tests.authenticate_as_service_role();\n\
+         select isnt_empty($$ select * from app.c $$);\n\
+         rollback;\n");
+    assert_eq!(
+        find(&r, "relation app.a select").role.as_deref(),
+        Some("authenticated")
+    );
+    let b = find(&r, "relation app.b select");
+    assert_eq!(b.role.as_deref(), Some("anon"));
+    assert_eq!(b.expected, Some(Outcome::Filtered));
+    let c = find(&r, "relation app.c select");
+    assert_eq!(c.role.as_deref(), Some("service_role"));
+    assert_eq!(c.expected, Some(Outcome::Allowed));
+    assert!(!shown(&r).iter().any(|s| s.contains("authenticate")));
+}
+
+#[test]
+fn declared_role_helpers_switch_roles() {
+    let opts = ExtractOptions {
+        role_helpers: vec![
+            RoleHelperDecl {
+                name: "tests.login_as".into(),
+                role: None,
+                arg: Some(2),
+            },
+            RoleHelperDecl {
+                name: "as_admin".into(),
+                role: Some("admin".into()),
+                arg: None,
+            },
+        ],
+        ..refs_on()
+    };
+    let r = Extractor::new(opts).extract(
+        b"select tests.login_as('u1', 'editor');\n\
+          select is((select 1 from app.a), 1);\n\
+          select login_as('u1', 'other');\n\
+          select is((select 1 from app.b), 1);\n\
+          select util.as_admin();\n\
+          select is((select 1 from app.c), 1);\n",
+    );
+    assert_eq!(
+        find(&r, "relation app.a select").role.as_deref(),
+        Some("editor")
+    );
+    // Declared with a schema: an unqualified call is another function.
+    assert_eq!(
+        find(&r, "relation app.b select").role.as_deref(),
+        Some("editor")
+    );
+    assert!(has(&r, "function login_as/2"));
+    assert_eq!(
+        find(&r, "relation app.c select").role.as_deref(),
+        Some("admin")
+    );
+}
+
+#[test]
+fn throws_with_42501_is_denied_and_messages_count_too() {
+    let r = run("set role anon;\n\
+         select throws_ok($$ insert into app.a (x) values (1) $$, '42501');\n\
+         select throws_like($$ delete from app.b $$, '%row-level security%');\n\
+         select throws_ok($$ update app.c set x = 1 $$);\n");
+    let a = find(&r, "relation app.a insert");
+    assert_eq!(
+        (a.expected, a.sqlstate.as_deref()),
+        (Some(Outcome::Denied), Some("42501"))
+    );
+    assert_eq!(a.role.as_deref(), Some("anon"));
+    assert_eq!(
+        find(&r, "relation app.b delete").expected,
+        Some(Outcome::Denied)
+    );
+    assert_eq!(
+        find(&r, "relation app.c update").expected,
+        Some(Outcome::Raises)
+    );
+}
+
+#[test]
+fn asserted_and_exercised_attribution() {
+    let r = run("select plan(2);\n\
+         insert into app.a (x) values (1);\n\
+         select app.touch(1);\n\
+         select is((select x from app.a), 1);\n\
+         update app.b set y = 2;\n\
+         select ok(true);\n\
+         delete from app.c;\n");
+    let ins = find(&r, "relation app.a insert");
+    assert_eq!(
+        (ins.attribution, ins.assertion),
+        (Some(Attribution::Exercised), Some(0))
+    );
+    assert_eq!(find(&r, "function app.touch/1").assertion, Some(0));
+    let sel = find(&r, "relation app.a select");
+    assert_eq!(
+        (sel.attribution, sel.assertion, sel.expected),
+        (Some(Attribution::Asserted), Some(0), Some(Outcome::Allowed))
+    );
+    assert_eq!(find(&r, "relation app.b update").assertion, Some(1));
+    let del = find(&r, "relation app.c delete");
+    assert_eq!((del.attribution, del.assertion), (None, None));
+}
+
+#[test]
+fn bodies_and_do_blocks_are_read_with_their_own_assertions() {
+    let r = run(
+        "create function test_x() returns setof text language plpgsql as $$\n\
+         declare n int;\n\
+         begin\n\
+           insert into app.a (x) values (1);\n\
+           select count(*) into n from app.a where x = p_x;\n\
+           return next is(n, 1);\n\
+         end $$;\n\
+         do $$ begin perform app.f(1, 2); perform ok(true); end $$;\n",
+    );
+    let ins = find(&r, "relation app.a insert");
+    assert_eq!(ins.line, 4);
+    assert_eq!(ins.attribution, Some(Attribution::Exercised));
+    assert_eq!(ins.role, None);
+    assert!(has(&r, "column app.a.x insert"));
+    // In a body an unqualified name in WHERE may be a variable: not taken.
+    assert!(!has(&r, "column app.a.x select"), "{:#?}", shown(&r));
+    assert!(!shown(&r)
+        .iter()
+        .any(|s| s.contains("p_x") || s.contains(" n")));
+    assert_eq!(find(&r, "function app.f/2").line, 8);
+    assert_eq!(
+        find(&r, "function app.f/2").attribution,
+        Some(Attribution::Exercised)
+    );
+}
+
+#[test]
+fn a_string_that_is_not_sql_is_counted_not_fatal() {
+    let r = run("select lives_ok('42 is not sql');\n\
+         select throws_ok('select ''unterminated');\n\
+         select results_eq('select 1 from app.a', 'select 1');\n");
+    assert_eq!(r.sql_strings_unreadable, 2);
+    assert!(has(&r, "relation app.a select"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+}
+
+#[test]
+fn hostile_nesting_stays_bounded() {
+    let deep = format!("select ok({}1{});", "(".repeat(5000), ")".repeat(5000));
+    let r = run(&deep);
+    assert!(r.references.is_empty());
+    let junk = ") ) select from from join , as as :: ( ( insert into ( update set ;";
+    let _ = run(junk);
+}
+
+#[test]
+fn commented_code_has_no_references() {
+    let r = run("-- select * from app.secret;\n/* update app.x set y = 1; */\nselect ok(true);\n");
+    assert!(r.references.is_empty(), "{:#?}", shown(&r));
+}
+
+#[test]
+fn update_command_names_are_json_spellings() {
+    assert_eq!(super::command_name(Command::Truncate), "truncate");
+}
+
+#[test]
+fn keywords_and_aliases_are_never_references() {
+    let r = run(
+        "select is((select count(*) n from app.a where x is distinct from y), 1::bigint);\n\
+         select ok(exists(select extract(epoch from created) total, b.v from app.b b));\n",
+    );
+    let all = shown(&r);
+    for bad in [
+        "relation y",
+        "relation app.b.y",
+        "column app.a.n",
+        "column app.b.total",
+        "column app.b.epoch",
+    ] {
+        assert!(!all.iter().any(|s| s.starts_with(bad)), "{bad} in {all:#?}");
+    }
+    assert!(has(&r, "column app.a.x select"));
+    assert!(has(&r, "column app.a.y select"));
+    assert!(has(&r, "column app.b.created select"));
+    assert!(has(&r, "column app.b.v select"));
+}
+
+#[test]
+fn statements_skipped_as_trivial_still_hide_nothing() {
+    // Shapes close to the trivial ones, each with one reference.
+    let r = run("select has_table('a'::name, 'b'::text);\n\
+         select is('x'::app.mood, 'x');\n\
+         select ok(app.f(1));\n\
+         select lives_ok('select 1 from app.t');\n");
+    assert!(has(&r, "type app.mood"), "{:#?}", shown(&r));
+    assert!(has(&r, "function app.f/1"));
+    assert!(has(&r, "relation app.t select"));
+    assert_eq!(r.references.len(), 3, "{:#?}", shown(&r));
+    let body = run(
+        "create function t() returns setof text language plpgsql as $$ begin\n\
+         return next is(app.g(), 1);\nreturn next has_table('x'::name);\nend $$;\n",
+    );
+    assert_eq!(shown(&body), vec!["function app.g/0".to_string()]);
+}
+
+#[test]
+fn an_unknown_prepared_name_is_not_unreadable_sql() {
+    let r = run("select set_eq('anames', 'expect', 'same');\n");
+    assert_eq!(r.sql_strings_unreadable, 0);
+    assert!(r.references.is_empty());
+}
+
+#[test]
+fn references_do_not_depend_on_the_lexing_window() {
+    use crate::lexer::Limits;
+    let src = b"prepare q as select 1 from app.p;\n\
+        do $$ begin perform app.in_do(1); end $$; select app.after_do();\n\
+        select ok(true);\nexecute q;\nset role r;\nselect is((select 1 from app.t), 1);\n";
+    let whole = Extractor::new(refs_on()).extract(src);
+    let tiny = Extractor::new(refs_on())
+        .with_limits(Limits {
+            window: 1,
+            cap: usize::MAX,
+        })
+        .extract(src);
+    assert_eq!(whole.references, tiny.references);
+    assert_eq!(
+        shown(&whole),
+        vec![
+            "relation app.p select",
+            "function app.in_do/1",
+            "function app.after_do/0",
+            "relation app.t select",
+        ]
+    );
+}
