@@ -159,6 +159,8 @@ pub(crate) fn check(runners: Vec<Runner>, reader: Reader<'_>) -> Outcome {
     }
     read_pending(&mut graph, reader, &mut out);
     let mut memo: Vec<Option<Total>> = vec![None; graph.nodes.len()];
+    // Shared by every walk (each leaves it all false): one allocation, not one per node.
+    let mut on_stack = vec![false; graph.nodes.len()];
     for (r, id) in runners.into_iter().zip(runner_nodes) {
         let Some(id) = id else {
             out.warnings.push(Warning {
@@ -176,7 +178,8 @@ pub(crate) fn check(runners: Vec<Runner>, reader: Reader<'_>) -> Outcome {
         let targets: Vec<(u32, Result<NodeId, String>)> =
             edges.iter().map(|e| (e.line, e.to.clone())).collect();
         for (line, to) in targets {
-            let result = to.and_then(|node| totals(&graph, node, Some(id), &mut memo));
+            let result =
+                to.and_then(|node| totals(&graph, node, Some(id), &mut memo, &mut on_stack));
             match result {
                 Ok((n, e)) => {
                     total = total.saturating_add(n);
@@ -215,13 +218,29 @@ fn totals(
     start: NodeId,
     runner: Option<NodeId>,
     memo: &mut [Option<Total>],
+    on_stack: &mut [bool],
+) -> Total {
+    // A file including itself: it is the start, not a prefix (else it is named twice).
+    let runner = runner.filter(|&r| r != start);
+    let t = totals_from(graph, start, runner, memo, on_stack);
+    if let Some(r) = runner {
+        on_stack[r] = false;
+    }
+    t
+}
+
+fn totals_from(
+    graph: &Graph,
+    start: NodeId,
+    runner: Option<NodeId>,
+    memo: &mut [Option<Total>],
+    on_stack: &mut [bool],
 ) -> Total {
     if let Some(t) = &memo[start] {
         return t.clone();
     }
     // Frames: (node, next edge index, sum so far, exact so far).
     let mut stack: Vec<(NodeId, usize, u64, bool)> = Vec::new();
-    let mut on_stack = vec![false; graph.nodes.len()];
     let mut path_prefix: Vec<NodeId> = Vec::new();
     if let Some(r) = runner {
         on_stack[r] = true;
@@ -246,7 +265,7 @@ fn totals(
             ))),
         }
     };
-    if let Some(r) = enter(start, &mut stack, &mut on_stack) {
+    if let Some(r) = enter(start, &mut stack, on_stack) {
         memo[start] = Some(r.clone());
         return r;
     }
@@ -269,7 +288,7 @@ fn totals(
             }
         }
         let State::Read { edges, .. } = &graph.nodes[id].state else {
-            unreachable_frame(&mut stack, &mut on_stack, &mut returned);
+            unreachable_frame(&mut stack, on_stack, &mut returned);
             continue;
         };
         let Some(edge) = edges.get(*next) else {
@@ -295,7 +314,7 @@ fn totals(
             }
             Ok(c) => match &memo[*c] {
                 Some(t) => t.clone(),
-                None => match enter(*c, &mut stack, &mut on_stack) {
+                None => match enter(*c, &mut stack, on_stack) {
                     None => continue,
                     Some(r) => {
                         memo[*c] = Some(r.clone());
@@ -471,19 +490,30 @@ impl Graph {
     }
 
     /// Whether a path that cannot be resolved goes through a link that leads outside the
-    /// allowed folders (its folder, or the path itself as a dangling link).
+    /// allowed folders: the longest part of it that exists is resolved and checked (so
+    /// `lnk/alice/x.sql`, with `lnk` a link to `/home`, says "outside" whether or not
+    /// `/home/alice` exists), and a dangling link is judged by where it points.
     fn link_escapes(&self, shown: &Path) -> bool {
-        let parent = shown.parent().map(Path::to_path_buf).unwrap_or_default();
-        let Ok(parent_real) = std::fs::canonicalize(non_empty(&parent)) else {
-            return false;
-        };
-        if !self.allowed.iter().any(|a| parent_real.starts_with(a)) {
-            return true;
+        for a in shown.ancestors() {
+            let a = non_empty(a);
+            if std::fs::symlink_metadata(a).is_err() {
+                continue;
+            }
+            return match std::fs::canonicalize(a) {
+                Ok(real) => !self.allowed.iter().any(|al| real.starts_with(al)),
+                Err(_) => {
+                    let parent = a.parent().map(Path::to_path_buf).unwrap_or_default();
+                    let Ok(parent_real) = std::fs::canonicalize(non_empty(&parent)) else {
+                        return true;
+                    };
+                    match std::fs::read_link(a) {
+                        Ok(target) => !self.inside(&normalize(&parent_real.join(target))),
+                        Err(_) => !self.allowed.iter().any(|al| parent_real.starts_with(al)),
+                    }
+                }
+            };
         }
-        match std::fs::read_link(shown) {
-            Ok(target) => !self.inside(&normalize(&parent_real.join(target))),
-            Err(_) => false,
-        }
+        false
     }
 }
 

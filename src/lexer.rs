@@ -209,6 +209,7 @@ pub fn tokenize_window(
         diags,
         depth: 0,
         limits,
+        begin: start,
     };
     let forced = lx.run();
     (lx.pos < end).then(|| Resume {
@@ -304,6 +305,8 @@ struct Lexer<'a, 'o> {
     /// Parentheses open, for stopping at a window's end only between statements.
     depth: u32,
     limits: Limits,
+    /// Where this window began.
+    begin: usize,
 }
 
 impl Lexer<'_, '_> {
@@ -462,7 +465,12 @@ impl Lexer<'_, '_> {
                 b',' => self.single(TokenKind::Comma, start),
                 b';' => {
                     self.single(TokenKind::Semicolon, start);
-                    if self.depth == 0 && self.tokens.len() >= self.limits.window {
+                    // A window also ends by bytes (8 a token): a few top-level tokens can
+                    // carry huge bodies (`DO $$ .. $$;`), lexed later into the same buffer.
+                    if self.depth == 0
+                        && (self.tokens.len() >= self.limits.window
+                            || self.pos - self.begin >= self.limits.window.saturating_mul(8))
+                    {
                         return false;
                     }
                 }

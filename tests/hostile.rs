@@ -428,3 +428,62 @@ pgtest!(stats_name_the_files_and_inputs_not_scanned, |dir, cmd| {
         .run();
     run.assert_stderr_lacks("not scanned:");
 });
+
+pgtest!(
+    many_bodies_in_one_window_are_all_read_under_a_small_budget,
+    |dir, cmd| {
+        // The body cap counted every body of the window: 100 DO blocks of 1000 assertions lost
+        // 89% of them under --max-memory 4 (review finding).
+        let block = format!(
+            "do $$ begin\n{}end $$;\n",
+            "perform ok(true);\n".repeat(1000)
+        );
+        dir.create("t/a.sql", block.repeat(100));
+        let run = cmd
+            .args(["t", "-j", "1", "--max-memory", "4", "--format", "json"])
+            .timeout(LIMIT)
+            .run();
+        assert_eq!(run.code, Some(0), "{run}");
+        let report = run.json();
+        assert_eq!(report["summary"]["assertions"], 100_000);
+        assert_eq!(report["summary"]["warnings"], 0, "{:#}", report["messages"]);
+    }
+);
+
+pgtest!(
+    link_to_a_folder_outside_does_not_tell_what_exists_there,
+    |dir, cmd| {
+        // With t/lnk -> outside/, `\ir lnk/alice/x.sql` said "outside" when outside/alice
+        // existed and "No such file" when it did not (review finding).
+        dir.create("outside/alice/y.sql", "select 1;\n")
+            .symlink(dir.join("outside"), "t/lnk")
+            .create(
+                "t/a.sql",
+                "select plan(1);\n\\ir lnk/alice/x.sql\n\\ir lnk/bob/x.sql\nselect ok(true);\n",
+            );
+        let report = cmd.args(["t/a.sql"]).timeout(LIMIT).json();
+        let msgs = messages(&report);
+        for line in [2, 3] {
+            assert!(
+                msgs.iter()
+                    .any(|m| m.starts_with(&format!("t/a.sql:{line}:"))
+                        && m.contains("is outside the scanned folders")),
+                "{line}: {msgs:?}"
+            );
+        }
+    }
+);
+
+pgtest!(
+    a_file_including_itself_is_named_once_per_step_of_the_cycle,
+    |dir, cmd| {
+        dir.create("t/a.sql", "select plan(1);\n\\ir a.sql\nselect ok(true);\n");
+        let report = cmd.args(["t"]).timeout(LIMIT).json();
+        let msgs = messages(&report);
+        assert!(
+            msgs.iter()
+                .any(|m| m.ends_with("include cycle: t/a.sql -> t/a.sql")),
+            "{msgs:?}"
+        );
+    }
+);

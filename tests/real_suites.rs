@@ -320,10 +320,80 @@ pgtest!(
                 .args(["t", "--schema", "mig", "--format", format])
                 .expect_code(0);
             assert!(
-                out.stdout.contains("unknown relation missing_table"),
+                // Markdown escapes its punctuation (`_`).
+                out.stdout.contains("unknown relation missing_table")
+                    || out.stdout.contains("unknown relation missing\\_table"),
                 "{format}: {}",
                 out.stdout
             );
         }
+    }
+);
+
+pgtest!(review_findings_on_plans_and_casts, |dir, cmd| {
+    // Keyword operators before a cast (`'a' LIKE 'b'::text`) made ok() "rejected"; a window
+    // aggregate, or assertions in a FROM sub-query, were taken for one row; `IS DISTINCT
+    // FROM` was taken for a FROM clause.
+    dir.create(
+        "t/a.sql",
+        "SELECT plan(3);\n\
+         SELECT ok('a' LIKE 'b'::text);\n\
+         SELECT ok(1 BETWEEN 0 AND 2::int);\n\
+         SELECT ok(true) WHERE 1 IS DISTINCT FROM 2;\n",
+    )
+    .create(
+        "t/b.sql",
+        "SELECT plan(1);\nSELECT is(count(*) OVER (), 3::bigint) FROM generate_series(1, 3);\n",
+    )
+    .create(
+        "t/c.sql",
+        "SELECT plan(1);\nSELECT * FROM (SELECT ok(true) FROM generate_series(1, 3)) s;\n",
+    );
+    let report = cmd.args(["t"]).json();
+    assert_eq!(report["summary"]["errors"], 0, "{:#}", report["messages"]);
+    assert_eq!(
+        plans(&report),
+        (3, 1, 1, 0),
+        "{:#}",
+        report["summary"]["plans"]
+    );
+});
+
+pgtest!(
+    a_typo_in_a_public_table_is_still_an_unknown_relation,
+    |dir, cmd| {
+        dir.create(
+            "mig/001.sql",
+            "create table public.t (id int);\ncreate policy p on public.typo using (true);\n",
+        )
+        .create("t/a.sql", "select has_table('t');\n");
+        let report = cmd.args(["t", "--schema", "mig"]).json();
+        let msgs = report["messages"].as_array().expect("messages");
+        assert!(
+            msgs.iter().any(|m| m["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("unknown relation public.typo"))),
+            "{msgs:?}"
+        );
+    }
+);
+
+pgtest!(
+    markdown_messages_cannot_inject_links_or_images,
+    |dir, cmd| {
+        dir.create(
+        "mig/001.sql",
+        "create table public.t (id int);\ncreate policy p on \"![a](https://evil.example/x.png)\" using (true);\n",
+    )
+    .create("t/a.sql", "select has_table('t');\n");
+        let out = cmd
+            .args(["t", "--schema", "mig", "--format", "markdown"])
+            .expect_code(0);
+        assert!(!out.stdout.contains("![a](https://"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains("\\!\\[a\\]\\(https://"),
+            "{}",
+            out.stdout
+        );
     }
 );

@@ -668,7 +668,7 @@ where
                 Some(value) => {
                     // Served only while the file can still be read: a run without the
                     // cache would fail on it (permissions taken away), so this one must.
-                    std::fs::File::open(path)?;
+                    open_nonblocking(path)?;
                     return Ok(Parsed::Done(Done {
                         value,
                         bytes: 0,
@@ -815,14 +815,7 @@ fn decode<R>(codec: &dyn Codec<R>, payload: &[u8]) -> Option<R> {
 /// file that grows cannot fill memory; a size other than `size` is an error for this file.
 fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<&'b [u8]> {
     buf.clear();
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
+    let file = open_nonblocking(path)?;
     let hint = usize::try_from(size).unwrap_or(usize::MAX);
     buf.try_reserve(hint.saturating_add(1))
         .map_err(|err| io::Error::new(io::ErrorKind::OutOfMemory, err))?;
@@ -840,6 +833,19 @@ fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<&'b [u8]
         return Err(io::Error::other(format!("{how}; not scanned")));
     }
     Ok(buf)
+}
+
+/// Opens a file for reading without blocking: a FIFO put where a file was (after its
+/// metadata was taken) cannot hang the worker.
+fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// The offset of the first NUL byte.

@@ -477,6 +477,13 @@ fn trailing_collate(src: &[u8], toks: &[Token]) -> Option<usize> {
     (at > 0 && is_name).then_some(at)
 }
 
+/// Words that are operators in an expression: a cast after one applies to its right
+/// operand only.
+const KEYWORD_OPERATORS: &[&str] = &[
+    "and", "or", "not", "is", "in", "like", "ilike", "similar", "between", "overlaps", "at",
+    "isnull", "notnull",
+];
+
 /// Finds a trailing `:: type` at depth 0 and returns the cast position and type text.
 fn trailing_cast(src: &[u8], toks: &[Token]) -> Option<(usize, String)> {
     let mut d = 0usize;
@@ -494,6 +501,13 @@ fn trailing_cast(src: &[u8], toks: &[Token]) -> Option<(usize, String)> {
             TokenKind::Operator if d == 0 => {
                 last = None;
                 operator_before |= i > 0;
+            }
+            // Keyword operators: `'a' LIKE 'b'::text`, `1 BETWEEN 0 AND 2::int`.
+            TokenKind::Ident
+                if d == 0 && i > 0 && KEYWORD_OPERATORS.iter().any(|w| t.is_keyword(src, w)) =>
+            {
+                last = None;
+                operator_before = true;
             }
             _ => {}
         }

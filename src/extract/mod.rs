@@ -362,6 +362,17 @@ impl Walk<'_> {
                     }
                     stmt_start = i + 1;
                 }
+                // `SELECT * FROM (SELECT ok(true) FROM generate_series(1, 3)) s`: a FROM
+                // in a parenthesis after an assertion counted inside it is per row too.
+                TokenKind::Ident
+                    if top
+                        && frames
+                            .last()
+                            .is_some_and(|f| self.out.tests > f.tests_at_open)
+                        && t.is_keyword(self.src, "from") =>
+                {
+                    self.out.tests_inexact = true;
+                }
                 TokenKind::Ident if top && is_case_word(t.text(self.src)) => {
                     self.case_word(&mut cases, t.text(self.src), frames.len());
                     if frames.is_empty() {
@@ -394,7 +405,11 @@ impl Walk<'_> {
                     // unless the select list aggregates (`is(count(*), 3) FROM t`: one
                     // row, as long as no GROUP BY or HAVING follows).
                     if top && self.out.tests > stmt.tests_at_start {
-                        if t.is_keyword(self.src, "from") && !stmt.one_row {
+                        let from = t.is_keyword(self.src, "from")
+                            && !self
+                                .prev_code(i, stmt_start)
+                                .is_some_and(|k| self.tok(k).is_keyword(self.src, "distinct"));
+                        if from && !stmt.one_row {
                             if self.aggregates(stmt_start, i) {
                                 stmt.one_row = true;
                             } else {
@@ -531,6 +546,24 @@ impl Walk<'_> {
         };
     }
 
+    /// The `)` closing the `(` at `open`, before `to`.
+    fn closing(&self, open: usize, to: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        for j in open..to {
+            match self.tok(j).kind {
+                TokenKind::LParen => depth += 1,
+                TokenKind::RParen => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Some(j);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// Whether tokens `from..to` (a select list) call an aggregate outside any sub-query.
     fn aggregates(&self, from: usize, to: usize) -> bool {
         // One flag per open parenthesis: does it open a sub-query?
@@ -552,10 +585,15 @@ impl Walk<'_> {
                     let is_agg = AGGREGATES
                         .iter()
                         .any(|a| text.eq_ignore_ascii_case(a.as_bytes()));
-                    let called = self
+                    let lparen = self
                         .next_code(j, to)
-                        .is_some_and(|k| self.tok(k).kind == TokenKind::LParen);
-                    if is_agg && called {
+                        .filter(|&k| self.tok(k).kind == TokenKind::LParen);
+                    // `count(*) OVER ()` is a window function: one value per row.
+                    let windowed = lparen
+                        .and_then(|k| self.closing(k, to))
+                        .and_then(|r| self.next_code(r, to))
+                        .is_some_and(|k| self.tok(k).is_keyword(self.src, "over"));
+                    if is_agg && lparen.is_some() && !windowed {
                         return true;
                     }
                 }
@@ -659,9 +697,11 @@ impl Walk<'_> {
         commented: bool,
     ) {
         let start = self.scratch.tokens.len();
+        // Each body may add up to the cap to the buffer: the cap bounds one statement's
+        // body, not the sum over a window (windows end by bytes too, which bounds that).
         let limits = Limits {
             window: usize::MAX,
-            cap: self.ex.limits.cap,
+            cap: start.saturating_add(self.ex.limits.cap),
         };
         let stopped = tokenize_window(
             self.src,
@@ -677,7 +717,7 @@ impl Walk<'_> {
                 line: r.line,
                 column: r.col,
                 message: format!(
-                    "this body takes the statement past {} tokens: the rest of it is not read",
+                    "this body is longer than {} tokens: the rest of it is not read",
                     self.ex.limits.cap
                 ),
             });

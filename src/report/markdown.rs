@@ -220,7 +220,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
                 crate::scan::Severity::Error => "error",
                 crate::scan::Severity::Warning => "warning",
             };
-            writeln!(w, "- {tag}: {place}{}", cell(&m.text))?;
+            writeln!(w, "- {tag}: {place}{}", inert(&cell(&m.text)))?;
         }
         let more =
             (s.errors + s.warnings).saturating_sub(MAX_MESSAGES.min(report.messages.len()) as u64);
@@ -231,6 +231,22 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "</details>")?;
     }
     Ok(())
+}
+
+/// Markdown text that renders as written: a message quotes names from the repository,
+/// and `![x](https://..)` in one must not become an image or a link in a PR comment.
+fn inert(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if matches!(
+            c,
+            '[' | ']' | '(' | ')' | '!' | '*' | '_' | '<' | '>' | '#' | '~' | '\\'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Messages listed in the markdown report (it must stay under a PR comment's size).

@@ -223,7 +223,13 @@ impl<'u, 's> Reader<'u, 's> {
             return Ok((key, schema, name));
         }
         match &q.schema {
-            Some(s) if !self.u.contains(&object::key("schema", &[s])) => {
+            // Schemas every database has, and those on the search path, are not a
+            // platform's: `public.typo` is still an unknown relation.
+            Some(s)
+                if !self.u.contains(&object::key("schema", &[s]))
+                    && !matches!(s.as_str(), "public" | "pg_catalog" | "information_schema")
+                    && !self.path.iter().any(|p| p == s) =>
+            {
                 let key = object::key("table", &[s, &q.name]);
                 self.u.add_external(key.clone());
                 Ok((key, s.clone(), q.name.clone()))
