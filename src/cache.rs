@@ -21,7 +21,7 @@ use crate::model::{
 };
 
 /// Bump when the encoding or the meaning of a stored result changes.
-pub const CODEC_VERSION: u32 = 2;
+pub const CODEC_VERSION: u32 = 3;
 
 /// Everything a stored result depends on besides the file's bytes: the tool (version,
 /// codec, catalog, and the executable itself, so a rebuilt binary never trusts results of
@@ -221,6 +221,11 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
         e.opt(&x.sqlstate);
     }
     e.uint(r.sql_strings_unreadable);
+    e.uint(r.select_calls.len() as u64);
+    for (name, line) in &r.select_calls {
+        e.str(name);
+        e.uint(u64::from(*line));
+    }
 }
 
 struct Dec<'a> {
@@ -469,6 +474,13 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
         });
     }
     let sql_strings_unreadable = d.uint()?;
+    let n = usize::try_from(d.uint()?).ok()?;
+    let mut select_calls = Vec::with_capacity(n.min(d.b.len()));
+    for _ in 0..n {
+        let name = d.str()?;
+        let line = u32::try_from(d.uint()?).ok()?;
+        select_calls.push((name, line));
+    }
     if !d.b.is_empty() {
         return None;
     }
@@ -484,6 +496,7 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
         warnings,
         references,
         sql_strings_unreadable,
+        select_calls,
     })
 }
 

@@ -155,6 +155,11 @@ pub struct FileResult {
     /// that does not lex as SQL: its references are unknown.
     #[serde(skip_serializing_if = "is_zero")]
     pub sql_strings_unreadable: u64,
+    /// Top-level `SELECT f(..)` calls of functions that are neither pgTAP's nor declared
+    /// helpers, with their lines: when a plan is short, the ones that may emit TAP. Not in
+    /// the JSON report (the plan-mismatch message names them).
+    #[serde(skip)]
+    pub select_calls: Vec<(String, u32)>,
 }
 
 fn is_zero(n: &u64) -> bool {

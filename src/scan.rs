@@ -689,7 +689,14 @@ impl<'o> Aggregator<'o> {
                     includes: result.includes.clone(),
                 });
             } else if exact {
-                self.plan_verdict(shown.clone(), line, count, result.tests, 0);
+                self.plan_verdict_with(
+                    shown.clone(),
+                    line,
+                    count,
+                    result.tests,
+                    0,
+                    &result.select_calls,
+                );
             }
         }
         let report = FileReport {
@@ -715,16 +722,33 @@ impl<'o> Aggregator<'o> {
         found: u64,
         from_includes: u64,
     ) {
+        self.plan_verdict_with(path, line, planned, found, from_includes, &[]);
+    }
+
+    /// A plan verdict; `calls` are the file's top-level calls of unknown functions, named
+    /// when the plan is short by exactly the calls of some of them (they may emit TAP).
+    fn plan_verdict_with(
+        &mut self,
+        path: String,
+        line: u32,
+        planned: u64,
+        found: u64,
+        from_includes: u64,
+        calls: &[(String, u32)],
+    ) {
         self.summary.plans.checked += 1;
         if planned == found {
             self.summary.plans.agree += 1;
             return;
         }
-        let text = if from_includes > 0 {
+        let mut text = if from_includes > 0 {
             format!("plan({planned}) but {found} tests found ({} in this file, {from_includes} in included files)", found - from_includes)
         } else {
             format!("plan({planned}) but {found} tests found")
         };
+        if let Some(hint) = tap_hint(planned.saturating_sub(found), calls) {
+            text.push_str(&hint);
+        }
         self.message(Severity::Warning, Some(path.clone()), Some(line), text);
         self.summary.plans.mismatches.push(PlanMismatch {
             path,
@@ -760,6 +784,51 @@ pub(crate) fn token_limits(budget: u64, threads: usize) -> crate::lexer::Limits 
         window: (cap / 8).max(1),
         cap,
     }
+}
+
+/// "; short by N: ... may emit TAP" when some unknown functions are called, together,
+/// exactly as many times as results are missing (most likely first: names that read like
+/// assertions). `None` when the plan is not short or nothing fits.
+fn tap_hint(short: u64, calls: &[(String, u32)]) -> Option<String> {
+    if short == 0 || calls.is_empty() {
+        return None;
+    }
+    let mut by_name: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for (name, line) in calls {
+        by_name.entry(name.as_str()).or_default().push(*line);
+    }
+    let mut fits: Vec<(&str, &Vec<u32>)> = by_name
+        .iter()
+        .filter(|(_, lines)| lines.len() as u64 == short)
+        .map(|(n, l)| (*n, l))
+        .collect();
+    if fits.is_empty() {
+        return None;
+    }
+    let assertive = |n: &str| {
+        let n = n.rsplit('.').next().unwrap_or(n).to_ascii_lowercase();
+        [
+            "assert", "check", "test", "expect", "verify", "is_", "has_", "rls",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+    };
+    fits.sort_by_key(|(n, _)| !assertive(n));
+    let shown: Vec<String> = fits
+        .iter()
+        .take(5)
+        .map(|(n, lines)| {
+            let lines: Vec<String> = lines.iter().map(u32::to_string).collect();
+            format!("{n} (line {})", lines.join(", "))
+        })
+        .collect();
+    let first = fits[0].0;
+    Some(format!(
+        "; {short} short, exactly the calls of {}{}: if it emits TAP, declare it in \
+         .pgtap-scan.toml as [[helper]] name = \"{first}\" (with kind and args) to count it",
+        shown.join(" or "),
+        if fits.len() > 5 { " or others" } else { "" }
+    ))
 }
 
 /// The cache namespace: the extraction options, and whether binary-looking files are

@@ -397,3 +397,42 @@ pgtest!(
         );
     }
 );
+
+pgtest!(
+    a_plan_short_by_a_helpers_calls_names_the_helper,
+    |dir, cmd| {
+        // pgflow's assert_retry_delay() emits a result: plan(4) with 3 found was a bare
+        // mismatch. The message now names the calls that explain it and how to declare them.
+        dir.create(
+            "t/a.sql",
+            "SELECT plan(3);\n\
+         SELECT app.setup();\n\
+         SELECT app.setup();\n\
+         SELECT ok(true);\n\
+         SELECT tests_x.assert_retry_delay('q', 2);\n\
+         SELECT ok(true);\n",
+        );
+        let run = cmd.args(["t", "--format", "json"]).run();
+        let report = run.json();
+        let text = report["messages"][0]["text"].as_str().expect("a message");
+        assert!(
+        text.starts_with("plan(3) but 2 tests found; 1 short, exactly the calls of tests_x.assert_retry_delay (line 5)"),
+        "{text}"
+    );
+        assert!(
+            text.contains("[[helper]] name = \"tests_x.assert_retry_delay\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("app.setup"),
+            "called twice, not once: {text}"
+        );
+        // Declared, it counts and the plan agrees.
+        dir.create(
+            ".pgtap-scan.toml",
+            "[[helper]]\nname = \"tests_x.assert_retry_delay\"\nkind = \"none\"\n",
+        );
+        let report = dir.command().args(["t"]).json();
+        assert_eq!(plans(&report), (1, 1, 1, 0), "{:#}", report["messages"]);
+    }
+);

@@ -225,6 +225,7 @@ impl Extractor {
                     scratch,
                     out: &mut out,
                     new_units: Vec::new(),
+                    at_top: false,
                 };
                 w.unit(&unit);
                 let new_units = std::mem::take(&mut w.new_units);
@@ -288,6 +289,8 @@ struct Walk<'a> {
     scratch: &'a mut Scratch,
     out: &'a mut FileResult,
     new_units: Vec<Unit>,
+    /// The unit being walked is the file's top level (not a body, not a comment).
+    at_top: bool,
 }
 
 fn is_comment(k: TokenKind) -> bool {
@@ -322,6 +325,7 @@ impl Walk<'_> {
         let mut frames: Vec<Frame> = Vec::new();
         let mut cases: Vec<CaseExpr> = Vec::new();
         let top = unit.context == Context::Top && !unit.commented;
+        self.at_top = top;
         let mut stmt = Statement {
             tests_at_start: self.out.tests,
             ..Statement::default()
@@ -475,6 +479,9 @@ impl Walk<'_> {
                 tests_at_start: self.out.tests,
                 ..Statement::default()
             };
+            if t.is_keyword(src, "select") && self.at_top {
+                self.note_select_call(i, end);
+            }
             if t.is_keyword(src, "do") {
                 stmt.routine = Some(Context::Do);
                 stmt.language = None;
@@ -601,6 +608,65 @@ impl Walk<'_> {
             }
         }
         false
+    }
+
+    /// `SELECT [schema.]f(` at the start of a top-level statement, `f` neither pgTAP's nor
+    /// a declared helper: remembered as a call that may emit TAP (a plan short by exactly
+    /// its calls is explained by it).
+    fn note_select_call(&mut self, select: usize, end: usize) {
+        let Some(a) = self.next_code(select, end) else {
+            return;
+        };
+        let mut name_tok = a;
+        let mut qualified = None;
+        if let Some(d) = self
+            .next_code(a, end)
+            .filter(|&d| self.tok(d).kind == TokenKind::Dot)
+        {
+            let Some(n) = self.next_code(d, end) else {
+                return;
+            };
+            qualified = Some(a);
+            name_tok = n;
+        }
+        let is_name =
+            |k: usize| matches!(self.tok(k).kind, TokenKind::Ident | TokenKind::QuotedIdent);
+        if !is_name(name_tok) || !qualified.is_none_or(is_name) {
+            return;
+        }
+        let called = self
+            .next_code(name_tok, end)
+            .is_some_and(|k| self.tok(k).kind == TokenKind::LParen);
+        if !called {
+            return;
+        }
+        let bare = self.tok(name_tok).text(self.src);
+        let pgtap_schema = qualified.is_none_or(|q| {
+            let q = ident_value(self.src, &self.tok(q));
+            self.ex
+                .opts
+                .pgtap_schemas
+                .iter()
+                .any(|s| q.eq_ignore_ascii_case(s.as_bytes()))
+        });
+        if self.ex.finder.lookup(bare).is_some() && pgtap_schema {
+            return;
+        }
+        let mut name = String::new();
+        if let Some(q) = qualified {
+            name.push_str(&String::from_utf8_lossy(&ident_value(
+                self.src,
+                &self.tok(q),
+            )));
+            name.push('.');
+        }
+        name.push_str(&String::from_utf8_lossy(&ident_value(
+            self.src,
+            &self.tok(name_tok),
+        )));
+        if self.out.select_calls.len() < MAX_SELECT_CALLS {
+            self.out.select_calls.push((name, self.tok(name_tok).line));
+        }
     }
 
     /// `CASE`, `WHEN`, `THEN`, `ELSE`, `END` at the top level: when the CASE ends, its
@@ -1196,6 +1262,9 @@ impl Walk<'_> {
         });
     }
 }
+
+/// Top-level calls remembered per file for the plan hint (a bound on memory).
+const MAX_SELECT_CALLS: usize = 256;
 
 /// PostgreSQL's common aggregates: a select list calling one (outside a sub-query and
 /// without GROUP BY) gives exactly one row.
