@@ -649,8 +649,11 @@ impl Walk<'_> {
                 .iter()
                 .any(|s| q.eq_ignore_ascii_case(s.as_bytes()))
         });
-        if self.ex.finder.lookup(bare).is_some() && pgtap_schema {
-            return;
+        if let Some(p) = self.ex.finder.lookup(bare) {
+            let callees = self.ex.finder.callees(p);
+            if (callees.function.is_some() && pgtap_schema) || !callees.helpers.is_empty() {
+                return;
+            }
         }
         let mut name = String::new();
         if let Some(q) = qualified {
