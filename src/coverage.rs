@@ -919,6 +919,13 @@ pub(crate) fn split_args(s: &str) -> (&str, &str) {
 }
 
 fn split_parts(s: &str) -> Vec<String> {
+    split_dotted(s, false)
+}
+
+/// Splits a dotted name at dots outside double quotes, unquoting (`""` is one `"`).
+/// `fold`: lower-case unquoted parts, as PostgreSQL reads a name in SQL or a regclass
+/// string; keys are already folded, so they are split without it.
+pub(crate) fn split_dotted(s: &str, fold: bool) -> Vec<String> {
     let mut parts = Vec::new();
     let mut cur = String::new();
     let mut chars = s.chars().peekable();
@@ -931,6 +938,7 @@ fn split_parts(s: &str) -> Vec<String> {
             }
             '"' => quoted = !quoted,
             '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c if fold && !quoted => cur.push(c.to_ascii_lowercase()),
             c => cur.push(c),
         }
     }

@@ -252,19 +252,23 @@ where
             .roots
             .iter()
             .all(|r| std::fs::metadata(r).map_or(true, |m| !m.is_dir()));
+    // One set of buffers per pool thread.
+    let new_worker = |threads: usize| Worker {
+        parse: &parse,
+        budget,
+        cancel,
+        progress,
+        parse_nanos: &parse_nanos,
+        corrupt: &corrupt,
+        binary: config.binary,
+        keep_buffer: keep_buffer(budget, threads),
+        buffers: (0..threads)
+            .map(|_| Mutex::new(Buffers::default()))
+            .collect(),
+        cache: cached,
+    };
     if inline {
-        let worker = Worker {
-            parse: &parse,
-            budget,
-            cancel,
-            progress,
-            parse_nanos: &parse_nanos,
-            corrupt: &corrupt,
-            binary: config.binary,
-            keep_buffer: keep_buffer(budget, 1),
-            buffers: vec![Mutex::new(Buffers::default())],
-            cache: cached,
-        };
+        let worker = new_worker(1);
         let t = Instant::now();
         for path in &discovery.roots {
             if cancel.load(Relaxed) {
@@ -316,20 +320,7 @@ where
                 });
             }
 
-            let worker = Worker {
-                parse: &parse,
-                budget,
-                cancel,
-                progress,
-                parse_nanos: &parse_nanos,
-                corrupt: &corrupt,
-                binary: config.binary,
-                keep_buffer: keep_buffer(budget, threads),
-                buffers: (0..threads)
-                    .map(|_| Mutex::new(Buffers::default()))
-                    .collect(),
-                cache: cached,
-            };
+            let worker = new_worker(threads);
             let worker_tx = event_tx;
             let workers_thread = thread::Builder::new()
                 .name("pipeline-workers".into())

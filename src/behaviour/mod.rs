@@ -196,37 +196,14 @@ impl<'o> Reader<'o> {
                 }
             }
         }
-        // Statements: split at `;` outside parentheses.
-        let mut depth = 0usize;
-        let mut start = 0usize;
         let mut events = Vec::new();
-        for k in 0..=code.len() {
-            let end_here = match code.get(k).map(|t| t.kind) {
-                None => true,
-                Some(TokenKind::LParen) => {
-                    depth += 1;
-                    false
-                }
-                Some(TokenKind::RParen) => {
-                    depth = depth.saturating_sub(1);
-                    false
-                }
-                Some(TokenKind::Semicolon) => depth == 0,
-                _ => false,
-            };
-            if !end_here {
-                continue;
+        for (start, k) in statements(code) {
+            events.clear();
+            scanner.statement(start, k, &mut events);
+            let stmt_span = spans.iter().find(|s| s.start >= start && s.start < k);
+            for ev in events.drain(..) {
+                self.event(ev, &scanner, src, &spans, stmt_span, &mut roles, top);
             }
-            if k > start {
-                events.clear();
-                scanner.statement(start, k, &mut events);
-                let stmt_span = spans.iter().find(|s| s.start >= start && s.start < k);
-                for ev in events.drain(..) {
-                    self.event(ev, &scanner, src, &spans, stmt_span, &mut roles, top);
-                }
-            }
-            start = k + 1;
-            depth = 0;
         }
         if top {
             self.top_roles = roles;
@@ -361,26 +338,8 @@ impl<'o> Reader<'o> {
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();
-        let mut start = 0usize;
-        let mut depth = 0usize;
-        for k in 0..=toks.len() {
-            let end_here = match toks.get(k).map(|t| t.kind) {
-                None => true,
-                Some(TokenKind::LParen) => {
-                    depth += 1;
-                    false
-                }
-                Some(TokenKind::RParen) => {
-                    depth = depth.saturating_sub(1);
-                    false
-                }
-                Some(TokenKind::Semicolon) => depth == 0,
-                _ => false,
-            };
-            if !end_here {
-                continue;
-            }
-            if k > start {
+        for (start, k) in statements(&toks) {
+            {
                 events.clear();
                 scanner.statement(start, k, &mut events);
                 for ev in events.drain(..) {
@@ -403,8 +362,6 @@ impl<'o> Reader<'o> {
                     }
                 }
             }
-            start = k + 1;
-            depth = 0;
         }
     }
 
@@ -742,6 +699,38 @@ pub fn command_name(c: Command) -> &'static str {
         Command::Truncate => "truncate",
         Command::Copy => "copy",
     }
+}
+
+/// The statements of a stretch of code tokens: `(start, end)` ranges split at `;` outside
+/// parentheses, empty ones left out.
+fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0usize;
+    for k in 0..=toks.len() {
+        let end_here = match toks.get(k).map(|t| t.kind) {
+            None => true,
+            Some(TokenKind::LParen) => {
+                depth += 1;
+                false
+            }
+            Some(TokenKind::RParen) => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            Some(TokenKind::Semicolon) => depth == 0,
+            _ => false,
+        };
+        if !end_here {
+            continue;
+        }
+        if k > start {
+            out.push((start, k));
+        }
+        start = k + 1;
+        depth = 0;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1577,23 +1577,7 @@ fn query_frame(stack: &[Frame]) -> Option<usize> {
 
 /// `'app.seq'`, `'"App".seq'`: schema and name as PostgreSQL reads a regclass string.
 pub fn split_qualified(s: &str) -> (Option<String>, String) {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = s.trim().chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            c if quoted => cur.push(c),
-            c => cur.push(c.to_ascii_lowercase()),
-        }
-    }
-    parts.push(cur);
+    let mut parts = crate::coverage::split_dotted(s.trim(), true);
     let name = parts.pop().unwrap_or_default();
     (parts.pop(), name)
 }
