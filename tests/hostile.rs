@@ -487,3 +487,14 @@ pgtest!(
         );
     }
 );
+
+pgtest!(
+    a_bad_glob_is_reported_when_only_a_file_is_scanned,
+    |dir, cmd| {
+        // One explicit file is read on the caller's thread; that path skipped the walker,
+        // which is what reports a glob that does not parse (review finding).
+        dir.create("a.sql", "select ok(true);\n");
+        let run = cmd.args(["a.sql", "--include", "["]).timeout(LIMIT).run();
+        run.assert_stderr_contains("invalid include glob \"[\"");
+    }
+);

@@ -246,8 +246,12 @@ where
 
     // A few explicit files (a single file given on the command line, the files a round of
     // include checks reads) are read on this thread: no walker, no pool, no channels.
+    // Globs (which do not apply to explicit files) go through the walker, which reports
+    // a bad one.
     let inline = !discovery.roots.is_empty()
         && discovery.roots.len() <= INLINE_FILES
+        && discovery.include.is_empty()
+        && discovery.exclude.is_empty()
         && discovery
             .roots
             .iter()
