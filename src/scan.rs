@@ -545,7 +545,12 @@ impl<'o> Aggregator<'o> {
             auto: cfg.streaming == StreamingMode::Auto,
             progress,
             runners: Vec::new(),
-            coverage: coverage::Builder::new(cfg.streaming == StreamingMode::Always),
+            coverage: {
+                let mut b = coverage::Builder::new(cfg.streaming == StreamingMode::Always);
+                b.behaviour.read = cfg.extract.references;
+                b.behaviour.search_path = cfg.extract.search_path.clone();
+                b
+            },
             messages: std::collections::BinaryHeap::new(),
             messages_omitted: 0,
             by_function: ahash::AHashMap::default(),

@@ -8,6 +8,8 @@
 //! is data on [`FileResult`]. Coverage does not use it yet.
 
 mod builtins;
+pub mod db;
+pub mod resolve;
 pub mod scan;
 
 use std::collections::HashMap;
