@@ -2,10 +2,7 @@
 //! workflow commands and terminal escape sequences must not reach the text report, the
 //! GitHub annotations or stderr raw.
 
-#[macro_use]
-mod util;
-
-use util::Dir;
+use crate::util::Dir;
 
 const EVIL_FILE: &str = "evil\n::error file=x::pwned\x1b[31m.sql";
 
@@ -130,3 +127,23 @@ pgtest!(hostile_names_are_escaped_in_markdown, |dir, cmd| {
         .expect_code(0);
     assert_clean("stdout", &run.stdout, &[]);
 });
+
+pgtest!(
+    markdown_messages_cannot_inject_links_or_images,
+    |dir, cmd| {
+        dir.create(
+        "mig/001.sql",
+        "create table public.t (id int);\ncreate policy p on \"![a](https://evil.example/x.png)\" using (true);\n",
+    )
+    .create("t/a.sql", "select has_table('t');\n");
+        let out = cmd
+            .args(["t", "--schema", "mig", "--format", "markdown"])
+            .expect_code(0);
+        assert!(!out.stdout.contains("![a](https://"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains("\\!\\[a\\]\\(https://"),
+            "{}",
+            out.stdout
+        );
+    }
+);

@@ -2,14 +2,12 @@
 //! and on the shared corpora, the coverage database's invariants, and the 10x replication
 //! check: streaming memory grows with distinct objects, not with files.
 
-#[macro_use]
-mod util;
-
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-use util::Dir;
+use serde_json::{json, Value};
+
+use crate::util::{self, file, paths, s, small_suite, Dir};
 
 fn sample_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample")
@@ -185,7 +183,7 @@ fn every_format_works_on_the_shared_corpora() {
         .json();
     let objects = json["objects"].as_array().expect("objects");
     assert!(objects.len() > 500, "{}", objects.len());
-    // html is checked (in Chromium too) by tests/html.rs.
+    // html is checked (in Chromium too) by html.rs.
     for format in ["text", "ndjson", "csv", "markdown", "junit"] {
         let run = dir
             .command()
@@ -343,3 +341,156 @@ fn replicated_ten_times_same_objects_flat_heap() {
         "peak heap grew with the copies: 1x {p1} bytes, 10x {p10} bytes"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The JSON and NDJSON reports of a small suite
+// ---------------------------------------------------------------------------------------
+
+pgtest!(json_report_content, |dir, cmd| {
+    small_suite(dir);
+    let r = cmd.arg("tests").json();
+    assert_eq!(r["version"], 1);
+    // Sorted by path; README.md and notes.txt are not test files.
+    assert_eq!(
+        paths(&r),
+        s(&[
+            "tests/01_accounts.sql",
+            "tests/02_xunit.pg",
+            "tests/03_runner.sql",
+            "tests/helpers/two.sql"
+        ])
+    );
+
+    let f = file(&r, "tests/01_accounts.sql");
+    assert_eq!(f["plan"], 4);
+    assert_eq!(f["errors"], json!([]));
+    let a = &f["assertions"];
+    assert_eq!(a.as_array().map(Vec::len), Some(4));
+    assert_eq!(a[0]["function"], "has_table");
+    assert_eq!(a[0]["kind"], "table");
+    assert_eq!(a[0]["object"], "table:public.accounts");
+    assert_eq!(a[0]["line"], 4);
+    assert_eq!(a[0]["column"], 8);
+    assert_eq!(a[0]["context"], "top");
+    assert_eq!(a[0]["description"], "accounts table exists");
+    assert_eq!(a[0]["resolution"], "exact");
+    assert_eq!(a[1]["function"], "col_is_pk");
+    assert_eq!(a[1]["object"], "column:public.accounts.id");
+    assert_eq!(a[1]["line"], 5);
+    // has_column(table, column): no description, unqualified name through the search path.
+    assert_eq!(a[2]["object"], "column:public.accounts.email");
+    assert_eq!(a[2]["description"], Value::Null);
+    assert_eq!(a[3]["function"], "is");
+    assert_eq!(a[3]["kind"], "none");
+    assert_eq!(a[3]["object"], Value::Null);
+    assert_eq!(a[3]["description"], "arithmetic still works");
+
+    let x = file(&r, "tests/02_xunit.pg");
+    assert_eq!(x["plan"], Value::Null);
+    assert_eq!(x["assertions"][0]["context"], "body:test_billing");
+    assert_eq!(x["assertions"][0]["line"], 3);
+    assert_eq!(
+        x["assertions"][0]["object"],
+        "function:billing.charge(integer)"
+    );
+
+    let sum = &r["summary"];
+    assert_eq!(sum["files"], 4);
+    assert_eq!(sum["assertions"], 9);
+    // runtests() runs tests; it is not an assertion.
+    assert_eq!(
+        sum["by_function"],
+        json!({"col_is_pk": 1, "has_column": 1, "has_function": 1, "has_schema": 1,
+               "has_table": 3, "is": 1, "ok": 1})
+    );
+    let by_function_total: u64 = sum["by_function"]
+        .as_object()
+        .expect("by_function")
+        .values()
+        .map(|v| v.as_u64().expect("count"))
+        .sum();
+    assert_eq!(by_function_total, sum["assertions"].as_u64().unwrap_or(0));
+    assert_eq!(sum["by_kind"]["table"], 3);
+    assert_eq!(sum["errors"], 0);
+    assert_eq!(sum["plans"]["planned"], 2);
+    assert_eq!(sum["plans"]["agree"], 2);
+
+    let st = &r["stats"];
+    let size: u64 = [
+        "tests/01_accounts.sql",
+        "tests/02_xunit.pg",
+        "tests/03_runner.sql",
+        "tests/helpers/two.sql",
+    ]
+    .iter()
+    .map(|p| std::fs::metadata(dir.join(p)).expect("size").len())
+    .sum();
+    assert_eq!(st["files_discovered"], 4);
+    assert_eq!(st["files_parsed"], 4);
+    assert_eq!(st["files_failed"], 0);
+    assert_eq!(st["bytes_read"], size);
+    assert_eq!(st["batches"], 1);
+    assert_eq!(st["mode"], "standard");
+    assert_eq!(st["budget_bytes"], 512 * 1024 * 1024);
+    let peak = st["peak_charged_bytes"].as_u64().expect("peak");
+    assert!(peak > 0 && peak <= size, "{st}");
+    assert_eq!(st["throttle_waits"], 0);
+    assert!(st["throttle_ms"].is_u64());
+    assert!(st["peak_heap_bytes"].as_u64().expect("heap") > 0);
+    assert_eq!(st["heap_measured"], true);
+    assert!(st["elapsed_ms"].is_u64());
+    assert_eq!(st["cancelled"], false);
+});
+
+pgtest!(ndjson_one_line_per_file_then_summary, |dir, cmd| {
+    small_suite(dir);
+    let report = dir.command().arg("tests").json();
+    let lines = cmd
+        .args(["tests", "--format", "ndjson"])
+        .expect_code(0)
+        .ndjson();
+    let files = report["files"].as_array().expect("files");
+    let objects = report["objects"].as_array().expect("objects");
+    assert!(!objects.is_empty());
+    assert_eq!(lines.len(), files.len() + objects.len() + 1);
+    // Standard mode: file lines sorted by path, the same objects as in the JSON report,
+    // then one line per covered object, sorted by key.
+    assert_eq!(&lines[..files.len()], &files[..]);
+    assert_eq!(&lines[files.len()..lines.len() - 1], &objects[..]);
+    let last = lines.last().expect("last line");
+    assert_eq!(last["summary"], report["summary"]);
+    assert_eq!(last["statistics"], report["statistics"]);
+    assert_eq!(last["stats"]["files_parsed"], 4);
+    assert!(last.get("files").is_none());
+    assert!(last.get("path").is_none());
+
+    // Streaming: the same file lines (in arrival order), the same last line.
+    let streamed = dir
+        .command()
+        .args(["tests", "--format", "ndjson", "--streaming", "always"])
+        .expect_code(0)
+        .ndjson();
+    assert_eq!(streamed.len(), lines.len());
+    let key = |v: &Value| v.to_string();
+    let a: BTreeSet<String> = lines[..files.len()].iter().map(key).collect();
+    let b: BTreeSet<String> = streamed[..files.len()].iter().map(key).collect();
+    assert_eq!(a, b);
+    let last = streamed.last().expect("last line");
+    assert_eq!(last["summary"], report["summary"]);
+    assert_eq!(last["stats"]["mode"], "streaming");
+});
+
+pgtest!(file_objects_have_a_single_plan_member, |dir, cmd| {
+    dir.create("t.sql", "SELECT plan(1);\nSELECT ok(true);\n");
+    let run = cmd.args(["--format", "ndjson"]).expect_code(0);
+    let first = run.stdout.lines().next().expect("a file line");
+    let parsed = util::parse_json(first).expect("JSON");
+    assert!(
+        parsed.duplicates.is_empty(),
+        "members repeated: {:?} in {first}",
+        parsed.duplicates
+    );
+    // What a plain reader (last member wins) sees must be the contract's integer.
+    let plain: Value = serde_json::from_str(first).expect("JSON");
+    assert_eq!(plain["plan"], 1, "{first}");
+});

@@ -3,11 +3,9 @@
 //! (the thread count, the batch size, the order of the roots, the moment `--streaming auto`
 //! switches on).
 
-#[macro_use]
-mod util;
-
 use serde_json::Value;
-use util::Dir;
+
+use crate::util::Dir;
 
 /// 1400 files in two roots: a fifth without assertions (more than the 100 empty-file paths
 /// a streaming report lists), the rest with a plan that disagrees (1120 warnings, more than

@@ -7,7 +7,9 @@
 //! `serde_json` does: the report contract must not depend on which of two keys a reader
 //! keeps, and a test says so (see `report_schema.rs`).
 
-#![allow(dead_code)] // each test crate uses its own share of these helpers
+mod fixtures;
+
+pub use fixtures::*;
 
 use std::cell::RefCell;
 use std::fmt;

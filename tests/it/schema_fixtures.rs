@@ -27,11 +27,11 @@ fn load(fixture: &str) -> (Universe, Vec<SkippedStatement>) {
     load_migrations(&[dir], &["public".to_string()]).expect("fixtures are readable")
 }
 
-/// Compares the universe's sorted keys with `tests/snapshots/<snapshot>`.
+/// Compares the universe's sorted keys with `tests/it/snapshots/<snapshot>`.
 fn assert_matches_snapshot(universe: &Universe, snapshot: &str) {
     let actual: String = universe.keys().map(|k| format!("{k}\n")).collect();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
+        .join("tests/it/snapshots")
         .join(snapshot);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &actual).expect("snapshot is writable");

@@ -3,14 +3,12 @@
 //! standard and streaming mode, as JSON and as NDJSON lines; and the schema itself must
 //! reject a report whose fields were renamed or retyped, or these tests could not fail.
 
-#[macro_use]
-mod util;
-
 use std::path::Path;
 
 use jsonschema::Validator;
 use serde_json::{json, Value};
-use util::Dir;
+
+use crate::util::{self, Dir};
 
 fn schema() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json");

@@ -6,16 +6,13 @@
 //! The runs stop at a known point with the binary's test hook
 //! (`PGTAP_SCAN_TEST_PAUSE_BEFORE=<phase>`, see `src/test_hook.rs`) instead of racing a timer.
 
-#[macro_use]
-mod util;
-
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use util::Dir;
+use crate::util::Dir;
 
 /// Enough files that the JSON report is a few hundred kilobytes: the render pause stops
 /// after the first write, with most of the report still to come.

@@ -3,12 +3,11 @@
 //! binary and oversized files; files that change while they are read. Each test is named
 //! after what it guards and failed before the fix it guards.
 
-#[macro_use]
-mod util;
-
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::util;
 
 /// Long enough for any honest run here; a hang is killed and shows as exit code `None`.
 const LIMIT: Duration = Duration::from_secs(60);

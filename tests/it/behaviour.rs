@@ -1,9 +1,6 @@
 //! Behavioural references in the JSON report (issue 14, first slice): the real binary on
 //! small trees of our own.
 
-#[macro_use]
-mod util;
-
 use serde_json::Value;
 
 /// Every reference of the report's only file.

@@ -1,34 +1,16 @@
-//! Schema coverage from the command line: `--schema`, `gaps`, `--fail-under` gates (flags
-//! and config), the `Coverage: NN.N%` line, stale tests, and the CI formats (lcov,
-//! cobertura, junit, github) on `fixtures/realworld` and `fixtures/sample`, the XML ones
-//! validated against `schema/*.xsd` with xmllint (installed by scripts/test; with CI=true
-//! a missing xmllint fails the test).
+//! Schema coverage from the command line: the universe (`--schema`, with the errors an empty
+//! or unreadable one gives), the `Coverage: NN.N%` line, stale tests, and the CI formats
+//! (lcov, cobertura, junit, github) on `fixtures/realworld` and `fixtures/sample`, the XML
+//! ones validated against `schema/*.xsd` with xmllint (installed by scripts/test; with
+//! CI=true a missing xmllint fails the test). `gaps` and `--fail-under`: `gaps.rs`,
+//! `gates.rs`.
 
-#[macro_use]
-mod util;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use util::Dir;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-/// `pgtap-scan [ARGS] tests --schema migrations` run inside a fixture.
-fn in_fixture(name: &str, args: &[&str]) -> util::Run {
-    let dir = Dir::new("schema-coverage");
-    dir.command()
-        .current_dir(fixture(name))
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .args(args)
-        .args(["--no-config", "--color", "never"])
-        .run()
-}
+use crate::util::{self, in_fixture, two_tables_one_tested, Dir, BOM};
 
 fn json(run: &util::Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"))
@@ -48,10 +30,7 @@ fn realworld_coverage_numbers_add_up() {
         overall["objects"].as_u64().expect("objects"),
         overall["tested"].as_u64().expect("tested"),
     );
-    assert_eq!(
-        objects, 533,
-        "the realworld universe (tests/schema_fixtures.rs)"
-    );
+    assert_eq!(objects, 533, "the realworld universe (schema_fixtures.rs)");
     assert_eq!(
         r["gaps"].as_array().expect("gaps").len() as u64,
         objects - tested
@@ -86,14 +65,6 @@ fn realworld_coverage_numbers_add_up() {
 }
 
 #[test]
-fn gaps_subcommand_lists_every_gap() {
-    let run = in_fixture("realworld", &["gaps", "tests", "--schema", "migrations"]);
-    assert_eq!(run.code, Some(0), "{run}");
-    assert_eq!(run.stdout.lines().last(), Some("Coverage: 41.6%"));
-    insta::assert_snapshot!("realworld_gaps", run.stdout);
-}
-
-#[test]
 fn text_report_ends_with_the_coverage_line() {
     let run = in_fixture("sample", &["tests", "--schema", "migrations"]);
     assert_eq!(run.code, Some(0), "{run}");
@@ -113,65 +84,6 @@ fn text_report_ends_with_the_coverage_line() {
         "{run}"
     );
 }
-
-#[test]
-fn gates_fail_and_pass_with_exit_codes() {
-    let base = ["tests", "--schema", "migrations", "-q"];
-    let run = |extra: &[&str]| {
-        let mut args = base.to_vec();
-        args.extend_from_slice(extra);
-        in_fixture("realworld", &args)
-    };
-    let ok = run(&["--fail-under", "40"]);
-    assert_eq!(ok.code, Some(0), "{ok}");
-    let below = run(&["--fail-under", "42"]);
-    assert_eq!(below.code, Some(1), "{below}");
-    assert!(
-        below
-            .stderr
-            .contains("overall coverage 41.6% (222 of 533) is below 42%"),
-        "{below}"
-    );
-    let kinds = run(&["--fail-under", "tables=97,views=100,policy=30"]);
-    assert_eq!(kinds.code, Some(0), "{kinds}");
-    let kinds = run(&["--fail-under", "tables=100,policies=100"]);
-    assert_eq!(kinds.code, Some(1), "{kinds}");
-    assert!(kinds
-        .stderr
-        .contains("table coverage 97.2% (35 of 36) is below 100%"));
-    assert!(kinds.stderr.contains("policy coverage"));
-    let bad = run(&["--fail-under", "table=lots"]);
-    assert_eq!(bad.code, Some(2), "{bad}");
-    assert!(bad.stderr.contains("is not a percentage"), "{bad}");
-}
-
-pgtest!(gates_from_the_config_file, |dir, cmd| {
-    dir.create(
-        "db/001.sql",
-        "CREATE TABLE users (id int PRIMARY KEY, email text);\nCREATE TABLE orders (id int);\n",
-    )
-    .create(
-        "t/a.sql",
-        "SELECT plan(2);\nSELECT has_table('users');\nSELECT has_column('users', 'email');\n",
-    )
-    .create(
-        ".pgtap-scan.toml",
-        "paths = [\"t\"]\nschema = [\"db\"]\n[fail-under]\noverall = 10\ntables = 100\n",
-    );
-    let run = cmd.run();
-    assert_eq!(run.code, Some(1), "{run}");
-    assert!(
-        run.stderr
-            .contains("table coverage 50.0% (1 of 2) is below 100%"),
-        "{run}"
-    );
-    assert!(!run.stderr.contains("overall coverage"), "{run}");
-    // A flag wins over the file.
-    let run = dir.command().args(["--fail-under", "20"]).run();
-    assert_eq!(run.code, Some(0), "{run}");
-    // users, users.id, users.email, users_pkey, orders, orders.id: 2 tested of 6.
-    assert_eq!(run.stdout.lines().last(), Some("Coverage: 33.3%"), "{run}");
-});
 
 pgtest!(stale_tests_and_renamed_objects, |dir, cmd| {
     dir.create(
@@ -469,3 +381,155 @@ fn ndjson_last_line_carries_the_schema_coverage() {
         assert!(errors.is_empty(), "{mode}: {errors:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Reading the universe
+// ---------------------------------------------------------------------------------------
+
+pgtest!(migrations_starting_with_a_bom_are_read, |dir, cmd| {
+    dir.create("mig/001.sql", format!("{BOM}CREATE TABLE a (id int);\n"))
+        .create(
+            "mig/002.sql",
+            format!("{BOM}CREATE TABLE b (id int);\nCREATE TABLE c (id int);\n"),
+        )
+        .create("t.sql", "SELECT has_table('a');\n");
+    let run = cmd
+        .args(["t.sql", "--schema", "mig", "--format", "json"])
+        .expect_code(0);
+    run.assert_stderr_lacks("skipped");
+    let r = run.json();
+    assert_eq!(r["coverage"]["by_kind"]["table"]["objects"], 3, "{run}");
+    assert_eq!(r["coverage"]["by_kind"]["table"]["tested"], 1, "{run}");
+});
+
+pgtest!(
+    a_schema_folder_without_sql_is_an_error_not_100_percent,
+    |dir, cmd| {
+        two_tables_one_tested(dir);
+        dir.create("empty/README.md", "no SQL here\n");
+        let run = cmd
+            .args(["tests", "--schema", "empty", "--fail-under", "80"])
+            .expect_code(2);
+        run.assert_stderr_contains("empty")
+            .assert_stderr_contains("no .sql file");
+        assert!(!run.stdout.contains("100.0%"), "{run}");
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+);
+
+pgtest!(a_schema_that_defines_no_object_is_an_error, |dir, cmd| {
+    two_tables_one_tested(dir);
+    dir.create("seed/001.sql", "INSERT INTO accounts VALUES (1);\n");
+    let run = cmd
+        .args(["tests", "--schema", "seed", "--fail-under", "80"])
+        .expect_code(2);
+    run.assert_stderr_contains("seed")
+        .assert_stderr_contains("no object");
+});
+
+pgtest!(a_missing_schema_path_names_the_error_once, |dir, cmd| {
+    two_tables_one_tested(dir);
+    let run = cmd
+        .args(["tests", "--schema", "db/migratons"])
+        .expect_code(2);
+    run.assert_stderr_contains("db/migratons: cannot read: no such file or directory");
+    assert_eq!(run.stderr.matches("o such file").count(), 1, "{run}");
+});
+
+pgtest!(
+    trigger_and_policy_on_a_platform_table_stay_in_the_universe,
+    |dir, cmd| {
+        // A Supabase project's `CREATE TRIGGER .. ON auth.users` was skipped ("unknown
+        // relation auth.users"): the trigger was missing from the migration universe while
+        // the live database has it.
+        dir.create(
+        "mig/001.sql",
+        "create table public.profiles (id uuid primary key, name text);\n\
+         create function public.handle_new_user() returns trigger language plpgsql as $$ begin return new; end $$;\n\
+         create trigger on_auth_user_created after insert on auth.users\n\
+         \x20 for each row execute procedure public.handle_new_user();\n\
+         create policy \"own files\" on storage.objects for select using (true);\n\
+         create trigger t_missing after insert on missing_table for each row execute procedure public.handle_new_user();\n",
+    )
+    .create(
+        "t/a.sql",
+        "select has_trigger('auth', 'users', 'on_auth_user_created', 'trigger exists');\n",
+    );
+        let run = cmd.args(["t", "--schema", "mig", "--format", "json"]).run();
+        assert_eq!(run.code, Some(0), "{run}");
+        let report = run.json();
+        let gaps: Vec<&str> = report["gaps"]
+            .as_array()
+            .expect("gaps")
+            .iter()
+            .filter_map(|g| g["key"].as_str())
+            .collect();
+        assert!(
+            gaps.contains(&"policy:storage.objects.\"own files\""),
+            "{gaps:?}"
+        );
+        assert_eq!(report["coverage"]["by_kind"]["trigger"]["tested"], 1);
+        // An unqualified table the migrations never create is still an unknown relation, and
+        // the warning is in the report as on stderr.
+        let msgs = report["messages"].as_array().expect("messages");
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert_eq!(msgs[0]["line"], 6);
+        assert!(msgs[0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("schema statement skipped: unknown relation missing_table"));
+        assert_eq!(report["summary"]["warnings"], 1);
+        // Markdown and HTML list it too.
+        for format in ["markdown", "html"] {
+            let out = dir
+                .command()
+                .args(["t", "--schema", "mig", "--format", format])
+                .expect_code(0);
+            assert!(
+                // Markdown escapes its punctuation (`_`).
+                out.stdout.contains("unknown relation missing_table")
+                    || out.stdout.contains("unknown relation missing\\_table"),
+                "{format}: {}",
+                out.stdout
+            );
+        }
+    }
+);
+
+pgtest!(
+    a_typo_in_a_public_table_is_still_an_unknown_relation,
+    |dir, cmd| {
+        dir.create(
+            "mig/001.sql",
+            "create table public.t (id int);\ncreate policy p on public.typo using (true);\n",
+        )
+        .create("t/a.sql", "select has_table('t');\n");
+        let report = cmd.args(["t", "--schema", "mig"]).json();
+        let msgs = report["messages"].as_array().expect("messages");
+        assert!(
+            msgs.iter().any(|m| m["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("unknown relation public.typo"))),
+            "{msgs:?}"
+        );
+    }
+);
+
+pgtest!(
+    quiet_drops_the_coverage_line_and_a_text_file_ends_with_it,
+    |dir, cmd| {
+        two_tables_one_tested(dir);
+        let run = cmd
+            .args(["tests", "--schema", "db/migrations", "-f", "json", "-q"])
+            .expect_code(0);
+        run.assert_stderr_lacks("Coverage:");
+        let run = dir
+            .command()
+            .args(["tests", "--schema", "db/migrations", "-o", "r.txt"])
+            .expect_code(0);
+        let text = std::fs::read_to_string(dir.join("r.txt")).expect("report written");
+        assert_eq!(text.lines().last(), Some("Coverage: 20.0%"), "{text}");
+        // stdout does not carry it: the CI log still gets it on stderr.
+        run.assert_stderr_contains("Coverage: 20.0%");
+    }
+);

@@ -1,14 +1,12 @@
 //! `--cache DIR` end to end: the real binary on temp trees, run twice or more. The cache
 //! must only ever save work: every report here is compared with a run without a cache.
 
-#[macro_use]
-mod util;
-
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use util::Dir;
+
+use crate::util::{self, Dir};
 
 const FILES: [(&str, &str); 4] = [
     (

@@ -7,15 +7,13 @@
 //! installs it. Without it the browser tests are skipped with a note, except in CI, where
 //! they fail.
 
-#[allow(unused_macros)] // the `pgtest!` cases are cli.rs's
-mod util;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use util::Dir;
+
+use crate::util::{self, Dir};
 
 const SAMPLE: &str = "fixtures/sample/tests";
 /// The realworld fixture's tests with its migrations as the universe (run inside it).
@@ -1010,3 +1008,16 @@ fn fully_tested_schema_page_opens_in_chromium() {
     assert_eq!(root_number(&dom, "gaps"), 0);
     assert_eq!(rows_shown(&dom), 1);
 }
+
+pgtest!(the_html_header_has_a_date_and_no_jargon, |dir, cmd| {
+    dir.create("t.sql", "SELECT has_table('a');\n");
+    let run = cmd
+        .args(["t.sql", "-f", "html"])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .expect_code(0);
+    assert!(
+        run.stdout.contains("<time>2023-11-14 22:13 UTC</time>"),
+        "date"
+    );
+    assert!(!run.stdout.contains("standard mode"), "jargon");
+});

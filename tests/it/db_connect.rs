@@ -6,9 +6,6 @@
 //!
 //! No real database needed; `tests/live_db.rs` covers that side.
 
-#[macro_use]
-mod util;
-
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -17,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use pgtap_scan::schema::{load_database, DatabaseOptions, UrlSource};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::util;
 
 /// What the fake server does after the start-up message.
 #[derive(Clone, Copy, PartialEq, Eq)]
