@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::coverage::ObjectCoverage;
-use crate::scan::ScanReport;
+use crate::scan::report::{ObjectCoverage, ScanReport, SchemaCoverage, Severity, UniverseSource};
 
 /// Object rows per kind in the collapsed details.
 pub const MAX_ROWS_PER_KIND: usize = 100;
@@ -217,8 +216,8 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
                 _ => String::new(),
             };
             let tag = match m.severity {
-                crate::scan::Severity::Error => "error",
-                crate::scan::Severity::Warning => "warning",
+                Severity::Error => "error",
+                Severity::Warning => "warning",
             };
             writeln!(w, "- {tag}: {place}{}", inert(&cell(&m.text)))?;
         }
@@ -255,11 +254,11 @@ const MAX_MESSAGES: usize = 20;
 /// Gaps listed in the summary before the rest is collapsed.
 pub const MAX_GAPS: usize = 50;
 
-fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+fn render_schema(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     let o = &s.coverage.overall;
     let source = match s.universe_source {
-        crate::gaps::UniverseSource::Migrations => "migrations",
-        crate::gaps::UniverseSource::Database => "a live database",
+        UniverseSource::Migrations => "migrations",
+        UniverseSource::Database => "a live database",
     };
     writeln!(w, "### Schema coverage: {:.1}%", o.percent)?;
     writeln!(w)?;
@@ -330,7 +329,7 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Resu
 
 /// `pgtap-scan gaps --format markdown`: every untested object, a table per kind (not cut:
 /// the list is the point).
-pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+pub fn render_gaps(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     let o = &s.coverage.overall;
     writeln!(
         w,

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::scan::ScanReport;
+use crate::scan::report::{ScanReport, SchemaCoverage, Severity, UniverseSource};
 
 struct Paint {
     on: bool,
@@ -132,14 +132,14 @@ fn plural(kind: &str) -> String {
 
 /// Schema coverage: per kind, then the first gaps and the stale tests.
 fn render_schema(
-    s: &crate::gaps::SchemaCoverage,
+    s: &SchemaCoverage,
     p: &Paint,
     width: Option<usize>,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let source = match s.universe_source {
-        crate::gaps::UniverseSource::Migrations => "migrations",
-        crate::gaps::UniverseSource::Database => "database",
+        UniverseSource::Migrations => "migrations",
+        UniverseSource::Database => "database",
     };
     let o = &s.coverage.overall;
     writeln!(
@@ -203,7 +203,7 @@ fn render_schema(
 }
 
 fn render_stale(
-    s: &crate::gaps::SchemaCoverage,
+    s: &SchemaCoverage,
     p: &Paint,
     width: Option<usize>,
     w: &mut dyn Write,
@@ -245,7 +245,7 @@ fn render_stale(
 
 /// `pgtap-scan gaps`: every untested object, grouped by kind, most important kinds first.
 fn render_gaps(
-    s: &crate::gaps::SchemaCoverage,
+    s: &SchemaCoverage,
     p: &Paint,
     width: Option<usize>,
     w: &mut dyn Write,
@@ -432,17 +432,17 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
         )?;
         // Plan mismatches are listed above; the rest here, errors first.
         let mut shown = 0;
-        for sev in [crate::scan::Severity::Error, crate::scan::Severity::Warning] {
+        for sev in [Severity::Error, Severity::Warning] {
             for m in r.messages.iter().filter(|m| m.severity == sev) {
-                if sev == crate::scan::Severity::Warning && m.text.starts_with("plan(") {
+                if sev == Severity::Warning && m.text.starts_with("plan(") {
                     continue;
                 }
                 if shown == 10 {
                     break;
                 }
                 let mark = match sev {
-                    crate::scan::Severity::Error => p.red("error"),
-                    crate::scan::Severity::Warning => p.yellow("warning"),
+                    Severity::Error => p.red("error"),
+                    Severity::Warning => p.yellow("warning"),
                 };
                 // Messages start with file:line; a terminal cuts the rest, a file keeps it.
                 let m = m.to_string();

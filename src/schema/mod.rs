@@ -4,7 +4,7 @@
 //! the scanner's assertion keys, see [`crate::object`]), the DDL reader that builds it
 //! statement by statement, and [`load_migrations`] (files and folders applied in path
 //! order, like migration tools do). [`introspect`] reads the same universe from a live
-//! database ([`load_database`]); `tests/live_db.rs` holds the two to the same keys.
+//! database ([`load_database`]); `tests/it/live_db.rs` holds the two to the same keys.
 //!
 //! # Why our own lexer-based DDL reader
 //! Three parsers were possible:
