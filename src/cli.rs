@@ -9,6 +9,7 @@ use pgtap_scan::config::{
     ExtractOptions, FileConfig, UniverseSpec, CONFIG_FILE_NAME, DEFAULT_MAX_MEMORY,
 };
 use pgtap_scan::gate::{self, Gate};
+use pgtap_scan::gaps::CoverageMode;
 use pgtap_scan::report::Format;
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
 use pgtap_scan::schema::UrlSource;
@@ -177,11 +178,16 @@ pub struct ScanArgs {
         help_heading = "Extraction"
     )]
     pub pgtap_schemas: Vec<String>,
-    /// Also read behavioural references: the relations, columns, functions and commands the
+    /// Read behavioural references: the relations, columns, functions and commands the
     /// tests' SQL uses, the role in effect and the expected outcome (JSON
-    /// files[].references). Experimental; about +75% CPU today.
-    #[arg(long, help_heading = "Extraction")]
+    /// files[].references). On by default with a universe (--schema, --database-url),
+    /// where behavioural coverage uses them; it costs CPU (see the README).
+    #[arg(long, help_heading = "Extraction", overrides_with = "no_references")]
     pub references: bool,
+    /// Do not read behavioural references, even with a universe (schema coverage is then
+    /// structural only).
+    #[arg(long, help_heading = "Extraction", overrides_with = "references")]
+    pub no_references: bool,
     /// Also count assertions written inside comments (marked as commented).
     #[arg(long, help_heading = "Extraction")]
     pub include_commented: bool,
@@ -223,6 +229,12 @@ pub struct ScanArgs {
         help_heading = "Schema coverage"
     )]
     pub schemas: Vec<String>,
+    /// What counts as tested: structural (named by a structural assertion such as
+    /// has_table or col_type_is), behavioural (exercised by the tests' SQL: called, read or
+    /// written, or a trigger fired and a policy applied by such a command), or any
+    /// [default: any].
+    #[arg(long, value_name = "MODE", value_parser = ["structural", "behavioural", "behavioral", "any"], help_heading = "Schema coverage")]
+    pub coverage: Option<String>,
     /// Exit 1 when coverage is below a percentage: overall (80) or per kind
     /// (table=100,policy=100,function=90; plurals and mview, matview, ftable, func, idx
     /// work; an unknown kind is an error). A per-kind gate on a kind the universe has no
@@ -263,6 +275,8 @@ pub struct Plan {
     /// `--database-timeout`.
     pub database_timeout: Option<std::time::Duration>,
     pub gates: Vec<Gate>,
+    /// `--coverage`: what counts as tested.
+    pub coverage_mode: CoverageMode,
     /// `pgtap-scan gaps`: the text report lists the gaps.
     pub gaps_only: bool,
     pub format: Format,
@@ -397,6 +411,29 @@ impl ScanArgs {
                 );
             }
         }
+        let coverage_mode = match self.coverage.as_deref().or(file.coverage.as_deref()) {
+            None => CoverageMode::default(),
+            Some(m) => CoverageMode::parse(m).with_context(|| {
+                format!(
+                    "config: coverage = {m:?}: expected one of {}",
+                    CoverageMode::NAMES.join(", ")
+                )
+            })?,
+        };
+        let references = if self.no_references {
+            false
+        } else {
+            self.references
+                || file
+                    .references
+                    .unwrap_or(universe.is_some() && coverage_mode != CoverageMode::Structural)
+        };
+        if !references && universe.is_some() && coverage_mode == CoverageMode::Behavioural {
+            bail!(
+                "--coverage behavioural needs the behavioural references: drop --no-references \
+                 (or references = false in the config file)"
+            );
+        }
         let from_file = self.fail_under.is_empty();
         let specs: Vec<String> = if from_file {
             file.fail_under.iter().map(|f| f.to_spec()).collect()
@@ -473,6 +510,7 @@ impl ScanArgs {
             trust_config_database_url,
             database_timeout: self.database_timeout.map(std::time::Duration::from_secs),
             gates,
+            coverage_mode,
             gaps_only: false,
             scan: ScanConfig {
                 discovery,
@@ -493,7 +531,7 @@ impl ScanArgs {
                         self.pgtap_schemas
                     },
                     role_helpers: file.role_helper,
-                    references: self.references || file.references.unwrap_or(false),
+                    references,
                 },
                 cache_dir: self.cache.or(file.cache),
                 include_dirs: if self.include_dir.is_empty() {

@@ -156,6 +156,9 @@ pub struct FileConfig {
     pub include_commented: Option<bool>,
     /// Read behavioural references (`--references`).
     pub references: Option<bool>,
+    /// What counts as tested in schema coverage: `structural`, `behavioural` or `any`
+    /// (`--coverage`).
+    pub coverage: Option<String>,
     pub strict: Option<bool>,
     /// No test file found is not an error.
     pub allow_empty: Option<bool>,

@@ -226,7 +226,7 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     let report = match &universe {
         Some((u, source, skipped)) => report
-            .with_universe(u, *source, &plan.schemas)
+            .with_universe_as(u, *source, &plan.schemas, plan.coverage_mode)
             .with_universe_warnings(skipped),
         None => report,
     };

@@ -404,7 +404,8 @@ fn policy_applies(p: &SchemaObject, command: &str, role: &str) -> bool {
     }
 }
 
-const MATRIX_COMMANDS: [&str; 4] = ["select", "insert", "update", "delete"];
+/// The commands of an RLS matrix, in column order.
+pub const MATRIX_COMMANDS: [&str; 4] = ["select", "insert", "update", "delete"];
 
 #[derive(Default)]
 struct Acc {

@@ -206,3 +206,63 @@ mod tests {
         assert_eq!(Format::parse("xml"), None);
     }
 }
+
+/// How a report names the coverage mode after a percentage.
+pub(crate) fn mode_phrase(m: crate::gaps::CoverageMode) -> &'static str {
+    match m {
+        crate::gaps::CoverageMode::Structural => "(asserted structurally)",
+        crate::gaps::CoverageMode::Behavioural => "(exercised by the tests' SQL)",
+        crate::gaps::CoverageMode::Any => "(asserted or exercised)",
+    }
+}
+
+/// One line on the behavioural side of schema coverage.
+pub(crate) fn behaviour_line(b: &crate::behaviour::resolve::Behaviour) -> String {
+    let direct = b.objects.iter().filter(|o| o.direct).count();
+    let via = b
+        .objects
+        .iter()
+        .filter(|o| !o.direct && o.exercised())
+        .count();
+    let indirect = b.objects.iter().filter(|o| o.only_indirect()).count();
+    let mut s = format!(
+        "{} in the tests' SQL, {} resolved to objects of the universe; {} exercised by name, {} through triggers and policies",
+        count(b.references, "reference", "references"),
+        b.resolved,
+        count(direct as u64, "object", "objects"),
+        via
+    );
+    if indirect > 0 {
+        s.push_str(&format!(", {indirect} only indirectly"));
+    }
+    if b.sql_strings_unreadable > 0 {
+        s.push_str(&format!(
+            "; {} not readable as SQL",
+            count(b.sql_strings_unreadable, "SQL string", "SQL strings")
+        ));
+    }
+    s
+}
+
+/// One line on the RLS matrices.
+pub(crate) fn rls_line(tables: &[crate::behaviour::resolve::RlsTable]) -> String {
+    use crate::behaviour::resolve::CellState;
+    let cells: Vec<_> = tables.iter().flat_map(|t| &t.cells).collect();
+    let tested = cells.iter().filter(|c| c.state != CellState::Untested).count();
+    let both = cells.iter().filter(|c| c.state == CellState::Both).count();
+    format!(
+        "{}, {tested} of {} role × command cells tested ({both} both allowed and denied)",
+        count(tables.len() as u64, "table", "tables"),
+        cells.len()
+    )
+}
+
+/// A gap's key, with what the tests do with it that does not count.
+pub(crate) fn gap_label(g: &crate::gaps::Gap) -> String {
+    match g.only {
+        Some("exercised") => format!("{} (exercised, not asserted)", g.key),
+        Some("asserted") => format!("{} (asserted, not exercised)", g.key),
+        Some("indirect") => format!("{} (only exercised indirectly)", g.key),
+        _ => g.key.clone(),
+    }
+}

@@ -144,13 +144,19 @@ fn render_schema(
     let o = &s.coverage.overall;
     writeln!(
         w,
-        "{} {} of {} objects tested ({:.1}%), universe from {}",
+        "{} {} of {} objects tested ({:.1}%){}, universe from {}",
         p.bold("schema coverage:"),
         o.tested,
         o.objects,
         o.percent,
+        s.coverage_mode
+            .map(|m| format!(" {}", super::mode_phrase(m)))
+            .unwrap_or_default(),
         source
     )?;
+    if let Some(b) = &s.behaviour {
+        writeln!(w, "{} {}", p.bold("behaviour:"), super::behaviour_line(b))?;
+    }
     writeln!(
         w,
         "{}",
@@ -195,11 +201,65 @@ fn render_schema(
         )?;
         for g in s.gaps.iter().take(10) {
             let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
-            located(w, &g.key, &at, 58, width)?;
+            located(w, &super::gap_label(g), &at, 58, width)?;
         }
         writeln!(w)?;
     }
+    if let Some(b) = &s.behaviour {
+        render_rls(b, p, w)?;
+    }
     render_stale(s, p, width, w, 10)
+}
+
+/// The RLS matrix: for each table with row level security, roles × commands.
+fn render_rls(
+    b: &crate::behaviour::resolve::Behaviour,
+    p: &Paint,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    if b.rls.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "{} {}",
+        p.bold("row level security:"),
+        super::rls_line(&b.rls)
+    )?;
+    for t in &b.rls {
+        writeln!(
+            w,
+            "  {} ({}{})",
+            t.table,
+            super::count(t.policies.len() as u64, "policy", "policies"),
+            if t.forced { ", forced" } else { "" }
+        )?;
+        if t.roles.is_empty() {
+            writeln!(w, "    {}", p.dim("no role has a policy or a test"))?;
+            continue;
+        }
+        let rw = t.roles.iter().map(|r| r.chars().count()).max().unwrap_or(4).clamp(4, 24);
+        write!(w, "    {:<rw$}", "role")?;
+        for c in crate::behaviour::resolve::MATRIX_COMMANDS {
+            write!(w, " {c:<9}")?;
+        }
+        writeln!(w)?;
+        for role in &t.roles {
+            write!(w, "    {:<rw$}", fit(role, rw))?;
+            for c in crate::behaviour::resolve::MATRIX_COMMANDS {
+                let state = t.cell(role, c).map_or("untested", |c| c.state.name());
+                let shown = format!(" {:<9}", if state == "untested" { "-" } else { state });
+                let shown = match state {
+                    "untested" => p.dim(&shown),
+                    "both" => p.green(&shown),
+                    _ => shown,
+                };
+                write!(w, "{shown}")?;
+            }
+            writeln!(w)?;
+        }
+    }
+    writeln!(w)
 }
 
 fn render_stale(
@@ -272,7 +332,7 @@ fn render_gaps(
         )?;
         for g in &s.gaps[i..i + n] {
             let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
-            located(w, &g.key, &at, 58, width)?;
+            located(w, &super::gap_label(g), &at, 58, width)?;
         }
         i += n;
     }

@@ -199,16 +199,35 @@ impl ScanReport {
     /// }
     /// ```
     pub fn with_universe(
+        self,
+        universe: &crate::schema::Universe,
+        source: UniverseSource,
+        schemas: &[String],
+    ) -> Self {
+        self.with_universe_as(
+            universe,
+            source,
+            schemas,
+            crate::gaps::CoverageMode::default(),
+        )
+    }
+
+    /// [`ScanReport::with_universe`] with what counts as tested: structural assertions,
+    /// behavioural exercise (needs references read, [`crate::config::ExtractOptions`]'s
+    /// `references`), or either.
+    pub fn with_universe_as(
         mut self,
         universe: &crate::schema::Universe,
         source: UniverseSource,
         schemas: &[String],
+        mode: crate::gaps::CoverageMode,
     ) -> Self {
         self.schema = Some(crate::gaps::compute(
             &self.coverage,
             universe,
             source,
             schemas,
+            mode,
         ));
         self
     }
