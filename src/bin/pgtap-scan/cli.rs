@@ -1,17 +1,15 @@
-//! Command-line flags (clap) and their conversion, once, into the library's plain config.
+//! Command-line flags (clap). Values a config file can give too are read by `value`;
+//! `plan` puts the flags over the file into the library's plain config. Nothing else sees
+//! clap.
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pgtap_scan::config::{
-    ExtractOptions, FileConfig, UniverseSpec, CONFIG_FILE_NAME, DEFAULT_MAX_MEMORY,
-};
-use pgtap_scan::gate::{self, Gate};
 use pgtap_scan::report::Format;
-use pgtap_scan::scan::{ScanConfig, StreamingMode};
-use pgtap_scan::schema::UrlSource;
+use pgtap_scan::scan::StreamingMode;
+
+use crate::value;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -60,24 +58,6 @@ pub enum ColorChoice {
     Never,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StreamingArg {
-    Auto,
-    Always,
-    Never,
-}
-
-/// `--format`: the names, aliases and help of [`pgtap_scan::report::FORMATS`].
-fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
-    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
-    PossibleValuesParser::new(pgtap_scan::report::FORMATS.iter().map(|f| {
-        PossibleValue::new(f.name)
-            .help(f.help)
-            .aliases(f.aliases.iter().copied())
-    }))
-    .map(|name| Format::parse(&name).unwrap_or_default())
-}
-
 #[derive(Debug, Args, Default)]
 pub struct ScanArgs {
     /// Files or directories to scan [default: .]. Files named here are always scanned,
@@ -85,7 +65,7 @@ pub struct ScanArgs {
     pub paths: Vec<PathBuf>,
 
     /// Report format.
-    #[arg(short, long, value_parser = format_parser(), help_heading = "Output")]
+    #[arg(short, long, value_parser = value::format_parser(), help_heading = "Output")]
     pub format: Option<Format>,
     /// Write the report to FILE (atomically: a temporary file, then a rename); - is stdout.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
@@ -147,12 +127,12 @@ pub struct ScanArgs {
     /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16MB, 512MiB, 1.5G); readers
     /// wait above 80% of it [default: 512]. The coverage database, which grows with the
     /// distinct objects named, is not charged to it (--stats shows the heap).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Performance")]
+    #[arg(long, value_name = "SIZE", value_parser = value::size, help_heading = "Performance")]
     pub max_memory: Option<u64>,
     /// Drop per-file detail after aggregation (auto: above 1000 files). With --format ndjson,
     /// file lines are written as they are aggregated.
-    #[arg(long, value_enum, help_heading = "Performance")]
-    pub streaming: Option<StreamingArg>,
+    #[arg(long, value_parser = value::streaming_parser(), help_heading = "Performance")]
+    pub streaming: Option<StreamingMode>,
     /// Keep per-file results in DIR and skip files that have not changed since the last run
     /// (same size and mtime: not read; same content: not parsed). Created if missing; a
     /// cache from another version or other extraction options is ignored and replaced.
@@ -239,277 +219,4 @@ pub struct ScanArgs {
     /// List every pgTAP function the scanner knows, one per line, and exit.
     #[arg(long, help_heading = "Config")]
     pub list_functions: bool,
-}
-
-/// `--max-memory`: the same syntax as the config file's `max-memory`.
-fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    pgtap_scan::config::parse_size(s)
-}
-
-/// `supabase/migrations`, `db\\schema.sql`, `./x`: not a PostgreSQL schema name (which
-/// could hold a slash only quoted, and nobody does that).
-fn looks_like_a_path(name: &str) -> bool {
-    let n = name.trim();
-    n.contains('/') || n.contains('\\') || n.to_ascii_lowercase().ends_with(".sql")
-}
-
-/// What `main` needs to run a scan.
-pub struct Plan {
-    pub scan: ScanConfig,
-    pub universe: Option<UniverseSpec>,
-    pub schemas: Vec<String>,
-    /// `--trust-config-database-url` or `PGTAP_SCAN_TRUST_CONFIG_DATABASE=1`.
-    pub trust_config_database_url: bool,
-    /// `--database-timeout`.
-    pub database_timeout: Option<std::time::Duration>,
-    pub gates: Vec<Gate>,
-    /// `pgtap-scan gaps`: the text report lists the gaps.
-    pub gaps_only: bool,
-    pub format: Format,
-    pub output: Option<PathBuf>,
-    pub stats: bool,
-    pub quiet: bool,
-    pub color: bool,
-    pub strict: bool,
-    /// `--allow-empty`: no test file found is not an error.
-    pub allow_empty: bool,
-}
-
-fn or<T>(flag: Option<T>, file: Option<T>, default: T) -> T {
-    flag.or(file).unwrap_or(default)
-}
-
-impl ScanArgs {
-    /// Flags over the config file over defaults.
-    pub fn into_plan(self) -> Result<Plan> {
-        let (file, file_path) = if self.no_config {
-            (FileConfig::default(), None)
-        } else if let Some(path) = &self.config {
-            (FileConfig::load(path)?, Some(path.clone()))
-        } else {
-            let cwd = std::env::current_dir().context("reading the current directory")?;
-            match FileConfig::discover(&cwd) {
-                Some(path) => (FileConfig::load(&path)?, Some(path)),
-                None => (FileConfig::default(), None),
-            }
-        };
-        let format = match (self.format, file.format.as_deref()) {
-            (Some(f), _) => f,
-            (None, Some(name)) => match Format::parse(name) {
-                Some(f) => f,
-                None => bail!(
-                    "config: format = {name:?} is not one of {}",
-                    Format::names().join(", ")
-                ),
-            },
-            (None, None) => Format::Text,
-        };
-        let streaming = match (self.streaming, file.streaming.as_deref()) {
-            (Some(StreamingArg::Auto), _) | (None, None) | (None, Some("auto")) => {
-                StreamingMode::Auto
-            }
-            (Some(StreamingArg::Always), _) | (None, Some("always")) => StreamingMode::Always,
-            (Some(StreamingArg::Never), _) | (None, Some("never")) => StreamingMode::Never,
-            (None, Some(other)) => {
-                bail!("config: streaming = {other:?} is not one of auto, always, never")
-            }
-        };
-        let file_max_memory = match &file.max_memory {
-            None => None,
-            Some(size) => Some(size.bytes().map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: max-memory = {e}",
-                    file_path
-                        .as_deref()
-                        .unwrap_or(std::path::Path::new(CONFIG_FILE_NAME))
-                        .display()
-                )
-            })?),
-        };
-        let max_memory_bytes = or(self.max_memory, file_max_memory, DEFAULT_MAX_MEMORY);
-        for h in &file.role_helper {
-            if let Err(e) = h.check() {
-                bail!("config: {e}");
-            }
-        }
-        if max_memory_bytes == 0 {
-            bail!("--max-memory must be more than 0");
-        }
-        let mut extensions: Vec<String> = if self.ext.is_empty() {
-            file.ext
-                .clone()
-                .unwrap_or_else(|| vec!["sql".into(), "pg".into()])
-        } else {
-            self.ext
-        };
-        for e in &mut extensions {
-            *e = e.trim_start_matches('.').to_string();
-        }
-        let paths = if self.paths.is_empty() {
-            file.paths.clone().unwrap_or_default()
-        } else {
-            self.paths
-        };
-        let search_path = if self.search_path.is_empty() {
-            file.search_path
-                .clone()
-                .unwrap_or_else(|| vec!["public".into()])
-        } else {
-            self.search_path
-        };
-        let threads = or(self.threads, file.threads, 0);
-        let universe = match (self.schema.is_empty(), self.database_url) {
-            (false, Some(_)) => bail!("--schema and --database-url: give one universe, not both"),
-            (false, None) => Some(UniverseSpec::Migrations(self.schema)),
-            (true, Some(url)) => Some(UniverseSpec::Database {
-                url: (!url.is_empty()).then_some(url),
-                source: UrlSource::Flag,
-            }),
-            (true, None) => match (file.schema.clone(), file.database_url.clone()) {
-                (Some(_), Some(_)) => {
-                    bail!("config: schema and database-url: give one universe, not both")
-                }
-                (Some(paths), None) => Some(UniverseSpec::Migrations(paths.into_vec())),
-                (None, Some(url)) => Some(UniverseSpec::Database {
-                    url: (!url.is_empty()).then_some(url),
-                    source: UrlSource::ConfigFile(
-                        file_path
-                            .clone()
-                            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE_NAME)),
-                    ),
-                }),
-                (None, None) => None,
-            },
-        };
-        let (schemas, schemas_from) = if self.schemas.is_empty() {
-            (file.schemas.clone().unwrap_or_default(), "schemas =")
-        } else {
-            (self.schemas, "--schemas")
-        };
-        if !self.quiet {
-            // `schemas` (PostgreSQL schemas to count) is easily taken for `schema` (the
-            // migrations): a name with a slash or a .sql end is a path, not a schema.
-            for s in schemas.iter().filter(|s| looks_like_a_path(s)) {
-                eprintln!(
-                    "pgtap-scan: warning: {schemas_from} {s:?} looks like a path; {schemas_from} \
-                     names PostgreSQL schemas to count (app, billing). Migrations go in \
-                     --schema / schema ="
-                );
-            }
-        }
-        let from_file = self.fail_under.is_empty();
-        let specs: Vec<String> = if from_file {
-            file.fail_under.iter().map(|f| f.to_spec()).collect()
-        } else {
-            self.fail_under
-        };
-        let mut gates = Vec::new();
-        for spec in &specs {
-            match gate::parse(spec) {
-                Ok(g) => gates.extend(g),
-                Err(e) if from_file => bail!(
-                    "{}: fail-under: {}",
-                    file_path
-                        .as_deref()
-                        .unwrap_or(std::path::Path::new(CONFIG_FILE_NAME))
-                        .display(),
-                    e.reason
-                ),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if !gates.is_empty() && universe.is_none() {
-            bail!("--fail-under needs a universe to measure against: add --schema PATH or --database-url");
-        }
-        // `-o -` is stdout, as for most tools; not a file named `-`.
-        let output = self.output.filter(|p| p.as_os_str() != "-");
-        if let Some(out) = &output {
-            // Said before a long scan, and without the temporary file's name.
-            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-                if !parent.is_dir() {
-                    bail!(
-                        "{}: cannot create a file in {}: no such folder",
-                        out.display(),
-                        parent.display()
-                    );
-                }
-            }
-        }
-        let color = match self.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
-                    && output.is_none()
-            }
-        };
-        let discovery = pipeline::DiscoveryConfig {
-            roots: paths,
-            extensions,
-            no_ignore: self.no_ignore || file.no_ignore.unwrap_or(false),
-            hidden: self.hidden || file.hidden.unwrap_or(false),
-            follow: self.follow || file.follow.unwrap_or(false),
-            max_depth: self.max_depth.or(file.max_depth),
-            include: if self.include.is_empty() {
-                file.include.clone().unwrap_or_default()
-            } else {
-                self.include
-            },
-            exclude: if self.exclude.is_empty() {
-                file.exclude.clone().unwrap_or_default()
-            } else {
-                self.exclude
-            },
-            threads,
-        };
-        // From outside the repository only: a flag or the environment, never the file.
-        let trust_config_database_url = self.trust_config_database_url
-            || std::env::var("PGTAP_SCAN_TRUST_CONFIG_DATABASE")
-                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
-        Ok(Plan {
-            universe,
-            schemas,
-            trust_config_database_url,
-            database_timeout: self.database_timeout.map(std::time::Duration::from_secs),
-            gates,
-            gaps_only: false,
-            scan: ScanConfig {
-                discovery,
-                threads,
-                batch_size: or(self.batch_size, file.batch_size, 100).max(1),
-                max_memory_bytes,
-                streaming,
-                extract: ExtractOptions {
-                    search_path,
-                    include_commented: self.include_commented
-                        || file.include_commented.unwrap_or(false),
-                    helpers: file.helper,
-                    pgtap_schemas: if self.pgtap_schemas.is_empty() {
-                        file.pgtap_schemas
-                            .clone()
-                            .unwrap_or_else(pgtap_scan::config::default_pgtap_schemas)
-                    } else {
-                        self.pgtap_schemas
-                    },
-                    role_helpers: file.role_helper,
-                    references: self.references || file.references.unwrap_or(false),
-                },
-                cache_dir: self.cache.or(file.cache),
-                include_dirs: if self.include_dir.is_empty() {
-                    file.include_dirs.clone().unwrap_or_default()
-                } else {
-                    self.include_dir
-                },
-                binary: self.binary || file.binary.unwrap_or(false),
-            },
-            format,
-            output,
-            stats: self.stats,
-            quiet: self.quiet,
-            color,
-            strict: self.strict || file.strict.unwrap_or(false),
-            allow_empty: self.allow_empty || file.allow_empty.unwrap_or(false),
-        })
-    }
 }
