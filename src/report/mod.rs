@@ -237,7 +237,7 @@ pub struct RenderOptions {
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
-/// written as they arrived (see [`ndjson::Stream`]); this writes what remains.
+/// written as they arrived (see [`FormatInfo::file_line`]); this writes what remains.
 pub fn render(
     report: &ScanReport,
     format: Format,

@@ -220,3 +220,41 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Config")]
     pub list_functions: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// The README's flag table is a second list of the flags, kept by hand: every flag
+    /// must have its row (the first cell names it: `-q, --quiet`, `--include GLOB` /
+    /// `--exclude GLOB`).
+    #[test]
+    fn the_readme_flag_table_has_every_flag() {
+        let readme = include_str!("../../../README.md");
+        let table = readme
+            .split("| flag | meaning | default |")
+            .nth(1)
+            .and_then(|t| t.split("\n\n").next())
+            .expect("the README has a flag table");
+        let first_cells: Vec<&str> = table
+            .lines()
+            .filter_map(|row| row.strip_prefix("| "))
+            .filter_map(|row| row.split(" | ").next())
+            .collect();
+        let named = |long: &str| {
+            first_cells.iter().any(|cell| {
+                cell.match_indices(&format!("--{long}")).any(|(at, m)| {
+                    !cell[at + m.len()..].starts_with(|c: char| c.is_ascii_lowercase() || c == '-')
+                })
+            })
+        };
+        for arg in super::Cli::command().get_arguments() {
+            if let Some(long) = arg.get_long().filter(|l| !matches!(*l, "help" | "version")) {
+                assert!(
+                    named(long),
+                    "--{long} has no row in the README's flag table"
+                );
+            }
+        }
+    }
+}
