@@ -14,7 +14,7 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::scan::report::ScanReport;
+use crate::scan::report::{FileReport, ScanReport};
 pub use common::{count, printable};
 
 /// `--format`.
@@ -33,14 +33,48 @@ pub enum Format {
     Github,
 }
 
-/// A format's name, the names it is also accepted under, and what it is. The one table
-/// `--format`, `format =` in the config file and their error messages all read.
+/// A format's name, the names it is also accepted under, what it is and what it needs.
+/// The one table `--format`, `format =` in the config file, their error messages and the
+/// binary's checks all read: a new format is a new row, not new branches in `main`.
 pub struct FormatInfo {
     pub name: &'static str,
     pub format: Format,
     pub aliases: &'static [&'static str],
     pub help: &'static str,
+    /// What the report cannot be written without.
+    pub needs: Needs,
+    /// `pgtap-scan gaps` lists the gaps in this format (the other formats show them in the
+    /// report of a scan with a universe; [`render`] with `gaps_only` draws these).
+    pub lists_gaps: bool,
+    /// Writes each file as the scan aggregates it, before [`render`] writes the rest
+    /// (streaming mode keeps no per-file detail to write afterwards).
+    pub file_line: Option<FileLine>,
+    /// The report ends with the `Coverage: N%` line CI log parsers read (GitLab's
+    /// `coverage:` regex reads the last line of the job log); the caller writes it after
+    /// [`render`], once it knows where the report goes.
+    pub coverage_line: bool,
 }
+
+/// Writes one file of a report as the scan aggregates it ([`ndjson::file_line`]).
+pub type FileLine = fn(&FileReport, &mut dyn Write) -> io::Result<()>;
+
+/// What a report needs besides the scan. `why` is said when it is missing, after the
+/// names of every format that needs the same for the same reason (`lcov and cobertura
+/// map objects to the lines of migration files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing: with a universe the report adds schema coverage, without one it does not.
+    Nothing,
+    /// A universe, from migrations or a live database.
+    Universe { why: &'static str },
+    /// A universe read from migration files: the report points at their lines.
+    Migrations { why: &'static str },
+}
+
+/// lcov and cobertura share it, so they are named together.
+const MIGRATION_LINES: Needs = Needs::Migrations {
+    why: "map objects to the lines of migration files",
+};
 
 pub const FORMATS: &[FormatInfo] = &[
     FormatInfo {
@@ -48,36 +82,60 @@ pub const FORMATS: &[FormatInfo] = &[
         format: Format::Text,
         aliases: &[],
         help: "A terminal summary: objects per kind with bars, the most tested objects, plans.",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: true,
     },
     FormatInfo {
         name: "json",
         format: Format::Json,
         aliases: &[],
         help: "The whole report (version-1 contract, schema/report.schema.json).",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "ndjson",
         format: Format::Ndjson,
         aliases: &[],
         help: "One JSON line per file, per object, then a summary line; streams in streaming mode.",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: Some(ndjson::file_line),
+        coverage_line: false,
     },
     FormatInfo {
         name: "csv",
         format: Format::Csv,
         aliases: &[],
         help: "One row per object and assertion location (RFC 4180).",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "markdown",
         format: Format::Markdown,
         aliases: &["md"],
         help: "A summary for pull-request comments and $GITHUB_STEP_SUMMARY.",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "html",
         format: Format::Html,
         aliases: &[],
         help: "One self-contained page: charts, a sortable and filterable object table.",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "junit",
@@ -85,6 +143,10 @@ pub const FORMATS: &[FormatInfo] = &[
         aliases: &[],
         help: "JUnit XML: one test case per asserted object; with a schema, one per object of \
                the schema, untested ones failing.",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "lcov",
@@ -92,18 +154,32 @@ pub const FORMATS: &[FormatInfo] = &[
         aliases: &[],
         help:
             "LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).",
+        needs: MIGRATION_LINES,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "cobertura",
         format: Format::Cobertura,
         aliases: &[],
         help: "Cobertura XML, the same mapping, for GitLab/Jenkins/Azure coverage views.",
+        needs: MIGRATION_LINES,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "github",
         format: Format::Github,
         aliases: &[],
         help: "GitHub Actions annotations: a warning on the definition of each untested object.",
+        needs: Needs::Universe {
+            why: "annotates untested objects",
+        },
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
 ];
 
@@ -121,19 +197,27 @@ impl Format {
             .map(|f| f.format)
     }
 
-    pub fn name(self) -> &'static str {
+    /// The format's row of [`FORMATS`].
+    pub fn info(self) -> &'static FormatInfo {
+        // Every format has its row (a test checks); text's is the first.
         FORMATS
             .iter()
             .find(|f| f.format == self)
-            .map_or("text", |f| f.name)
+            .unwrap_or(&FORMATS[0])
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// What the report cannot be written without.
+    pub fn needs(self) -> Needs {
+        self.info().needs
     }
 
     /// Formats `pgtap-scan gaps` lists the gaps in.
     pub fn lists_gaps(self) -> bool {
-        matches!(
-            self,
-            Format::Text | Format::Json | Format::Csv | Format::Markdown | Format::Github
-        )
+        self.info().lists_gaps
     }
 }
 
@@ -149,7 +233,7 @@ pub struct RenderOptions {
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
-/// written as they arrived (see [`ndjson::Stream`]); this writes what remains.
+/// written as they arrived (see [`FormatInfo::file_line`]); this writes what remains.
 pub fn render(
     report: &ScanReport,
     format: Format,
@@ -201,7 +285,9 @@ mod tests {
         for f in all {
             assert_eq!(FORMATS.iter().filter(|i| i.format == f).count(), 1, "{f:?}");
             assert_eq!(Format::parse(f.name()), Some(f));
+            assert_eq!(f.info().format, f);
         }
+        assert_eq!(FORMATS[0].format, Format::Text);
         assert_eq!(Format::parse("md"), Some(Format::Markdown));
         assert_eq!(Format::parse("xml"), None);
     }

@@ -4,7 +4,7 @@
 //! the umask, or the mode of the file it replaces.
 //!
 //! The runs stop at a known point with the binary's test hook
-//! (`PGTAP_SCAN_TEST_PAUSE_BEFORE=<phase>`, see `src/test_hook.rs`) instead of racing a timer.
+//! (`PGTAP_SCAN_TEST_PAUSE_BEFORE=<phase>`, see `src/bin/pgtap-scan/test_hook.rs`) instead of racing a timer.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;

@@ -1,22 +1,33 @@
 //! The `pgtap-scan` binary: parse flags, run the library, print, exit with the right code.
+//! Flags and `.pgtap-scan.toml` become a plan in `plan` (read by `value`, one reader per
+//! setting); everything said on stderr goes through `messages`; codes are `ExitCode`s.
 
 mod cli;
+mod config_file;
+mod exit_code;
+mod messages;
 mod output;
+mod plan;
+mod progress;
 mod signals;
+mod stats;
 mod test_hook;
+mod value;
 
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use pgtap_scan::report::{self, printable, Format, RenderOptions};
+use pgtap_scan::report::{self, RenderOptions};
 use pgtap_scan::scan::{self, FileReport, Message, Observer, ScanReport, Severity};
+
+use crate::exit_code::ExitCode;
+use crate::messages::Messages;
+use crate::plan::Plan;
+use crate::progress::Progress;
 
 #[global_allocator]
 static GLOBAL: pipeline::alloc::CountingAlloc<mimalloc::MiMalloc> =
@@ -41,52 +52,46 @@ fn less_retained_memory() {
     }
 }
 
-fn main() -> ExitCode {
+fn main() -> std::process::ExitCode {
     less_retained_memory();
-    match run() {
+    let mut messages = Messages::default();
+    let code = match run(&mut messages) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgtap-scan: {}", printable(&format!("{e:#}")));
-            ExitCode::from(2)
+            messages.error(&format!("{e:#}"));
+            ExitCode::Error
         }
-    }
+    };
+    code.into()
 }
 
-/// Prints messages on stderr (around the progress bar) and, in streaming NDJSON, file lines.
+/// Passes the scan's messages on, and in a format that writes files as they are aggregated
+/// (streaming NDJSON), writes them.
 struct CliObserver<'a> {
-    quiet: bool,
-    bar: Option<&'a ProgressBar>,
-    ndjson: Option<&'a mut output::Output>,
+    messages: &'a Messages,
+    file_line: Option<report::FileLine>,
+    out: &'a mut output::Output,
     write_error: Option<std::io::Error>,
 }
 
 impl Observer for CliObserver<'_> {
     fn message(&mut self, m: &Message) {
-        if self.quiet && m.severity == Severity::Warning {
-            return;
-        }
-        // Paths and texts come from the files scanned: escaped, one line each.
-        let text = printable(&m.to_string()).into_owned();
-        let line = match m.severity {
-            Severity::Error => format!("pgtap-scan: {text}"),
-            Severity::Warning => format!("pgtap-scan: warning: {text}"),
-        };
-        match self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+        match m.severity {
+            Severity::Error => self.messages.error(&m.to_string()),
+            Severity::Warning => self.messages.warning(&m.to_string()),
         }
     }
 
     fn file(&mut self, f: &FileReport) {
-        if let (Some(out), None) = (self.ndjson.as_deref_mut(), &self.write_error) {
-            if let Err(e) = report::ndjson::file_line(f, out.writer()) {
+        if let (Some(write), None) = (self.file_line, &self.write_error) {
+            if let Err(e) = write(f, self.out.writer()) {
                 self.write_error = Some(e);
             }
         }
     }
 }
 
-fn run() -> anyhow::Result<ExitCode> {
+fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
     let (args, gaps_only) = match cli.command {
         Some(cli::Command::Scan(a)) => (a, false),
@@ -98,31 +103,10 @@ fn run() -> anyhow::Result<ExitCode> {
         for f in pgtap_scan::catalog::FUNCTIONS {
             writeln!(out, "{}", f.name)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::Success);
     }
-    let mut plan = args.into_plan()?;
-    plan.gaps_only = gaps_only;
-    if gaps_only && plan.universe.is_none() {
-        anyhow::bail!("gaps needs a universe: add --schema PATH (migrations) or --database-url");
-    }
-    if gaps_only && !plan.format.lists_gaps() {
-        anyhow::bail!(
-            "gaps --format {0}: gaps are listed as text, json, csv, markdown or github; the {0} \
-             report of a scan with a universe (pgtap-scan --format {0} --schema ...) shows \
-             them already",
-            plan.format.name()
-        );
-    }
-    match (plan.format, &plan.universe) {
-        (Format::Lcov | Format::Cobertura, Some(pgtap_scan::config::UniverseSpec::Migrations(_))) => {}
-        (Format::Lcov | Format::Cobertura, _) => anyhow::bail!(
-            "--format lcov and cobertura map objects to the lines of migration files: add --schema PATH"
-        ),
-        (Format::Github, None) => anyhow::bail!(
-            "--format github annotates untested objects: add --schema PATH or --database-url"
-        ),
-        _ => {}
-    }
+    messages.set_quiet(args.quiet);
+    let plan = Plan::new(args, gaps_only, messages)?;
     // Without handlers a signal would kill the process mid-write; with them the run drains
     // and exits with the signal's code (see `signals`).
     let cancel = Arc::new(AtomicBool::new(false));
@@ -135,69 +119,40 @@ fn run() -> anyhow::Result<ExitCode> {
     test_hook::pause("universe", Some(&cancel));
     let universe = match &plan.universe {
         None => None,
-        Some(spec) => Some(load_universe(spec, &plan)?),
+        Some(spec) => Some(load_universe(spec, &plan, messages)?),
     };
     signals::immediate(false);
     if let Some(sig) = signals::received() {
-        return Ok(interrupted(None, sig));
+        return Ok(interrupted(None, sig, messages));
     }
-    let progress = Arc::new(pipeline::Progress::default());
-    let bar = (!plan.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
-    let ticker_stop = Arc::new(AtomicBool::new(false));
-    let ticker = bar.clone().map(|bar| {
-        let progress = Arc::clone(&progress);
-        let stop = Arc::clone(&ticker_stop);
-        let start = std::time::Instant::now();
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let files = progress.parsed.load(Ordering::Relaxed);
-                let found = progress.discovered.load(Ordering::Relaxed);
-                let bytes = progress.bytes.load(Ordering::Relaxed);
-                let secs = start.elapsed().as_secs_f64().max(0.001);
-                bar.set_message(format!(
-                    "{files}/{found} files, {:.1} MB, {:.1} MB/s, heap {:.1} MB",
-                    bytes as f64 / 1e6,
-                    bytes as f64 / 1e6 / secs,
-                    pipeline::alloc::current() as f64 / 1e6
-                ));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        })
-    });
+    let counters = Arc::new(pipeline::Progress::default());
+    let progress = (!plan.quiet && std::io::stderr().is_terminal())
+        .then(|| Progress::start(Arc::clone(&counters)));
+    if let Some(p) = &progress {
+        messages.set_bar(p.bar().clone());
+    }
 
     let mut out = output::Output::open(plan.output.as_deref())?;
-    let streaming_ndjson = plan.format == Format::Ndjson;
     let mut observer = CliObserver {
-        quiet: plan.quiet,
-        bar: bar.as_ref(),
-        ndjson: streaming_ndjson.then_some(&mut out),
+        messages,
+        file_line: plan.format.info().file_line,
+        out: &mut out,
         write_error: None,
     };
     test_hook::pause("scan", Some(&cancel));
-    let report = scan::scan(&plan.scan, Arc::clone(&cancel), progress, &mut observer);
+    let report = scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut observer);
     let write_error = observer.write_error.take();
-    ticker_stop.store(true, Ordering::Relaxed);
-    if let Some(t) = ticker {
-        let _ = t.join();
-    }
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
+    if let Some(p) = progress {
+        p.finish();
+        messages.clear_bar();
     }
     if let Some(sig) = signals::received() {
-        return Ok(interrupted(Some(out), sig));
+        return Ok(interrupted(Some(out), sig, messages));
     }
     if let Some(e) = write_error {
         out.discard();
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Ok(exit_code(&report, plan.strict));
+            return Ok(exit_code(&report, plan.strict, messages));
         }
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
@@ -206,7 +161,7 @@ fn run() -> anyhow::Result<ExitCode> {
             // Nothing could be read (the errors are on stderr): an empty report would only
             // look like a result.
             out.discard();
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::Error);
         }
         if !plan.allow_empty {
             out.discard();
@@ -231,7 +186,7 @@ fn run() -> anyhow::Result<ExitCode> {
         None => report,
     };
     if let Some(sig) = signals::received() {
-        return Ok(interrupted(Some(out), sig));
+        return Ok(interrupted(Some(out), sig, messages));
     }
     if let Some(s) = &report.schema {
         if s.coverage.overall.objects == 0 {
@@ -262,58 +217,55 @@ fn run() -> anyhow::Result<ExitCode> {
         },
     );
     if let Some(sig) = signals::received() {
-        return Ok(interrupted(Some(out), sig));
+        return Ok(interrupted(Some(out), sig, messages));
     }
     match rendered {
         // A closed stdout (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            return Ok(exit_code(&report, plan.strict))
+            return Ok(exit_code(&report, plan.strict, messages))
         }
         r => r.context("writing the report")?,
     }
     // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
-    // ends the text report, wherever that goes (stdout or -o FILE); on stderr when stdout
-    // does not carry it (another format, or -o), so JSON and XML stay parseable; and not
-    // at all on stderr under -q, which means errors only.
-    let coverage_in_report = plan.format == Format::Text;
+    // ends the report of a format that says so (text), wherever that goes (stdout or -o
+    // FILE); on stderr when stdout does not carry it (another format, or -o), so JSON and
+    // XML stay parseable; and not at all on stderr under -q, which means errors only.
+    let coverage_in_report = plan.format.info().coverage_line;
     let coverage_on_stdout = coverage_in_report && plan.output.is_none();
     if let (Some(line), true) = (&coverage_line, coverage_in_report) {
         let _ = writeln!(out.writer(), "{line}");
     }
     if let Some(sig) = signals::received() {
-        return Ok(interrupted(Some(out), sig));
+        return Ok(interrupted(Some(out), sig, messages));
     }
     out.commit()?;
     if plan.stats {
-        print_stats(&report);
+        stats::print(&report, messages);
     }
-    let mut code = exit_code(&report, plan.strict);
+    let mut code = exit_code(&report, plan.strict, messages);
     if let Some(s) = &report.schema {
         let short = pgtap_scan::gate::check(&plan.gates, &s.coverage);
         for f in &short {
-            eprintln!(
-                "pgtap-scan: coverage gate failed: {}",
-                printable(&f.to_string())
-            );
+            messages.error(&format!("coverage gate failed: {f}"));
         }
-        if !short.is_empty() && code == ExitCode::SUCCESS {
-            code = ExitCode::from(1);
+        if !short.is_empty() && code == ExitCode::Success {
+            code = ExitCode::GateFailed;
         }
     }
-    if let (Some(line), false, false) = (&coverage_line, coverage_on_stdout, plan.quiet) {
-        eprintln!("{line}");
+    if let (Some(line), false) = (&coverage_line, coverage_on_stdout) {
+        messages.info(line);
     }
     Ok(code)
 }
 
 /// A signal arrived: the partial report is dropped, the exit code is 128 + the signal.
-fn interrupted(out: Option<output::Output>, sig: i32) -> ExitCode {
+fn interrupted(out: Option<output::Output>, sig: i32, messages: &Messages) -> ExitCode {
     if let Some(out) = out {
         out.discard();
     }
     let name = signal_hook::low_level::signal_name(sig).unwrap_or("a signal");
-    eprintln!("pgtap-scan: interrupted by {name}; no report written");
-    ExitCode::from(signals::exit_code(sig))
+    messages.error(&format!("interrupted by {name}; no report written"));
+    ExitCode::Interrupted(sig)
 }
 
 /// The report writer while a signal can arrive: once one has, every write fails, so a
@@ -349,7 +301,8 @@ impl Write for Cancellable<'_> {
 /// Reads the universe; statements the DDL reader skips are warnings.
 fn load_universe(
     spec: &pgtap_scan::config::UniverseSpec,
-    plan: &cli::Plan,
+    plan: &Plan,
+    messages: &Messages,
 ) -> anyhow::Result<(
     pgtap_scan::schema::Universe,
     pgtap_scan::gaps::UniverseSource,
@@ -362,15 +315,11 @@ fn load_universe(
             let (universe, skipped) =
                 pgtap_scan::schema::load_migrations(paths, &plan.scan.extract.search_path)
                     .context("reading the schema")?;
-            if !plan.quiet {
-                for s in &skipped {
-                    eprintln!(
-                        "pgtap-scan: warning: {}:{}: schema statement skipped: {}",
-                        printable(&s.file),
-                        s.line,
-                        printable(&s.reason)
-                    );
-                }
+            for s in &skipped {
+                messages.warning(&format!(
+                    "{}:{}: schema statement skipped: {}",
+                    s.file, s.line, s.reason
+                ));
             }
             Ok((universe, UniverseSource::Migrations, skipped))
         }
@@ -431,83 +380,22 @@ fn describe_roots(roots: &[std::path::PathBuf]) -> String {
         .join(", ")
 }
 
-fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
+/// A file that could not be read makes the report incomplete; a plan mismatch under
+/// `--strict` is a failed gate (said here).
+fn exit_code(report: &ScanReport, strict: bool, messages: &Messages) -> ExitCode {
     if report.stats.files_failed > 0 || report.stats.inputs_not_scanned > 0 {
-        return ExitCode::from(2);
+        return ExitCode::Error;
     }
     if strict && !report.summary.plans.mismatches.is_empty() {
-        eprintln!(
-            "pgtap-scan: {} (--strict)",
+        messages.error(&format!(
+            "{} (--strict)",
             report::count(
                 report.summary.plans.mismatches.len() as u64,
                 "plan mismatch",
                 "plan mismatches"
             )
-        );
-        return ExitCode::from(1);
+        ));
+        return ExitCode::GateFailed;
     }
-    ExitCode::SUCCESS
-}
-
-fn print_stats(r: &ScanReport) {
-    let s = &r.stats;
-    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
-    let secs = s.elapsed_ms as f64 / 1000.0;
-    eprintln!(
-        "pgtap-scan stats ({} mode, {} threads, batches of {}):",
-        s.mode, s.threads, s.batch_size
-    );
-    eprintln!(
-        "  files: {} discovered, {} parsed, {} failed; {:.2} MB read in {} batches",
-        s.files_discovered,
-        s.files_parsed,
-        s.files_failed,
-        mb(s.bytes_read),
-        s.batches
-    );
-    if s.files_skipped + s.inputs_not_scanned > 0 {
-        eprintln!(
-            "  not scanned: {} binary files skipped (--binary reads them), {} inputs that could not be read",
-            s.files_skipped, s.inputs_not_scanned
-        );
-    }
-    eprintln!(
-        "  time: {:.3} s wall ({:.1} MB/s); discovery {} ms, parse {} ms (summed over threads), aggregate {} ms",
-        secs,
-        if secs > 0.0 { mb(s.bytes_read) / secs } else { 0.0 },
-        s.discovery_ms,
-        s.parse_ms,
-        s.aggregate_ms
-    );
-    eprintln!(
-        "  budget: {:.1} MB, peak charged {:.2} MB, {} throttle waits ({} ms)",
-        mb(s.budget_bytes),
-        mb(s.peak_charged_bytes),
-        s.throttle_waits,
-        s.throttle_ms
-    );
-    if s.cache_hits + s.cache_hash_hits + s.cache_misses > 0 {
-        eprintln!(
-            "  cache: {} hits (not read), {} hash hits (read, not parsed), {} misses (parsed)",
-            s.cache_hits, s.cache_hash_hits, s.cache_misses
-        );
-    }
-    if s.heap_measured {
-        eprintln!(
-            "  heap: initial {:.2} MB, peak {:.2} MB, current {:.2} MB (counting allocator, ±32 KiB a thread)",
-            mb(s.initial_heap_bytes),
-            mb(s.peak_heap_bytes),
-            mb(s.current_heap_bytes)
-        );
-        if s.peak_heap_bytes > s.budget_bytes {
-            // The budget bounds file bytes in flight; the coverage database grows with the
-            // distinct objects named and is not charged to it. Say so rather than let the
-            // peak look like a broken budget.
-            eprintln!(
-                "  note: the heap peak is above the budget, which bounds file bytes in flight only; \
-                 the coverage database ({} objects) is not charged to it",
-                r.coverage.statistics.objects
-            );
-        }
-    }
+    ExitCode::Success
 }

@@ -16,6 +16,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 use std::sync::Arc;
 
+use crate::exit_code::ExitCode;
+
 /// The first signal received, 0 before.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 /// Exit from the handler itself, even on a first signal.
@@ -43,8 +45,9 @@ pub fn install(cancel: Arc<AtomicBool>) -> std::io::Result<()> {
                     if !tmp.is_null() {
                         libc::unlink(tmp);
                     }
+                    // Not through `messages`: only write(2) is safe here.
                     libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
-                    signal_hook::low_level::exit(128 + sig);
+                    signal_hook::low_level::exit(i32::from(ExitCode::Interrupted(sig).code()));
                 }
             })?;
         }
@@ -58,11 +61,6 @@ pub fn received() -> Option<i32> {
         0 => None,
         sig => Some(sig),
     }
-}
-
-/// The exit code for a received signal: 128 + its number.
-pub fn exit_code(sig: i32) -> u8 {
-    u8::try_from(128 + sig).unwrap_or(130)
 }
 
 /// While `on`, a first signal ends the process at once (for phases that cannot check the
