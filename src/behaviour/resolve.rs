@@ -309,11 +309,7 @@ impl<'u> Index<'u> {
             return &[];
         };
         match set.len() {
-            1 => set
-                .iter()
-                .next()
-                .and_then(|s| get(s))
-                .unwrap_or(&[]),
+            1 => set.iter().next().and_then(|s| get(s)).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -393,10 +389,7 @@ fn fires(c: Command) -> bool {
 
 fn policy_applies(p: &SchemaObject, command: &str, role: &str) -> bool {
     match &p.details {
-        Details::Policy {
-            command: pc,
-            roles,
-        } => {
+        Details::Policy { command: pc, roles } => {
             (pc == "all" || pc == command)
                 && (roles.is_empty() || roles.iter().any(|r| r == role || r == "public"))
         }
@@ -475,10 +468,7 @@ pub fn resolve(
                             command: Some(super::command_name(cmd)),
                             role: None,
                         });
-                        if let Details::Trigger {
-                            function: Some(f),
-                        } = &trg.details
-                        {
+                        if let Details::Trigger { function: Some(f) } = &trg.details {
                             let (fs, fname) = super::scan::split_qualified(f);
                             for func in ix.lookup(G_FN, fs.as_deref(), &fname, path) {
                                 acc.entry(func.key.as_str()).or_default().via.insert(Via {
@@ -491,7 +481,13 @@ pub fn resolve(
                         }
                     }
                 }
-                let rls = matches!(rel.details, Details::Table { rls_enabled: true, .. });
+                let rls = matches!(
+                    rel.details,
+                    Details::Table {
+                        rls_enabled: true,
+                        ..
+                    }
+                );
                 let Some(role) = u.role.as_deref() else {
                     continue;
                 };
@@ -519,9 +515,7 @@ pub fn resolve(
                         .or_default();
                     match u.outcome {
                         Outcome::Allowed => cell.0 += n.count,
-                        Outcome::Denied | Outcome::Raises | Outcome::Filtered => {
-                            cell.1 += n.count
-                        }
+                        Outcome::Denied | Outcome::Raises | Outcome::Filtered => cell.1 += n.count,
                     }
                     for p in &n.locations {
                         if let Err(i) = cell.2.binary_search(p) {
@@ -584,10 +578,8 @@ pub fn resolve(
         let mut cells = Vec::new();
         for role in &roles {
             for c in MATRIX_COMMANDS {
-                let (allowed, denied, locs) = used
-                    .get(&(c, role.clone()))
-                    .cloned()
-                    .unwrap_or_default();
+                let (allowed, denied, locs) =
+                    used.get(&(c, role.clone())).cloned().unwrap_or_default();
                 let state = match (allowed > 0, denied > 0) {
                     (false, false) => CellState::Untested,
                     (true, false) => CellState::Allowed,
@@ -622,7 +614,11 @@ pub fn resolve(
         });
     }
     unresolved.sort_by(|a, b| {
-        (std::cmp::Reverse(a.count), a.kind, &a.name).cmp(&(std::cmp::Reverse(b.count), b.kind, &b.name))
+        (std::cmp::Reverse(a.count), a.kind, &a.name).cmp(&(
+            std::cmp::Reverse(b.count),
+            b.kind,
+            &b.name,
+        ))
     });
     let unresolved_omitted = unresolved.len().saturating_sub(MAX_UNRESOLVED) as u64;
     unresolved.truncate(MAX_UNRESOLVED);

@@ -34,7 +34,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     };
     for g in &s.gaps {
         let title = property(&format!("Untested {}", g.kind));
-        let msg = data(&format!("{} is not tested by any pgTAP assertion", g.key));
+        let msg = data(&super::untested_message(&g.key, g.only, s.coverage_mode));
         if s.universe_source == UniverseSource::Migrations {
             writeln!(
                 w,

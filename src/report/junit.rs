@@ -133,7 +133,19 @@ fn render_universe(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
                 writeln!(
                     w,
                     r#"      <failure message="{}" type="untested">{}</failure>"#,
-                    escape(&format!("{} is not tested by any pgTAP assertion", e.key)),
+                    escape(&super::untested_message(
+                        &e.key,
+                        if e.exercised {
+                            Some("exercised")
+                        } else if e.assertions > 0 {
+                            Some("asserted")
+                        } else if e.indirect {
+                            Some("indirect")
+                        } else {
+                            None
+                        },
+                        s.coverage_mode
+                    )),
                     escape(&format!("defined at {at}"))
                 )?;
             }

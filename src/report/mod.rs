@@ -263,36 +263,6 @@ pub fn render(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_table_names_every_format_once() {
-        let all = [
-            Format::Text,
-            Format::Json,
-            Format::Ndjson,
-            Format::Csv,
-            Format::Markdown,
-            Format::Html,
-            Format::Junit,
-            Format::Lcov,
-            Format::Cobertura,
-            Format::Github,
-        ];
-        assert_eq!(FORMATS.len(), all.len());
-        for f in all {
-            assert_eq!(FORMATS.iter().filter(|i| i.format == f).count(), 1, "{f:?}");
-            assert_eq!(Format::parse(f.name()), Some(f));
-            assert_eq!(f.info().format, f);
-        }
-        assert_eq!(FORMATS[0].format, Format::Text);
-        assert_eq!(Format::parse("md"), Some(Format::Markdown));
-        assert_eq!(Format::parse("xml"), None);
-    }
-}
-
 /// How a report names the coverage mode after a percentage.
 pub(crate) fn mode_phrase(m: crate::gaps::CoverageMode) -> &'static str {
     match m {
@@ -334,7 +304,10 @@ pub(crate) fn behaviour_line(b: &crate::behaviour::resolve::Behaviour) -> String
 pub(crate) fn rls_line(tables: &[crate::behaviour::resolve::RlsTable]) -> String {
     use crate::behaviour::resolve::CellState;
     let cells: Vec<_> = tables.iter().flat_map(|t| &t.cells).collect();
-    let tested = cells.iter().filter(|c| c.state != CellState::Untested).count();
+    let tested = cells
+        .iter()
+        .filter(|c| c.state != CellState::Untested)
+        .count();
     let both = cells.iter().filter(|c| c.state == CellState::Both).count();
     format!(
         "{}, {tested} of {} role × command cells tested ({both} both allowed and denied)",
@@ -350,5 +323,65 @@ pub(crate) fn gap_label(g: &crate::gaps::Gap) -> String {
         Some("asserted") => format!("{} (asserted, not exercised)", g.key),
         Some("indirect") => format!("{} (only exercised indirectly)", g.key),
         _ => g.key.clone(),
+    }
+}
+
+/// Why an object counts as untested, for the CI formats (GitHub annotations, JUnit
+/// failures): which kind of coverage is missing under the mode. Without behavioural
+/// references read (`mode` `None`), the structural wording of before.
+pub(crate) fn untested_message(
+    key: &str,
+    only: Option<&str>,
+    mode: Option<crate::gaps::CoverageMode>,
+) -> String {
+    use crate::gaps::CoverageMode as M;
+    match (mode, only) {
+        (None, _) | (Some(M::Structural), None | Some("indirect")) => {
+            format!("{key} is not tested by any pgTAP assertion")
+        }
+        (Some(M::Structural), _) => format!(
+            "{key} is exercised by the tests but not asserted by a structural pgTAP assertion"
+        ),
+        (Some(M::Behavioural), Some("asserted")) => {
+            format!("{key} is asserted structurally, but no test exercises it")
+        }
+        (Some(M::Behavioural), Some("indirect")) => format!(
+            "{key} is only exercised indirectly (by something the tests run), never by the tests themselves"
+        ),
+        (Some(M::Behavioural), _) => format!("{key} is not exercised by the tests' SQL"),
+        (Some(M::Any), Some("indirect")) => format!(
+            "{key} is neither asserted nor exercised by the tests (only indirectly, by something they run)"
+        ),
+        (Some(M::Any), _) => format!("{key} is neither asserted nor exercised by the tests"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_table_names_every_format_once() {
+        let all = [
+            Format::Text,
+            Format::Json,
+            Format::Ndjson,
+            Format::Csv,
+            Format::Markdown,
+            Format::Html,
+            Format::Junit,
+            Format::Lcov,
+            Format::Cobertura,
+            Format::Github,
+        ];
+        assert_eq!(FORMATS.len(), all.len());
+        for f in all {
+            assert_eq!(FORMATS.iter().filter(|i| i.format == f).count(), 1, "{f:?}");
+            assert_eq!(Format::parse(f.name()), Some(f));
+            assert_eq!(f.info().format, f);
+        }
+        assert_eq!(FORMATS[0].format, Format::Text);
+        assert_eq!(Format::parse("md"), Some(Format::Markdown));
+        assert_eq!(Format::parse("xml"), None);
     }
 }

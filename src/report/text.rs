@@ -217,6 +217,7 @@ fn render_rls(
     p: &Paint,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    use crate::behaviour::resolve::CellState;
     if b.rls.is_empty() {
         return Ok(());
     }
@@ -226,7 +227,17 @@ fn render_rls(
         p.bold("row level security:"),
         super::rls_line(&b.rls)
     )?;
-    for t in &b.rls {
+    let untested: Vec<&str> = b
+        .rls
+        .iter()
+        .filter(|t| t.cells.iter().all(|c| c.state == CellState::Untested))
+        .map(|t| t.table.as_str())
+        .collect();
+    for t in b
+        .rls
+        .iter()
+        .filter(|t| t.cells.iter().any(|c| c.state != CellState::Untested))
+    {
         writeln!(
             w,
             "  {} ({}{})",
@@ -238,7 +249,13 @@ fn render_rls(
             writeln!(w, "    {}", p.dim("no role has a policy or a test"))?;
             continue;
         }
-        let rw = t.roles.iter().map(|r| r.chars().count()).max().unwrap_or(4).clamp(4, 24);
+        let rw = t
+            .roles
+            .iter()
+            .map(|r| r.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 24);
         write!(w, "    {:<rw$}", "role")?;
         for c in crate::behaviour::resolve::MATRIX_COMMANDS {
             write!(w, " {c:<9}")?;
@@ -258,6 +275,23 @@ fn render_rls(
             }
             writeln!(w)?;
         }
+    }
+    if !untested.is_empty() {
+        let shown: Vec<&str> = untested.iter().take(5).copied().collect();
+        writeln!(
+            w,
+            "  {} with no role × command tested: {}{}",
+            super::count(untested.len() as u64, "table", "tables"),
+            shown.join(", "),
+            if untested.len() > shown.len() {
+                format!(
+                    ", ... ({} more; the JSON report has every cell)",
+                    untested.len() - shown.len()
+                )
+            } else {
+                String::new()
+            }
+        )?;
     }
     writeln!(w)
 }

@@ -244,3 +244,136 @@ pgtest!(cache_keeps_references, |dir, cmd| {
     assert_eq!(first["files"], second["files"]);
     assert!(!refs(&second).is_empty());
 });
+
+const RLS_MIGRATION: &str = "\
+CREATE SCHEMA app;
+CREATE TABLE app.todos (id serial PRIMARY KEY, title text, owner uuid);
+ALTER TABLE app.todos ENABLE ROW LEVEL SECURITY;
+CREATE POLICY todos_select ON app.todos FOR SELECT TO authenticated USING (true);
+CREATE POLICY todos_insert ON app.todos FOR INSERT TO authenticated WITH CHECK (owner = auth.uid());
+CREATE POLICY todos_admin ON app.todos FOR ALL TO admin USING (true);
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER todos_touch BEFORE INSERT ON app.todos FOR EACH ROW EXECUTE FUNCTION app.touch();
+CREATE FUNCTION app.other_user() RETURNS uuid LANGUAGE sql AS $$ SELECT NULL::uuid $$;
+CREATE FUNCTION app.unused() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+";
+
+/// The universe object `key` in the report's `behaviour.objects`.
+fn exercised<'a>(report: &'a Value, key: &str) -> Option<&'a Value> {
+    report["behaviour"]["objects"]
+        .as_array()
+        .expect("behaviour.objects")
+        .iter()
+        .find(|o| o["key"] == key)
+}
+
+pgtest!(
+    rls_matrix_triggers_and_coverage_modes_from_a_universe,
+    |dir, cmd| {
+        dir.create("t/rls.sql", RLS_TEST);
+        dir.create("db/001.sql", RLS_MIGRATION);
+        // With a universe, references are read without being asked for.
+        let report = cmd.args(["t", "--schema", "db"]).json();
+        assert_eq!(report["coverage_mode"], "any");
+
+        // Named objects, with how they are used.
+        let todos = exercised(&report, "table:app.todos").expect("todos exercised");
+        assert_eq!(todos["direct"], true);
+        let denied = todos["uses"]
+            .as_array()
+            .expect("uses")
+            .iter()
+            .find(|u| u["command"] == "insert" && u["outcome"] == "denied")
+            .expect("the denied insert");
+        assert_eq!(denied["role"], "authenticated");
+        assert_eq!(denied["attribution"], "asserted");
+        assert!(exercised(&report, "function:app.other_user()").is_some());
+
+        // An insert fires the table's trigger; its function runs indirectly, which is
+        // listed and not counted.
+        let trigger = exercised(&report, "trigger:app.todos.todos_touch").expect("fired");
+        assert_eq!(trigger["via"][0]["how"], "trigger");
+        let touch = exercised(&report, "function:app.touch()").expect("run by the trigger");
+        assert_eq!(touch["direct"], false);
+        assert_eq!(touch["via"][0]["how"], "trigger_function");
+        let gaps = report["gaps"].as_array().expect("gaps");
+        let gap = |key: &str| gaps.iter().find(|g| g["key"] == key);
+        assert_eq!(
+            gap("function:app.touch()").expect("a gap")["only"],
+            "indirect"
+        );
+        assert!(gap("function:app.unused()")
+            .expect("a gap")
+            .get("only")
+            .is_none());
+        assert!(gap("trigger:app.todos.todos_touch").is_none());
+
+        // Policies: those of the role the tests switch to are exercised, the admin's
+        // (tested for no role) are not.
+        assert!(exercised(&report, "policy:app.todos.todos_select").is_some());
+        assert!(exercised(&report, "policy:app.todos.todos_insert").is_some());
+        assert!(exercised(&report, "policy:app.todos.todos_admin").is_none());
+        assert!(gap("policy:app.todos.todos_admin").is_some());
+
+        // The RLS matrix: authenticated's select allowed, insert denied; admin untested.
+        let rls = &report["behaviour"]["rls"][0];
+        assert_eq!(rls["table"], "table:app.todos");
+        let cell = |role: &str, command: &str| {
+            rls["cells"]
+                .as_array()
+                .expect("cells")
+                .iter()
+                .find(|c| c["role"] == role && c["command"] == command)
+                .cloned()
+                .unwrap_or_else(|| panic!("no cell {role} {command} in {rls:#}"))
+        };
+        assert_eq!(cell("authenticated", "select")["state"], "allowed");
+        assert_eq!(cell("authenticated", "insert")["state"], "denied");
+        assert_eq!(
+            cell("authenticated", "insert")["policies"],
+            serde_json::json!(["policy:app.todos.todos_insert"])
+        );
+        assert_eq!(cell("authenticated", "delete")["state"], "untested");
+        for command in ["select", "insert", "update", "delete"] {
+            assert_eq!(cell("admin", command)["state"], "untested");
+        }
+        assert_eq!(
+            cell("admin", "delete")["policies"],
+            serde_json::json!(["policy:app.todos.todos_admin"])
+        );
+    }
+);
+
+pgtest!(coverage_modes_count_one_side_or_either, |dir, cmd| {
+    dir.create("t/rls.sql", RLS_TEST);
+    dir.create("db/001.sql", RLS_MIGRATION);
+    let tested = |mode: &str| {
+        let report = dir
+            .command()
+            .args(["t", "--schema", "db", "--coverage", mode])
+            .json();
+        report["coverage"]["by_kind"]["table"]["tested"].as_u64()
+    };
+    // The suite asserts nothing structurally: the table counts only when exercise does.
+    assert_eq!(tested("structural"), Some(0));
+    assert_eq!(tested("behavioural"), Some(1));
+    assert_eq!(tested("any"), Some(1));
+    // Behavioural coverage without references is refused, not reported as zero.
+    let run = cmd
+        .args([
+            "t",
+            "--schema",
+            "db",
+            "--coverage",
+            "behavioural",
+            "--no-references",
+        ])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("needs the behavioural references"),
+        "{run}"
+    );
+    // Without a universe, no references unless asked for.
+    let plain = dir.command().args(["t"]).json();
+    assert!(plain["files"][0].get("references").is_none(), "{plain:#}");
+});
