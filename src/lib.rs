@@ -18,7 +18,7 @@ pub mod model;
 pub mod object;
 pub mod report;
 pub mod scan;
-pub mod schema;
+pub mod universe;
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.
 #[doc = include_str!("../README.md")]

@@ -5,7 +5,7 @@
 //!
 //! * `lexer`   — [`pgtap_scan::lexer::tokenize`], plus token-stream invariants;
 //! * `extract` — [`pgtap_scan::extract::Extractor::extract`];
-//! * `schema`  — [`pgtap_scan::schema::Universe::apply_sql`] (the migrations reader);
+//! * `schema`  — [`pgtap_scan::universe::Universe::apply_sql`] (the migrations reader);
 //! * `cache`   — [`pgtap_scan::cache::decode`], plus: what decodes re-encodes to the same
 //!   result.
 //!
@@ -163,7 +163,7 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             f.add(&("includes", r.includes.len().min(4)));
         }
         Target::Schema => {
-            let mut u = pgtap_scan::schema::Universe::new();
+            let mut u = pgtap_scan::universe::Universe::new();
             let skipped = u.apply_sql("fuzz.sql", input, &["public".to_string()]);
             let lines = line_count(input);
             for s in &skipped {

@@ -10,7 +10,7 @@ use pgtap_scan::config::{ExtractOptions, UniverseSpec, DEFAULT_MAX_MEMORY};
 use pgtap_scan::gate::Gate;
 use pgtap_scan::report::{Format, Needs, FORMATS};
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
-use pgtap_scan::schema::UrlSource;
+use pgtap_scan::universe::UrlSource;
 
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::config_file::{FileConfig, CONFIG_FILE_NAME};
