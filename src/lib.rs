@@ -5,7 +5,6 @@
 //! knows SQL, psql and pgTAP.
 
 pub mod behaviour;
-pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod coverage;
@@ -17,6 +16,7 @@ pub mod lexer;
 pub mod model;
 pub mod object;
 pub mod report;
+pub mod result_codec;
 pub mod scan;
 pub mod universe;
 
