@@ -4,10 +4,8 @@
 //! and skips expressions and bodies by balanced parentheses. A handler that cannot read
 //! its statement returns an error string; the statement becomes a [`SkippedStatement`].
 
-use super::naming::{
-    choose_relation_name, figure_colname, index_name_addition, truncate_ident, type_text,
-};
-use super::split::{self, lossy, matching, split_commas, text_of, Cursor, QName};
+use super::naming::{choose_relation_name, figure_colname, index_name_addition, type_text};
+use super::split::{self, lossy, matching, split_commas, text_of, truncate_ident, Cursor, QName};
 use super::{Details, Location, SchemaObject, SkippedStatement, Universe};
 use crate::lexer::{tokenize, tokenize_range, Token, TokenKind};
 use crate::object;
