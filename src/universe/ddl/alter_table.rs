@@ -3,9 +3,8 @@
 //! partitions and inheriting tables unless `ONLY`), constraints, row level security,
 //! owner, partitions attached or detached.
 
-use super::sequence::sequence_name_option;
-use super::table::{is_constraint_start, TableCtx};
-use super::{show, Reader, R};
+use super::clause::{is_constraint_start, sequence_name_option};
+use super::{show, Reader, TableCtx, R};
 use crate::lexer::{Token, TokenKind};
 use crate::object;
 use crate::universe::naming::type_text;

@@ -1,11 +1,10 @@
 //! Indexes: `CREATE INDEX`, `ALTER INDEX`, and those PRIMARY KEY / UNIQUE / EXCLUDE
 //! constraints ask for, named like PostgreSQL names them and repeated on partitions.
 
-use super::table::TableCtx;
-use super::{show, Reader, R};
-use crate::lexer::{Token, TokenKind};
-use crate::universe::naming::{choose_relation_name, figure_colname, index_name_addition};
-use crate::universe::split::{lossy, matching, split_commas, Cursor};
+use super::clause::index_element_name;
+use super::{show, PendingIndex, Reader, TableCtx, R};
+use crate::universe::naming::{choose_relation_name, index_name_addition};
+use crate::universe::split::{split_commas, Cursor};
 use crate::universe::{Details, SchemaObject};
 
 impl Reader<'_, '_> {
@@ -248,56 +247,4 @@ impl Reader<'_, '_> {
         }
         Ok(())
     }
-}
-
-/// What a constraint asks for in the way of an index.
-#[derive(Debug, Clone)]
-pub(super) struct PendingIndex {
-    pub(super) name: Option<String>,
-    pub(super) cols: Vec<String>,
-    pub(super) primary: bool,
-    pub(super) exclusion: bool,
-    pub(super) line: u32,
-}
-
-/// After PRIMARY KEY / UNIQUE: `INCLUDE (..)`, `WITH (..)`, `USING INDEX TABLESPACE x`.
-/// Every pass of the loop consumes a token or stops.
-pub(super) fn skip_index_params(c: &mut Cursor) {
-    loop {
-        if c.eat("include") || c.eat("with") {
-            c.parens();
-        } else if c.eat_seq(&["using", "index", "tablespace"]) {
-            c.ident();
-        } else if c.parens().is_none() {
-            // Not a parameter, or an unclosed `(`: nothing more to skip (and no progress
-            // to make, so stop rather than loop).
-            break;
-        }
-    }
-}
-
-/// The column name an index element contributes to the index's default name.
-pub(super) fn index_element_name(src: &[u8], el: &[Token]) -> String {
-    let Some(first) = el.first() else {
-        return "expr".into();
-    };
-    if first.kind == TokenKind::LParen {
-        let close = matching(el, 0).unwrap_or(el.len());
-        let inner = el.get(1..close).unwrap_or_default();
-        return figure_colname(src, inner).unwrap_or_else(|| "expr".into());
-    }
-    // A function call: `lower(name)`, `schema.f(x)`.
-    let mut j = 0;
-    while j + 2 < el.len()
-        && matches!(el[j].kind, TokenKind::Ident | TokenKind::QuotedIdent)
-        && el[j + 1].kind == TokenKind::Dot
-    {
-        j += 2;
-    }
-    if el.get(j + 1).is_some_and(|t| t.kind == TokenKind::LParen) {
-        if let Some(close) = matching(el, j + 1) {
-            return figure_colname(src, &el[..=close]).unwrap_or_else(|| "expr".into());
-        }
-    }
-    lossy(&crate::lexer::ident_value(src, first))
 }

@@ -14,9 +14,16 @@
 //! - [`index`], [`view`], [`function`], [`sequence`], [`type_`] (types and domains),
 //!   [`trigger_policy`] (objects named per table), [`database`] (schemas, extensions,
 //!   roles): `CREATE` and `ALTER` of each;
-//! - [`drop`]: `DROP` of every kind, with what it cascades to.
+//! - [`drop`]: `DROP` of every kind, with what it cascades to;
+//! - [`clause`]: clause readers several families share (no `Reader` state).
+//!
+//! The families import only this file and [`clause`], never each other: what they share
+//! (the [`Reader`], [`TableCtx`], [`PendingIndex`]) is here. They do call each other's
+//! methods on the one `Reader` (a table's constraints make indexes, a serial column makes a
+//! sequence).
 
 mod alter_table;
+mod clause;
 mod database;
 mod drop;
 mod function;
@@ -88,6 +95,28 @@ struct Reader<'u, 's> {
     skipped: Vec<SkippedStatement>,
     /// Between `COPY ... FROM stdin` and `\.`.
     in_copy: bool,
+}
+
+/// Per-statement state while a table is being created or altered.
+struct TableCtx {
+    key: String,
+    schema: String,
+    name: String,
+    pending: Vec<PendingIndex>,
+    /// Plain (non-constraint) indexes copied by LIKE ... INCLUDING INDEXES: (cols, unique, line).
+    plain: Vec<(Vec<String>, bool, u32)>,
+    /// `ALTER TABLE ONLY`: column changes stay off partitions and children.
+    only: bool,
+}
+
+/// What a constraint asks for in the way of an index.
+#[derive(Debug, Clone)]
+struct PendingIndex {
+    name: Option<String>,
+    cols: Vec<String>,
+    primary: bool,
+    exclusion: bool,
+    line: u32,
 }
 
 impl Reader<'_, '_> {

@@ -1,9 +1,8 @@
 //! Sequences: `CREATE SEQUENCE`, `ALTER SEQUENCE`, `OWNED BY`, and the sequences serial and
 //! identity columns own.
 
-use super::table::TableCtx;
-use super::{show, Reader, R, TABLE_LIKE};
-use crate::lexer::{Token, TokenKind};
+use super::{show, Reader, TableCtx, R, TABLE_LIKE};
+use crate::lexer::TokenKind;
 use crate::object;
 use crate::universe::naming::choose_relation_name;
 use crate::universe::split::{Cursor, QName};
@@ -134,16 +133,4 @@ impl Reader<'_, '_> {
             object::quote_part(&name)
         )
     }
-}
-
-/// `SEQUENCE NAME x` inside identity options.
-pub(super) fn sequence_name_option(src: &[u8], opts: &[Token]) -> Option<QName> {
-    let mut c = Cursor::new(src, opts);
-    while !c.at_end() {
-        if c.eat_seq(&["sequence", "name"]) {
-            return c.qname();
-        }
-        c.skip_one();
-    }
-    None
 }

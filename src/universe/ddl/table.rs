@@ -2,9 +2,10 @@
 //! columns with their types, defaults and identity/serial sequences, `LIKE`, and table
 //! constraints, whose indexes are made in [`super::index`].
 
-use super::index::{index_element_name, skip_index_params, PendingIndex};
-use super::sequence::sequence_name_option;
-use super::{show, Reader, R, TABLE_LIKE};
+use super::clause::{
+    index_element_name, is_column_constraint_kw, is_constraint_start, sequence_name_option,
+};
+use super::{show, PendingIndex, Reader, TableCtx, R, TABLE_LIKE};
 use crate::lexer::Token;
 use crate::object;
 use crate::universe::naming::type_text;
@@ -583,60 +584,6 @@ impl Reader<'_, '_> {
     }
 }
 
-/// Per-statement state while a table is being created or altered.
-pub(super) struct TableCtx {
-    pub(super) key: String,
-    pub(super) schema: String,
-    pub(super) name: String,
-    pub(super) pending: Vec<PendingIndex>,
-    /// Plain (non-constraint) indexes copied by LIKE ... INCLUDING INDEXES: (cols, unique, line).
-    pub(super) plain: Vec<(Vec<String>, bool, u32)>,
-    /// `ALTER TABLE ONLY`: column changes stay off partitions and children.
-    pub(super) only: bool,
-}
-
-/// Whether a table element / ADD starts a table constraint.
-pub(super) fn is_constraint_start(c: &Cursor) -> bool {
-    [
-        "constraint",
-        "primary",
-        "unique",
-        "check",
-        "foreign",
-        "exclude",
-    ]
-    .iter()
-    .any(|k| c.is(k))
-}
-
-/// Keywords that end a column's type (or a DEFAULT expression).
-pub(super) fn is_column_constraint_kw(c: &Cursor) -> bool {
-    const KW: &[&str] = &[
-        "constraint",
-        "null",
-        "default",
-        "primary",
-        "unique",
-        "references",
-        "check",
-        "generated",
-        "collate",
-        "compression",
-        "storage",
-        "deferrable",
-        "initially",
-    ];
-    if c.is("not") {
-        return c.is_at(1, "null") || c.is_at(1, "deferrable");
-    }
-    // `WITH OPTIONS` of typed tables and partitions (a type never contains WITH but
-    // `timestamp with time zone` does: only `with options` counts).
-    if c.is("with") {
-        return c.is_at(1, "options");
-    }
-    KW.iter().any(|k| c.is(k))
-}
-
 /// After REFERENCES: the table, its columns, MATCH, ON DELETE/UPDATE actions.
 fn skip_references(c: &mut Cursor) {
     c.qname();
@@ -654,6 +601,22 @@ fn skip_references(c: &mut Cursor) {
                 c.parens();
             }
         } else {
+            break;
+        }
+    }
+}
+
+/// After PRIMARY KEY / UNIQUE: `INCLUDE (..)`, `WITH (..)`, `USING INDEX TABLESPACE x`.
+/// Every pass of the loop consumes a token or stops.
+fn skip_index_params(c: &mut Cursor) {
+    loop {
+        if c.eat("include") || c.eat("with") {
+            c.parens();
+        } else if c.eat_seq(&["using", "index", "tablespace"]) {
+            c.ident();
+        } else if c.parens().is_none() {
+            // Not a parameter, or an unclosed `(`: nothing more to skip (and no progress
+            // to make, so stop rather than loop).
             break;
         }
     }

@@ -1,7 +1,7 @@
 //! `CREATE TYPE` (enum, composite, range with its multirange and constructors, base,
 //! shell), `CREATE DOMAIN` and `ALTER TYPE` (renames, `ADD VALUE`, `RENAME VALUE`).
 
-use super::table::is_column_constraint_kw;
+use super::clause::is_column_constraint_kw;
 use super::{show, Reader, R};
 use crate::lexer::{Token, TokenKind};
 use crate::object;

@@ -1,8 +1,7 @@
 //! `CREATE VIEW` / `MATERIALIZED VIEW`, and the output columns of a query (also for
 //! `CREATE TABLE AS`) when they can be known statically.
 
-use super::table::TableCtx;
-use super::{show, Reader, R, TABLE_LIKE};
+use super::{show, Reader, TableCtx, R, TABLE_LIKE};
 use crate::lexer::{Token, TokenKind};
 use crate::object;
 use crate::universe::naming::figure_colname;
