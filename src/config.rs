@@ -139,6 +139,6 @@ pub enum UniverseSpec {
     /// file named, unless the user opts in).
     Database {
         url: Option<String>,
-        source: crate::schema::UrlSource,
+        source: crate::universe::UrlSource,
     },
 }

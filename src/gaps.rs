@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::coverage::{Database, ObjectCoverage, ObjectLocation};
-use crate::schema::{Location, SchemaObject, Universe};
+use crate::universe::{Location, SchemaObject, Universe};
 
 /// Kinds a universe describes (what the migration reader and introspection produce).
 pub const UNIVERSE_KINDS: &[&str] = &[

@@ -566,7 +566,7 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
             &pcfg,
             reader.cache.as_deref_mut().map(|cache| pipeline::Cached {
                 cache,
-                codec: &crate::cache::FileResultCodec,
+                codec: &crate::result_codec::FileResultCodec,
                 read_only: true,
             }),
             |_path, bytes| extractor.extract(bytes),

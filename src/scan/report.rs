@@ -183,7 +183,7 @@ impl ScanReport {
     /// use std::path::PathBuf;
     /// use pgtap_scan::gaps::UniverseSource;
     /// use pgtap_scan::scan::{run, ScanConfig};
-    /// use pgtap_scan::schema::load_migrations;
+    /// use pgtap_scan::universe::load_migrations;
     ///
     /// let mut cfg = ScanConfig::default();
     /// cfg.discovery.roots = vec!["fixtures/sample/tests".into()];
@@ -217,7 +217,7 @@ impl ScanReport {
     /// `references`), or either.
     pub fn with_universe_as(
         mut self,
-        universe: &crate::schema::Universe,
+        universe: &crate::universe::Universe,
         source: UniverseSource,
         schemas: &[String],
         mode: crate::gaps::CoverageMode,
@@ -234,7 +234,7 @@ impl ScanReport {
 
     /// Adds the statements the universe reader skipped as warnings (`schema statement
     /// skipped: ...`), so every report lists and counts what stderr printed.
-    pub fn with_universe_warnings(mut self, skipped: &[crate::schema::SkippedStatement]) -> Self {
+    pub fn with_universe_warnings(mut self, skipped: &[crate::universe::SkippedStatement]) -> Self {
         for s in skipped {
             self.summary.warnings += 1;
             self.messages.push(Message {

@@ -105,7 +105,7 @@ pub fn scan(
         &pcfg,
         cache.as_mut().map(|cache| pipeline::Cached {
             cache,
-            codec: &crate::cache::FileResultCodec,
+            codec: &crate::result_codec::FileResultCodec,
             read_only: false,
         }),
         |_path, bytes| extractor.extract(bytes),
@@ -197,7 +197,7 @@ pub(crate) fn token_limits(budget: u64, threads: usize) -> crate::lexer::Limits 
 /// The cache namespace: the extraction options, and whether binary-looking files are
 /// parsed (a result stored under `--binary` must not be served without it).
 fn cache_namespace(cfg: &ScanConfig) -> Vec<u8> {
-    let mut ns = crate::cache::namespace(&cfg.extract);
+    let mut ns = crate::result_codec::namespace(&cfg.extract);
     if cfg.binary {
         ns.extend_from_slice(b"\nbinary true");
     }

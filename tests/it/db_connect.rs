@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pgtap_scan::schema::{load_database, DatabaseOptions, UrlSource};
+use pgtap_scan::universe::{load_database, DatabaseOptions, UrlSource};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::util;

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use pgtap_scan::schema::{load_database, load_migrations, DatabaseOptions, Details, Universe};
+use pgtap_scan::universe::{load_database, load_migrations, DatabaseOptions, Details, Universe};
 use serde_json::Value;
 
 /// Keys the database has and no migration creates: `public` and `plpgsql` exist in every

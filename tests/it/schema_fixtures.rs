@@ -17,7 +17,7 @@
 
 use std::path::PathBuf;
 
-use pgtap_scan::schema::{load_migrations, SkippedStatement, Universe};
+use pgtap_scan::universe::{load_migrations, SkippedStatement, Universe};
 
 fn load(fixture: &str) -> (Universe, Vec<SkippedStatement>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,6 @@
 //! The DDL reader never panics, whatever the bytes.
 
-use pgtap_scan::schema::Universe;
+use pgtap_scan::universe::Universe;
 use proptest::prelude::*;
 
 fn sqlish() -> impl Strategy<Value = String> {

@@ -304,16 +304,16 @@ fn load_universe(
     plan: &Plan,
     messages: &Messages,
 ) -> anyhow::Result<(
-    pgtap_scan::schema::Universe,
+    pgtap_scan::universe::Universe,
     pgtap_scan::gaps::UniverseSource,
-    Vec<pgtap_scan::schema::SkippedStatement>,
+    Vec<pgtap_scan::universe::SkippedStatement>,
 )> {
     use pgtap_scan::config::UniverseSpec;
     use pgtap_scan::gaps::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
             let (universe, skipped) =
-                pgtap_scan::schema::load_migrations(paths, &plan.scan.extract.search_path)
+                pgtap_scan::universe::load_migrations(paths, &plan.scan.extract.search_path)
                     .context("reading the schema")?;
             for s in &skipped {
                 messages.warning(&format!(
@@ -324,8 +324,8 @@ fn load_universe(
             Ok((universe, UniverseSource::Migrations, skipped))
         }
         UniverseSpec::Database { url, source } => {
-            let defaults = pgtap_scan::schema::DatabaseOptions::default();
-            let opts = pgtap_scan::schema::DatabaseOptions {
+            let defaults = pgtap_scan::universe::DatabaseOptions::default();
+            let opts = pgtap_scan::universe::DatabaseOptions {
                 url: url.clone(),
                 schemas: plan.schemas.clone(),
                 search_path: plan.scan.extract.search_path.clone(),
@@ -334,12 +334,13 @@ fn load_universe(
                 query_timeout: plan.database_timeout.unwrap_or(defaults.query_timeout),
                 ..defaults
             };
-            let universe = pgtap_scan::schema::load_database(&opts).map_err(|e| match source {
-                pgtap_scan::schema::UrlSource::Flag => anyhow::anyhow!("--database-url: {e}"),
-                pgtap_scan::schema::UrlSource::ConfigFile(p) => {
-                    anyhow::anyhow!("{}: database-url: {e}", p.display())
-                }
-            })?;
+            let universe =
+                pgtap_scan::universe::load_database(&opts).map_err(|e| match source {
+                    pgtap_scan::universe::UrlSource::Flag => anyhow::anyhow!("--database-url: {e}"),
+                    pgtap_scan::universe::UrlSource::ConfigFile(p) => {
+                        anyhow::anyhow!("{}: database-url: {e}", p.display())
+                    }
+                })?;
             if universe.is_empty() {
                 anyhow::bail!(
                     "the database holds no object{}: nothing to measure coverage against",

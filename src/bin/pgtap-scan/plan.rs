@@ -11,7 +11,7 @@ use pgtap_scan::gaps::CoverageMode;
 use pgtap_scan::gate::Gate;
 use pgtap_scan::report::{Format, Needs, FORMATS};
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
-use pgtap_scan::schema::UrlSource;
+use pgtap_scan::universe::UrlSource;
 
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::config_file::{FileConfig, CONFIG_FILE_NAME};

@@ -1,5 +1,6 @@
-//! `--cache DIR`: how a [`FileResult`] is kept in the pipeline's blob store, and what a
-//! cache's results depend on besides the file (its *namespace*).
+//! The codec of `--cache DIR`: how a [`FileResult`] is encoded for the pipeline's blob
+//! store (the store itself is `pipeline::cache`), and what a cache's results depend on
+//! besides the file (its *namespace*).
 //!
 //! The encoding is our own compact binary format rather than postcard or bincode through
 //! serde: the model's serde attributes serve the JSON contract (`skip_serializing_if`,

@@ -42,7 +42,7 @@ use std::time::Duration;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::Row;
 
-use super::connect::{self, pg_message, Session, UrlSource};
+use super::connect::{self, pg_message, IntrospectError, Session, UrlSource};
 use super::{Details, Location, SchemaObject, Universe};
 use crate::object;
 
@@ -82,32 +82,6 @@ impl Default for DatabaseOptions {
             trust_config_url: false,
         }
     }
-}
-
-/// Why a database could not be read. Every message is one line.
-#[derive(Debug, thiserror::Error)]
-pub enum IntrospectError {
-    #[error("invalid database connection string: {0}")]
-    Config(String),
-    #[error("cannot connect to {target}: {message}")]
-    Connect { target: String, message: String },
-    #[error("cannot connect to {target}: no answer within {seconds} s")]
-    Timeout { target: String, seconds: u64 },
-    /// A password was held back or a request for one refused (see [`super::connect`]).
-    #[error("cannot connect to {target}: {message}")]
-    Refused { target: String, message: String },
-    #[error("reading {what} from {target}: no answer within {seconds} s (--database-timeout)")]
-    QueryTimeout {
-        target: String,
-        what: &'static str,
-        seconds: u64,
-    },
-    #[error("reading {what} from {target} failed: {message}")]
-    Query {
-        target: String,
-        what: &'static str,
-        message: String,
-    },
 }
 
 /// Connects with [`DatabaseOptions`] and reads every object into a [`Universe`].

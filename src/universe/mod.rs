@@ -79,9 +79,10 @@ use serde::Serialize;
 use crate::object;
 
 pub use connect::{
-    is_local_host, password_plan, HostFrom, PasswordFrom, PasswordPlan, TlsUse, UrlSource,
+    is_local_host, password_plan, HostFrom, IntrospectError, PasswordFrom, PasswordPlan, TlsUse,
+    UrlSource,
 };
-pub use introspect::{load_database, DatabaseOptions, IntrospectError};
+pub use introspect::{load_database, DatabaseOptions};
 
 /// Where an object was (last) defined.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -239,7 +240,7 @@ impl Universe {
         search_path: &[String],
     ) -> Vec<SkippedStatement> {
         // A byte-order mark would glue itself to the first statement's first word.
-        let src = src.strip_prefix(crate::extract::BOM).unwrap_or(src);
+        let src = src.strip_prefix(crate::lexer::BOM).unwrap_or(src);
         ddl::apply(self, file, src, search_path)
     }
 

@@ -1,27 +1,7 @@
 //! PostgreSQL's rules for names it makes up, and type spelling for keys.
 
-use super::split::{lossy, matching, text_of};
+use super::split::{clip, lossy, matching, text_of, MAX_IDENT};
 use crate::lexer::{ident_value, Token, TokenKind};
-
-/// `NAMEDATALEN - 1`: identifiers are truncated to this many bytes.
-pub const MAX_IDENT: usize = 63;
-
-/// Truncates to at most `max` bytes on a character boundary (`pg_mbcliplen`).
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// Truncates an identifier to 63 bytes like the parser does.
-pub fn truncate_ident(s: &str) -> String {
-    clip(s, MAX_IDENT).to_string()
-}
 
 /// `makeObjectName(name1, name2, label)`: `name1_name2_label`, shortening the longer of
 /// name1/name2 until the whole fits in 63 bytes.

@@ -1,6 +1,28 @@
-//! Statements out of a token stream, and a cursor to read one.
+//! Statements out of a token stream, a cursor to read one, and the identifier rules the
+//! cursor applies (63-byte truncation). The layer below `naming`: it imports nothing from it.
 
 use crate::lexer::{ident_value, string_value, Token, TokenKind};
+
+/// `NAMEDATALEN - 1`: identifiers are truncated to this many bytes.
+pub const MAX_IDENT: usize = 63;
+
+/// Truncates to at most `max` bytes on a character boundary (`pg_mbcliplen`).
+pub fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Truncates an identifier to 63 bytes like the parser does (a rule of the lexer, `scan.l`,
+/// so it lives with the cursor that reads identifiers, not with the naming rules).
+pub fn truncate_ident(s: &str) -> String {
+    clip(s, MAX_IDENT).to_string()
+}
 
 /// Splits code tokens (comments already removed) into statements at top-level `;`.
 /// psql meta-commands are statements of their own. `BEGIN ATOMIC ... END` bodies of SQL
@@ -159,9 +181,7 @@ impl<'a> Cursor<'a> {
         match t.kind {
             TokenKind::Ident | TokenKind::QuotedIdent => {
                 self.i += 1;
-                Some(super::naming::truncate_ident(&lossy(&ident_value(
-                    self.src, t,
-                ))))
+                Some(truncate_ident(&lossy(&ident_value(self.src, t))))
             }
             _ => None,
         }

@@ -1,5 +1,7 @@
 //! Connecting to a live database for [`super::introspect`]: the connection string, TLS,
-//! and what may be sent where.
+//! and what may be sent where. Also the error of reading a database, [`IntrospectError`]
+//! (the queries' failures too): it lives here, below introspect, so that introspect
+//! imports connect and never the other way round.
 //!
 //! **The string.** A `postgres://` URL or a libpq `key=value` string, completed from
 //! `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`, `PGCONNECT_TIMEOUT`,
@@ -58,7 +60,31 @@ use tokio_postgres::config::{Host, SslMode as PgSslMode, SslNegotiation};
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::introspect::IntrospectError;
+/// Why a database could not be read. Every message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    #[error("invalid database connection string: {0}")]
+    Config(String),
+    #[error("cannot connect to {target}: {message}")]
+    Connect { target: String, message: String },
+    #[error("cannot connect to {target}: no answer within {seconds} s")]
+    Timeout { target: String, seconds: u64 },
+    /// A password was held back or a request for one refused (see the module's header).
+    #[error("cannot connect to {target}: {message}")]
+    Refused { target: String, message: String },
+    #[error("reading {what} from {target}: no answer within {seconds} s (--database-timeout)")]
+    QueryTimeout {
+        target: String,
+        what: &'static str,
+        seconds: u64,
+    },
+    #[error("reading {what} from {target} failed: {message}")]
+    Query {
+        target: String,
+        what: &'static str,
+        message: String,
+    },
+}
 
 /// Where the connection string came from: decides whether a password from the
 /// environment may go to the host it names.
