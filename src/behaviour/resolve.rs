@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::db::{Database, Place, Target, Use, Uses};
 use crate::model::{Command, Outcome, RefKind};
-use crate::schema::{Details, SchemaObject, Universe};
+use crate::universe::{Details, SchemaObject, Universe};
 
 /// Roles that bypass row level security in the platforms we know (superuser, Supabase's
 /// `service_role` and admin).

@@ -200,7 +200,7 @@ impl ScanReport {
     /// ```
     pub fn with_universe(
         self,
-        universe: &crate::schema::Universe,
+        universe: &crate::universe::Universe,
         source: UniverseSource,
         schemas: &[String],
     ) -> Self {
