@@ -21,6 +21,46 @@ use scan::{Event, RawRef, Scanner};
 
 pub use builtins::{is_builtin_function, is_builtin_type};
 
+/// The functions a routine body calls (schema as written, name, number of arguments):
+/// read like the bodies of test functions, PL/pgSQL or SQL. pgTAP's and PostgreSQL's own
+/// functions are left out.
+pub fn body_calls(body: &[u8]) -> Vec<crate::universe::BodyCall> {
+    let opts = ExtractOptions::default();
+    let mut toks = Vec::new();
+    let mut diags = Vec::new();
+    tokenize_range(body, 0..body.len(), 1, 1, &mut toks, &mut diags);
+    toks.retain(|t| {
+        !matches!(
+            t.kind,
+            TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
+        )
+    });
+    let scanner = Scanner {
+        src: body,
+        toks: &toks,
+        opts: &opts,
+        body: true,
+        top: false,
+    };
+    let mut out: Vec<crate::universe::BodyCall> = Vec::new();
+    let mut events = Vec::new();
+    for (start, k) in statements(&toks) {
+        events.clear();
+        scanner.statement(start, k, &mut events);
+        for ev in events.drain(..) {
+            if let Event::Ref(r, _) = ev {
+                if r.kind == crate::model::RefKind::Function {
+                    let call = (r.schema, r.name, r.arity.unwrap_or(0));
+                    if !out.contains(&call) {
+                        out.push(call);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 thread_local! {
     /// A unit's code tokens (comments left out), reused from unit to unit.
     static CODE: std::cell::RefCell<Vec<Token>> = const { std::cell::RefCell::new(Vec::new()) };

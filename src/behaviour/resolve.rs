@@ -40,13 +40,16 @@ pub enum ViaKind {
     Policy,
     /// A function run by a fired trigger (indirect).
     TriggerFunction,
+    /// A function called by an exercised function's body, as read from the migrations
+    /// (indirect).
+    Call,
 }
 
 impl ViaKind {
     /// Indirect exercise: the object ran because something else did, and no test looks at
     /// it (listed, never counted as tested).
     pub fn indirect(self) -> bool {
-        matches!(self, ViaKind::TriggerFunction)
+        matches!(self, ViaKind::TriggerFunction | ViaKind::Call)
     }
 }
 
@@ -378,13 +381,18 @@ fn rls_commands(c: Command) -> &'static [&'static str] {
     }
 }
 
-/// Does a trigger fire on this command? (The universe does not keep trigger events yet:
-/// every DML command fires every trigger of the table; said in the report's docs.)
-fn fires(c: Command) -> bool {
-    matches!(
-        c,
-        Command::Insert | Command::Update | Command::Delete | Command::Merge | Command::Truncate
-    )
+/// Does a trigger with these events fire on this command? Events not known (a live
+/// database, yet): every DML command counts.
+fn fires(c: Command, events: Option<&[String]>) -> bool {
+    let fired: &[&str] = match c {
+        Command::Insert => &["insert"],
+        Command::Update => &["update"],
+        Command::Delete => &["delete"],
+        Command::Merge => &["insert", "update", "delete"],
+        Command::Truncate => &["truncate"],
+        Command::Select | Command::Copy => return false,
+    };
+    events.is_none_or(|ev| ev.iter().any(|e| fired.contains(&e.as_str())))
 }
 
 fn policy_applies(p: &SchemaObject, command: &str, role: &str) -> bool {
@@ -460,8 +468,11 @@ pub fn resolve(
         for rel in &objects {
             for (u, n) in uses {
                 let Some(cmd) = u.command else { continue };
-                if fires(cmd) {
-                    for trg in ix.children_of(&rel.key, "trigger") {
+                {
+                    for trg in ix
+                        .children_of(&rel.key, "trigger")
+                        .filter(|t| fires(cmd, universe.trigger_events(&t.key)))
+                    {
                         acc.entry(trg.key.as_str()).or_default().via.insert(Via {
                             how: ViaKind::Trigger,
                             from: rel.key.clone(),
@@ -523,6 +534,39 @@ pub fn resolve(
                             cell.2.truncate(super::db::USE_LOCATIONS);
                         }
                     }
+                }
+            }
+        }
+    }
+    // The call graph: functions called by exercised functions' bodies (and by trigger
+    // functions), transitively, are exercised indirectly.
+    let mut queue: Vec<&str> = acc
+        .iter()
+        .filter(|(k, a)| k.starts_with("function:") && (!a.uses.is_empty() || !a.via.is_empty()))
+        .map(|(k, _)| *k)
+        .collect();
+    let mut seen: BTreeSet<&str> = queue.iter().copied().collect();
+    while let Some(caller) = queue.pop() {
+        for (schema, name, arity) in universe.calls_of(caller) {
+            let t = Target {
+                kind: RefKind::Function,
+                schema: schema.as_deref().map(Into::into),
+                name: name.as_str().into(),
+                relation: None,
+                arity: Some(*arity),
+            };
+            for callee in resolve_target(&ix, &t, path) {
+                let a = acc.entry(callee.key.as_str()).or_default();
+                if a.via.len() < MAX_VIA {
+                    a.via.insert(Via {
+                        how: ViaKind::Call,
+                        from: caller.to_string(),
+                        command: None,
+                        role: None,
+                    });
+                }
+                if seen.insert(callee.key.as_str()) {
+                    queue.push(callee.key.as_str());
                 }
             }
         }

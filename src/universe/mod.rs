@@ -224,11 +224,43 @@ pub struct Universe {
     /// platform's `auth.users`): triggers and policies on them are kept with these keys
     /// as their parents.
     external: std::collections::BTreeSet<String>,
+    /// Functions' bodies as read from migrations: the calls each makes (schema as written,
+    /// name, number of arguments), for the call graph of behavioural coverage. Not known
+    /// for a live database yet.
+    calls: BTreeMap<String, Vec<BodyCall>>,
+    /// Triggers' events (`insert`, `update`, `delete`, `truncate`) as read from
+    /// migrations; absent: not known (a live database, yet).
+    trigger_events: BTreeMap<String, Vec<String>>,
 }
+
+/// A call in a function body: (schema as written, name, number of arguments).
+pub type BodyCall = (Option<String>, String, u32);
 
 impl Universe {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The calls a function's body makes (empty when its body was not read).
+    pub fn calls_of(&self, function_key: &str) -> &[BodyCall] {
+        self.calls.get(function_key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The events a trigger fires on; `None` when not known.
+    pub fn trigger_events(&self, trigger_key: &str) -> Option<&[String]> {
+        self.trigger_events.get(trigger_key).map(Vec::as_slice)
+    }
+
+    pub(crate) fn set_calls(&mut self, function_key: String, calls: Vec<BodyCall>) {
+        if calls.is_empty() {
+            self.calls.remove(&function_key);
+        } else {
+            self.calls.insert(function_key, calls);
+        }
+    }
+
+    pub(crate) fn set_trigger_events(&mut self, trigger_key: String, events: Vec<String>) {
+        self.trigger_events.insert(trigger_key, events);
     }
 
     /// Applies one file's statements in order. `search_path` is the path a migration

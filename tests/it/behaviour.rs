@@ -256,6 +256,13 @@ CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN 
 CREATE TRIGGER todos_touch BEFORE INSERT ON app.todos FOR EACH ROW EXECUTE FUNCTION app.touch();
 CREATE FUNCTION app.other_user() RETURNS uuid LANGUAGE sql AS $$ SELECT NULL::uuid $$;
 CREATE FUNCTION app.unused() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE FUNCTION app.on_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER todos_on_update BEFORE UPDATE OF title ON app.todos FOR EACH ROW EXECUTE FUNCTION app.on_update();
+CREATE FUNCTION app.inner_step(n int) RETURNS int LANGUAGE sql AS $$ SELECT n + 1 $$;
+CREATE FUNCTION app.outer_step() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN app.inner_step(1);
+END $$;
 ";
 
 /// The universe object `key` in the report's `behaviour.objects`.
@@ -307,6 +314,9 @@ pgtest!(
             .get("only")
             .is_none());
         assert!(gap("trigger:app.todos.todos_touch").is_none());
+        // A trigger fires on its events only: no test updates the table.
+        assert!(exercised(&report, "trigger:app.todos.todos_on_update").is_none());
+        assert!(gap("trigger:app.todos.todos_on_update").is_some());
 
         // Policies: those of the role the tests switch to are exercised, the admin's
         // (tested for no role) are not.
@@ -341,6 +351,32 @@ pgtest!(
             cell("admin", "delete")["policies"],
             serde_json::json!(["policy:app.todos.todos_admin"])
         );
+    }
+);
+
+pgtest!(
+    a_function_called_only_by_an_exercised_function_is_exercised_indirectly,
+    |dir, cmd| {
+        dir.create(
+            "t/calls.sql",
+            "SELECT plan(1);\nSELECT is(app.outer_step(), 2, 'outer');\nSELECT * FROM finish();\n",
+        );
+        dir.create("db/001.sql", RLS_MIGRATION);
+        let report = cmd.args(["t", "--schema", "db"]).json();
+        let outer = exercised(&report, "function:app.outer_step()").expect("called");
+        assert_eq!(outer["direct"], true);
+        let inner = exercised(&report, "function:app.inner_step(integer)").expect("reached");
+        assert_eq!(inner["direct"], false);
+        assert_eq!(inner["via"][0]["how"], "call");
+        assert_eq!(inner["via"][0]["from"], "function:app.outer_step()");
+        let gap = report["gaps"]
+            .as_array()
+            .expect("gaps")
+            .iter()
+            .find(|g| g["key"] == "function:app.inner_step(integer)")
+            .cloned()
+            .expect("indirect is still a gap");
+        assert_eq!(gap["only"], "indirect");
     }
 );
 

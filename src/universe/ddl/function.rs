@@ -18,8 +18,22 @@ impl Reader<'_, '_> {
         let schema = self.schema_for(&q);
         let mut returns = None;
         let mut language = None;
+        let mut body: Option<Vec<u8>> = None;
         while !c.at_end() {
-            if c.eat("returns") {
+            if c.eat("as") {
+                // `AS $$ body $$` or `AS 'body'` (C functions: `AS 'obj', 'symbol'`).
+                if let Some(t) = c
+                    .peek()
+                    .filter(|t| matches!(t.kind, TokenKind::String | TokenKind::DollarString))
+                {
+                    body = Some(crate::lexer::string_value(self.src, t).into_owned());
+                    c.skip_one();
+                }
+            } else if c.is("begin") && c.is_at(1, "atomic") {
+                // A SQL-standard body: the rest of the statement.
+                body = Some(text_of(self.src, c.rest()).into_bytes());
+                break;
+            } else if c.eat("returns") {
                 let s = c.i;
                 while !c.at_end() && !is_routine_option(c) {
                     c.skip_one();
@@ -34,6 +48,10 @@ impl Reader<'_, '_> {
                 c.skip_one();
             }
         }
+        let calls = match (&body, language.as_deref()) {
+            (Some(b), Some("sql" | "plpgsql") | None) => crate::behaviour::body_calls(b),
+            _ => Vec::new(),
+        };
         let o = self.new_object(
             "function",
             Some(schema),
@@ -47,7 +65,9 @@ impl Reader<'_, '_> {
                 procedure,
             },
         );
+        let key = o.key.clone();
         self.u.insert(o);
+        self.u.set_calls(key, calls);
         Ok(())
     }
 

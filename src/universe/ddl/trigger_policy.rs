@@ -12,7 +12,16 @@ impl Reader<'_, '_> {
     pub(super) fn create_trigger(&mut self, c: &mut Cursor) -> R {
         let name = c.ident().ok_or("CREATE TRIGGER without a name")?;
         let line = c.toks[0].line;
-        c.skip_until(&["on"]);
+        // `{BEFORE | AFTER | INSTEAD OF} event [OR event ...] ON table`.
+        let mut events = Vec::new();
+        while !c.at_end() && !c.is("on") {
+            for e in ["insert", "update", "delete", "truncate"] {
+                if c.is(e) && !events.iter().any(|x| x == e) {
+                    events.push(e.to_string());
+                }
+            }
+            c.skip_one();
+        }
         if !c.eat("on") {
             return Err("CREATE TRIGGER without ON".into());
         }
@@ -33,7 +42,11 @@ impl Reader<'_, '_> {
             line,
             Details::Trigger { function },
         );
+        let key = o.key.clone();
         self.u.insert(o);
+        if !events.is_empty() {
+            self.u.set_trigger_events(key, events);
+        }
         Ok(())
     }
 
