@@ -493,7 +493,8 @@ impl Reader<'_> {
     }
 
     fn triggers(&mut self, rels: &HashMap<u32, Relation>) -> Result<(), IntrospectError> {
-        let sql = "SELECT t.tgrelid, t.tgname::text, fn.nspname::text, p.proname::text \
+        let sql = "SELECT t.tgrelid, t.tgname::text, fn.nspname::text, p.proname::text, \
+                          t.tgtype::int \
                      FROM pg_catalog.pg_trigger t \
                      JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid \
                      JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace \
@@ -510,11 +511,25 @@ impl Reader<'_> {
                 object::quote_part(&fschema),
                 object::quote_part(&fname)
             );
+            let tgtype: i32 = self.get(&row, 4, W)?;
             let details = Details::Trigger {
                 function: Some(function),
             };
             let table = Some((r.key.clone(), r.name.clone()));
-            self.add("trigger", Some(r.schema.clone()), table, name, details);
+            let key = self.add("trigger", Some(r.schema.clone()), table, name, details);
+            // pg_trigger.tgtype's event bits (TRIGGER_TYPE_INSERT, _DELETE, _UPDATE,
+            // _TRUNCATE in PostgreSQL's pg_trigger.h), in the migrations' order.
+            let events: Vec<String> = [
+                (4, "insert"),
+                (16, "update"),
+                (8, "delete"),
+                (32, "truncate"),
+            ]
+            .into_iter()
+            .filter(|(bit, _)| tgtype & bit != 0)
+            .map(|(_, e)| e.to_string())
+            .collect();
+            self.u.set_trigger_events(key, events);
         }
         Ok(())
     }
