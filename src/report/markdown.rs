@@ -106,7 +106,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
             "| {} | {} | {} ({}) | {} | {} | {} |",
-            cell(kind),
+            cell(kind.name()),
             k.objects,
             k.tested,
             pct(k.tested, k.objects),
@@ -279,7 +279,7 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Resu
         writeln!(
             w,
             "| {} | {} | {} | {:.1}% |",
-            cell(kind),
+            cell(kind.name()),
             k.objects,
             k.tested,
             k.percent
@@ -345,11 +345,7 @@ pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Re
         let n = s.gaps[i..].iter().take_while(|g| &g.kind == kind).count();
         let total = s.coverage.by_kind.get(kind).map_or(0, |k| k.objects);
         writeln!(w)?;
-        writeln!(
-            w,
-            "### {} ({n} of {total} untested)",
-            crate::gate::plural(kind)
-        )?;
+        writeln!(w, "### {} ({n} of {total} untested)", kind.plural())?;
         writeln!(w)?;
         writeln!(w, "| object | defined at |")?;
         writeln!(w, "|---|---|")?;

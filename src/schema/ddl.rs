@@ -10,7 +10,7 @@ use super::naming::{
 use super::split::{self, lossy, matching, split_commas, text_of, Cursor, QName};
 use super::{Details, Location, SchemaObject, SkippedStatement, Universe};
 use crate::lexer::{tokenize, tokenize_range, Token, TokenKind};
-use crate::object;
+use crate::object::{self, ObjectKind};
 
 type R = Result<(), String>;
 
@@ -284,7 +284,7 @@ impl<'u, 's> Reader<'u, 's> {
 
     fn new_object(
         &self,
-        kind: &str,
+        kind: ObjectKind,
         schema: Option<String>,
         table: Option<(String, String)>,
         name: String,
@@ -297,7 +297,7 @@ impl<'u, 's> Reader<'u, 's> {
         };
         let mut o = SchemaObject {
             key: String::new(),
-            kind: kind.to_string(),
+            kind,
             schema,
             table,
             name,
@@ -442,10 +442,10 @@ impl<'u, 's> Reader<'u, 's> {
             return self.create_schema(c);
         }
         if c.eat("table") {
-            return self.create_table(c, "table");
+            return self.create_table(c, ObjectKind::Table);
         }
         if c.eat_seq(&["foreign", "table"]) {
-            return self.create_table(c, "foreign_table");
+            return self.create_table(c, ObjectKind::ForeignTable);
         }
         if c.is("unique") || c.is("index") {
             let unique = c.eat("unique");
@@ -453,13 +453,13 @@ impl<'u, 's> Reader<'u, 's> {
             return self.create_index(c, unique);
         }
         if c.eat("view") {
-            return self.create_view(c, "view");
+            return self.create_view(c, ObjectKind::View);
         }
         if c.eat_seq(&["recursive", "view"]) {
-            return self.create_view(c, "view");
+            return self.create_view(c, ObjectKind::View);
         }
         if c.eat_seq(&["materialized", "view"]) {
-            return self.create_view(c, "materialized_view");
+            return self.create_view(c, ObjectKind::MaterializedView);
         }
         if c.eat("function") {
             return self.create_function(c, false);
@@ -540,7 +540,7 @@ impl<'u, 's> Reader<'u, 's> {
         let line = c.toks[0].line;
         let key = object::key("schema", &[&name]);
         if !(if_not_exists && self.u.contains(&key)) {
-            let o = self.new_object("schema", None, None, name, line, Details::None);
+            let o = self.new_object(ObjectKind::Schema, None, None, name, line, Details::None);
             self.u.insert(o);
         }
         if !c.at_end() {
@@ -549,11 +549,11 @@ impl<'u, 's> Reader<'u, 's> {
         Ok(())
     }
 
-    fn create_table(&mut self, c: &mut Cursor, kind: &str) -> R {
+    fn create_table(&mut self, c: &mut Cursor, kind: ObjectKind) -> R {
         let if_not_exists = c.eat_seq(&["if", "not", "exists"]);
         let q = c.qname().ok_or("CREATE TABLE without a name")?;
         let schema = self.schema_for(&q);
-        let key = object::key(kind, &[&schema, &q.name]);
+        let key = kind.key(&[&schema, &q.name]);
         if self.u.contains(&key) {
             if if_not_exists {
                 return Ok(());
@@ -733,7 +733,7 @@ impl<'u, 's> Reader<'u, 's> {
             if has("indexes") {
                 let idx: Vec<SchemaObject> = self
                     .u
-                    .children_of(&src_key, "index")
+                    .children_of(&src_key, ObjectKind::Index)
                     .filter(|o| o.parent.as_deref() == Some(src_key.as_str()))
                     .cloned()
                     .collect();
@@ -1061,7 +1061,7 @@ impl<'u, 's> Reader<'u, 's> {
     ) {
         let position = self.next_position(&t.key);
         let o = self.new_object(
-            "column",
+            ObjectKind::Column,
             Some(t.schema.clone()),
             Some((t.key.clone(), t.name.clone())),
             name.to_string(),
@@ -1123,7 +1123,7 @@ impl<'u, 's> Reader<'u, 's> {
         };
         let col_key = object::key("column", &[&t.schema, &t.name, col]);
         let o = self.new_object(
-            "sequence",
+            ObjectKind::Sequence,
             Some(schema.clone()),
             None,
             name.clone(),
@@ -1212,7 +1212,7 @@ impl<'u, 's> Reader<'u, 's> {
             }
         };
         let o = self.new_object(
-            "index",
+            ObjectKind::Index,
             Some(schema),
             Some((table_key.to_string(), tname)),
             name,
@@ -1256,7 +1256,7 @@ impl<'u, 's> Reader<'u, 's> {
     fn inherit_partition_indexes(&mut self, parent: &str, child: &str) {
         let idx: Vec<SchemaObject> = self
             .u
-            .children_of(parent, "index")
+            .children_of(parent, ObjectKind::Index)
             .filter(|o| o.parent.as_deref() == Some(parent))
             .cloned()
             .collect();
@@ -1371,11 +1371,11 @@ impl<'u, 's> Reader<'u, 's> {
         Ok(())
     }
 
-    fn create_view(&mut self, c: &mut Cursor, kind: &str) -> R {
+    fn create_view(&mut self, c: &mut Cursor, kind: ObjectKind) -> R {
         let if_not_exists = c.eat_seq(&["if", "not", "exists"]);
         let q = c.qname().ok_or("CREATE VIEW without a name")?;
         let schema = self.schema_for(&q);
-        let key = object::key(kind, &[&schema, &q.name]);
+        let key = kind.key(&[&schema, &q.name]);
         if self.u.contains(&key) {
             if if_not_exists {
                 return Ok(());
@@ -1385,7 +1385,9 @@ impl<'u, 's> Reader<'u, 's> {
             let cols: Vec<String> = self
                 .u
                 .objects()
-                .filter(|o| o.kind == "column" && o.parent.as_deref() == Some(key.as_str()))
+                .filter(|o| {
+                    o.kind == ObjectKind::Column && o.parent.as_deref() == Some(key.as_str())
+                })
                 .map(|o| o.key.clone())
                 .collect();
             for k in cols {
@@ -1647,7 +1649,7 @@ impl<'u, 's> Reader<'u, 's> {
             }
         }
         let o = self.new_object(
-            "function",
+            ObjectKind::Function,
             Some(schema),
             None,
             q.name.clone(),
@@ -1816,7 +1818,7 @@ impl<'u, 's> Reader<'u, 's> {
             function = c.qname().map(|f| show(&f));
         }
         let o = self.new_object(
-            "trigger",
+            ObjectKind::Trigger,
             Some(schema),
             Some((table_key, tname)),
             name,
@@ -1861,7 +1863,7 @@ impl<'u, 's> Reader<'u, 's> {
             }
         }
         let o = self.new_object(
-            "policy",
+            ObjectKind::Policy,
             Some(schema),
             Some((table_key, tname)),
             name,
@@ -1882,7 +1884,7 @@ impl<'u, 's> Reader<'u, 's> {
         }
         let owned_by = self.owned_by(c);
         let o = self.new_object(
-            "sequence",
+            ObjectKind::Sequence,
             Some(schema),
             None,
             q.name.clone(),
@@ -1966,7 +1968,7 @@ impl<'u, 's> Reader<'u, 's> {
             return Err("unrecognised CREATE TYPE".into());
         };
         let o = self.new_object(
-            "type",
+            ObjectKind::Type,
             Some(schema),
             None,
             q.name.clone(),
@@ -2037,7 +2039,7 @@ impl<'u, 's> Reader<'u, 's> {
             ),
         ];
         let o = self.new_object(
-            "type",
+            ObjectKind::Type,
             Some(mschema),
             None,
             mname,
@@ -2051,7 +2053,7 @@ impl<'u, 's> Reader<'u, 's> {
         self.u.insert(o);
         for (s, n, args) in fns {
             let o = self.new_object(
-                "function",
+                ObjectKind::Function,
                 Some(s),
                 None,
                 n,
@@ -2077,7 +2079,7 @@ impl<'u, 's> Reader<'u, 's> {
         }
         let base = type_text(self.src, &c.toks[s..c.i], false);
         let o = self.new_object(
-            "type",
+            ObjectKind::Type,
             Some(schema),
             None,
             q.name.clone(),
@@ -2096,7 +2098,7 @@ impl<'u, 's> Reader<'u, 's> {
         c.eat_seq(&["if", "not", "exists"]);
         let line = c.line();
         let name = c.ident().ok_or("CREATE EXTENSION without a name")?;
-        let o = self.new_object("extension", None, None, name, line, Details::None);
+        let o = self.new_object(ObjectKind::Extension, None, None, name, line, Details::None);
         if !self.u.contains(&o.key) {
             self.u.insert(o);
         }
@@ -2106,7 +2108,7 @@ impl<'u, 's> Reader<'u, 's> {
     fn create_role(&mut self, c: &mut Cursor) -> R {
         let line = c.line();
         let name = c.ident().ok_or("CREATE ROLE without a name")?;
-        let o = self.new_object("role", None, None, name, line, Details::None);
+        let o = self.new_object(ObjectKind::Role, None, None, name, line, Details::None);
         self.u.insert(o);
         Ok(())
     }
