@@ -89,13 +89,19 @@ impl ObjectKey {
     /// The name with a function's argument list (`add(integer,integer)`): the report's
     /// `name` of an object.
     pub fn name_with_args(&self) -> String {
-        match &self.args {
-            None => self.name.clone(),
+        self.clone().into_name_with_args()
+    }
+
+    /// [`ObjectKey::name_with_args`], reusing the name's allocation when there are no
+    /// arguments.
+    pub fn into_name_with_args(self) -> String {
+        match self.args {
+            None => self.name,
             Some(a) => {
                 let mut out = String::with_capacity(self.name.len() + a.len() + 2);
                 out.push_str(&self.name);
                 out.push('(');
-                out.push_str(a);
+                out.push_str(&a);
                 out.push(')');
                 out
             }
