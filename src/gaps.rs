@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::coverage::{Database, ObjectCoverage, ObjectLocation};
-use crate::object::{Aspect, ObjectKind};
+use crate::object::{Aspect, ObjectKey, ObjectKind};
 use crate::schema::{Location, SchemaObject, Universe};
 
 /// Objects every PostgreSQL database has, which migrations never create: never stale.
@@ -128,8 +128,8 @@ impl UniverseEntry {
 }
 
 /// `function:s.f(args)` -> `function:s.f`.
-fn function_base(key: &str) -> Option<&str> {
-    if !key.starts_with("function:") {
+fn function_base(kind: ObjectKind, key: &str) -> Option<&str> {
+    if kind != ObjectKind::Function {
         return None;
     }
     match crate::object::split_args(key) {
@@ -142,7 +142,7 @@ fn function_base(key: &str) -> Option<&str> {
 fn relation_key(o: &SchemaObject) -> Option<String> {
     o.kind
         .answers_to_relation_key()
-        .then(|| format!("relation:{}", o.key.split_once(':').map_or("", |(_, r)| r)))
+        .then(|| ObjectKey::with_kind(&o.key, ObjectKind::Relation))
 }
 
 /// `view:s.v` -> `table:s.v`: privilege and ownership assertions on tables
@@ -151,7 +151,7 @@ fn relation_key(o: &SchemaObject) -> Option<String> {
 fn table_key_for_view(o: &SchemaObject) -> Option<String> {
     o.kind
         .answers_to_table_key()
-        .then(|| format!("table:{}", o.key.split_once(':').map_or("", |(_, r)| r)))
+        .then(|| ObjectKey::with_kind(&o.key, ObjectKind::Table))
 }
 
 /// Holds the database against the universe.
@@ -214,7 +214,7 @@ pub fn compute(
             take(c);
             used.insert(c.key.as_str());
         }
-        if let Some(base) = function_base(&o.key) {
+        if let Some(base) = function_base(o.kind, &o.key) {
             if let Some(c) = db.get(base) {
                 take(c);
                 used.insert(c.key.as_str());
@@ -266,7 +266,7 @@ pub fn compute(
         .filter(|c| c.assertions + c.absent > 0)
         .filter(|c| c.kind.in_universe())
         .filter(|c| !used.contains(c.key.as_str()) && universe.get(&c.key).is_none())
-        .filter(|c| !function_name_exists(universe, &c.key))
+        .filter(|c| !function_name_exists(universe, c))
         .filter(|c| !ALWAYS_THERE.contains(&c.key.as_str()))
         .map(|c| Stale {
             key: c.key.clone(),
@@ -293,8 +293,9 @@ pub fn compute(
 
 /// A bare function key (`function:s.f`) names an existing function when any overload of
 /// that name exists.
-fn function_name_exists(universe: &Universe, key: &str) -> bool {
-    if !key.starts_with("function:") || key.ends_with(')') {
+fn function_name_exists(universe: &Universe, c: &ObjectCoverage) -> bool {
+    let key = c.key.as_str();
+    if c.kind != ObjectKind::Function || key.ends_with(')') {
         return false;
     }
     let prefix = format!("{key}(");
@@ -321,14 +322,14 @@ mod tests {
     #[test]
     fn function_base_strips_arguments_outside_quotes() {
         assert_eq!(
-            function_base("function:app.f(integer)"),
+            function_base(ObjectKind::Function, "function:app.f(integer)"),
             Some("function:app.f")
         );
         assert_eq!(
-            function_base("function:app.\"f(x\"(text)"),
+            function_base(ObjectKind::Function, "function:app.\"f(x\"(text)"),
             Some("function:app.\"f(x\"")
         );
-        assert_eq!(function_base("function:app.f"), None);
-        assert_eq!(function_base("table:app.f(x)"), None);
+        assert_eq!(function_base(ObjectKind::Function, "function:app.f"), None);
+        assert_eq!(function_base(ObjectKind::Table, "table:app.f(x)"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! it names, and whether the names are only known at run time.
 
 use super::args::{Arg, Value};
-use crate::object::{function_key, ObjectKind, Scope};
+use crate::object::{ObjectKey, ObjectKind, Scope};
 
 /// What a call says about objects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -241,7 +241,7 @@ pub fn target(
         };
         let key_of = |n: &str| {
             if sp.kind == ObjectKind::Function {
-                function_key(schema.unwrap_or(default_schema), n, fargs.as_deref())
+                ObjectKey::function(schema.unwrap_or(default_schema), n, fargs.as_deref())
             } else {
                 let mut parts: [&str; 3] = [""; 3];
                 let mut len = 0;

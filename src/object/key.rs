@@ -1,15 +1,15 @@
 //! Reading object keys back into their parts, and writing them from parts.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
-use super::{quote_part, ObjectKind};
+use super::{normalize_type, quote_part, ObjectKind};
 
 /// An object key taken apart: `column:app.users."Email"` is kind `column`, schema `app`,
 /// table `users`, name `Email`.
 ///
 /// Keys travel as text (one format everywhere: reports, the coverage database, the
 /// universe, gates); this is how code reads one ([`ObjectKey::parse`]) and writes one
-/// (`Display`, or the allocation-lean [`ObjectKind::key`] and [`super::function_key`]).
+/// (`Display`, or the allocation-lean [`ObjectKind::key`] and [`ObjectKey::function`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectKey {
     pub kind: ObjectKind,
@@ -37,6 +37,23 @@ pub enum KeyError {
 }
 
 impl ObjectKey {
+    /// Builds `function:schema.name(type,type)`, each type spelt as `format_type` would
+    /// ([`normalize_type`]); `args: None` means "every overload".
+    pub fn function(schema: &str, name: &str, args: Option<&[String]>) -> String {
+        let mut out = ObjectKind::Function.key(&[schema, name]);
+        if let Some(args) = args {
+            out.push('(');
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{}", normalize_type(a));
+            }
+            out.push(')');
+        }
+        out
+    }
+
     /// Takes a key apart, following the key grammar of [`crate::object`]: dot-separated
     /// parts, each bare or double-quoted (`""` is one `"`); a function's argument list
     /// (from the first `(` outside quotes) is kept as written.
@@ -74,6 +91,17 @@ impl ObjectKey {
     pub fn kind_of(key: &str) -> Option<ObjectKind> {
         key.split_once(':')
             .and_then(|(kind, _)| ObjectKind::from_name(kind))
+    }
+
+    /// The key with the same name parts under another kind (`view:app.v` as
+    /// `table:app.v`).
+    pub fn with_kind(key: &str, kind: ObjectKind) -> String {
+        let rest = key.split_once(':').map_or("", |(_, rest)| rest);
+        let mut out = String::with_capacity(kind.name().len() + 1 + rest.len());
+        out.push_str(kind.name());
+        out.push(':');
+        out.push_str(rest);
+        out
     }
 
     /// The key of the table an object of a table belongs to (`table:app.users` for
@@ -252,6 +280,10 @@ mod tests {
         );
         assert_eq!(ObjectKey::kind_of("nonsense"), None);
         assert_eq!(ObjectKey::kind_of("tables:x"), None);
+        assert_eq!(
+            ObjectKey::with_kind("view:app.\"V\"", ObjectKind::Table),
+            "table:app.\"V\""
+        );
     }
 
     #[test]
@@ -263,9 +295,9 @@ mod tests {
             ObjectKind::Role.key(&["we\"ird"]),
             ObjectKind::Schema.key(&["1x"]),
             ObjectKind::Index.key(&["app", "users_email_key"]),
-            super::super::function_key("app", "add", Some(&args)),
-            super::super::function_key("app", "f", Some(&[])),
-            super::super::function_key("app", "f", None),
+            ObjectKey::function("app", "add", Some(&args)),
+            ObjectKey::function("app", "f", Some(&[])),
+            ObjectKey::function("app", "f", None),
         ] {
             let k = ObjectKey::parse(&key).unwrap();
             assert_eq!(k.to_string(), key);

@@ -272,7 +272,7 @@ impl<'u, 's> Reader<'u, 's> {
             Some(a) => {
                 let types = self.signature_types(a);
                 for s in self.lookup_schemas(q) {
-                    let key = object::function_key(&s, &q.name, Some(&types));
+                    let key = object::ObjectKey::function(&s, &q.name, Some(&types));
                     if self.u.contains(&key) {
                         return vec![key];
                     }

@@ -192,7 +192,7 @@ impl SchemaObject {
         let schema = self.schema.as_deref().unwrap_or_default();
         match (&self.details, self.table.as_deref()) {
             (Details::Function { args, .. }, _) => {
-                object::function_key(schema, &self.name, Some(args))
+                object::ObjectKey::function(schema, &self.name, Some(args))
             }
             (_, Some(table)) => self.kind.key(&[schema, table, &self.name]),
             _ if self.schema.is_some() => self.kind.key(&[schema, &self.name]),
