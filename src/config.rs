@@ -1,7 +1,7 @@
-//! The plain configuration the library takes. The CLI turns flags and `.pgtap-scan.toml`
-//! into this once; nothing downstream sees clap.
+//! The plain configuration the library takes. The binary turns flags and `.pgtap-scan.toml`
+//! into this once (`src/bin/pgtap-scan/`); nothing downstream sees clap or TOML.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -140,153 +140,8 @@ impl Default for ExtractOptions {
     }
 }
 
-/// The settings a `.pgtap-scan.toml` may hold; every one can also be given as a flag, and a
-/// flag wins.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct FileConfig {
-    pub paths: Option<Vec<PathBuf>>,
-    pub ext: Option<Vec<String>>,
-    pub include: Option<Vec<String>>,
-    pub exclude: Option<Vec<String>>,
-    pub hidden: Option<bool>,
-    pub no_ignore: Option<bool>,
-    pub follow: Option<bool>,
-    pub max_depth: Option<usize>,
-    /// Folders psql includes may be read from besides the scanned paths.
-    pub include_dirs: Option<Vec<PathBuf>>,
-    /// Parse files that look binary too.
-    pub binary: Option<bool>,
-    pub threads: Option<usize>,
-    pub batch_size: Option<usize>,
-    /// A [`parse_size`] string (`"1G"`), or a bare number of MB (`512`).
-    pub max_memory: Option<Size>,
-    pub streaming: Option<String>,
-    pub cache: Option<PathBuf>,
-    pub format: Option<String>,
-    pub search_path: Option<Vec<String>>,
-    /// Schemas pgTAP may be installed in (qualified calls elsewhere are not pgTAP's).
-    pub pgtap_schemas: Option<Vec<String>>,
-    pub include_commented: Option<bool>,
-    /// Read behavioural references (`--references`).
-    pub references: Option<bool>,
-    pub strict: Option<bool>,
-    /// No test file found is not an error.
-    pub allow_empty: Option<bool>,
-    /// Migration / schema SQL files or folders: the universe for schema coverage.
-    /// One path (`schema = "db/migrations"`) or several.
-    pub schema: Option<OneOrMany<PathBuf>>,
-    /// A live database as the universe (`""` means: from the PG* variables).
-    pub database_url: Option<String>,
-    /// Limit the universe to these schemas.
-    pub schemas: Option<Vec<String>>,
-    /// `fail-under = 80`, `fail-under = "table=100,policy=100"`, or a table
-    /// `[fail-under]` with `overall = 80` and `table = 100` entries.
-    pub fail_under: Option<FailUnder>,
-    #[serde(default)]
-    pub helper: Vec<HelperDecl>,
-    #[serde(default)]
-    pub role_helper: Vec<RoleHelperDecl>,
-}
-
-/// A setting that takes one value or a list of them.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T> OneOrMany<T> {
-    pub fn into_vec(self) -> Vec<T> {
-        match self {
-            OneOrMany::One(t) => vec![t],
-            OneOrMany::Many(v) => v,
-        }
-    }
-}
-
 /// The memory budget when none is given: 512 MiB.
 pub const DEFAULT_MAX_MEMORY: u64 = 512 << 20;
-
-/// `max-memory` in the config file: `512` (MB, as before) or `"1G"` like the flag.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum Size {
-    Megabytes(u64),
-    Text(String),
-}
-
-impl Size {
-    pub fn bytes(&self) -> Result<u64, String> {
-        match self {
-            Size::Megabytes(mb) => parse_size(&mb.to_string()),
-            Size::Text(s) => parse_size(s),
-        }
-    }
-}
-
-/// The one SIZE syntax of `--max-memory` and `max-memory`: a number of MB (`512`), or a
-/// number with a binary unit, `K`, `M` or `G`, optionally followed by `B` or `iB`
-/// (`256K`, `16MB`, `512MiB`, `1.5G`). Case does not matter. Into bytes.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = (&t[..split], t[split..].trim());
-    let shift = match unit.to_ascii_lowercase().as_str() {
-        "" => 20,
-        "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return Err(not_a_size(s)),
-    };
-    let n: f64 = number.parse().map_err(|_| not_a_size(s))?;
-    let bytes = (n * (1u64 << shift) as f64).floor();
-    if bytes.is_nan() || bytes < 1.0 {
-        return Err(format!("{s:?}: must be more than 0"));
-    }
-    if bytes >= u64::MAX as f64 {
-        return Err(format!("{s:?}: must fit in 64 bits"));
-    }
-    Ok(bytes as u64)
-}
-
-fn not_a_size(s: &str) -> String {
-    format!("{s:?} is not a size: use a number of MB (512) or a unit (256K, 16MB, 512MiB, 1.5G)")
-}
-
-/// The forms `fail-under` takes in the config file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum FailUnder {
-    Overall(f64),
-    Spec(String),
-    ByKind(std::collections::BTreeMap<String, f64>),
-}
-
-impl FailUnder {
-    /// As the flag's syntax (`80`, `table=100,...`).
-    pub fn to_spec(&self) -> String {
-        match self {
-            FailUnder::Overall(n) => n.to_string(),
-            FailUnder::Spec(s) => s.clone(),
-            FailUnder::ByKind(m) => m
-                .iter()
-                .map(|(k, v)| {
-                    if k == "overall" {
-                        v.to_string()
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-        }
-    }
-}
 
 /// Where the universe of objects for schema coverage comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,72 +153,13 @@ pub enum UniverseSpec {
     /// file named, unless the user opts in).
     Database {
         url: Option<String>,
-        source: crate::schema::UrlSource,
+        source: crate::universe::UrlSource,
     },
-}
-
-/// The name of the configuration file looked for from the current directory upwards.
-pub const CONFIG_FILE_NAME: &str = ".pgtap-scan.toml";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    // Not a `source`: the message already says it, and anyhow would print it again.
-    #[error("{path}: {error}")]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-}
-
-impl FileConfig {
-    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', " "),
-        })
-    }
-
-    /// Walks up from `start` to find `.pgtap-scan.toml`.
-    pub fn discover(start: &Path) -> Option<PathBuf> {
-        let mut dir = Some(start);
-        while let Some(d) = dir {
-            let candidate = d.join(CONFIG_FILE_NAME);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-            dir = d.parent();
-        }
-        None
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_size_syntax_with_units_decimals_and_bare_megabytes() {
-        assert_eq!(parse_size("512"), Ok(512 << 20));
-        assert_eq!(parse_size("256K"), Ok(256 << 10));
-        assert_eq!(parse_size("16m"), Ok(16 << 20));
-        assert_eq!(parse_size("512MB"), Ok(512 << 20));
-        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
-        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
-        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
-        assert!(parse_size("0").unwrap_err().contains("must be more than 0"));
-        assert!(parse_size("lots").unwrap_err().contains("is not a size"));
-        assert!(parse_size("5T").is_err());
-        assert!(parse_size("1.2.3M").is_err());
-        assert!(parse_size("99999999999999999999G").is_err());
-        assert_eq!(Size::Megabytes(512).bytes(), Ok(DEFAULT_MAX_MEMORY));
-        assert_eq!(Size::Text("1G".into()).bytes(), Ok(1 << 30));
-    }
 
     // Regression: a helper declared with a kind that is none (`kind = "tabel"`) was taken
     // as is, and its assertions reported kind "tabel" on no known object; like an unknown

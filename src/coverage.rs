@@ -222,6 +222,10 @@ pub struct Database {
     /// and line are kept, sorted.
     #[serde(skip)]
     pub ambiguous: Vec<AmbiguousCall>,
+    /// The suite's behavioural references, folded; held against a universe by
+    /// [`crate::gaps`].
+    #[serde(skip)]
+    pub behaviour: crate::behaviour::db::Database,
 }
 
 /// Ambiguous calls kept for a schema to decide.
@@ -358,6 +362,8 @@ pub struct Builder {
     streaming: bool,
     /// The first [`MAX_AMBIGUOUS`] by file and line (the greatest on top).
     ambiguous: std::collections::BinaryHeap<AmbiguousCall>,
+    /// The files' behavioural references, folded (issue 14).
+    pub behaviour: crate::behaviour::db::Database,
 }
 
 impl Default for Builder {
@@ -389,6 +395,7 @@ impl Builder {
             empty_paths: std::collections::BinaryHeap::new(),
             streaming: false,
             ambiguous: std::collections::BinaryHeap::new(),
+            behaviour: crate::behaviour::db::Database::default(),
         };
         b.set_streaming(streaming);
         b
@@ -426,6 +433,7 @@ impl Builder {
     pub fn add_file(&mut self, path: &str, result: &FileResult) {
         self.file_seq += 1;
         self.current_file = None;
+        self.behaviour.add_file(path, result);
         if result.assertions.is_empty() {
             self.empty.count += 1;
             if !self.streaming || self.empty_paths.len() < STREAMING_EMPTY_FILES {
@@ -634,6 +642,7 @@ impl Builder {
             by_function,
             mut empty,
             ambiguous,
+            behaviour,
             ..
         } = self;
         let top: Arc<str> = "top".into();
@@ -814,6 +823,7 @@ impl Builder {
             objects: out,
             statistics: st,
             ambiguous: ambiguous.into_sorted_vec(),
+            behaviour,
         }
     }
 }

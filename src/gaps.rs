@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::coverage::{Database, ObjectCoverage, ObjectLocation};
 use crate::object::{Aspect, ObjectKey, ObjectKind};
-use crate::schema::{Location, SchemaObject, Universe};
+use crate::universe::{Location, SchemaObject, Universe};
 
 /// Objects every PostgreSQL database has, which migrations never create: never stale.
 const ALWAYS_THERE: &[&str] = &["schema:public", "extension:plpgsql"];
@@ -74,12 +74,53 @@ pub struct Coverage {
     pub by_kind: BTreeMap<ObjectKind, Ratio>,
 }
 
+/// What counts as tested (`--coverage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageMode {
+    /// Named by a structural assertion (`has_table`, `col_type_is`, ...).
+    Structural,
+    /// Exercised by the tests' SQL (called, read, written; fired triggers, applied
+    /// policies).
+    Behavioural,
+    /// Either (the default).
+    #[default]
+    Any,
+}
+
+impl CoverageMode {
+    pub const NAMES: &'static [&'static str] = &["structural", "behavioural", "any"];
+
+    pub fn parse(s: &str) -> Option<CoverageMode> {
+        match s {
+            "structural" => Some(CoverageMode::Structural),
+            "behavioural" | "behavioral" => Some(CoverageMode::Behavioural),
+            "any" => Some(CoverageMode::Any),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CoverageMode::Structural => "structural",
+            CoverageMode::Behavioural => "behavioural",
+            CoverageMode::Any => "any",
+        }
+    }
+}
+
 /// An untested object of the universe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Gap {
     pub key: String,
     pub kind: ObjectKind,
     pub defined_at: Location,
+    /// What the tests do with it that does not count under the coverage mode:
+    /// `exercised` (run by the tests, not asserted structurally: `--coverage structural`),
+    /// `asserted` (asserted, not exercised: `--coverage behavioural`), `indirect` (only run
+    /// by something the tests run, such as a trigger's function). Absent: nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<&'static str>,
 }
 
 /// An asserted object the universe does not hold.
@@ -108,6 +149,13 @@ pub struct SchemaCoverage {
     /// Per universe object: tested aspects, for reports that list the universe.
     #[serde(skip)]
     pub objects: Vec<UniverseEntry>,
+    /// What counts as tested; in the JSON report when behavioural references were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage_mode: Option<CoverageMode>,
+    /// Behavioural coverage: what the tests exercise, how, and the RLS matrix; `None` when
+    /// references were not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behaviour: Option<crate::behaviour::resolve::Behaviour>,
 }
 
 /// A universe object with what the suite tests of it.
@@ -119,11 +167,18 @@ pub struct UniverseEntry {
     /// Positive assertions (through its own key, a bare function name or a relation key).
     pub assertions: u64,
     pub aspects: Vec<Aspect>,
+    /// Exercised by the tests' SQL (named, or a fired trigger, an applied policy).
+    pub exercised: bool,
+    /// Only run by something the tests run (a trigger's function).
+    pub indirect: bool,
+    /// Tested under the coverage mode.
+    pub counted: bool,
 }
 
 impl UniverseEntry {
+    /// Tested under the report's coverage mode.
     pub fn tested(&self) -> bool {
-        self.assertions > 0
+        self.counted
     }
 }
 
@@ -162,6 +217,7 @@ pub fn compute(
     universe: &Universe,
     source: UniverseSource,
     schemas: &[String],
+    mode: CoverageMode,
 ) -> SchemaCoverage {
     let mut used: HashSet<&str> = HashSet::new();
     let mut entries = Vec::with_capacity(universe.len());
@@ -173,6 +229,16 @@ pub fn compute(
                 (None, ObjectKind::Schema) => schemas.contains(&o.name),
                 (None, _) => true,
             }
+    };
+    let behaviour = db
+        .behaviour
+        .read
+        .then(|| crate::behaviour::resolve::resolve(&db.behaviour, universe, &in_scope));
+    // Without references read, nothing is known to be exercised: `any` is structural.
+    let mode = if behaviour.is_some() {
+        mode
+    } else {
+        CoverageMode::Structural
     };
     // Ambiguous calls the schema decides: exactly one reading exists.
     let mut decided: std::collections::HashMap<&str, (u64, Vec<&Aspect>)> =
@@ -233,7 +299,14 @@ pub fn compute(
             }
         }
         aspects.sort();
-        let tested = assertions > 0;
+        let b = behaviour.as_ref().and_then(|b| b.get(&o.key));
+        let exercised = b.is_some_and(|b| b.exercised());
+        let indirect = b.is_some_and(|b| b.only_indirect());
+        let tested = match mode {
+            CoverageMode::Structural => assertions > 0,
+            CoverageMode::Behavioural => exercised,
+            CoverageMode::Any => assertions > 0 || exercised,
+        };
         coverage.overall.add(tested);
         coverage.by_kind.entry(o.kind).or_default().add(tested);
         entries.push(UniverseEntry {
@@ -242,6 +315,9 @@ pub fn compute(
             defined_at: o.defined_at.clone(),
             assertions,
             aspects,
+            exercised,
+            indirect,
+            counted: tested,
         });
     }
     coverage.overall.finish();
@@ -255,6 +331,15 @@ pub fn compute(
             key: e.key.clone(),
             kind: e.kind,
             defined_at: e.defined_at.clone(),
+            only: if e.exercised {
+                Some("exercised")
+            } else if e.assertions > 0 {
+                Some("asserted")
+            } else if e.indirect {
+                Some("indirect")
+            } else {
+                None
+            },
         })
         .collect();
     gaps.sort_by(|a, b| {
@@ -288,6 +373,8 @@ pub fn compute(
         ambiguous_decided: decided.values().map(|(n, _)| n).sum(),
         ambiguous_undecided: undecided,
         objects: entries,
+        coverage_mode: behaviour.is_some().then_some(mode),
+        behaviour,
     }
 }
 

@@ -31,38 +31,54 @@ pub fn kind(name: &str) -> Option<ObjectKind> {
 
 /// Parses one spec: `80`, `80%`, `table=100`, `tables=100`, several joined by commas.
 pub fn parse(spec: &str) -> Result<Vec<Gate>, GateError> {
-    let err = |reason: String| GateError {
+    let parts = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| match part.split_once('=') {
+            Some((k, v)) => (Some(k), v),
+            None => (None, part),
+        });
+    from_parts(parts).map_err(|reason| GateError {
         spec: spec.to_string(),
         reason,
-    };
+    })
+}
+
+/// The gates of `(kind, percentage)` pairs as users write them (`tables`, `80%`; no kind:
+/// overall): the one reading of a threshold, for the parts of a spec and for the entries
+/// of the config file's `[fail-under]` table alike. An error is the reason alone.
+pub fn from_parts<'a>(
+    parts: impl IntoIterator<Item = (Option<&'a str>, &'a str)>,
+) -> Result<Vec<Gate>, String> {
     let mut out = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (kind, value) = match part.split_once('=') {
-            Some((k, v)) => match kind(k) {
-                Some(known) => (Some(known), v),
+    for (k, value) in parts {
+        let kind = match k {
+            None => None,
+            Some(k) => match kind(k) {
+                Some(known) => Some(known),
                 None => {
                     let kinds: Vec<&str> = ObjectKind::universe().map(ObjectKind::name).collect();
-                    return Err(err(format!(
+                    return Err(format!(
                         "{:?} is not a kind; kinds: {} (plurals work, and mview for \
                          materialized_view)",
                         k.trim(),
                         kinds.join(", ")
-                    )));
+                    ));
                 }
             },
-            None => (None, part),
         };
         let value = value.trim().trim_end_matches('%');
         let min: f64 = value
             .parse()
-            .map_err(|_| err(format!("{value:?} is not a percentage")))?;
+            .map_err(|_| format!("{value:?} is not a percentage"))?;
         if !(0.0..=100.0).contains(&min) {
-            return Err(err(format!("{min} is not between 0 and 100")));
+            return Err(format!("{min} is not between 0 and 100"));
         }
         out.push(Gate { kind, min });
     }
     if out.is_empty() {
-        return Err(err("give a percentage (80) or kind=percentage".into()));
+        return Err("give a percentage (80) or kind=percentage".into());
     }
     Ok(out)
 }

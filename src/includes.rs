@@ -26,7 +26,7 @@ use std::sync::Arc;
 use pipeline::{DiscoveryConfig, Event, MemoryBudget, PipelineConfig, Progress};
 
 use crate::extract::Extractor;
-use crate::model::{FileResult, Include};
+use crate::model::{Context, FileResult, Include};
 
 /// A scanned file with `plan(N)` and at least one include.
 #[derive(Debug, Clone)]
@@ -129,6 +129,16 @@ struct Graph {
     cwd: PathBuf,
     /// Lexically normalised scan roots (directories), for `\i` resolution.
     roots: Vec<PathBuf>,
+}
+
+/// Can static reading know how many results this file's own code emits? Only then can its
+/// plan be checked: here for the files it includes, in the aggregator for every file.
+pub(crate) fn exact_count(r: &FileResult) -> bool {
+    !r.tests_inexact
+        && !r.runs_tests
+        && r.assertions
+            .iter()
+            .all(|a| a.context == Context::Top || a.commented)
 }
 
 /// Checks the plans of `runners` against their own tests plus their includes'.
@@ -556,7 +566,7 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
             &pcfg,
             reader.cache.as_deref_mut().map(|cache| pipeline::Cached {
                 cache,
-                codec: &crate::cache::FileResultCodec,
+                codec: &crate::result_codec::FileResultCodec,
                 read_only: true,
             }),
             |_path, bytes| extractor.extract(bytes),
@@ -591,7 +601,7 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
         for (id, r) in results {
             match r {
                 Ok(result) => {
-                    let exact = crate::scan::exact_count(&result);
+                    let exact = exact_count(&result);
                     let edges = result
                         .includes
                         .iter()

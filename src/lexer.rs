@@ -110,6 +110,10 @@ impl Token {
     }
 }
 
+/// The UTF-8 byte-order mark (editors on Windows write one). It is not SQL: lexed, it
+/// would glue itself to the first word, so readers start after it.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The output of [`tokenize`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lexed {

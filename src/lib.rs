@@ -5,7 +5,6 @@
 //! knows SQL, psql and pgTAP.
 
 pub mod behaviour;
-pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod coverage;
@@ -17,8 +16,9 @@ pub mod lexer;
 pub mod model;
 pub mod object;
 pub mod report;
+pub mod result_codec;
 pub mod scan;
-pub mod schema;
+pub mod universe;
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.
 #[doc = include_str!("../README.md")]

@@ -187,7 +187,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// What a [`Reference`] names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefKind {
     Function,
@@ -199,7 +199,7 @@ pub enum RefKind {
 
 /// The command a relation or column is used by. Columns: `select` when read (select list,
 /// `WHERE`), `insert` / `update` when written (column list, `SET`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Command {
     Select,
@@ -222,7 +222,7 @@ pub enum Attribution {
 }
 
 /// What the assertion serving a reference expects of the SQL it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Runs without error (`lives_ok`, `results_eq`, `is`, ...).

@@ -5,9 +5,9 @@
 //!
 //! * `lexer`   — [`pgtap_scan::lexer::tokenize`], plus token-stream invariants;
 //! * `extract` — [`pgtap_scan::extract::Extractor::extract`];
-//! * `schema`  — [`pgtap_scan::schema::Universe::apply_sql`] (the migrations reader);
-//! * `cache`   — [`pgtap_scan::cache::decode`], plus: what decodes re-encodes to the same
-//!   result.
+//! * `schema`  — [`pgtap_scan::universe::Universe::apply_sql`] (the migrations reader);
+//! * `cache`   — [`pgtap_scan::result_codec::decode`], plus: what decodes re-encodes to the
+//!   same result.
 //!
 //! Inputs start from seeds (the fixtures' SQL files, for `cache` the encodings of their
 //! extracted results, and everything in `fuzz/corpus/<target>/`) and are mutated: bit
@@ -163,7 +163,7 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             f.add(&("includes", r.includes.len().min(4)));
         }
         Target::Schema => {
-            let mut u = pgtap_scan::schema::Universe::new();
+            let mut u = pgtap_scan::universe::Universe::new();
             let skipped = u.apply_sql("fuzz.sql", input, &["public".to_string()]);
             let lines = line_count(input);
             for s in &skipped {
@@ -189,10 +189,10 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             }
         }
         Target::Cache => {
-            if let Some(r) = pgtap_scan::cache::decode(input) {
+            if let Some(r) = pgtap_scan::result_codec::decode(input) {
                 let mut again = Vec::new();
-                pgtap_scan::cache::encode(&r, &mut again);
-                let back = pgtap_scan::cache::decode(&again);
+                pgtap_scan::result_codec::encode(&r, &mut again);
+                let back = pgtap_scan::result_codec::decode(&again);
                 assert!(
                     back.as_ref() == Some(&r),
                     "a decoded result does not survive encode + decode"
@@ -392,7 +392,7 @@ pub fn seeds(root: &Path, t: Target) -> Vec<Vec<u8>> {
             .iter()
             .map(|src| {
                 let mut b = Vec::new();
-                pgtap_scan::cache::encode(&extractors()[0].extract(src), &mut b);
+                pgtap_scan::result_codec::encode(&extractors()[0].extract(src), &mut b);
                 b
             })
             .collect(),

@@ -8,6 +8,8 @@
 //! is data on [`FileResult`]. Coverage does not use it yet.
 
 mod builtins;
+pub mod db;
+pub mod resolve;
 pub mod scan;
 
 use std::collections::HashMap;
@@ -162,15 +164,23 @@ impl<'o> Reader<'o> {
         tokens: &[Token],
         context: &Context,
         assertions: &[Assertion],
-        code: &mut Vec<Token>,
+        buf: &mut Vec<Token>,
     ) {
-        code.clear();
-        code.extend(tokens.iter().copied().filter(|t| {
-            !matches!(
+        let skipped = |t: &Token| {
+            matches!(
                 t.kind,
                 TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
             )
-        }));
+        };
+        // Copied without comments only when the unit has some (most windows of generated
+        // or terse suites have none and are read in place).
+        buf.clear();
+        let code: &[Token] = if tokens.iter().any(skipped) {
+            buf.extend(tokens.iter().copied().filter(|t| !skipped(t)));
+            buf
+        } else {
+            tokens
+        };
         let top = *context == Context::Top;
         let mut roles = if top {
             std::mem::take(&mut self.top_roles)
@@ -197,10 +207,16 @@ impl<'o> Reader<'o> {
             }
         }
         let mut events = Vec::new();
+        // Spans are sorted by start and statements come in order: one cursor finds each
+        // statement's first assertion (a search from the start made a unit quadratic).
+        let mut next_span = 0;
         for (start, k) in statements(code) {
             events.clear();
             scanner.statement(start, k, &mut events);
-            let stmt_span = spans.iter().find(|s| s.start >= start && s.start < k);
+            while spans.get(next_span).is_some_and(|s| s.start < start) {
+                next_span += 1;
+            }
+            let stmt_span = spans.get(next_span).filter(|s| s.start < k);
             for ev in events.drain(..) {
                 self.event(ev, &scanner, src, &spans, stmt_span, &mut roles, top);
             }
@@ -208,9 +224,9 @@ impl<'o> Reader<'o> {
         if top {
             self.top_roles = roles;
         }
-        if code.capacity() > 1 << 16 {
+        if buf.capacity() > 1 << 16 {
             // A huge unit must not pin its copy for the rest of the thread's files.
-            *code = Vec::new();
+            *buf = Vec::new();
         }
     }
 

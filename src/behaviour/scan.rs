@@ -408,6 +408,32 @@ fn word_in(w: &str, list: &[&str]) -> bool {
     word_flags(w) & flag != 0
 }
 
+/// Words that stand for a value in an expression and name nothing of the project's.
+const VALUE_WORDS: &[&str] = &[
+    "array",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "false",
+    "localtime",
+    "localtimestamp",
+    "null",
+    "session_user",
+    "true",
+];
+
+/// Built-in functions the reader takes something from (a sequence, a role switch): a
+/// statement calling them is read in full.
+const SPECIAL_BUILTINS: &[&str] = &["currval", "nextval", "set_config", "setval"];
+
+/// A pgTAP function with an argument that is SQL text it runs (`results_eq`,
+/// `throws_ok`, ...). `check_test` embeds an assertion's output, not SQL text.
+fn runs_sql(f: &catalog::Function) -> bool {
+    f.embeds_sql && f.name != "check_test"
+}
+
 /// pgTAP's functions by name, hashed (the catalog's binary search costs more per call).
 fn pgtap_function(name: &str) -> Option<&'static catalog::Function> {
     use std::sync::OnceLock;
@@ -566,7 +592,18 @@ impl<'a> Scanner<'a> {
     /// are; they are skipped without reading (nothing in them is a reference).
     fn trivial(&self, from: usize, to: usize) -> bool {
         let body_start = if self.is_kw(from, "select") || self.is_kw(from, "perform") {
-            from + 1
+            // `SELECT * FROM check_test(...)`, `SELECT * FROM finish()`: pgTAP's
+            // set-returning functions read the same way.
+            if self
+                .toks
+                .get(from + 1)
+                .is_some_and(|t| t.text(self.src) == b"*")
+                && self.is_kw(from + 2, "from")
+            {
+                from + 3
+            } else {
+                from + 1
+            }
         } else if self.is_kw(from, "return") && self.is_kw(from + 1, "next") {
             from + 2
         } else {
@@ -587,14 +624,17 @@ impl<'a> Scanner<'a> {
                 };
                 if self.kind(j + 1) == Some(TokenKind::LParen) {
                     self.opts.role_helpers.is_empty()
-                        && pgtap_function(&w).is_some_and(|f| !f.embeds_sql)
+                        && (pgtap_function(&w).is_some_and(|f| !runs_sql(f))
+                            || (is_builtin_function(&w) && !SPECIAL_BUILTINS.contains(&&*w)))
                 } else if self.kind(j - 1) == Some(TokenKind::Cast) {
                     // `::text`: a built-in type is no reference.
                     self.kind(j + 1) != Some(TokenKind::Dot) && is_builtin_type(&w)
                 } else {
-                    matches!(&*w, "array" | "true" | "false" | "null")
+                    VALUE_WORDS.contains(&&*w)
                 }
             }
+            // `'a' || to_char(now(), 'yyyy')`, `1 + 2`.
+            TokenKind::Operator => true,
             _ => false,
         })
     }
@@ -814,7 +854,7 @@ impl<'a> Scanner<'a> {
                 && self.opts.role_helpers.is_empty()
             {
                 if let Some(w) = self.lower(i) {
-                    if pgtap_function(&w).is_some_and(|f| !f.embeds_sql) {
+                    if pgtap_function(&w).is_some_and(|f| !runs_sql(f)) {
                         pending = Some(Kind::Call);
                         i += 1;
                         continue;
@@ -1111,7 +1151,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         if let Some(f) = pgtap_function(name) {
-            if f.embeds_sql && f.name != "check_test" {
+            if runs_sql(f) {
                 let args = self.args_of(open);
                 let n_sql = if f.name.starts_with("results_")
                     || f.name.starts_with("set_")

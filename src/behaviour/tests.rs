@@ -501,3 +501,24 @@ fn references_do_not_depend_on_the_lexing_window() {
         ]
     );
 }
+
+#[test]
+fn statements_of_literals_and_built_ins_are_skipped_but_role_switches_and_sequences_are_not() {
+    // The skip that keeps the reader cheap on structural suites must not skip what
+    // built-ins carry: a role switch, a sequence.
+    let r = run("select * from check_test(ok(true, 'x'), true, 'ok');\n\
+         select has_table('p', 't_' || to_char(current_timestamp + '1 day'::interval, 'yyyy'));\n\
+         select set_config('role', 'anon', false);\n\
+         select is(nextval('app.ids'), 1::bigint);\n\
+         select is((select count(*) from app.todos), 0::bigint);\n");
+    assert_eq!(
+        shown(&r),
+        ["sequence app.ids", "relation app.todos select"],
+        "{:#?}",
+        r.references
+    );
+    assert_eq!(
+        find(&r, "relation app.todos select").role.as_deref(),
+        Some("anon")
+    );
+}

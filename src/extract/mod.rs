@@ -278,8 +278,7 @@ impl Extractor {
     }
 }
 
-/// The UTF-8 byte-order mark.
-pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub use crate::lexer::BOM;
 
 /// Tokens a thread's scratch buffer keeps between files (32 bytes each: 32 MiB).
 const KEEP_TOKENS: usize = 1 << 20;

@@ -10,9 +10,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::junit::escape;
-use super::lcov::{by_file, line_hits};
-use crate::scan::ScanReport;
+use super::common::{by_file, line_hits, xml_escape as escape};
+use crate::scan::report::ScanReport;
 
 fn rate(hit: u64, total: u64) -> String {
     if total == 0 {

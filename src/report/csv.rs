@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use crate::scan::ScanReport;
+use crate::scan::report::{Role, ScanReport, SchemaCoverage};
 
 pub const COLUMNS: &[&str] = &[
     "key",
@@ -56,7 +56,7 @@ pub const GAP_COLUMNS: &[&str] = &["kind", "key", "file", "line"];
 
 /// `pgtap-scan gaps --format csv`: one row per untested object of the universe, most
 /// important kinds first.
-pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+pub fn render_gaps(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     row(w, GAP_COLUMNS)?;
     for g in &s.gaps {
         let line = g.defined_at.line.to_string();
@@ -76,9 +76,9 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             let line = l.line.to_string();
             let column = l.column.to_string();
             let role = match l.role {
-                crate::coverage::Role::Target => "target",
-                crate::coverage::Role::Member => "member",
-                crate::coverage::Role::Reference => "reference",
+                Role::Target => "target",
+                Role::Member => "member",
+                Role::Reference => "reference",
             };
             row(
                 w,

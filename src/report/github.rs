@@ -7,8 +7,7 @@
 
 use std::io::{self, Write};
 
-use crate::gaps::UniverseSource;
-use crate::scan::ScanReport;
+use crate::scan::report::{ScanReport, UniverseSource};
 
 /// Escapes the message part of a workflow command as the runner reads it back (`%`, CR
 /// and LF as `%25`, `%0D`, `%0A`), then any other control character as text (an ESC
@@ -35,12 +34,12 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     };
     for g in &s.gaps {
         let title = property(&format!("Untested {}", g.kind));
-        let msg = data(&format!("{} is not tested by any pgTAP assertion", g.key));
+        let msg = data(&super::untested_message(&g.key, g.only, s.coverage_mode));
         if s.universe_source == UniverseSource::Migrations {
             writeln!(
                 w,
                 "::warning file={},line={},title={title}::{msg}",
-                property(&super::lcov::repo_relative(&g.defined_at.file)),
+                property(&super::common::repo_relative(&g.defined_at.file)),
                 g.defined_at.line.max(1)
             )?;
         } else {
@@ -65,7 +64,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
             "::notice file={},line={},title={}::{}",
-            property(&super::lcov::repo_relative(&l.file)),
+            property(&super::common::repo_relative(&l.file)),
             l.line,
             property("Stale pgTAP assertion"),
             data(&msg)

@@ -17,10 +17,10 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::coverage::{ObjectCoverage, Role};
-use crate::gaps::{Ratio, SchemaCoverage, UniverseSource};
 use crate::object::{Aspect, ObjectKind};
-use crate::scan::ScanReport;
+use crate::scan::report::{
+    ObjectCoverage, Ratio, Role, ScanReport, SchemaCoverage, Severity, UniverseSource,
+};
 
 const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
@@ -696,7 +696,7 @@ fn problems(r: &ScanReport, out: &mut String) {
         .iter()
         .map(|m| {
             (
-                m.severity == crate::scan::Severity::Error,
+                m.severity == Severity::Error,
                 m.path.as_deref().unwrap_or(""),
                 m.line,
                 m.text.as_str(),

@@ -2,12 +2,8 @@
 
 use std::io::{self, BufWriter, Write};
 
-use crate::scan::ScanReport;
-
-/// serde_json writes a report in millions of small pieces. Through `dyn Write` each is a
-/// virtual call; a concrete buffer here lets them inline, and the caller's writer sees
-/// 64 KiB chunks.
-pub(crate) const CHUNK: usize = 64 * 1024;
+use super::common::CHUNK;
+use crate::scan::report::{Coverage, Gap, ScanReport, SchemaCoverage, UniverseSource};
 
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     let mut w = BufWriter::with_capacity(CHUNK, w);
@@ -18,15 +14,15 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
 
 /// `pgtap-scan gaps --format json` (`schema/gaps.schema.json`): the untested objects of
 /// the universe with where each is defined, and the counts they come from.
-pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+pub fn render_gaps(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Gaps<'a> {
         version: u32,
-        universe_source: crate::gaps::UniverseSource,
+        universe_source: UniverseSource,
         /// Untested objects, per kind and in all.
         untested: u64,
-        coverage: &'a crate::gaps::Coverage,
-        gaps: &'a [crate::gaps::Gap],
+        coverage: &'a Coverage,
+        gaps: &'a [Gap],
     }
     let mut w = BufWriter::with_capacity(CHUNK, w);
     let doc = Gaps {

@@ -13,27 +13,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::coverage::{ObjectCoverage, Role};
-use crate::scan::ScanReport;
+use super::common::repo_relative;
+use crate::scan::report::{ObjectCoverage, Role, ScanReport, SchemaCoverage, UniverseEntry};
 
-/// Escapes text for XML 1.0 attributes and content; characters XML 1.0 cannot carry at all
-/// (most C0 controls) become U+FFFD.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// XML escaping, kept at its old path (it lives with the helpers all formats share).
+pub use super::common::xml_escape as escape;
 
 fn asserted(o: &ObjectCoverage) -> bool {
     o.assertions > 0 || o.absent > 0
@@ -104,8 +88,8 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "</testsuites>")
 }
 
-fn render_universe(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
-    let mut kinds: BTreeMap<&str, Vec<&crate::gaps::UniverseEntry>> = BTreeMap::new();
+fn render_universe(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+    let mut kinds: BTreeMap<&str, Vec<&UniverseEntry>> = BTreeMap::new();
     for e in &s.objects {
         kinds.entry(e.kind.name()).or_default().push(e);
     }
@@ -132,7 +116,7 @@ fn render_universe(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Re
                 r#"    <testcase name="{}" classname="{}" file="{}" line="{}">"#,
                 escape(&e.key),
                 escape(kind),
-                escape(&super::lcov::repo_relative(&e.defined_at.file)),
+                escape(&repo_relative(&e.defined_at.file)),
                 e.defined_at.line
             )?;
             if e.tested() {
@@ -149,7 +133,19 @@ fn render_universe(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Re
                 writeln!(
                     w,
                     r#"      <failure message="{}" type="untested">{}</failure>"#,
-                    escape(&format!("{} is not tested by any pgTAP assertion", e.key)),
+                    escape(&super::untested_message(
+                        &e.key,
+                        if e.exercised {
+                            Some("exercised")
+                        } else if e.assertions > 0 {
+                            Some("asserted")
+                        } else if e.indirect {
+                            Some("indirect")
+                        } else {
+                            None
+                        },
+                        s.coverage_mode
+                    )),
                     escape(&format!("defined at {at}"))
                 )?;
             }
@@ -158,17 +154,4 @@ fn render_universe(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Re
         writeln!(w, "  </testsuite>")?;
     }
     writeln!(w, "</testsuites>")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escape_covers_markup_and_illegal_characters() {
-        assert_eq!(
-            escape("a<b>&\"c'\u{1}\td"),
-            "a&lt;b&gt;&amp;&quot;c&apos;\u{FFFD}\td"
-        );
-    }
 }

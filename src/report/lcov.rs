@@ -9,65 +9,10 @@
 //!
 //! Needs a universe read from migrations (`--schema`): a live database has no lines.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::gaps::{SchemaCoverage, UniverseEntry, UniverseSource};
-use crate::scan::ScanReport;
-
-/// Objects by migration file, then by defining line.
-pub(crate) type ByFile<'a> = BTreeMap<String, BTreeMap<u32, Vec<&'a UniverseEntry>>>;
-
-/// The universe's objects by file, then by line; errors when there is no file to map to.
-pub(crate) fn by_file<'a>(
-    report: &'a ScanReport,
-    format: &str,
-) -> io::Result<(&'a SchemaCoverage, ByFile<'a>)> {
-    let Some(s) = &report.schema else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("--format {format} maps objects to migration lines: add --schema PATH"),
-        ));
-    };
-    if s.universe_source == UniverseSource::Database {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "--format {format} maps objects to the lines of migration files; a universe \
-                 read from a database has none: use --schema PATH"
-            ),
-        ));
-    }
-    let mut files: ByFile = BTreeMap::new();
-    for e in &s.objects {
-        files
-            .entry(repo_relative(&e.defined_at.file))
-            .or_default()
-            .entry(e.defined_at.line.max(1))
-            .or_default()
-            .push(e);
-    }
-    Ok((s, files))
-}
-
-/// Paths as CI tools want them: relative to the working directory (the repository root in
-/// CI) when they are under it, without a leading `./`.
-pub(crate) fn repo_relative(path: &str) -> String {
-    let p = std::path::Path::new(path);
-    if p.is_absolute() {
-        if let Ok(cwd) = std::env::current_dir() {
-            if let Ok(rel) = p.strip_prefix(&cwd) {
-                return rel.display().to_string();
-            }
-        }
-    }
-    path.trim_start_matches("./").to_string()
-}
-
-/// Hits of a line: the smallest assertion count of the objects defined on it.
-pub(crate) fn line_hits(objects: &[&UniverseEntry]) -> u64 {
-    objects.iter().map(|e| e.assertions).min().unwrap_or(0)
-}
+use super::common::{by_file, line_hits};
+use crate::scan::report::ScanReport;
 
 /// Records are lines: names and paths are written with control characters escaped
 /// (see [`super::printable`]), so a newline in a quoted name cannot start a record.

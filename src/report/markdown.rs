@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::coverage::ObjectCoverage;
-use crate::scan::ScanReport;
+use crate::scan::report::{ObjectCoverage, ScanReport, SchemaCoverage, Severity, UniverseSource};
 
 /// Object rows per kind in the collapsed details.
 pub const MAX_ROWS_PER_KIND: usize = 100;
@@ -217,8 +216,8 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
                 _ => String::new(),
             };
             let tag = match m.severity {
-                crate::scan::Severity::Error => "error",
-                crate::scan::Severity::Warning => "warning",
+                Severity::Error => "error",
+                Severity::Warning => "warning",
             };
             writeln!(w, "- {tag}: {place}{}", inert(&cell(&m.text)))?;
         }
@@ -255,22 +254,29 @@ const MAX_MESSAGES: usize = 20;
 /// Gaps listed in the summary before the rest is collapsed.
 pub const MAX_GAPS: usize = 50;
 
-fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+fn render_schema(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     let o = &s.coverage.overall;
     let source = match s.universe_source {
-        crate::gaps::UniverseSource::Migrations => "migrations",
-        crate::gaps::UniverseSource::Database => "a live database",
+        UniverseSource::Migrations => "migrations",
+        UniverseSource::Database => "a live database",
     };
     writeln!(w, "### Schema coverage: {:.1}%", o.percent)?;
     writeln!(w)?;
     writeln!(
         w,
-        "**{}** of **{}** objects in the schema (read from {source}) are tested; {} are not.",
+        "**{}** of **{}** objects in the schema (read from {source}) are tested{}; {} are not.",
         o.tested,
         o.objects,
+        s.coverage_mode
+            .map(|m| format!(" {}", super::mode_phrase(m)))
+            .unwrap_or_default(),
         s.gaps.len()
     )?;
     writeln!(w)?;
+    if let Some(b) = &s.behaviour {
+        writeln!(w, "Behaviour: {}.", cell(&super::behaviour_line(b)))?;
+        writeln!(w)?;
+    }
     writeln!(w, "| Kind | Objects | Tested | Coverage |")?;
     writeln!(w, "|---|---:|---:|---:|")?;
     let mut kinds: Vec<_> = s.coverage.by_kind.iter().collect();
@@ -298,8 +304,9 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Resu
         for g in s.gaps.iter().take(MAX_GAPS) {
             writeln!(
                 w,
-                "| `{}` | {}:{} |",
+                "| `{}`{} | {}:{} |",
                 cell(&g.key),
+                gap_note(g),
                 cell(&g.defined_at.file),
                 g.defined_at.line
             )?;
@@ -314,6 +321,9 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Resu
         writeln!(w)?;
         writeln!(w, "</details>")?;
         writeln!(w)?;
+    }
+    if let Some(b) = &s.behaviour {
+        render_rls(b, w)?;
     }
     if !s.stale.is_empty() {
         writeln!(
@@ -330,7 +340,7 @@ fn render_schema(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Resu
 
 /// `pgtap-scan gaps --format markdown`: every untested object, a table per kind (not cut:
 /// the list is the point).
-pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+pub fn render_gaps(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     let o = &s.coverage.overall;
     writeln!(
         w,
@@ -352,8 +362,9 @@ pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Re
         for g in &s.gaps[i..i + n] {
             writeln!(
                 w,
-                "| `{}` | {}:{} |",
+                "| `{}`{} | {}:{} |",
                 cell(&g.key),
+                gap_note(g),
                 cell(&g.defined_at.file),
                 g.defined_at.line
             )?;
@@ -361,6 +372,67 @@ pub fn render_gaps(s: &crate::gaps::SchemaCoverage, w: &mut dyn Write) -> io::Re
         i += n;
     }
     Ok(())
+}
+
+/// What a gap's tests do that does not count, after its key.
+fn gap_note(g: &crate::gaps::Gap) -> &'static str {
+    match g.only {
+        Some("exercised") => " (exercised, not asserted)",
+        Some("asserted") => " (asserted, not exercised)",
+        Some("indirect") => " (only exercised indirectly)",
+        _ => "",
+    }
+}
+
+/// RLS matrices listed in the summary (tables with a tested cell first).
+const MAX_RLS_TABLES: usize = 30;
+
+/// The RLS matrix: a row per table and role, a column per command.
+fn render_rls(b: &crate::behaviour::resolve::Behaviour, w: &mut dyn Write) -> io::Result<()> {
+    use crate::behaviour::resolve::{CellState, MATRIX_COMMANDS};
+    if b.rls.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "<details><summary>Row level security: {}</summary>",
+        cell(&super::rls_line(&b.rls))
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Each cell: what the tests expect of that command under that role (✅ allowed, ⛔ denied, ✅⛔ both, blank: untested)."
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| Table | Role | select | insert | update | delete |")?;
+    writeln!(w, "|---|---|:-:|:-:|:-:|:-:|")?;
+    let mut tables: Vec<_> = b.rls.iter().collect();
+    tables.sort_by_key(|t| t.cells.iter().all(|c| c.state == CellState::Untested));
+    for t in tables.iter().take(MAX_RLS_TABLES) {
+        for role in &t.roles {
+            write!(w, "| `{}` | {} |", cell(&t.table), cell(role))?;
+            for c in MATRIX_COMMANDS {
+                let mark = match t.cell(role, c).map(|c| c.state) {
+                    Some(CellState::Allowed) => "✅",
+                    Some(CellState::Denied) => "⛔",
+                    Some(CellState::Both) => "✅⛔",
+                    _ => "",
+                };
+                write!(w, " {mark} |")?;
+            }
+            writeln!(w)?;
+        }
+    }
+    if tables.len() > MAX_RLS_TABLES {
+        writeln!(
+            w,
+            "\n… and {} more tables (the JSON report has every cell).",
+            tables.len() - MAX_RLS_TABLES
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(w, "</details>")?;
+    writeln!(w)
 }
 
 #[cfg(test)]

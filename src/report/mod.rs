@@ -1,6 +1,7 @@
 //! Report formats: one module per format, one enum to choose.
 
 pub mod cobertura;
+mod common;
 pub mod csv;
 pub mod github;
 pub mod html;
@@ -13,7 +14,8 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::scan::ScanReport;
+use crate::scan::report::{FileReport, ScanReport};
+pub use common::{count, printable};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,14 +33,48 @@ pub enum Format {
     Github,
 }
 
-/// A format's name, the names it is also accepted under, and what it is. The one table
-/// `--format`, `format =` in the config file and their error messages all read.
+/// A format's name, the names it is also accepted under, what it is and what it needs.
+/// The one table `--format`, `format =` in the config file, their error messages and the
+/// binary's checks all read: a new format is a new row, not new branches in `main`.
 pub struct FormatInfo {
     pub name: &'static str,
     pub format: Format,
     pub aliases: &'static [&'static str],
     pub help: &'static str,
+    /// What the report cannot be written without.
+    pub needs: Needs,
+    /// `pgtap-scan gaps` lists the gaps in this format (the other formats show them in the
+    /// report of a scan with a universe; [`render`] with `gaps_only` draws these).
+    pub lists_gaps: bool,
+    /// Writes each file as the scan aggregates it, before [`render`] writes the rest
+    /// (streaming mode keeps no per-file detail to write afterwards).
+    pub file_line: Option<FileLine>,
+    /// The report ends with the `Coverage: N%` line CI log parsers read (GitLab's
+    /// `coverage:` regex reads the last line of the job log); the caller writes it after
+    /// [`render`], once it knows where the report goes.
+    pub coverage_line: bool,
 }
+
+/// Writes one file of a report as the scan aggregates it ([`ndjson::file_line`]).
+pub type FileLine = fn(&FileReport, &mut dyn Write) -> io::Result<()>;
+
+/// What a report needs besides the scan. `why` is said when it is missing, after the
+/// names of every format that needs the same for the same reason (`lcov and cobertura
+/// map objects to the lines of migration files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing: with a universe the report adds schema coverage, without one it does not.
+    Nothing,
+    /// A universe, from migrations or a live database.
+    Universe { why: &'static str },
+    /// A universe read from migration files: the report points at their lines.
+    Migrations { why: &'static str },
+}
+
+/// lcov and cobertura share it, so they are named together.
+const MIGRATION_LINES: Needs = Needs::Migrations {
+    why: "map objects to the lines of migration files",
+};
 
 pub const FORMATS: &[FormatInfo] = &[
     FormatInfo {
@@ -46,36 +82,60 @@ pub const FORMATS: &[FormatInfo] = &[
         format: Format::Text,
         aliases: &[],
         help: "A terminal summary: objects per kind with bars, the most tested objects, plans.",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: true,
     },
     FormatInfo {
         name: "json",
         format: Format::Json,
         aliases: &[],
         help: "The whole report (version-1 contract, schema/report.schema.json).",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "ndjson",
         format: Format::Ndjson,
         aliases: &[],
         help: "One JSON line per file, per object, then a summary line; streams in streaming mode.",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: Some(ndjson::file_line),
+        coverage_line: false,
     },
     FormatInfo {
         name: "csv",
         format: Format::Csv,
         aliases: &[],
         help: "One row per object and assertion location (RFC 4180).",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "markdown",
         format: Format::Markdown,
         aliases: &["md"],
         help: "A summary for pull-request comments and $GITHUB_STEP_SUMMARY.",
+        needs: Needs::Nothing,
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "html",
         format: Format::Html,
         aliases: &[],
         help: "One self-contained page: charts, a sortable and filterable object table.",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "junit",
@@ -83,6 +143,10 @@ pub const FORMATS: &[FormatInfo] = &[
         aliases: &[],
         help: "JUnit XML: one test case per asserted object; with a schema, one per object of \
                the schema, untested ones failing.",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "lcov",
@@ -90,18 +154,32 @@ pub const FORMATS: &[FormatInfo] = &[
         aliases: &[],
         help:
             "LCOV tracefile: objects mapped to the migration lines defining them (needs --schema).",
+        needs: MIGRATION_LINES,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "cobertura",
         format: Format::Cobertura,
         aliases: &[],
         help: "Cobertura XML, the same mapping, for GitLab/Jenkins/Azure coverage views.",
+        needs: MIGRATION_LINES,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
     },
     FormatInfo {
         name: "github",
         format: Format::Github,
         aliases: &[],
         help: "GitHub Actions annotations: a warning on the definition of each untested object.",
+        needs: Needs::Universe {
+            why: "annotates untested objects",
+        },
+        lists_gaps: true,
+        file_line: None,
+        coverage_line: false,
     },
 ];
 
@@ -119,26 +197,28 @@ impl Format {
             .map(|f| f.format)
     }
 
-    pub fn name(self) -> &'static str {
+    /// The format's row of [`FORMATS`].
+    pub fn info(self) -> &'static FormatInfo {
+        // Every format has its row (a test checks); text's is the first.
         FORMATS
             .iter()
             .find(|f| f.format == self)
-            .map_or("text", |f| f.name)
+            .unwrap_or(&FORMATS[0])
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// What the report cannot be written without.
+    pub fn needs(self) -> Needs {
+        self.info().needs
     }
 
     /// Formats `pgtap-scan gaps` lists the gaps in.
     pub fn lists_gaps(self) -> bool {
-        matches!(
-            self,
-            Format::Text | Format::Json | Format::Csv | Format::Markdown | Format::Github
-        )
+        self.info().lists_gaps
     }
-}
-
-/// `1 warning`, `2 warnings`.
-pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// How a report is drawn.
@@ -153,7 +233,7 @@ pub struct RenderOptions {
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
-/// written as they arrived (see [`ndjson::Stream`]); this writes what remains.
+/// written as they arrived (see [`FormatInfo::file_line`]); this writes what remains.
 pub fn render(
     report: &ScanReport,
     format: Format,
@@ -183,45 +263,96 @@ pub fn render(
     }
 }
 
-/// `s` safe to print on a terminal or in a CI log: control characters (C0, DEL, C1, so
-/// newlines and the ESC of terminal sequences) and the bidirectional-text controls that
-/// can reorder what a reader sees are written as escapes (`\n`, `\r`, `\t`, `\u{1b}`).
-/// Names and paths come from the files scanned; printed raw, a file name with a newline
-/// and `::error ...` would inject a GitHub Actions command into the job log, and an ESC
-/// sequence would drive the terminal. Everything else, backslashes included, is kept.
-pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// How a report names the coverage mode after a percentage.
+pub(crate) fn mode_phrase(m: crate::gaps::CoverageMode) -> &'static str {
+    match m {
+        crate::gaps::CoverageMode::Structural => "(asserted structurally)",
+        crate::gaps::CoverageMode::Behavioural => "(exercised by the tests' SQL)",
+        crate::gaps::CoverageMode::Any => "(asserted or exercised)",
     }
-    if !s.chars().any(unsafe_char) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
-#[cfg(test)]
-mod printable_tests {
-    use super::printable;
+/// One line on the behavioural side of schema coverage.
+pub(crate) fn behaviour_line(b: &crate::behaviour::resolve::Behaviour) -> String {
+    let direct = b.objects.iter().filter(|o| o.direct).count();
+    let via = b
+        .objects
+        .iter()
+        .filter(|o| !o.direct && o.exercised())
+        .count();
+    let indirect = b.objects.iter().filter(|o| o.only_indirect()).count();
+    let mut s = format!(
+        "{} in the tests' SQL, {} resolved to objects of the universe; {} exercised by name, {} through triggers and policies",
+        count(b.references, "reference", "references"),
+        b.resolved,
+        count(direct as u64, "object", "objects"),
+        via
+    );
+    if indirect > 0 {
+        s.push_str(&format!(", {indirect} only indirectly"));
+    }
+    if b.sql_strings_unreadable > 0 {
+        s.push_str(&format!(
+            "; {} not readable as SQL",
+            count(b.sql_strings_unreadable, "SQL string", "SQL strings")
+        ));
+    }
+    s
+}
 
-    #[test]
-    fn control_characters_are_escaped_and_the_rest_kept() {
-        assert_eq!(printable("plain/path.sql"), "plain/path.sql");
-        assert_eq!(
-            printable("a\n::error file=x::pwned\x1b[31m\u{202E}é\\"),
-            "a\\n::error file=x::pwned\\u{1b}[31m\\u{202e}é\\"
-        );
-        assert_eq!(printable("\r\t\u{7f}\u{85}"), "\\r\\t\\u{7f}\\u{85}");
+/// One line on the RLS matrices.
+pub(crate) fn rls_line(tables: &[crate::behaviour::resolve::RlsTable]) -> String {
+    use crate::behaviour::resolve::CellState;
+    let cells: Vec<_> = tables.iter().flat_map(|t| &t.cells).collect();
+    let tested = cells
+        .iter()
+        .filter(|c| c.state != CellState::Untested)
+        .count();
+    let both = cells.iter().filter(|c| c.state == CellState::Both).count();
+    format!(
+        "{}, {tested} of {} role × command cells tested ({both} both allowed and denied)",
+        count(tables.len() as u64, "table", "tables"),
+        cells.len()
+    )
+}
+
+/// A gap's key, with what the tests do with it that does not count.
+pub(crate) fn gap_label(g: &crate::gaps::Gap) -> String {
+    match g.only {
+        Some("exercised") => format!("{} (exercised, not asserted)", g.key),
+        Some("asserted") => format!("{} (asserted, not exercised)", g.key),
+        Some("indirect") => format!("{} (only exercised indirectly)", g.key),
+        _ => g.key.clone(),
+    }
+}
+
+/// Why an object counts as untested, for the CI formats (GitHub annotations, JUnit
+/// failures): which kind of coverage is missing under the mode. Without behavioural
+/// references read (`mode` `None`), the structural wording of before.
+pub(crate) fn untested_message(
+    key: &str,
+    only: Option<&str>,
+    mode: Option<crate::gaps::CoverageMode>,
+) -> String {
+    use crate::gaps::CoverageMode as M;
+    match (mode, only) {
+        (None, _) | (Some(M::Structural), None | Some("indirect")) => {
+            format!("{key} is not tested by any pgTAP assertion")
+        }
+        (Some(M::Structural), _) => format!(
+            "{key} is exercised by the tests but not asserted by a structural pgTAP assertion"
+        ),
+        (Some(M::Behavioural), Some("asserted")) => {
+            format!("{key} is asserted structurally, but no test exercises it")
+        }
+        (Some(M::Behavioural), Some("indirect")) => format!(
+            "{key} is only exercised indirectly (by something the tests run), never by the tests themselves"
+        ),
+        (Some(M::Behavioural), _) => format!("{key} is not exercised by the tests' SQL"),
+        (Some(M::Any), Some("indirect")) => format!(
+            "{key} is neither asserted nor exercised by the tests (only indirectly, by something they run)"
+        ),
+        (Some(M::Any), _) => format!("{key} is neither asserted nor exercised by the tests"),
     }
 }
 
@@ -247,7 +378,9 @@ mod tests {
         for f in all {
             assert_eq!(FORMATS.iter().filter(|i| i.format == f).count(), 1, "{f:?}");
             assert_eq!(Format::parse(f.name()), Some(f));
+            assert_eq!(f.info().format, f);
         }
+        assert_eq!(FORMATS[0].format, Format::Text);
         assert_eq!(Format::parse("md"), Some(Format::Markdown));
         assert_eq!(Format::parse("xml"), None);
     }

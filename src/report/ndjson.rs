@@ -9,8 +9,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::coverage::Statistics;
-use crate::scan::{FileReport, ScanReport, Stats, Summary};
+use crate::scan::report::{
+    FileReport, Message, ScanReport, SchemaCoverage, Statistics, Stats, Summary,
+};
 
 #[derive(Serialize)]
 struct Last<'a> {
@@ -18,11 +19,11 @@ struct Last<'a> {
     summary: &'a Summary,
     stats: &'a Stats,
     statistics: &'a Statistics,
-    messages: &'a [crate::scan::Message],
+    messages: &'a [Message],
     messages_omitted: u64,
     /// With a universe: `coverage`, `gaps`, `stale`, `universe_source`, ... as in JSON.
     #[serde(flatten)]
-    schema: Option<&'a crate::gaps::SchemaCoverage>,
+    schema: Option<&'a SchemaCoverage>,
 }
 
 pub fn file_line(f: &FileReport, w: &mut dyn Write) -> io::Result<()> {
@@ -32,7 +33,7 @@ pub fn file_line(f: &FileReport, w: &mut dyn Write) -> io::Result<()> {
 
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     // A concrete buffer so serde_json's small writes inline (see `json::CHUNK`).
-    let mut buf = io::BufWriter::with_capacity(super::json::CHUNK, w);
+    let mut buf = io::BufWriter::with_capacity(super::common::CHUNK, w);
     let w = &mut buf;
     if let Some(files) = &report.files {
         for f in files {

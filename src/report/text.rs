@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::object::Aspect;
-use crate::scan::ScanReport;
+use crate::scan::report::{ScanReport, SchemaCoverage, Severity, UniverseSource};
 
 struct Paint {
     on: bool,
@@ -125,25 +125,31 @@ fn share_bar(percent: f64, width: usize) -> (String, String) {
 
 /// Schema coverage: per kind, then the first gaps and the stale tests.
 fn render_schema(
-    s: &crate::gaps::SchemaCoverage,
+    s: &SchemaCoverage,
     p: &Paint,
     width: Option<usize>,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let source = match s.universe_source {
-        crate::gaps::UniverseSource::Migrations => "migrations",
-        crate::gaps::UniverseSource::Database => "database",
+        UniverseSource::Migrations => "migrations",
+        UniverseSource::Database => "database",
     };
     let o = &s.coverage.overall;
     writeln!(
         w,
-        "{} {} of {} objects tested ({:.1}%), universe from {}",
+        "{} {} of {} objects tested ({:.1}%){}, universe from {}",
         p.bold("schema coverage:"),
         o.tested,
         o.objects,
         o.percent,
+        s.coverage_mode
+            .map(|m| format!(" {}", super::mode_phrase(m)))
+            .unwrap_or_default(),
         source
     )?;
+    if let Some(b) = &s.behaviour {
+        writeln!(w, "{} {}", p.bold("behaviour:"), super::behaviour_line(b))?;
+    }
     writeln!(
         w,
         "{}",
@@ -188,15 +194,103 @@ fn render_schema(
         )?;
         for g in s.gaps.iter().take(10) {
             let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
-            located(w, &g.key, &at, 58, width)?;
+            located(w, &super::gap_label(g), &at, 58, width)?;
         }
         writeln!(w)?;
+    }
+    if let Some(b) = &s.behaviour {
+        render_rls(b, p, w)?;
     }
     render_stale(s, p, width, w, 10)
 }
 
+/// The RLS matrix: for each table with row level security, roles × commands.
+fn render_rls(
+    b: &crate::behaviour::resolve::Behaviour,
+    p: &Paint,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    use crate::behaviour::resolve::CellState;
+    if b.rls.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "{} {}",
+        p.bold("row level security:"),
+        super::rls_line(&b.rls)
+    )?;
+    let untested: Vec<&str> = b
+        .rls
+        .iter()
+        .filter(|t| t.cells.iter().all(|c| c.state == CellState::Untested))
+        .map(|t| t.table.as_str())
+        .collect();
+    for t in b
+        .rls
+        .iter()
+        .filter(|t| t.cells.iter().any(|c| c.state != CellState::Untested))
+    {
+        writeln!(
+            w,
+            "  {} ({}{})",
+            t.table,
+            super::count(t.policies.len() as u64, "policy", "policies"),
+            if t.forced { ", forced" } else { "" }
+        )?;
+        if t.roles.is_empty() {
+            writeln!(w, "    {}", p.dim("no role has a policy or a test"))?;
+            continue;
+        }
+        let rw = t
+            .roles
+            .iter()
+            .map(|r| r.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 24);
+        write!(w, "    {:<rw$}", "role")?;
+        for c in crate::behaviour::resolve::MATRIX_COMMANDS {
+            write!(w, " {c:<9}")?;
+        }
+        writeln!(w)?;
+        for role in &t.roles {
+            write!(w, "    {:<rw$}", fit(role, rw))?;
+            for c in crate::behaviour::resolve::MATRIX_COMMANDS {
+                let state = t.cell(role, c).map_or("untested", |c| c.state.name());
+                let shown = format!(" {:<9}", if state == "untested" { "-" } else { state });
+                let shown = match state {
+                    "untested" => p.dim(&shown),
+                    "both" => p.green(&shown),
+                    _ => shown,
+                };
+                write!(w, "{shown}")?;
+            }
+            writeln!(w)?;
+        }
+    }
+    if !untested.is_empty() {
+        let shown: Vec<&str> = untested.iter().take(5).copied().collect();
+        writeln!(
+            w,
+            "  {} with no role × command tested: {}{}",
+            super::count(untested.len() as u64, "table", "tables"),
+            shown.join(", "),
+            if untested.len() > shown.len() {
+                format!(
+                    ", ... ({} more; the JSON report has every cell)",
+                    untested.len() - shown.len()
+                )
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    writeln!(w)
+}
+
 fn render_stale(
-    s: &crate::gaps::SchemaCoverage,
+    s: &SchemaCoverage,
     p: &Paint,
     width: Option<usize>,
     w: &mut dyn Write,
@@ -238,7 +332,7 @@ fn render_stale(
 
 /// `pgtap-scan gaps`: every untested object, grouped by kind, most important kinds first.
 fn render_gaps(
-    s: &crate::gaps::SchemaCoverage,
+    s: &SchemaCoverage,
     p: &Paint,
     width: Option<usize>,
     w: &mut dyn Write,
@@ -265,7 +359,7 @@ fn render_gaps(
         )?;
         for g in &s.gaps[i..i + n] {
             let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
-            located(w, &g.key, &at, 58, width)?;
+            located(w, &super::gap_label(g), &at, 58, width)?;
         }
         i += n;
     }
@@ -425,17 +519,17 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
         )?;
         // Plan mismatches are listed above; the rest here, errors first.
         let mut shown = 0;
-        for sev in [crate::scan::Severity::Error, crate::scan::Severity::Warning] {
+        for sev in [Severity::Error, Severity::Warning] {
             for m in r.messages.iter().filter(|m| m.severity == sev) {
-                if sev == crate::scan::Severity::Warning && m.text.starts_with("plan(") {
+                if sev == Severity::Warning && m.text.starts_with("plan(") {
                     continue;
                 }
                 if shown == 10 {
                     break;
                 }
                 let mark = match sev {
-                    crate::scan::Severity::Error => p.red("error"),
-                    crate::scan::Severity::Warning => p.yellow("warning"),
+                    Severity::Error => p.red("error"),
+                    Severity::Warning => p.yellow("warning"),
                 };
                 // Messages start with file:line; a terminal cuts the rest, a file keeps it.
                 let m = m.to_string();

@@ -1,0 +1,189 @@
+//! The behavioural database: every reference of the suite folded by what it names (as
+//! written: schema, name, relation, arity) and how it is used (command, role, expected
+//! outcome, asserted or exercised), with a count and the first few locations of each use.
+//!
+//! It knows nothing of the universe; [`super::resolve`] holds it against one. Folding is
+//! associative and deterministic: locations are kept by (file, line), never by arrival,
+//! so the same suite gives the same database whatever order files arrive in.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::{Attribution, Command, FileResult, Outcome, RefKind, Reference};
+
+/// Locations kept per use (the smallest by file and line).
+pub const USE_LOCATIONS: usize = 4;
+
+/// What a reference names, as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Target {
+    pub kind: RefKind,
+    pub schema: Option<Box<str>>,
+    pub name: Box<str>,
+    /// Columns: their relation as written (`app.users`), when known.
+    pub relation: Option<Box<str>>,
+    /// Functions: the number of arguments of the call.
+    pub arity: Option<u32>,
+}
+
+/// How a target is used.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Use {
+    pub command: Option<Command>,
+    /// The role in effect; `None` when the test never switched (the connecting user).
+    pub role: Option<Box<str>>,
+    /// What the serving assertion expects of it; a statement that just runs is `allowed`.
+    pub outcome: Outcome,
+    /// Inside an assertion's arguments (or the SQL text it runs), rather than in the
+    /// statements before it.
+    pub asserted: bool,
+}
+
+/// A place in a test file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Place {
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+/// How often a use occurs and where (the first [`USE_LOCATIONS`] by file and line).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Uses {
+    pub count: u64,
+    pub locations: Vec<Place>,
+}
+
+impl Uses {
+    fn add(&mut self, place: Place) {
+        self.count += 1;
+        keep_first(&mut self.locations, place);
+    }
+
+    /// Merges another fold of the same use (associative: counts add, the smallest
+    /// locations stay).
+    pub fn merge(&mut self, other: &Uses) {
+        self.count += other.count;
+        for p in &other.locations {
+            keep_first(&mut self.locations, p.clone());
+        }
+    }
+}
+
+fn keep_first(v: &mut Vec<Place>, p: Place) {
+    match v.binary_search(&p) {
+        Ok(_) => {}
+        Err(i) if i < USE_LOCATIONS => {
+            v.insert(i, p);
+            v.truncate(USE_LOCATIONS);
+        }
+        Err(_) => {}
+    }
+}
+
+/// The folded references of a suite.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Database {
+    pub targets: BTreeMap<Target, BTreeMap<Use, Uses>>,
+    /// References folded (each reference once).
+    pub references: u64,
+    /// SQL strings given to pgTAP functions that did not lex as SQL.
+    pub sql_strings_unreadable: u64,
+    /// Whether references were read at all (`--references`): without them, behavioural
+    /// coverage is not known (rather than zero).
+    pub read: bool,
+    /// The search path unqualified names are resolved through.
+    pub search_path: Vec<String>,
+}
+
+impl Database {
+    /// Folds one file's references.
+    pub fn add_file(&mut self, path: &str, result: &FileResult) {
+        if result.references.is_empty() {
+            self.sql_strings_unreadable += result.sql_strings_unreadable;
+            return;
+        }
+        let file: Arc<str> = path.into();
+        for r in &result.references {
+            self.add(&file, r);
+        }
+        self.sql_strings_unreadable += result.sql_strings_unreadable;
+    }
+
+    fn add(&mut self, file: &Arc<str>, r: &Reference) {
+        self.references += 1;
+        let target = Target {
+            kind: r.kind,
+            schema: r.schema.as_deref().map(Into::into),
+            name: r.name.as_str().into(),
+            relation: r.relation.as_deref().map(Into::into),
+            arity: r.arity,
+        };
+        let asserted = r.attribution == Some(Attribution::Asserted);
+        let u = Use {
+            command: r.command,
+            role: r.role.as_deref().map(Into::into),
+            outcome: if asserted {
+                r.expected.unwrap_or(Outcome::Allowed)
+            } else {
+                Outcome::Allowed
+            },
+            asserted,
+        };
+        let place = Place {
+            file: file.clone(),
+            line: r.line,
+        };
+        self.targets
+            .entry(target)
+            .or_default()
+            .entry(u)
+            .or_default()
+            .add(place);
+    }
+
+    /// Merges another database (of other files) into this one.
+    pub fn merge(&mut self, other: &Database) {
+        self.references += other.references;
+        self.sql_strings_unreadable += other.sql_strings_unreadable;
+        self.read |= other.read;
+        for (t, uses) in &other.targets {
+            let mine = self.targets.entry(t.clone()).or_default();
+            for (u, n) in uses {
+                mine.entry(u.clone()).or_default().merge(n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(file: &str, line: u32) -> Place {
+        Place {
+            file: file.into(),
+            line,
+        }
+    }
+
+    #[test]
+    fn uses_keep_the_first_locations_by_file_and_line_whatever_the_order() {
+        let places: Vec<Place> = (0..10)
+            .map(|i| place(["b.sql", "a.sql"][i % 2], (i * 7 % 10) as u32))
+            .collect();
+        let mut fwd = Uses::default();
+        places.iter().cloned().for_each(|p| fwd.add(p));
+        let mut rev = Uses::default();
+        places.iter().rev().cloned().for_each(|p| rev.add(p));
+        // Two halves merged give the same as one fold.
+        let (mut left, mut right) = (Uses::default(), Uses::default());
+        places[..5].iter().cloned().for_each(|p| left.add(p));
+        places[5..].iter().cloned().for_each(|p| right.add(p));
+        right.merge(&left);
+        assert_eq!(fwd, rev);
+        assert_eq!(fwd, right);
+        assert_eq!(fwd.count, 10);
+        assert_eq!(fwd.locations.len(), USE_LOCATIONS);
+        assert!(fwd.locations.iter().all(|p| &*p.file == "a.sql"));
+    }
+}

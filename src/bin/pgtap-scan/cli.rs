@@ -1,0 +1,271 @@
+//! Command-line flags (clap). Values a config file can give too are read by `value`;
+//! `plan` puts the flags over the file into the library's plain config. Nothing else sees
+//! clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use pgtap_scan::report::Format;
+use pgtap_scan::scan::StreamingMode;
+
+use crate::value;
+
+const AFTER_HELP: &str = "\
+Examples:
+  pgtap-scan                               scan the current directory
+  pgtap-scan tests/ --format json -o coverage.json
+  pgtap-scan tests/ --schema db/migrations                 coverage of the schema
+  pgtap-scan gaps tests/ --schema db/migrations            what no assertion tests
+  pgtap-scan tests/ --database-url postgres://ci@localhost/app --fail-under 80,table=100
+  pgtap-scan tests/ --schema db/migrations --format github   PR annotations
+  pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
+
+Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, a per-kind gate on a kind
+the universe has none of, or a plan mismatch under --strict); 2 an error (bad flag, missing
+path, a test file that could not be read, a schema or database that could not be read or
+holds no object, no test file found without --allow-empty); 130, 143, 129 interrupted by
+SIGINT, SIGTERM, SIGHUP (no report written).
+
+Settings can also live in .pgtap-scan.toml (found from the current directory upwards);
+a flag wins over the file.";
+
+/// Reads pgTAP test suites without running them and reports which database objects their
+/// assertions cover.
+#[derive(Debug, Parser)]
+#[command(name = "pgtap-scan", version, about, after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan test files and report assertions (the default command).
+    Scan(ScanArgs),
+    /// List the objects of the schema that no assertion tests, most important first, with
+    /// where each is defined. Needs --schema or --database-url.
+    Gaps(ScanArgs),
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ScanArgs {
+    /// Files or directories to scan [default: .]. Files named here are always scanned,
+    /// whatever their extension or ignore rules.
+    pub paths: Vec<PathBuf>,
+
+    /// Report format.
+    #[arg(short, long, value_parser = value::format_parser(), help_heading = "Output")]
+    pub format: Option<Format>,
+    /// Write the report to FILE (atomically: a temporary file, then a rename); - is stdout.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// Print memory and pipeline statistics to stderr (JSON reports always carry them).
+    #[arg(long, help_heading = "Output")]
+    pub stats: bool,
+    /// Print nothing on stderr but errors: no warnings, no progress bar, no Coverage line.
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
+    /// Colour in the text report: auto means a terminal and no NO_COLOR.
+    #[arg(long, value_enum, default_value = "auto", help_heading = "Output")]
+    pub color: ColorChoice,
+    /// Exit 1 when a file's plan(N) disagrees with the tests found.
+    #[arg(long, help_heading = "Output")]
+    pub strict: bool,
+
+    /// File extension to scan (repeatable; multi-part like pg.inc works) [default: sql, pg].
+    #[arg(long = "ext", value_name = "EXT", help_heading = "Discovery")]
+    pub ext: Vec<String>,
+    /// Only scan files matching this glob (gitignore syntax, relative to the root; repeatable).
+    #[arg(long, value_name = "GLOB", help_heading = "Discovery")]
+    pub include: Vec<String>,
+    /// Skip files and directories matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB", help_heading = "Discovery")]
+    pub exclude: Vec<String>,
+    /// Scan hidden files and directories too.
+    #[arg(long, help_heading = "Discovery")]
+    pub hidden: bool,
+    /// Do not honour .gitignore, .ignore and .git/info/exclude.
+    #[arg(long, help_heading = "Discovery")]
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(short = 'L', long, help_heading = "Discovery")]
+    pub follow: bool,
+    /// Descend at most N directories below each root.
+    #[arg(long, value_name = "N", help_heading = "Discovery")]
+    pub max_depth: Option<usize>,
+    /// A folder psql includes (\i, \ir) may also be read from (repeatable). Includes are
+    /// only followed to regular files inside the scanned paths and these folders; any
+    /// other include is a warning and its file's plan is not checked.
+    #[arg(long, value_name = "DIR", help_heading = "Discovery")]
+    pub include_dir: Vec<PathBuf>,
+    /// Exit 0 when the paths hold no test file. Without it, finding nothing to scan is an
+    /// error (exit 2): a CI job pointed at the wrong folder must not stay green.
+    #[arg(long, help_heading = "Discovery")]
+    pub allow_empty: bool,
+    /// Also parse files that look binary (a NUL byte in their first 8 KiB); by default
+    /// they are skipped with a warning.
+    #[arg(long, help_heading = "Discovery")]
+    pub binary: bool,
+
+    /// Parse threads [default: all cores].
+    #[arg(short = 'j', long, value_name = "N", help_heading = "Performance")]
+    pub threads: Option<usize>,
+    /// Files per batch between discovery and the parse pool.
+    #[arg(long, value_name = "N", help_heading = "Performance")]
+    pub batch_size: Option<usize>,
+    /// Memory budget for file bytes in flight: MB, or with a unit (256K, 16MB, 512MiB, 1.5G); readers
+    /// wait above 80% of it [default: 512]. The coverage database, which grows with the
+    /// distinct objects named, is not charged to it (--stats shows the heap).
+    #[arg(long, value_name = "SIZE", value_parser = value::size, help_heading = "Performance")]
+    pub max_memory: Option<u64>,
+    /// Drop per-file detail after aggregation (auto: above 1000 files). With --format ndjson,
+    /// file lines are written as they are aggregated.
+    #[arg(long, value_parser = value::streaming_parser(), help_heading = "Performance")]
+    pub streaming: Option<StreamingMode>,
+    /// Keep per-file results in DIR and skip files that have not changed since the last run
+    /// (same size and mtime: not read; same content: not parsed). Created if missing; a
+    /// cache from another version or other extraction options is ignored and replaced.
+    #[arg(long, value_name = "DIR", help_heading = "Performance")]
+    pub cache: Option<PathBuf>,
+
+    /// Schemas unqualified names resolve through, comma-separated [default: public].
+    #[arg(
+        long,
+        value_name = "SCHEMAS",
+        value_delimiter = ',',
+        help_heading = "Extraction"
+    )]
+    pub search_path: Vec<String>,
+    /// Schemas pgTAP may be installed in, comma-separated: a call qualified with another
+    /// schema (rbac.has_role(..)) is that schema's own function, not pgTAP's
+    /// [default: public,extensions,tap,pgtap].
+    #[arg(
+        long,
+        value_name = "SCHEMAS",
+        value_delimiter = ',',
+        help_heading = "Extraction"
+    )]
+    pub pgtap_schemas: Vec<String>,
+    /// Read behavioural references: the relations, columns, functions and commands the
+    /// tests' SQL uses, the role in effect and the expected outcome (JSON
+    /// files[].references). On by default with a universe (--schema, --database-url),
+    /// where behavioural coverage uses them; it costs CPU (see the README).
+    #[arg(long, help_heading = "Extraction", overrides_with = "no_references")]
+    pub references: bool,
+    /// Do not read behavioural references, even with a universe (schema coverage is then
+    /// structural only).
+    #[arg(long, help_heading = "Extraction", overrides_with = "references")]
+    pub no_references: bool,
+    /// Also count assertions written inside comments (marked as commented).
+    #[arg(long, help_heading = "Extraction")]
+    pub include_commented: bool,
+
+    /// Migration or schema SQL, a file or a folder (repeatable; applied in path order like
+    /// migration tools do): the universe of objects coverage is measured against.
+    #[arg(long = "schema", value_name = "PATH", help_heading = "Schema coverage")]
+    pub schema: Vec<PathBuf>,
+    /// Read the universe from a live PostgreSQL instead. Without a URL, the usual PGHOST,
+    /// PGPORT, PGUSER, PGDATABASE and PGPASSWORD variables are used. TLS as in libpq:
+    /// sslmode=disable|prefer (default)|require|verify-ca|verify-full, sslrootcert=FILE or
+    /// system (system roots otherwise). A password never goes in the clear or as md5 to a
+    /// non-local host over an unencrypted connection.
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = "",
+        help_heading = "Schema coverage"
+    )]
+    pub database_url: Option<String>,
+    /// Send PGPASSWORD to the host the config file's database-url names. Without this (or
+    /// PGTAP_SCAN_TRUST_CONFIG_DATABASE=1), a password from the environment only goes to
+    /// hosts named by --database-url or PGHOST: a repository's .pgtap-scan.toml could
+    /// otherwise send it anywhere. The config file cannot set this.
+    #[arg(long, help_heading = "Schema coverage")]
+    pub trust_config_database_url: bool,
+    /// Give up on a database query that has not answered within SECS seconds (also set as
+    /// the session's statement_timeout) [default: 60]. Connecting has its own 10 s bound
+    /// (connect_timeout in the URL, or PGCONNECT_TIMEOUT).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Schema coverage")]
+    pub database_timeout: Option<u64>,
+    /// Only count objects in these PostgreSQL schemas, comma-separated (not folders:
+    /// migrations go in --schema).
+    #[arg(
+        long,
+        value_name = "SCHEMAS",
+        value_delimiter = ',',
+        help_heading = "Schema coverage"
+    )]
+    pub schemas: Vec<String>,
+    /// What counts as tested: structural (named by a structural assertion such as
+    /// has_table or col_type_is), behavioural (exercised by the tests' SQL: called, read or
+    /// written, or a trigger fired and a policy applied by such a command), or any
+    /// [default: any].
+    #[arg(long, value_name = "MODE", value_parser = ["structural", "behavioural", "behavioral", "any"], help_heading = "Schema coverage")]
+    pub coverage: Option<String>,
+    /// Exit 1 when coverage is below a percentage: overall (80) or per kind
+    /// (table=100,policy=100,function=90; plurals and mview, matview, ftable, func, idx
+    /// work; an unknown kind is an error). A per-kind gate on a kind the universe has no
+    /// object of fails: a gate never passes on missing data. Repeatable.
+    #[arg(long, value_name = "SPEC", help_heading = "Schema coverage")]
+    pub fail_under: Vec<String>,
+
+    /// Read settings from FILE instead of looking for .pgtap-scan.toml.
+    #[arg(long, value_name = "FILE", help_heading = "Config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .pgtap-scan.toml.
+    #[arg(long, help_heading = "Config")]
+    pub no_config: bool,
+    /// List every pgTAP function the scanner knows, one per line, and exit.
+    #[arg(long, help_heading = "Config")]
+    pub list_functions: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// The README's flag table is a second list of the flags, kept by hand: every flag
+    /// must have its row (the first cell names it: `-q, --quiet`, `--include GLOB` /
+    /// `--exclude GLOB`).
+    #[test]
+    fn the_readme_flag_table_has_every_flag() {
+        let readme = include_str!("../../../README.md");
+        let table = readme
+            .split("| flag | meaning | default |")
+            .nth(1)
+            .and_then(|t| t.split("\n\n").next())
+            .expect("the README has a flag table");
+        let first_cells: Vec<&str> = table
+            .lines()
+            .filter_map(|row| row.strip_prefix("| "))
+            .filter_map(|row| row.split(" | ").next())
+            .collect();
+        let named = |long: &str| {
+            first_cells.iter().any(|cell| {
+                cell.match_indices(&format!("--{long}")).any(|(at, m)| {
+                    !cell[at + m.len()..].starts_with(|c: char| c.is_ascii_lowercase() || c == '-')
+                })
+            })
+        };
+        for arg in super::Cli::command().get_arguments() {
+            if let Some(long) = arg.get_long().filter(|l| !matches!(*l, "help" | "version")) {
+                assert!(
+                    named(long),
+                    "--{long} has no row in the README's flag table"
+                );
+            }
+        }
+    }
+}

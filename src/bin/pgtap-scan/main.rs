@@ -1,0 +1,402 @@
+//! The `pgtap-scan` binary: parse flags, run the library, print, exit with the right code.
+//! Flags and `.pgtap-scan.toml` become a plan in `plan` (read by `value`, one reader per
+//! setting); everything said on stderr goes through `messages`; codes are `ExitCode`s.
+
+mod cli;
+mod config_file;
+mod exit_code;
+mod messages;
+mod output;
+mod plan;
+mod progress;
+mod signals;
+mod stats;
+mod test_hook;
+mod value;
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use pgtap_scan::report::{self, RenderOptions};
+use pgtap_scan::scan::{self, FileReport, Message, Observer, ScanReport, Severity};
+
+use crate::exit_code::ExitCode;
+use crate::messages::Messages;
+use crate::plan::Plan;
+use crate::progress::Progress;
+
+#[global_allocator]
+static GLOBAL: pipeline::alloc::CountingAlloc<mimalloc::MiMalloc> =
+    pipeline::alloc::CountingAlloc(mimalloc::MiMalloc);
+
+/// mimalloc keeps freed pages for a while before returning them (`purge_delay`: 1000 ms in
+/// the bundled 3.3, 10 ms in older v3 headers). With threads freeing each other's results
+/// that doubled peak RSS on small scans (112 MB vs 58-64 MB on 10k generated files, same
+/// time), so pages go back at once.
+/// `MIMALLOC_PURGE_DELAY` in the environment still wins (`set_default` yields to it).
+///
+/// libmimalloc-sys names the options of mimalloc v2; the bundled v3 numbers them anew
+/// (`purge_delay` is 15 in v3's `mimalloc.h`). The option is only set when it reads as one
+/// of v3's defaults, so a renumbering cannot set some other option by mistake.
+fn less_retained_memory() {
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: reading and setting a plain integer option; safe at any time.
+    unsafe {
+        if matches!(libmimalloc_sys::mi_option_get(PURGE_DELAY), 10 | 1000) {
+            libmimalloc_sys::mi_option_set_default(PURGE_DELAY, 0);
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    less_retained_memory();
+    let mut messages = Messages::default();
+    let code = match run(&mut messages) {
+        Ok(code) => code,
+        Err(e) => {
+            messages.error(&format!("{e:#}"));
+            ExitCode::Error
+        }
+    };
+    code.into()
+}
+
+/// Passes the scan's messages on, and in a format that writes files as they are aggregated
+/// (streaming NDJSON), writes them.
+struct CliObserver<'a> {
+    messages: &'a Messages,
+    file_line: Option<report::FileLine>,
+    out: &'a mut output::Output,
+    write_error: Option<std::io::Error>,
+}
+
+impl Observer for CliObserver<'_> {
+    fn message(&mut self, m: &Message) {
+        match m.severity {
+            Severity::Error => self.messages.error(&m.to_string()),
+            Severity::Warning => self.messages.warning(&m.to_string()),
+        }
+    }
+
+    fn file(&mut self, f: &FileReport) {
+        if let (Some(write), None) = (self.file_line, &self.write_error) {
+            if let Err(e) = write(f, self.out.writer()) {
+                self.write_error = Some(e);
+            }
+        }
+    }
+}
+
+fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
+    let cli = cli::Cli::parse();
+    let (args, gaps_only) = match cli.command {
+        Some(cli::Command::Scan(a)) => (a, false),
+        Some(cli::Command::Gaps(a)) => (a, true),
+        None => (cli.scan, false),
+    };
+    if args.list_functions {
+        let mut out = std::io::stdout().lock();
+        for f in pgtap_scan::catalog::FUNCTIONS {
+            writeln!(out, "{}", f.name)?;
+        }
+        return Ok(ExitCode::Success);
+    }
+    messages.set_quiet(args.quiet);
+    let plan = Plan::new(args, gaps_only, messages)?;
+    // Without handlers a signal would kill the process mid-write; with them the run drains
+    // and exits with the signal's code (see `signals`).
+    let cancel = Arc::new(AtomicBool::new(false));
+    signals::install(Arc::clone(&cancel)).context("installing the signal handlers")?;
+
+    // The universe first: a bad migration path or an unreachable database should fail
+    // before a long scan, not after. Reading it does not check for signals and writes
+    // nothing, so a signal ends the process at once.
+    signals::immediate(true);
+    test_hook::pause("universe", Some(&cancel));
+    let universe = match &plan.universe {
+        None => None,
+        Some(spec) => Some(load_universe(spec, &plan, messages)?),
+    };
+    signals::immediate(false);
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(None, sig, messages));
+    }
+    let counters = Arc::new(pipeline::Progress::default());
+    let progress = (!plan.quiet && std::io::stderr().is_terminal())
+        .then(|| Progress::start(Arc::clone(&counters)));
+    if let Some(p) = &progress {
+        messages.set_bar(p.bar().clone());
+    }
+
+    let mut out = output::Output::open(plan.output.as_deref())?;
+    let mut observer = CliObserver {
+        messages,
+        file_line: plan.format.info().file_line,
+        out: &mut out,
+        write_error: None,
+    };
+    test_hook::pause("scan", Some(&cancel));
+    let report = scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut observer);
+    let write_error = observer.write_error.take();
+    if let Some(p) = progress {
+        p.finish();
+        messages.clear_bar();
+    }
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig, messages));
+    }
+    if let Some(e) = write_error {
+        out.discard();
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(exit_code(&report, plan.strict, messages));
+        }
+        return Err(anyhow::Error::new(e).context("writing the report"));
+    }
+    if report.summary.files == 0 {
+        if report.stats.files_failed > 0 {
+            // Nothing could be read (the errors are on stderr): an empty report would only
+            // look like a result.
+            out.discard();
+            return Ok(ExitCode::Error);
+        }
+        if !plan.allow_empty {
+            out.discard();
+            anyhow::bail!(
+                "no test files found in {} (looked for {}); a CI job pointed at the wrong \
+                 folder would pass: if nothing to scan is expected, pass --allow-empty",
+                describe_roots(&plan.scan.discovery.roots),
+                plan.scan
+                    .discovery
+                    .extensions
+                    .iter()
+                    .map(|e| format!("*.{e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let report = match &universe {
+        Some((u, source, skipped)) => report
+            .with_universe_as(u, *source, &plan.schemas, plan.coverage_mode)
+            .with_universe_warnings(skipped),
+        None => report,
+    };
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig, messages));
+    }
+    if let Some(s) = &report.schema {
+        if s.coverage.overall.objects == 0 {
+            out.discard();
+            anyhow::bail!(
+                "--schemas {}: no object of the universe is in these schemas: nothing to \
+                 measure coverage against",
+                plan.schemas.join(",")
+            );
+        }
+    }
+    let coverage_line = report
+        .schema
+        .as_ref()
+        .map(|s| format!("Coverage: {:.1}%", s.coverage.overall.percent));
+    let rendered = report::render(
+        &report,
+        plan.format,
+        RenderOptions {
+            color: plan.color,
+            gaps_only: plan.gaps_only,
+            width: (plan.output.is_none()).then(terminal_width).flatten(),
+        },
+        &mut Cancellable {
+            inner: out.writer(),
+            cancel: &cancel,
+            written: false,
+        },
+    );
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig, messages));
+    }
+    match rendered {
+        // A closed stdout (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(exit_code(&report, plan.strict, messages))
+        }
+        r => r.context("writing the report")?,
+    }
+    // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
+    // ends the report of a format that says so (text), wherever that goes (stdout or -o
+    // FILE); on stderr when stdout does not carry it (another format, or -o), so JSON and
+    // XML stay parseable; and not at all on stderr under -q, which means errors only.
+    let coverage_in_report = plan.format.info().coverage_line;
+    let coverage_on_stdout = coverage_in_report && plan.output.is_none();
+    if let (Some(line), true) = (&coverage_line, coverage_in_report) {
+        let _ = writeln!(out.writer(), "{line}");
+    }
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig, messages));
+    }
+    out.commit()?;
+    if plan.stats {
+        stats::print(&report, messages);
+    }
+    let mut code = exit_code(&report, plan.strict, messages);
+    if let Some(s) = &report.schema {
+        let short = pgtap_scan::gate::check(&plan.gates, &s.coverage);
+        for f in &short {
+            messages.error(&format!("coverage gate failed: {f}"));
+        }
+        if !short.is_empty() && code == ExitCode::Success {
+            code = ExitCode::GateFailed;
+        }
+    }
+    if let (Some(line), false) = (&coverage_line, coverage_on_stdout) {
+        messages.info(line);
+    }
+    Ok(code)
+}
+
+/// A signal arrived: the partial report is dropped, the exit code is 128 + the signal.
+fn interrupted(out: Option<output::Output>, sig: i32, messages: &Messages) -> ExitCode {
+    if let Some(out) = out {
+        out.discard();
+    }
+    let name = signal_hook::low_level::signal_name(sig).unwrap_or("a signal");
+    messages.error(&format!("interrupted by {name}; no report written"));
+    ExitCode::Interrupted(sig)
+}
+
+/// The report writer while a signal can arrive: once one has, every write fails, so a
+/// long render (a big JSON or HTML report) stops at its next write instead of finishing.
+/// (Not `ErrorKind::Interrupted`: `write_all` retries those forever.)
+struct Cancellable<'a> {
+    inner: &'a mut dyn Write,
+    cancel: &'a AtomicBool,
+    written: bool,
+}
+
+impl Write for Cancellable<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("interrupted by a signal"));
+        }
+        let n = self.inner.write(buf)?;
+        if !self.written {
+            self.written = true;
+            test_hook::pause("render", Some(self.cancel));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("interrupted by a signal"));
+        }
+        self.inner.flush()
+    }
+}
+
+/// Reads the universe; statements the DDL reader skips are warnings.
+fn load_universe(
+    spec: &pgtap_scan::config::UniverseSpec,
+    plan: &Plan,
+    messages: &Messages,
+) -> anyhow::Result<(
+    pgtap_scan::universe::Universe,
+    pgtap_scan::gaps::UniverseSource,
+    Vec<pgtap_scan::universe::SkippedStatement>,
+)> {
+    use pgtap_scan::config::UniverseSpec;
+    use pgtap_scan::gaps::UniverseSource;
+    match spec {
+        UniverseSpec::Migrations(paths) => {
+            let (universe, skipped) =
+                pgtap_scan::universe::load_migrations(paths, &plan.scan.extract.search_path)
+                    .context("reading the schema")?;
+            for s in &skipped {
+                messages.warning(&format!(
+                    "{}:{}: schema statement skipped: {}",
+                    s.file, s.line, s.reason
+                ));
+            }
+            Ok((universe, UniverseSource::Migrations, skipped))
+        }
+        UniverseSpec::Database { url, source } => {
+            let defaults = pgtap_scan::universe::DatabaseOptions::default();
+            let opts = pgtap_scan::universe::DatabaseOptions {
+                url: url.clone(),
+                schemas: plan.schemas.clone(),
+                search_path: plan.scan.extract.search_path.clone(),
+                url_source: source.clone(),
+                trust_config_url: plan.trust_config_database_url,
+                query_timeout: plan.database_timeout.unwrap_or(defaults.query_timeout),
+                ..defaults
+            };
+            let universe =
+                pgtap_scan::universe::load_database(&opts).map_err(|e| match source {
+                    pgtap_scan::universe::UrlSource::Flag => anyhow::anyhow!("--database-url: {e}"),
+                    pgtap_scan::universe::UrlSource::ConfigFile(p) => {
+                        anyhow::anyhow!("{}: database-url: {e}", p.display())
+                    }
+                })?;
+            if universe.is_empty() {
+                anyhow::bail!(
+                    "the database holds no object{}: nothing to measure coverage against",
+                    if plan.schemas.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in --schemas {}", plan.schemas.join(","))
+                    }
+                );
+            }
+            Ok((universe, UniverseSource::Database, Vec::new()))
+        }
+    }
+}
+
+/// The width of the terminal stdout is, if it is one: `COLUMNS` when set (the user's
+/// word), else what the terminal says.
+fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+}
+
+/// `tests, more` or `.` for the roots a scan was given.
+fn describe_roots(roots: &[std::path::PathBuf]) -> String {
+    if roots.is_empty() {
+        return ".".to_string();
+    }
+    roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A file that could not be read makes the report incomplete; a plan mismatch under
+/// `--strict` is a failed gate (said here).
+fn exit_code(report: &ScanReport, strict: bool, messages: &Messages) -> ExitCode {
+    if report.stats.files_failed > 0 || report.stats.inputs_not_scanned > 0 {
+        return ExitCode::Error;
+    }
+    if strict && !report.summary.plans.mismatches.is_empty() {
+        messages.error(&format!(
+            "{} (--strict)",
+            report::count(
+                report.summary.plans.mismatches.len() as u64,
+                "plan mismatch",
+                "plan mismatches"
+            )
+        ));
+        return ExitCode::GateFailed;
+    }
+    ExitCode::Success
+}

@@ -1,0 +1,419 @@
+//! Flags over `.pgtap-scan.toml` over defaults, once, into the library's plain config
+//! ([`ScanConfig`]) and what the binary itself needs (the universe to read, gates, where
+//! the report goes). A value both can give is read by the same function (`value`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+
+use pgtap_scan::config::{ExtractOptions, UniverseSpec, DEFAULT_MAX_MEMORY};
+use pgtap_scan::gaps::CoverageMode;
+use pgtap_scan::gate::Gate;
+use pgtap_scan::report::{Format, Needs, FORMATS};
+use pgtap_scan::scan::{ScanConfig, StreamingMode};
+use pgtap_scan::universe::UrlSource;
+
+use crate::cli::{ColorChoice, ScanArgs};
+use crate::config_file::{FileConfig, CONFIG_FILE_NAME};
+use crate::messages::Messages;
+use crate::value;
+
+/// What `main` needs to run a scan.
+pub struct Plan {
+    pub scan: ScanConfig,
+    pub universe: Option<UniverseSpec>,
+    pub schemas: Vec<String>,
+    /// `--trust-config-database-url` or `PGTAP_SCAN_TRUST_CONFIG_DATABASE=1`.
+    pub trust_config_database_url: bool,
+    /// `--database-timeout`.
+    pub database_timeout: Option<std::time::Duration>,
+    pub gates: Vec<Gate>,
+    /// `--coverage`: what counts as tested.
+    pub coverage_mode: CoverageMode,
+    /// `pgtap-scan gaps`: the text report lists the gaps.
+    pub gaps_only: bool,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub stats: bool,
+    pub quiet: bool,
+    pub color: bool,
+    pub strict: bool,
+    /// `--allow-empty`: no test file found is not an error.
+    pub allow_empty: bool,
+}
+
+/// `supabase/migrations`, `db\\schema.sql`, `./x`: not a PostgreSQL schema name (which
+/// could hold a slash only quoted, and nobody does that).
+fn looks_like_a_path(name: &str) -> bool {
+    let n = name.trim();
+    n.contains('/') || n.contains('\\') || n.to_ascii_lowercase().ends_with(".sql")
+}
+
+fn or<T>(flag: Option<T>, file: Option<T>, default: T) -> T {
+    flag.or(file).unwrap_or(default)
+}
+
+/// `a`, `a and b`, `a, b or c`.
+fn list(items: &[&str], conjunction: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
+    }
+}
+
+impl Plan {
+    /// Flags over the config file over defaults; `gaps_only` for `pgtap-scan gaps`.
+    pub fn new(args: ScanArgs, gaps_only: bool, messages: &Messages) -> Result<Plan> {
+        let mut plan = merge(args, messages)?;
+        plan.gaps_only = gaps_only;
+        plan.check_format()?;
+        Ok(plan)
+    }
+
+    /// What the format needs (a universe, migrations), asked of the format.
+    fn check_format(&self) -> Result<()> {
+        let name = self.format.name();
+        if self.gaps_only && self.universe.is_none() {
+            bail!("gaps needs a universe: add --schema PATH (migrations) or --database-url");
+        }
+        if self.gaps_only && !self.format.lists_gaps() {
+            let listing: Vec<&str> = FORMATS
+                .iter()
+                .filter(|f| f.lists_gaps)
+                .map(|f| f.name)
+                .collect();
+            bail!(
+                "gaps --format {name}: gaps are listed as {}; the {name} report of a scan with \
+                 a universe (pgtap-scan --format {name} --schema ...) shows them already",
+                list(&listing, "or")
+            );
+        }
+        let needs = self.format.needs();
+        // Every format that needs the same for the same reason is named.
+        let alike: Vec<&str> = FORMATS
+            .iter()
+            .filter(|f| f.needs == needs)
+            .map(|f| f.name)
+            .collect();
+        match (needs, &self.universe) {
+            (Needs::Nothing, _)
+            | (Needs::Universe { .. }, Some(_))
+            | (Needs::Migrations { .. }, Some(UniverseSpec::Migrations(_))) => Ok(()),
+            (Needs::Universe { why }, None) => bail!(
+                "--format {} {why}: add --schema PATH or --database-url",
+                list(&alike, "and")
+            ),
+            (Needs::Migrations { why }, _) => {
+                bail!("--format {} {why}: add --schema PATH", list(&alike, "and"))
+            }
+        }
+    }
+}
+
+/// The config file `--config` names, the one found from the current directory upwards, or
+/// none (`--no-config`); with its path.
+fn config_file(args: &ScanArgs) -> Result<(FileConfig, Option<PathBuf>)> {
+    if args.no_config {
+        return Ok((FileConfig::default(), None));
+    }
+    if let Some(path) = &args.config {
+        return Ok((FileConfig::load(path)?, Some(path.clone())));
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    Ok(match FileConfig::discover(&cwd) {
+        Some(path) => (FileConfig::load(&path)?, Some(path)),
+        None => (FileConfig::default(), None),
+    })
+}
+
+fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
+    let (file, file_path) = config_file(&args)?;
+    let file_name = file_path
+        .as_deref()
+        .unwrap_or(Path::new(CONFIG_FILE_NAME))
+        .display()
+        .to_string();
+    let format = match (args.format, file.format.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(name)) => match value::format(name) {
+            Some(f) => f,
+            None => bail!(
+                "config: format = {name:?} is not one of {}",
+                Format::names().join(", ")
+            ),
+        },
+        (None, None) => Format::Text,
+    };
+    let streaming = match (args.streaming, file.streaming.as_deref()) {
+        (Some(mode), _) => mode,
+        (None, Some(name)) => match value::streaming(name) {
+            Some(mode) => mode,
+            None => bail!(
+                "config: streaming = {name:?} is not one of {}",
+                value::streaming_names()
+            ),
+        },
+        (None, None) => StreamingMode::Auto,
+    };
+    let file_max_memory = match &file.max_memory {
+        None => None,
+        Some(size) => Some(
+            value::size(&size.as_flag())
+                .map_err(|e| anyhow::anyhow!("{file_name}: max-memory = {e}"))?,
+        ),
+    };
+    // `value::size` is at least 1 byte.
+    let max_memory_bytes = or(args.max_memory, file_max_memory, DEFAULT_MAX_MEMORY);
+    for h in &file.role_helper {
+        if let Err(e) = h.check() {
+            bail!("config: {e}");
+        }
+    }
+    let mut extensions: Vec<String> = if args.ext.is_empty() {
+        file.ext
+            .clone()
+            .unwrap_or_else(|| vec!["sql".into(), "pg".into()])
+    } else {
+        args.ext
+    };
+    for e in &mut extensions {
+        *e = e.trim_start_matches('.').to_string();
+    }
+    let paths = if args.paths.is_empty() {
+        file.paths.clone().unwrap_or_default()
+    } else {
+        args.paths
+    };
+    let search_path = if args.search_path.is_empty() {
+        file.search_path
+            .clone()
+            .unwrap_or_else(|| vec!["public".into()])
+    } else {
+        args.search_path
+    };
+    let threads = or(args.threads, file.threads, 0);
+    let universe = match (args.schema.is_empty(), args.database_url) {
+        (false, Some(_)) => bail!("--schema and --database-url: give one universe, not both"),
+        (false, None) => Some(UniverseSpec::Migrations(args.schema)),
+        (true, Some(url)) => Some(UniverseSpec::Database {
+            url: (!url.is_empty()).then_some(url),
+            source: UrlSource::Flag,
+        }),
+        (true, None) => match (file.schema.clone(), file.database_url.clone()) {
+            (Some(_), Some(_)) => {
+                bail!("config: schema and database-url: give one universe, not both")
+            }
+            (Some(paths), None) => Some(UniverseSpec::Migrations(paths.into_vec())),
+            (None, Some(url)) => Some(UniverseSpec::Database {
+                url: (!url.is_empty()).then_some(url),
+                source: UrlSource::ConfigFile(
+                    file_path
+                        .clone()
+                        .unwrap_or_else(|| PathBuf::from(CONFIG_FILE_NAME)),
+                ),
+            }),
+            (None, None) => None,
+        },
+    };
+    let (schemas, schemas_from) = if args.schemas.is_empty() {
+        (file.schemas.clone().unwrap_or_default(), "schemas =")
+    } else {
+        (args.schemas, "--schemas")
+    };
+    // `schemas` (PostgreSQL schemas to count) is easily taken for `schema` (the
+    // migrations): a name with a slash or a .sql end is a path, not a schema.
+    for s in schemas.iter().filter(|s| looks_like_a_path(s)) {
+        messages.warning(&format!(
+            "{schemas_from} {s:?} looks like a path; {schemas_from} names PostgreSQL schemas \
+             to count (app, billing). Migrations go in --schema / schema ="
+        ));
+    }
+    let coverage_mode = match args.coverage.as_deref().or(file.coverage.as_deref()) {
+        None => CoverageMode::default(),
+        Some(m) => CoverageMode::parse(m).with_context(|| {
+            format!(
+                "{file_name}: coverage = {m:?}: expected one of {}",
+                CoverageMode::NAMES.join(", ")
+            )
+        })?,
+    };
+    let references = if args.no_references {
+        false
+    } else {
+        args.references
+            || file
+                .references
+                .unwrap_or(universe.is_some() && coverage_mode != CoverageMode::Structural)
+    };
+    if !references && universe.is_some() && coverage_mode == CoverageMode::Behavioural {
+        bail!(
+            "--coverage behavioural needs the behavioural references: drop --no-references \
+             (or references = false in the config file)"
+        );
+    }
+    let gates = if args.fail_under.is_empty() {
+        match &file.fail_under {
+            None => Vec::new(),
+            Some(f) => value::file_gates(f)
+                .map_err(|reason| anyhow::anyhow!("{file_name}: fail-under: {reason}"))?,
+        }
+    } else {
+        let mut gates = Vec::new();
+        for spec in &args.fail_under {
+            gates.extend(value::gates(spec)?);
+        }
+        gates
+    };
+    if !gates.is_empty() && universe.is_none() {
+        bail!(
+            "--fail-under needs a universe to measure against: add --schema PATH or --database-url"
+        );
+    }
+    // `-o -` is stdout, as for most tools; not a file named `-`.
+    let output = args.output.filter(|p| p.as_os_str() != "-");
+    if let Some(out) = &output {
+        // Said before a long scan, and without the temporary file's name.
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                bail!(
+                    "{}: cannot create a file in {}: no such folder",
+                    out.display(),
+                    parent.display()
+                );
+            }
+        }
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && output.is_none()
+        }
+    };
+    let discovery = pipeline::DiscoveryConfig {
+        roots: paths,
+        extensions,
+        no_ignore: args.no_ignore || file.no_ignore.unwrap_or(false),
+        hidden: args.hidden || file.hidden.unwrap_or(false),
+        follow: args.follow || file.follow.unwrap_or(false),
+        max_depth: args.max_depth.or(file.max_depth),
+        include: if args.include.is_empty() {
+            file.include.clone().unwrap_or_default()
+        } else {
+            args.include
+        },
+        exclude: if args.exclude.is_empty() {
+            file.exclude.clone().unwrap_or_default()
+        } else {
+            args.exclude
+        },
+        threads,
+    };
+    // From outside the repository only: a flag or the environment, never the file.
+    let trust_config_database_url = args.trust_config_database_url
+        || std::env::var("PGTAP_SCAN_TRUST_CONFIG_DATABASE")
+            .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+    Ok(Plan {
+        universe,
+        schemas,
+        trust_config_database_url,
+        database_timeout: args.database_timeout.map(std::time::Duration::from_secs),
+        gates,
+        coverage_mode,
+        gaps_only: false,
+        scan: ScanConfig {
+            discovery,
+            threads,
+            batch_size: or(args.batch_size, file.batch_size, 100).max(1),
+            max_memory_bytes,
+            streaming,
+            extract: ExtractOptions {
+                search_path,
+                include_commented: args.include_commented
+                    || file.include_commented.unwrap_or(false),
+                helpers: file.helper,
+                pgtap_schemas: if args.pgtap_schemas.is_empty() {
+                    file.pgtap_schemas
+                        .clone()
+                        .unwrap_or_else(pgtap_scan::config::default_pgtap_schemas)
+                } else {
+                    args.pgtap_schemas
+                },
+                role_helpers: file.role_helper,
+                references,
+            },
+            cache_dir: args.cache.or(file.cache),
+            include_dirs: if args.include_dir.is_empty() {
+                file.include_dirs.clone().unwrap_or_default()
+            } else {
+                args.include_dir
+            },
+            binary: args.binary || file.binary.unwrap_or(false),
+        },
+        format,
+        output,
+        stats: args.stats,
+        quiet: args.quiet,
+        color,
+        strict: args.strict || file.strict.unwrap_or(false),
+        allow_empty: args.allow_empty || file.allow_empty.unwrap_or(false),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn lists_read_as_english() {
+        assert_eq!(list(&["github"], "and"), "github");
+        assert_eq!(list(&["lcov", "cobertura"], "and"), "lcov and cobertura");
+        assert_eq!(list(&["a", "b", "c"], "or"), "a, b or c");
+    }
+
+    /// Every setting of the config file is a flag too (`FileConfig` and `ScanArgs` are
+    /// two lists of the same settings; this keeps them from drifting apart).
+    #[test]
+    fn every_config_file_key_is_a_flag() {
+        let cmd = crate::cli::Cli::command();
+        let flags: Vec<String> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_string))
+            .chain(std::iter::once("paths".to_string()))
+            .collect();
+        // The file's names for settings whose flag is spelled otherwise.
+        let file_only = [
+            ("include-dirs", "include-dir"),
+            ("helper", ""),
+            ("role-helper", ""),
+        ];
+        // TOML rejects an unknown key and lists the known ones.
+        let known = match toml::from_str::<FileConfig>("not-a-setting = 1") {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("an unknown key is accepted"),
+        };
+        let keys = known
+            .split("expected one of ")
+            .nth(1)
+            .expect("the known keys")
+            .split(", ")
+            .map(|k| k.trim().trim_matches('`').to_string());
+        for key in keys {
+            let flag = file_only
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or(key.as_str(), |(_, f)| f);
+            if flag.is_empty() {
+                continue;
+            }
+            assert!(
+                flags.iter().any(|f| f == flag),
+                "config key {key} has no flag"
+            );
+        }
+    }
+}

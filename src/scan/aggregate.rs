@@ -1,0 +1,425 @@
+//! The one owner of the scan's results while files arrive: the summary's counts, the
+//! messages (the first [`MAX_MESSAGES`] by place, whatever order files arrive in), the
+//! plan verdicts, the coverage database, and the switch to streaming mode.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pipeline::{Event, Progress};
+
+use super::config::{ScanConfig, StreamingMode, STREAMING_AUTO_THRESHOLD};
+use super::report::{FileReport, Message, PlanMismatch, Severity, Summary, MAX_MESSAGES};
+use super::run::Observer;
+use crate::coverage;
+use crate::model::{FileResult, PlanDecl, ResolutionKind};
+
+/// The one owner of the scan's results.
+pub(super) struct Aggregator<'o> {
+    observer: &'o mut dyn Observer,
+    summary: Summary,
+    files: Vec<FileReport>,
+    streaming: bool,
+    auto: bool,
+    progress: Arc<Progress>,
+    /// Files with `plan(N)` and includes: their plans are checked once every file is in.
+    runners: Vec<crate::includes::Runner>,
+    coverage: coverage::Builder,
+    /// The first [`MAX_MESSAGES`] by place so far; the greatest on top, to be replaced.
+    messages: std::collections::BinaryHeap<ByPlace>,
+    messages_omitted: u64,
+    /// `summary.by_function` and `by_kind` while files arrive: hashed catalog names (a
+    /// borrowed `Name` costs nothing to keep), turned into the sorted maps at the end.
+    by_function: ahash::AHashMap<crate::model::Name, u64>,
+    by_kind: ahash::AHashMap<&'static str, u64>,
+}
+
+/// What the aggregator holds once every file is in: the report's parts but `stats`.
+pub(super) struct Aggregated {
+    pub summary: Summary,
+    /// Sorted by path; `None` in streaming mode.
+    pub files: Option<Vec<FileReport>>,
+    pub streaming: bool,
+    pub coverage: coverage::Database,
+    /// Sorted by place.
+    pub messages: Vec<Message>,
+    pub messages_omitted: u64,
+}
+
+/// A message ordered by path, line, severity and text: the order reports list them in.
+struct ByPlace(Message);
+
+impl ByPlace {
+    fn key(&self) -> (&Option<String>, Option<u32>, Severity, &str) {
+        let m = &self.0;
+        (&m.path, m.line, m.severity, &m.text)
+    }
+}
+
+impl PartialEq for ByPlace {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for ByPlace {}
+impl PartialOrd for ByPlace {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByPlace {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl<'o> Aggregator<'o> {
+    pub(super) fn new(
+        cfg: &ScanConfig,
+        observer: &'o mut dyn Observer,
+        progress: Arc<Progress>,
+    ) -> Self {
+        Aggregator {
+            observer,
+            summary: Summary::default(),
+            files: Vec::new(),
+            streaming: cfg.streaming == StreamingMode::Always,
+            auto: cfg.streaming == StreamingMode::Auto,
+            progress,
+            runners: Vec::new(),
+            coverage: {
+                let mut b = coverage::Builder::new(cfg.streaming == StreamingMode::Always);
+                b.behaviour.read = cfg.extract.references;
+                b.behaviour.search_path = cfg.extract.search_path.clone();
+                b
+            },
+            messages: std::collections::BinaryHeap::new(),
+            messages_omitted: 0,
+            by_function: ahash::AHashMap::default(),
+            by_kind: ahash::AHashMap::default(),
+        }
+    }
+
+    pub(super) fn message(
+        &mut self,
+        severity: Severity,
+        path: Option<String>,
+        line: Option<u32>,
+        text: String,
+    ) {
+        match severity {
+            Severity::Error => self.summary.errors += 1,
+            Severity::Warning => self.summary.warnings += 1,
+        }
+        let m = Message {
+            severity,
+            path,
+            line,
+            text,
+        };
+        self.observer.message(&m);
+        // Kept by place, not by arrival, so the report does not depend on thread timing.
+        let m = ByPlace(m);
+        if self.messages.len() < MAX_MESSAGES {
+            self.messages.push(m);
+            return;
+        }
+        self.messages_omitted += 1;
+        if let Some(mut last) = self.messages.peek_mut() {
+            if m < *last {
+                *last = m;
+            }
+        }
+    }
+
+    pub(super) fn event(&mut self, event: Event<FileResult>) {
+        match event {
+            Event::Warning { path, message } => {
+                self.message(
+                    Severity::Warning,
+                    path.map(|p| p.display().to_string()),
+                    None,
+                    message,
+                );
+            }
+            Event::Skipped { path, reason } => {
+                self.message(
+                    Severity::Warning,
+                    Some(path.display().to_string()),
+                    None,
+                    reason,
+                );
+            }
+            Event::Unscanned { path, message } => {
+                self.message(
+                    Severity::Error,
+                    path.map(|p| p.display().to_string()),
+                    None,
+                    message,
+                );
+            }
+            Event::File(outcome) => {
+                let path = outcome.path.clone();
+                match outcome.into_result() {
+                    Ok(result) => self.fold(path, result),
+                    Err(e) => self.message(
+                        Severity::Error,
+                        Some(path.display().to_string()),
+                        None,
+                        format!("cannot read: {e}"),
+                    ),
+                }
+            }
+        }
+        if self.auto
+            && !self.streaming
+            && self
+                .progress
+                .discovered
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > STREAMING_AUTO_THRESHOLD
+        {
+            self.streaming = true;
+            self.coverage.set_streaming(true);
+            let mut held = std::mem::take(&mut self.files);
+            held.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            for f in &held {
+                self.observer.file(f);
+            }
+        }
+    }
+
+    fn fold(&mut self, path: PathBuf, result: FileResult) {
+        let shown = path.display().to_string();
+        let s = &mut self.summary;
+        s.files += 1;
+        s.tests += result.tests;
+        if result.assertions.is_empty() {
+            s.files_without_assertions += 1;
+        }
+        for a in &result.assertions {
+            s.assertions += 1;
+            bump(&mut self.by_function, &a.function);
+            *self.by_kind.entry(a.kind_name()).or_default() += 1;
+            s.dynamic += u64::from(a.dynamic);
+            s.ambiguous += u64::from(a.resolution == ResolutionKind::Ambiguous);
+            s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
+            s.commented += u64::from(a.commented);
+        }
+        self.coverage.add_file(&shown, &result);
+        for d in &result.errors {
+            self.message(
+                Severity::Error,
+                Some(shown.clone()),
+                Some(d.line),
+                d.message.clone(),
+            );
+        }
+        for d in &result.warnings {
+            self.message(
+                Severity::Warning,
+                Some(shown.clone()),
+                Some(d.line),
+                d.message.clone(),
+            );
+        }
+        let exact = crate::includes::exact_count(&result);
+        if let Some(PlanDecl::Fixed { count, line }) = result.plan {
+            self.summary.plans.planned += 1;
+            if !result.includes.is_empty() {
+                self.runners.push(crate::includes::Runner {
+                    path: shown.clone(),
+                    plan_line: line,
+                    planned: count,
+                    tests: result.tests,
+                    exact,
+                    includes: result.includes.clone(),
+                });
+            } else if exact {
+                self.plan_verdict_with(
+                    shown.clone(),
+                    line,
+                    count,
+                    result.tests,
+                    0,
+                    &result.select_calls,
+                );
+            }
+        }
+        let report = FileReport {
+            path: shown,
+            plan: match result.plan {
+                Some(PlanDecl::Fixed { count, .. }) => Some(count),
+                _ => None,
+            },
+            result,
+        };
+        if self.streaming {
+            self.observer.file(&report);
+        } else {
+            self.files.push(report);
+        }
+    }
+
+    fn plan_verdict(
+        &mut self,
+        path: String,
+        line: u32,
+        planned: u64,
+        found: u64,
+        from_includes: u64,
+    ) {
+        self.plan_verdict_with(path, line, planned, found, from_includes, &[]);
+    }
+
+    /// A plan verdict; `calls` are the file's top-level calls of unknown functions, named
+    /// when the plan is short by exactly the calls of some of them (they may emit TAP).
+    fn plan_verdict_with(
+        &mut self,
+        path: String,
+        line: u32,
+        planned: u64,
+        found: u64,
+        from_includes: u64,
+        calls: &[(String, u32)],
+    ) {
+        self.summary.plans.checked += 1;
+        if planned == found {
+            self.summary.plans.agree += 1;
+            return;
+        }
+        let mut text = if from_includes > 0 {
+            format!("plan({planned}) but {found} tests found ({} in this file, {from_includes} in included files)", found - from_includes)
+        } else {
+            format!("plan({planned}) but {found} tests found")
+        };
+        if let Some(hint) = tap_hint(planned.saturating_sub(found), calls) {
+            text.push_str(&hint);
+        }
+        self.message(Severity::Warning, Some(path.clone()), Some(line), text);
+        self.summary.plans.mismatches.push(PlanMismatch {
+            path,
+            line,
+            planned,
+            found,
+            from_includes,
+        });
+    }
+
+    /// Records what the include check found: a verdict per checkable plan, a warning per
+    /// include that could not be followed.
+    pub(super) fn record_includes(&mut self, checked: crate::includes::Outcome) {
+        for w in checked.warnings {
+            self.message(Severity::Warning, Some(w.path), Some(w.line), w.text);
+        }
+        for v in checked.verdicts {
+            self.plan_verdict(v.path, v.line, v.planned, v.found, v.from_includes);
+        }
+    }
+
+    /// The files whose plans wait for their includes (see [`crate::includes::check`]).
+    pub(super) fn take_runners(&mut self) -> Vec<crate::includes::Runner> {
+        std::mem::take(&mut self.runners)
+    }
+
+    /// Everything in sorted form, once every file and every include verdict is in.
+    pub(super) fn finish(self) -> Aggregated {
+        let Aggregator {
+            mut summary,
+            files,
+            streaming,
+            coverage,
+            messages,
+            messages_omitted,
+            by_function,
+            by_kind,
+            ..
+        } = self;
+        summary.by_function = by_function
+            .into_iter()
+            .map(|(k, n)| (k.into_owned(), n))
+            .collect();
+        summary.by_kind = by_kind
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
+        let messages: Vec<Message> = messages
+            .into_sorted_vec()
+            .into_iter()
+            .map(|m| m.0)
+            .collect();
+        let coverage = coverage.finish();
+        let files = if streaming {
+            None
+        } else {
+            let mut files = files;
+            files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            Some(files)
+        };
+        summary.plans.mismatches.sort_by(|a, b| a.path.cmp(&b.path));
+        Aggregated {
+            summary,
+            files,
+            streaming,
+            coverage,
+            messages,
+            messages_omitted,
+        }
+    }
+}
+
+/// "; short by N: ... may emit TAP" when some unknown functions are called, together,
+/// exactly as many times as results are missing (most likely first: names that read like
+/// assertions). `None` when the plan is not short or nothing fits.
+fn tap_hint(short: u64, calls: &[(String, u32)]) -> Option<String> {
+    if short == 0 || calls.is_empty() {
+        return None;
+    }
+    let mut by_name: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for (name, line) in calls {
+        by_name.entry(name.as_str()).or_default().push(*line);
+    }
+    let mut fits: Vec<(&str, &Vec<u32>)> = by_name
+        .iter()
+        .filter(|(_, lines)| lines.len() as u64 == short)
+        .map(|(n, l)| (*n, l))
+        .collect();
+    if fits.is_empty() {
+        return None;
+    }
+    let assertive = |n: &str| {
+        let n = n.rsplit('.').next().unwrap_or(n).to_ascii_lowercase();
+        [
+            "assert", "check", "test", "expect", "verify", "is_", "has_", "rls",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+    };
+    fits.sort_by_key(|(n, _)| !assertive(n));
+    let shown: Vec<String> = fits
+        .iter()
+        .take(5)
+        .map(|(n, lines)| {
+            let lines: Vec<String> = lines.iter().map(u32::to_string).collect();
+            format!("{n} (line {})", lines.join(", "))
+        })
+        .collect();
+    let first = fits[0].0;
+    Some(format!(
+        "; {short} short, exactly the calls of {}{}: if it emits TAP, declare it in \
+         .pgtap-scan.toml as [[helper]] name = \"{first}\" (with kind and args) to count it",
+        shown.join(" or "),
+        if fits.len() > 5 { " or others" } else { "" }
+    ))
+}
+
+/// Counts one more of `key` without allocating when the key is already there (the
+/// aggregator is the one serial stage: it must not allocate per assertion).
+fn bump(map: &mut ahash::AHashMap<crate::model::Name, u64>, key: &crate::model::Name) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.clone(), 1);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! What a scan is asked to do: plain data the CLI (or a library user) fills in.
+
+use std::path::PathBuf;
+
+use pipeline::DiscoveryConfig;
+
+use crate::config::ExtractOptions;
+
+/// When per-file detail is dropped after aggregation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StreamingMode {
+    /// Streaming above [`STREAMING_AUTO_THRESHOLD`] discovered files.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--streaming auto` turns streaming on above this many discovered files.
+pub const STREAMING_AUTO_THRESHOLD: u64 = 1000;
+
+/// Everything a scan needs to know.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub discovery: DiscoveryConfig,
+    /// Parse threads; 0 means one per core.
+    pub threads: usize,
+    pub batch_size: usize,
+    pub max_memory_bytes: u64,
+    pub streaming: StreamingMode,
+    pub extract: ExtractOptions,
+    /// `--cache DIR`: keep per-file results there and skip unchanged files.
+    pub cache_dir: Option<PathBuf>,
+    /// Folders besides the scan roots that psql includes may be read from (`--include-dir`).
+    pub include_dirs: Vec<PathBuf>,
+    /// Parse files that look binary too (`--binary`); by default they are skipped.
+    pub binary: bool,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            discovery: DiscoveryConfig::default(),
+            threads: 0,
+            batch_size: 100,
+            max_memory_bytes: crate::config::DEFAULT_MAX_MEMORY,
+            streaming: StreamingMode::Auto,
+            extract: ExtractOptions::default(),
+            cache_dir: None,
+            include_dirs: Vec::new(),
+            binary: false,
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Running a scan: the thread count and token limits the memory budget allows, the
+//! pipeline with extraction as its parse step and the cache, the include check once every
+//! file is in, and the [`ScanReport`] put together from what the aggregator holds.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use pipeline::{MemoryBudget, PipelineConfig, Progress};
+
+use super::aggregate::{Aggregated, Aggregator};
+use super::config::ScanConfig;
+use super::report::{FileReport, Message, ScanReport, Severity, Stats, REPORT_VERSION};
+use crate::extract::Extractor;
+
+/// Receives what a scan produces as it goes (messages for stderr, files for streaming
+/// output). Every method has a default that ignores it.
+pub trait Observer {
+    fn message(&mut self, _m: &Message) {}
+    /// Called for each file in streaming mode, in arrival order.
+    fn file(&mut self, _f: &FileReport) {}
+}
+
+/// Ignores everything.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+/// Runs a scan with no way to cancel it, no progress reporting and messages dropped: the
+/// simple entry point for library use (errors and warnings are still counted in the
+/// summary). See [`scan`] for the rest.
+///
+/// ```
+/// use pgtap_scan::object::Aspect;
+/// use pgtap_scan::scan::{run, ScanConfig};
+///
+/// let mut cfg = ScanConfig::default();
+/// cfg.discovery.roots = vec!["fixtures/sample/tests".into()];
+/// let report = run(&cfg);
+/// assert!(report.summary.assertions > 0);
+/// let users = report.coverage_of("table:app.users").expect("asserted");
+/// assert!(users.tested && users.aspects.contains(&Aspect::Existence));
+/// ```
+pub fn run(cfg: &ScanConfig) -> ScanReport {
+    scan(
+        cfg,
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(Progress::default()),
+        &mut NoObserver,
+    )
+}
+
+/// Runs a scan. `cancel` stops it early (the report then has `stats.cancelled`).
+pub fn scan(
+    cfg: &ScanConfig,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    observer: &mut dyn Observer,
+) -> ScanReport {
+    let started = Instant::now();
+    let initial_heap = pipeline::alloc::current();
+    pipeline::alloc::reset_peak();
+    let budget = MemoryBudget::new(cfg.max_memory_bytes);
+    let requested = if cfg.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        cfg.threads
+    };
+    // Each parse thread costs memory of its own (stack, allocator pages, buffers): about
+    // 3 MiB measured at -j 64. One per core is the baseline; beyond that, half the budget
+    // at most goes to threads.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max_threads = usize::try_from(cfg.max_memory_bytes / 2 / THREAD_MEMORY)
+        .unwrap_or(usize::MAX)
+        .max(cores);
+    let threads = requested.min(max_threads);
+    let extractor = Extractor::new(cfg.extract.clone())
+        .with_limits(token_limits(cfg.max_memory_bytes, threads));
+    let pcfg = PipelineConfig {
+        threads,
+        batch_size: cfg.batch_size.max(1),
+        budget: Arc::clone(&budget),
+        cancel: Arc::clone(&cancel),
+        progress: Arc::clone(&progress),
+        binary: cfg.binary,
+    };
+    let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
+    if threads < requested {
+        agg.message(
+            Severity::Warning,
+            None,
+            None,
+            format!(
+                "{requested} parse threads lowered to {threads}: past one per core, each needs \
+                 about {} MiB of the {} MiB memory budget (raise --max-memory for more)",
+                THREAD_MEMORY >> 20,
+                cfg.max_memory_bytes >> 20
+            ),
+        );
+    }
+    let mut cache = cfg
+        .cache_dir
+        .as_deref()
+        .map(|dir| pipeline::BlobCache::open(dir, &cache_namespace(cfg)));
+    let pstats = pipeline::run_cached(
+        &cfg.discovery,
+        &pcfg,
+        cache.as_mut().map(|cache| pipeline::Cached {
+            cache,
+            codec: &crate::result_codec::FileResultCodec,
+            read_only: false,
+        }),
+        |_path, bytes| extractor.extract(bytes),
+        |event| agg.event(event),
+    );
+    let mut cancelled = pstats.cancelled;
+    if !cancelled {
+        let checked = crate::includes::check(
+            agg.take_runners(),
+            crate::includes::Reader {
+                extractor: &extractor,
+                roots: &cfg.discovery.roots,
+                include_dirs: &cfg.include_dirs,
+                threads,
+                budget: Arc::clone(&budget),
+                cancel: Arc::clone(&cancel),
+                progress: Arc::clone(&progress),
+                cache: cache.as_mut(),
+                binary: cfg.binary,
+            },
+        );
+        cancelled |= checked.cancelled;
+        agg.record_includes(checked);
+    }
+    let Aggregated {
+        summary,
+        files,
+        streaming,
+        coverage,
+        messages,
+        messages_omitted,
+    } = agg.finish();
+    let heap_measured = pipeline::alloc::peak() > 0;
+    let stats = Stats {
+        files_discovered: pstats.files_discovered,
+        files_parsed: pstats.files_parsed,
+        files_failed: pstats.files_failed,
+        files_skipped: pstats.files_skipped,
+        inputs_not_scanned: pstats.inputs_not_scanned,
+        bytes_read: pstats.bytes_read,
+        batches: pstats.batches,
+        mode: if streaming { "streaming" } else { "standard" }.to_string(),
+        threads,
+        batch_size: pcfg.batch_size,
+        budget_bytes: pstats.budget.limit_bytes,
+        peak_charged_bytes: pstats.budget.peak_charged_bytes,
+        throttle_waits: pstats.budget.throttle_waits,
+        throttle_ms: pstats.budget.throttle_time.as_millis() as u64,
+        initial_heap_bytes: initial_heap,
+        peak_heap_bytes: pipeline::alloc::peak(),
+        current_heap_bytes: pipeline::alloc::current(),
+        heap_measured,
+        discovery_ms: pstats.discovery_time.as_millis() as u64,
+        parse_ms: pstats.parse_time.as_millis() as u64,
+        aggregate_ms: pstats.aggregate_time.as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        cancelled,
+        cache_hits: pstats.cache.hits,
+        cache_hash_hits: pstats.cache.hash_hits,
+        cache_misses: pstats.cache.misses,
+    };
+    ScanReport {
+        version: REPORT_VERSION,
+        files,
+        summary,
+        stats,
+        coverage,
+        messages,
+        messages_omitted,
+        schema: None,
+    }
+}
+
+/// The memory a parse thread is counted for when the budget limits `-j`.
+pub const THREAD_MEMORY: u64 = 4 << 20;
+
+/// Each parse thread's token buffer gets at most a quarter of the budget's share of that
+/// thread (32 bytes a token), between 64k and 2M tokens (2 and 64 MiB): the budget bounds
+/// file bytes in flight, and this bounds what parsing them adds, at any `-j`.
+pub(crate) fn token_limits(budget: u64, threads: usize) -> crate::lexer::Limits {
+    let per_thread = budget / 4 / (threads.max(1) as u64);
+    let cap = (per_thread / 32).clamp(1 << 16, crate::extract::DEFAULT_LIMITS.cap as u64) as usize;
+    crate::lexer::Limits {
+        window: (cap / 8).max(1),
+        cap,
+    }
+}
+
+/// The cache namespace: the extraction options, and whether binary-looking files are
+/// parsed (a result stored under `--binary` must not be served without it).
+fn cache_namespace(cfg: &ScanConfig) -> Vec<u8> {
+    let mut ns = crate::result_codec::namespace(&cfg.extract);
+    if cfg.binary {
+        ns.extend_from_slice(b"\nbinary true");
+    }
+    ns
+}

@@ -1,0 +1,435 @@
+//! `--cache DIR` end to end: the real binary on temp trees, run twice or more. The cache
+//! must only ever save work: every report here is compared with a run without a cache.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use crate::util::{self, Dir};
+
+const FILES: [(&str, &str); 4] = [
+    (
+        "tests/01_accounts.sql",
+        "SELECT plan(3);\nSELECT has_table('public', 'accounts', 'accounts table');\n\
+         SELECT col_is_pk('public', 'accounts', 'id', 'keyed by id');\nSELECT has_column('accounts', 'email');\n",
+    ),
+    (
+        "tests/02_xunit.pg",
+        "CREATE FUNCTION test_billing() RETURNS SETOF TEXT LANGUAGE plpgsql AS $$\nBEGIN\n  \
+         RETURN NEXT has_function('billing', 'charge', ARRAY['integer']);\nEND;\n$$;\nSELECT * FROM runtests();\n",
+    ),
+    (
+        "tests/03_runner.sql",
+        "SELECT plan(2);\nSELECT has_schema('billing');\n\\ir helpers/one.sql\n",
+    ),
+    (
+        "tests/helpers/one.sql",
+        "SELECT has_table('billing', 'invoices');\nSELECT is(1, 'unterminated);\n",
+    ),
+];
+
+/// An hour ago, give or take `secs`: old enough that the cache trusts size + mtime.
+fn past(secs: u64) -> SystemTime {
+    SystemTime::now() - Duration::from_secs(3600) + Duration::from_secs(secs)
+}
+
+fn set_mtime(path: &Path, t: SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open")
+        .set_modified(t)
+        .expect("set mtime");
+}
+
+fn suite(dir: &Dir) {
+    for (rel, text) in FILES {
+        dir.create(rel, text);
+        set_mtime(&dir.join(rel), past(0));
+    }
+}
+
+/// The report without `stats` (timings, cache counters) and the warning count (a cache
+/// warning is one more) for comparing runs.
+fn results(mut report: Value) -> Value {
+    let obj = report.as_object_mut().expect("report object");
+    obj.remove("stats");
+    if let Some(summary) = obj.get_mut("summary").and_then(Value::as_object_mut) {
+        summary.remove("warnings");
+    }
+    // The cache's own warnings are not results.
+    if let Some(messages) = obj.get_mut("messages").and_then(Value::as_array_mut) {
+        messages.retain(|m| !m["path"].as_str().is_some_and(|p| p.starts_with("cache")));
+    }
+    report
+}
+
+fn cached(dir: &Dir) -> (Value, util::Run) {
+    let run = dir
+        .command()
+        .args(["tests", "--cache", "cache", "--format", "json"])
+        .expect_code(0);
+    (run.json(), run)
+}
+
+fn uncached(dir: &Dir) -> Value {
+    results(dir.command().args(["tests"]).json())
+}
+
+fn counters(report: &Value) -> (u64, u64, u64) {
+    let s = &report["stats"];
+    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("stats.{k} missing"));
+    (n("cache_hits"), n("cache_hash_hits"), n("cache_misses"))
+}
+
+pgtest!(second_run_hits_every_file, |dir, _cmd| {
+    suite(dir);
+    let (first, _) = cached(dir);
+    assert_eq!(counters(&first), (0, 0, 4));
+    assert!(dir.join("cache/index.bin").is_file());
+    let (second, run) = cached(dir);
+    assert_eq!(counters(&second), (4, 0, 0));
+    // Not read at all.
+    assert_eq!(second["stats"]["bytes_read"], 0);
+    assert_eq!(results(second), uncached(dir));
+    assert!(!run.stderr.contains("cache"), "{run}");
+});
+
+pgtest!(edited_file_is_one_miss_with_the_new_result, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let edited = dir.join("tests/01_accounts.sql");
+    std::fs::write(
+        &edited,
+        "SELECT plan(2);\nSELECT has_table('users');\nSELECT hasnt_view('v');\n",
+    )
+    .expect("edit");
+    set_mtime(&edited, past(10));
+    let (report, _) = cached(dir);
+    assert_eq!(counters(&report), (3, 0, 1));
+    let want = uncached(dir);
+    assert_eq!(results(report), want);
+    assert!(want.to_string().contains("table:public.users"));
+    // And the new result is what the cache now holds.
+    let (again, _) = cached(dir);
+    assert_eq!(counters(&again), (4, 0, 0));
+    assert_eq!(results(again), want);
+});
+
+pgtest!(touched_file_is_a_hash_hit, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    set_mtime(&dir.join("tests/02_xunit.pg"), past(20));
+    let (report, _) = cached(dir);
+    assert_eq!(counters(&report), (3, 1, 0));
+    assert_eq!(results(report), uncached(dir));
+    // The new mtime was recorded: a plain hit next time.
+    let (again, _) = cached(dir);
+    assert_eq!(counters(&again), (4, 0, 0));
+});
+
+pgtest!(fresh_files_are_checked_by_content, |dir, _cmd| {
+    // Files written just now: size + mtime alone are not trusted (the file could change
+    // again within the mtime's granularity), so the next run hashes them.
+    for (rel, text) in FILES {
+        dir.create(rel, text);
+    }
+    cached(dir);
+    let path = dir.join("tests/03_runner.sql");
+    let mtime = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    // Same size, same mtime, other content: what a coarse clock lets happen.
+    std::fs::write(&path, FILES[2].1.replace("billing", "billinh")).expect("edit");
+    set_mtime(&path, mtime);
+    let (report, _) = cached(dir);
+    let (hits, hash_hits, misses) = counters(&report);
+    assert_eq!((hits + hash_hits, misses), (3, 1));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(corrupt_index_is_ignored_with_a_warning, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let index = dir.join("cache/index.bin");
+    let mut bytes = std::fs::read(&index).expect("read index");
+    let n = bytes.len();
+    bytes[n - 30] ^= 0xff;
+    std::fs::write(&index, &bytes).expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("pgtap-scan: warning: cache/index.bin: corrupt");
+    assert_eq!(counters(&report), (0, 0, 4));
+    assert_eq!(results(report), uncached(dir));
+    // Rewritten: trusted again.
+    let (again, run) = cached(dir);
+    assert_eq!(counters(&again), (4, 0, 0));
+    run.assert_stderr_lacks("cache");
+
+    std::fs::write(&index, b"garbage").expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("cache/index.bin: truncated or not a pgtap-scan cache index");
+    assert_eq!(counters(&report), (0, 0, 4));
+});
+
+pgtest!(corrupt_or_truncated_data_is_never_trusted, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let data = std::fs::read_dir(dir.join("cache"))
+        .expect("ls cache")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("data-"))
+        .expect("a data file");
+    let good = std::fs::read(&data).expect("read data");
+    // Flip a byte inside every entry's payload region: each fails its checksum.
+    let mut bad = good.clone();
+    for b in bad.iter_mut().skip(60).step_by(40) {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&data, &bad).expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("failed verification and were ignored");
+    assert_eq!(counters(&report).0, 0);
+    assert_eq!(results(report), uncached(dir));
+
+    // Cut short: the index needs bytes the file no longer has.
+    cached(dir);
+    let whole = std::fs::read(&data).expect("read data");
+    std::fs::write(&data, &whole[..whole.len() / 2]).expect("truncate");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("truncated");
+    assert_eq!(counters(&report), (0, 0, 4));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(cache_of_another_version_is_ignored, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    let index = dir.join("cache/index.bin");
+    let bytes = std::fs::read(&index).expect("read index");
+    let version = format!("pgtap-scan {} ", env!("CARGO_PKG_VERSION"));
+    let at = bytes
+        .windows(version.len())
+        .position(|w| w == version.as_bytes())
+        .expect("the version is in the index header");
+    let mut other = bytes.clone();
+    other[at + version.len() - 2] ^= 1; // 0.1.0 -> 0.1.1
+    std::fs::write(&index, &other).expect("write");
+    let (report, run) = cached(dir);
+    run.assert_stderr_contains("written by another version of the tool or with other options");
+    assert_eq!(counters(&report), (0, 0, 4));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(
+    other_extraction_options_do_not_reuse_results,
+    |dir, _cmd| {
+        suite(dir);
+        cached(dir);
+        let run = dir
+            .command()
+            .args(["tests", "--cache", "cache", "--format", "json"])
+            .args(["--search-path", "app"])
+            .expect_code(0);
+        run.assert_stderr_contains("other options");
+        let report = run.json();
+        assert_eq!(counters(&report), (0, 0, 4));
+        assert_eq!(
+            results(report),
+            results(dir.command().args(["tests", "--search-path", "app"]).json())
+        );
+    }
+);
+
+pgtest!(deleted_and_new_files_follow_the_tree, |dir, _cmd| {
+    suite(dir);
+    cached(dir);
+    std::fs::remove_file(dir.join("tests/02_xunit.pg")).expect("rm");
+    dir.create("tests/04_new.sql", "SELECT has_role('anon');\n");
+    let (report, _) = cached(dir);
+    assert_eq!(counters(&report), (3, 0, 1));
+    assert_eq!(results(report), uncached(dir));
+});
+
+pgtest!(
+    unwritable_cache_dir_is_a_warning_not_an_error,
+    |dir, _cmd| {
+        suite(dir);
+        dir.create("cache", "a file where the directory should be");
+        let (report, run) = cached(dir);
+        run.assert_stderr_contains("pgtap-scan: warning: cache");
+        run.assert_stderr_contains("cache not updated");
+        assert_eq!(results(report), uncached(dir));
+    }
+);
+
+/// A suite big enough that its cache data (about 24 KB) outgrows a small file-size limit.
+fn sample_suite(dir: &Dir) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/tests");
+    for e in std::fs::read_dir(from).expect("fixtures").flatten() {
+        if e.path().is_file() {
+            let rel = format!("tests/{}", e.file_name().to_string_lossy());
+            dir.create(&rel, std::fs::read(e.path()).expect("read fixture"));
+            set_mtime(&dir.join(&rel), past(0));
+        }
+    }
+}
+
+/// `pgtap-scan tests --cache cache` with writes limited to `kib` KiB per file
+/// (RLIMIT_FSIZE, SIGXFSZ ignored: a write past it fails with EFBIG, as on a full disk).
+fn cached_with_file_limit(dir: &Dir, kib: u64) -> util::Run {
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {kib}; exec \"$0\" tests --cache cache --format json"
+        ))
+        .arg(env!("CARGO_BIN_EXE_pgtap-scan"))
+        .current_dir(dir.path())
+        .output()
+        .expect("run bash");
+    util::Run {
+        command: format!("pgtap-scan tests --cache cache (ulimit -f {kib})"),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The cache directory's file names, sorted.
+fn cache_files(dir: &Dir) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("cache"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+pgtest!(
+    a_failed_cache_write_leaves_no_data_file_behind,
+    |dir, _cmd| {
+        sample_suite(dir);
+        let run = cached_with_file_limit(dir, 4);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "a cache problem is only a warning\n{run}"
+        );
+        assert!(run.stderr.contains("cache not updated"), "{run}");
+        assert_eq!(results(run.json()), uncached(dir));
+        assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
+        // And the next run writes the cache as if nothing had happened.
+        let (first, _) = cached(dir);
+        assert_eq!(counters(&first), (0, 0, 11));
+        let (second, run) = cached(dir);
+        assert_eq!(counters(&second), (11, 0, 0));
+        assert!(!run.stderr.contains("cache"), "{run}");
+    }
+);
+
+pgtest!(
+    orphan_data_files_of_a_crashed_run_are_removed_first,
+    |dir, _cmd| {
+        sample_suite(dir);
+        // What a run killed mid-write (or an older version) leaves: data no index names.
+        dir.create("cache/data-1.bin", vec![0u8; 64 * 1024]);
+        dir.create("cache/data-2.tmp", vec![0u8; 64 * 1024]);
+        let run = cached_with_file_limit(dir, 4);
+        assert!(run.stderr.contains("cache not updated"), "{run}");
+        assert_eq!(cache_files(dir), Vec::<String>::new(), "{run}");
+        let (first, run) = cached(dir);
+        assert_eq!(counters(&first), (0, 0, 11));
+        assert_eq!(cache_files(dir), ["data-1.bin", "index.bin"], "{run}");
+    }
+);
+
+pgtest!(a_failed_append_cuts_the_data_file_back, |dir, _cmd| {
+    sample_suite(dir);
+    cached(dir);
+    let files = cache_files(dir);
+    let data = dir.join("cache").join(&files[0]);
+    let before = std::fs::metadata(&data).expect("data file").len();
+    // Every file changes: every entry is appended again.
+    for e in std::fs::read_dir(dir.join("tests"))
+        .expect("tests")
+        .flatten()
+    {
+        let mut text = std::fs::read(e.path()).expect("read");
+        text.extend_from_slice(b"\n-- edited\n");
+        std::fs::write(e.path(), text).expect("write");
+        set_mtime(&e.path(), past(10));
+    }
+    let run = cached_with_file_limit(dir, before.div_ceil(1024) + 1);
+    assert!(run.stderr.contains("cache not updated"), "{run}");
+    assert_eq!(cache_files(dir), files);
+    assert_eq!(std::fs::metadata(&data).expect("data file").len(), before);
+    let (third, _) = cached(dir);
+    assert_eq!(counters(&third), (0, 0, 11));
+    assert_eq!(results(third), uncached(dir));
+});
+
+pgtest!(
+    a_file_that_can_no_longer_be_read_is_not_served_from_the_cache,
+    |dir, _cmd| {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        suite(dir);
+        // Root reads a mode-000 file anyway: run as nobody then (the tree opened up for it).
+        let as_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == 0
+        });
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(p) = stack.pop() {
+            let dir_like = p.is_dir();
+            let mode = if dir_like { 0o777 } else { 0o666 };
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            if dir_like {
+                stack.extend(
+                    std::fs::read_dir(&p)
+                        .expect("read_dir")
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            }
+        }
+        if let Some(parent) = dir.path().parent() {
+            // The temp dir's parent must let nobody through too (tempfile makes it 0700).
+            let mode = std::fs::metadata(parent)
+                .expect("parent")
+                .permissions()
+                .mode();
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o711))
+                .expect("chmod parent");
+        }
+        let scan = |with_cache: bool| {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pgtap-scan"));
+            c.current_dir(dir.path())
+                .args(["tests", "--format", "json"]);
+            if with_cache {
+                c.args(["--cache", "cache"]);
+            }
+            if as_root {
+                c.uid(65534).gid(65534);
+            }
+            let out = c.output().expect("run pgtap-scan");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (code, stderr) = scan(true);
+        assert_eq!(code, Some(0), "{stderr}");
+        let locked = dir.join("tests/01_accounts.sql");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        let (code, stderr) = scan(false);
+        assert_eq!(code, Some(2), "without the cache: {stderr}");
+        let (code, stderr) = scan(true);
+        assert_eq!(code, Some(2), "with the cache: {stderr}");
+        assert!(stderr.contains("01_accounts.sql"), "{stderr}");
+    }
+);

@@ -1,0 +1,33 @@
+//! The integration tests, in one binary so that the suite links once (as ripgrep's and
+//! fd's do). One module per behaviour; most run the real `pgtap-scan` binary on temporary
+//! trees and on the fixtures, some call the library (extraction, the lexer, the universe
+//! reader). `util` holds what they share.
+
+#[macro_use]
+mod util;
+
+mod behaviour;
+mod cache;
+mod command_line;
+mod config_file;
+mod corpus;
+mod db_connect;
+mod determinism;
+mod discovery;
+mod escaping;
+mod extraction;
+mod gaps;
+mod gates;
+mod hostile;
+mod html;
+mod lexer_props;
+mod live_db;
+mod memory;
+mod output;
+mod plans;
+mod report_schema;
+mod reports;
+mod schema_coverage;
+mod schema_fixtures;
+mod schema_props;
+mod signals;
