@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::object::{Aspect, ObjectKind};
+
 /// A user-declared assertion helper: a suite's own function that wraps pgTAP
 /// (`tests.rls_enabled('public','accounts')`), counted as an assertion on an object.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -13,14 +15,26 @@ pub struct HelperDecl {
     /// `tests.rls_enabled` (only calls qualified with `tests` match) or `rls_enabled`
     /// (any qualification matches).
     pub name: String,
-    /// Object kind as in object keys: `table`, `column`, `function`, `policy`, ...
-    pub kind: String,
+    /// The kind of object it asserts about, as in object keys (`table`, `column`,
+    /// `function`, `policy`, ...; the catalog's words `user`, `domain`, ... work too);
+    /// `none` (`None`) for a helper that tests values. Any other word is an error that
+    /// lists the kinds.
+    #[serde(deserialize_with = "helper_kind")]
+    pub kind: Option<ObjectKind>,
     /// The role of each positional argument: `schema`, `table`, `column`, `function`,
     /// `description`, ... (the same role names as the pgTAP catalog uses); `_` to ignore one.
     #[serde(default)]
     pub args: Vec<String>,
     #[serde(default)]
-    pub aspect: Option<String>,
+    pub aspect: Option<Aspect>,
+}
+
+/// A helper's `kind`, read as the catalog's `object_kind` is.
+fn helper_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ObjectKind>, D::Error> {
+    let word = String::deserialize(d)?;
+    ObjectKind::from_catalog_name(&word).map_err(|e| {
+        serde::de::Error::custom(format!("{e}, or none for a helper that tests values"))
+    })
 }
 
 /// Helpers known out of the box: supabase-test-helpers' pgTAP-compliant functions, each
@@ -28,15 +42,15 @@ pub struct HelperDecl {
 /// `tests.rls_enabled(schema, table)`: that table). A declaration of the same name in the
 /// config replaces them.
 pub fn builtin_helpers() -> Vec<HelperDecl> {
-    let decl = |kind: &str, args: &[&str]| HelperDecl {
+    let decl = |kind: ObjectKind, args: &[&str]| HelperDecl {
         name: "tests.rls_enabled".into(),
-        kind: kind.into(),
+        kind: Some(kind),
         args: args.iter().map(|a| a.to_string()).collect(),
-        aspect: Some("rls".into()),
+        aspect: Some(Aspect::Rls),
     };
     vec![
-        decl("schema", &["schema"]),
-        decl("table", &["schema", "table"]),
+        decl(ObjectKind::Schema, &["schema"]),
+        decl(ObjectKind::Table, &["schema", "table"]),
     ]
 }
 
@@ -141,4 +155,39 @@ pub enum UniverseSpec {
         url: Option<String>,
         source: crate::universe::UrlSource,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: a helper declared with a kind that is none (`kind = "tabel"`) was taken
+    // as is, and its assertions reported kind "tabel" on no known object; like an unknown
+    // `--fail-under` kind, it is now an error that lists the kinds.
+    #[test]
+    fn a_helper_kind_that_is_no_kind_is_an_error_naming_the_kinds() {
+        let read = |kind: &str| {
+            serde_json::from_str::<HelperDecl>(&format!(
+                r#"{{"name": "tests.x", "kind": "{kind}", "args": ["table"]}}"#
+            ))
+        };
+        let e = read("tabel").unwrap_err().to_string();
+        assert!(
+            e.starts_with("\"tabel\" is not an object kind; kinds: schema, table, "),
+            "{e}"
+        );
+        assert!(
+            e.contains(", or none for a helper that tests values"),
+            "{e}"
+        );
+        assert_eq!(read("table").unwrap().kind, Some(ObjectKind::Table));
+        assert_eq!(read("user").unwrap().kind, Some(ObjectKind::Role));
+        assert_eq!(read("none").unwrap().kind, None);
+        let aspect = serde_json::from_str::<HelperDecl>(
+            r#"{"name": "x", "kind": "table", "aspect": "grants"}"#,
+        )
+        .unwrap()
+        .aspect;
+        assert_eq!(aspect, Some(Aspect::Declared("grants".into())));
+    }
 }

@@ -38,6 +38,7 @@ type HashMap<K, V> = ahash::AHashMap<K, V>;
 use serde::Serialize;
 
 use crate::model::{Assertion, Context, FileResult, ResolutionKind};
+use crate::object::{Aspect, ObjectKey, ObjectKind};
 
 /// Locations kept per object in streaming mode.
 pub const STREAMING_LOCATIONS: usize = 4;
@@ -80,8 +81,7 @@ pub struct ObjectLocation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectCoverage {
     pub key: String,
-    /// Borrowed from the catalog for every kind it knows: no allocation per object.
-    pub kind: crate::model::Name,
+    pub kind: ObjectKind,
     /// `None` for objects outside schemas (schemas, roles, extensions, languages).
     pub schema: Option<String>,
     /// The object's own name; a function's includes its argument types when given.
@@ -100,8 +100,9 @@ pub struct ObjectCoverage {
     /// bytes per object in suites with millions of objects.)
     #[serde(serialize_with = "pairs_as_map")]
     pub functions: Vec<(Arc<str>, u64)>,
-    /// Aspects the positive assertions test (`existence`, `type`, `privileges`, ...).
-    pub aspects: Vec<crate::model::Name>,
+    /// Aspects the positive assertions test (`existence`, `type`, `privileges`, ...),
+    /// sorted by name.
+    pub aspects: Vec<Aspect>,
     /// At least one positive assertion.
     pub tested: bool,
     /// Every assertion naming it is in one file.
@@ -144,7 +145,7 @@ pub struct KindStatistics {
     /// Negated existence assertions.
     pub absent: u64,
     /// Positive assertions per aspect.
-    pub aspects: BTreeMap<String, u64>,
+    pub aspects: BTreeMap<Aspect, u64>,
 }
 
 /// An object among the most tested.
@@ -202,9 +203,9 @@ pub struct Statistics {
     /// Structural assertions not attributed: dynamic names, ambiguous readings, calls
     /// PostgreSQL would reject.
     pub unattributed: u64,
-    pub by_kind: BTreeMap<String, KindStatistics>,
+    pub by_kind: BTreeMap<ObjectKind, KindStatistics>,
     /// All assertions per aspect (behavioural ones included).
-    pub by_aspect: BTreeMap<String, u64>,
+    pub by_aspect: BTreeMap<Aspect, u64>,
     pub top_objects: Vec<TopObject>,
     pub files_without_assertions: EmptyFiles,
     pub diversity: Diversity,
@@ -237,7 +238,7 @@ pub struct AmbiguousCall {
     /// The object each reading would mean.
     pub readings: Vec<String>,
     pub function: String,
-    pub aspect: Option<String>,
+    pub aspect: Option<Aspect>,
     pub file: String,
     pub line: u32,
 }
@@ -455,11 +456,11 @@ impl Builder {
         }
         let function = self.functions.id(&a.function);
         *self.by_function.entry(function).or_default() += 1;
-        let aspect = a.aspect.as_deref().map(|s| self.aspects.id(s));
+        let aspect = a.aspect.as_ref().map(|s| self.aspects.id(s.name()));
         if let Some(aspect) = aspect {
             *self.by_aspect.entry(aspect).or_default() += 1;
         }
-        if a.kind == "none" {
+        if a.kind.is_none() {
             self.behavioural += 1;
             return;
         }
@@ -486,7 +487,7 @@ impl Builder {
                         line: a.line,
                         function: a.function.to_string(),
                         readings: a.readings.clone(),
-                        aspect: a.aspect.as_deref().map(str::to_owned),
+                        aspect: a.aspect.clone(),
                     };
                     if !full {
                         self.ambiguous.push(call);
@@ -500,7 +501,7 @@ impl Builder {
             return;
         };
         self.attributed += 1;
-        let absent = a.negated && a.aspect.as_deref() == Some("existence");
+        let absent = a.negated && a.aspect == Some(Aspect::Existence);
         let context = match &a.context {
             Context::Top => CONTEXT_TOP,
             Context::Do => CONTEXT_DO,
@@ -656,78 +657,87 @@ impl Builder {
             CONTEXT_DO => Arc::clone(&do_),
             n => Arc::clone(&body_names[(n - CONTEXT_BODY) as usize]),
         };
-        let mut kind_aspects: BTreeMap<crate::model::Name, BTreeMap<String, u64>> = BTreeMap::new();
+        // Each interned aspect name as its `Aspect`, once.
+        let aspect_of: Vec<Aspect> = aspects.names.iter().map(|n| Aspect::from_name(n)).collect();
+        let mut kind_aspects: BTreeMap<ObjectKind, BTreeMap<Aspect, u64>> = BTreeMap::new();
         // Keys sorted first (pairs of 24 bytes, not whole objects), and the hash table let
         // go before any object of the report is built; each entry's own vectors are freed
         // as it is turned into its object.
         let mut keys: Vec<(Box<str>, u32)> = objects.into_iter().collect();
         keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         entries.shrink_to_fit();
-        let out: Vec<ObjectCoverage> = keys
-            .into_iter()
-            .map(|(key, i)| {
-                let e = std::mem::take(&mut entries[i as usize]);
-                let (_, schema, name, parent) = split_key(&key);
-                let kind = crate::catalog::name(key.split_once(':').map_or("", |(k, _)| k));
-                let per_kind = kind_aspects.entry(kind.clone()).or_default();
-                let mut aspect_names: Vec<crate::model::Name> = e
-                    .aspects
-                    .iter()
-                    .map(|&(id, n)| {
-                        let name = aspects.name(id);
-                        match per_kind.get_mut(name) {
-                            Some(c) => *c += n,
-                            None => {
-                                per_kind.insert(name.to_string(), n);
-                            }
+        // Pushed into an exact allocation (a filtering iterator would let the vector grow by
+        // doubling: up to twice the report's largest part).
+        let mut out: Vec<ObjectCoverage> = Vec::with_capacity(keys.len());
+        for (key, i) in keys {
+            let e = std::mem::take(&mut entries[i as usize]);
+            // Every key an extraction makes parses: they are built by `object`.
+            let Ok(mut parsed) = ObjectKey::parse(&key) else {
+                debug_assert!(false, "{key} is not an object key");
+                continue;
+            };
+            let kind = parsed.kind;
+            let per_kind = kind_aspects.entry(kind).or_default();
+            let mut aspect_names: Vec<Aspect> = e
+                .aspects
+                .iter()
+                .map(|&(id, n)| {
+                    let aspect = &aspect_of[id as usize];
+                    match per_kind.get_mut(aspect) {
+                        Some(c) => *c += n,
+                        None => {
+                            per_kind.insert(aspect.clone(), n);
                         }
-                        crate::catalog::name(name)
-                    })
-                    .collect();
-                aspect_names.sort();
-                let mut locations: Vec<ObjectLocation> = e
-                    .locations
-                    .iter()
-                    .map(|l| ObjectLocation {
-                        file: Arc::clone(&files[l.file as usize]),
-                        line: l.line,
-                        column: l.column,
-                        context: context_name(l.context),
-                        function: functions.shared(l.function),
-                        role: l.role,
-                        absent: l.absent,
-                    })
-                    .collect();
-                locations.sort_by(|a, b| {
-                    (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
-                });
-                ObjectCoverage {
-                    kind,
-                    schema,
-                    name,
-                    parent,
-                    assertions: e.positive,
-                    absent: e.absent,
-                    referenced: e.referenced,
-                    functions: {
-                        let mut v: Vec<(Arc<str>, u64)> = e
-                            .functions
-                            .iter()
-                            .map(|(f, n)| (functions.shared(*f), *n))
-                            .collect();
-                        v.sort();
-                        v.shrink_to_fit();
-                        v
-                    },
-                    aspects: aspect_names,
-                    tested: e.positive > 0,
-                    single_file: !e.multi_file,
-                    locations,
-                    locations_omitted: e.omitted,
-                    key: key.into(),
-                }
-            })
-            .collect();
+                    }
+                    aspect.clone()
+                })
+                .collect();
+            aspect_names.sort();
+            let mut locations: Vec<ObjectLocation> = e
+                .locations
+                .iter()
+                .map(|l| ObjectLocation {
+                    file: Arc::clone(&files[l.file as usize]),
+                    line: l.line,
+                    column: l.column,
+                    context: context_name(l.context),
+                    function: functions.shared(l.function),
+                    role: l.role,
+                    absent: l.absent,
+                })
+                .collect();
+            locations.sort_by(|a, b| {
+                (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
+            });
+            let parent = parsed.parent();
+            let schema = parsed.schema.take();
+            let name = parsed.into_name_with_args();
+            out.push(ObjectCoverage {
+                kind,
+                schema,
+                name,
+                parent,
+                assertions: e.positive,
+                absent: e.absent,
+                referenced: e.referenced,
+                functions: {
+                    let mut v: Vec<(Arc<str>, u64)> = e
+                        .functions
+                        .iter()
+                        .map(|(f, n)| (functions.shared(*f), *n))
+                        .collect();
+                    v.sort();
+                    v.shrink_to_fit();
+                    v
+                },
+                aspects: aspect_names,
+                tested: e.positive > 0,
+                single_file: !e.multi_file,
+                locations,
+                locations_omitted: e.omitted,
+                key: key.into(),
+            });
+        }
         drop(entries);
 
         let mut st = Statistics {
@@ -739,11 +749,9 @@ impl Builder {
             ..Statistics::default()
         };
         let mut aspect_sum = 0u64;
-        // Keyed by the borrowed kind while counting (no allocation per object); the report's
-        // map of owned names is made once per kind below.
-        let mut by_kind: BTreeMap<&crate::model::Name, KindStatistics> = BTreeMap::new();
+        let mut by_kind: BTreeMap<ObjectKind, KindStatistics> = BTreeMap::new();
         for o in &out {
-            let k = by_kind.entry(&o.kind).or_default();
+            let k = by_kind.entry(o.kind).or_default();
             k.objects += 1;
             k.assertions += o.assertions;
             k.absent += o.absent;
@@ -763,13 +771,10 @@ impl Builder {
                 k.aspects = aspects;
             }
         }
-        st.by_kind = by_kind
-            .into_iter()
-            .map(|(kind, k)| (kind.to_string(), k))
-            .collect();
+        st.by_kind = by_kind;
         st.by_aspect = by_aspect
             .into_iter()
-            .map(|(id, n)| (aspects.name(id).to_string(), n))
+            .map(|(id, n)| (aspect_of[id as usize].clone(), n))
             .collect();
         let mut top: Vec<&ObjectCoverage> = out.iter().filter(|o| o.tested).collect();
         top.sort_by(|a, b| b.assertions.cmp(&a.assertions).then(a.key.cmp(&b.key)));
@@ -862,99 +867,6 @@ const CONTEXT_TOP: u32 = 0;
 const CONTEXT_DO: u32 = 1;
 /// `body:<name>` contexts are this plus the body name's id.
 const CONTEXT_BODY: u32 = 2;
-
-/// Splits a key into kind, schema, name and parent key, following the key grammar of
-/// [`crate::object`]: dot-separated parts, each bare or double-quoted; a function's
-/// argument list (after the first `(` outside quotes) stays with its name.
-pub fn split_key(key: &str) -> (String, Option<String>, String, Option<String>) {
-    let (kind, rest) = key.split_once(':').unwrap_or(("", key));
-    // Most keys have no quoted part: slice them without building a list of parts.
-    if !rest.contains('"') {
-        let (path, args) = rest
-            .split_once('(')
-            .map_or((rest, ""), |(p, _)| (p, &rest[p.len()..]));
-        let mut name = String::with_capacity(path.len() + args.len());
-        let (schema, parent) = match path.rsplit_once('.') {
-            None => (None, None),
-            Some((front, last)) => {
-                name.push_str(last);
-                let schema = front.split_once('.').map_or(front, |(s, _)| s);
-                let parent = front.contains('.').then(|| format!("table:{front}"));
-                (Some(schema.to_string()), parent)
-            }
-        };
-        if name.is_empty() && !path.contains('.') {
-            name.push_str(path);
-        }
-        name.push_str(args);
-        return (kind.to_string(), schema, name, parent);
-    }
-    split_key_general(kind, rest)
-}
-
-/// [`split_key`] for any key, quoted parts included.
-fn split_key_general(kind: &str, rest: &str) -> (String, Option<String>, String, Option<String>) {
-    let (path, args) = split_args(rest);
-    let parts = split_parts(path);
-    let mut name = parts.last().cloned().unwrap_or_default();
-    name.push_str(args);
-    let (schema, parent) = match parts.len() {
-        0 | 1 => (None, None),
-        2 => (Some(parts[0].clone()), None),
-        n => (
-            Some(parts[0].clone()),
-            Some(crate::object::key(
-                "table",
-                &parts[..n - 1]
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            )),
-        ),
-    };
-    (kind.to_string(), schema, name, parent)
-}
-
-/// Splits `s.f(args)` at the first `(` outside double quotes: (`s.f`, `(args)`).
-pub(crate) fn split_args(s: &str) -> (&str, &str) {
-    let mut quoted = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '(' if !quoted => return (&s[..i], &s[i..]),
-            _ => {}
-        }
-    }
-    (s, "")
-}
-
-fn split_parts(s: &str) -> Vec<String> {
-    split_dotted(s, false)
-}
-
-/// Splits a dotted name at dots outside double quotes, unquoting (`""` is one `"`).
-/// `fold`: lower-case unquoted parts, as PostgreSQL reads a name in SQL or a regclass
-/// string; keys are already folded, so they are split without it.
-pub(crate) fn split_dotted(s: &str, fold: bool) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut chars = s.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            c if fold && !quoted => cur.push(c.to_ascii_lowercase()),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    parts
-}
 
 #[cfg(test)]
 mod tests {
@@ -1055,73 +967,5 @@ mod tests {
             run(&mut (0..11).rev()) == forward,
             "depends on arrival order"
         );
-    }
-
-    #[test]
-    fn keys_split_into_schema_name_and_parent() {
-        assert_eq!(
-            split_key("column:app.users.email"),
-            (
-                "column".into(),
-                Some("app".into()),
-                "email".into(),
-                Some("table:app.users".into())
-            )
-        );
-        assert_eq!(
-            split_key("function:app.add(integer,app.\"My Type\")"),
-            (
-                "function".into(),
-                Some("app".into()),
-                "add(integer,app.\"My Type\")".into(),
-                None
-            )
-        );
-        assert_eq!(
-            split_key("table:\"We.ird\".\"T\"\"x\""),
-            ("table".into(), Some("We.ird".into()), "T\"x".into(), None)
-        );
-        assert_eq!(
-            split_key("role:anon"),
-            ("role".into(), None, "anon".into(), None)
-        );
-        assert_eq!(
-            split_key("function:app.add(integer,text)"),
-            (
-                "function".into(),
-                Some("app".into()),
-                "add(integer,text)".into(),
-                None
-            )
-        );
-        assert_eq!(
-            split_key("trigger:a.b.c"),
-            (
-                "trigger".into(),
-                Some("a".into()),
-                "c".into(),
-                Some("table:a.b".into())
-            )
-        );
-        assert_eq!(
-            split_key("schema:app"),
-            ("schema".into(), None, "app".into(), None)
-        );
-        // The fast path for unquoted keys agrees with the general one.
-        for key in [
-            "column:app.users.email",
-            "function:app.add(integer,app.t)",
-            "function:app.f()",
-            "function:f",
-            "trigger:a.b.c",
-            "constraint:a.b.c.d",
-            "role:anon",
-            "table:a.",
-            "x",
-            "",
-        ] {
-            let (kind, rest) = key.split_once(':').unwrap_or(("", key));
-            assert_eq!(split_key(key), split_key_general(kind, rest), "{key}");
-        }
     }
 }

@@ -25,56 +25,11 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::coverage::{Database, ObjectCoverage, ObjectLocation};
+use crate::object::{Aspect, ObjectKey, ObjectKind};
 use crate::universe::{Location, SchemaObject, Universe};
-
-/// Kinds a universe describes (what the migration reader and introspection produce).
-pub const UNIVERSE_KINDS: &[&str] = &[
-    "schema",
-    "table",
-    "foreign_table",
-    "view",
-    "materialized_view",
-    "column",
-    "index",
-    "sequence",
-    "function",
-    "trigger",
-    "policy",
-    "type",
-    "extension",
-    "role",
-];
-
-/// The order gaps are listed in: containers and code first, details last.
-const IMPORTANCE: &[&str] = &[
-    "schema",
-    "table",
-    "foreign_table",
-    "view",
-    "materialized_view",
-    "function",
-    "policy",
-    "trigger",
-    "type",
-    "sequence",
-    "index",
-    "column",
-    "extension",
-    "role",
-];
 
 /// Objects every PostgreSQL database has, which migrations never create: never stale.
 const ALWAYS_THERE: &[&str] = &["schema:public", "extension:plpgsql"];
-
-/// Kinds a `relation:` key may stand for.
-const RELATION_KINDS: &[&str] = &[
-    "table",
-    "view",
-    "materialized_view",
-    "sequence",
-    "foreign_table",
-    "type",
-];
 
 /// Where the universe came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -116,7 +71,7 @@ pub fn percent(tested: u64, objects: u64) -> f64 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Coverage {
     pub overall: Ratio,
-    pub by_kind: BTreeMap<String, Ratio>,
+    pub by_kind: BTreeMap<ObjectKind, Ratio>,
 }
 
 /// What counts as tested (`--coverage`).
@@ -158,7 +113,7 @@ impl CoverageMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Gap {
     pub key: String,
-    pub kind: String,
+    pub kind: ObjectKind,
     pub defined_at: Location,
     /// What the tests do with it that does not count under the coverage mode:
     /// `exercised` (run by the tests, not asserted structurally: `--coverage structural`),
@@ -172,7 +127,7 @@ pub struct Gap {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stale {
     pub key: String,
-    pub kind: String,
+    pub kind: ObjectKind,
     /// Only `hasnt_*` assertions name it: they pass, perhaps by accident.
     pub only_absent: bool,
     pub locations: Vec<ObjectLocation>,
@@ -207,11 +162,11 @@ pub struct SchemaCoverage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UniverseEntry {
     pub key: String,
-    pub kind: String,
+    pub kind: ObjectKind,
     pub defined_at: Location,
     /// Positive assertions (through its own key, a bare function name or a relation key).
     pub assertions: u64,
-    pub aspects: Vec<String>,
+    pub aspects: Vec<Aspect>,
     /// Exercised by the tests' SQL (named, or a fired trigger, an applied policy).
     pub exercised: bool,
     /// Only run by something the tests run (a trigger's function).
@@ -228,11 +183,11 @@ impl UniverseEntry {
 }
 
 /// `function:s.f(args)` -> `function:s.f`.
-fn function_base(key: &str) -> Option<&str> {
-    if !key.starts_with("function:") {
+fn function_base(kind: ObjectKind, key: &str) -> Option<&str> {
+    if kind != ObjectKind::Function {
         return None;
     }
-    match crate::coverage::split_args(key) {
+    match crate::object::split_args(key) {
         (base, args) if !args.is_empty() => Some(base),
         _ => None,
     }
@@ -240,20 +195,18 @@ fn function_base(key: &str) -> Option<&str> {
 
 /// `table:s.t` -> `relation:s.t` for kinds a relation key may stand for.
 fn relation_key(o: &SchemaObject) -> Option<String> {
-    RELATION_KINDS
-        .contains(&o.kind.as_str())
-        .then(|| format!("relation:{}", o.key.split_once(':').map_or("", |(_, r)| r)))
+    o.kind
+        .answers_to_relation_key()
+        .then(|| ObjectKey::with_kind(&o.key, ObjectKind::Relation))
 }
 
 /// `view:s.v` -> `table:s.v`: privilege and ownership assertions on tables
 /// (`table_privs_are`, `table_owner_is`, ...) accept views, materialized views and foreign
 /// tables too, and their keys say `table:`.
 fn table_key_for_view(o: &SchemaObject) -> Option<String> {
-    matches!(
-        o.kind.as_str(),
-        "view" | "materialized_view" | "foreign_table"
-    )
-    .then(|| format!("table:{}", o.key.split_once(':').map_or("", |(_, r)| r)))
+    o.kind
+        .answers_to_table_key()
+        .then(|| ObjectKey::with_kind(&o.key, ObjectKind::Table))
 }
 
 /// Holds the database against the universe.
@@ -271,9 +224,9 @@ pub fn compute(
     let mut coverage = Coverage::default();
     let in_scope = |o: &SchemaObject| {
         schemas.is_empty()
-            || match (&o.schema, o.kind.as_str()) {
+            || match (&o.schema, o.kind) {
                 (Some(s), _) => schemas.contains(s),
-                (None, "schema") => schemas.contains(&o.name),
+                (None, ObjectKind::Schema) => schemas.contains(&o.name),
                 (None, _) => true,
             }
     };
@@ -288,7 +241,7 @@ pub fn compute(
         CoverageMode::Structural
     };
     // Ambiguous calls the schema decides: exactly one reading exists.
-    let mut decided: std::collections::HashMap<&str, (u64, Vec<&str>)> =
+    let mut decided: std::collections::HashMap<&str, (u64, Vec<&Aspect>)> =
         std::collections::HashMap::new();
     let mut undecided = 0u64;
     for call in &db.ambiguous {
@@ -297,7 +250,7 @@ pub fn compute(
             (Some(only), None) => {
                 let e = decided.entry(only.as_str()).or_default();
                 e.0 += 1;
-                if let Some(a) = call.aspect.as_deref() {
+                if let Some(a) = &call.aspect {
                     e.1.push(a);
                 }
             }
@@ -306,20 +259,20 @@ pub fn compute(
     }
     for o in universe.objects().filter(|o| in_scope(o)) {
         let mut assertions = 0;
-        let mut aspects: Vec<String> = Vec::new();
+        let mut aspects: Vec<Aspect> = Vec::new();
         if let Some((n, a)) = decided.get(o.key.as_str()) {
             assertions += n;
             for a in a {
-                if !aspects.iter().any(|x| x == a) {
-                    aspects.push(a.to_string());
+                if !aspects.contains(a) {
+                    aspects.push((*a).clone());
                 }
             }
         }
         let mut take = |c: &ObjectCoverage| {
             assertions += c.assertions;
             for a in &c.aspects {
-                if !aspects.iter().any(|x| x == a.as_ref()) {
-                    aspects.push(a.to_string());
+                if !aspects.contains(a) {
+                    aspects.push(a.clone());
                 }
             }
         };
@@ -327,7 +280,7 @@ pub fn compute(
             take(c);
             used.insert(c.key.as_str());
         }
-        if let Some(base) = function_base(&o.key) {
+        if let Some(base) = function_base(o.kind, &o.key) {
             if let Some(c) = db.get(base) {
                 take(c);
                 used.insert(c.key.as_str());
@@ -355,14 +308,10 @@ pub fn compute(
             CoverageMode::Any => assertions > 0 || exercised,
         };
         coverage.overall.add(tested);
-        coverage
-            .by_kind
-            .entry(o.kind.clone())
-            .or_default()
-            .add(tested);
+        coverage.by_kind.entry(o.kind).or_default().add(tested);
         entries.push(UniverseEntry {
             key: o.key.clone(),
-            kind: o.kind.clone(),
+            kind: o.kind,
             defined_at: o.defined_at.clone(),
             assertions,
             aspects,
@@ -375,18 +324,12 @@ pub fn compute(
     for r in coverage.by_kind.values_mut() {
         r.finish();
     }
-    let rank = |kind: &str| {
-        IMPORTANCE
-            .iter()
-            .position(|k| *k == kind)
-            .unwrap_or(IMPORTANCE.len())
-    };
     let mut gaps: Vec<Gap> = entries
         .iter()
         .filter(|e| !e.tested())
         .map(|e| Gap {
             key: e.key.clone(),
-            kind: e.kind.clone(),
+            kind: e.kind,
             defined_at: e.defined_at.clone(),
             only: if e.exercised {
                 Some("exercised")
@@ -399,18 +342,20 @@ pub fn compute(
             },
         })
         .collect();
-    gaps.sort_by(|a, b| (rank(&a.kind), &a.kind, &a.key).cmp(&(rank(&b.kind), &b.kind, &b.key)));
+    gaps.sort_by(|a, b| {
+        (a.kind.importance(), a.kind, &a.key).cmp(&(b.kind.importance(), b.kind, &b.key))
+    });
     let stale = db
         .objects
         .iter()
         .filter(|c| c.assertions + c.absent > 0)
-        .filter(|c| UNIVERSE_KINDS.contains(&c.kind.as_ref()))
+        .filter(|c| c.kind.in_universe())
         .filter(|c| !used.contains(c.key.as_str()) && universe.get(&c.key).is_none())
-        .filter(|c| !function_name_exists(universe, &c.key))
+        .filter(|c| !function_name_exists(universe, c))
         .filter(|c| !ALWAYS_THERE.contains(&c.key.as_str()))
         .map(|c| Stale {
             key: c.key.clone(),
-            kind: c.kind.to_string(),
+            kind: c.kind,
             only_absent: c.assertions == 0,
             locations: c
                 .locations
@@ -435,8 +380,9 @@ pub fn compute(
 
 /// A bare function key (`function:s.f`) names an existing function when any overload of
 /// that name exists.
-fn function_name_exists(universe: &Universe, key: &str) -> bool {
-    if !key.starts_with("function:") || key.ends_with(')') {
+fn function_name_exists(universe: &Universe, c: &ObjectCoverage) -> bool {
+    let key = c.key.as_str();
+    if c.kind != ObjectKind::Function || key.ends_with(')') {
         return false;
     }
     let prefix = format!("{key}(");
@@ -463,14 +409,14 @@ mod tests {
     #[test]
     fn function_base_strips_arguments_outside_quotes() {
         assert_eq!(
-            function_base("function:app.f(integer)"),
+            function_base(ObjectKind::Function, "function:app.f(integer)"),
             Some("function:app.f")
         );
         assert_eq!(
-            function_base("function:app.\"f(x\"(text)"),
+            function_base(ObjectKind::Function, "function:app.\"f(x\"(text)"),
             Some("function:app.\"f(x\"")
         );
-        assert_eq!(function_base("function:app.f"), None);
-        assert_eq!(function_base("table:app.f(x)"), None);
+        assert_eq!(function_base(ObjectKind::Function, "function:app.f"), None);
+        assert_eq!(function_base(ObjectKind::Table, "table:app.f(x)"), None);
     }
 }

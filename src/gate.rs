@@ -4,12 +4,13 @@
 use std::fmt;
 
 use crate::gaps::Coverage;
+use crate::object::ObjectKind;
 
 /// One threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
-    /// `None`: overall.
-    pub kind: Option<String>,
+    /// `None`: overall. Always a kind a universe holds ([`ObjectKind::in_universe`]).
+    pub kind: Option<ObjectKind>,
     /// Minimum percent, 0..=100.
     pub min: f64,
 }
@@ -22,52 +23,10 @@ pub struct GateError {
     pub reason: String,
 }
 
-/// The canonical kind for a name as users write it: `tables` -> `table`,
-/// `policies` -> `policy`, `indexes`/`indices` -> `index`, `materialized-views` ->
-/// `materialized_view`.
-pub fn canonical_kind(name: &str) -> String {
-    let n = name.trim().to_ascii_lowercase().replace('-', "_");
-    let singular = match n.as_str() {
-        "indexes" | "indices" => "index".to_string(),
-        "policies" => "policy".to_string(),
-        s if s.ends_with("ies") => format!("{}y", &s[..s.len() - 3]),
-        s if s.ends_with("ses") => s[..s.len() - 2].to_string(),
-        s if s.ends_with('s') && !s.ends_with("ss") => s[..s.len() - 1].to_string(),
-        s => s.to_string(),
-    };
-    singular
-}
-
-/// The kinds a gate may name: those a universe holds.
-pub use crate::gaps::UNIVERSE_KINDS as KINDS;
-
-/// Short names accepted besides singulars and plurals (`mviews=100`).
-const ALIASES: &[(&str, &str)] = &[
-    ("mview", "materialized_view"),
-    ("matview", "materialized_view"),
-    ("mat_view", "materialized_view"),
-    ("ftable", "foreign_table"),
-    ("func", "function"),
-    ("idx", "index"),
-];
-
-/// A kind as users write it (`tables`, `materialized-views`, `mviews`), if it is one.
-pub fn kind(name: &str) -> Option<&'static str> {
-    let k = canonical_kind(name);
-    let k = ALIASES
-        .iter()
-        .find(|(a, _)| *a == k)
-        .map_or(k.as_str(), |(_, to)| to);
-    KINDS.iter().copied().find(|known| *known == k)
-}
-
-/// The plural of a kind, as the reports write it.
-pub fn plural(kind: &str) -> String {
-    match kind {
-        "index" => "indexes".into(),
-        "policy" => "policies".into(),
-        k => format!("{k}s"),
-    }
+/// A kind a gate may name, as users write it (`tables`, `materialized-views`, `mviews`):
+/// one a universe holds.
+pub fn kind(name: &str) -> Option<ObjectKind> {
+    ObjectKind::from_user_name(name).filter(|k| k.in_universe())
 }
 
 /// Parses one spec: `80`, `80%`, `table=100`, `tables=100`, several joined by commas.
@@ -97,14 +56,15 @@ pub fn from_parts<'a>(
         let kind = match k {
             None => None,
             Some(k) => match kind(k) {
-                Some(known) => Some(known.to_string()),
+                Some(known) => Some(known),
                 None => {
+                    let kinds: Vec<&str> = ObjectKind::universe().map(ObjectKind::name).collect();
                     return Err(format!(
                         "{:?} is not a kind; kinds: {} (plurals work, and mview for \
                          materialized_view)",
                         k.trim(),
-                        KINDS.join(", ")
-                    ))
+                        kinds.join(", ")
+                    ));
                 }
             },
         };
@@ -141,7 +101,7 @@ impl fmt::Display for Shortfall {
                     f,
                     "{k}={}: the universe has no {}",
                     self.gate.min,
-                    plural(k)
+                    k.plural()
                 ),
                 None => write!(f, "{}: the universe has no object", self.gate.min),
             };
@@ -196,7 +156,10 @@ mod tests {
         );
         let g =
             parse("tables=100, policies=100%,function=90,indexes=50,materialized-views=1").unwrap();
-        let kinds: Vec<&str> = g.iter().filter_map(|g| g.kind.as_deref()).collect();
+        let kinds: Vec<&str> = g
+            .iter()
+            .filter_map(|g| g.kind.map(ObjectKind::name))
+            .collect();
         assert_eq!(
             kinds,
             ["table", "policy", "function", "index", "materialized_view"]
@@ -209,17 +172,38 @@ mod tests {
         assert!(parse("tabels=3").is_err());
         assert!(parse("policie=3").is_err());
         assert_eq!(
-            parse("mviews=1").unwrap()[0].kind.as_deref(),
-            Some("materialized_view")
+            parse("mviews=1").unwrap()[0].kind,
+            Some(ObjectKind::MaterializedView)
         );
-        assert_eq!(canonical_kind("schemas"), "schema");
-        assert_eq!(canonical_kind("Columns"), "column");
-        assert_eq!(canonical_kind("types"), "type");
-        assert_eq!(canonical_kind("roles"), "role");
-        assert_eq!(canonical_kind("triggers"), "trigger");
-        assert_eq!(canonical_kind("sequences"), "sequence");
-        assert_eq!(canonical_kind("extensions"), "extension");
-        assert_eq!(canonical_kind("views"), "view");
+        for (word, k) in [
+            ("schemas", ObjectKind::Schema),
+            ("Columns", ObjectKind::Column),
+            ("types", ObjectKind::Type),
+            ("roles", ObjectKind::Role),
+            ("triggers", ObjectKind::Trigger),
+            ("sequences", ObjectKind::Sequence),
+            ("extensions", ObjectKind::Extension),
+            ("views", ObjectKind::View),
+        ] {
+            assert_eq!(kind(word), Some(k), "{word}");
+        }
+        // Kinds a universe never holds are no gate's.
+        assert_eq!(kind("languages"), None);
+        assert!(parse("casts=1").is_err());
+    }
+
+    // An unknown kind is an error that names every kind a gate may name (it always was;
+    // typed kinds keep the list in step with what a universe holds).
+    #[test]
+    fn an_unknown_kind_is_an_error_naming_the_valid_kinds() {
+        let e = parse("80,tabels=100").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--fail-under \"80,tabels=100\": \"tabels\" is not a kind; kinds: schema, table, \
+             foreign_table, view, materialized_view, column, index, sequence, function, \
+             trigger, policy, type, extension, role (plurals work, and mview for \
+             materialized_view)"
+        );
     }
 
     #[test]
@@ -233,7 +217,7 @@ mod tests {
             ..Coverage::default()
         };
         c.by_kind.insert(
-            "table".into(),
+            ObjectKind::Table,
             Ratio {
                 objects: 4,
                 tested: 4,

@@ -6,9 +6,11 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-/// A name that is nearly always one of the catalog's (`has_table`, `table`, `existence`):
-/// borrowed from it without allocating, owned only for helpers and decoded cache entries
-/// that match no catalog name.
+use crate::object::{Aspect, ObjectKind};
+
+/// A function name that is nearly always one of the catalog's (`has_table`): borrowed
+/// from it without allocating, owned only for helpers and decoded cache entries that match
+/// no catalog name.
 pub type Name = Cow<'static, str>;
 
 /// Where an assertion was written.
@@ -61,17 +63,19 @@ pub enum ResolutionKind {
 pub struct Assertion {
     /// Lower-case function name, schema dropped (`has_table`).
     pub function: Name,
-    /// Kind of the object asserted about (`table`, `column`, ..., or `none` for value tests).
-    pub kind: Name,
+    /// Kind of the object asserted about (`table`, `column`, ...); `None` for value tests,
+    /// serialised as `none`.
+    #[serde(serialize_with = "kind_or_none")]
+    pub kind: Option<ObjectKind>,
     /// Object key (`table:public.users`), when the call names one statically.
     pub object: Option<String>,
     pub line: u32,
     pub column: u32,
     pub context: Context,
     pub description: Option<String>,
-    /// `existence`, `type`, `privileges`, ... from the catalog.
+    /// `existence`, `type`, `privileges`, ... from the catalog (or a helper's declaration).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aspect: Option<Name>,
+    pub aspect: Option<Aspect>,
     /// `hasnt_*`, `col_is_null`...: the object must not exist / have the property.
     #[serde(skip_serializing_if = "is_false")]
     pub negated: bool,
@@ -91,6 +95,22 @@ pub struct Assertion {
     /// Found inside a comment (only with `--include-commented`).
     #[serde(skip_serializing_if = "is_false")]
     pub commented: bool,
+}
+
+impl Assertion {
+    /// The name of [`Assertion::kind`] as reports write it: `none` for value tests.
+    pub fn kind_name(&self) -> &'static str {
+        kind_name(self.kind)
+    }
+}
+
+/// The name of an assertion's kind as reports write it: `none` for value tests.
+pub fn kind_name(kind: Option<ObjectKind>) -> &'static str {
+    kind.map_or("none", ObjectKind::name)
+}
+
+fn kind_or_none<S: serde::Serializer>(kind: &Option<ObjectKind>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind_name(*kind))
 }
 
 fn is_false(b: &bool) -> bool {

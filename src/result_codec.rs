@@ -20,6 +20,7 @@ use crate::model::{
     Assertion, Attribution, Command, Context, Diagnostic, FileResult, Include, Name, Outcome,
     PlanDecl, RefKind, Reference, ResolutionKind,
 };
+use crate::object::{Aspect, ObjectKind};
 
 /// Bump when the encoding or the meaning of a stored result changes.
 pub const CODEC_VERSION: u32 = 3;
@@ -144,7 +145,7 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
     e.uint(r.assertions.len() as u64);
     for a in &r.assertions {
         e.str(&a.function);
-        e.str(&a.kind);
+        e.str(a.kind_name());
         e.opt(&a.object);
         e.uint(a.line.into());
         e.uint(a.column.into());
@@ -233,7 +234,7 @@ struct Dec<'a> {
     b: &'a [u8],
     strings: Vec<&'a str>,
     /// `strings[i]` as a catalog name, once asked for: a file repeats the same few
-    /// function and kind names, each looked up in the catalog once.
+    /// function names, each looked up in the catalog once.
     names: Vec<Option<Name>>,
 }
 
@@ -300,9 +301,14 @@ impl<'a> Dec<'a> {
         self.names[i] = Some(n.clone());
         Some(n)
     }
-    fn opt_name(&mut self) -> Option<Option<Name>> {
+    /// An assertion's kind, by name (`none`: no object).
+    fn kind(&mut self) -> Option<Option<ObjectKind>> {
+        let (_, s) = self.str_at()?;
+        ObjectKind::from_catalog_name(s).ok()
+    }
+    fn opt_aspect(&mut self) -> Option<Option<Aspect>> {
         Some(if self.flag()? {
-            Some(self.name()?)
+            Some(Aspect::from_name(self.str_at()?.1))
         } else {
             None
         })
@@ -358,7 +364,7 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
     let mut assertions = Vec::with_capacity(n);
     for _ in 0..n {
         let function = d.name()?;
-        let kind = d.name()?;
+        let kind = d.kind()?;
         let object = d.opt()?;
         let line = d.u32()?;
         let column = d.u32()?;
@@ -369,7 +375,7 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
             _ => return None,
         };
         let description = d.opt()?;
-        let aspect = d.opt_name()?;
+        let aspect = d.opt_aspect()?;
         let f = d.byte()?;
         let resolution = match d.byte()? {
             0 => ResolutionKind::Exact,

@@ -144,7 +144,7 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
                 );
                 f.add(&(
                     &*a.function,
-                    &*a.kind,
+                    a.kind_name(),
                     a.resolution as u8,
                     a.object.is_some(),
                     a.dynamic,
@@ -178,11 +178,11 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             let mut per_kind: std::collections::HashMap<&str, usize> = Default::default();
             for o in u.objects() {
                 f.add(&(
-                    &o.kind,
+                    o.kind.name(),
                     std::mem::discriminant(&o.details),
                     o.table.is_some(),
                 ));
-                *per_kind.entry(&o.kind).or_default() += 1;
+                *per_kind.entry(o.kind.name()).or_default() += 1;
             }
             for (k, n) in per_kind {
                 f.add(&(k, log2(n)));

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use super::db::{Database, Place, Target, Use, Uses};
 use crate::model::{Command, Outcome, RefKind};
+use crate::object::ObjectKind;
 use crate::universe::{Details, SchemaObject, Universe};
 
 /// Roles that bypass row level security in the platforms we know (superuser, Supabase's
@@ -98,7 +99,7 @@ impl From<&Place> for PlaceOut {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObjectBehaviour {
     pub key: String,
-    pub kind: String,
+    pub kind: ObjectKind,
     /// Named by the tests (called, read, written).
     pub direct: bool,
     /// Uses named by the tests, by command, role, outcome and attribution.
@@ -253,11 +254,14 @@ impl<'u> Index<'u> {
             let Some(schema) = o.schema.as_deref() else {
                 continue;
             };
-            let group = match o.kind.as_str() {
-                "table" | "view" | "materialized_view" | "foreign_table" => G_REL,
-                "function" => G_FN,
-                "sequence" => G_SEQ,
-                "type" => G_TYPE,
+            let group = match o.kind {
+                ObjectKind::Table
+                | ObjectKind::View
+                | ObjectKind::MaterializedView
+                | ObjectKind::ForeignTable => G_REL,
+                ObjectKind::Function => G_FN,
+                ObjectKind::Sequence => G_SEQ,
+                ObjectKind::Type => G_TYPE,
                 _ => continue,
             };
             let map = match group {
@@ -317,8 +321,11 @@ impl<'u> Index<'u> {
         }
     }
 
-    fn children_of(&self, key: &str, kind: &str) -> impl Iterator<Item = &'u SchemaObject> + '_ {
-        let kind = kind.to_string();
+    fn children_of(
+        &self,
+        key: &str,
+        kind: ObjectKind,
+    ) -> impl Iterator<Item = &'u SchemaObject> + '_ {
         self.children
             .get(key)
             .into_iter()
@@ -362,7 +369,7 @@ fn resolve_target<'u>(ix: &Index<'u>, t: &Target, path: &[String]) -> Vec<&'u Sc
             let (rs, rn) = super::scan::split_qualified(rel);
             ix.lookup(G_REL, rs.as_deref(), &rn, path)
                 .iter()
-                .flat_map(|r| ix.children_of(&r.key, "column"))
+                .flat_map(|r| ix.children_of(&r.key, ObjectKind::Column))
                 .filter(|c| c.name == *t.name)
                 .collect()
         }
@@ -470,7 +477,7 @@ pub fn resolve(
                 let Some(cmd) = u.command else { continue };
                 {
                     for trg in ix
-                        .children_of(&rel.key, "trigger")
+                        .children_of(&rel.key, ObjectKind::Trigger)
                         .filter(|t| fires(cmd, universe.trigger_events(&t.key)))
                     {
                         acc.entry(trg.key.as_str()).or_default().via.insert(Via {
@@ -508,7 +515,7 @@ pub fn resolve(
                 let bypass = BYPASS_ROLES.contains(&role);
                 for &c in rls_commands(cmd) {
                     if !bypass {
-                        for p in ix.children_of(&rel.key, "policy") {
+                        for p in ix.children_of(&rel.key, ObjectKind::Policy) {
                             if policy_applies(p, c, role) {
                                 acc.entry(p.key.as_str()).or_default().via.insert(Via {
                                     how: ViaKind::Policy,
@@ -591,7 +598,7 @@ pub fn resolve(
             .collect::<Vec<_>>();
         objects.push(ObjectBehaviour {
             key: key.to_string(),
-            kind: o.kind.clone(),
+            kind: o.kind,
             direct: !uses.is_empty(),
             uses,
             via: a.via.into_iter().take(MAX_VIA).collect(),
@@ -610,7 +617,7 @@ pub fn resolve(
         if !in_scope(o) {
             continue;
         }
-        let policies: Vec<&SchemaObject> = ix.children_of(&o.key, "policy").collect();
+        let policies: Vec<&SchemaObject> = ix.children_of(&o.key, ObjectKind::Policy).collect();
         let used = matrix.remove(o.key.as_str()).unwrap_or_default();
         let mut roles: BTreeSet<String> = BTreeSet::new();
         for p in &policies {

@@ -1617,7 +1617,7 @@ fn query_frame(stack: &[Frame]) -> Option<usize> {
 
 /// `'app.seq'`, `'"App".seq'`: schema and name as PostgreSQL reads a regclass string.
 pub fn split_qualified(s: &str) -> (Option<String>, String) {
-    let mut parts = crate::coverage::split_dotted(s.trim(), true);
+    let mut parts = crate::object::split_dotted(s.trim(), true);
     let name = parts.pop().unwrap_or_default();
     (parts.pop(), name)
 }

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::object::{Aspect, ObjectKind};
+
 fn json_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/pgtap-catalog.json")
 }
@@ -84,6 +86,55 @@ fn opt_str(obj: &serde_json::Map<String, Value>, key: &str, what: &str) -> Strin
         Some(Value::String(s)) => format!("Some({})", str_lit(s)),
         Some(other) => panic!("{what}: `{key}` must be a string or null, not {other}"),
     }
+}
+
+/// The catalog's `object_kind` as the `ObjectKind` it means (`user` is a role, `none` no
+/// object): `Some(ObjectKind::Role)`, `None`.
+fn object_kind(obj: &serde_json::Map<String, Value>, what: &str) -> String {
+    let word = get_str(obj, "object_kind", what);
+    match ObjectKind::from_catalog_name(word) {
+        Ok(Some(kind)) => format!("Some(ObjectKind::{kind:?})"),
+        Ok(None) => "None".to_string(),
+        Err(e) => panic!("{what}: {e}; add the kind to crate::object::ObjectKind"),
+    }
+}
+
+/// The catalog's `aspect` as an `Aspect` value.
+fn aspect(obj: &serde_json::Map<String, Value>, what: &str) -> String {
+    match obj.get("aspect") {
+        None | Some(Value::Null) => "None".to_string(),
+        Some(Value::String(word)) => match Aspect::known(word) {
+            Some(a) => format!("Some(Aspect::{a:?})"),
+            None => {
+                panic!("{what}: aspect {word:?} is not an Aspect; add it to crate::object::Aspect")
+            }
+        },
+        Some(other) => panic!("{what}: `aspect` must be a string or null, not {other}"),
+    }
+}
+
+/// A list of catalog kind words as `&[ObjectKind::..]`.
+fn kind_list(obj: &serde_json::Map<String, Value>, key: &str, what: &str) -> String {
+    let Some(v) = obj.get(key) else {
+        return "&[]".to_string();
+    };
+    let items = v
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: `{key}` must be a list of strings"));
+    let kinds: Vec<String> = items
+        .iter()
+        .map(|s| {
+            let word = s
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: `{key}` must be a list of strings"));
+            match ObjectKind::from_catalog_name(word) {
+                Ok(Some(kind)) => format!("ObjectKind::{kind:?}"),
+                Ok(None) => panic!("{what}: `{key}`: {word:?} names no object"),
+                Err(e) => panic!("{what}: `{key}`: {e}; add the kind to crate::object::ObjectKind"),
+            }
+        })
+        .collect();
+    format!("&[{}]", kinds.join(", "))
 }
 
 fn bool_field(obj: &serde_json::Map<String, Value>, key: &str, what: &str) -> bool {
@@ -161,6 +212,7 @@ pub(super) fn render(functions: &[Value]) -> String {
         "//! Generated from `../shared/pgtap-catalog.json` by `gen_test.rs`; do not edit.\n\
          //! Regenerate with `UPDATE_CATALOG=1 cargo test --lib catalog::gen_test`.\n\
          use super::{Category, Function, Overload, Resolves};\n\
+         use crate::object::{Aspect, ObjectKind};\n\
          \n\
          #[rustfmt::skip]\n\
          pub static FUNCTIONS: &[Function] = &[\n",
@@ -177,22 +229,18 @@ pub(super) fn render(functions: &[Value]) -> String {
         };
         let _ = writeln!(out, "    Function {{");
         let _ = writeln!(out, "        name: {},", str_lit(name));
-        let _ = writeln!(
-            out,
-            "        object_kind: {},",
-            str_lit(get_str(f, "object_kind", &what))
-        );
+        let _ = writeln!(out, "        object_kind: {},", object_kind(f, &what));
         let _ = writeln!(
             out,
             "        negated_of: {},",
             opt_str(f, "negated_of", &what)
         );
         let _ = writeln!(out, "        category: {category},");
-        let _ = writeln!(out, "        aspect: {},", opt_str(f, "aspect", &what));
+        let _ = writeln!(out, "        aspect: {},", aspect(f, &what));
         let _ = writeln!(
             out,
             "        also_references: {},",
-            str_list(f, "also_references", &what)
+            kind_list(f, "also_references", &what)
         );
         let _ = writeln!(
             out,

@@ -13,21 +13,24 @@ mod tests;
 
 pub use generated::FUNCTIONS;
 
+use crate::object::{Aspect, ObjectKind};
+
 /// One public pgTAP function with all its overloads.
 #[derive(Debug)]
 pub struct Function {
     /// Lower-case name, e.g. `has_table`.
     pub name: &'static str,
-    /// What the function asserts about: `table`, `column`, `function`, `none`, `control`,
-    /// `utility`, ... (the catalog's `object_kind`).
-    pub object_kind: &'static str,
+    /// The kind of object the function asserts about (the catalog's `object_kind`, its
+    /// finer words read as key kinds: `user` is a role, `domain` a type); `None` for value
+    /// tests, control and utility functions (`none`, `control`, `utility`).
+    pub object_kind: Option<ObjectKind>,
     /// For a negated assertion (`hasnt_table`), the positive one (`has_table`).
     pub negated_of: Option<&'static str>,
     pub category: Category,
     /// `existence`, `type`, `privileges`, ... (`None` for control and utility functions).
-    pub aspect: Option<&'static str>,
+    pub aspect: Option<Aspect>,
     /// Other kinds of object an argument may name (`schema`, `role`, `table`, ...).
-    pub also_references: &'static [&'static str],
+    pub also_references: &'static [ObjectKind],
     /// Arguments hold SQL text that pgTAP runs (`results_eq`, `throws_ok`, `lives_ok`, ...).
     pub embeds_sql: bool,
     pub documented: bool,
@@ -95,25 +98,12 @@ pub fn lookup(name: &str) -> Option<&'static Function> {
 }
 
 /// `s` as a [`Name`](crate::model::Name): borrowed from the catalog when it is one of its
-/// function names, object kinds (catalog or key kinds) or aspects, so results built from
-/// the catalog or decoded from a cache allocate nothing for them; owned otherwise.
+/// function names, so results built from the catalog or decoded from a cache allocate
+/// nothing for them; owned otherwise.
 pub fn name(s: &str) -> crate::model::Name {
     use std::borrow::Cow;
-    use std::sync::OnceLock;
-    static NAMES: OnceLock<ahash::AHashSet<&'static str>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        let mut set = ahash::AHashSet::new();
-        for f in FUNCTIONS {
-            set.insert(f.name);
-            set.insert(f.object_kind);
-            set.insert(crate::extract::target::key_kind(f.object_kind));
-            set.extend(f.aspect);
-            set.extend(f.also_references.iter().copied());
-        }
-        set
-    });
-    match names.get(s) {
-        Some(&st) => Cow::Borrowed(st),
+    match lookup(s) {
+        Some(f) => Cow::Borrowed(f.name),
         None => Cow::Owned(s.to_owned()),
     }
 }

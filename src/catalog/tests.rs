@@ -75,7 +75,10 @@ fn lookup_finds_every_function_and_nothing_else() {
     }
     let has_table = lookup("has_table").unwrap();
     assert_eq!(has_table.category, Category::Assertion);
-    assert_eq!(has_table.object_kind, "table");
+    assert_eq!(
+        has_table.object_kind,
+        Some(crate::object::ObjectKind::Table)
+    );
     assert_eq!(has_table.overloads.len(), 4);
     assert_eq!(lookup("hasnt_table").unwrap().negated_of, Some("has_table"));
     assert_eq!(lookup("plan").unwrap().category, Category::Control);

@@ -20,6 +20,7 @@ use crate::lexer::{
     ident_value, string_value, tokenize_window, LexDiagnostic, Limits, Token, TokenKind,
 };
 use crate::model::{Assertion, Context, Diagnostic, FileResult, Include, PlanDecl, ResolutionKind};
+use crate::object::Aspect;
 use args::{parse_args, Arg, Value};
 use finder::{Finder, Hit};
 
@@ -925,11 +926,11 @@ impl Walk<'_> {
                 return;
             }
             let roles: Vec<&str> = h.args.iter().map(String::as_str).collect();
-            let tg = target::target(&h.kind, false, &roles, &args, &self.ex.opts.search_path);
+            let tg = target::target(h.kind, false, &roles, &args, &self.ex.opts.search_path);
             self.push_assertion(
                 h.bare_name().to_ascii_lowercase().into(),
                 tg,
-                h.aspect.clone().map(Into::into),
+                h.aspect.clone(),
                 false,
                 ResolutionKind::Helper,
                 Vec::new(),
@@ -1028,7 +1029,7 @@ impl Walk<'_> {
         counts: bool,
     ) {
         // Named arguments are matched by the resolver; order roles as the call wrote them.
-        let set = f.aspect == Some("set");
+        let set = f.aspect == Some(Aspect::Set);
         let sp = &self.ex.opts.search_path;
         // When every overload that takes this many arguments gives them the same roles, the
         // overload PostgreSQL picks cannot change the target: skip resolution (is(), ok(),
@@ -1049,7 +1050,7 @@ impl Walk<'_> {
                 self.push_assertion(
                     f.name.into(),
                     tg,
-                    f.aspect.map(Into::into),
+                    f.aspect.clone(),
                     negated,
                     ResolutionKind::Exact,
                     Vec::new(),
@@ -1140,7 +1141,7 @@ impl Walk<'_> {
                     message: why,
                 });
                 let mut tg = target::Target {
-                    kind: target::key_kind(f.object_kind).into(),
+                    kind: f.object_kind,
                     ..Default::default()
                 };
                 tg.description = None;
@@ -1151,7 +1152,7 @@ impl Walk<'_> {
         self.push_assertion(
             f.name.into(),
             tg,
-            f.aspect.map(Into::into),
+            f.aspect.clone(),
             negated,
             resolution,
             readings,
@@ -1205,7 +1206,7 @@ impl Walk<'_> {
         &mut self,
         function: crate::model::Name,
         tg: target::Target,
-        aspect: Option<crate::model::Name>,
+        aspect: Option<Aspect>,
         negated: bool,
         resolution: ResolutionKind,
         readings: Vec<String>,

@@ -92,7 +92,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
                         w,
                         r#"            <method name="{}" signature="{}" line-rate="{}" branch-rate="0" complexity="0">"#,
                         escape(&e.key),
-                        escape(&e.kind),
+                        escape(e.kind.name()),
                         if e.tested() { "1" } else { "0" }
                     )?;
                     writeln!(

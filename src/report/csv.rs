@@ -60,7 +60,7 @@ pub fn render_gaps(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     row(w, GAP_COLUMNS)?;
     for g in &s.gaps {
         let line = g.defined_at.line.to_string();
-        row(w, &[&g.kind, &g.key, &g.defined_at.file, &line])?;
+        row(w, &[g.kind.name(), &g.key, &g.defined_at.file, &line])?;
     }
     Ok(())
 }
@@ -84,7 +84,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
                 w,
                 &[
                     &o.key,
-                    &o.kind,
+                    o.kind.name(),
                     o.schema.as_deref().unwrap_or(""),
                     &o.name,
                     o.parent.as_deref().unwrap_or(""),

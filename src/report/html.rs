@@ -17,6 +17,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
+use crate::object::{Aspect, ObjectKind};
 use crate::scan::report::{
     ObjectCoverage, Ratio, Role, ScanReport, SchemaCoverage, Severity, UniverseSource,
 };
@@ -181,9 +182,9 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
     // Coverage per kind: the share of the kind's objects tested, most objects first.
     let mut assertions: HashMap<&str, u64> = HashMap::new();
     for e in &s.objects {
-        *assertions.entry(e.kind.as_str()).or_default() += e.assertions;
+        *assertions.entry(e.kind.name()).or_default() += e.assertions;
     }
-    let mut kinds: Vec<(&String, &Ratio)> = s.coverage.by_kind.iter().collect();
+    let mut kinds: Vec<(&ObjectKind, &Ratio)> = s.coverage.by_kind.iter().collect();
     kinds.sort_by(|a, b| b.1.objects.cmp(&a.1.objects).then(a.0.cmp(b.0)));
     out.push_str("<figure class=\"chart\" aria-labelledby=\"schema-kinds-h\">\n<figcaption id=\"schema-kinds-h\"><h3>Schema coverage by kind</h3>\
         <ul class=\"legend\"><li><span class=\"sw seg-tested\"></span>tested</li><li><span class=\"sw seg-untested\"></span>untested</li></ul></figcaption>\n");
@@ -197,8 +198,8 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
             out,
             "<tr data-kind=\"{}\"><th scope=\"row\">{}</th><td class=\"bar-cell\"><div class=\"bar\" role=\"img\" aria-label=\"{} of {} tested\">{}{}</div></td>\
              <td class=\"num\"><strong class=\"{}\">{:.1}%</strong> <span class=\"muted\">{}/{} &middot; {}</span></td></tr>",
-            esc(kind),
-            esc(&kind.replace('_', " ")),
+            esc(kind.name()),
+            esc(&kind.name().replace('_', " ")),
             k.tested,
             k.objects,
             segment("seg-tested", k.tested, k.objects),
@@ -208,7 +209,7 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
             num(k.tested),
             num(k.objects),
             counted(
-                assertions.get(kind.as_str()).copied().unwrap_or(0),
+                assertions.get(kind.name()).copied().unwrap_or(0),
                 "assertion",
                 "assertions"
             ),
@@ -294,7 +295,7 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
         let _ = write!(
             out,
             "<option value=\"{0}\">{0} ({1})</option>",
-            esc(kind),
+            esc(kind.name()),
             num(n as u64)
         );
         i += n;
@@ -484,10 +485,9 @@ fn charts(r: &ScanReport, out: &mut String) {
     let structural: BTreeSet<&str> = st
         .by_kind
         .values()
-        .flat_map(|k| k.aspects.keys().map(String::as_str))
+        .flat_map(|k| k.aspects.keys().map(Aspect::name))
         .collect();
-    let mut aspects: Vec<(&str, u64)> =
-        st.by_aspect.iter().map(|(a, n)| (a.as_str(), *n)).collect();
+    let mut aspects: Vec<(&str, u64)> = st.by_aspect.iter().map(|(a, n)| (a.name(), *n)).collect();
     aspects.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let max = aspects.first().map_or(0, |a| a.1);
     out.push_str("<figure class=\"chart\" aria-labelledby=\"aspects-h\">\n<figcaption id=\"aspects-h\"><h3>Assertions by aspect</h3>\
@@ -620,7 +620,7 @@ fn objects_section(r: &ScanReport, out: &mut String) {
         let _ = write!(
             out,
             "<option value=\"{0}\">{0} ({1})</option>",
-            esc(kind),
+            esc(kind.name()),
             num(k.objects)
         );
     }
@@ -872,8 +872,8 @@ fn gap_data(s: &SchemaCoverage) -> Value {
         .gaps
         .iter()
         .map(|g| {
-            if kinds.last().map(|k| k.0) != Some(g.kind.as_str()) {
-                kinds.push((&g.kind, 0));
+            if kinds.last().map(|k| k.0) != Some(g.kind.name()) {
+                kinds.push((g.kind.name(), 0));
             }
             let k = kinds.len() - 1;
             kinds[k].1 += 1;

@@ -91,7 +91,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
 fn render_universe(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
     let mut kinds: BTreeMap<&str, Vec<&UniverseEntry>> = BTreeMap::new();
     for e in &s.objects {
-        kinds.entry(e.kind.as_str()).or_default().push(e);
+        kinds.entry(e.kind.name()).or_default().push(e);
     }
     let o = &s.coverage.overall;
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;

@@ -105,7 +105,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
             "| {} | {} | {} ({}) | {} | {} | {} |",
-            cell(kind),
+            cell(kind.name()),
             k.objects,
             k.tested,
             pct(k.tested, k.objects),
@@ -285,7 +285,7 @@ fn render_schema(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
             "| {} | {} | {} | {:.1}% |",
-            cell(kind),
+            cell(kind.name()),
             k.objects,
             k.tested,
             k.percent
@@ -355,11 +355,7 @@ pub fn render_gaps(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
         let n = s.gaps[i..].iter().take_while(|g| &g.kind == kind).count();
         let total = s.coverage.by_kind.get(kind).map_or(0, |k| k.objects);
         writeln!(w)?;
-        writeln!(
-            w,
-            "### {} ({n} of {total} untested)",
-            crate::gate::plural(kind)
-        )?;
+        writeln!(w, "### {} ({n} of {total} untested)", kind.plural())?;
         writeln!(w)?;
         writeln!(w, "| object | defined at |")?;
         writeln!(w, "|---|---|")?;

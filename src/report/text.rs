@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use crate::object::Aspect;
 use crate::scan::report::{ScanReport, SchemaCoverage, Severity, UniverseSource};
 
 struct Paint {
@@ -91,10 +92,10 @@ fn located(
 }
 
 /// Aspect names, most used first, cut to `width`.
-fn aspect_list(aspects: &std::collections::BTreeMap<String, u64>, width: usize) -> String {
+fn aspect_list(aspects: &std::collections::BTreeMap<Aspect, u64>, width: usize) -> String {
     let mut v: Vec<_> = aspects.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let names: Vec<&str> = v.iter().map(|(a, _)| a.as_str()).collect();
+    let names: Vec<&str> = v.iter().map(|(a, _)| a.name()).collect();
     let mut out = String::new();
     for (i, n) in names.iter().enumerate() {
         let more = names.len() - i;
@@ -120,14 +121,6 @@ fn share_bar(percent: f64, width: usize) -> (String, String) {
     let filled = ((percent / 100.0) * width as f64).round() as usize;
     let filled = filled.min(width);
     ("█".repeat(filled), "░".repeat(width - filled))
-}
-
-fn plural(kind: &str) -> String {
-    match kind {
-        "index" => "indexes".into(),
-        "policy" => "policies".into(),
-        k => format!("{k}s"),
-    }
 }
 
 /// Schema coverage: per kind, then the first gaps and the stale tests.
@@ -178,7 +171,7 @@ fn render_schema(
         writeln!(
             w,
             "{:<18} {:>7} {:>6} {}  {}{}",
-            fit(kind, 18),
+            fit(kind.name(), 18),
             k.objects,
             k.tested,
             pct,
@@ -362,7 +355,7 @@ fn render_gaps(
         writeln!(
             w,
             "{}",
-            p.bold(&format!("{} ({n} of {total} untested)", plural(kind)))
+            p.bold(&format!("{} ({n} of {total} untested)", kind.plural()))
         )?;
         for g in &s.gaps[i..i + n] {
             let at = format!("{}:{}", g.defined_at.file, g.defined_at.line);
@@ -425,7 +418,7 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
         writeln!(
             w,
             "{:<18} {:>6} {} {:>10}  {:<30}  {}",
-            fit(kind, 18),
+            fit(kind.name(), 18),
             k.objects,
             tested,
             k.assertions,
@@ -590,14 +583,13 @@ mod tests {
 
     #[test]
     fn aspect_list_says_how_many_are_left_out() {
-        let m: std::collections::BTreeMap<String, u64> = [
-            ("existence", 9),
-            ("constraint", 5),
-            ("privileges", 4),
-            ("set", 3),
+        let m: std::collections::BTreeMap<Aspect, u64> = [
+            (Aspect::Existence, 9),
+            (Aspect::Constraint, 5),
+            (Aspect::Privileges, 4),
+            (Aspect::Set, 3),
         ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
+        .into_iter()
         .collect();
         assert_eq!(aspect_list(&m, 60), "existence,constraint,privileges,set");
         let short = aspect_list(&m, 24);

@@ -31,7 +31,7 @@ pub(super) struct Aggregator<'o> {
     /// `summary.by_function` and `by_kind` while files arrive: hashed catalog names (a
     /// borrowed `Name` costs nothing to keep), turned into the sorted maps at the end.
     by_function: ahash::AHashMap<crate::model::Name, u64>,
-    by_kind: ahash::AHashMap<crate::model::Name, u64>,
+    by_kind: ahash::AHashMap<&'static str, u64>,
 }
 
 /// What the aggregator holds once every file is in: the report's parts but `stats`.
@@ -200,7 +200,7 @@ impl<'o> Aggregator<'o> {
         for a in &result.assertions {
             s.assertions += 1;
             bump(&mut self.by_function, &a.function);
-            bump(&mut self.by_kind, &a.kind);
+            *self.by_kind.entry(a.kind_name()).or_default() += 1;
             s.dynamic += u64::from(a.dynamic);
             s.ambiguous += u64::from(a.resolution == ResolutionKind::Ambiguous);
             s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
@@ -341,7 +341,7 @@ impl<'o> Aggregator<'o> {
             .collect();
         summary.by_kind = by_kind
             .into_iter()
-            .map(|(k, n)| (k.into_owned(), n))
+            .map(|(k, n)| (k.to_string(), n))
             .collect();
         let messages: Vec<Message> = messages
             .into_sorted_vec()

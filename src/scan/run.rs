@@ -30,6 +30,7 @@ impl Observer for NoObserver {}
 /// summary). See [`scan`] for the rest.
 ///
 /// ```
+/// use pgtap_scan::object::Aspect;
 /// use pgtap_scan::scan::{run, ScanConfig};
 ///
 /// let mut cfg = ScanConfig::default();
@@ -37,7 +38,7 @@ impl Observer for NoObserver {}
 /// let report = run(&cfg);
 /// assert!(report.summary.assertions > 0);
 /// let users = report.coverage_of("table:app.users").expect("asserted");
-/// assert!(users.tested && users.aspects.iter().any(|a| a == "existence"));
+/// assert!(users.tested && users.aspects.contains(&Aspect::Existence));
 /// ```
 pub fn run(cfg: &ScanConfig) -> ScanReport {
     scan(

@@ -44,7 +44,7 @@ use tokio_postgres::Row;
 
 use super::connect::{self, pg_message, IntrospectError, Session, UrlSource};
 use super::{Details, Location, SchemaObject, Universe};
-use crate::object;
+use crate::object::{self, ObjectKind};
 
 /// Where and what to introspect.
 #[derive(Debug, Clone)]
@@ -126,15 +126,15 @@ struct Reader<'a> {
     u: Universe,
 }
 
-/// `relkind` to our kind names.
-fn relation_kind(relkind: &str) -> Option<&'static str> {
+/// `relkind` to our kinds.
+fn relation_kind(relkind: &str) -> Option<ObjectKind> {
     Some(match relkind {
-        "r" | "p" => "table",
-        "f" => "foreign_table",
-        "v" => "view",
-        "m" => "materialized_view",
-        "S" => "sequence",
-        "i" | "I" => "index",
+        "r" | "p" => ObjectKind::Table,
+        "f" => ObjectKind::ForeignTable,
+        "v" => ObjectKind::View,
+        "m" => ObjectKind::MaterializedView,
+        "S" => ObjectKind::Sequence,
+        "i" | "I" => ObjectKind::Index,
         _ => return None,
     })
 }
@@ -229,7 +229,7 @@ impl Reader<'_> {
 
     fn add(
         &mut self,
-        kind: &str,
+        kind: ObjectKind,
         schema: Option<String>,
         table: Option<(String, String)>,
         name: String,
@@ -241,7 +241,7 @@ impl Reader<'_> {
         };
         let mut o = SchemaObject {
             key: String::new(),
-            kind: kind.to_string(),
+            kind,
             schema,
             table,
             name,
@@ -277,7 +277,7 @@ impl Reader<'_> {
         );
         for row in self.query("schemas", &sql)? {
             let name: String = self.get(&row, 0, "schemas")?;
-            self.add("schema", None, None, name, Details::None);
+            self.add(ObjectKind::Schema, None, None, name, Details::None);
         }
         Ok(())
     }
@@ -309,14 +309,14 @@ impl Reader<'_> {
                 continue;
             };
             let details = match kind {
-                "table" | "foreign_table" => Details::Table {
+                ObjectKind::Table | ObjectKind::ForeignTable => Details::Table {
                     rls_enabled: rls,
                     rls_forced: forced,
                     partition_of: None,
                     inherits: Vec::new(),
                     owner,
                 },
-                "view" | "materialized_view" => Details::View {
+                ObjectKind::View | ObjectKind::MaterializedView => Details::View {
                     columns_known: true,
                     owner,
                 },
@@ -395,7 +395,13 @@ impl Reader<'_> {
                 identity: !identity.is_empty(),
             };
             let table = Some((r.key.clone(), r.name.clone()));
-            self.add("column", Some(r.schema.clone()), table, name, details);
+            self.add(
+                ObjectKind::Column,
+                Some(r.schema.clone()),
+                table,
+                name,
+                details,
+            );
         }
         Ok(())
     }
@@ -424,7 +430,13 @@ impl Reader<'_> {
                 columns: self.get(&row, 5, W)?,
             };
             let table = Some((r.key.clone(), r.name.clone()));
-            self.add("index", Some(r.schema.clone()), table, name, details);
+            self.add(
+                ObjectKind::Index,
+                Some(r.schema.clone()),
+                table,
+                name,
+                details,
+            );
         }
         Ok(())
     }
@@ -448,7 +460,7 @@ impl Reader<'_> {
             let (Some(s), Some(t)) = (rels.get(&seq), rels.get(&table)) else {
                 continue;
             };
-            let col_key = object::key("column", &[&t.schema, &t.name, &column]);
+            let col_key = ObjectKind::Column.key(&[&t.schema, &t.name, &column]);
             if let Some(Details::Sequence { owned_by }) =
                 self.u.get_mut(&s.key).map(|o| &mut o.details)
             {
@@ -487,7 +499,7 @@ impl Reader<'_> {
                 language,
                 procedure,
             };
-            self.add("function", Some(schema), None, name, details);
+            self.add(ObjectKind::Function, Some(schema), None, name, details);
         }
         Ok(())
     }
@@ -516,7 +528,13 @@ impl Reader<'_> {
                 function: Some(function),
             };
             let table = Some((r.key.clone(), r.name.clone()));
-            let key = self.add("trigger", Some(r.schema.clone()), table, name, details);
+            let key = self.add(
+                ObjectKind::Trigger,
+                Some(r.schema.clone()),
+                table,
+                name,
+                details,
+            );
             // pg_trigger.tgtype's event bits (TRIGGER_TYPE_INSERT, _DELETE, _UPDATE,
             // _TRUNCATE in PostgreSQL's pg_trigger.h), in the migrations' order.
             let events: Vec<String> = [
@@ -558,7 +576,13 @@ impl Reader<'_> {
             .to_string();
             let table = Some((r.key.clone(), r.name.clone()));
             let details = Details::Policy { command, roles };
-            self.add("policy", Some(r.schema.clone()), table, name, details);
+            self.add(
+                ObjectKind::Policy,
+                Some(r.schema.clone()),
+                table,
+                name,
+                details,
+            );
         }
         Ok(())
     }
@@ -611,7 +635,7 @@ impl Reader<'_> {
                 labels,
                 base,
             };
-            self.add("type", Some(schema), None, name, details);
+            self.add(ObjectKind::Type, Some(schema), None, name, details);
         }
         Ok(())
     }
@@ -623,7 +647,7 @@ impl Reader<'_> {
                     WHERE cardinality($1::text[]) >= 0";
         for row in self.query("extensions", sql)? {
             let name: String = self.get(&row, 0, "extensions")?;
-            self.add("extension", None, None, name, Details::None);
+            self.add(ObjectKind::Extension, None, None, name, Details::None);
         }
         Ok(())
     }
@@ -635,7 +659,7 @@ impl Reader<'_> {
                       AND cardinality($1::text[]) >= 0";
         for row in self.query("roles", sql)? {
             let name: String = self.get(&row, 0, "roles")?;
-            self.add("role", None, None, name, Details::None);
+            self.add(ObjectKind::Role, None, None, name, Details::None);
         }
         Ok(())
     }

@@ -76,7 +76,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::object;
+use crate::object::{self, ObjectKind, PgClass};
 
 pub use connect::{
     is_local_host, password_plan, HostFrom, IntrospectError, PasswordFrom, PasswordPlan, TlsUse,
@@ -175,7 +175,7 @@ pub enum Details {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SchemaObject {
     pub key: String,
-    pub kind: String,
+    pub kind: ObjectKind,
     /// `None` for schemas, roles and extensions.
     pub schema: Option<String>,
     /// The table (or view) a column, index, trigger or policy belongs to.
@@ -193,20 +193,23 @@ impl SchemaObject {
         let schema = self.schema.as_deref().unwrap_or_default();
         match (&self.details, self.table.as_deref()) {
             (Details::Function { args, .. }, _) => {
-                object::function_key(schema, &self.name, Some(args))
+                object::ObjectKey::function(schema, &self.name, Some(args))
             }
-            (_, Some(table)) => object::key(&self.kind, &[schema, table, &self.name]),
-            _ if self.schema.is_some() => object::key(&self.kind, &[schema, &self.name]),
-            _ => object::key(&self.kind, &[&self.name]),
+            (_, Some(table)) => self.kind.key(&[schema, table, &self.name]),
+            _ if self.schema.is_some() => self.kind.key(&[schema, &self.name]),
+            _ => self.kind.key(&[&self.name]),
         }
     }
 
-    /// Kinds whose names live in `pg_class` (one namespace per schema).
+    /// Whether its name lives in `pg_class` (one namespace per schema).
     fn is_relation(&self) -> bool {
-        matches!(
-            self.kind.as_str(),
-            "table" | "view" | "materialized_view" | "sequence" | "index" | "foreign_table"
-        ) || matches!(&self.details, Details::Type { variant, .. } if variant == "composite")
+        match self.kind.pg_class() {
+            PgClass::Yes => true,
+            PgClass::IfComposite => {
+                matches!(&self.details, Details::Type { variant, .. } if variant == "composite")
+            }
+            PgClass::No => false,
+        }
     }
 }
 
@@ -311,7 +314,7 @@ impl Universe {
     /// Columns of a table or view, in position order.
     pub fn columns_of(&self, parent_key: &str) -> Vec<&SchemaObject> {
         let mut cols: Vec<&SchemaObject> = self
-            .children_of(parent_key, "column")
+            .children_of(parent_key, ObjectKind::Column)
             .filter(|o| o.parent.as_deref() == Some(parent_key))
             .collect();
         cols.sort_by_key(|o| match o.details {
@@ -362,7 +365,7 @@ impl Universe {
     fn children_of<'a>(
         &'a self,
         parent_key: &str,
-        kind: &str,
+        kind: ObjectKind,
     ) -> impl Iterator<Item = &'a SchemaObject> + 'a {
         let prefix = match parent_key.split_once(':') {
             Some((_, rest)) => format!("{kind}:{rest}."),
@@ -379,7 +382,7 @@ impl Universe {
 
     /// The one way objects enter the map (keeps the index-name lookup in step).
     fn put(&mut self, obj: SchemaObject) {
-        if obj.kind == "index" {
+        if obj.kind == ObjectKind::Index {
             let slot = (obj.schema.clone().unwrap_or_default(), obj.name.clone());
             self.index_names.insert(slot.clone(), obj.key.clone());
             self.index_slots.insert(obj.key.clone(), slot);
@@ -409,17 +412,11 @@ impl Universe {
     /// Whether `name` is taken in `schema`'s relation namespace (tables, indexes, views,
     /// sequences, composite types), as PostgreSQL's `ChooseRelationName` checks.
     fn relation_name_taken(&self, schema: &str, name: &str) -> bool {
-        let direct = [
-            "table",
-            "view",
-            "materialized_view",
-            "sequence",
-            "foreign_table",
-            "type",
-        ]
-        .iter()
-        .filter_map(|k| self.objects.get(&object::key(k, &[schema, name])))
-        .any(SchemaObject::is_relation);
+        let direct = ObjectKind::ALL
+            .iter()
+            .filter(|k| k.answers_to_relation_key())
+            .filter_map(|k| self.objects.get(&k.key(&[schema, name])))
+            .any(SchemaObject::is_relation);
         direct || self.find_index(schema, name).is_some()
     }
 
@@ -442,8 +439,9 @@ impl Universe {
         let Some(obj) = self.take(key) else {
             return;
         };
-        let children: Vec<String> = ["column", "index", "trigger", "policy"]
-            .iter()
+        let children: Vec<String> = obj
+            .kind
+            .children()
             .flat_map(|k| self.children_of(key, k))
             .filter(|o| o.parent.as_deref() == Some(key))
             .map(|o| o.key.clone())

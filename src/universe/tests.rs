@@ -14,7 +14,7 @@ fn keys(sql: &str, kind: &str) -> Vec<String> {
     let (u, skipped) = read(sql);
     assert!(skipped.is_empty(), "skipped: {skipped:#?}");
     u.objects()
-        .filter(|o| o.kind == kind)
+        .filter(|o| o.kind.name() == kind)
         .map(|o| o.key.clone())
         .collect()
 }

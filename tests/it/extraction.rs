@@ -261,9 +261,9 @@ fn declared_helpers_count_as_assertions() {
     let opts = ExtractOptions {
         helpers: vec![HelperDecl {
             name: "tests.rls_enabled".into(),
-            kind: "table".into(),
+            kind: Some(pgtap_scan::object::ObjectKind::Table),
             args: vec!["schema".into(), "table".into()],
-            aspect: Some("rls".into()),
+            aspect: Some(pgtap_scan::object::Aspect::Rls),
         }],
         ..Default::default()
     };
@@ -274,7 +274,7 @@ fn declared_helpers_count_as_assertions() {
     let a = only(&r);
     assert_eq!(a.object.as_deref(), Some("table:public.accounts"));
     assert_eq!(a.resolution, ResolutionKind::Helper);
-    assert_eq!(a.aspect.as_deref(), Some("rls"));
+    assert_eq!(a.aspect.as_ref().map(|a| a.name()), Some("rls"));
 }
 
 // Commented assertions.

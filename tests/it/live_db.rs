@@ -253,7 +253,7 @@ fn introspection_equals_the_migration_reader() {
 
         // Column types (format_type spelling, typmods included) and NOT NULL, every table.
         let mut tables = 0;
-        for t in from_files.objects().filter(|o| o.kind == "table") {
+        for t in from_files.objects().filter(|o| o.kind.name() == "table") {
             tables += 1;
             assert_eq!(
                 column_facts(&from_files, &t.key),
@@ -636,7 +636,7 @@ fn schema_filter_and_connection_errors() {
         .objects()
         .filter(|o| match &o.schema {
             Some(s) => s == "billing",
-            None => o.kind != "schema" || o.name == "billing",
+            None => o.kind.name() != "schema" || o.name == "billing",
         })
         .map(|o| o.key.as_str())
         .collect();

@@ -248,7 +248,7 @@ fn library_api_answers_coverage_of() {
         .coverage_of("table:app.users")
         .expect("app.users is asserted");
     assert!(users.tested);
-    assert!(users.aspects.iter().any(|a| a == "existence"));
+    assert!(users.aspects.iter().any(|a| a.name() == "existence"));
     assert!(report.coverage_of("table:app.no_such_table").is_none());
     let legacy = report
         .coverage_of("table:app.legacy_settings")

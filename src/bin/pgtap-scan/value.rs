@@ -150,9 +150,9 @@ mod tests {
         };
         let flag = gates("tables=100,80").unwrap();
         let mut from_file = file_gates(&table(&[("overall", 80.0), ("tables", 100.0)])).unwrap();
-        from_file.sort_by(|a, b| a.kind.cmp(&b.kind));
+        from_file.sort_by_key(|a| a.kind);
         let mut flag_sorted = flag.clone();
-        flag_sorted.sort_by(|a, b| a.kind.cmp(&b.kind));
+        flag_sorted.sort_by_key(|a| a.kind);
         assert_eq!(from_file, flag_sorted);
         assert_eq!(
             file_gates(&FailUnder::Overall(80.0)).unwrap(),

@@ -2,7 +2,7 @@
 //! whose rename re-keys everything inside), extensions and roles.
 
 use super::{Reader, R};
-use crate::object;
+use crate::object::{self, ObjectKind};
 use crate::universe::split::Cursor;
 use crate::universe::{Details, Location};
 
@@ -21,7 +21,7 @@ impl Reader<'_, '_> {
         let line = c.toks[0].line;
         let key = object::key("schema", &[&name]);
         if !(if_not_exists && self.u.contains(&key)) {
-            let o = self.new_object("schema", None, None, name, line, Details::None);
+            let o = self.new_object(ObjectKind::Schema, None, None, name, line, Details::None);
             self.u.insert(o);
         }
         if !c.at_end() {
@@ -75,7 +75,7 @@ impl Reader<'_, '_> {
         c.eat_seq(&["if", "not", "exists"]);
         let line = c.line();
         let name = c.ident().ok_or("CREATE EXTENSION without a name")?;
-        let o = self.new_object("extension", None, None, name, line, Details::None);
+        let o = self.new_object(ObjectKind::Extension, None, None, name, line, Details::None);
         if !self.u.contains(&o.key) {
             self.u.insert(o);
         }
@@ -85,7 +85,7 @@ impl Reader<'_, '_> {
     pub(super) fn create_role(&mut self, c: &mut Cursor) -> R {
         let line = c.line();
         let name = c.ident().ok_or("CREATE ROLE without a name")?;
-        let o = self.new_object("role", None, None, name, line, Details::None);
+        let o = self.new_object(ObjectKind::Role, None, None, name, line, Details::None);
         self.u.insert(o);
         Ok(())
     }

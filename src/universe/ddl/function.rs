@@ -3,7 +3,7 @@
 
 use super::{show, Reader, R, TABLE_LIKE};
 use crate::lexer::{Token, TokenKind};
-use crate::object;
+use crate::object::{self, ObjectKind};
 use crate::universe::naming::type_text;
 use crate::universe::split::{lossy, split_commas, text_of, Cursor, QName};
 use crate::universe::Details;
@@ -53,7 +53,7 @@ impl Reader<'_, '_> {
             _ => Vec::new(),
         };
         let o = self.new_object(
-            "function",
+            ObjectKind::Function,
             Some(schema),
             None,
             q.name.clone(),

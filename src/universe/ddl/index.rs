@@ -3,6 +3,7 @@
 
 use super::clause::index_element_name;
 use super::{show, PendingIndex, Reader, TableCtx, R};
+use crate::object::ObjectKind;
 use crate::universe::naming::{choose_relation_name, index_name_addition};
 use crate::universe::split::{split_commas, Cursor};
 use crate::universe::{Details, SchemaObject};
@@ -80,7 +81,7 @@ impl Reader<'_, '_> {
             }
         };
         let o = self.new_object(
-            "index",
+            ObjectKind::Index,
             Some(schema),
             Some((table_key.to_string(), tname)),
             name,
@@ -124,7 +125,7 @@ impl Reader<'_, '_> {
     pub(super) fn inherit_partition_indexes(&mut self, parent: &str, child: &str) {
         let idx: Vec<SchemaObject> = self
             .u
-            .children_of(parent, "index")
+            .children_of(parent, ObjectKind::Index)
             .filter(|o| o.parent.as_deref() == Some(parent))
             .cloned()
             .collect();

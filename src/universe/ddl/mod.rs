@@ -39,7 +39,7 @@ mod view;
 use super::split::{self, lossy, Cursor, QName};
 use super::{Details, Location, SchemaObject, SkippedStatement, Universe};
 use crate::lexer::{tokenize, Token, TokenKind};
-use crate::object;
+use crate::object::{self, ObjectKind};
 
 type R = Result<(), String>;
 
@@ -228,10 +228,10 @@ impl Reader<'_, '_> {
             return self.create_schema(c);
         }
         if c.eat("table") {
-            return self.create_table(c, "table");
+            return self.create_table(c, ObjectKind::Table);
         }
         if c.eat_seq(&["foreign", "table"]) {
-            return self.create_table(c, "foreign_table");
+            return self.create_table(c, ObjectKind::ForeignTable);
         }
         if c.is("unique") || c.is("index") {
             let unique = c.eat("unique");
@@ -239,13 +239,13 @@ impl Reader<'_, '_> {
             return self.create_index(c, unique);
         }
         if c.eat("view") {
-            return self.create_view(c, "view");
+            return self.create_view(c, ObjectKind::View);
         }
         if c.eat_seq(&["recursive", "view"]) {
-            return self.create_view(c, "view");
+            return self.create_view(c, ObjectKind::View);
         }
         if c.eat_seq(&["materialized", "view"]) {
-            return self.create_view(c, "materialized_view");
+            return self.create_view(c, ObjectKind::MaterializedView);
         }
         if c.eat("function") {
             return self.create_function(c, false);
@@ -367,7 +367,7 @@ impl Reader<'_, '_> {
 
     fn new_object(
         &self,
-        kind: &str,
+        kind: ObjectKind,
         schema: Option<String>,
         table: Option<(String, String)>,
         name: String,
@@ -380,7 +380,7 @@ impl Reader<'_, '_> {
         };
         let mut o = SchemaObject {
             key: String::new(),
-            kind: kind.to_string(),
+            kind,
             schema,
             table,
             name,

@@ -113,7 +113,7 @@ impl Reader<'_, '_> {
             Some(a) => {
                 let types = self.signature_types(a);
                 for s in self.lookup_schemas(q) {
-                    let key = object::function_key(&s, &q.name, Some(&types));
+                    let key = object::ObjectKey::function(&s, &q.name, Some(&types));
                     if self.u.contains(&key) {
                         return vec![key];
                     }

@@ -3,7 +3,7 @@
 
 use super::{show, Reader, TableCtx, R, TABLE_LIKE};
 use crate::lexer::TokenKind;
-use crate::object;
+use crate::object::{self, ObjectKind};
 use crate::universe::naming::choose_relation_name;
 use crate::universe::split::{Cursor, QName};
 use crate::universe::Details;
@@ -19,7 +19,7 @@ impl Reader<'_, '_> {
         }
         let owned_by = self.owned_by(c);
         let o = self.new_object(
-            "sequence",
+            ObjectKind::Sequence,
             Some(schema),
             None,
             q.name.clone(),
@@ -117,7 +117,7 @@ impl Reader<'_, '_> {
         };
         let col_key = object::key("column", &[&t.schema, &t.name, col]);
         let o = self.new_object(
-            "sequence",
+            ObjectKind::Sequence,
             Some(schema.clone()),
             None,
             name.clone(),

@@ -7,17 +7,17 @@ use super::clause::{
 };
 use super::{show, PendingIndex, Reader, TableCtx, R, TABLE_LIKE};
 use crate::lexer::Token;
-use crate::object;
+use crate::object::{self, ObjectKind};
 use crate::universe::naming::type_text;
 use crate::universe::split::{lossy, split_commas, text_of, truncate_ident, Cursor, QName};
 use crate::universe::{Details, SchemaObject};
 
 impl Reader<'_, '_> {
-    pub(super) fn create_table(&mut self, c: &mut Cursor, kind: &str) -> R {
+    pub(super) fn create_table(&mut self, c: &mut Cursor, kind: ObjectKind) -> R {
         let if_not_exists = c.eat_seq(&["if", "not", "exists"]);
         let q = c.qname().ok_or("CREATE TABLE without a name")?;
         let schema = self.schema_for(&q);
-        let key = object::key(kind, &[&schema, &q.name]);
+        let key = kind.key(&[&schema, &q.name]);
         if self.u.contains(&key) {
             if if_not_exists {
                 return Ok(());
@@ -197,7 +197,7 @@ impl Reader<'_, '_> {
             if has("indexes") {
                 let idx: Vec<SchemaObject> = self
                     .u
-                    .children_of(&src_key, "index")
+                    .children_of(&src_key, ObjectKind::Index)
                     .filter(|o| o.parent.as_deref() == Some(src_key.as_str()))
                     .cloned()
                     .collect();
@@ -525,7 +525,7 @@ impl Reader<'_, '_> {
     ) {
         let position = self.next_position(&t.key);
         let o = self.new_object(
-            "column",
+            ObjectKind::Column,
             Some(t.schema.clone()),
             Some((t.key.clone(), t.name.clone())),
             name.to_string(),

@@ -4,7 +4,7 @@
 
 use super::{show, Reader, R, TABLE_LIKE};
 use crate::lexer::TokenKind;
-use crate::object;
+use crate::object::{self, ObjectKind};
 use crate::universe::split::Cursor;
 use crate::universe::Details;
 
@@ -35,7 +35,7 @@ impl Reader<'_, '_> {
             function = c.qname().map(|f| show(&f));
         }
         let o = self.new_object(
-            "trigger",
+            ObjectKind::Trigger,
             Some(schema),
             Some((table_key, tname)),
             name,
@@ -77,7 +77,7 @@ impl Reader<'_, '_> {
             }
         }
         let o = self.new_object(
-            "policy",
+            ObjectKind::Policy,
             Some(schema),
             Some((table_key, tname)),
             name,

@@ -4,7 +4,7 @@
 use super::clause::is_column_constraint_kw;
 use super::{show, Reader, R};
 use crate::lexer::{Token, TokenKind};
-use crate::object;
+use crate::object::{self, ObjectKind};
 use crate::universe::naming::type_text;
 use crate::universe::split::{split_commas, truncate_ident, Cursor, QName};
 use crate::universe::Details;
@@ -55,7 +55,7 @@ impl Reader<'_, '_> {
             return Err("unrecognised CREATE TYPE".into());
         };
         let o = self.new_object(
-            "type",
+            ObjectKind::Type,
             Some(schema),
             None,
             q.name.clone(),
@@ -126,7 +126,7 @@ impl Reader<'_, '_> {
             ),
         ];
         let o = self.new_object(
-            "type",
+            ObjectKind::Type,
             Some(mschema),
             None,
             mname,
@@ -140,7 +140,7 @@ impl Reader<'_, '_> {
         self.u.insert(o);
         for (s, n, args) in fns {
             let o = self.new_object(
-                "function",
+                ObjectKind::Function,
                 Some(s),
                 None,
                 n,
@@ -166,7 +166,7 @@ impl Reader<'_, '_> {
         }
         let base = type_text(self.src, &c.toks[s..c.i], false);
         let o = self.new_object(
-            "type",
+            ObjectKind::Type,
             Some(schema),
             None,
             q.name.clone(),

@@ -3,17 +3,17 @@
 
 use super::{show, Reader, TableCtx, R, TABLE_LIKE};
 use crate::lexer::{Token, TokenKind};
-use crate::object;
+use crate::object::{self, ObjectKind};
 use crate::universe::naming::figure_colname;
 use crate::universe::split::{lossy, matching, split_commas, Cursor};
 use crate::universe::Details;
 
 impl Reader<'_, '_> {
-    pub(super) fn create_view(&mut self, c: &mut Cursor, kind: &str) -> R {
+    pub(super) fn create_view(&mut self, c: &mut Cursor, kind: ObjectKind) -> R {
         let if_not_exists = c.eat_seq(&["if", "not", "exists"]);
         let q = c.qname().ok_or("CREATE VIEW without a name")?;
         let schema = self.schema_for(&q);
-        let key = object::key(kind, &[&schema, &q.name]);
+        let key = kind.key(&[&schema, &q.name]);
         if self.u.contains(&key) {
             if if_not_exists {
                 return Ok(());
@@ -23,7 +23,9 @@ impl Reader<'_, '_> {
             let cols: Vec<String> = self
                 .u
                 .objects()
-                .filter(|o| o.kind == "column" && o.parent.as_deref() == Some(key.as_str()))
+                .filter(|o| {
+                    o.kind == ObjectKind::Column && o.parent.as_deref() == Some(key.as_str())
+                })
                 .map(|o| o.key.clone())
                 .collect();
             for k in cols {

@@ -1,13 +1,39 @@
-//! Object keys: one format everywhere (reports, coverage database, schema universe, gates).
+//! The domain's fixed words as types: object kinds ([`ObjectKind`]), aspects ([`Aspect`])
+//! and object keys ([`ObjectKey`]).
 //!
-//! `kind:qualified.name`, e.g. `table:public.users`, `column:public.users.email`,
+//! Object keys have one format everywhere (reports, coverage database, schema universe,
+//! gates): `kind:qualified.name`, e.g. `table:public.users`, `column:public.users.email`,
 //! `function:public.add(integer,integer)`, `policy:public.users.owner_can_read`,
 //! `schema:app`, `role:anon`. Each name part is written as PostgreSQL's `quote_ident`
 //! would: plain lower-case identifiers bare, anything else in double quotes, so that the
 //! dots of a key always separate parts and names stay exact and case-sensitive.
+//!
+//! `kind.rs` holds [`ObjectKind`] and every rule decided by kind, `aspect.rs` [`Aspect`],
+//! `key.rs` [`ObjectKey`] (reading keys back, function keys); this file quoting and the
+//! spelling of types in keys.
+//!
+//! # Adding an object kind
+//! 1. Add the variant and its name to the `kinds!` list in `kind.rs`; the compiler then
+//!    asks for its answer in each rule there: `plural`, `scope`, `in_universe`,
+//!    `importance`, `pg_class`, `has_children`, `answers_to_table_key`. Gates, gaps,
+//!    stale detection, cascades and report plurals follow from those answers.
+//! 2. If the pgTAP catalog names it with a word of its own, the catalog test fails until
+//!    `ObjectKind::from_catalog_name` reads that word (`catalog/gen_test.rs`).
+//! 3. If calls name it in an argument role, map the role in `extract/target.rs`'s `spec`
+//!    (its test fails for a catalog role that is neither mapped nor listed as naming none).
+//! 4. If a universe holds it, make the migration reader (`schema/ddl.rs`) and the
+//!    database reader (`schema/introspect.rs`) produce it.
+
+mod aspect;
+mod key;
+mod kind;
 
 use std::borrow::Cow;
-use std::fmt::Write;
+
+pub use aspect::Aspect;
+pub(crate) use key::{split_args, split_dotted};
+pub use key::{KeyError, ObjectKey};
+pub use kind::{ObjectKind, PgClass, Scope, UnknownKind};
 
 /// Quotes one name part like PostgreSQL's `quote_ident` (without the keyword rule).
 pub fn quote_part(name: &str) -> Cow<'_, str> {
@@ -26,8 +52,10 @@ pub fn quote_part(name: &str) -> Cow<'_, str> {
     }
 }
 
-/// Builds `kind:part1.part2...`.
-pub fn key(kind: &str, parts: &[&str]) -> String {
+/// Builds `kind:part1.part2...` from a kind's name. Typed code calls [`ObjectKind::key`];
+/// this door stays for the migration reader, whose lookups still list kinds by name
+/// (`find(q, &["table", "view"])`).
+pub(crate) fn key(kind: &str, parts: &[&str]) -> String {
     let mut out =
         String::with_capacity(kind.len() + 1 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
     out.push_str(kind);
@@ -39,27 +67,6 @@ pub fn key(kind: &str, parts: &[&str]) -> String {
         out.push_str(&quote_part(p));
     }
     out
-}
-
-/// Builds `function:schema.name(type,type)`; `args: None` means "every overload".
-pub fn function_key(schema: &str, name: &str, args: Option<&[String]>) -> String {
-    let mut out = key("function", &[schema, name]);
-    if let Some(args) = args {
-        out.push('(');
-        for (i, a) in args.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{}", normalize_type(a));
-        }
-        out.push(')');
-    }
-    out
-}
-
-/// The kind of an object key (`table` for `table:public.users`).
-pub fn kind_of(key: &str) -> &str {
-    key.split_once(':').map_or(key, |(k, _)| k)
 }
 
 /// Canonical spelling of a SQL type name for keys, as PostgreSQL's `format_type` prints it,
@@ -155,12 +162,15 @@ mod tests {
             "text[]".to_string(),
         ];
         assert_eq!(
-            function_key("public", "add", Some(&args)),
+            ObjectKey::function("public", "add", Some(&args)),
             "function:public.add(integer,character varying,text[])"
         );
-        assert_eq!(function_key("public", "add", None), "function:public.add");
         assert_eq!(
-            function_key("public", "f", Some(&[])),
+            ObjectKey::function("public", "add", None),
+            "function:public.add"
+        );
+        assert_eq!(
+            ObjectKey::function("public", "f", Some(&[])),
             "function:public.f()"
         );
     }
@@ -179,11 +189,5 @@ mod tests {
         assert_eq!(normalize_type("name[]"), "name[]");
         assert_eq!(normalize_type("int[3]"), "integer[3]");
         assert_eq!(normalize_type("[]"), "[]");
-    }
-
-    #[test]
-    fn kind_of_key() {
-        assert_eq!(kind_of("table:public.users"), "table");
-        assert_eq!(kind_of("nonsense"), "nonsense");
     }
 }
