@@ -153,7 +153,7 @@ pub enum UniverseSpec {
     /// file named, unless the user opts in).
     Database {
         url: Option<String>,
-        source: crate::universe::UrlSource,
+        source: UrlSource,
     },
 }
 
@@ -190,4 +190,16 @@ mod tests {
         .aspect;
         assert_eq!(aspect, Some(Aspect::Declared("grants".into())));
     }
+}
+
+/// Where the connection string came from: decides whether a password from the
+/// environment may go to the host it names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum UrlSource {
+    /// The user's own command line (`--database-url`) or a library caller.
+    #[default]
+    Flag,
+    /// A configuration file (usually a `.pgtap-scan.toml` found upwards, which the
+    /// repository being scanned controls).
+    ConfigFile(PathBuf),
 }

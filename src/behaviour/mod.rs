@@ -21,10 +21,13 @@ use scan::{Event, RawRef, Scanner};
 
 pub use builtins::{is_builtin_function, is_builtin_type};
 
+/// A call in a function body: (schema as written, name, number of arguments).
+pub type BodyCall = (Option<String>, String, u32);
+
 /// The functions a routine body calls (schema as written, name, number of arguments):
 /// read like the bodies of test functions, PL/pgSQL or SQL. pgTAP's and PostgreSQL's own
 /// functions are left out.
-pub fn body_calls(body: &[u8]) -> Vec<crate::universe::BodyCall> {
+pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
     let opts = ExtractOptions::default();
     let mut toks = Vec::new();
     let mut diags = Vec::new();
@@ -42,7 +45,7 @@ pub fn body_calls(body: &[u8]) -> Vec<crate::universe::BodyCall> {
         body: true,
         top: false,
     };
-    let mut out: Vec<crate::universe::BodyCall> = Vec::new();
+    let mut out: Vec<BodyCall> = Vec::new();
     let mut events = Vec::new();
     for (start, k) in statements(&toks) {
         events.clear();

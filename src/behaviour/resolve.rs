@@ -554,13 +554,17 @@ pub fn resolve(
         .collect();
     let mut seen: BTreeSet<&str> = queue.iter().copied().collect();
     while let Some(caller) = queue.pop() {
-        for (schema, name, arity) in universe.calls_of(caller) {
+        let calls = universe
+            .body_of(caller)
+            .map(super::body_calls)
+            .unwrap_or_default();
+        for (schema, name, arity) in calls {
             let t = Target {
                 kind: RefKind::Function,
                 schema: schema.as_deref().map(Into::into),
                 name: name.as_str().into(),
                 relation: None,
-                arity: Some(*arity),
+                arity: Some(arity),
             };
             for callee in resolve_target(&ix, &t, path) {
                 let a = acc.entry(callee.key.as_str()).or_default();

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use pipeline::{Event, Progress};
 
 use super::config::{ScanConfig, StreamingMode, STREAMING_AUTO_THRESHOLD};
+use super::report::Observer;
 use super::report::{FileReport, Message, PlanMismatch, Severity, Summary, MAX_MESSAGES};
-use super::run::Observer;
 use crate::coverage;
 use crate::model::{FileResult, PlanDecl, ResolutionKind};
 

@@ -254,3 +254,15 @@ impl ScanReport {
         self
     }
 }
+
+/// Receives what a scan produces as it goes (messages for stderr, files for streaming
+/// output). Every method has a default that ignores it.
+pub trait Observer {
+    fn message(&mut self, _m: &Message) {}
+    /// Called for each file in streaming mode, in arrival order.
+    fn file(&mut self, _f: &FileReport) {}
+}
+
+/// Ignores everything.
+pub struct NoObserver;
+impl Observer for NoObserver {}

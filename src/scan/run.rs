@@ -10,20 +10,10 @@ use pipeline::{MemoryBudget, PipelineConfig, Progress};
 
 use super::aggregate::{Aggregated, Aggregator};
 use super::config::ScanConfig;
-use super::report::{FileReport, Message, ScanReport, Severity, Stats, REPORT_VERSION};
+use super::report::{ScanReport, Severity, Stats, REPORT_VERSION};
 use crate::extract::Extractor;
 
-/// Receives what a scan produces as it goes (messages for stderr, files for streaming
-/// output). Every method has a default that ignores it.
-pub trait Observer {
-    fn message(&mut self, _m: &Message) {}
-    /// Called for each file in streaming mode, in arrival order.
-    fn file(&mut self, _f: &FileReport) {}
-}
-
-/// Ignores everything.
-pub struct NoObserver;
-impl Observer for NoObserver {}
+pub use super::report::{NoObserver, Observer};
 
 /// Runs a scan with no way to cancel it, no progress reporting and messages dropped: the
 /// simple entry point for library use (errors and warnings are still counted in the

@@ -86,17 +86,7 @@ pub enum IntrospectError {
     },
 }
 
-/// Where the connection string came from: decides whether a password from the
-/// environment may go to the host it names.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum UrlSource {
-    /// The user's own command line (`--database-url`) or a library caller.
-    #[default]
-    Flag,
-    /// A configuration file (usually a `.pgtap-scan.toml` found upwards, which the
-    /// repository being scanned controls).
-    ConfigFile(PathBuf),
-}
+pub use crate::config::UrlSource;
 
 /// `sslmode` as libpq spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -227,26 +227,23 @@ pub struct Universe {
     /// platform's `auth.users`): triggers and policies on them are kept with these keys
     /// as their parents.
     external: std::collections::BTreeSet<String>,
-    /// Functions' bodies as read from migrations: the calls each makes (schema as written,
-    /// name, number of arguments), for the call graph of behavioural coverage. Not known
-    /// for a live database yet.
-    calls: BTreeMap<String, Vec<BodyCall>>,
+    /// Functions' bodies (SQL and PL/pgSQL) as read from migrations, for the call graph of
+    /// behavioural coverage. Not known for a live database yet.
+    bodies: BTreeMap<String, Box<[u8]>>,
     /// Triggers' events (`insert`, `update`, `delete`, `truncate`) as read from
     /// migrations; absent: not known (a live database, yet).
     trigger_events: BTreeMap<String, Vec<String>>,
 }
-
-/// A call in a function body: (schema as written, name, number of arguments).
-pub type BodyCall = (Option<String>, String, u32);
 
 impl Universe {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The calls a function's body makes (empty when its body was not read).
-    pub fn calls_of(&self, function_key: &str) -> &[BodyCall] {
-        self.calls.get(function_key).map_or(&[], Vec::as_slice)
+    /// A function's body (SQL or PL/pgSQL) as the migrations wrote it; `None` when not
+    /// read.
+    pub fn body_of(&self, function_key: &str) -> Option<&[u8]> {
+        self.bodies.get(function_key).map(|b| &b[..])
     }
 
     /// The events a trigger fires on; `None` when not known.
@@ -254,11 +251,14 @@ impl Universe {
         self.trigger_events.get(trigger_key).map(Vec::as_slice)
     }
 
-    pub(crate) fn set_calls(&mut self, function_key: String, calls: Vec<BodyCall>) {
-        if calls.is_empty() {
-            self.calls.remove(&function_key);
-        } else {
-            self.calls.insert(function_key, calls);
+    pub(crate) fn set_body(&mut self, function_key: String, body: Option<Vec<u8>>) {
+        match body {
+            Some(b) => {
+                self.bodies.insert(function_key, b.into_boxed_slice());
+            }
+            None => {
+                self.bodies.remove(&function_key);
+            }
         }
     }
 

@@ -48,10 +48,8 @@ impl Reader<'_, '_> {
                 c.skip_one();
             }
         }
-        let calls = match (&body, language.as_deref()) {
-            (Some(b), Some("sql" | "plpgsql") | None) => crate::behaviour::body_calls(b),
-            _ => Vec::new(),
-        };
+        // Bodies the call graph can read; C and other languages' are not SQL.
+        let body = body.filter(|_| matches!(language.as_deref(), Some("sql" | "plpgsql") | None));
         let o = self.new_object(
             ObjectKind::Function,
             Some(schema),
@@ -67,7 +65,7 @@ impl Reader<'_, '_> {
         );
         let key = o.key.clone();
         self.u.insert(o);
-        self.u.set_calls(key, calls);
+        self.u.set_body(key, body);
         Ok(())
     }
 
