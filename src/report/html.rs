@@ -2,7 +2,10 @@
 //! headline numbers, charts of coverage by kind and by aspect, a sortable and filterable
 //! object table whose rows expand to their assertions, and the plan mismatches and
 //! problems the scan found. With a universe (`report.schema`) it opens with the schema
-//! coverage: the percentage, a bar per kind, the stale tests and a filterable gap list.
+//! coverage: the percentage (and what counts as tested), a bar per kind, the stale tests
+//! and a filterable gap list; with behavioural references, the behaviour line and the RLS
+//! matrix (roles × commands per table with row level security, each cell linking to the
+//! list of the lines behind it further down the page).
 //!
 //! Owns: the page's static parts (rendered here, HTML-escaped) and the data the table and
 //! the gap list are drawn from, embedded once as JSON in `<script type="application/json">`
@@ -17,6 +20,10 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
+use crate::behaviour::db::USE_LOCATIONS;
+use crate::behaviour::resolve::{
+    Behaviour, Cell, CellState, RlsTable, BYPASS_ROLES, MATRIX_COMMANDS,
+};
 use crate::object::{Aspect, ObjectKind};
 use crate::scan::report::{
     ObjectCoverage, Ratio, Role, ScanReport, SchemaCoverage, Severity, UniverseSource,
@@ -87,11 +94,22 @@ fn page_into(r: &ScanReport, out: &mut String) {
     if r.schema.is_some() {
         out.push_str("<a href=\"#schema\">Schema</a>");
     }
+    let rls = r
+        .schema
+        .as_ref()
+        .and_then(|s| s.behaviour.as_ref())
+        .filter(|b| !b.rls.is_empty());
+    if rls.is_some() {
+        out.push_str("<a href=\"#rls\">Row level security</a>");
+    }
     out.push_str("<a href=\"#overview\">Overview</a><a href=\"#charts\">Coverage</a><a href=\"#objects\">Objects</a><a href=\"#problems\">Plans &amp; problems</a></nav>\n");
     out.push_str("</div>\n</header>\n<main class=\"wrap\">\n");
 
     if let Some(schema) = &r.schema {
         schema_section(schema, out);
+    }
+    if let Some(b) = rls {
+        rls_section(b, out);
     }
     headline(r, out);
     charts(r, out);
@@ -127,11 +145,16 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
     let _ = writeln!(
         out,
         "<div class=\"card wide hero\"><div class=\"card-label\">Schema coverage</div>\
-         <div class=\"card-value\" id=\"schema-percent\">{:.1}%</div>\
+         <div class=\"card-value\" id=\"schema-percent\">{:.1}%</div>{}\
          <div class=\"split\" role=\"img\" aria-label=\"{:.1}% of the schema&#39;s objects tested\">\
          <span class=\"seg-tested\" style=\"width:{}\"></span><span class=\"seg-untested\" style=\"width:{}\"></span></div>\
          <div class=\"card-note\">{} of {} objects tested &middot; universe from {}</div></div>",
         o.percent,
+        // What counts as tested, next to the percentage (with behavioural references).
+        s.coverage_mode.map_or(String::new(), |m| format!(
+            "<span class=\"card-mode\" id=\"schema-mode\">{}</span>",
+            esc(super::mode_phrase(m))
+        )),
         o.percent,
         width(o.tested, o.objects),
         width(o.objects - o.tested.min(o.objects), o.objects),
@@ -177,7 +200,23 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
         "decided by the schema (one reading exists)",
         "",
     );
-    out.push_str("</div>\n<div class=\"chart-grid\">\n");
+    out.push_str("</div>\n");
+    if let Some(b) = &s.behaviour {
+        let _ = writeln!(
+            out,
+            "<p class=\"behaviour\" id=\"behaviour\"><strong>Behaviour:</strong> {}.{}</p>",
+            esc(&super::behaviour_line(b)),
+            if b.rls.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " <a href=\"#rls\">Row level security</a>: {}.",
+                    esc(&super::rls_line(&b.rls))
+                )
+            }
+        );
+    }
+    out.push_str("<div class=\"chart-grid\">\n");
 
     // Coverage per kind: the share of the kind's objects tested, most objects first.
     let mut assertions: HashMap<&str, u64> = HashMap::new();
@@ -282,7 +321,11 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
         out.push_str("<p class=\"okmsg\">None: every object of the schema is tested.</p>\n</div>\n</section>\n");
         return;
     }
-    out.push_str("<p class=\"muted\">Grouped by kind, most important kinds first, each with where the schema defines it.</p>\n");
+    out.push_str("<p class=\"muted\">Grouped by kind, most important kinds first, each with where the schema defines it");
+    if s.gaps.iter().any(|g| g.only.is_some()) {
+        out.push_str(", and what the tests do with it that does not count");
+    }
+    out.push_str(".</p>\n");
     out.push_str(
         "<form class=\"filters\" id=\"gap-filters\" role=\"search\" aria-labelledby=\"gaps-h\">\n",
     );
@@ -307,6 +350,249 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
         <tbody id=\"gaps-body\"></tbody>\n</table>\n</div>\n");
     out.push_str("<noscript><p class=\"empty\">The gap list needs JavaScript; <code>pgtap-scan gaps</code> prints it.</p></noscript>\n");
     out.push_str("</div>\n</section>\n");
+}
+
+/// Tables of the RLS section drawn as matrices, for the tables with a tested cell and for
+/// those without one (collapsed); the rest are counted (the JSON report has every cell).
+const MAX_RLS_TABLES: usize = 300;
+
+/// The RLS matrix: for each table with row level security, its roles × `select`,
+/// `insert`, `update`, `delete`. A cell says its state in words (and colour), lists the
+/// policies that apply, and, when tested, links to its entry in the list of the lines
+/// behind it under the table (`#rls-T-C`, T the table's and C the cell's index, both in
+/// the report's order). Tables with no tested cell are collapsed into one `<details>`.
+fn rls_section(b: &Behaviour, out: &mut String) {
+    out.push_str("<section id=\"rls\" aria-labelledby=\"rls-h\">\n<h2 id=\"rls-h\">Row level security</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p>{}. For each table with row level security, what the tests expect of each command under each role; \
+         a cell lists the policies that apply to it and links to the lines behind it.</p>",
+        esc(&super::rls_line(&b.rls))
+    );
+    out.push_str("<ul class=\"legend rls-legend\" aria-label=\"Cell states\">");
+    for (state, what) in [
+        (CellState::Untested, "no test"),
+        (CellState::Allowed, "expected to succeed"),
+        (CellState::Denied, "expected to fail or to see no rows"),
+        (CellState::Both, "tests of each"),
+    ] {
+        let _ = write!(
+            out,
+            "<li><span class=\"rls-state rls-{0}\">{0}</span> {1}</li>",
+            state.name(),
+            what
+        );
+    }
+    out.push_str("</ul>\n");
+    let tested = |t: &RlsTable| t.cells.iter().any(|c| c.state != CellState::Untested);
+    let listed: Vec<(usize, &RlsTable)> = b
+        .rls
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| tested(t))
+        .collect();
+    let untested: Vec<(usize, &RlsTable)> = b
+        .rls
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !tested(t))
+        .collect();
+    if listed.is_empty() {
+        out.push_str(
+            "<p class=\"empty\">No command under a role is tested on any of these tables.</p>\n",
+        );
+    }
+    for (i, t) in listed.iter().take(MAX_RLS_TABLES) {
+        rls_table(*i, t, out);
+    }
+    rls_omitted(listed.len(), out);
+    if !untested.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details class=\"rls-untested\"><summary>{} with no role &times; command tested</summary>",
+            counted(untested.len() as u64, "table", "tables")
+        );
+        for (i, t) in untested.iter().take(MAX_RLS_TABLES) {
+            rls_table(*i, t, out);
+        }
+        rls_omitted(untested.len(), out);
+        out.push_str("</details>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn rls_omitted(n: usize, out: &mut String) {
+    if n > MAX_RLS_TABLES {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">&hellip; and {} more (every cell is in <code>--format json</code>).</p>",
+            counted((n - MAX_RLS_TABLES) as u64, "table", "tables")
+        );
+    }
+}
+
+/// One table's matrix and, under it, the lines behind each tested cell.
+fn rls_table(i: usize, t: &RlsTable, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "<div class=\"rls-table\" id=\"rls-{i}\" data-table=\"{0}\">\n<h3><code>{0}</code> <span class=\"muted\">{1}{2}</span></h3>",
+        esc(&t.table),
+        counted(t.policies.len() as u64, "policy", "policies"),
+        if t.forced {
+            " &middot; forced (the owner too)"
+        } else {
+            ""
+        }
+    );
+    if t.roles.is_empty() {
+        out.push_str("<p class=\"muted\">No role has a policy or a test.</p>\n</div>\n");
+        return;
+    }
+    out.push_str("<div class=\"scroll\"><table class=\"rls\">\n");
+    let _ = writeln!(
+        out,
+        "<caption class=\"sr-only\">Row level security of {}: roles &times; commands</caption>",
+        esc(&t.table)
+    );
+    out.push_str("<thead><tr><th scope=\"col\">Role</th>");
+    for c in MATRIX_COMMANDS {
+        let _ = write!(out, "<th scope=\"col\">{c}</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for role in &t.roles {
+        let _ = write!(out, "<tr><th scope=\"row\">{}</th>", esc(role));
+        for c in MATRIX_COMMANDS {
+            match t.cells.iter().position(|x| &x.role == role && x.command == c) {
+                Some(j) => rls_cell(i, j, t, &t.cells[j], out),
+                None => out.push_str("<td class=\"rls-cell rls-untested\"><span class=\"rls-state\">untested</span></td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table></div>\n");
+
+    // The lines behind the tested cells, each an anchor its cell links to.
+    let tested: Vec<(usize, &Cell)> = t
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.state != CellState::Untested)
+        .collect();
+    if !tested.is_empty() {
+        let _ = writeln!(
+            out,
+            "<ul class=\"rls-locs\" aria-label=\"The lines behind the tested cells of {}\">",
+            esc(&t.table)
+        );
+        for (j, c) in tested {
+            let _ = write!(
+                out,
+                "<li id=\"rls-{i}-{j}\"><div class=\"rls-loc-head\"><span class=\"rls-state rls-{}\">{}</span> \
+                 <strong>{}</strong> &times; <strong>{}</strong> <span class=\"muted\">{} &middot; {}</span> \
+                 <a class=\"back\" href=\"#rls-{i}\">back to the matrix</a></div><ul>",
+                c.state.name(),
+                c.state.name(),
+                esc(&c.role),
+                c.command,
+                cell_counts(c),
+                esc(&cell_policies(t, c, false)),
+            );
+            for l in &c.locations {
+                let _ = write!(out, "<li><code>{}:{}</code></li>", esc(&l.file), l.line);
+            }
+            if c.locations.len() >= USE_LOCATIONS {
+                let _ = write!(
+                    out,
+                    "<li class=\"muted\">(the first {USE_LOCATIONS} by file and line)</li>"
+                );
+            }
+            out.push_str("</ul></li>\n");
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</div>\n");
+}
+
+/// One cell: its state in words, the counts and a link to its lines when tested, and the
+/// policies that apply (short names; the keys in the title).
+fn rls_cell(i: usize, j: usize, t: &RlsTable, c: &Cell, out: &mut String) {
+    let state = c.state.name();
+    let policies = cell_policies(t, c, true);
+    let _ = write!(
+        out,
+        "<td class=\"rls-cell rls-{state}\" data-role=\"{}\" data-command=\"{}\" title=\"{} &times; {}: {state}{}; {}\">",
+        esc(&c.role),
+        c.command,
+        esc(&c.role),
+        c.command,
+        match c.state {
+            CellState::Untested => String::new(),
+            _ => format!(" ({})", cell_counts(c)),
+        },
+        esc(&policies),
+    );
+    if c.state == CellState::Untested {
+        let _ = write!(out, "<span class=\"rls-state\">{state}</span>");
+    } else {
+        let _ = write!(
+            out,
+            "<a href=\"#rls-{i}-{j}\"><span class=\"rls-state\">{state}</span><span class=\"rls-n\">{}</span></a>",
+            cell_counts(c)
+        );
+    }
+    let _ = write!(
+        out,
+        "<span class=\"rls-pol\">{}</span></td>",
+        esc(&cell_policies(t, c, false))
+    );
+}
+
+/// `2 allowed, 1 denied`: the uses behind a cell (denied counts those expected to fail
+/// and those expected to see no rows).
+fn cell_counts(c: &Cell) -> String {
+    let mut parts = Vec::new();
+    if c.allowed > 0 {
+        parts.push(format!("{} allowed", num(c.allowed)));
+    }
+    if c.denied > 0 {
+        parts.push(format!("{} denied", num(c.denied)));
+    }
+    parts.join(", ")
+}
+
+/// The policies that apply to a cell, or why none does, not escaped: by name within the
+/// table (`policy: todos_select`), or with `keys` as a sentence of their keys
+/// (`policy:app.todos.todos_select applies`).
+fn cell_policies(t: &RlsTable, c: &Cell, keys: bool) -> String {
+    if c.policies.is_empty() {
+        return if BYPASS_ROLES.contains(&c.role.as_str()) {
+            "bypasses row level security".to_string()
+        } else {
+            "no policy applies".to_string()
+        };
+    }
+    let many = c.policies.len() > 1;
+    if keys {
+        return format!(
+            "{} {}",
+            c.policies.join(", "),
+            if many { "apply" } else { "applies" }
+        );
+    }
+    let prefix = format!("policy:{}.", t.table.strip_prefix("table:").unwrap_or(""));
+    let names: Vec<&str> = c
+        .policies
+        .iter()
+        .map(|p| match p.strip_prefix(&prefix) {
+            Some(name) if !name.is_empty() => name,
+            _ => p.as_str(),
+        })
+        .collect();
+    format!(
+        "{}: {}",
+        if many { "policies" } else { "policy" },
+        names.join(", ")
+    )
 }
 
 fn headline(r: &ScanReport, out: &mut String) {
@@ -863,7 +1149,8 @@ fn page_data(r: &ScanReport) -> Value {
 
 /// The gaps, compact and in their order (most important kinds first): `kinds` lists
 /// `[kind, objects of the kind, untested]` in that order, `files` the defining files, and
-/// each gap is `[key, kind, file, line]` with the kind and file as indexes.
+/// each gap is `[key, kind, file, line]` with the kind and file as indexes, followed by
+/// what the tests do with it that does not count (`exercised, not asserted`), if anything.
 fn gap_data(s: &SchemaCoverage) -> Value {
     let mut kinds: Vec<(&str, u64)> = Vec::new();
     let mut files: Vec<&str> = Vec::new();
@@ -881,7 +1168,10 @@ fn gap_data(s: &SchemaCoverage) -> Value {
                 files.push(&g.defined_at.file);
                 files.len() - 1
             });
-            json!([g.key, k, f, g.defined_at.line])
+            match super::gap_note(g) {
+                Some(note) => json!([g.key, k, f, g.defined_at.line, note]),
+                None => json!([g.key, k, f, g.defined_at.line]),
+            }
         })
         .collect();
     let kinds: Vec<Value> = kinds

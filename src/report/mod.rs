@@ -316,13 +316,22 @@ pub(crate) fn rls_line(tables: &[crate::behaviour::resolve::RlsTable]) -> String
     )
 }
 
+/// What a gap's tests do with it that does not count (`exercised, not asserted`), or
+/// `None`.
+pub(crate) fn gap_note(g: &crate::gaps::Gap) -> Option<&'static str> {
+    match g.only {
+        Some("exercised") => Some("exercised, not asserted"),
+        Some("asserted") => Some("asserted, not exercised"),
+        Some("indirect") => Some("only exercised indirectly"),
+        _ => None,
+    }
+}
+
 /// A gap's key, with what the tests do with it that does not count.
 pub(crate) fn gap_label(g: &crate::gaps::Gap) -> String {
-    match g.only {
-        Some("exercised") => format!("{} (exercised, not asserted)", g.key),
-        Some("asserted") => format!("{} (asserted, not exercised)", g.key),
-        Some("indirect") => format!("{} (only exercised indirectly)", g.key),
-        _ => g.key.clone(),
+    match gap_note(g) {
+        Some(note) => format!("{} ({note})", g.key),
+        None => g.key.clone(),
     }
 }
 

@@ -23,7 +23,7 @@ fn find<'a>(refs: &'a [Value], kind: &str, name: &str, command: Option<&str>) ->
         .unwrap_or_else(|| panic!("no {kind} {name} {command:?} in {refs:#?}"))
 }
 
-const RLS_TEST: &str = "\
+pub(crate) const RLS_TEST: &str = "\
 BEGIN;
 SELECT plan(4);
 INSERT INTO app.todos (title, owner) VALUES ('mine', tests.get_supabase_uid('alice'));
@@ -245,7 +245,7 @@ pgtest!(cache_keeps_references, |dir, cmd| {
     assert!(!refs(&second).is_empty());
 });
 
-const RLS_MIGRATION: &str = "\
+pub(crate) const RLS_MIGRATION: &str = "\
 CREATE SCHEMA app;
 CREATE TABLE app.todos (id serial PRIMARY KEY, title text, owner uuid);
 ALTER TABLE app.todos ENABLE ROW LEVEL SECURITY;

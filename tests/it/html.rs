@@ -395,6 +395,31 @@ fn realworld_page_shows_the_schema_coverage() {
             assert!(item.contains(&loc), "{loc} in {item}");
         }
     }
+    // The RLS matrices: every cell, the tested ones linked to their lines; the tables
+    // with no tested cell collapsed.
+    let tested = assert_rls_matrix(&html, &json);
+    assert!(tested >= 10, "{tested} tested cells");
+    let tables = json["behaviour"]["rls"].as_array().expect("rls");
+    let untested = tables
+        .iter()
+        .filter(|t| {
+            t["cells"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| c["state"] == "untested"))
+        })
+        .count();
+    assert!(untested > 0 && untested < tables.len());
+    assert!(html.contains(&format!(
+        "<details class=\"rls-untested\"><summary>{untested} tables with no role &times; command tested</summary>"
+    )));
+    // Gaps say what the tests do with them.
+    let labelled = gaps.iter().filter(|g| g.get("only").is_some()).count();
+    assert!(labelled > 0);
+    assert_eq!(
+        packed.iter().filter(|p| p.get(4).is_some()).count(),
+        labelled
+    );
+
     // The rest of the page is the usual one.
     assert_eq!(
         page.data["objects"].as_array().map(Vec::len),
@@ -540,6 +565,268 @@ fn names_cannot_break_out_of_the_data_or_the_markup() {
     // The file name is escaped where the page shows it (the plan mismatch).
     assert!(html.contains("<code>t/&lt;i&gt;x&#39;&quot;&amp;.sql:1</code>"));
     assert!(!html.contains("<i>x"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Behavioural coverage: the coverage mode, the behaviour line, gap labels, the RLS matrix.
+
+/// One table with row level security whose policies are tested for one role only
+/// (`authenticated`; the admin's policy for none), under `anon` and `service_role` too:
+/// the pair of `tests/it/behaviour.rs`.
+fn rls_fixture(dir: &Dir) {
+    dir.create("t/rls.sql", crate::behaviour::RLS_TEST)
+        .create("db/001.sql", crate::behaviour::RLS_MIGRATION);
+}
+
+const RLS_ARGS: &[&str] = &["t", "--schema", "db", "--no-config"];
+
+/// The page's RLS section, `<section id="rls"` to its end.
+fn rls_section(html: &str) -> &str {
+    let Some(start) = html.find("<section id=\"rls\"") else {
+        panic!("no RLS section in the page");
+    };
+    let end = start + html[start..].find("</section>").unwrap_or(0) + "</section>".len();
+    &html[start..end]
+}
+
+/// `s` escaped as the page escapes text and attribute values.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// From `open` (which must occur once in `hay`) to the first `close` after it.
+fn element<'a>(hay: &'a str, open: &str, close: &str) -> &'a str {
+    assert_eq!(hay.matches(open).count(), 1, "{open} in\n{hay}");
+    let start = hay.find(open).unwrap_or(0);
+    let len = hay[start..]
+        .find(close)
+        .unwrap_or_else(|| panic!("no {close} after {open}"));
+    &hay[start..start + len + close.len()]
+}
+
+/// Every cell of the JSON report's RLS matrices is in the page's section: its state in
+/// words and as a class, its policies (short names in the cell, keys in its title), and,
+/// when tested, a link to an entry listing exactly its locations as `file:line`; an
+/// untested cell links nowhere. Returns the number of tested cells.
+fn assert_rls_matrix(html: &str, json: &Value) -> usize {
+    let section = rls_section(html);
+    let tables = json["behaviour"]["rls"].as_array().expect("behaviour.rls");
+    assert!(!tables.is_empty());
+    let mut tested = 0;
+    for (i, t) in tables.iter().enumerate() {
+        let table = t["table"].as_str().expect("table");
+        let head = format!(
+            "<div class=\"rls-table\" id=\"rls-{i}\" data-table=\"{}\">",
+            escaped(table)
+        );
+        let start = section
+            .find(&head)
+            .unwrap_or_else(|| panic!("{head} not in the section"));
+        let end = section[start + 1..]
+            .find("<div class=\"rls-table\"")
+            .map_or(section.len(), |e| start + 1 + e);
+        let block = &section[start..end];
+        let cells = t["cells"].as_array().expect("cells");
+        assert_eq!(
+            block.matches("<td class=\"rls-cell ").count(),
+            cells.len(),
+            "{table}"
+        );
+        for (j, c) in cells.iter().enumerate() {
+            let (role, command) = (
+                c["role"].as_str().expect("role"),
+                c["command"].as_str().expect("command"),
+            );
+            let state = c["state"].as_str().expect("state");
+            let td = element(
+                block,
+                &format!(
+                    "<td class=\"rls-cell rls-{state}\" data-role=\"{}\" data-command=\"{command}\"",
+                    escaped(role)
+                ),
+                "</td>",
+            );
+            assert!(
+                td.contains(&format!("<span class=\"rls-state\">{state}</span>")),
+                "the state in words: {td}"
+            );
+            for p in c["policies"].as_array().expect("policies") {
+                let key = p.as_str().expect("policy key");
+                let name = key.rsplit('.').next().unwrap_or(key);
+                assert!(td.contains(&escaped(key)), "{key} in the title: {td}");
+                assert!(td.contains(&escaped(name)), "{name} in the cell: {td}");
+            }
+            let anchor = format!("id=\"rls-{i}-{j}\"");
+            if state == "untested" {
+                assert!(!td.contains("<a "), "an untested cell links: {td}");
+                assert!(!section.contains(&anchor), "{anchor}");
+                continue;
+            }
+            tested += 1;
+            assert!(
+                td.contains(&format!("<a href=\"#rls-{i}-{j}\">")),
+                "{table} {role} {command} links to its lines: {td}"
+            );
+            let entry = element(section, &format!("<li {anchor}>"), "</ul></li>");
+            let locations = c["locations"].as_array().expect("locations");
+            assert!(!locations.is_empty());
+            assert_eq!(entry.matches("<code>").count(), locations.len(), "{entry}");
+            for l in locations {
+                let at = format!(
+                    "<code>{}:{}</code>",
+                    escaped(l["file"].as_str().unwrap_or("?")),
+                    l["line"]
+                );
+                assert!(entry.contains(&at), "{at} in {entry}");
+            }
+            assert!(entry.contains(&format!("<a class=\"back\" href=\"#rls-{i}\">")));
+        }
+    }
+    // Every link in the section goes to an anchor of the section.
+    for (at, _) in section.match_indices("href=\"#") {
+        let target = &section[at + 7..];
+        let target = &target[..target.find('"').unwrap_or(0)];
+        assert!(
+            section.contains(&format!("id=\"{target}\"")),
+            "#{target} has no anchor"
+        );
+    }
+    tested
+}
+
+#[test]
+fn rls_matrix_links_each_cell_to_the_lines_behind_it() {
+    let dir = Dir::new("html_rls");
+    rls_fixture(&dir);
+    let html = html_of(&dir, dir.path(), RLS_ARGS);
+    assert_self_contained(&html);
+    let json = dir.command().current_dir(dir.path()).args(RLS_ARGS).json();
+    assert_eq!(assert_rls_matrix(&html, &json), 4);
+    let section = rls_section(&html);
+
+    // The policy tested for one role only: authenticated's select is allowed under
+    // todos_select, and its cell links to results_eq's line; the admin's policy is in
+    // every admin cell, none of them tested.
+    let select = element(
+        section,
+        "<td class=\"rls-cell rls-allowed\" data-role=\"authenticated\" data-command=\"select\"",
+        "</td>",
+    );
+    assert!(select.contains("<span class=\"rls-pol\">policy: todos_select</span>"));
+    let target = select
+        .split("href=\"#")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a link");
+    let entry = element(section, &format!("<li id=\"{target}\">"), "</ul></li>");
+    assert!(entry.contains("<strong>authenticated</strong> &times; <strong>select</strong>"));
+    assert!(entry.contains("<ul><li><code>t/rls.sql:6</code></li></ul>"));
+    assert_eq!(
+        section
+            .matches("<td class=\"rls-cell rls-untested\" data-role=\"admin\"")
+            .count(),
+        4
+    );
+    assert_eq!(section.matches("policy: todos_admin</span>").count(), 4);
+    // Denied (throws_ok 42501, is_empty under anon) and a role that bypasses RLS.
+    assert!(section.contains(
+        "data-role=\"authenticated\" data-command=\"insert\" title=\"authenticated &times; insert: denied (1 denied); policy:app.todos.todos_insert applies\">"
+    ));
+    assert!(section
+        .contains("<td class=\"rls-cell rls-denied\" data-role=\"anon\" data-command=\"select\""));
+    assert!(section.contains("<span class=\"rls-pol\">bypasses row level security</span>"));
+    // The table has a tested cell: not collapsed.
+    assert!(!section.contains("<details"));
+
+    // The mode next to the percentage, the behaviour line, a link in the header.
+    let percent = json["coverage"]["overall"]["percent"]
+        .as_f64()
+        .expect("percent");
+    assert!(html.contains(&format!(
+        "<div class=\"card-value\" id=\"schema-percent\">{percent:.1}%</div>\
+         <span class=\"card-mode\" id=\"schema-mode\">(asserted or exercised)</span>"
+    )));
+    let b = &json["behaviour"];
+    assert!(html.contains(&format!(
+        "<p class=\"behaviour\" id=\"behaviour\"><strong>Behaviour:</strong> {} references in the tests&#39; SQL, {} resolved",
+        b["references"], b["resolved"]
+    )));
+    assert!(html.contains("<a href=\"#schema\">Schema</a><a href=\"#rls\">Row level security</a><a href=\"#overview\">"));
+    // Gaps carry what the tests do with them, as the text report says it.
+    let gaps = page_gaps(&html);
+    assert!(
+        gaps.contains(
+            &"[\"function:app.touch()\",1,0,7,\"only exercised indirectly\"]".to_string()
+        ),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.contains(&"[\"function:app.unused()\",1,0,10]".to_string()),
+        "{gaps:?}"
+    );
+
+    insta::assert_snapshot!("rls_section", section);
+
+    let Some(chromium) = chromium() else { return };
+    let page = write_page(&dir, "report.html", &html);
+    // A cell's link target is an anchor, not table state: the page opens on it as usual.
+    let dom = rendered(&chromium, &page, &format!("#{target}"));
+    assert_eq!(
+        rows_shown(&dom),
+        json["objects"].as_array().map_or(0, Vec::len)
+    );
+    assert_eq!(
+        root_number(&dom, "gap-rows"),
+        json["gaps"].as_array().map_or(0, Vec::len)
+    );
+    assert!(dom.contains("touch()<span class=\"only\">(only exercised indirectly)</span>"));
+    // Gap labels are found by the gap filter.
+    let dom = rendered(&chromium, &page, "#gfilter=indirectly");
+    assert_eq!(gap_keys(&dom), ["function:app.touch()"]);
+}
+
+/// The embedded gaps, one JSON array per line.
+fn page_gaps(html: &str) -> Vec<String> {
+    split(html).data["schema"]["gaps"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .map(Value::to_string)
+        .collect()
+}
+
+#[test]
+fn rls_names_are_escaped() {
+    let dir = Dir::new("html_rls_hostile");
+    dir.create(
+        "m/<b>.sql",
+        "CREATE TABLE \"<t>\" (id int);\n\
+         ALTER TABLE \"<t>\" ENABLE ROW LEVEL SECURITY;\n\
+         CREATE POLICY \"<p onclick=x>\" ON \"<t>\" FOR SELECT TO \"<img src=x>\" USING (true);\n",
+    )
+    .create(
+        "t/<i>&.sql",
+        "SET ROLE \"<img src=x>\";\nSELECT lives_ok('SELECT * FROM \"<t>\"');\n",
+    );
+    let args = ["t", "--schema", "m", "--no-config"];
+    let html = html_of(&dir, dir.path(), &args);
+    assert_self_contained(&html);
+    let json = dir.command().current_dir(dir.path()).args(args).json();
+    assert_eq!(json["behaviour"]["rls"][0]["cells"][0]["state"], "allowed");
+    assert_eq!(assert_rls_matrix(&html, &json), 1);
+    let section = rls_section(&html);
+    for bad in ["<img", "<t>", "<p ", "<b>", "<i>"] {
+        assert!(!section.contains(bad), "{bad} in the section");
+    }
+    assert!(section.contains("<th scope=\"row\">&lt;img src=x&gt;</th>"));
+    assert!(section.contains("<code>t/&lt;i&gt;&amp;.sql:2</code>"));
+    assert!(
+        section.contains("<span class=\"rls-pol\">policy: &quot;&lt;p onclick=x&gt;&quot;</span>")
+    );
 }
 
 // ---------------------------------------------------------------------------------------

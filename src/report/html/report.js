@@ -2,7 +2,8 @@
 // filtered, sorted and expanded in place. The state lives in the URL hash
 // (#filter=..&kind=..&status=..&sort=-assertions&open=<key>), so a view can be linked.
 // With a universe, the gap list too: grouped by kind, filtered by text and kind
-// (#gfilter=..&gkind=..).
+// (#gfilter=..&gkind=..). The RLS matrix is drawn server-side; its cells link to real
+// anchors (#rls-T-C), which are not table state.
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -255,7 +256,8 @@
           group: x[1],
           name: colon >= 0 ? x[0].slice(colon + 1) : x[0],
           where: schema.files[x[2]] + ":" + x[3],
-          haystack: (x[0] + "\n" + schema.files[x[2]]).toLowerCase()
+          note: x.length > 4 ? x[4] : "",
+          haystack: (x[0] + "\n" + schema.files[x[2]] + (x.length > 4 ? "\n" + x[4] : "")).toLowerCase()
         };
       })
     };
@@ -293,6 +295,7 @@
         } else {
           breakable(name, r.name);
         }
+        if (r.note) { name.appendChild(el("span", "only", "(" + r.note + ")")); }
         tr.appendChild(name);
         tr.appendChild(el("td", "kind", r.kind.replace(/_/g, " ")));
         tr.appendChild(el("td", "where", r.where));
@@ -387,9 +390,10 @@
     }
   }
 
-  // Only locations of section links are real anchors; everything else is table state.
+  // Only locations of section links (and of the RLS matrices and their cells' lines) are
+  // real anchors; everything else is table state.
   function hashIsState() {
-    return !/^#(schema|gaps|stale|overview|charts|objects|problems)?$/.test(location.hash);
+    return !/^#(schema|gaps|stale|overview|charts|objects|problems|rls(-[0-9]+){0,2})?$/.test(location.hash);
   }
 
   document.getElementById("filters").addEventListener("submit", function (e) { e.preventDefault(); });
