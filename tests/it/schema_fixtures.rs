@@ -84,11 +84,11 @@ fn realworld_universe_matches_snapshot() {
 #[test]
 fn realworld_universe_size_by_kind() {
     let (universe, _) = load("realworld");
-    assert_eq!(universe.len(), 533);
+    assert_eq!(universe.len(), 535);
     let expected: Vec<(String, usize)> = [
         ("column", 292),
         ("extension", 3),
-        ("function", 22),
+        ("function", 24),
         ("index", 77),
         ("materialized_view", 1),
         ("policy", 59),
