@@ -166,6 +166,11 @@ pub struct Reader<'o> {
     /// assertion may serve them.
     pending_top: Vec<usize>,
     unreadable: u64,
+    /// The bodies of routines and `DO` blocks seen so far: their text's byte range and
+    /// the names their headers declare (read before the body's own unit).
+    bodies: Vec<(u32, u32, Vec<String>)>,
+    /// A body unit's declared names, reused from unit to unit.
+    declared: Vec<String>,
 }
 
 impl<'o> Reader<'o> {
@@ -179,6 +184,8 @@ impl<'o> Reader<'o> {
             order: Vec::new(),
             pending_top: Vec::new(),
             unreadable: 0,
+            bodies: Vec::new(),
+            declared: Vec::new(),
         }
     }
 
@@ -233,12 +240,33 @@ impl<'o> Reader<'o> {
                 ..Roles::default()
             }
         };
+        // A body's variables: what its header and its own text declare.
+        let mut declared = std::mem::take(&mut self.declared);
+        declared.clear();
+        if !top {
+            if let Some(first) = code.first() {
+                // The innermost body holding the unit (a DO block inside a function has
+                // none of the function's parameters).
+                if let Some((_, _, params)) = self
+                    .bodies
+                    .iter()
+                    .filter(|(s, e, _)| *s <= first.start && first.start < *e)
+                    .max_by_key(|(s, _, _)| *s)
+                {
+                    declared.extend(params.iter().cloned());
+                }
+            }
+            scan::declared_names(src, code, &mut declared);
+            declared.sort_unstable();
+            declared.dedup();
+        }
         let scanner = Scanner {
             src,
             toks: code,
             opts: self.opts,
             body: !top,
             top,
+            declared: &declared,
         };
         let spans = spans(&scanner, assertions);
         if top {
@@ -267,6 +295,7 @@ impl<'o> Reader<'o> {
         if top {
             self.top_roles = roles;
         }
+        self.declared = declared;
         if buf.capacity() > 1 << 16 {
             // A huge unit must not pin its copy for the rest of the thread's files.
             *buf = Vec::new();
@@ -312,6 +341,10 @@ impl<'o> Reader<'o> {
                 let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
                 let tok = scanner.toks[at];
                 self.sql_text(src, &tok, roles, serve, top);
+            }
+            Event::Routine { body, params } => {
+                let t = scanner.toks[body];
+                self.bodies.push((t.inner_start, t.inner_end, params));
             }
         }
     }
@@ -394,6 +427,7 @@ impl<'o> Reader<'o> {
             opts: self.opts,
             body: false,
             top: false,
+            declared: &[],
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();

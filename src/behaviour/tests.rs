@@ -374,7 +374,7 @@ fn asserted_and_exercised_attribution() {
 #[test]
 fn bodies_and_do_blocks_are_read_with_their_own_assertions() {
     let r = run(
-        "create function test_x() returns setof text language plpgsql as $$\n\
+        "create function test_x(p_x int) returns setof text language plpgsql as $$\n\
          declare n int;\n\
          begin\n\
            insert into app.a (x) values (1);\n\
@@ -388,8 +388,9 @@ fn bodies_and_do_blocks_are_read_with_their_own_assertions() {
     assert_eq!(ins.attribution, Some(Attribution::Exercised));
     assert_eq!(ins.role, None);
     assert!(has(&r, "column app.a.x insert"));
-    // In a body an unqualified name in WHERE may be a variable: not taken.
-    assert!(!has(&r, "column app.a.x select"), "{:#?}", shown(&r));
+    // In a body an unqualified name is a column unless the body declares it (`n`, the
+    // parameter `p_x`).
+    assert!(has(&r, "column app.a.x select"), "{:#?}", shown(&r));
     assert!(!shown(&r)
         .iter()
         .any(|s| s.contains("p_x") || s.contains(" n")));
@@ -520,5 +521,242 @@ fn statements_of_literals_and_built_ins_are_skipped_but_role_switches_and_sequen
     assert_eq!(
         find(&r, "relation app.todos select").role.as_deref(),
         Some("anon")
+    );
+}
+
+#[test]
+fn unqualified_columns_in_bodies_unless_the_body_declares_the_name() {
+    // FINDINGS.md 1: in a body an unqualified name of a one-relation query is a column
+    // unless declared: DECLARE, parameters (also RETURNS TABLE), FOR variables, INTO
+    // targets, PL/pgSQL's own.
+    let r = run(
+        "create function test_y(p_id int, out o_n int) returns setof text language plpgsql as $$\n\
+         declare\n\
+           v int;\n\
+           w text := 'x';\n\
+         begin\n\
+           update s.t set a = v where b = v and c = p_id;\n\
+           select d into v_into from s.u where e = w and f = o_n;\n\
+           for r in select g from s.v where h = found loop end loop;\n\
+           return next is((select i from s.w where j = r and k = v_into), 1);\n\
+           return next ok(exists(select 1 from s.x, s.y where l = 1));\n\
+         end $$;\n\
+         do $$ declare q int; begin delete from s.z where m = q; end $$;\n\
+         create function test_z() returns table (n_out int) language sql as $$\n\
+           select n from s.q where n_out = 1 $$;\n",
+    );
+    for want in [
+        "column s.t.a update",
+        "column s.t.b select",
+        "column s.t.c select",
+        "column s.u.d select",
+        "column s.u.e select",
+        "column s.u.f select",
+        "column s.v.g select",
+        "column s.v.h select",
+        "column s.w.i select",
+        "column s.w.j select",
+        "column s.w.k select",
+        "column s.z.m select",
+        "column s.q.n select",
+    ] {
+        assert!(has(&r, want), "{want} missing from {:#?}", shown(&r));
+    }
+    let all = shown(&r);
+    // The column name of each column reference.
+    let column_names: Vec<&str> = all
+        .iter()
+        .filter(|s| s.starts_with("column "))
+        .filter_map(|s| s.split(' ').nth(1)?.rsplit('.').next())
+        .collect();
+    for declared in [
+        "v", "w", "p_id", "o_n", "v_into", "r", "found", "q", "n_out",
+    ] {
+        assert!(
+            !column_names.contains(&declared),
+            "{declared} is declared: {all:#?}"
+        );
+    }
+    // Several relations: still ambiguous in a body.
+    assert!(!column_names.contains(&"l"), "{all:#?}");
+}
+
+#[test]
+fn a_do_block_in_a_function_body_has_none_of_its_parameters() {
+    let r = run(
+        "create function test_p(a int) returns setof text language plpgsql as $$ begin\n\
+         return next is((select b from s.t where c = a), 1);\n\
+         do $i$ begin perform 1 from s.u where a = 1; end $i$;\n\
+         end $$;\n",
+    );
+    assert!(has(&r, "column s.t.b select"), "{:#?}", shown(&r));
+    assert!(has(&r, "column s.t.c select"));
+    assert!(!has(&r, "column s.t.a select"));
+    assert!(has(&r, "column s.u.a select"), "{:#?}", shown(&r));
+}
+
+#[test]
+fn fields_of_composite_values_are_no_columns() {
+    // `(c).f` and `(t.c).f` name the column `c` only.
+    let r = run(
+        "select is((select (x.c).f from s.t x where (d).g = 1 and upper((x.e).h) = 'y'), 1);\n",
+    );
+    let cols: Vec<String> = shown(&r)
+        .into_iter()
+        .filter(|s| s.starts_with("column"))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "column s.t.c select",
+            "column s.t.d select",
+            "column s.t.e select"
+        ],
+        "{:#?}",
+        shown(&r)
+    );
+}
+
+#[test]
+fn join_on_using_and_having_are_read_like_where() {
+    // FINDINGS.md 2.
+    let r = run(
+        "select is((select count(*) from s.a x join s.b y on x.k = y.k left join s.c using (u, v) \
+         group by x.g having max(y.h) > 1), 1::bigint);\n\
+         select is((select count(*) from s.d having count(i) > 0), 1::bigint);\n\
+         insert into s.e (k) select k from s.f on conflict (k) do update set w = 1;\n\
+         merge into s.g t using s.h o on t.id = o.id when matched then delete;\n\
+         select is((select distinct on (z) y from s.i order by z), 1);\n",
+    );
+    for want in [
+        "column s.a.k select",
+        "column s.b.k select",
+        "column ?.u select",
+        "column ?.v select",
+        "column s.b.h select",
+        "column s.d.i select",
+        "column s.g.id select",
+        "column s.h.id select",
+    ] {
+        assert!(has(&r, want), "{want} missing from {:#?}", shown(&r));
+    }
+    let all = shown(&r);
+    // Not columns: GROUP BY, ON CONFLICT targets, DISTINCT ON.
+    assert!(!all.iter().any(|s| s.ends_with(".g select")), "{all:#?}");
+    assert_eq!(
+        all.iter().filter(|s| s.contains(".k ")).count(),
+        4,
+        "ON CONFLICT (k) is no column: {all:#?}"
+    );
+    assert!(!all.iter().any(|s| s.contains(".z ")), "{all:#?}");
+}
+
+#[test]
+fn pgtap_internal_functions_are_not_references() {
+    // FINDINGS.md 3: `_set`, `_get`, ... are pgTAP's, outside its public catalog.
+    let r = run("select _set('x', 1);\n\
+         select is(_get('x'), 1);\n\
+         select is(tap._todo(), null);\n\
+         select is(app._get('x'), 1);\n\
+         select is(_my_helper(), 1);\n");
+    assert_eq!(
+        shown(&r),
+        ["function app._get/1", "function _my_helper/0"],
+        "{:#?}",
+        r.references
+    );
+}
+
+#[test]
+fn pgtap_internal_function_list_covers_the_install_script() {
+    // pgTAP's source in the shared corpus when it is there, else an installed pgTAP.
+    let mut sources: Vec<std::path::PathBuf> =
+        vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/theory__pgtap/sql/pgtap.sql.in")];
+    if let Ok(dirs) = std::fs::read_dir("/usr/share/postgresql") {
+        for d in dirs.flatten() {
+            sources.push(d.path().join("extension/pgtap.sql"));
+        }
+    }
+    let list = super::scan::PGTAP_INTERNAL;
+    assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted");
+    assert!(list.iter().all(|n| n.starts_with('_')));
+    assert!(list
+        .iter()
+        .all(|n| crate::catalog::FUNCTIONS.iter().all(|f| f.name != *n)));
+    for path in sources.iter().filter(|p| p.is_file()) {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let mut missing = Vec::new();
+        for line in text.lines() {
+            let Some(rest) = line
+                .trim_start()
+                .strip_prefix("create or replace function ")
+                .or_else(|| line.trim_start().strip_prefix("create function "))
+            else {
+                continue;
+            };
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name.starts_with('_') && list.binary_search(&name.as_str()).is_err() {
+                missing.push(name);
+            }
+        }
+        assert!(missing.is_empty(), "{}: {missing:?}", path.display());
+    }
+}
+
+#[test]
+fn order_by_inside_an_aggregate_is_no_column() {
+    // FINDINGS.md 4: `array_agg(x ORDER BY y)`: `x` is a column, the ordering is not.
+    let r = run(
+        "select is((select array_agg(a order by b) from s.t), null);\n\
+         select is((select string_agg(c, ',' order by lower(d)) from s.u), null);\n\
+         select is((select percentile_cont(0.5) within group (order by e), f from s.v), null);\n\
+         select is((select row_number() over (order by g), h from s.w), null);\n",
+    );
+    assert_eq!(
+        shown(&r)
+            .into_iter()
+            .filter(|s| s.starts_with("column"))
+            .collect::<Vec<_>>(),
+        [
+            "column s.t.a select",
+            "column s.u.c select",
+            "column s.v.f select",
+            "column s.w.h select",
+        ],
+        "{:#?}",
+        shown(&r)
+    );
+}
+
+#[test]
+fn set_targets_with_fields_and_lists_are_columns() {
+    // FINDINGS.md 5: `SET c.f = ..` writes the column `c`; `SET (a, b) = ..` both.
+    let r = run(
+        "update s.t set c.f = 1, (a, b) = (1, 2), d[1] = 3, (e) = row(4) where g = 1;\n\
+         insert into s.u (k) values (1) on conflict (k) do update set (l, m) = (1, 2);\n",
+    );
+    for want in [
+        "column s.t.c update",
+        "column s.t.a update",
+        "column s.t.b update",
+        "column s.t.d update",
+        "column s.t.e update",
+        "column s.t.g select",
+        "column s.u.l update",
+        "column s.u.m update",
+    ] {
+        assert!(has(&r, want), "{want} missing from {:#?}", shown(&r));
+    }
+    assert!(
+        !shown(&r).iter().any(|s| s.contains(".f ")),
+        "{:#?}",
+        shown(&r)
     );
 }
