@@ -38,12 +38,17 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
             TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
         )
     });
+    let mut declared = Vec::new();
+    scan::declared_names(body, &toks, &mut declared);
+    declared.sort_unstable();
+    declared.dedup();
     let scanner = Scanner {
         src: body,
         toks: &toks,
         opts: &opts,
         body: true,
         top: false,
+        declared: &declared,
     };
     let mut out: Vec<BodyCall> = Vec::new();
     let mut events = Vec::new();
