@@ -122,11 +122,9 @@ impl Database {
         let u = Use {
             command: r.command,
             role: r.role.as_deref().map(Into::into),
-            outcome: if asserted {
-                r.expected.unwrap_or(Outcome::Allowed)
-            } else {
-                Outcome::Allowed
-            },
+            // Exercised references carry an expectation only when the check after them
+            // tells what became of their command; otherwise they ran, and were allowed to.
+            outcome: r.expected.unwrap_or(Outcome::Allowed),
             asserted,
         };
         let place = Place {

@@ -141,8 +141,17 @@ struct Span {
     key: (u32, u32),
     expected: Option<Outcome>,
     sqlstate: Option<String>,
-    /// `is_empty`: filtered when run under a role.
-    empty_check: bool,
+    /// Whether the assertion checks that rows are absent or present.
+    check: RowCheck,
+}
+
+/// What an assertion says of the rows it looks at: `is_empty` and `is(count(..), 0)`
+/// expect none, `isnt_empty` and `is(count(..), N)` with N > 0 some.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowCheck {
+    None,
+    Empty,
+    NonEmpty,
 }
 
 /// Where a reference goes.
@@ -321,7 +330,10 @@ impl<'o> Reader<'o> {
         match ev {
             Event::Ref(raw, at) => {
                 let line = scanner.toks[at].line;
-                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
+                let mut serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
+                if serve.attribution == Some(Attribution::Exercised) && roles.current().is_some() {
+                    serve.expected = checked_effect(scanner, src, spans, &serve, &raw, at);
+                }
                 self.push(raw, line, roles.current(), serve, top);
             }
             Event::Role {
@@ -372,7 +384,9 @@ impl<'o> Reader<'o> {
             role: role.map(str::to_string),
             assertion: None,
             attribution: serve.attribution,
-            expected: if asserted { serve.expected } else { None },
+            // Exercised references carry one only when the check after them tells
+            // (`checked_effect`).
+            expected: serve.expected,
             sqlstate: if asserted { serve.sqlstate } else { None },
         });
     }
@@ -554,6 +568,66 @@ fn filtered(serve: &mut Serve, role: Option<&str>) {
     }
 }
 
+/// What the check after an `UPDATE` or `DELETE` run under a role says of it. The check
+/// must look at what the command wrote: one of the command's string literals (its `SET`
+/// values, its `WHERE` keys) appears in the assertion. Then, for an `UPDATE`, rows with
+/// the new values absent mean it was filtered and present mean it was allowed; for a
+/// `DELETE`, the rows absent mean allowed and present mean filtered. Anything else says
+/// nothing (`None`: the command ran, which is all that is known).
+fn checked_effect(
+    scanner: &Scanner,
+    src: &[u8],
+    spans: &[Span],
+    serve: &Serve,
+    raw: &RawRef,
+    at: usize,
+) -> Option<Outcome> {
+    if raw.kind != crate::model::RefKind::Relation {
+        return None;
+    }
+    let update = match raw.command? {
+        Command::Update => true,
+        Command::Delete => false,
+        _ => return None,
+    };
+    let span = spans.iter().find(|s| Some(s.key) == serve.key)?;
+    if span.check == RowCheck::None {
+        return None;
+    }
+    let toks = scanner.toks;
+    let (a, b) = (
+        toks.get(span.start)?,
+        toks.get(span.end.min(toks.len() - 1))?,
+    );
+    let checked = src.get(a.start as usize..b.end as usize)?;
+    let mut depth = 0usize;
+    let mut written = false;
+    for t in &toks[at..] {
+        match t.kind {
+            TokenKind::LParen => depth += 1,
+            TokenKind::RParen => depth = depth.saturating_sub(1),
+            TokenKind::Semicolon if depth == 0 => break,
+            TokenKind::String => {
+                let v = crate::lexer::string_value(src, t);
+                if v.len() >= 3 && checked.windows(v.len()).any(|w| w == &v[..]) {
+                    written = true;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !written {
+        return None;
+    }
+    let absent = span.check == RowCheck::Empty;
+    Some(if update == absent {
+        Outcome::Filtered
+    } else {
+        Outcome::Allowed
+    })
+}
+
 /// The assertion a reference at token `at` serves.
 fn serve(
     spans: &[Span],
@@ -571,7 +645,7 @@ fn serve(
             expected: s.expected,
             sqlstate: s.sqlstate.clone(),
         };
-        if s.empty_check && role.is_some() {
+        if s.check == RowCheck::Empty && role.is_some() {
             sv.expected = Some(Outcome::Filtered);
         }
         sv
@@ -616,24 +690,61 @@ fn spans(scanner: &Scanner, assertions: &[Assertion]) -> Vec<Span> {
                 return None;
             }
             let end = scanner.close_of(open);
-            let args = if a.function.starts_with("throws_") {
+            let args = if a.function.starts_with("throws_") || a.function == "is" {
                 scanner.args_of(open)
             } else {
                 Vec::new()
             };
             let (expected, sqlstate) = expectation(scanner, &a.function, &args);
+            let check = match &*a.function {
+                "is_empty" => RowCheck::Empty,
+                "isnt_empty" => RowCheck::NonEmpty,
+                "is" => count_check(scanner, &args),
+                _ => RowCheck::None,
+            };
             Some(Span {
                 start: i,
                 end,
                 key,
                 expected,
                 sqlstate,
-                empty_check: a.function == "is_empty",
+                check,
             })
         })
         .collect();
     out.sort_by_key(|s| s.start);
     out
+}
+
+/// `is(count(..), 0)` expects no rows, `is(count(..), 3)` some: the first argument counts
+/// (`count(` anywhere in it) and the second is a whole number, cast or not.
+fn count_check(scanner: &Scanner, args: &[(usize, usize)]) -> RowCheck {
+    let (Some(&(g0, g1)), Some(&(w0, w1))) = (args.first(), args.get(1)) else {
+        return RowCheck::None;
+    };
+    let toks = scanner.toks;
+    let counts = (g0..g1).any(|j| {
+        toks[j].kind == TokenKind::Ident
+            && toks[j].text(scanner.src).eq_ignore_ascii_case(b"count")
+            && toks.get(j + 1).map(|t| t.kind) == Some(TokenKind::LParen)
+    });
+    // The wanted value: one number, optionally `::int` (or any one-word cast).
+    let lone = w1 == w0 + 1
+        || (w1 == w0 + 3
+            && toks[w0 + 1].kind == TokenKind::Cast
+            && toks[w0 + 2].kind == TokenKind::Ident);
+    if !counts || !lone || toks[w0].kind != TokenKind::Number {
+        return RowCheck::None;
+    }
+    let text = toks[w0].text(scanner.src);
+    if !text.iter().all(u8::is_ascii_digit) {
+        return RowCheck::None;
+    }
+    if text.iter().all(|&b| b == b'0') {
+        RowCheck::Empty
+    } else {
+        RowCheck::NonEmpty
+    }
 }
 
 /// What an assertion expects of the SQL it runs or the values it compares.

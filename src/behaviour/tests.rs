@@ -760,3 +760,61 @@ fn set_targets_with_fields_and_lists_are_columns() {
         shown(&r)
     );
 }
+
+#[test]
+fn counting_zero_rows_under_a_role_is_filtered() {
+    let r = run("begin;\nset local role authenticated;\n\
+         select is((select count(*)::int from app.a), 0, 'sees none');\n\
+         with d as (delete from app.b where id = 1 returning id)\n\
+         select is(count(*)::int, 0, 'deletes none') from d;\n\
+         select is((select count(*) from app.c), 2::bigint, 'sees two');\n\
+         rollback;\n\
+         select is((select count(*)::int from app.e), 0, 'no role: just a value');\n");
+    assert_eq!(
+        find(&r, "relation app.a select").expected,
+        Some(Outcome::Filtered)
+    );
+    assert_eq!(
+        find(&r, "relation app.b delete").expected,
+        Some(Outcome::Filtered)
+    );
+    assert_eq!(
+        find(&r, "relation app.c select").expected,
+        Some(Outcome::Allowed)
+    );
+    assert_eq!(
+        find(&r, "relation app.e select").expected,
+        Some(Outcome::Allowed)
+    );
+}
+
+#[test]
+fn a_write_checked_afterwards_takes_the_checks_outcome() {
+    let r = run("begin;\nset local role authenticated;\n\
+         update app.a set subject = 'changed by a viewer';\n\
+         select is_empty($$select 1 from app.a where subject = 'changed by a viewer'$$, 'not changed');\n\
+         update app.b set subject = 'new subject' where id = 7;\n\
+         select isnt_empty('select 1 from app.b where subject = ''new subject''', 'changed');\n\
+         delete from app.c where id = 'c-0001';\n\
+         select is_empty($$select 1 from app.c where id = 'c-0001'$$, 'gone');\n\
+         delete from app.d where id = 'd-0001';\n\
+         select is((select count(*)::int from app.d where id = 'd-0001'), 1, 'still there');\n\
+         update app.e set status = 'closed' where id = 1;\n\
+         select is_empty($$select 1 from app.e where status = 'open'$$, 'no overlap: says nothing');\n\
+         rollback;\n\
+         update app.f set subject = 'no role';\n\
+         select is_empty($$select 1 from app.f where subject = 'no role'$$);\n");
+    let w = |k: &str| {
+        r.references
+            .iter()
+            .find(|x| show(x) == k && x.attribution == Some(Attribution::Exercised))
+            .unwrap_or_else(|| panic!("no exercised {k}"))
+            .expected
+    };
+    assert_eq!(w("relation app.a update"), Some(Outcome::Filtered));
+    assert_eq!(w("relation app.b update"), Some(Outcome::Allowed));
+    assert_eq!(w("relation app.c delete"), Some(Outcome::Allowed));
+    assert_eq!(w("relation app.d delete"), Some(Outcome::Filtered));
+    assert_eq!(w("relation app.e update"), None);
+    assert_eq!(w("relation app.f update"), None);
+}
