@@ -21,6 +21,116 @@ use scan::{Event, RawRef, Scanner};
 
 pub use builtins::{is_builtin_function, is_builtin_type};
 
+/// The role helpers a universe defines: functions whose body switches the role to one
+/// constant (`SET [LOCAL] ROLE anon`, `set_config('role', 'anon', true)`), or to their
+/// `$n` argument (`set_config('role', $1, true)`), as a suite's `tests.as_anon()` does.
+/// Calls to them switch the role in test files as a declared `[[role-helper]]` would;
+/// the binary adds them to the ones declared (a declared one of the same name wins).
+/// A helper in a schema of `search_path` matches calls qualified or not; elsewhere, only
+/// calls qualified with its schema.
+pub fn role_helpers_in(
+    universe: &crate::universe::Universe,
+    search_path: &[String],
+) -> Vec<crate::config::RoleHelperDecl> {
+    let opts = ExtractOptions::default();
+    let mut out = Vec::new();
+    let mut toks = Vec::new();
+    let mut diags = Vec::new();
+    let mut events = Vec::new();
+    for o in universe.objects() {
+        if o.kind != crate::object::ObjectKind::Function {
+            continue;
+        }
+        let Some(body) = universe.body_of(&o.key) else {
+            continue;
+        };
+        toks.clear();
+        diags.clear();
+        tokenize_range(body, 0..body.len(), 1, 1, &mut toks, &mut diags);
+        toks.retain(|t| {
+            !matches!(
+                t.kind,
+                TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
+            )
+        });
+        let scanner = Scanner {
+            src: body,
+            toks: &toks,
+            opts: &opts,
+            body: true,
+            top: false,
+            declared: &[],
+        };
+        let mut roles: Vec<Option<String>> = Vec::new();
+        for (start, k) in statements(&toks, body) {
+            events.clear();
+            scanner.statement(start, k, &mut events);
+            roles.extend(events.drain(..).filter_map(|e| match e {
+                Event::Role { role, .. } => Some(role),
+                _ => None,
+            }));
+        }
+        let (role, arg) = match roles.as_slice() {
+            [Some(r)] => (Some(r.clone()), None),
+            [] => match role_param(body, &toks) {
+                Some(n) => (None, Some(n)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let Some(schema) = o.schema.as_deref() else {
+            continue;
+        };
+        let on_path = search_path.iter().any(|p| p.eq_ignore_ascii_case(schema));
+        out.push(crate::config::RoleHelperDecl {
+            name: if on_path {
+                o.name.clone()
+            } else {
+                format!("{schema}.{}", o.name)
+            },
+            role,
+            arg,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    // Overloads that disagree are no helper.
+    let mut keep: Vec<crate::config::RoleHelperDecl> = Vec::with_capacity(out.len());
+    let mut clash = false;
+    for h in out {
+        match keep.last() {
+            Some(prev) if prev.name == h.name => clash |= *prev != h,
+            _ => {
+                if clash {
+                    keep.pop();
+                }
+                clash = false;
+                keep.push(h);
+            }
+        }
+    }
+    if clash {
+        keep.pop();
+    }
+    keep
+}
+
+/// `set_config('role', $n, ..)` in a body: the argument the role comes from.
+fn role_param(src: &[u8], toks: &[Token]) -> Option<u32> {
+    toks.windows(5).find_map(|w| {
+        let call = w[0].kind == TokenKind::Ident
+            && w[0].text(src).eq_ignore_ascii_case(b"set_config")
+            && w[1].kind == TokenKind::LParen
+            && w[2].kind == TokenKind::String
+            && crate::lexer::string_value(src, &w[2]).eq_ignore_ascii_case(b"role")
+            && w[3].kind == TokenKind::Comma
+            && w[4].kind == TokenKind::Param;
+        if !call {
+            return None;
+        }
+        std::str::from_utf8(&w[4].text(src)[1..]).ok()?.parse().ok()
+    })
+}
+
 /// A call in a function body: (schema as written, name, number of arguments).
 pub type BodyCall = (Option<String>, String, u32);
 
@@ -52,7 +162,7 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
     };
     let mut out: Vec<BodyCall> = Vec::new();
     let mut events = Vec::new();
-    for (start, k) in statements(&toks) {
+    for (start, k) in statements(&toks, body) {
         events.clear();
         scanner.statement(start, k, &mut events);
         for ev in events.drain(..) {
@@ -295,7 +405,7 @@ impl<'o> Reader<'o> {
         // Spans are sorted by start and statements come in order: one cursor finds each
         // statement's first assertion (a search from the start made a unit quadratic).
         let mut next_span = 0;
-        for (start, k) in statements(code) {
+        for (start, k) in statements(code, scanner.src) {
             events.clear();
             scanner.statement(start, k, &mut events);
             while spans.get(next_span).is_some_and(|s| s.start < start) {
@@ -450,7 +560,7 @@ impl<'o> Reader<'o> {
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();
-        for (start, k) in statements(&toks) {
+        for (start, k) in statements(&toks, value) {
             {
                 events.clear();
                 scanner.statement(start, k, &mut events);
@@ -912,11 +1022,71 @@ pub fn command_name(c: Command) -> &'static str {
 
 /// The statements of a stretch of code tokens: `(start, end)` ranges split at `;` outside
 /// parentheses, empty ones left out.
-fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
+fn statements(toks: &[crate::lexer::Token], src: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0usize;
-    for k in 0..=toks.len() {
+    let mut cases = 0usize;
+    // `MERGE .. WHEN MATCHED THEN UPDATE`: its THEN opens no statement.
+    let mut merging = false;
+    let word = |j: usize, w: &[u8]| {
+        toks.get(j)
+            .is_some_and(|t| t.kind == TokenKind::Ident && t.text(src).eq_ignore_ascii_case(w))
+    };
+    let mut k = 0usize;
+    while k <= toks.len() {
+        // PL/pgSQL blocks: `BEGIN`, `THEN`, `ELSE` and `LOOP` open statements of their own
+        // (`BEGIN SET LOCAL ROLE a;` switches the role), unless `BEGIN` starts a
+        // transaction or `THEN`/`ELSE` belong to a CASE expression or a MERGE.
+        if depth == 0 && toks.get(k).is_some_and(|t| t.kind == TokenKind::Ident) {
+            let opens = if word(k, b"merge") {
+                merging = true;
+                0
+            } else if word(k, b"case") {
+                cases += 1;
+                0
+            } else if word(k, b"end") {
+                if word(k + 1, b"case") {
+                    k += 1;
+                }
+                cases = cases.saturating_sub(1);
+                0
+            } else if word(k, b"begin") {
+                let transaction = toks
+                    .get(k + 1)
+                    .is_none_or(|t| t.kind == TokenKind::Semicolon)
+                    || [
+                        &b"transaction"[..],
+                        b"work",
+                        b"isolation",
+                        b"read",
+                        b"not",
+                        b"deferrable",
+                    ]
+                    .iter()
+                    .any(|w| word(k + 1, w));
+                match (transaction, word(k + 1, b"atomic")) {
+                    (true, _) => 0,
+                    (false, true) => 2,
+                    (false, false) => 1,
+                }
+            } else if cases == 0
+                && !merging
+                && (word(k, b"then") || word(k, b"else") || word(k, b"loop"))
+            {
+                1
+            } else {
+                0
+            };
+            if opens > 0 {
+                if k > start {
+                    out.push((start, k));
+                }
+                k += opens;
+                start = k;
+                continue;
+            }
+        }
         let end_here = match toks.get(k).map(|t| t.kind) {
             None => true,
             Some(TokenKind::LParen) => {
@@ -931,6 +1101,7 @@ fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
             _ => false,
         };
         if !end_here {
+            k += 1;
             continue;
         }
         if k > start {
@@ -938,6 +1109,8 @@ fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
         }
         start = k + 1;
         depth = 0;
+        merging = false;
+        k += 1;
     }
     out
 }

@@ -818,3 +818,36 @@ fn a_write_checked_afterwards_takes_the_checks_outcome() {
     assert_eq!(w("relation app.e update"), None);
     assert_eq!(w("relation app.f update"), None);
 }
+
+#[test]
+fn role_switches_opening_a_plpgsql_block_are_read() {
+    let r = run("begin;\ndo $$\nbegin set local role a;\n\
+         perform ok((select count(*) from app.t1) = 0);\n\
+         if true then set local role b;\n\
+         perform ok((select count(*) from app.t2) = 0);\nend if;\nend $$;\nrollback;\n");
+    assert_eq!(
+        find(&r, "relation app.t1 select").role.as_deref(),
+        Some("a")
+    );
+    assert_eq!(
+        find(&r, "relation app.t2 select").role.as_deref(),
+        Some("b")
+    );
+}
+
+#[test]
+fn case_expressions_and_atomic_bodies_stay_whole() {
+    let r = run(
+        "select is((select case when x then 1 else 2 end from app.t1), 1);\n\
+         select is(case when true then (select count(*) from app.t2) else 0 end, 1::bigint);\n\
+         create function f() returns int language sql begin atomic select 1 from app.t3; end;\n\
+         begin transaction;\nselect ok((select true from app.t4));\ncommit;\n",
+    );
+    for t in ["t1", "t2", "t3", "t4"] {
+        assert!(
+            has(&r, &format!("relation app.{t} select")),
+            "{t}: {:#?}",
+            shown(&r)
+        );
+    }
+}
