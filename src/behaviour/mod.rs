@@ -16,7 +16,9 @@ use std::collections::HashMap;
 
 use crate::config::ExtractOptions;
 use crate::lexer::{tokenize_range, StringFlavor, Token, TokenKind};
-use crate::model::{Assertion, Attribution, Command, Context, FileResult, Outcome, Reference};
+use crate::model::{
+    Assertion, Attribution, Command, Context, Created, FileResult, Outcome, RefKind, Reference,
+};
 use scan::{Event, RawRef, Scanner};
 
 pub use builtins::{is_builtin_function, is_builtin_type};
@@ -167,7 +169,7 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
         scanner.statement(start, k, &mut events);
         for ev in events.drain(..) {
             if let Event::Ref(r, _) = ev {
-                if r.kind == crate::model::RefKind::Function {
+                if r.kind == RefKind::Function {
                     let call = (r.schema, r.name, r.arity.unwrap_or(0));
                     if !out.contains(&call) {
                         out.push(call);
@@ -295,6 +297,8 @@ pub struct Reader<'o> {
     bodies: Vec<(u32, u32, Vec<String>)>,
     /// A body unit's declared names, reused from unit to unit.
     declared: Vec<String>,
+    /// Objects the file creates (`CREATE TEMP TABLE`, `SELECT .. INTO`, functions).
+    created: Vec<Created>,
 }
 
 impl<'o> Reader<'o> {
@@ -310,6 +314,7 @@ impl<'o> Reader<'o> {
             unreadable: 0,
             bodies: Vec::new(),
             declared: Vec::new(),
+            created: Vec::new(),
         }
     }
 
@@ -406,6 +411,7 @@ impl<'o> Reader<'o> {
         // statement's first assertion (a search from the start made a unit quadratic).
         let mut next_span = 0;
         for (start, k) in statements(code, scanner.src) {
+            creates(src, &code[start..k], top, &mut self.created);
             events.clear();
             scanner.statement(start, k, &mut events);
             while spans.get(next_span).is_some_and(|s| s.start < start) {
@@ -589,7 +595,7 @@ impl<'o> Reader<'o> {
 
     /// Resolves each reference's assertion to its index in the (sorted) assertions and
     /// stores the references on the result.
-    pub fn finish(self, out: &mut FileResult) {
+    pub fn finish(mut self, out: &mut FileResult) {
         // In file order: bodies are read after the window of statements that defines
         // them, and the window size must not change the result.
         let mut idx: Vec<usize> = (0..self.refs.len()).collect();
@@ -619,7 +625,98 @@ impl<'o> Reader<'o> {
         }
         out.references = refs;
         out.sql_strings_unreadable = self.unreadable;
+        self.created.sort_unstable();
+        self.created.dedup();
+        out.created = std::mem::take(&mut self.created);
     }
+}
+
+/// What a statement creates for the test itself: `CREATE [OR REPLACE] [TEMP|UNLOGGED]
+/// TABLE|VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE|SEQUENCE|TYPE [IF NOT EXISTS] name`,
+/// and `[WITH ..] SELECT .. INTO [TEMP] [TABLE] name` (at the top level; in a body `INTO` a
+/// variable is no table unless `TEMP` or `TABLE` says so).
+fn creates(src: &[u8], st: &[Token], top: bool, out: &mut Vec<Created>) {
+    let word = |j: usize, w: &[u8]| {
+        st.get(j)
+            .is_some_and(|t| t.kind == TokenKind::Ident && t.text(src).eq_ignore_ascii_case(w))
+    };
+    let mut j;
+    let kind;
+    if word(0, b"create") {
+        j = 1;
+        if word(j, b"or") && word(j + 1, b"replace") {
+            j += 2;
+        }
+        if word(j, b"global") || word(j, b"local") {
+            j += 1;
+        }
+        if word(j, b"temp") || word(j, b"temporary") || word(j, b"unlogged") {
+            j += 1;
+        }
+        if word(j, b"materialized") {
+            j += 1;
+        }
+        kind = if word(j, b"table") || word(j, b"view") {
+            RefKind::Relation
+        } else if word(j, b"function") || word(j, b"procedure") {
+            RefKind::Function
+        } else if word(j, b"sequence") {
+            RefKind::Sequence
+        } else if word(j, b"type") {
+            RefKind::Type
+        } else {
+            return;
+        };
+        j += 1;
+        if word(j, b"if") && word(j + 1, b"not") && word(j + 2, b"exists") {
+            j += 3;
+        }
+    } else if word(0, b"select") || word(0, b"with") {
+        let mut depth = 0usize;
+        let Some(into) = st.iter().position(|t| {
+            match t.kind {
+                TokenKind::LParen => depth += 1,
+                TokenKind::RParen => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0 && t.kind == TokenKind::Ident && t.text(src).eq_ignore_ascii_case(b"into")
+        }) else {
+            return;
+        };
+        if into == 0 || word(into - 1, b"insert") || word(into - 1, b"merge") {
+            return;
+        }
+        j = into + 1;
+        let mut marked = false;
+        if word(j, b"temp") || word(j, b"temporary") || word(j, b"unlogged") {
+            j += 1;
+            marked = true;
+        }
+        if word(j, b"table") {
+            j += 1;
+            marked = true;
+        }
+        if !top && !marked {
+            return;
+        }
+        kind = RefKind::Relation;
+    } else {
+        return;
+    }
+    let part = |j: usize| {
+        st.get(j)
+            .filter(|t| matches!(t.kind, TokenKind::Ident | TokenKind::QuotedIdent))
+            .map(|t| String::from_utf8_lossy(&crate::lexer::ident_value(src, t)).into_owned())
+    };
+    let Some(first) = part(j) else {
+        return;
+    };
+    let (schema, name) = match (st.get(j + 1).map(|t| t.kind), part(j + 2)) {
+        (Some(TokenKind::Dot), Some(second)) => (Some(first), second),
+        _ => (None, first),
+    };
+    let schema = schema.filter(|s| !s.eq_ignore_ascii_case("pg_temp"));
+    out.push(Created { kind, schema, name });
 }
 
 /// The words a statement pgTAP can run begins with: text starting otherwise is not SQL.
@@ -692,7 +789,7 @@ fn checked_effect(
     raw: &RawRef,
     at: usize,
 ) -> Option<Outcome> {
-    if raw.kind != crate::model::RefKind::Relation {
+    if raw.kind != RefKind::Relation {
         return None;
     }
     let update = match raw.command? {

@@ -851,3 +851,33 @@ fn case_expressions_and_atomic_bodies_stay_whole() {
         );
     }
 }
+
+#[test]
+fn objects_the_test_creates_are_recorded() {
+    let r = run("create temp table scratch (a int);\n\
+         create or replace function tests.helper() returns int language sql as $$ select 1 $$;\n\
+         create table if not exists pg_temp.\"Kept\" as select 1;\n\
+         select run_id into temporary run_ids from app.runs;\n\
+         with f as (select 1 as id) select id into temporary from_cte from f;\n\
+         with f as (select 1) insert into app.log select * from f;\n\
+         create view v as select 1;\n\
+         do $$ declare n int; begin select count(*) into n from app.t; end $$;\n\
+         select is((select count(*) from run_ids), 1::bigint);\n");
+    let got: Vec<String> = r
+        .created
+        .iter()
+        .map(|c| format!("{:?} {:?} {}", c.kind, c.schema, c.name))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "Function Some(\"tests\") helper",
+            "Relation None Kept",
+            "Relation None from_cte",
+            "Relation None run_ids",
+            "Relation None scratch",
+            "Relation None v",
+        ],
+        "a body's SELECT .. INTO a variable creates nothing"
+    );
+}
