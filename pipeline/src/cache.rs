@@ -52,7 +52,9 @@ use xxhash_rust::xxh3::xxh3_64;
 /// Turns a parse result into bytes and back. `decode` must not panic on any input; it
 /// returns `None` for bytes it does not understand (the file is then parsed again).
 pub trait Codec<R>: Sync {
+    /// Appends the bytes of `value` to `out` (which may already hold other bytes).
     fn encode(&self, value: &R, out: &mut Vec<u8>);
+    /// The value `bytes` encode, or `None` if they are not something `encode` wrote; never panics.
     fn decode(&self, bytes: &[u8]) -> Option<R>;
 }
 
@@ -89,8 +91,11 @@ pub enum CacheUse {
 /// Cache counters for `--stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
+    /// Files served without being read: their size and mtime matched the entry ([`CacheUse::Hit`]).
     pub hits: u64,
+    /// Files read and hashed but not parsed: the content hash matched ([`CacheUse::HashHit`]).
     pub hash_hits: u64,
+    /// Files parsed because no usable entry matched ([`CacheUse::Miss`]).
     pub misses: u64,
     /// Entries that failed verification (checksum, path, payload) and were ignored.
     pub corrupt: u64,
@@ -212,10 +217,12 @@ impl BlobCache {
         self.records.len() / RECORD
     }
 
+    /// Whether the index that was read has no entries (a new or unreadable cache).
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
+    /// The cache directory (holding the index and the data file).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
