@@ -348,7 +348,8 @@ fn verify_entry<'b>(buf: &'b [u8], key: u64, path: &Path) -> Option<Entry<'b>> {
         return None;
     }
     let size = read_u64(rest, 8)?;
-    let mtime = read_u64(rest, 16)? as i64;
+    // Written with i64::to_le_bytes: the same eight bytes, read back as signed.
+    let mtime = i64::from_le_bytes(rest.get(16..24)?.try_into().ok()?);
     let content_hash = read_u64(rest, 24)?;
     let flags = *rest.get(32)?;
     let path_len = read_u32(rest, 33)? as usize;
@@ -883,7 +884,9 @@ mod tests {
     fn index_parse_never_panics_on_garbage() {
         let ns = b"ns";
         for len in 0..64 {
-            let junk: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+            let junk: Vec<u8> = (0u32..len)
+                .map(|i| u8::try_from(i * 37 % 251).expect("below 251"))
+                .collect();
             let _ = parse_index(&junk, ns);
             let mut with_magic = INDEX_MAGIC.to_vec();
             with_magic.extend_from_slice(&junk);

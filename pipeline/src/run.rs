@@ -835,7 +835,7 @@ fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<&'b [u8]
     // Through `Read for Take<File>`, not `File::read_to_end`: the latter asks the file for
     // its size and position first (an fstat and an lseek per file), which the caller
     // already knows.
-    io::Read::read_to_end(&mut file.take(size.saturating_add(1)), buf)?;
+    Read::read_to_end(&mut file.take(size.saturating_add(1)), buf)?;
     let read = buf.len() as u64;
     if read != size {
         let how = if read > size {

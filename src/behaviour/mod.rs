@@ -801,7 +801,7 @@ pub fn command_name(c: Command) -> &'static str {
 
 /// The statements of a stretch of code tokens: `(start, end)` ranges split at `;` outside
 /// parentheses, empty ones left out.
-fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
+fn statements(toks: &[Token]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0usize;

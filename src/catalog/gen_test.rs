@@ -283,7 +283,7 @@ pub(super) fn render(functions: &[Value]) -> String {
                 Some(v) => {
                     let n = v
                         .as_u64()
-                        .filter(|n| *n <= u64::from(u8::MAX))
+                        .filter(|n| u8::try_from(*n).is_ok())
                         .unwrap_or_else(|| panic!("{what}: `min_args` must be a small integer"));
                     format!("Some({n})")
                 }

@@ -982,7 +982,8 @@ pub(crate) fn connect(t: &Target, per_host: Duration) -> Result<Session, Introsp
             Err(_) => {
                 last = Some(IntrospectError::Timeout {
                     target: t.display.clone(),
-                    seconds: per_host.as_secs_f64().ceil() as u64,
+                    // Whole seconds, rounded up.
+                    seconds: per_host.as_secs() + u64::from(per_host.subsec_nanos() > 0),
                 })
             }
         }

@@ -175,7 +175,8 @@ impl Reader<'_> {
             None => Err(IntrospectError::QueryTimeout {
                 target: self.target.to_string(),
                 what,
-                seconds: self.timeout.as_secs_f64().ceil() as u64,
+                // Whole seconds, rounded up.
+                seconds: self.timeout.as_secs() + u64::from(self.timeout.subsec_nanos() > 0),
             }),
         }
     }

@@ -508,7 +508,7 @@ impl Universe {
         if renames.is_empty() {
             return;
         }
-        let lookup: std::collections::HashMap<&str, &str> = renames
+        let lookup: HashMap<&str, &str> = renames
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
