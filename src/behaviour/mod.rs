@@ -19,8 +19,6 @@ use crate::lexer::{tokenize_range, StringFlavor, Token, TokenKind};
 use crate::model::{Assertion, Attribution, Command, Context, FileResult, Outcome, Reference};
 use scan::{Event, RawRef, Scanner};
 
-pub use builtins::{is_builtin_function, is_builtin_type};
-
 /// A call in a function body: (schema as written, name, number of arguments).
 pub type BodyCall = (Option<String>, String, u32);
 

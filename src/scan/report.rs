@@ -10,7 +10,9 @@ pub use crate::coverage::{
     AmbiguousCall, Database, Diversity, EmptyFiles, KindStatistics, ObjectCoverage, ObjectLocation,
     Role, Statistics, TopObject, STREAMING_LOCATIONS,
 };
-pub use crate::gaps::{Coverage, Gap, Ratio, SchemaCoverage, Stale, UniverseEntry, UniverseSource};
+pub use crate::gaps::{
+    Coverage, CoverageMode, Gap, Ratio, SchemaCoverage, Stale, UniverseEntry, UniverseSource,
+};
 use crate::model::FileResult;
 
 /// One file's result with its path: the JSON report's file object.
@@ -181,7 +183,7 @@ impl ScanReport {
     ///
     /// ```
     /// use std::path::PathBuf;
-    /// use pgtap_scan::gaps::UniverseSource;
+    /// use pgtap_scan::scan::report::UniverseSource;
     /// use pgtap_scan::scan::{run, ScanConfig};
     /// use pgtap_scan::universe::load_migrations;
     ///
@@ -204,12 +206,7 @@ impl ScanReport {
         source: UniverseSource,
         schemas: &[String],
     ) -> Self {
-        self.with_universe_as(
-            universe,
-            source,
-            schemas,
-            crate::gaps::CoverageMode::default(),
-        )
+        self.with_universe_as(universe, source, schemas, CoverageMode::default())
     }
 
     /// [`ScanReport::with_universe`] with what counts as tested: structural assertions,
@@ -220,7 +217,7 @@ impl ScanReport {
         universe: &crate::universe::Universe,
         source: UniverseSource,
         schemas: &[String],
-        mode: crate::gaps::CoverageMode,
+        mode: CoverageMode,
     ) -> Self {
         self.schema = Some(crate::gaps::compute(
             &self.coverage,

@@ -4,8 +4,8 @@
 //! problems; then through the real binary, on the shapes real suites use.
 
 use pgtap_scan::config::{ExtractOptions, HelperDecl};
-use pgtap_scan::extract::Extractor;
 use pgtap_scan::model::{Assertion, Context, FileResult, PlanDecl, ResolutionKind};
+use pgtap_scan::Extractor;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -305,11 +305,11 @@ fn load_universe(
     messages: &Messages,
 ) -> anyhow::Result<(
     pgtap_scan::universe::Universe,
-    pgtap_scan::gaps::UniverseSource,
+    scan::report::UniverseSource,
     Vec<pgtap_scan::universe::SkippedStatement>,
 )> {
     use pgtap_scan::config::UniverseSpec;
-    use pgtap_scan::gaps::UniverseSource;
+    use pgtap_scan::scan::report::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
             let (universe, skipped) =
