@@ -214,6 +214,8 @@ pub(super) fn render(functions: &[Value]) -> String {
          use super::{Category, Function, Overload, Resolves};\n\
          use crate::object::{Aspect, ObjectKind};\n\
          \n\
+         /// Every pgTAP function the catalog knows, in the catalog's order (sorted by name),\n\
+         /// with its overloads, category and the object kind and aspect it asserts.\n\
          #[rustfmt::skip]\n\
          pub static FUNCTIONS: &[Function] = &[\n",
     );
