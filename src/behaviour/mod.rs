@@ -21,8 +21,6 @@ use crate::model::{
 };
 use scan::{Event, RawRef, Scanner};
 
-pub use builtins::{is_builtin_function, is_builtin_type};
-
 /// The role helpers a universe defines: functions whose body switches the role to one
 /// constant (`SET [LOCAL] ROLE anon`, `set_config('role', 'anon', true)`), or to their
 /// `$n` argument (`set_config('role', $1, true)`), as a suite's `tests.as_anon()` does.
@@ -1119,7 +1117,7 @@ pub fn command_name(c: Command) -> &'static str {
 
 /// The statements of a stretch of code tokens: `(start, end)` ranges split at `;` outside
 /// parentheses, empty ones left out.
-fn statements(toks: &[crate::lexer::Token], src: &[u8]) -> Vec<(usize, usize)> {
+fn statements(toks: &[Token], src: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0usize;

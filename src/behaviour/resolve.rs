@@ -450,7 +450,7 @@ pub fn resolve(
         if objects.is_empty() {
             let first = uses
                 .values()
-                .flat_map(|u| u.locations.first())
+                .filter_map(|u| u.locations.first())
                 .min()
                 .map(PlaceOut::from)
                 .unwrap_or(PlaceOut {

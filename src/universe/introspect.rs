@@ -3,7 +3,7 @@
 //! Owns: the catalog queries, and turning their rows into the same [`SchemaObject`]s,
 //! keys and [`Details`] the migration reader builds. Connecting (the connection string
 //! and its `PG*` completion, TLS, what password may be sent where) is
-//! [`super::connect`]'s.
+//! `connect.rs`'s.
 //!
 //! Keys are built with [`crate::object`] from the catalog's own spellings: argument and
 //! column types come from `format_type` (function keys from `pg_proc.proargtypes`, the
@@ -175,7 +175,8 @@ impl Reader<'_> {
             None => Err(IntrospectError::QueryTimeout {
                 target: self.target.to_string(),
                 what,
-                seconds: self.timeout.as_secs_f64().ceil() as u64,
+                // Whole seconds, rounded up.
+                seconds: self.timeout.as_secs() + u64::from(self.timeout.subsec_nanos() > 0),
             }),
         }
     }

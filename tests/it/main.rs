@@ -20,7 +20,6 @@ mod gaps;
 mod gates;
 mod hostile;
 mod html;
-mod lexer_props;
 mod live_db;
 mod memory;
 mod output;

@@ -129,7 +129,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         // The universe's own role-switching functions (a suite's `tests.as_anon()`)
         // switch roles like declared ones; a declared helper of the same name wins.
         let extract = &mut plan.scan.extract;
-        for h in pgtap_scan::behaviour::role_helpers_in(u, &extract.search_path) {
+        for h in pgtap_scan::role_helpers_in(u, &extract.search_path) {
             if !extract.role_helpers.iter().any(|d| d.name == h.name) {
                 extract.role_helpers.push(h);
             }
@@ -315,11 +315,11 @@ fn load_universe(
     messages: &Messages,
 ) -> anyhow::Result<(
     pgtap_scan::universe::Universe,
-    pgtap_scan::gaps::UniverseSource,
+    scan::report::UniverseSource,
     Vec<pgtap_scan::universe::SkippedStatement>,
 )> {
     use pgtap_scan::config::UniverseSpec;
-    use pgtap_scan::gaps::UniverseSource;
+    use pgtap_scan::scan::report::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
             let (universe, skipped) =
