@@ -11,6 +11,7 @@ mod builtins;
 pub mod db;
 pub mod resolve;
 pub mod scan;
+mod words;
 
 use std::collections::HashMap;
 

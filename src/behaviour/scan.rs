@@ -15,6 +15,7 @@ use crate::lexer::{ident_value, string_value, StringFlavor, Token, TokenKind};
 use crate::model::{Command, RefKind};
 
 use super::builtins::{is_builtin_function, is_builtin_type};
+use super::words::{Table, Word};
 
 /// A reference before it gets its line, role and assertion.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,43 +386,53 @@ const KEYWORD_ARMS: &[&str] = &[
     "with",
 ];
 
-const EXPR: u8 = 1;
-const STOP: u8 = 2;
-const SKIP: u8 = 4;
-const ARM: u8 = 8;
+const EXPR: u32 = 1;
+const STOP: u32 = 2;
+const SKIP: u32 = 4;
+const ARM: u32 = 8;
+/// [`VALUE_WORDS`].
+const VALUE: u32 = 16;
+/// [`SPECIAL_BUILTINS`].
+const SPECIAL: u32 = 32;
+/// A built-in function ([`is_builtin_function`]).
+const BUILTIN_FUNCTION: u32 = 64;
+/// A built-in type ([`is_builtin_type`]).
+const BUILTIN_TYPE: u32 = 128;
+/// A pgTAP function running no SQL text (`has_table`; not `results_eq`).
+const PGTAP_PLAIN: u32 = 256;
 
-/// Every word of the lists above with its flags: one hash lookup per identifier.
-fn word_flags(w: &str) -> u8 {
+/// Every word of the lists here, pgTAP's functions and PostgreSQL's built-in functions
+/// and types, with their flags: one probe per identifier.
+fn words() -> &'static Table {
     use std::sync::OnceLock;
-    static MAP: OnceLock<ahash::AHashMap<&'static str, u8>> = OnceLock::new();
-    let map = MAP.get_or_init(|| {
-        let mut m = ahash::AHashMap::new();
-        for (list, flag) in [
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let lists = [
             (EXPR_WORDS, EXPR),
             (ALIAS_STOP, STOP),
             (SKIP_HEADS, SKIP),
             (KEYWORD_ARMS, ARM),
-        ] {
-            for w in list {
-                *m.entry(*w).or_insert(0) |= flag;
-            }
-        }
-        m
-    });
-    map.get(w).copied().unwrap_or(0)
+            (VALUE_WORDS, VALUE),
+            (SPECIAL_BUILTINS, SPECIAL),
+            (super::builtins::functions(), BUILTIN_FUNCTION),
+            (super::builtins::types(), BUILTIN_TYPE),
+        ];
+        // As `pgtap_function` finds them (one function a name).
+        let pgtap = catalog::FUNCTIONS
+            .iter()
+            .filter(|f| pgtap_function(f.name).is_some_and(|f| !runs_sql(f)))
+            .map(|f| (f.name, PGTAP_PLAIN));
+        Table::new(
+            lists
+                .into_iter()
+                .flat_map(|(list, flag)| list.iter().map(move |w| (*w, flag)))
+                .chain(pgtap),
+        )
+    })
 }
 
-fn word_in(w: &str, list: &[&str]) -> bool {
-    let flag = if std::ptr::eq(list, EXPR_WORDS) {
-        EXPR
-    } else if std::ptr::eq(list, ALIAS_STOP) {
-        STOP
-    } else if std::ptr::eq(list, SKIP_HEADS) {
-        SKIP
-    } else {
-        return list.contains(&w);
-    };
-    word_flags(w) & flag != 0
+fn word_flags(w: &Word) -> u32 {
+    words().get(w)
 }
 
 /// Words that stand for a value in an expression and name nothing of the project's.
@@ -458,37 +469,6 @@ fn pgtap_function(name: &str) -> Option<&'static catalog::Function> {
     MAP.get_or_init(|| catalog::FUNCTIONS.iter().map(|f| (f.name, f)).collect())
         .get(name)
         .copied()
-}
-
-/// An ASCII word lower-cased on the stack (identifiers are compared with keywords
-/// without allocating).
-#[derive(Clone, Copy)]
-pub struct Word {
-    buf: [u8; 32],
-    len: u8,
-}
-
-impl std::ops::Deref for Word {
-    type Target = str;
-    fn deref(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
-    }
-}
-
-impl Word {
-    fn new(text: &[u8]) -> Option<Word> {
-        if text.len() > 32 || !text.is_ascii() {
-            return None;
-        }
-        let mut buf = [0u8; 32];
-        for (d, s) in buf.iter_mut().zip(text) {
-            *d = s.to_ascii_lowercase();
-        }
-        Some(Word {
-            buf,
-            len: text.len() as u8,
-        })
-    }
 }
 
 /// Reads statements of one unit.
@@ -648,15 +628,16 @@ impl<'a> Scanner<'a> {
                 let Some(w) = self.lower(j) else {
                     return false;
                 };
+                let flags = word_flags(&w);
                 if self.kind(j + 1) == Some(TokenKind::LParen) {
                     self.opts.role_helpers.is_empty()
-                        && (pgtap_function(&w).is_some_and(|f| !runs_sql(f))
-                            || (is_builtin_function(&w) && !SPECIAL_BUILTINS.contains(&&*w)))
+                        && (flags & PGTAP_PLAIN != 0
+                            || (flags & BUILTIN_FUNCTION != 0 && flags & SPECIAL == 0))
                 } else if self.kind(j - 1) == Some(TokenKind::Cast) {
                     // `::text`: a built-in type is no reference.
-                    self.kind(j + 1) != Some(TokenKind::Dot) && is_builtin_type(&w)
+                    self.kind(j + 1) != Some(TokenKind::Dot) && flags & BUILTIN_TYPE != 0
                 } else {
-                    VALUE_WORDS.contains(&&*w)
+                    flags & VALUE != 0
                 }
             }
             // `'a' || to_char(now(), 'yyyy')`, `1 + 2`.
@@ -675,18 +656,18 @@ impl<'a> Scanner<'a> {
             return;
         };
         match &*head {
-            "begin" | "start" if self.top => ev.push(Event::Begin),
-            "commit" | "end" if self.top => ev.push(Event::End(true)),
-            "abort" if self.top => ev.push(Event::End(false)),
-            "rollback" if self.top => {
+            b"begin" | b"start" if self.top => ev.push(Event::Begin),
+            b"commit" | b"end" if self.top => ev.push(Event::End(true)),
+            b"abort" if self.top => ev.push(Event::End(false)),
+            b"rollback" if self.top => {
                 // ROLLBACK TO SAVEPOINT stays in the transaction; ROLLBACK PREPARED is
                 // another one's.
                 if !(self.is_kw(from + 1, "to") || self.is_kw(from + 1, "prepared")) {
                     ev.push(Event::End(false));
                 }
             }
-            "set" | "reset" => self.set_role(from, to, &*head == "reset", ev),
-            "prepare" if self.top => {
+            b"set" | b"reset" => self.set_role(from, to, &*head == b"reset", ev),
+            b"prepare" if self.top => {
                 let name = self.name_at(from + 1);
                 if let Some(as_at) = (from + 2..to).find(|&j| self.is_kw(j, "as")) {
                     let mut inner = Vec::new();
@@ -701,12 +682,12 @@ impl<'a> Scanner<'a> {
                     ev.push(Event::Prepare(name, refs));
                 }
             }
-            "execute" if self.is_name(from + 1) && !self.body => {
+            b"execute" if self.is_name(from + 1) && !self.body => {
                 ev.push(Event::PreparedUse(self.name_at(from + 1), from + 1));
                 self.query(from + 2, to, ev);
             }
-            "create" | "do" => self.routine(from, to, &*head == "do", ev),
-            h if word_in(h, SKIP_HEADS) => {}
+            b"create" | b"do" => self.routine(from, to, &*head == b"do", ev),
+            _ if word_flags(&head) & SKIP != 0 => {}
             _ => self.query(from, to, ev),
         }
     }
@@ -942,31 +923,40 @@ impl<'a> Scanner<'a> {
                 i += 1;
                 continue;
             }
+            // Looked up once: a keyword, or pgTAP's call.
+            let word = self.lower(i);
+            let flags = word.as_ref().map_or(0, word_flags);
             // A keyword?
-            if t.kind == TokenKind::Ident && self.kind(i + 1) != Some(TokenKind::Dot) {
-                if let Some(w) = self.lower(i) {
-                    if let Some(next) =
-                        self.keyword(&w, i, from, to, &mut stack, &mut pending, &mut ctes, ev)
-                    {
-                        i = next;
-                        continue;
-                    }
+            if let Some(w) = word
+                .as_ref()
+                .filter(|_| self.kind(i + 1) != Some(TokenKind::Dot))
+            {
+                if let Some(next) = self.keyword(
+                    w,
+                    flags,
+                    i,
+                    from,
+                    to,
+                    &mut stack,
+                    &mut pending,
+                    &mut ctes,
+                    ev,
+                ) {
+                    i = next;
+                    continue;
                 }
             }
             // The common call, `has_table(`: pgTAP's, running no SQL text. No allocation.
-            if t.kind == TokenKind::Ident
+            if word.is_some()
+                && flags & PGTAP_PLAIN != 0
                 && self.kind(i + 1) == Some(TokenKind::LParen)
                 && i + 1 < to
                 && stack.last().is_some_and(|f| f.expect == Expect::None)
                 && self.opts.role_helpers.is_empty()
             {
-                if let Some(w) = self.lower(i) {
-                    if pgtap_function(&w).is_some_and(|f| !runs_sql(f)) {
-                        pending = Some(Kind::Call);
-                        i += 1;
-                        continue;
-                    }
-                }
+                pending = Some(Kind::Call);
+                i += 1;
+                continue;
             }
             // A lone name outside any query, not called nor qualified (a PL/pgSQL
             // variable in `RETURN NEXT is(v, 1)`): nothing to read, no allocation.
@@ -1166,14 +1156,23 @@ impl<'a> Scanner<'a> {
             | TokenKind::String
             | TokenKind::DollarString
             | TokenKind::QuotedIdent => true,
-            TokenKind::Ident => {
-                let w = String::from_utf8_lossy(p.text(self.src)).to_ascii_lowercase();
-                !(word_in(&w, EXPR_WORDS)
-                    || matches!(
-                        w.as_str(),
-                        "select" | "perform" | "returning" | "where" | "from" | "by" | "on"
-                    ))
-            }
+            TokenKind::Ident => match Word::new(p.text(self.src)) {
+                // No word of the lists is longer or not ASCII.
+                None => true,
+                Some(w) => {
+                    !(word_flags(&w) & EXPR != 0
+                        || matches!(
+                            &*w,
+                            b"select"
+                                | b"perform"
+                                | b"returning"
+                                | b"where"
+                                | b"from"
+                                | b"by"
+                                | b"on"
+                        ))
+                }
+            },
             _ => false,
         }
     }
@@ -1436,7 +1435,8 @@ impl<'a> Scanner<'a> {
     #[allow(clippy::too_many_arguments)]
     fn keyword(
         &self,
-        w: &str,
+        w: &Word,
+        flags: u32,
         i: usize,
         from: usize,
         to: usize,
@@ -1445,8 +1445,7 @@ impl<'a> Scanner<'a> {
         ctes: &mut Vec<String>,
         ev: &mut Vec<Event>,
     ) -> Option<usize> {
-        let flags = word_flags(w);
-        if flags == 0 {
+        if flags & (EXPR | STOP | SKIP | ARM) == 0 {
             if let Some(f) = stack.last_mut() {
                 if f.expect == Expect::Alias && f.cmd.is_none() {
                     f.expect = Expect::None;
@@ -1455,15 +1454,16 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let prev = (i > from).then(|| self.lower(i - 1)).flatten();
+        let prev_is = |p: &[u8]| prev.as_deref() == Some(p);
         let prev_kind = (i > from).then(|| self.toks[i - 1].kind);
         let next_paren = self.kind(i + 1) == Some(TokenKind::LParen) && i + 1 < to;
         let f = stack.last_mut()?;
-        if f.expect == Expect::Alias && word_in(w, ALIAS_STOP) {
+        if f.expect == Expect::Alias && flags & STOP != 0 {
             f.expect = Expect::None;
         }
         let in_query = f.cmd.is_some();
-        match w {
-            "select" | "perform" => {
+        match &**w {
+            b"select" | b"perform" => {
                 if !matches!(f.cmd, Some(Command::Insert | Command::Merge)) {
                     f.cmd = Some(Command::Select);
                 }
@@ -1471,7 +1471,7 @@ impl<'a> Scanner<'a> {
                 f.expect = Expect::None;
                 f.in_with = false;
             }
-            "union" | "except" | "intersect" => {
+            b"union" | b"except" | b"intersect" => {
                 let cols = std::mem::take(&mut f.cols);
                 let rels = std::mem::take(&mut f.rels);
                 let flushed = Frame {
@@ -1486,9 +1486,9 @@ impl<'a> Scanner<'a> {
                 let (_, outer) = stack.split_at(stack.len() - 1);
                 self.close(flushed, outer, ev);
             }
-            "from" => {
+            b"from" => {
                 // `a IS [NOT] DISTINCT FROM b` is no FROM clause.
-                if !in_query || prev.as_deref() == Some("distinct") {
+                if !in_query || prev_is(b"distinct") {
                     return Some(i + 1);
                 }
                 match f.cmd {
@@ -1502,21 +1502,21 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            "join" => {
+            b"join" => {
                 if in_query {
                     f.clause = Clause::From;
                     f.expect = Expect::Rel(Command::Select);
                 }
             }
-            "lateral" | "only" => {}
-            "natural" | "left" | "right" | "full" | "inner" | "outer" | "cross" => {}
-            "where" => {
+            b"lateral" | b"only" => {}
+            b"natural" | b"left" | b"right" | b"full" | b"inner" | b"outer" | b"cross" => {}
+            b"where" => {
                 if in_query {
                     f.clause = Clause::Where;
                     f.expect = Expect::None;
                 }
             }
-            "on" => {
+            b"on" => {
                 if in_query {
                     // `JOIN .. ON cond`, `MERGE .. USING s ON cond`: read like WHERE
                     // (not `ON CONFLICT`, `DISTINCT ON (..)`).
@@ -1528,7 +1528,7 @@ impl<'a> Scanner<'a> {
                     f.expect = Expect::None;
                 }
             }
-            "using" => {
+            b"using" => {
                 if matches!(f.cmd, Some(Command::Delete | Command::Merge)) && !next_paren {
                     f.clause = Clause::From;
                     f.expect = Expect::Rel(Command::Select);
@@ -1545,39 +1545,39 @@ impl<'a> Scanner<'a> {
                     f.clause = Clause::Other;
                 }
             }
-            "having" => {
+            b"having" => {
                 if in_query {
                     f.clause = Clause::Where;
                     f.expect = Expect::None;
                 }
             }
-            "group" if prev.as_deref() == Some("within") => {
+            b"group" if prev_is(b"within") => {
                 // `WITHIN GROUP (ORDER BY ..)`: the parentheses hold an ordering.
             }
-            "order" if !in_query => {
+            b"order" if !in_query => {
                 if matches!(f.kind, Kind::Call | Kind::Paren) {
                     f.order_by = true;
                 }
             }
-            "group" | "order" | "window" | "limit" | "offset" | "fetch" => {
+            b"group" | b"order" | b"window" | b"limit" | b"offset" | b"fetch" => {
                 if in_query {
                     f.clause = Clause::Other;
                     f.expect = Expect::None;
                 }
             }
-            "for" => {
+            b"for" => {
                 if in_query {
                     f.clause = Clause::Other;
                     f.expect = Expect::None;
                 }
             }
-            "returning" => {
+            b"returning" => {
                 if in_query {
                     f.clause = Clause::Returning;
                     f.expect = Expect::None;
                 }
             }
-            "into" => match f.cmd {
+            b"into" => match f.cmd {
                 Some(Command::Insert) if f.rels.is_empty() => {
                     f.expect = Expect::Rel(Command::Insert);
                 }
@@ -1591,8 +1591,8 @@ impl<'a> Scanner<'a> {
                 }
                 None => {}
             },
-            "insert" => {
-                if prev.as_deref() == Some("then") {
+            b"insert" => {
+                if prev_is(b"then") {
                     f.merge_insert = true;
                     f.clause = Clause::Other;
                     if next_paren {
@@ -1604,13 +1604,13 @@ impl<'a> Scanner<'a> {
                     f.in_with = false;
                 }
             }
-            "update" => match prev.as_deref() {
-                Some("for" | "key" | "no" | "share") => {}
-                Some("do" | "then") => {
+            b"update" => match prev.as_deref() {
+                Some(b"for" | b"key" | b"no" | b"share") => {}
+                Some(b"do" | b"then") => {
                     f.clause = Clause::Set;
                 }
                 _ => {
-                    if prev.as_deref() == Some("before") || prev.as_deref() == Some("after") {
+                    if prev_is(b"before") || prev_is(b"after") {
                         return Some(i + 1);
                     }
                     f.cmd = Some(Command::Update);
@@ -1619,19 +1619,19 @@ impl<'a> Scanner<'a> {
                     f.in_with = false;
                 }
             },
-            "delete" => {
-                if prev.as_deref() != Some("then") {
+            b"delete" => {
+                if !prev_is(b"then") {
                     f.cmd = Some(Command::Delete);
                     f.clause = Clause::None;
                     f.in_with = false;
                 }
             }
-            "merge" => {
+            b"merge" => {
                 f.cmd = Some(Command::Merge);
                 f.clause = Clause::None;
                 f.in_with = false;
             }
-            "set" => {
+            b"set" => {
                 if matches!(
                     f.cmd,
                     Some(Command::Update | Command::Insert | Command::Merge)
@@ -1641,19 +1641,19 @@ impl<'a> Scanner<'a> {
                     f.expect = Expect::None;
                 }
             }
-            "values" => {
+            b"values" => {
                 if f.cmd.is_none() {
                     f.cmd = Some(Command::Select);
                 }
                 f.clause = Clause::Other;
                 f.expect = Expect::None;
             }
-            "table" => {
+            b"table" => {
                 let starts = i == from
                     || prev_kind == Some(TokenKind::LParen)
                     || matches!(
                         prev.as_deref(),
-                        Some("union" | "except" | "intersect" | "all" | "distinct")
+                        Some(b"union" | b"except" | b"intersect" | b"all" | b"distinct")
                     );
                 if starts {
                     f.cmd = Some(Command::Select);
@@ -1661,19 +1661,19 @@ impl<'a> Scanner<'a> {
                     f.expect = Expect::Rel(Command::Select);
                 }
             }
-            "truncate" => {
+            b"truncate" => {
                 f.cmd = Some(Command::Truncate);
                 f.clause = Clause::Other;
                 f.expect = Expect::Rel(Command::Truncate);
             }
-            "copy" => {
+            b"copy" => {
                 if !next_paren {
                     f.cmd = Some(Command::Copy);
                     f.clause = Clause::Other;
                     f.expect = Expect::Rel(Command::Copy);
                 }
             }
-            "with" => {
+            b"with" => {
                 let cte = self.is_kw(i + 1, "recursive")
                     || (self.is_name(i + 1)
                         && !self.is_kw(i + 1, "ordinality")
@@ -1692,7 +1692,7 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            "as" => {
+            b"as" => {
                 if f.expect == Expect::Alias {
                     return Some(i + 1);
                 }
@@ -1705,22 +1705,22 @@ impl<'a> Scanner<'a> {
                     return Some(i + 2);
                 }
             }
-            "execute" => {
+            b"execute" => {
                 if i == from && !self.body && self.is_name(i + 1) {
                     ev.push(Event::PreparedUse(self.name_at(i + 1), i + 1));
                     return Some(i + 2);
                 }
             }
-            "call" | "do" | "conflict" | "constraint" | "matched" | "nothing" | "begin"
-            | "declare" | "loop" | "if" | "elsif" | "exception" | "others" => {
-                if w == "constraint" && self.is_name(i + 1) {
+            b"call" | b"do" | b"conflict" | b"constraint" | b"matched" | b"nothing" | b"begin"
+            | b"declare" | b"loop" | b"if" | b"elsif" | b"exception" | b"others" => {
+                if &**w == b"constraint" && self.is_name(i + 1) {
                     return Some(i + 2);
                 }
-                if w == "conflict" && next_paren {
+                if &**w == b"conflict" && next_paren {
                     *pending = Some(Kind::Ignore);
                 }
             }
-            _ if word_in(w, EXPR_WORDS) => {
+            _ if flags & EXPR != 0 => {
                 if next_paren {
                     *pending = Some(Kind::Paren);
                 }
