@@ -144,6 +144,8 @@ struct Span {
     sqlstate: Option<String>,
     /// `is_empty`: filtered when run under a role.
     empty_check: bool,
+    /// The furthest `end` of this span and those before it.
+    reach: usize,
 }
 
 /// Where a reference goes.
@@ -232,7 +234,10 @@ impl<'o> Reader<'o> {
         // or terse suites have none and are read in place).
         buf.clear();
         let code: &[Token] = if tokens.iter().any(skipped) {
-            buf.extend(tokens.iter().copied().filter(|t| !skipped(t)));
+            // Copied in runs between comments (comments are few, code tokens many).
+            for run in tokens.split(skipped) {
+                buf.extend_from_slice(run);
+            }
             buf
         } else {
             tokens
@@ -577,13 +582,17 @@ fn serve(
         }
         sv
     };
-    if let Some(s) = spans.iter().find(|s| s.start <= at && at <= s.end) {
+    // The first span (by start) holding `at`: among those starting at or before it, the
+    // first reaching it (binary searches: a unit may hold thousands of assertions).
+    let started = spans.partition_point(|s| s.start <= at);
+    let first_reaching = spans[..started].partition_point(|s| s.reach < at);
+    if let Some(s) = spans[..started].get(first_reaching) {
         return asserted(s);
     }
     if let Some(s) = stmt_span {
         return asserted(s);
     }
-    match spans.iter().find(|s| s.start > at) {
+    match spans.get(started) {
         Some(s) => Serve {
             site,
             key: Some(s.key),
@@ -630,10 +639,16 @@ fn spans(scanner: &Scanner, assertions: &[Assertion]) -> Vec<Span> {
                 expected,
                 sqlstate,
                 empty_check: a.function == "is_empty",
+                reach: 0,
             })
         })
         .collect();
     out.sort_by_key(|s| s.start);
+    let mut reach = 0;
+    for s in &mut out {
+        reach = reach.max(s.end);
+        s.reach = reach;
+    }
     out
 }
 
@@ -806,28 +821,21 @@ fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0usize;
-    for k in 0..=toks.len() {
-        let end_here = match toks.get(k).map(|t| t.kind) {
-            None => true,
-            Some(TokenKind::LParen) => {
-                depth += 1;
-                false
+    for (k, t) in toks.iter().enumerate() {
+        match t.kind {
+            TokenKind::LParen => depth += 1,
+            TokenKind::RParen => depth = depth.saturating_sub(1),
+            TokenKind::Semicolon if depth == 0 => {
+                if k > start {
+                    out.push((start, k));
+                }
+                start = k + 1;
             }
-            Some(TokenKind::RParen) => {
-                depth = depth.saturating_sub(1);
-                false
-            }
-            Some(TokenKind::Semicolon) => depth == 0,
-            _ => false,
-        };
-        if !end_here {
-            continue;
+            _ => {}
         }
-        if k > start {
-            out.push((start, k));
-        }
-        start = k + 1;
-        depth = 0;
+    }
+    if toks.len() > start {
+        out.push((start, toks.len()));
     }
     out
 }

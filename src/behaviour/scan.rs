@@ -11,6 +11,8 @@
 
 use crate::catalog;
 use crate::config::ExtractOptions;
+use std::borrow::Cow;
+
 use crate::lexer::{ident_value, string_value, StringFlavor, Token, TokenKind};
 use crate::model::{Command, RefKind};
 
@@ -471,6 +473,14 @@ fn pgtap_function(name: &str) -> Option<&'static catalog::Function> {
         .copied()
 }
 
+/// A dotted name: its parts are the tokens `at`, `at + 2`, ... (dots between), read
+/// into strings only when kept.
+#[derive(Debug, Clone, Copy)]
+struct Name {
+    at: usize,
+    parts: usize,
+}
+
 /// Reads statements of one unit.
 pub struct Scanner<'a> {
     pub src: &'a [u8],
@@ -524,23 +534,50 @@ impl<'a> Scanner<'a> {
             .unwrap_or_default()
     }
 
+    /// [`name_at`](Self::name_at) borrowed from the source when it can be (a lower-case
+    /// identifier): most names read are never kept.
+    fn name_cow(&self, i: usize) -> Cow<'a, str> {
+        let Some(t) = self.toks.get(i) else {
+            return Cow::Borrowed("");
+        };
+        match ident_value(self.src, t) {
+            Cow::Borrowed(b) => String::from_utf8_lossy(b),
+            Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
+        }
+    }
+
+    /// Part `k` of a dotted name.
+    fn part(&self, name: Name, k: usize) -> Cow<'a, str> {
+        self.name_cow(name.at + 2 * k)
+    }
+
+    /// The last part of a dotted name.
+    fn last(&self, name: Name) -> Cow<'a, str> {
+        self.part(name, name.parts - 1)
+    }
+
+    /// The part before the last, when there is one (`app` in `app.users`).
+    fn schema_of(&self, name: Name) -> Option<Cow<'a, str>> {
+        (name.parts >= 2).then(|| self.part(name, name.parts - 2))
+    }
+
     /// A dotted name from `i`: its parts, the index after it, and whether it ends in `.*`.
-    fn read_name(&self, i: usize) -> (Vec<String>, usize, bool) {
-        let mut parts = vec![self.name_at(i)];
+    fn read_name(&self, i: usize) -> (Name, usize, bool) {
+        let mut name = Name { at: i, parts: 1 };
         let mut j = i + 1;
         while self.kind(j) == Some(TokenKind::Dot) {
             if self.is_name(j + 1) {
-                parts.push(self.name_at(j + 1));
+                name.parts += 1;
                 j += 2;
             } else if self.kind(j + 1) == Some(TokenKind::Operator)
                 && self.toks[j + 1].text(self.src) == b"*"
             {
-                return (parts, j + 2, true);
+                return (name, j + 2, true);
             } else {
                 break;
             }
         }
-        (parts, j, false)
+        (name, j, false)
     }
 
     /// The index of the `)` closing the `(` at `open` (or the end).
@@ -972,6 +1009,7 @@ impl<'a> Scanner<'a> {
                 continue;
             }
             let (parts, j, star) = self.read_name(i);
+            let single = parts.parts == 1;
             let next_kind = self.kind(j).filter(|_| j < to);
             let depth = stack.len();
             let Some(f) = stack.last_mut() else { break };
@@ -988,16 +1026,16 @@ impl<'a> Scanner<'a> {
                         alias: None,
                     });
                     f.expect = Expect::Alias;
-                    self.call(&parts, j, ev, &mut pending);
+                    self.call(parts, j, ev, &mut pending);
                     i = j;
                     continue;
                 }
-                let name = parts.last().cloned().unwrap_or_default();
-                let is_cte = parts.len() == 1 && ctes.contains(&name);
+                let name = self.last(parts).into_owned();
+                let is_cte = single && ctes.contains(&name);
                 let written = if is_cte {
                     None
                 } else {
-                    let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+                    let schema = self.schema_of(parts).map(Cow::into_owned);
                     ev.push(Event::Ref(
                         RawRef {
                             kind: RefKind::Relation,
@@ -1045,9 +1083,9 @@ impl<'a> Scanner<'a> {
             }
             if f.expect == Expect::Alias {
                 f.expect = Expect::None;
-                if parts.len() == 1 {
+                if single {
                     if let Some(r) = f.rels.last_mut() {
-                        r.alias = parts.first().cloned();
+                        r.alias = Some(self.part(parts, 0).into_owned());
                     }
                     if next_kind == Some(TokenKind::LParen) {
                         pending = Some(Kind::Ignore);
@@ -1057,7 +1095,7 @@ impl<'a> Scanner<'a> {
                 }
             }
             if next_kind == Some(TokenKind::LParen) {
-                self.call(&parts, j, ev, &mut pending);
+                self.call(parts, j, ev, &mut pending);
                 i = j;
                 continue;
             }
@@ -1079,20 +1117,21 @@ impl<'a> Scanner<'a> {
                         Command::Update
                     };
                     // `SET (c.f, ..)`: the column `c` (the first part is always one).
-                    if parts.len() == 1 || command == Command::Update {
-                        self.column_of_target(&stack, depth - 2, &parts[0], command, i, ev);
+                    if single || command == Command::Update {
+                        let first = self.part(parts, 0);
+                        self.column_of_target(&stack, depth - 2, &first, command, i, ev);
                     }
                     i = j;
                     continue;
                 }
                 Kind::UsingCols => {
-                    if parts.len() == 1 {
+                    if single {
                         // A column of both sides of the join: of no one relation.
                         ev.push(Event::Ref(
                             RawRef {
                                 kind: RefKind::Column,
                                 schema: None,
-                                name: parts[0].clone(),
+                                name: self.part(parts, 0).into_owned(),
                                 relation: None,
                                 command: Some(Command::Select),
                                 arity: None,
@@ -1106,10 +1145,7 @@ impl<'a> Scanner<'a> {
                 _ => {}
             }
             if let Some(q) = query_frame(&stack) {
-                let (qual, name) = match parts.len() {
-                    1 => (None, parts[0].clone()),
-                    n => (Some(parts[n - 2].clone()), parts[n - 1].clone()),
-                };
+                let (qual, name) = (self.schema_of(parts), self.last(parts));
                 let qf = &stack[q];
                 // `array_agg(x ORDER BY y)`: `y` is no column (nor anything after it).
                 let ordering = stack[q + 1..].iter().any(|f| f.order_by);
@@ -1117,7 +1153,8 @@ impl<'a> Scanner<'a> {
                     Clause::Set if qf.set_lhs && q == depth - 1 => {
                         // `SET c = ..`, `SET c.field = ..`, `SET c[1] = ..`: the column
                         // is the first part (PostgreSQL takes no table qualifier there).
-                        self.column_of_target(&stack, q, &parts[0], Command::Update, i, ev);
+                        let first = self.part(parts, 0);
+                        self.column_of_target(&stack, q, &first, Command::Update, i, ev);
                         stack[q].set_lhs = false;
                     }
                     _ if ordering => {}
@@ -1126,8 +1163,8 @@ impl<'a> Scanner<'a> {
                         if qual.is_some() || !self.body || !self.is_declared(&name) =>
                     {
                         stack[q].cols.push(Col {
-                            qual,
-                            name,
+                            qual: qual.map(Cow::into_owned),
+                            name: name.into_owned(),
                             command: Command::Select,
                             at: i,
                         });
@@ -1247,8 +1284,8 @@ impl<'a> Scanner<'a> {
             return i;
         }
         let (parts, j, _) = self.read_name(i);
-        let name = parts.last().cloned().unwrap_or_default();
-        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+        let name = self.last(parts);
+        let schema = self.schema_of(parts);
         let builtin = match &schema {
             None => is_builtin_type(&name) || self.is_multiword_type(i, &name),
             Some(s) => s == "pg_catalog",
@@ -1257,8 +1294,8 @@ impl<'a> Scanner<'a> {
             ev.push(Event::Ref(
                 RawRef {
                     kind: RefKind::Type,
-                    schema,
-                    name,
+                    schema: schema.map(Cow::into_owned),
+                    name: name.into_owned(),
                     relation: None,
                     command: None,
                     arity: None,
@@ -1278,10 +1315,11 @@ impl<'a> Scanner<'a> {
 
     /// A call `parts(`: a function reference unless pgTAP's or built in; role helpers,
     /// `set_config('role', ..)`, sequences and SQL text given to pgTAP are events.
-    fn call(&self, parts: &[String], open: usize, ev: &mut Vec<Event>, pending: &mut Option<Kind>) {
+    fn call(&self, parts: Name, open: usize, ev: &mut Vec<Event>, pending: &mut Option<Kind>) {
         *pending = Some(Kind::Call);
-        let name = parts.last().map(String::as_str).unwrap_or_default();
-        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+        let name = self.last(parts);
+        let name = &*name;
+        let schema = self.schema_of(parts);
         if let Some(role) = self.role_helper(schema.as_deref(), name, open) {
             ev.push(Event::Role {
                 role,
@@ -1339,7 +1377,7 @@ impl<'a> Scanner<'a> {
         ev.push(Event::Ref(
             RawRef {
                 kind: RefKind::Function,
-                schema,
+                schema: schema.map(Cow::into_owned),
                 name: name.to_string(),
                 relation: None,
                 command: None,

@@ -27,12 +27,19 @@ impl Word {
     /// table is).
     #[inline]
     pub fn new(text: &[u8]) -> Option<Word> {
-        if text.len() > 32 || !text.is_ascii() {
+        if text.len() > 32 {
             return None;
         }
+        // One pass: lower-case and see whether a byte is not ASCII.
         let mut buf = [0u8; 32];
-        buf[..text.len()].copy_from_slice(text);
-        buf.make_ascii_lowercase();
+        let mut high = 0u8;
+        for (d, &c) in buf.iter_mut().zip(text) {
+            high |= c;
+            *d = c.to_ascii_lowercase();
+        }
+        if high >= 0x80 {
+            return None;
+        }
         Some(Word {
             buf,
             len: text.len() as u8,
