@@ -661,9 +661,10 @@ impl Builder {
             by_function,
             mut empty,
             ambiguous,
-            behaviour,
+            mut behaviour,
             ..
         } = self;
+        behaviour.settle();
         let top: Arc<str> = "top".into();
         let do_: Arc<str> = "do".into();
         let body_names: Vec<Arc<str>> = bodies

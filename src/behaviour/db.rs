@@ -83,7 +83,12 @@ fn keep_first(v: &mut Vec<Place>, p: Place) {
 /// The folded references of a suite.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Database {
+    /// Every target with its uses, in order: complete once [`settle`](Self::settle)d.
     pub targets: BTreeMap<Target, BTreeMap<Use, Uses>>,
+    /// Folded since the last [`settle`](Self::settle): hashed, as a B-tree search by
+    /// target and use cost more than all the rest of folding a reference (folding is
+    /// associative, so moving them into `targets` later gives the same database).
+    pending: ahash::AHashMap<Target, ahash::AHashMap<Use, Uses>>,
     /// References folded (each reference once).
     pub references: u64,
     /// SQL strings given to pgTAP functions that did not lex as SQL.
@@ -160,7 +165,7 @@ impl Database {
             file: file.clone(),
             line: r.line,
         };
-        self.targets
+        self.pending
             .entry(target)
             .or_default()
             .entry(u)
@@ -168,12 +173,44 @@ impl Database {
             .add(place);
     }
 
+    /// Moves what was folded since the last call into [`targets`](Self::targets): call
+    /// it once every file is added, before reading them.
+    pub fn settle(&mut self) {
+        if self.targets.is_empty() {
+            // The usual case, settled once at the end: built in bulk.
+            self.targets = self
+                .pending
+                .drain()
+                .map(|(t, uses)| (t, uses.into_iter().collect()))
+                .collect();
+            return;
+        }
+        for (t, uses) in self.pending.drain() {
+            let mine = self.targets.entry(t).or_default();
+            for (u, n) in uses {
+                match mine.entry(u) {
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(n);
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(&n),
+                }
+            }
+        }
+    }
+
     /// Merges another database (of other files) into this one.
     pub fn merge(&mut self, other: &Database) {
         self.references += other.references;
         self.sql_strings_unreadable += other.sql_strings_unreadable;
         self.read |= other.read;
+        self.settle();
         for (t, uses) in &other.targets {
+            let mine = self.targets.entry(t.clone()).or_default();
+            for (u, n) in uses {
+                mine.entry(u.clone()).or_default().merge(n);
+            }
+        }
+        for (t, uses) in &other.pending {
             let mine = self.targets.entry(t.clone()).or_default();
             for (u, n) in uses {
                 mine.entry(u.clone()).or_default().merge(n);

@@ -11,6 +11,7 @@ mod builtins;
 pub mod db;
 pub mod resolve;
 pub mod scan;
+mod words;
 
 use std::collections::HashMap;
 
@@ -253,6 +254,8 @@ struct Span {
     sqlstate: Option<String>,
     /// Whether the assertion checks that rows are absent or present.
     check: RowCheck,
+    /// The furthest `end` of this span and those before it.
+    reach: usize,
 }
 
 /// What an assertion says of the rows it looks at: `is_empty` and `is(count(..), 0)`
@@ -353,7 +356,10 @@ impl<'o> Reader<'o> {
         // or terse suites have none and are read in place).
         buf.clear();
         let code: &[Token] = if tokens.iter().any(skipped) {
-            buf.extend(tokens.iter().copied().filter(|t| !skipped(t)));
+            // Copied in runs between comments (comments are few, code tokens many).
+            for run in tokens.split(skipped) {
+                buf.extend_from_slice(run);
+            }
             buf
         } else {
             tokens
@@ -855,13 +861,17 @@ fn serve(
         }
         sv
     };
-    if let Some(s) = spans.iter().find(|s| s.start <= at && at <= s.end) {
+    // The first span (by start) holding `at`: among those starting at or before it, the
+    // first reaching it (binary searches: a unit may hold thousands of assertions).
+    let started = spans.partition_point(|s| s.start <= at);
+    let first_reaching = spans[..started].partition_point(|s| s.reach < at);
+    if let Some(s) = spans[..started].get(first_reaching) {
         return asserted(s);
     }
     if let Some(s) = stmt_span {
         return asserted(s);
     }
-    match spans.iter().find(|s| s.start > at) {
+    match spans.get(started) {
         Some(s) => Serve {
             site,
             key: Some(s.key),
@@ -914,10 +924,16 @@ fn spans(scanner: &Scanner, assertions: &[Assertion]) -> Vec<Span> {
                 expected,
                 sqlstate,
                 check,
+                reach: 0,
             })
         })
         .collect();
     out.sort_by_key(|s| s.start);
+    let mut reach = 0;
+    for s in &mut out {
+        reach = reach.max(s.end);
+        s.reach = reach;
+    }
     out
 }
 

@@ -11,10 +11,13 @@
 
 use crate::catalog;
 use crate::config::ExtractOptions;
+use std::borrow::Cow;
+
 use crate::lexer::{ident_value, string_value, StringFlavor, Token, TokenKind};
 use crate::model::{Command, RefKind};
 
 use super::builtins::{is_builtin_function, is_builtin_type};
+use super::words::{Table, Word};
 
 /// A reference before it gets its line, role and assertion.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,43 +388,53 @@ const KEYWORD_ARMS: &[&str] = &[
     "with",
 ];
 
-const EXPR: u8 = 1;
-const STOP: u8 = 2;
-const SKIP: u8 = 4;
-const ARM: u8 = 8;
+const EXPR: u32 = 1;
+const STOP: u32 = 2;
+const SKIP: u32 = 4;
+const ARM: u32 = 8;
+/// [`VALUE_WORDS`].
+const VALUE: u32 = 16;
+/// [`SPECIAL_BUILTINS`].
+const SPECIAL: u32 = 32;
+/// A built-in function ([`is_builtin_function`]).
+const BUILTIN_FUNCTION: u32 = 64;
+/// A built-in type ([`is_builtin_type`]).
+const BUILTIN_TYPE: u32 = 128;
+/// A pgTAP function running no SQL text (`has_table`; not `results_eq`).
+const PGTAP_PLAIN: u32 = 256;
 
-/// Every word of the lists above with its flags: one hash lookup per identifier.
-fn word_flags(w: &str) -> u8 {
+/// Every word of the lists here, pgTAP's functions and PostgreSQL's built-in functions
+/// and types, with their flags: one probe per identifier.
+fn words() -> &'static Table {
     use std::sync::OnceLock;
-    static MAP: OnceLock<ahash::AHashMap<&'static str, u8>> = OnceLock::new();
-    let map = MAP.get_or_init(|| {
-        let mut m = ahash::AHashMap::new();
-        for (list, flag) in [
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let lists = [
             (EXPR_WORDS, EXPR),
             (ALIAS_STOP, STOP),
             (SKIP_HEADS, SKIP),
             (KEYWORD_ARMS, ARM),
-        ] {
-            for w in list {
-                *m.entry(*w).or_insert(0) |= flag;
-            }
-        }
-        m
-    });
-    map.get(w).copied().unwrap_or(0)
+            (VALUE_WORDS, VALUE),
+            (SPECIAL_BUILTINS, SPECIAL),
+            (super::builtins::functions(), BUILTIN_FUNCTION),
+            (super::builtins::types(), BUILTIN_TYPE),
+        ];
+        // As `pgtap_function` finds them (one function a name).
+        let pgtap = catalog::FUNCTIONS
+            .iter()
+            .filter(|f| pgtap_function(f.name).is_some_and(|f| !runs_sql(f)))
+            .map(|f| (f.name, PGTAP_PLAIN));
+        Table::new(
+            lists
+                .into_iter()
+                .flat_map(|(list, flag)| list.iter().map(move |w| (*w, flag)))
+                .chain(pgtap),
+        )
+    })
 }
 
-fn word_in(w: &str, list: &[&str]) -> bool {
-    let flag = if std::ptr::eq(list, EXPR_WORDS) {
-        EXPR
-    } else if std::ptr::eq(list, ALIAS_STOP) {
-        STOP
-    } else if std::ptr::eq(list, SKIP_HEADS) {
-        SKIP
-    } else {
-        return list.contains(&w);
-    };
-    word_flags(w) & flag != 0
+fn word_flags(w: &Word) -> u32 {
+    words().get(w)
 }
 
 /// Words that stand for a value in an expression and name nothing of the project's.
@@ -460,35 +473,12 @@ fn pgtap_function(name: &str) -> Option<&'static catalog::Function> {
         .copied()
 }
 
-/// An ASCII word lower-cased on the stack (identifiers are compared with keywords
-/// without allocating).
-#[derive(Clone, Copy)]
-pub struct Word {
-    buf: [u8; 32],
-    len: u8,
-}
-
-impl std::ops::Deref for Word {
-    type Target = str;
-    fn deref(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
-    }
-}
-
-impl Word {
-    fn new(text: &[u8]) -> Option<Word> {
-        if text.len() > 32 || !text.is_ascii() {
-            return None;
-        }
-        let mut buf = [0u8; 32];
-        for (d, s) in buf.iter_mut().zip(text) {
-            *d = s.to_ascii_lowercase();
-        }
-        Some(Word {
-            buf,
-            len: text.len() as u8,
-        })
-    }
+/// A dotted name: its parts are the tokens `at`, `at + 2`, ... (dots between), read
+/// into strings only when kept.
+#[derive(Debug, Clone, Copy)]
+struct Name {
+    at: usize,
+    parts: usize,
 }
 
 /// Reads statements of one unit.
@@ -544,23 +534,50 @@ impl<'a> Scanner<'a> {
             .unwrap_or_default()
     }
 
+    /// [`name_at`](Self::name_at) borrowed from the source when it can be (a lower-case
+    /// identifier): most names read are never kept.
+    fn name_cow(&self, i: usize) -> Cow<'a, str> {
+        let Some(t) = self.toks.get(i) else {
+            return Cow::Borrowed("");
+        };
+        match ident_value(self.src, t) {
+            Cow::Borrowed(b) => String::from_utf8_lossy(b),
+            Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
+        }
+    }
+
+    /// Part `k` of a dotted name.
+    fn part(&self, name: Name, k: usize) -> Cow<'a, str> {
+        self.name_cow(name.at + 2 * k)
+    }
+
+    /// The last part of a dotted name.
+    fn last(&self, name: Name) -> Cow<'a, str> {
+        self.part(name, name.parts - 1)
+    }
+
+    /// The part before the last, when there is one (`app` in `app.users`).
+    fn schema_of(&self, name: Name) -> Option<Cow<'a, str>> {
+        (name.parts >= 2).then(|| self.part(name, name.parts - 2))
+    }
+
     /// A dotted name from `i`: its parts, the index after it, and whether it ends in `.*`.
-    fn read_name(&self, i: usize) -> (Vec<String>, usize, bool) {
-        let mut parts = vec![self.name_at(i)];
+    fn read_name(&self, i: usize) -> (Name, usize, bool) {
+        let mut name = Name { at: i, parts: 1 };
         let mut j = i + 1;
         while self.kind(j) == Some(TokenKind::Dot) {
             if self.is_name(j + 1) {
-                parts.push(self.name_at(j + 1));
+                name.parts += 1;
                 j += 2;
             } else if self.kind(j + 1) == Some(TokenKind::Operator)
                 && self.toks[j + 1].text(self.src) == b"*"
             {
-                return (parts, j + 2, true);
+                return (name, j + 2, true);
             } else {
                 break;
             }
         }
-        (parts, j, false)
+        (name, j, false)
     }
 
     /// The index of the `)` closing the `(` at `open` (or the end).
@@ -648,15 +665,16 @@ impl<'a> Scanner<'a> {
                 let Some(w) = self.lower(j) else {
                     return false;
                 };
+                let flags = word_flags(&w);
                 if self.kind(j + 1) == Some(TokenKind::LParen) {
                     self.opts.role_helpers.is_empty()
-                        && (pgtap_function(&w).is_some_and(|f| !runs_sql(f))
-                            || (is_builtin_function(&w) && !SPECIAL_BUILTINS.contains(&&*w)))
+                        && (flags & PGTAP_PLAIN != 0
+                            || (flags & BUILTIN_FUNCTION != 0 && flags & SPECIAL == 0))
                 } else if self.kind(j - 1) == Some(TokenKind::Cast) {
                     // `::text`: a built-in type is no reference.
-                    self.kind(j + 1) != Some(TokenKind::Dot) && is_builtin_type(&w)
+                    self.kind(j + 1) != Some(TokenKind::Dot) && flags & BUILTIN_TYPE != 0
                 } else {
-                    VALUE_WORDS.contains(&&*w)
+                    flags & VALUE != 0
                 }
             }
             // `'a' || to_char(now(), 'yyyy')`, `1 + 2`.
@@ -675,18 +693,18 @@ impl<'a> Scanner<'a> {
             return;
         };
         match &*head {
-            "begin" | "start" if self.top => ev.push(Event::Begin),
-            "commit" | "end" if self.top => ev.push(Event::End(true)),
-            "abort" if self.top => ev.push(Event::End(false)),
-            "rollback" if self.top => {
+            b"begin" | b"start" if self.top => ev.push(Event::Begin),
+            b"commit" | b"end" if self.top => ev.push(Event::End(true)),
+            b"abort" if self.top => ev.push(Event::End(false)),
+            b"rollback" if self.top => {
                 // ROLLBACK TO SAVEPOINT stays in the transaction; ROLLBACK PREPARED is
                 // another one's.
                 if !(self.is_kw(from + 1, "to") || self.is_kw(from + 1, "prepared")) {
                     ev.push(Event::End(false));
                 }
             }
-            "set" | "reset" => self.set_role(from, to, &*head == "reset", ev),
-            "prepare" if self.top => {
+            b"set" | b"reset" => self.set_role(from, to, &*head == b"reset", ev),
+            b"prepare" if self.top => {
                 let name = self.name_at(from + 1);
                 if let Some(as_at) = (from + 2..to).find(|&j| self.is_kw(j, "as")) {
                     let mut inner = Vec::new();
@@ -701,12 +719,12 @@ impl<'a> Scanner<'a> {
                     ev.push(Event::Prepare(name, refs));
                 }
             }
-            "execute" if self.is_name(from + 1) && !self.body => {
+            b"execute" if self.is_name(from + 1) && !self.body => {
                 ev.push(Event::PreparedUse(self.name_at(from + 1), from + 1));
                 self.query(from + 2, to, ev);
             }
-            "create" | "do" => self.routine(from, to, &*head == "do", ev),
-            h if word_in(h, SKIP_HEADS) => {}
+            b"create" | b"do" => self.routine(from, to, &*head == b"do", ev),
+            _ if word_flags(&head) & SKIP != 0 => {}
             _ => self.query(from, to, ev),
         }
     }
@@ -942,31 +960,40 @@ impl<'a> Scanner<'a> {
                 i += 1;
                 continue;
             }
+            // Looked up once: a keyword, or pgTAP's call.
+            let word = self.lower(i);
+            let flags = word.as_ref().map_or(0, word_flags);
             // A keyword?
-            if t.kind == TokenKind::Ident && self.kind(i + 1) != Some(TokenKind::Dot) {
-                if let Some(w) = self.lower(i) {
-                    if let Some(next) =
-                        self.keyword(&w, i, from, to, &mut stack, &mut pending, &mut ctes, ev)
-                    {
-                        i = next;
-                        continue;
-                    }
+            if let Some(w) = word
+                .as_ref()
+                .filter(|_| self.kind(i + 1) != Some(TokenKind::Dot))
+            {
+                if let Some(next) = self.keyword(
+                    w,
+                    flags,
+                    i,
+                    from,
+                    to,
+                    &mut stack,
+                    &mut pending,
+                    &mut ctes,
+                    ev,
+                ) {
+                    i = next;
+                    continue;
                 }
             }
             // The common call, `has_table(`: pgTAP's, running no SQL text. No allocation.
-            if t.kind == TokenKind::Ident
+            if word.is_some()
+                && flags & PGTAP_PLAIN != 0
                 && self.kind(i + 1) == Some(TokenKind::LParen)
                 && i + 1 < to
                 && stack.last().is_some_and(|f| f.expect == Expect::None)
                 && self.opts.role_helpers.is_empty()
             {
-                if let Some(w) = self.lower(i) {
-                    if pgtap_function(&w).is_some_and(|f| !runs_sql(f)) {
-                        pending = Some(Kind::Call);
-                        i += 1;
-                        continue;
-                    }
-                }
+                pending = Some(Kind::Call);
+                i += 1;
+                continue;
             }
             // A lone name outside any query, not called nor qualified (a PL/pgSQL
             // variable in `RETURN NEXT is(v, 1)`): nothing to read, no allocation.
@@ -982,6 +1009,7 @@ impl<'a> Scanner<'a> {
                 continue;
             }
             let (parts, j, star) = self.read_name(i);
+            let single = parts.parts == 1;
             let next_kind = self.kind(j).filter(|_| j < to);
             let depth = stack.len();
             let Some(f) = stack.last_mut() else { break };
@@ -998,16 +1026,16 @@ impl<'a> Scanner<'a> {
                         alias: None,
                     });
                     f.expect = Expect::Alias;
-                    self.call(&parts, j, ev, &mut pending);
+                    self.call(parts, j, ev, &mut pending);
                     i = j;
                     continue;
                 }
-                let name = parts.last().cloned().unwrap_or_default();
-                let is_cte = parts.len() == 1 && ctes.contains(&name);
+                let name = self.last(parts).into_owned();
+                let is_cte = single && ctes.contains(&name);
                 let written = if is_cte {
                     None
                 } else {
-                    let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+                    let schema = self.schema_of(parts).map(Cow::into_owned);
                     ev.push(Event::Ref(
                         RawRef {
                             kind: RefKind::Relation,
@@ -1055,9 +1083,9 @@ impl<'a> Scanner<'a> {
             }
             if f.expect == Expect::Alias {
                 f.expect = Expect::None;
-                if parts.len() == 1 {
+                if single {
                     if let Some(r) = f.rels.last_mut() {
-                        r.alias = parts.first().cloned();
+                        r.alias = Some(self.part(parts, 0).into_owned());
                     }
                     if next_kind == Some(TokenKind::LParen) {
                         pending = Some(Kind::Ignore);
@@ -1067,7 +1095,7 @@ impl<'a> Scanner<'a> {
                 }
             }
             if next_kind == Some(TokenKind::LParen) {
-                self.call(&parts, j, ev, &mut pending);
+                self.call(parts, j, ev, &mut pending);
                 i = j;
                 continue;
             }
@@ -1089,20 +1117,21 @@ impl<'a> Scanner<'a> {
                         Command::Update
                     };
                     // `SET (c.f, ..)`: the column `c` (the first part is always one).
-                    if parts.len() == 1 || command == Command::Update {
-                        self.column_of_target(&stack, depth - 2, &parts[0], command, i, ev);
+                    if single || command == Command::Update {
+                        let first = self.part(parts, 0);
+                        self.column_of_target(&stack, depth - 2, &first, command, i, ev);
                     }
                     i = j;
                     continue;
                 }
                 Kind::UsingCols => {
-                    if parts.len() == 1 {
+                    if single {
                         // A column of both sides of the join: of no one relation.
                         ev.push(Event::Ref(
                             RawRef {
                                 kind: RefKind::Column,
                                 schema: None,
-                                name: parts[0].clone(),
+                                name: self.part(parts, 0).into_owned(),
                                 relation: None,
                                 command: Some(Command::Select),
                                 arity: None,
@@ -1116,10 +1145,7 @@ impl<'a> Scanner<'a> {
                 _ => {}
             }
             if let Some(q) = query_frame(&stack) {
-                let (qual, name) = match parts.len() {
-                    1 => (None, parts[0].clone()),
-                    n => (Some(parts[n - 2].clone()), parts[n - 1].clone()),
-                };
+                let (qual, name) = (self.schema_of(parts), self.last(parts));
                 let qf = &stack[q];
                 // `array_agg(x ORDER BY y)`: `y` is no column (nor anything after it).
                 let ordering = stack[q + 1..].iter().any(|f| f.order_by);
@@ -1127,7 +1153,8 @@ impl<'a> Scanner<'a> {
                     Clause::Set if qf.set_lhs && q == depth - 1 => {
                         // `SET c = ..`, `SET c.field = ..`, `SET c[1] = ..`: the column
                         // is the first part (PostgreSQL takes no table qualifier there).
-                        self.column_of_target(&stack, q, &parts[0], Command::Update, i, ev);
+                        let first = self.part(parts, 0);
+                        self.column_of_target(&stack, q, &first, Command::Update, i, ev);
                         stack[q].set_lhs = false;
                     }
                     _ if ordering => {}
@@ -1136,8 +1163,8 @@ impl<'a> Scanner<'a> {
                         if qual.is_some() || !self.body || !self.is_declared(&name) =>
                     {
                         stack[q].cols.push(Col {
-                            qual,
-                            name,
+                            qual: qual.map(Cow::into_owned),
+                            name: name.into_owned(),
                             command: Command::Select,
                             at: i,
                         });
@@ -1166,14 +1193,23 @@ impl<'a> Scanner<'a> {
             | TokenKind::String
             | TokenKind::DollarString
             | TokenKind::QuotedIdent => true,
-            TokenKind::Ident => {
-                let w = String::from_utf8_lossy(p.text(self.src)).to_ascii_lowercase();
-                !(word_in(&w, EXPR_WORDS)
-                    || matches!(
-                        w.as_str(),
-                        "select" | "perform" | "returning" | "where" | "from" | "by" | "on"
-                    ))
-            }
+            TokenKind::Ident => match Word::new(p.text(self.src)) {
+                // No word of the lists is longer or not ASCII.
+                None => true,
+                Some(w) => {
+                    !(word_flags(&w) & EXPR != 0
+                        || matches!(
+                            &*w,
+                            b"select"
+                                | b"perform"
+                                | b"returning"
+                                | b"where"
+                                | b"from"
+                                | b"by"
+                                | b"on"
+                        ))
+                }
+            },
             _ => false,
         }
     }
@@ -1248,8 +1284,8 @@ impl<'a> Scanner<'a> {
             return i;
         }
         let (parts, j, _) = self.read_name(i);
-        let name = parts.last().cloned().unwrap_or_default();
-        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+        let name = self.last(parts);
+        let schema = self.schema_of(parts);
         let builtin = match &schema {
             None => is_builtin_type(&name) || self.is_multiword_type(i, &name),
             Some(s) => s == "pg_catalog",
@@ -1258,8 +1294,8 @@ impl<'a> Scanner<'a> {
             ev.push(Event::Ref(
                 RawRef {
                     kind: RefKind::Type,
-                    schema,
-                    name,
+                    schema: schema.map(Cow::into_owned),
+                    name: name.into_owned(),
                     relation: None,
                     command: None,
                     arity: None,
@@ -1279,10 +1315,11 @@ impl<'a> Scanner<'a> {
 
     /// A call `parts(`: a function reference unless pgTAP's or built in; role helpers,
     /// `set_config('role', ..)`, sequences and SQL text given to pgTAP are events.
-    fn call(&self, parts: &[String], open: usize, ev: &mut Vec<Event>, pending: &mut Option<Kind>) {
+    fn call(&self, parts: Name, open: usize, ev: &mut Vec<Event>, pending: &mut Option<Kind>) {
         *pending = Some(Kind::Call);
-        let name = parts.last().map(String::as_str).unwrap_or_default();
-        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].clone());
+        let name = self.last(parts);
+        let name = &*name;
+        let schema = self.schema_of(parts);
         if let Some(role) = self.role_helper(schema.as_deref(), name, open) {
             ev.push(Event::Role {
                 role,
@@ -1340,7 +1377,7 @@ impl<'a> Scanner<'a> {
         ev.push(Event::Ref(
             RawRef {
                 kind: RefKind::Function,
-                schema,
+                schema: schema.map(Cow::into_owned),
                 name: name.to_string(),
                 relation: None,
                 command: None,
@@ -1436,7 +1473,8 @@ impl<'a> Scanner<'a> {
     #[allow(clippy::too_many_arguments)]
     fn keyword(
         &self,
-        w: &str,
+        w: &Word,
+        flags: u32,
         i: usize,
         from: usize,
         to: usize,
@@ -1445,8 +1483,7 @@ impl<'a> Scanner<'a> {
         ctes: &mut Vec<String>,
         ev: &mut Vec<Event>,
     ) -> Option<usize> {
-        let flags = word_flags(w);
-        if flags == 0 {
+        if flags & (EXPR | STOP | SKIP | ARM) == 0 {
             if let Some(f) = stack.last_mut() {
                 if f.expect == Expect::Alias && f.cmd.is_none() {
                     f.expect = Expect::None;
@@ -1455,15 +1492,16 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let prev = (i > from).then(|| self.lower(i - 1)).flatten();
+        let prev_is = |p: &[u8]| prev.as_deref() == Some(p);
         let prev_kind = (i > from).then(|| self.toks[i - 1].kind);
         let next_paren = self.kind(i + 1) == Some(TokenKind::LParen) && i + 1 < to;
         let f = stack.last_mut()?;
-        if f.expect == Expect::Alias && word_in(w, ALIAS_STOP) {
+        if f.expect == Expect::Alias && flags & STOP != 0 {
             f.expect = Expect::None;
         }
         let in_query = f.cmd.is_some();
-        match w {
-            "select" | "perform" => {
+        match &**w {
+            b"select" | b"perform" => {
                 if !matches!(f.cmd, Some(Command::Insert | Command::Merge)) {
                     f.cmd = Some(Command::Select);
                 }
@@ -1471,7 +1509,7 @@ impl<'a> Scanner<'a> {
                 f.expect = Expect::None;
                 f.in_with = false;
             }
-            "union" | "except" | "intersect" => {
+            b"union" | b"except" | b"intersect" => {
                 let cols = std::mem::take(&mut f.cols);
                 let rels = std::mem::take(&mut f.rels);
                 let flushed = Frame {
@@ -1486,9 +1524,9 @@ impl<'a> Scanner<'a> {
                 let (_, outer) = stack.split_at(stack.len() - 1);
                 self.close(flushed, outer, ev);
             }
-            "from" => {
+            b"from" => {
                 // `a IS [NOT] DISTINCT FROM b` is no FROM clause.
-                if !in_query || prev.as_deref() == Some("distinct") {
+                if !in_query || prev_is(b"distinct") {
                     return Some(i + 1);
                 }
                 match f.cmd {
@@ -1502,21 +1540,21 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            "join" => {
+            b"join" => {
                 if in_query {
                     f.clause = Clause::From;
                     f.expect = Expect::Rel(Command::Select);
                 }
             }
-            "lateral" | "only" => {}
-            "natural" | "left" | "right" | "full" | "inner" | "outer" | "cross" => {}
-            "where" => {
+            b"lateral" | b"only" => {}
+            b"natural" | b"left" | b"right" | b"full" | b"inner" | b"outer" | b"cross" => {}
+            b"where" => {
                 if in_query {
                     f.clause = Clause::Where;
                     f.expect = Expect::None;
                 }
             }
-            "on" => {
+            b"on" => {
                 if in_query {
                     // `JOIN .. ON cond`, `MERGE .. USING s ON cond`: read like WHERE
                     // (not `ON CONFLICT`, `DISTINCT ON (..)`).
@@ -1528,7 +1566,7 @@ impl<'a> Scanner<'a> {
                     f.expect = Expect::None;
                 }
             }
-            "using" => {
+            b"using" => {
                 if matches!(f.cmd, Some(Command::Delete | Command::Merge)) && !next_paren {
                     f.clause = Clause::From;
                     f.expect = Expect::Rel(Command::Select);
@@ -1545,39 +1583,39 @@ impl<'a> Scanner<'a> {
                     f.clause = Clause::Other;
                 }
             }
-            "having" => {
+            b"having" => {
                 if in_query {
                     f.clause = Clause::Where;
                     f.expect = Expect::None;
                 }
             }
-            "group" if prev.as_deref() == Some("within") => {
+            b"group" if prev_is(b"within") => {
                 // `WITHIN GROUP (ORDER BY ..)`: the parentheses hold an ordering.
             }
-            "order" if !in_query => {
+            b"order" if !in_query => {
                 if matches!(f.kind, Kind::Call | Kind::Paren) {
                     f.order_by = true;
                 }
             }
-            "group" | "order" | "window" | "limit" | "offset" | "fetch" => {
+            b"group" | b"order" | b"window" | b"limit" | b"offset" | b"fetch" => {
                 if in_query {
                     f.clause = Clause::Other;
                     f.expect = Expect::None;
                 }
             }
-            "for" => {
+            b"for" => {
                 if in_query {
                     f.clause = Clause::Other;
                     f.expect = Expect::None;
                 }
             }
-            "returning" => {
+            b"returning" => {
                 if in_query {
                     f.clause = Clause::Returning;
                     f.expect = Expect::None;
                 }
             }
-            "into" => match f.cmd {
+            b"into" => match f.cmd {
                 Some(Command::Insert) if f.rels.is_empty() => {
                     f.expect = Expect::Rel(Command::Insert);
                 }
@@ -1591,8 +1629,8 @@ impl<'a> Scanner<'a> {
                 }
                 None => {}
             },
-            "insert" => {
-                if prev.as_deref() == Some("then") {
+            b"insert" => {
+                if prev_is(b"then") {
                     f.merge_insert = true;
                     f.clause = Clause::Other;
                     if next_paren {
@@ -1604,13 +1642,13 @@ impl<'a> Scanner<'a> {
                     f.in_with = false;
                 }
             }
-            "update" => match prev.as_deref() {
-                Some("for" | "key" | "no" | "share") => {}
-                Some("do" | "then") => {
+            b"update" => match prev.as_deref() {
+                Some(b"for" | b"key" | b"no" | b"share") => {}
+                Some(b"do" | b"then") => {
                     f.clause = Clause::Set;
                 }
                 _ => {
-                    if prev.as_deref() == Some("before") || prev.as_deref() == Some("after") {
+                    if prev_is(b"before") || prev_is(b"after") {
                         return Some(i + 1);
                     }
                     f.cmd = Some(Command::Update);
@@ -1619,19 +1657,19 @@ impl<'a> Scanner<'a> {
                     f.in_with = false;
                 }
             },
-            "delete" => {
-                if prev.as_deref() != Some("then") {
+            b"delete" => {
+                if !prev_is(b"then") {
                     f.cmd = Some(Command::Delete);
                     f.clause = Clause::None;
                     f.in_with = false;
                 }
             }
-            "merge" => {
+            b"merge" => {
                 f.cmd = Some(Command::Merge);
                 f.clause = Clause::None;
                 f.in_with = false;
             }
-            "set" => {
+            b"set" => {
                 if matches!(
                     f.cmd,
                     Some(Command::Update | Command::Insert | Command::Merge)
@@ -1641,19 +1679,19 @@ impl<'a> Scanner<'a> {
                     f.expect = Expect::None;
                 }
             }
-            "values" => {
+            b"values" => {
                 if f.cmd.is_none() {
                     f.cmd = Some(Command::Select);
                 }
                 f.clause = Clause::Other;
                 f.expect = Expect::None;
             }
-            "table" => {
+            b"table" => {
                 let starts = i == from
                     || prev_kind == Some(TokenKind::LParen)
                     || matches!(
                         prev.as_deref(),
-                        Some("union" | "except" | "intersect" | "all" | "distinct")
+                        Some(b"union" | b"except" | b"intersect" | b"all" | b"distinct")
                     );
                 if starts {
                     f.cmd = Some(Command::Select);
@@ -1661,19 +1699,19 @@ impl<'a> Scanner<'a> {
                     f.expect = Expect::Rel(Command::Select);
                 }
             }
-            "truncate" => {
+            b"truncate" => {
                 f.cmd = Some(Command::Truncate);
                 f.clause = Clause::Other;
                 f.expect = Expect::Rel(Command::Truncate);
             }
-            "copy" => {
+            b"copy" => {
                 if !next_paren {
                     f.cmd = Some(Command::Copy);
                     f.clause = Clause::Other;
                     f.expect = Expect::Rel(Command::Copy);
                 }
             }
-            "with" => {
+            b"with" => {
                 let cte = self.is_kw(i + 1, "recursive")
                     || (self.is_name(i + 1)
                         && !self.is_kw(i + 1, "ordinality")
@@ -1692,7 +1730,7 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            "as" => {
+            b"as" => {
                 if f.expect == Expect::Alias {
                     return Some(i + 1);
                 }
@@ -1705,22 +1743,22 @@ impl<'a> Scanner<'a> {
                     return Some(i + 2);
                 }
             }
-            "execute" => {
+            b"execute" => {
                 if i == from && !self.body && self.is_name(i + 1) {
                     ev.push(Event::PreparedUse(self.name_at(i + 1), i + 1));
                     return Some(i + 2);
                 }
             }
-            "call" | "do" | "conflict" | "constraint" | "matched" | "nothing" | "begin"
-            | "declare" | "loop" | "if" | "elsif" | "exception" | "others" => {
-                if w == "constraint" && self.is_name(i + 1) {
+            b"call" | b"do" | b"conflict" | b"constraint" | b"matched" | b"nothing" | b"begin"
+            | b"declare" | b"loop" | b"if" | b"elsif" | b"exception" | b"others" => {
+                if &**w == b"constraint" && self.is_name(i + 1) {
                     return Some(i + 2);
                 }
-                if w == "conflict" && next_paren {
+                if &**w == b"conflict" && next_paren {
                     *pending = Some(Kind::Ignore);
                 }
             }
-            _ if word_in(w, EXPR_WORDS) => {
+            _ if flags & EXPR != 0 => {
                 if next_paren {
                     *pending = Some(Kind::Paren);
                 }
