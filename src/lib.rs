@@ -18,6 +18,7 @@ pub mod object;
 pub mod report;
 pub mod result_codec;
 pub mod scan;
+pub mod shard;
 pub mod universe;
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.

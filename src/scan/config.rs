@@ -35,6 +35,8 @@ pub struct ScanConfig {
     pub include_dirs: Vec<PathBuf>,
     /// Parse files that look binary too (`--binary`); by default they are skipped.
     pub binary: bool,
+    /// `--shard k/n`: read only this shard's files (every file is still discovered).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Default for ScanConfig {
@@ -49,6 +51,7 @@ impl Default for ScanConfig {
             cache_dir: None,
             include_dirs: Vec::new(),
             binary: false,
+            shard: None,
         }
     }
 }

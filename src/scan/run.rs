@@ -65,6 +65,8 @@ pub fn scan(
     let threads = requested.min(max_threads);
     let extractor = Extractor::new(cfg.extract.clone())
         .with_limits(token_limits(cfg.max_memory_bytes, threads));
+    // Every discovered path, for the shard's partial report (see `crate::shard`).
+    let file_list = Arc::new(crate::shard::FileListDigest::default());
     let pcfg = PipelineConfig {
         threads,
         batch_size: cfg.batch_size.max(1),
@@ -72,6 +74,13 @@ pub fn scan(
         cancel: Arc::clone(&cancel),
         progress: Arc::clone(&progress),
         binary: cfg.binary,
+        select: cfg.shard.map(|shard| {
+            let list = Arc::clone(&file_list);
+            pipeline::Select(Arc::new(move |path: &std::path::Path| {
+                list.add(path);
+                shard.owns(path)
+            }))
+        }),
     };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
     if threads < requested {

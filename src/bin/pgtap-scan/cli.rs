@@ -133,6 +133,13 @@ pub struct ScanArgs {
     /// file lines are written as they are aggregated.
     #[arg(long, value_parser = value::streaming_parser(), help_heading = "Performance")]
     pub streaming: Option<StreamingMode>,
+    /// Read only shard K of N (1-based) of the files, placed by a stable hash of each
+    /// path, for CI jobs that split a suite (write --format partial and combine the shards
+    /// with pgtap-scan merge). auto reads the CI's variables (GitLab CI_NODE_INDEX/
+    /// CI_NODE_TOTAL, CircleCI, Buildkite, Semaphore, Azure Pipelines) and is an error when
+    /// none is set.
+    #[arg(long, value_name = "K/N|auto", help_heading = "Performance")]
+    pub shard: Option<String>,
     /// Keep per-file results in DIR and skip files that have not changed since the last run
     /// (same size and mtime: not read; same content: not parsed). Created if missing; a
     /// cache from another version or other extraction options is ignored and replaced.

@@ -156,7 +156,12 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
-    if report.summary.files == 0 {
+    // A shard may hold none of a small tree's files: only an empty tree is "nothing found".
+    let nothing_found = match plan.scan.shard {
+        Some(_) => report.stats.files_discovered == 0,
+        None => report.summary.files == 0,
+    };
+    if report.summary.files == 0 && (nothing_found || report.stats.files_failed > 0) {
         if report.stats.files_failed > 0 {
             // Nothing could be read (the errors are on stderr): an empty report would only
             // look like a result.

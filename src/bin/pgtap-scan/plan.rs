@@ -193,6 +193,17 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
         args.search_path
     };
     let threads = or(args.threads, file.threads, 0);
+    let shard = match (args.shard.as_deref(), file.shard.as_deref()) {
+        (Some(spec), _) => Some(
+            value::shard(spec, |k| std::env::var(k).ok())
+                .map_err(|e| anyhow::anyhow!("--shard {e}"))?,
+        ),
+        (None, Some(spec)) => Some(
+            value::shard(spec, |k| std::env::var(k).ok())
+                .map_err(|e| anyhow::anyhow!("{file_name}: shard = {e}"))?,
+        ),
+        (None, None) => None,
+    };
     let universe = match (args.schema.is_empty(), args.database_url) {
         (false, Some(_)) => bail!("--schema and --database-url: give one universe, not both"),
         (false, None) => Some(UniverseSpec::Migrations(args.schema)),
@@ -268,6 +279,12 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
     if !gates.is_empty() && universe.is_none() {
         bail!(
             "--fail-under needs a universe to measure against: add --schema PATH or --database-url"
+        );
+    }
+    if shard.is_some() && !gates.is_empty() {
+        bail!(
+            "--fail-under with --shard: a shard holds part of the suite, and a gate never \
+             passes on missing data; gate the merged report (pgtap-scan merge ... --fail-under)"
         );
     }
     // `-o -` is stdout, as for most tools; not a file named `-`.
@@ -352,6 +369,7 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
                 args.include_dir
             },
             binary: args.binary || file.binary.unwrap_or(false),
+            shard,
         },
         format,
         output,
