@@ -15,6 +15,7 @@ mod includes;
 pub mod lexer;
 pub mod model;
 pub mod object;
+pub mod partial;
 pub mod report;
 pub mod result_codec;
 pub mod scan;

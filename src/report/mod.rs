@@ -31,6 +31,9 @@ pub enum Format {
     Lcov,
     Cobertura,
     Github,
+    /// A shard's results for `pgtap-scan merge` (`crate::partial`): written by the scan
+    /// itself, not by [`render`].
+    Partial,
 }
 
 /// A format's name, the names it is also accepted under, what it is and what it needs.
@@ -181,6 +184,17 @@ pub const FORMATS: &[FormatInfo] = &[
         file_line: None,
         coverage_line: false,
     },
+    FormatInfo {
+        name: "partial",
+        format: Format::Partial,
+        aliases: &[],
+        help: "A shard's results (--shard K/N) for pgtap-scan merge, which writes the report \
+               (format version 1, see the README).",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
 ];
 
 impl Format {
@@ -260,6 +274,10 @@ pub fn render(
         Format::Lcov => lcov::render(report, w),
         Format::Cobertura => cobertura::render(report, w),
         Format::Github => github::render(report, w),
+        Format::Partial => Err(io::Error::other(
+            "a partial is written by a shard's scan (pgtap-scan --shard K/N --format partial), \
+             not drawn from a report",
+        )),
     }
 }
 
@@ -382,6 +400,7 @@ mod tests {
             Format::Lcov,
             Format::Cobertura,
             Format::Github,
+            Format::Partial,
         ];
         assert_eq!(FORMATS.len(), all.len());
         for f in all {

@@ -20,6 +20,8 @@ Examples:
   pgtap-scan tests/ --database-url postgres://ci@localhost/app --fail-under 80,table=100
   pgtap-scan tests/ --schema db/migrations --format github   PR annotations
   pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
+  pgtap-scan tests/ --shard 2/3 --format partial -o shard-2.pgtap   one CI job of three
+  pgtap-scan merge shard-*.pgtap --schema db/migrations --fail-under 80   the merging job
 
 Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, a per-kind gate on a kind
 the universe has none of, or a plan mismatch under --strict); 2 an error (bad flag, missing
@@ -48,6 +50,11 @@ pub enum Command {
     /// List the objects of the schema that no assertion tests, most important first, with
     /// where each is defined. Needs --schema or --database-url.
     Gaps(ScanArgs),
+    /// Merge the partials of every shard (pgtap-scan --shard K/N --format partial -o
+    /// shard-K.pgtap) into the report one scan gives, with the same formats, universe,
+    /// gates and exit codes. PATHS are partial files, or folders whose *.pgtap files are
+    /// read; every shard 1..N must be there exactly once.
+    Merge(ScanArgs),
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
