@@ -587,3 +587,44 @@ fn the_readme_gitlab_example_runs() {
         .expect_code(0);
     assert!(run.stdout.trim_end().ends_with("Coverage: 50.0%"), "{run}");
 }
+
+// A runner's include in another shard: read there for the runner's plan check, counted by
+// its own shard only, so the merge has its assertions once and the same plan verdicts.
+#[test]
+fn an_include_in_another_shard_is_read_for_the_plan_but_counted_once() {
+    use pgtap_scan::shard::shard_of;
+    let dir = Dir::new("shard-include");
+    let runner = "tests/runner.sql";
+    let helper = (0..100)
+        .map(|i| format!("tests/helpers/h{i}.sql"))
+        .find(|h| shard_of(Path::new(h), 2) != shard_of(Path::new(runner), 2))
+        .expect("a helper in the other shard");
+    let rel = helper.trim_start_matches("tests/");
+    dir.create(
+        runner,
+        format!("SELECT plan(3);\nSELECT has_table('a');\n\\ir {rel}\n"),
+    )
+    .create(&helper, "SELECT has_table('b');\nSELECT has_table('c');\n")
+    .create("tests/short.sql", format!("SELECT plan(9);\n\\ir {rel}\n"));
+    let full = dir.command().args(["--no-config", "tests"]).json();
+    let out = Dir::new("shard-include-out");
+    let parts = shards(dir.path(), &["tests"], 2, &out);
+    let merged = dir
+        .command()
+        .args(["merge", "--no-config"])
+        .args(&parts)
+        .args(["--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(merged["summary"]["assertions"], 3);
+    assert_eq!(merged["summary"]["plans"]["agree"], 1);
+    assert_eq!(
+        merged["summary"]["plans"]["mismatches"][0]["path"],
+        "tests/short.sql"
+    );
+    let strip = |mut v: Value| {
+        v.as_object_mut().expect("report").remove("stats");
+        v
+    };
+    assert_eq!(strip(merged), strip(full));
+}
