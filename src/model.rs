@@ -180,6 +180,21 @@ pub struct FileResult {
     /// the JSON report (the plan-mismatch message names them).
     #[serde(skip)]
     pub select_calls: Vec<(String, u32)>,
+    /// Objects the file creates for itself (`CREATE TEMP TABLE`, `SELECT .. INTO`, a
+    /// helper function): references to them are the suite's scaffolding, not the schema's.
+    /// Not in the JSON report's files (the behaviour summary counts them).
+    #[serde(skip)]
+    pub created: Vec<Created>,
+}
+
+/// An object a test file creates (see [`FileResult::created`]); names as written, folded
+/// to lower case unless quoted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Created {
+    /// `Relation` (tables, views), `Function`, `Sequence` or `Type`.
+    pub kind: RefKind,
+    pub schema: Option<String>,
+    pub name: String,
 }
 
 fn is_zero(n: &u64) -> bool {

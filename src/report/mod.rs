@@ -299,8 +299,13 @@ pub(crate) fn behaviour_line(b: &crate::behaviour::resolve::Behaviour) -> String
         .filter(|o| !o.direct && o.exercised())
         .count();
     let indirect = b.objects.iter().filter(|o| o.only_indirect()).count();
+    let created = if b.created_by_tests > 0 {
+        format!(", {} to what the tests create", b.created_by_tests)
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "{} in the tests' SQL, {} resolved to objects of the universe; {} exercised by name, {} through triggers and policies",
+        "{} in the tests' SQL, {} resolved to objects of the universe{created}; {} exercised by name, {} through triggers and policies",
         count(b.references, "reference", "references"),
         b.resolved,
         count(direct as u64, "object", "objects"),

@@ -477,7 +477,8 @@ impl Reader<'_> {
                             FROM pg_catalog.unnest(p.proargtypes::oid[]) \
                                  WITH ORDINALITY AS t(oid, i) ORDER BY t.i), \
                     pg_catalog.lower(pg_catalog.pg_get_function_result(p.oid)), \
-                    l.lanname::text \
+                    l.lanname::text, \
+                    CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN p.prosrc END \
                FROM pg_catalog.pg_proc p \
                JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
                LEFT JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
@@ -492,6 +493,9 @@ impl Reader<'_> {
             let args: Vec<String> = self.get(&row, 3, W)?;
             let returns: Option<String> = self.get(&row, 4, W)?;
             let language: Option<String> = self.get(&row, 5, W)?;
+            // The body, for the call graph and role helpers: what the migrations'
+            // `AS $$..$$` gives a universe read from files.
+            let body: Option<String> = self.get(&row, 6, W)?;
             let procedure = prokind == "p";
             let details = Details::Function {
                 args: args.iter().map(|a| object::normalize_type(a)).collect(),
@@ -499,7 +503,8 @@ impl Reader<'_> {
                 language,
                 procedure,
             };
-            self.add(ObjectKind::Function, Some(schema), None, name, details);
+            let key = self.add(ObjectKind::Function, Some(schema), None, name, details);
+            self.u.set_body(key, body.map(String::into_bytes));
         }
         Ok(())
     }

@@ -628,3 +628,53 @@ fn an_include_in_another_shard_is_read_for_the_plan_but_counted_once() {
     };
     assert_eq!(strip(merged), strip(full));
 }
+
+// The universe changes extraction where it defines role-switching functions (main's
+// `role_helpers_in`): a shard given the universe must read it for them, or its partial's
+// references (the role in effect) would differ from one scan's.
+#[test]
+fn shards_read_the_universes_role_helpers_as_one_scan_does() {
+    let dir = Dir::new("shard-role-helpers");
+    dir.create(
+        "db/0001.sql",
+        "CREATE SCHEMA app; CREATE SCHEMA tests;\n\
+         CREATE TABLE app.posts (id int, body text);\n\
+         CREATE FUNCTION tests.as_anon() RETURNS void LANGUAGE plpgsql AS $$\n\
+         BEGIN PERFORM set_config('role', 'anon', true); END $$;\n",
+    );
+    for i in 0..6 {
+        dir.create(
+            format!("t/a{i}.sql"),
+            "BEGIN;\nSELECT tests.as_anon();\n\
+             SELECT is_empty($$ SELECT * FROM app.posts $$);\nROLLBACK;\n",
+        );
+    }
+    let full = dir
+        .command()
+        .args(["--no-config", "t", "--schema", "db"])
+        .json();
+    let out = Dir::new("shard-role-helpers-out");
+    let parts = shards(dir.path(), &["t", "--schema", "db"], 2, &out);
+    let merged = dir
+        .command()
+        .args(["merge", "--no-config", "--schema", "db", "--format", "json"])
+        .args(&parts)
+        .expect_code(0)
+        .json();
+    let roles = |r: &Value| -> Vec<String> {
+        r["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .flat_map(|f| f["references"].as_array().cloned().unwrap_or_default())
+            .map(|x| x["role"].to_string())
+            .collect()
+    };
+    assert!(roles(&full).iter().any(|r| r == "\"anon\""), "{full:#}");
+    assert_eq!(roles(&merged), roles(&full));
+    let strip = |mut v: Value| {
+        v.as_object_mut().expect("report").remove("stats");
+        v
+    };
+    assert_eq!(strip(merged), strip(full));
+}

@@ -107,7 +107,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     messages.set_quiet(args.quiet);
-    let plan = Plan::new(args, command, messages)?;
+    let mut plan = Plan::new(args, command, messages)?;
     let partial = plan.format == report::Format::Partial;
     // Without handlers a signal would kill the process mid-write; with them the run drains
     // and exits with the signal's code (see `signals`).
@@ -119,19 +119,32 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     // nothing, so a signal ends the process at once.
     signals::immediate(true);
     test_hook::pause("universe", Some(&cancel));
-    // A shard's partial only names its universe (the merge reads it).
+    // A shard's partial names its universe (the merge measures against it); a shard reads
+    // it only for what changes extraction (the universe's role helpers, with references).
     let universe_digest = if partial || plan.merging {
         universe_digest(plan.universe.as_ref())
     } else {
         String::new()
     };
     let universe = match &plan.universe {
-        Some(spec) if !partial => Some(load_universe(spec, &plan, messages)?),
+        Some(spec) if !partial || plan.scan.extract.references => {
+            Some(load_universe(spec, &plan, messages)?)
+        }
         _ => None,
     };
     signals::immediate(false);
     if let Some(sig) = signals::received() {
         return Ok(interrupted(None, sig, messages));
+    }
+    if let (Some((u, _, _)), true) = (&universe, plan.scan.extract.references) {
+        // The universe's own role-switching functions (a suite's `tests.as_anon()`)
+        // switch roles like declared ones; a declared helper of the same name wins.
+        let extract = &mut plan.scan.extract;
+        for h in pgtap_scan::behaviour::role_helpers_in(u, &extract.search_path) {
+            if !extract.role_helpers.iter().any(|d| d.name == h.name) {
+                extract.role_helpers.push(h);
+            }
+        }
     }
     let counters = Arc::new(pipeline::Progress::default());
     let progress = (!plan.quiet && std::io::stderr().is_terminal())
