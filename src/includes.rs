@@ -558,6 +558,7 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
             cancel: Arc::clone(&reader.cancel),
             progress: Arc::clone(&reader.progress),
             binary: reader.binary,
+            select: None,
         };
         let mut results: Vec<(NodeId, Result<FileResult, String>)> = Vec::new();
         let extractor = reader.extractor;

@@ -12,8 +12,10 @@ pub mod config;
 pub mod gate;
 pub mod model;
 pub mod object;
+pub mod partial;
 pub mod report;
 pub mod scan;
+pub mod shard;
 pub mod universe;
 
 // Internals: how a scan is done. Their public types that the report model carries are

@@ -47,5 +47,5 @@ pub use budget::{BudgetStats, Charge, MemoryBudget};
 pub use cache::{BlobCache, CacheStats, CacheUse, Codec};
 pub use discover::DiscoveryConfig;
 pub use run::{
-    run, run_cached, Cached, Event, FileOutcome, PipelineConfig, PipelineStats, Progress,
+    run, run_cached, Cached, Event, FileOutcome, PipelineConfig, PipelineStats, Progress, Select,
 };

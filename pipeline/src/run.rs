@@ -55,6 +55,20 @@ pub struct PipelineConfig {
     /// Parse files that look binary (a NUL byte in the first [`BINARY_PROBE`] bytes) too;
     /// by default they are skipped with an [`Event::Skipped`].
     pub binary: bool,
+    /// Which discovered files this run reads (`None`: all). Every file is still counted as
+    /// discovered; the others are never opened (sharding: each shard walks the whole tree
+    /// and keeps its share).
+    pub select: Option<Select>,
+}
+
+/// A test on a discovered path, called on the discovery threads before the file is read.
+#[derive(Clone)]
+pub struct Select(pub Arc<dyn Fn(&Path) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for Select {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Select(..)")
+    }
 }
 
 impl Default for PipelineConfig {
@@ -66,6 +80,7 @@ impl Default for PipelineConfig {
             cancel: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(Progress::default()),
             binary: false,
+            select: None,
         }
     }
 }
@@ -298,6 +313,9 @@ where
             }
             discovered.fetch_add(1, Relaxed);
             progress.discovered.fetch_add(1, Relaxed);
+            if config.select.as_ref().is_some_and(|s| !(s.0)(path)) {
+                continue;
+            }
             if let Some(event) = worker.process(path.clone()) {
                 account(&mut stats, writer.as_mut(), &mut aggregate, event);
             }
@@ -321,6 +339,7 @@ where
                 progress,
                 batches: &batches,
                 discovered: &discovered,
+                select: config.select.as_ref(),
             };
             let batch_size = config.batch_size;
             let discovery_nanos = &discovery_nanos;
@@ -506,18 +525,24 @@ struct RunSink<'a, R> {
     progress: &'a Progress,
     batches: &'a AtomicU64,
     discovered: &'a AtomicU64,
+    select: Option<&'a Select>,
 }
 
 impl<R: Send> Sink for RunSink<'_, R> {
-    fn batch(&self, paths: Vec<PathBuf>) -> bool {
+    fn batch(&self, mut paths: Vec<PathBuf>) -> bool {
         if !self.budget.wait_for_room() || self.stopped() {
             return false;
         }
         let n = paths.len() as u64;
-        if self.batch_tx.send(paths).is_err() {
-            return false;
+        if let Some(select) = self.select {
+            paths.retain(|p| (select.0)(p));
         }
-        self.batches.fetch_add(1, Relaxed);
+        if !paths.is_empty() {
+            if self.batch_tx.send(paths).is_err() {
+                return false;
+            }
+            self.batches.fetch_add(1, Relaxed);
+        }
         self.discovered.fetch_add(n, Relaxed);
         self.progress.discovered.fetch_add(n, Relaxed);
         true

@@ -41,6 +41,9 @@ pub enum Format {
     Cobertura,
     /// GitHub Actions annotations on untested objects.
     Github,
+    /// A shard's results for `pgtap-scan merge` (`crate::partial`): written by the scan
+    /// itself, not by [`render`].
+    Partial,
 }
 
 /// A format's name, the names it is also accepted under, what it is and what it needs.
@@ -203,6 +206,17 @@ pub const FORMATS: &[FormatInfo] = &[
         file_line: None,
         coverage_line: false,
     },
+    FormatInfo {
+        name: "partial",
+        format: Format::Partial,
+        aliases: &[],
+        help: "A shard's results (--shard K/N) for pgtap-scan merge, which writes the report \
+               (format version 1, see the README).",
+        needs: Needs::Nothing,
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
 ];
 
 impl Format {
@@ -284,6 +298,10 @@ pub fn render(
         Format::Lcov => lcov::render(report, w),
         Format::Cobertura => cobertura::render(report, w),
         Format::Github => github::render(report, w),
+        Format::Partial => Err(io::Error::other(
+            "a partial is written by a shard's scan (pgtap-scan --shard K/N --format partial), \
+             not drawn from a report",
+        )),
     }
 }
 
@@ -411,6 +429,7 @@ mod tests {
             Format::Lcov,
             Format::Cobertura,
             Format::Github,
+            Format::Partial,
         ];
         assert_eq!(FORMATS.len(), all.len());
         for f in all {

@@ -32,6 +32,9 @@ pub(super) struct Aggregator<'o> {
     /// borrowed `Name` costs nothing to keep), turned into the sorted maps at the end.
     by_function: ahash::AHashMap<crate::model::Name, u64>,
     by_kind: ahash::AHashMap<&'static str, u64>,
+    /// For a shard's partial: the messages not tied to a file's result, which a merge
+    /// cannot derive again from the files (`None`: not kept).
+    outside: Option<Vec<Message>>,
 }
 
 /// What the aggregator holds once every file is in: the report's parts but `stats`.
@@ -97,7 +100,38 @@ impl<'o> Aggregator<'o> {
             messages_omitted: 0,
             by_function: ahash::AHashMap::default(),
             by_kind: ahash::AHashMap::default(),
+            outside: None,
         }
+    }
+
+    /// Keeps the messages not tied to a file's result from now on (see [`Self::take_outside`]).
+    pub(super) fn keep_outside(&mut self) {
+        self.outside = Some(Vec::new());
+    }
+
+    /// The messages kept by [`Self::keep_outside`].
+    pub(super) fn take_outside(&mut self) -> Vec<Message> {
+        self.outside.take().unwrap_or_default()
+    }
+
+    /// A message not tied to a file's result: discovery, a file that cannot be read, the
+    /// settings. A shard's partial keeps these; the rest a merge derives from the files.
+    pub(super) fn outside_message(
+        &mut self,
+        severity: Severity,
+        path: Option<String>,
+        line: Option<u32>,
+        text: String,
+    ) {
+        if let Some(kept) = &mut self.outside {
+            kept.push(Message {
+                severity,
+                path: path.clone(),
+                line,
+                text: text.clone(),
+            });
+        }
+        self.message(severity, path, line, text);
     }
 
     pub(super) fn message(
@@ -135,7 +169,7 @@ impl<'o> Aggregator<'o> {
     pub(super) fn event(&mut self, event: Event<FileResult>) {
         match event {
             Event::Warning { path, message } => {
-                self.message(
+                self.outside_message(
                     Severity::Warning,
                     path.map(|p| p.display().to_string()),
                     None,
@@ -143,7 +177,7 @@ impl<'o> Aggregator<'o> {
                 );
             }
             Event::Skipped { path, reason } => {
-                self.message(
+                self.outside_message(
                     Severity::Warning,
                     Some(path.display().to_string()),
                     None,
@@ -151,7 +185,7 @@ impl<'o> Aggregator<'o> {
                 );
             }
             Event::Unscanned { path, message } => {
-                self.message(
+                self.outside_message(
                     Severity::Error,
                     path.map(|p| p.display().to_string()),
                     None,
@@ -162,7 +196,7 @@ impl<'o> Aggregator<'o> {
                 let path = outcome.path.clone();
                 match outcome.into_result() {
                     Ok(result) => self.fold(path, result),
-                    Err(e) => self.message(
+                    Err(e) => self.outside_message(
                         Severity::Error,
                         Some(path.display().to_string()),
                         None,
@@ -189,7 +223,7 @@ impl<'o> Aggregator<'o> {
         }
     }
 
-    fn fold(&mut self, path: PathBuf, result: FileResult) {
+    pub(super) fn fold(&mut self, path: PathBuf, result: FileResult) {
         let shown = path.display().to_string();
         let s = &mut self.summary;
         s.files += 1;

@@ -42,6 +42,8 @@ pub struct ScanConfig {
     pub include_dirs: Vec<PathBuf>,
     /// Parse files that look binary too (`--binary`); by default they are skipped.
     pub binary: bool,
+    /// `--shard k/n`: read only this shard's files (every file is still discovered).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Default for ScanConfig {
@@ -56,6 +58,7 @@ impl Default for ScanConfig {
             cache_dir: None,
             include_dirs: Vec::new(),
             binary: false,
+            shard: None,
         }
     }
 }

@@ -8,14 +8,17 @@
 //! - `run`: running one ([`run`], [`scan`]) and what it tells an [`Observer`] as it goes;
 //! - `aggregate`: the one owner of the results while files arrive (counts, messages, plan
 //!   verdicts, the coverage database);
+//! - `merge`: a shard's scan for its partial, and the merge of partials into one report;
 //! - [`report`]: the report model every format reads ([`ScanReport`] and its parts).
 
 mod aggregate;
 mod config;
+mod merge;
 pub mod report;
 mod run;
 
 pub use config::{ScanConfig, StreamingMode, STREAMING_AUTO_THRESHOLD};
+pub use merge::{merge, partial_header, partial_settings, scan_shard, MergeInput};
 pub use report::{
     FileReport, Message, PlanMismatch, PlanSummary, ScanReport, Severity, Stats, Summary,
     MAX_MESSAGES, REPORT_VERSION,

@@ -46,6 +46,29 @@ pub fn scan(
     progress: Arc<Progress>,
     observer: &mut dyn Observer,
 ) -> ScanReport {
+    scan_parts(cfg, cancel, progress, observer, false).0
+}
+
+/// What a shard's partial needs besides its files and the report: what a merge cannot
+/// derive again from the files.
+#[derive(Default)]
+pub(super) struct ShardParts {
+    /// Messages not tied to a file's result.
+    pub outside: Vec<super::report::Message>,
+    pub include_verdicts: Vec<crate::includes::Verdict>,
+    pub include_warnings: Vec<crate::includes::Warning>,
+    /// The digest of every discovered path (see [`crate::shard::FileListDigest`]).
+    pub file_list: String,
+}
+
+/// [`scan`], and with `keep` what a shard's partial needs.
+pub(super) fn scan_parts(
+    cfg: &ScanConfig,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    observer: &mut dyn Observer,
+    keep: bool,
+) -> (ScanReport, Option<ShardParts>) {
     let started = Instant::now();
     let initial_heap = pipeline::alloc::current();
     pipeline::alloc::reset_peak();
@@ -65,6 +88,8 @@ pub fn scan(
     let threads = requested.min(max_threads);
     let extractor = Extractor::new(cfg.extract.clone())
         .with_limits(token_limits(cfg.max_memory_bytes, threads));
+    // Every discovered path, for the shard's partial report (see `crate::shard`).
+    let file_list = Arc::new(crate::shard::FileListDigest::default());
     let pcfg = PipelineConfig {
         threads,
         batch_size: cfg.batch_size.max(1),
@@ -72,10 +97,20 @@ pub fn scan(
         cancel: Arc::clone(&cancel),
         progress: Arc::clone(&progress),
         binary: cfg.binary,
+        select: cfg.shard.map(|shard| {
+            let list = Arc::clone(&file_list);
+            pipeline::Select(Arc::new(move |path: &std::path::Path| {
+                list.add(path);
+                shard.owns(path)
+            }))
+        }),
     };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
+    if keep {
+        agg.keep_outside();
+    }
     if threads < requested {
-        agg.message(
+        agg.outside_message(
             Severity::Warning,
             None,
             None,
@@ -103,6 +138,7 @@ pub fn scan(
         |event| agg.event(event),
     );
     let mut cancelled = pstats.cancelled;
+    let (mut include_verdicts, mut include_warnings) = (Vec::new(), Vec::new());
     if !cancelled {
         let checked = crate::includes::check(
             agg.take_runners(),
@@ -119,8 +155,13 @@ pub fn scan(
             },
         );
         cancelled |= checked.cancelled;
+        if keep {
+            include_verdicts = checked.verdicts.clone();
+            include_warnings = checked.warnings.clone();
+        }
         agg.record_includes(checked);
     }
+    let outside = agg.take_outside();
     let Aggregated {
         summary,
         files,
@@ -158,7 +199,7 @@ pub fn scan(
         cache_hash_hits: pstats.cache.hash_hits,
         cache_misses: pstats.cache.misses,
     };
-    ScanReport {
+    let report = ScanReport {
         version: REPORT_VERSION,
         files,
         summary,
@@ -167,7 +208,14 @@ pub fn scan(
         messages,
         messages_omitted,
         schema: None,
-    }
+    };
+    let parts = keep.then(|| ShardParts {
+        outside,
+        include_verdicts,
+        include_warnings,
+        file_list: file_list.value(),
+    });
+    (report, parts)
 }
 
 /// The memory a parse thread is counted for when the budget limits `-j`.

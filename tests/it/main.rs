@@ -29,4 +29,5 @@ mod reports;
 mod schema_coverage;
 mod schema_fixtures;
 mod schema_props;
+mod shard;
 mod signals;

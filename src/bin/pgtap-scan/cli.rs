@@ -20,6 +20,8 @@ Examples:
   pgtap-scan tests/ --database-url postgres://ci@localhost/app --fail-under 80,table=100
   pgtap-scan tests/ --schema db/migrations --format github   PR annotations
   pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
+  pgtap-scan tests/ --shard 2/3 --format partial -o shard-2.pgtap   one CI job of three
+  pgtap-scan merge shard-*.pgtap --schema db/migrations --fail-under 80   the merging job
 
 Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, a per-kind gate on a kind
 the universe has none of, or a plan mismatch under --strict); 2 an error (bad flag, missing
@@ -48,6 +50,11 @@ pub enum Command {
     /// List the objects of the schema that no assertion tests, most important first, with
     /// where each is defined. Needs --schema or --database-url.
     Gaps(ScanArgs),
+    /// Merge the partials of every shard (pgtap-scan --shard K/N --format partial -o
+    /// shard-K.pgtap) into the report one scan gives, with the same formats, universe,
+    /// gates and exit codes. PATHS are partial files, or folders whose *.pgtap files are
+    /// read; every shard 1..N must be there exactly once.
+    Merge(ScanArgs),
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -133,6 +140,13 @@ pub struct ScanArgs {
     /// file lines are written as they are aggregated.
     #[arg(long, value_parser = value::streaming_parser(), help_heading = "Performance")]
     pub streaming: Option<StreamingMode>,
+    /// Read only shard K of N (1-based) of the files, placed by a stable hash of each
+    /// path, for CI jobs that split a suite (write --format partial and combine the shards
+    /// with pgtap-scan merge). auto reads the CI's variables (GitLab CI_NODE_INDEX/
+    /// CI_NODE_TOTAL, CircleCI, Buildkite, Semaphore, Azure Pipelines) and is an error when
+    /// none is set.
+    #[arg(long, value_name = "K/N|auto", help_heading = "Performance")]
+    pub shard: Option<String>,
     /// Keep per-file results in DIR and skip files that have not changed since the last run
     /// (same size and mtime: not read; same content: not parsed). Created if missing; a
     /// cache from another version or other extraction options is ignored and replaced.

@@ -35,6 +35,8 @@ pub struct FileConfig {
     pub max_memory: Option<Size>,
     pub streaming: Option<String>,
     pub cache: Option<PathBuf>,
+    /// `--shard`: `"2/3"` or `"auto"`.
+    pub shard: Option<String>,
     pub format: Option<String>,
     pub search_path: Option<Vec<String>>,
     /// Schemas pgTAP may be installed in (qualified calls elsewhere are not pgTAP's).

@@ -93,10 +93,11 @@ impl Observer for CliObserver<'_> {
 
 fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
-    let (args, gaps_only) = match cli.command {
-        Some(cli::Command::Scan(a)) => (a, false),
-        Some(cli::Command::Gaps(a)) => (a, true),
-        None => (cli.scan, false),
+    let (args, command) = match cli.command {
+        Some(cli::Command::Scan(a)) => (a, plan::Command::Scan),
+        Some(cli::Command::Gaps(a)) => (a, plan::Command::Gaps),
+        Some(cli::Command::Merge(a)) => (a, plan::Command::Merge),
+        None => (cli.scan, plan::Command::Scan),
     };
     if args.list_functions {
         let mut out = std::io::stdout().lock();
@@ -106,7 +107,8 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     messages.set_quiet(args.quiet);
-    let mut plan = Plan::new(args, gaps_only, messages)?;
+    let mut plan = Plan::new(args, command, messages)?;
+    let partial = plan.format == report::Format::Partial;
     // Without handlers a signal would kill the process mid-write; with them the run drains
     // and exits with the signal's code (see `signals`).
     let cancel = Arc::new(AtomicBool::new(false));
@@ -117,9 +119,18 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     // nothing, so a signal ends the process at once.
     signals::immediate(true);
     test_hook::pause("universe", Some(&cancel));
+    // A shard's partial names its universe (the merge measures against it); a shard reads
+    // it only for what changes extraction (the universe's role helpers, with references).
+    let universe_digest = if partial || plan.merging {
+        universe_digest(plan.universe.as_ref())
+    } else {
+        String::new()
+    };
     let universe = match &plan.universe {
-        None => None,
-        Some(spec) => Some(load_universe(spec, &plan, messages)?),
+        Some(spec) if !partial || plan.scan.extract.references => {
+            Some(load_universe(spec, &plan, messages)?)
+        }
+        _ => None,
     };
     signals::immediate(false);
     if let Some(sig) = signals::received() {
@@ -150,7 +161,30 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         write_error: None,
     };
     test_hook::pause("scan", Some(&cancel));
-    let report = scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut observer);
+    if partial {
+        drop(observer);
+        return write_partial(
+            &plan,
+            &universe_digest,
+            cancel,
+            counters,
+            progress,
+            out,
+            messages,
+        );
+    }
+    let report = if plan.merging {
+        match merge_partials(&plan, &universe_digest, &mut observer) {
+            Ok(report) => report,
+            Err(e) => {
+                drop(observer);
+                out.discard();
+                return Err(e);
+            }
+        }
+    } else {
+        scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut observer)
+    };
     let write_error = observer.write_error.take();
     if let Some(p) = progress {
         p.finish();
@@ -166,7 +200,20 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
         return Err(anyhow::Error::new(e).context("writing the report"));
     }
-    if report.summary.files == 0 {
+    // A shard may hold none of a small tree's files: only an empty tree is "nothing found".
+    let nothing_found = match plan.scan.shard {
+        Some(_) => report.stats.files_discovered == 0,
+        None => report.summary.files == 0,
+    };
+    if nothing_found && plan.merging && !plan.allow_empty {
+        out.discard();
+        anyhow::bail!(
+            "the shards found no test file ({} discovered); a CI job pointed at the wrong \
+             folder would pass: if nothing to scan is expected, pass --allow-empty",
+            report.stats.files_discovered
+        );
+    }
+    if report.summary.files == 0 && (nothing_found || report.stats.files_failed > 0) {
         if report.stats.files_failed > 0 {
             // Nothing could be read (the errors are on stderr): an empty report would only
             // look like a result.
@@ -266,6 +313,176 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         messages.info(line);
     }
     Ok(code)
+}
+
+/// `--format partial`: the shard's scan, each of its files written as it is aggregated,
+/// then the trailer; the file is renamed into place only when complete.
+fn write_partial(
+    plan: &Plan,
+    universe: &str,
+    cancel: Arc<AtomicBool>,
+    counters: Arc<pipeline::Progress>,
+    progress: Option<Progress>,
+    mut out: output::Output,
+    messages: &mut Messages,
+) -> anyhow::Result<ExitCode> {
+    use pgtap_scan::partial::Writer;
+
+    struct PartialObserver<'m, 'w> {
+        messages: &'m Messages,
+        writer: Writer<&'w mut dyn Write>,
+        error: Option<std::io::Error>,
+    }
+    impl Observer for PartialObserver<'_, '_> {
+        fn message(&mut self, m: &Message) {
+            match m.severity {
+                Severity::Error => self.messages.error(&m.to_string()),
+                Severity::Warning => self.messages.warning(&m.to_string()),
+            }
+        }
+        fn file(&mut self, f: &FileReport) {
+            if self.error.is_none() {
+                if let Err(e) = self.writer.file(&f.path, &f.result) {
+                    self.error = Some(e);
+                }
+            }
+        }
+    }
+
+    let header = scan::partial_header(&plan.scan, universe);
+    let shard = header.shard;
+    let writer = Writer::new(out.writer(), &header).context("writing the partial")?;
+    let mut observer = PartialObserver {
+        messages,
+        writer,
+        error: None,
+    };
+    let (report, trailer) = scan::scan_shard(&plan.scan, cancel, counters, &mut observer);
+    let PartialObserver { writer, error, .. } = observer;
+    if let Some(p) = progress {
+        p.finish();
+        messages.clear_bar();
+    }
+    if let Some(sig) = signals::received() {
+        return Ok(interrupted(Some(out), sig, messages));
+    }
+    if trailer.files_discovered == 0 && report.stats.files_failed == 0 && !plan.allow_empty {
+        out.discard();
+        anyhow::bail!(
+            "no test files found in {} (looked for {}); a CI job pointed at the wrong folder \
+             would pass: if nothing to scan is expected, pass --allow-empty",
+            describe_roots(&plan.scan.discovery.roots),
+            plan.scan
+                .discovery
+                .extensions
+                .iter()
+                .map(|e| format!("*.{e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let written = match error {
+        Some(e) => Err(e),
+        None => writer.finish(trailer).map(drop),
+    };
+    if let Err(e) = written {
+        out.discard();
+        return Err(anyhow::Error::new(e).context("writing the partial"));
+    }
+    out.commit()?;
+    if plan.stats {
+        stats::print(&report, messages);
+    }
+    messages.info(&format!(
+        "shard {shard}: {} of {} files; merge every shard with pgtap-scan merge",
+        report.stats.files_parsed + report.stats.files_failed + report.stats.files_skipped,
+        report.stats.files_discovered
+    ));
+    // Read errors make the merge fail too; plan mismatches and gates are the merge's.
+    if report.stats.files_failed > 0 || report.stats.inputs_not_scanned > 0 {
+        return Ok(ExitCode::Error);
+    }
+    Ok(ExitCode::Success)
+}
+
+/// `pgtap-scan merge`: the partials named (files, or folders of `*.pgtap` files) into one
+/// report.
+fn merge_partials(
+    plan: &Plan,
+    universe: &str,
+    observer: &mut dyn Observer,
+) -> anyhow::Result<ScanReport> {
+    let mut inputs = Vec::new();
+    for path in &plan.scan.discovery.roots {
+        let files = if path.is_dir() {
+            let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("{}: cannot read the folder", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "pgtap") && p.is_file())
+                .collect();
+            if found.is_empty() {
+                anyhow::bail!("{}: no *.pgtap partial in this folder", path.display());
+            }
+            found.sort();
+            found
+        } else {
+            vec![path.clone()]
+        };
+        for f in files {
+            let file = std::fs::File::open(&f)
+                .with_context(|| format!("{}: cannot open the partial", f.display()))?;
+            inputs.push(scan::MergeInput {
+                name: f.display().to_string(),
+                input: file,
+            });
+        }
+    }
+    let expect = scan::partial_settings(&plan.scan, universe);
+    scan::merge(inputs, &expect, observer).map_err(anyhow::Error::msg)
+}
+
+/// What names the universe in a partial's header: `none`, `database`, or a digest of the
+/// migration files (their paths and bytes, in path order). A path that cannot be read is
+/// named as such in the digest: the merge, which reads the universe, says what is wrong.
+fn universe_digest(spec: Option<&pgtap_scan::config::UniverseSpec>) -> String {
+    use pgtap_scan::config::UniverseSpec;
+    fn collect(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        match std::fs::read_dir(p) {
+            Ok(entries) => {
+                for e in entries.flatten() {
+                    let e = e.path();
+                    if e.is_dir() || e.extension().is_some_and(|x| x == "sql") {
+                        collect(&e, out);
+                    }
+                }
+            }
+            Err(_) => out.push(p.to_path_buf()),
+        }
+    }
+    match spec {
+        None => "none".to_string(),
+        Some(UniverseSpec::Database { .. }) => "database".to_string(),
+        Some(UniverseSpec::Migrations(paths)) => {
+            let mut files = Vec::new();
+            for p in paths {
+                collect(p, &mut files);
+            }
+            files.sort();
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for f in &files {
+                h.update(f.display().to_string().as_bytes());
+                h.update(b"\0");
+                match std::fs::read(f) {
+                    Ok(bytes) => {
+                        h.update(&(bytes.len() as u64).to_le_bytes());
+                        h.update(&bytes);
+                    }
+                    Err(e) => h.update(format!("unreadable {e}").as_bytes()),
+                }
+            }
+            format!("migrations:{:016x}", h.digest())
+        }
+    }
 }
 
 /// A signal arrived: the partial report is dropped, the exit code is 128 + the signal.

@@ -40,6 +40,16 @@ pub struct Plan {
     pub strict: bool,
     /// `--allow-empty`: no test file found is not an error.
     pub allow_empty: bool,
+    /// `pgtap-scan merge`: the paths are the shards' partials.
+    pub merging: bool,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Scan,
+    Gaps,
+    Merge,
 }
 
 /// `supabase/migrations`, `db\\schema.sql`, `./x`: not a PostgreSQL schema name (which
@@ -63,10 +73,10 @@ fn list(items: &[&str], conjunction: &str) -> String {
 }
 
 impl Plan {
-    /// Flags over the config file over defaults; `gaps_only` for `pgtap-scan gaps`.
-    pub fn new(args: ScanArgs, gaps_only: bool, messages: &Messages) -> Result<Plan> {
-        let mut plan = merge(args, messages)?;
-        plan.gaps_only = gaps_only;
+    /// Flags over the config file over defaults, for `command`.
+    pub fn new(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> {
+        let mut plan = merge(args, command, messages)?;
+        plan.gaps_only = command == Command::Gaps;
         plan.check_format()?;
         Ok(plan)
     }
@@ -127,7 +137,26 @@ fn config_file(args: &ScanArgs) -> Result<(FileConfig, Option<PathBuf>)> {
     })
 }
 
-fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
+fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> {
+    let merging = command == Command::Merge;
+    if merging {
+        if args.paths.is_empty() {
+            bail!(
+                "merge needs the shards' partials: pgtap-scan merge shard-*.pgtap (files, or \
+                 folders holding *.pgtap files)"
+            );
+        }
+        if args.shard.is_some() {
+            bail!("--shard is for each shard's scan; merge reads every shard's partial");
+        }
+        if args.format == Some(Format::Partial) {
+            bail!("merge --format partial: merge writes the report of the whole suite; pick another format");
+        }
+        if args.cache.is_some() {
+            bail!("--cache is for the shards' scans; merge reads no test file");
+        }
+    }
+    let flag_gates = !args.fail_under.is_empty();
     let (file, file_path) = config_file(&args)?;
     let file_name = file_path
         .as_deref()
@@ -136,6 +165,10 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
         .to_string();
     let format = match (args.format, file.format.as_deref()) {
         (Some(f), _) => f,
+        // The config's format is the report's: a merge writes it, its shards a partial.
+        (None, Some(name)) if merging && value::format(name) == Some(Format::Partial) => {
+            Format::Text
+        }
         (None, Some(name)) => match value::format(name) {
             Some(f) => f,
             None => bail!(
@@ -193,6 +226,20 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
         args.search_path
     };
     let threads = or(args.threads, file.threads, 0);
+    let shard = match (
+        args.shard.as_deref(),
+        file.shard.as_deref().filter(|_| !merging),
+    ) {
+        (Some(spec), _) => Some(
+            value::shard(spec, |k| std::env::var(k).ok())
+                .map_err(|e| anyhow::anyhow!("--shard {e}"))?,
+        ),
+        (None, Some(spec)) => Some(
+            value::shard(spec, |k| std::env::var(k).ok())
+                .map_err(|e| anyhow::anyhow!("{file_name}: shard = {e}"))?,
+        ),
+        (None, None) => None,
+    };
     let universe = match (args.schema.is_empty(), args.database_url) {
         (false, Some(_)) => bail!("--schema and --database-url: give one universe, not both"),
         (false, None) => Some(UniverseSpec::Migrations(args.schema)),
@@ -265,9 +312,20 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
         }
         gates
     };
-    if !gates.is_empty() && universe.is_none() {
+    if !gates.is_empty() && universe.is_none() && format != Format::Partial {
         bail!(
             "--fail-under needs a universe to measure against: add --schema PATH or --database-url"
+        );
+    }
+    // Gates belong to the merge: a shard holds part of the suite.
+    let mut gates = gates;
+    if format == Format::Partial && !flag_gates {
+        gates.clear();
+    }
+    if (shard.is_some() || format == Format::Partial) && !gates.is_empty() {
+        bail!(
+            "--fail-under with --shard: a shard holds part of the suite, and a gate never \
+             passes on missing data; gate the merged report (pgtap-scan merge ... --fail-under)"
         );
     }
     // `-o -` is stdout, as for most tools; not a file named `-`.
@@ -352,6 +410,7 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
                 args.include_dir
             },
             binary: args.binary || file.binary.unwrap_or(false),
+            shard,
         },
         format,
         output,
@@ -360,6 +419,7 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
         color,
         strict: args.strict || file.strict.unwrap_or(false),
         allow_empty: args.allow_empty || file.allow_empty.unwrap_or(false),
+        merging,
     })
 }
 

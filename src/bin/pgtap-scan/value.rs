@@ -114,6 +114,19 @@ pub fn file_gates(f: &FailUnder) -> Result<Vec<Gate>, String> {
     }
 }
 
+/// `--shard` and `shard =`: `k/n` (1-based) or `auto` (the CI's variables, read from
+/// `var`).
+pub fn shard(
+    spec: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<pgtap_scan::shard::Shard, String> {
+    if spec.trim().eq_ignore_ascii_case("auto") {
+        pgtap_scan::shard::Shard::from_ci(var)
+    } else {
+        pgtap_scan::shard::Shard::parse(spec)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
