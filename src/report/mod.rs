@@ -1,6 +1,8 @@
 //! Report formats: one module per format, one enum to choose.
 
+pub mod badge;
 pub mod cobertura;
+pub mod codequality;
 mod common;
 pub mod csv;
 pub mod github;
@@ -10,6 +12,7 @@ pub mod junit;
 pub mod lcov;
 pub mod markdown;
 pub mod ndjson;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};
@@ -31,6 +34,9 @@ pub enum Format {
     Lcov,
     Cobertura,
     Github,
+    Sarif,
+    Codequality,
+    Badge,
 }
 
 /// A format's name, the names it is also accepted under, what it is and what it needs.
@@ -181,6 +187,43 @@ pub const FORMATS: &[FormatInfo] = &[
         file_line: None,
         coverage_line: false,
     },
+    FormatInfo {
+        name: "sarif",
+        format: Format::Sarif,
+        aliases: &[],
+        help: "SARIF 2.1.0: untested objects and stale tests as results, one rule per kind, \
+               for GitHub code scanning.",
+        needs: Needs::Universe {
+            why: "reports untested objects",
+        },
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
+    FormatInfo {
+        name: "codequality",
+        format: Format::Codequality,
+        aliases: &["code-quality", "gitlab"],
+        help: "GitLab Code Quality JSON: an issue on the definition of each untested object.",
+        needs: Needs::Migrations {
+            why: "points GitLab at the migration lines of untested objects",
+        },
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
+    FormatInfo {
+        name: "badge",
+        format: Format::Badge,
+        aliases: &["shields"],
+        help: "A shields.io endpoint badge: the overall schema coverage, coloured by threshold.",
+        needs: Needs::Universe {
+            why: "shows schema coverage",
+        },
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
 ];
 
 impl Format {
@@ -260,6 +303,9 @@ pub fn render(
         Format::Lcov => lcov::render(report, w),
         Format::Cobertura => cobertura::render(report, w),
         Format::Github => github::render(report, w),
+        Format::Sarif => sarif::render(report, w),
+        Format::Codequality => codequality::render(report, w),
+        Format::Badge => badge::render(report, w),
     }
 }
 
@@ -382,6 +428,9 @@ mod tests {
             Format::Lcov,
             Format::Cobertura,
             Format::Github,
+            Format::Sarif,
+            Format::Codequality,
+            Format::Badge,
         ];
         assert_eq!(FORMATS.len(), all.len());
         for f in all {
