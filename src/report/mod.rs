@@ -5,6 +5,7 @@ pub mod cobertura;
 pub mod codequality;
 mod common;
 pub mod csv;
+pub mod fit;
 pub mod github;
 pub mod html;
 pub mod json;
@@ -265,7 +266,7 @@ impl Format {
 }
 
 /// How a report is drawn.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub color: bool,
     /// `pgtap-scan gaps`: the text report lists every gap instead of the summary.
@@ -273,6 +274,22 @@ pub struct RenderOptions {
     /// The terminal's width, when the text report goes to one: a key and its location
     /// that would not fit are put on two lines. `None` (a file, a pipe): one line each.
     pub width: Option<usize>,
+    /// `--max-bytes`: the markdown report is made to fit in this many bytes (whole table
+    /// rows and collapsed sections left out, with a line saying how many); `None`: no
+    /// limit.
+    pub max_bytes: Option<usize>,
+    /// `--changed-files` / `--since`: the GitHub annotations are limited to these files
+    /// (repository-relative paths, as [`changed_path`] writes them); `None`: every file.
+    pub changed_files: Option<std::sync::Arc<ChangedFiles>>,
+}
+
+/// The files a change touches, as [`changed_path`] writes them.
+pub type ChangedFiles = std::collections::BTreeSet<String>;
+
+/// A path as the changed-files list and the annotations compare it: relative to the
+/// working directory when under it, without `./`, with `/` separators.
+pub fn changed_path(path: &str) -> String {
+    common::repo_relative(path.trim()).replace('\\', "/")
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
@@ -287,7 +304,9 @@ pub fn render(
         match format {
             Format::Json => return json::render_gaps(s, w),
             Format::Csv => return csv::render_gaps(s, w),
-            Format::Markdown => return markdown::render_gaps(s, w),
+            Format::Markdown => {
+                return fit::markdown(opts.max_bytes, w, |w| markdown::render_gaps(s, w))
+            }
             // Text lists the gaps itself; GitHub annotations are one per gap already.
             _ => {}
         }
@@ -297,12 +316,12 @@ pub fn render(
         Format::Json => json::render(report, w),
         Format::Ndjson => ndjson::render(report, w),
         Format::Csv => csv::render(report, w),
-        Format::Markdown => markdown::render(report, w),
+        Format::Markdown => fit::markdown(opts.max_bytes, w, |w| markdown::render(report, w)),
         Format::Html => html::render(report, w),
         Format::Junit => junit::render(report, w),
         Format::Lcov => lcov::render(report, w),
         Format::Cobertura => cobertura::render(report, w),
-        Format::Github => github::render(report, w),
+        Format::Github => github::render_with(report, opts.changed_files.as_deref(), w),
         Format::Sarif => sarif::render(report, w),
         Format::Codequality => codequality::render(report, w),
         Format::Badge => badge::render(report, w),

@@ -8,6 +8,7 @@ mod util;
 
 mod behaviour;
 mod cache;
+mod ci_budgets;
 mod ci_formats;
 mod command_line;
 mod config_file;

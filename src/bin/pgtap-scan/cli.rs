@@ -79,6 +79,20 @@ pub struct ScanArgs {
     /// Colour in the text report: auto means a terminal and no NO_COLOR.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Output")]
     pub color: ColorChoice,
+    /// Annotate (--format github) only objects defined in, and stale tests written in,
+    /// the files FILE lists (one path a line, relative to the current directory; - is
+    /// stdin).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub changed_files: Option<PathBuf>,
+    /// Annotate (--format github) only files changed since REF (git diff --name-only
+    /// REF...HEAD); an error outside a git repository.
+    #[arg(long, value_name = "REF", help_heading = "Output")]
+    pub since: Option<String>,
+    /// Fit the markdown report in N bytes: collapsed rows and sections are left out whole,
+    /// with a line saying how many [default: 65000, under GitHub's 65,536-character
+    /// comment limit; 0: no limit; gaps: no limit].
+    #[arg(long, value_name = "N", value_parser = crate::ci::max_bytes, help_heading = "Output")]
+    pub max_bytes: Option<usize>,
     /// Exit 1 when a file's plan(N) disagrees with the tests found.
     #[arg(long, help_heading = "Output")]
     pub strict: bool,

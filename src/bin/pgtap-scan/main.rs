@@ -2,6 +2,7 @@
 //! Flags and `.pgtap-scan.toml` become a plan in `plan` (read by `value`, one reader per
 //! setting); everything said on stderr goes through `messages`; codes are `ExitCode`s.
 
+mod ci;
 mod cli;
 mod config_file;
 mod exit_code;
@@ -209,6 +210,8 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             color: plan.color,
             gaps_only: plan.gaps_only,
             width: (plan.output.is_none()).then(terminal_width).flatten(),
+            max_bytes: ci::markdown_budget(plan.max_bytes, plan.gaps_only),
+            changed_files: plan.changed_files.clone(),
         },
         &mut Cancellable {
             inner: out.writer(),

@@ -40,6 +40,10 @@ pub struct Plan {
     pub strict: bool,
     /// `--allow-empty`: no test file found is not an error.
     pub allow_empty: bool,
+    /// `--changed-files` / `--since`: the files GitHub annotations are limited to.
+    pub changed_files: Option<std::sync::Arc<pgtap_scan::report::ChangedFiles>>,
+    /// `--max-bytes`, as given (see `ci::markdown_budget`).
+    pub max_bytes: Option<usize>,
 }
 
 /// `supabase/migrations`, `db\\schema.sql`, `./x`: not a PostgreSQL schema name (which
@@ -65,8 +69,21 @@ fn list(items: &[&str], conjunction: &str) -> String {
 impl Plan {
     /// Flags over the config file over defaults; `gaps_only` for `pgtap-scan gaps`.
     pub fn new(args: ScanArgs, gaps_only: bool, messages: &Messages) -> Result<Plan> {
+        let (changed_files, since, max_bytes) = (
+            args.changed_files.clone(),
+            args.since.clone(),
+            args.max_bytes,
+        );
         let mut plan = merge(args, messages)?;
         plan.gaps_only = gaps_only;
+        plan.max_bytes = max_bytes;
+        plan.changed_files = crate::ci::changed_files(
+            changed_files.as_deref(),
+            since.as_deref(),
+            plan.format,
+            messages,
+        )?
+        .map(std::sync::Arc::new);
         plan.check_format()?;
         Ok(plan)
     }
@@ -360,6 +377,8 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
         color,
         strict: args.strict || file.strict.unwrap_or(false),
         allow_empty: args.allow_empty || file.allow_empty.unwrap_or(false),
+        changed_files: None,
+        max_bytes: None,
     })
 }
 
