@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod extract;
 pub mod gaps;
 pub mod gate;
+pub mod ignoring;
 mod includes;
 pub mod lexer;
 pub mod model;

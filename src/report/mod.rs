@@ -365,6 +365,44 @@ pub(crate) fn behaviour_line(b: &crate::behaviour::resolve::Behaviour) -> String
     s
 }
 
+/// One line on what was left out on purpose (`ignore`, `--ignore`, `-- pgtap-scan:
+/// ignore`, `--exclude-from-overall`), or `None` when nothing was.
+pub(crate) fn ignored_line(s: &crate::gaps::SchemaCoverage) -> Option<String> {
+    use crate::gaps::IgnoreSource;
+    let mut parts = Vec::new();
+    if !s.ignored.is_empty() {
+        let by = |src: IgnoreSource| s.ignored.iter().filter(|i| i.source == src).count();
+        let sources: Vec<String> = [
+            (IgnoreSource::Config, "by the config's ignore"),
+            (IgnoreSource::Flag, "by --ignore"),
+            (IgnoreSource::Comment, "by `-- pgtap-scan: ignore` comments"),
+        ]
+        .into_iter()
+        .filter_map(|(src, what)| match by(src) {
+            0 => None,
+            n => Some(format!("{n} {what}")),
+        })
+        .collect();
+        parts.push(format!(
+            "{} ignored on purpose, not counted ({})",
+            count(s.ignored.len() as u64, "object", "objects"),
+            sources.join(", ")
+        ));
+    }
+    let excluded = &s.coverage.excluded_from_overall;
+    if !excluded.is_empty() {
+        parts.push(format!(
+            "the overall percentage leaves out {}",
+            excluded
+                .iter()
+                .map(|k| k.plural())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// One line on the RLS matrices.
 pub(crate) fn rls_line(tables: &[crate::behaviour::resolve::RlsTable]) -> String {
     use crate::behaviour::resolve::CellState;

@@ -22,6 +22,7 @@ mod gaps;
 mod gates;
 mod hostile;
 mod html;
+mod ignoring;
 mod lexer_props;
 mod live_db;
 mod memory;

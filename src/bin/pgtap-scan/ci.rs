@@ -7,6 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
 
+use pgtap_scan::ignoring::{IgnoreRules, IgnoreSource, Pattern};
 use pgtap_scan::report::{changed_path, fit, ChangedFiles, Format};
 
 /// GitHub refuses a comment body over 65,536 characters. 65,000 bytes leaves 536 for what
@@ -117,6 +118,51 @@ fn git_diff(since: &str) -> Result<Vec<String>> {
         .filter(|p| !p.is_empty())
         .map(|p| changed_path(&String::from_utf8_lossy(p)))
         .collect())
+}
+
+/// The ignore rules from the flags and the config file (both count: a repository keeps
+/// its list, a run adds to it); a bad pattern or kind is an error naming where it is.
+pub fn ignore_rules(
+    flag_globs: &[String],
+    flag_kinds: &[String],
+    file_globs: &[String],
+    file_kinds: &[String],
+    file_name: &str,
+) -> Result<IgnoreRules> {
+    let mut patterns = Vec::new();
+    for g in file_globs {
+        patterns.push(
+            Pattern::new(g, IgnoreSource::Config)
+                .map_err(|e| anyhow::anyhow!("{file_name}: ignore = {e}"))?,
+        );
+    }
+    for g in flag_globs {
+        patterns.push(
+            Pattern::new(g, IgnoreSource::Flag).map_err(|e| anyhow::anyhow!("--ignore {e}"))?,
+        );
+    }
+    let mut exclude_from_overall = Vec::new();
+    let kinds = file_kinds
+        .iter()
+        .map(|k| (k, format!("{file_name}: exclude-from-overall")))
+        .chain(
+            flag_kinds
+                .iter()
+                .map(|k| (k, "--exclude-from-overall".to_string())),
+        );
+    for (k, from) in kinds {
+        match pgtap_scan::gate::kind(k.trim()) {
+            Some(kind) => exclude_from_overall.push(kind),
+            None => bail!(
+                "{from}: {k:?} is not an object kind (table, view, function, column, index, ...)"
+            ),
+        }
+    }
+    Ok(IgnoreRules {
+        patterns,
+        comments: true,
+        exclude_from_overall,
+    })
 }
 
 #[cfg(test)]

@@ -235,6 +235,22 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SPEC", help_heading = "Schema coverage")]
     pub fail_under: Vec<String>,
 
+    /// Leave objects whose key matches GLOB out of schema coverage (repeatable; with the
+    /// config's ignore = [...]): index:*_pkey, schema:extensions (and what is in it),
+    /// *:audit.*. Ignored objects are listed as ignored, not counted. A migration line
+    /// with `-- pgtap-scan: ignore` ignores the objects it defines.
+    #[arg(long, value_name = "GLOB", help_heading = "Schema coverage")]
+    pub ignore: Vec<String>,
+    /// Kinds counted per kind but left out of the overall percentage (and the overall
+    /// --fail-under gate), comma-separated: column,index.
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        help_heading = "Schema coverage"
+    )]
+    pub exclude_from_overall: Vec<String>,
+
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]
     pub config: Option<PathBuf>,

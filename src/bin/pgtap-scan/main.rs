@@ -199,6 +199,10 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    let mut report = report;
+    if let Some(s) = &mut report.schema {
+        pgtap_scan::ignoring::apply(s, &plan.ignore, &|f| std::fs::read_to_string(f).ok());
+    }
     let coverage_line = report
         .schema
         .as_ref()

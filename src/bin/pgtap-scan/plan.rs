@@ -44,6 +44,8 @@ pub struct Plan {
     pub changed_files: Option<std::sync::Arc<pgtap_scan::report::ChangedFiles>>,
     /// `--max-bytes`, as given (see `ci::markdown_budget`).
     pub max_bytes: Option<usize>,
+    /// `ignore`, `--ignore`, `-- pgtap-scan: ignore`, `--exclude-from-overall`.
+    pub ignore: pgtap_scan::ignoring::IgnoreRules,
 }
 
 /// `supabase/migrations`, `db\\schema.sql`, `./x`: not a PostgreSQL schema name (which
@@ -287,6 +289,13 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
             "--fail-under needs a universe to measure against: add --schema PATH or --database-url"
         );
     }
+    let ignore = crate::ci::ignore_rules(
+        &args.ignore,
+        &args.exclude_from_overall,
+        file.ignore.as_deref().unwrap_or_default(),
+        file.exclude_from_overall.as_deref().unwrap_or_default(),
+        &file_name,
+    )?;
     // `-o -` is stdout, as for most tools; not a file named `-`.
     let output = args.output.filter(|p| p.as_os_str() != "-");
     if let Some(out) = &output {
@@ -379,6 +388,7 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
         allow_empty: args.allow_empty || file.allow_empty.unwrap_or(false),
         changed_files: None,
         max_bytes: None,
+        ignore,
     })
 }
 
