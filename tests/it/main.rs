@@ -27,6 +27,7 @@ mod lexer_props;
 mod live_db;
 mod memory;
 mod output;
+mod packaging;
 mod plans;
 mod report_schema;
 mod reports;

@@ -48,6 +48,14 @@ pub enum Command {
     /// List the objects of the schema that no assertion tests, most important first, with
     /// where each is defined. Needs --schema or --database-url.
     Gaps(ScanArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    /// (pgtap-scan completions bash > /etc/bash_completion.d/pgtap-scan).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, roff (pgtap-scan man > /usr/local/share/man/man1/pgtap-scan.1).
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]

@@ -6,6 +6,7 @@ mod ci;
 mod cli;
 mod config_file;
 mod exit_code;
+mod generate;
 mod messages;
 mod output;
 mod plan;
@@ -97,6 +98,14 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     let (args, gaps_only) = match cli.command {
         Some(cli::Command::Scan(a)) => (a, false),
         Some(cli::Command::Gaps(a)) => (a, true),
+        Some(cli::Command::Completions { shell }) => {
+            generate::completions(shell, &mut std::io::stdout().lock())?;
+            return Ok(ExitCode::Success);
+        }
+        Some(cli::Command::Man) => {
+            generate::man(&mut std::io::stdout().lock())?;
+            return Ok(ExitCode::Success);
+        }
         None => (cli.scan, false),
     };
     if args.list_functions {
