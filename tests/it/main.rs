@@ -35,3 +35,4 @@ mod schema_coverage;
 mod schema_fixtures;
 mod schema_props;
 mod signals;
+mod supabase;

@@ -13,6 +13,7 @@ mod plan;
 mod progress;
 mod signals;
 mod stats;
+mod supabase;
 mod test_hook;
 mod value;
 

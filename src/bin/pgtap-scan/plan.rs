@@ -235,6 +235,8 @@ fn merge(args: ScanArgs, messages: &Messages) -> Result<Plan> {
             (None, None) => None,
         },
     };
+    // Run with nothing said in a Supabase project: its tests against its migrations.
+    let (paths, universe) = crate::supabase::defaults(paths, universe, messages)?;
     let (schemas, schemas_from) = if args.schemas.is_empty() {
         (file.schemas.clone().unwrap_or_default(), "schemas =")
     } else {
