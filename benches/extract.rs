@@ -4,7 +4,7 @@
 //! file with no pgTAP call at all (the fast path). Reported per file and in MB/s.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use pgtap_scan::extract::Extractor;
+use pgtap_scan::Extractor;
 
 const TABLES: [&str; 6] = ["users", "accounts", "orders", "runs", "steps", "invoices"];
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use pgtap_scan::lexer::tokenize;
+use pgtap_scan::__internals::tokenize;
 
 fn corpus_files() -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");

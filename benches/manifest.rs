@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pgtap_scan::extract::Extractor;
 use pgtap_scan::model::PlanDecl;
+use pgtap_scan::Extractor;
 
 fn tree() -> Option<PathBuf> {
     let from_args = std::env::args()

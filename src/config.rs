@@ -25,6 +25,7 @@ pub struct HelperDecl {
     /// `description`, ... (the same role names as the pgTAP catalog uses); `_` to ignore one.
     #[serde(default)]
     pub args: Vec<String>,
+    /// What the helper tests of the object (`existence`, `rls`, ...); none when unset.
     #[serde(default)]
     pub aspect: Option<Aspect>,
 }
@@ -55,9 +56,11 @@ pub fn builtin_helpers() -> Vec<HelperDecl> {
 }
 
 impl HelperDecl {
+    /// The name without its schema (`rls_enabled`).
     pub fn bare_name(&self) -> &str {
         self.name.rsplit_once('.').map_or(&self.name, |(_, n)| n)
     }
+    /// The schema the name is qualified with, if any (`tests`).
     pub fn schema(&self) -> Option<&str> {
         self.name.rsplit_once('.').map(|(s, _)| s)
     }
@@ -79,9 +82,11 @@ pub struct RoleHelperDecl {
 }
 
 impl RoleHelperDecl {
+    /// The name without its schema (`login_as`).
     pub fn bare_name(&self) -> &str {
         self.name.rsplit_once('.').map_or(&self.name, |(_, n)| n)
     }
+    /// The schema the name is qualified with, if any (`tests`).
     pub fn schema(&self) -> Option<&str> {
         self.name.rsplit_once('.').map(|(s, _)| s)
     }
@@ -105,6 +110,7 @@ pub struct ExtractOptions {
     pub search_path: Vec<String>,
     /// Count assertions written inside comments (marked `commented`).
     pub include_commented: bool,
+    /// The suite's own assertion helpers (`[[helper]]` and the built-in ones).
     pub helpers: Vec<HelperDecl>,
     /// Schemas pgTAP may be installed in: a call qualified with another schema
     /// (`rbac.has_role(..)`) is that schema's own function, not pgTAP's. Unqualified calls
@@ -152,7 +158,9 @@ pub enum UniverseSpec {
     /// who gave the URL (a password from `PGPASSWORD` does not go to a host only a config
     /// file named, unless the user opts in).
     Database {
+        /// The connection URL or `key=value` string; `None`: the PG* environment variables.
         url: Option<String>,
+        /// Who gave the URL (a flag or a config file).
         source: UrlSource,
     },
 }

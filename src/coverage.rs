@@ -66,11 +66,15 @@ pub enum Role {
 pub struct ObjectLocation {
     /// Shared between every location in the same file (one allocation per path).
     pub file: Arc<str>,
+    /// The 1-based line of the assertion call.
     pub line: u32,
+    /// The 1-based column of the call, in characters.
     pub column: u32,
     /// `top`, `do` or `body:<function>`.
     pub context: Arc<str>,
+    /// The assertion function (`has_table`, ...).
     pub function: Arc<str>,
+    /// How the assertion relates to the object.
     pub role: Role,
     /// A negated existence assertion: the object must not exist.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -80,7 +84,9 @@ pub struct ObjectLocation {
 /// Everything the suite asserts about one object: an entry of the JSON report's `objects`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectCoverage {
+    /// Its key (`table:app.users`).
     pub key: String,
+    /// Its kind.
     pub kind: ObjectKind,
     /// `None` for objects outside schemas (schemas, roles, extensions, languages).
     pub schema: Option<String>,
@@ -151,7 +157,9 @@ pub struct KindStatistics {
 /// An object among the most tested.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TopObject {
+    /// Its key.
     pub key: String,
+    /// Positive assertions about it.
     pub assertions: u64,
     /// Distinct assertion functions.
     pub functions: u64,
@@ -160,9 +168,11 @@ pub struct TopObject {
 /// Files that contain no assertion at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EmptyFiles {
+    /// How many files (all of them, even when `paths` is cut).
     pub count: u64,
     /// Sorted; in streaming mode only the first [`STREAMING_EMPTY_FILES`] by path.
     pub paths: Vec<String>,
+    /// Whether `paths` was cut (streaming mode).
     pub truncated: bool,
 }
 
@@ -203,11 +213,15 @@ pub struct Statistics {
     /// Structural assertions not attributed: dynamic names, ambiguous readings, calls
     /// PostgreSQL would reject.
     pub unattributed: u64,
+    /// Per object kind named.
     pub by_kind: BTreeMap<ObjectKind, KindStatistics>,
     /// All assertions per aspect (behavioural ones included).
     pub by_aspect: BTreeMap<Aspect, u64>,
+    /// The most tested objects, most assertions first (at most [`TOP_OBJECTS`]).
     pub top_objects: Vec<TopObject>,
+    /// Files with no assertion.
     pub files_without_assertions: EmptyFiles,
+    /// How varied the assertions are.
     pub diversity: Diversity,
 }
 
@@ -216,14 +230,15 @@ pub struct Statistics {
 pub struct Database {
     /// Sorted by key.
     pub objects: Vec<ObjectCoverage>,
+    /// Totals over the suite.
     pub statistics: Statistics,
     /// Calls whose reading pgTAP decides at run time: not attributed here, but a known
-    /// schema can decide them (see [`crate::gaps`]). The first [`MAX_AMBIGUOUS`] by file
+    /// schema can decide them ([`crate::scan::ScanReport::with_universe`]). The first [`MAX_AMBIGUOUS`] by file
     /// and line are kept, sorted.
     #[serde(skip)]
     pub ambiguous: Vec<AmbiguousCall>,
     /// The suite's behavioural references, folded; held against a universe by
-    /// [`crate::gaps`].
+    /// [`crate::scan::ScanReport::with_universe`].
     #[serde(skip)]
     pub behaviour: crate::behaviour::db::Database,
 }
@@ -237,9 +252,13 @@ pub const MAX_AMBIGUOUS: usize = 10_000;
 pub struct AmbiguousCall {
     /// The object each reading would mean.
     pub readings: Vec<String>,
+    /// The assertion function.
     pub function: String,
+    /// What the function tests, from the catalog.
     pub aspect: Option<Aspect>,
+    /// The file the call is in.
     pub file: String,
+    /// The 1-based line of the call.
     pub line: u32,
 }
 

@@ -35,14 +35,18 @@ const ALWAYS_THERE: &[&str] = &["schema:public", "extension:plpgsql"];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UniverseSource {
+    /// Read from migration files (`--schema`).
     Migrations,
+    /// Read from a live database's catalog (`--database-url`).
     Database,
 }
 
 /// Objects in the universe, tested, and their share.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Ratio {
+    /// Objects in the universe (of the kind, or all).
     pub objects: u64,
+    /// Of those, the ones tested under the coverage mode.
     pub tested: u64,
     /// 0..=100, one decimal; 100 when there are no objects.
     pub percent: f64,
@@ -70,7 +74,9 @@ pub fn percent(tested: u64, objects: u64) -> f64 {
 /// The JSON report's `coverage`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Coverage {
+    /// Every object of the universe.
     pub overall: Ratio,
+    /// Per object kind that the universe holds.
     pub by_kind: BTreeMap<ObjectKind, Ratio>,
     /// Kinds counted in `by_kind` but left out of `overall` (`--exclude-from-overall`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -92,8 +98,10 @@ pub enum CoverageMode {
 }
 
 impl CoverageMode {
+    /// The names [`CoverageMode::parse`] takes (its spelling `behavioral` aside), for messages.
     pub const NAMES: &'static [&'static str] = &["structural", "behavioural", "any"];
 
+    /// The mode a name means (`structural`, `behavioural` or `behavioral`, `any`).
     pub fn parse(s: &str) -> Option<CoverageMode> {
         match s {
             "structural" => Some(CoverageMode::Structural),
@@ -103,6 +111,7 @@ impl CoverageMode {
         }
     }
 
+    /// The name, as `--coverage` takes it and the JSON report writes it.
     pub fn name(self) -> &'static str {
         match self {
             CoverageMode::Structural => "structural",
@@ -115,8 +124,11 @@ impl CoverageMode {
 /// An untested object of the universe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Gap {
+    /// Its key.
     pub key: String,
+    /// Its kind.
     pub kind: ObjectKind,
+    /// Where the migrations (last) define it.
     pub defined_at: Location,
     /// What the tests do with it that does not count under the coverage mode:
     /// `exercised` (run by the tests, not asserted structurally: `--coverage structural`),
@@ -141,9 +153,13 @@ pub enum IgnoreSource {
 /// An object of the universe left out of coverage, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ignored {
+    /// The object's key.
     pub key: String,
+    /// Its kind.
     pub kind: ObjectKind,
+    /// Where the universe defines it.
     pub defined_at: Location,
+    /// Which rule left it out.
     pub source: IgnoreSource,
     /// The pattern that matched (not for comments).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,10 +171,13 @@ pub struct Ignored {
 /// An asserted object the universe does not hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stale {
+    /// The key as the assertions name it.
     pub key: String,
+    /// Its kind.
     pub kind: ObjectKind,
     /// Only `hasnt_*` assertions name it: they pass, perhaps by accident.
     pub only_absent: bool,
+    /// Where it is asserted.
     pub locations: Vec<ObjectLocation>,
 }
 
@@ -166,14 +185,18 @@ pub struct Stale {
 /// `universe_source`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SchemaCoverage {
+    /// Migrations or a live database.
     pub universe_source: UniverseSource,
+    /// Tested objects overall and per kind.
     pub coverage: Coverage,
     /// Most important first (see the module docs), then by key.
     pub gaps: Vec<Gap>,
+    /// Asserted objects the universe does not hold, by key.
     pub stale: Vec<Stale>,
     /// Ambiguous calls (`has_index`, ...) the schema decided (one reading exists) and
     /// could not decide.
     pub ambiguous_decided: u64,
+    /// See `ambiguous_decided`.
     pub ambiguous_undecided: u64,
     /// Per universe object: tested aspects, for reports that list the universe.
     #[serde(skip)]
@@ -194,11 +217,15 @@ pub struct SchemaCoverage {
 /// A universe object with what the suite tests of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UniverseEntry {
+    /// Its key.
     pub key: String,
+    /// Its kind.
     pub kind: ObjectKind,
+    /// Where it is (last) defined.
     pub defined_at: Location,
     /// Positive assertions (through its own key, a bare function name or a relation key).
     pub assertions: u64,
+    /// The aspects its positive assertions test (`existence`, `type`, ...), sorted.
     pub aspects: Vec<Aspect>,
     /// Exercised by the tests' SQL (named, or a fired trigger, an applied policy).
     pub exercised: bool,

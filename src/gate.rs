@@ -19,7 +19,9 @@ pub struct Gate {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("--fail-under {spec:?}: {reason}")]
 pub struct GateError {
+    /// The spec as given.
     pub spec: String,
+    /// What is wrong with it, in words for a user.
     pub reason: String,
 }
 
@@ -86,9 +88,13 @@ pub fn from_parts<'a>(
 /// A gate that was not met.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shortfall {
+    /// The gate.
     pub gate: Gate,
+    /// The percent reached (one decimal, as printed).
     pub percent: f64,
+    /// Objects tested (of the kind, or all).
     pub tested: u64,
+    /// Objects in the universe (of the kind, or all).
     pub objects: u64,
 }
 

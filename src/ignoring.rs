@@ -25,7 +25,9 @@ pub const COMMENT: &str = "pgtap-scan: ignore";
 /// A checked pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
+    /// The glob as written.
     pub text: String,
+    /// Where it was written.
     pub source: IgnoreSource,
 }
 
@@ -58,6 +60,7 @@ impl Pattern {
         })
     }
 
+    /// Whether the glob matches the whole key.
     pub fn matches(&self, key: &str) -> bool {
         glob(self.text.as_bytes(), key.as_bytes())
     }
@@ -93,6 +96,7 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 /// What to leave out.
 #[derive(Debug, Clone, Default)]
 pub struct IgnoreRules {
+    /// Globs over keys, config and flags.
     pub patterns: Vec<Pattern>,
     /// Read `-- pgtap-scan: ignore` comments on the defining lines of migrations.
     pub comments: bool,
@@ -101,6 +105,7 @@ pub struct IgnoreRules {
 }
 
 impl IgnoreRules {
+    /// No rule at all: [`apply`] changes nothing.
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty() && !self.comments && self.exclude_from_overall.is_empty()
     }

@@ -69,9 +69,13 @@ pub struct Assertion {
     pub kind: Option<ObjectKind>,
     /// Object key (`table:public.users`), when the call names one statically.
     pub object: Option<String>,
+    /// The 1-based line the call starts on.
     pub line: u32,
+    /// The 1-based column the call starts at, in characters.
     pub column: u32,
+    /// Where the call sits: top level, inside a function body, a `DO` block, ...
     pub context: Context,
+    /// The description argument, when it is a literal string.
     pub description: Option<String>,
     /// `existence`, `type`, `privileges`, ... from the catalog (or a helper's declaration).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +92,7 @@ pub struct Assertion {
     /// Other objects the call names (the role of a privilege test, the tables of `fk_ok`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// How the call was matched to a catalog overload (exact, ambiguous, rejected, ...).
     pub resolution: ResolutionKind,
     /// For ambiguous and run-time-decided calls: the object each reading would mean.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -120,18 +125,23 @@ fn is_false(b: &bool) -> bool {
 /// A psql include (`\i`, `\ir`, `\include`, `\include_relative`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Include {
+    /// The included path as written after the meta-command.
     pub path: String,
     /// `\ir` / `\include_relative`: relative to the including file; otherwise to the
     /// directory psql runs in (we take the scan root).
     pub relative: bool,
+    /// The 1-based line of the meta-command.
     pub line: u32,
 }
 
 /// A problem in one file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    /// The 1-based line.
     pub line: u32,
+    /// The 1-based column, in characters.
     pub column: u32,
+    /// What is wrong, in words for a user.
     pub message: String,
 }
 
@@ -140,16 +150,28 @@ pub struct Diagnostic {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum PlanDecl {
     /// `plan(N)`
-    Fixed { count: u64, line: u32 },
+    Fixed {
+        /// The N.
+        count: u64,
+        /// The 1-based line of the call.
+        line: u32,
+    },
     /// `plan(<expression>)`: not a literal count.
-    Dynamic { line: u32 },
+    Dynamic {
+        /// The 1-based line of the call.
+        line: u32,
+    },
     /// `no_plan()`
-    NoPlan { line: u32 },
+    NoPlan {
+        /// The 1-based line of the call.
+        line: u32,
+    },
 }
 
 /// Everything extraction learns from one file (bytes in, this out; no I/O).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FileResult {
+    /// Every assertion call, in source order.
     pub assertions: Vec<Assertion>,
     /// How the file declares its plan. Serialised as `plan_declaration`: the file object's
     /// `plan` is the contract's plain N.
@@ -163,9 +185,13 @@ pub struct FileResult {
     pub tests_inexact: bool,
     /// `runtests()` / `do_tap()` run xUnit functions: the plan is computed at run time.
     pub runs_tests: bool,
+    /// The file calls `finish()`.
     pub finish: bool,
+    /// psql includes, in source order.
     pub includes: Vec<Include>,
+    /// Problems that make the reading wrong or incomplete (unterminated strings, ...).
     pub errors: Vec<Diagnostic>,
+    /// Things read but possibly read wrongly (dynamic names, cut statements, ...).
     pub warnings: Vec<Diagnostic>,
     /// What the file's SQL references (functions, relations, columns, sequences, types),
     /// with the command, the role in effect and the assertion each serves (issue 14).
@@ -180,6 +206,23 @@ pub struct FileResult {
     /// the JSON report (the plan-mismatch message names them).
     #[serde(skip)]
     pub select_calls: Vec<(String, u32)>,
+    /// Objects the file creates for itself (`CREATE TEMP TABLE`, `SELECT .. INTO`, a
+    /// helper function): references to them are the suite's scaffolding, not the schema's.
+    /// Not in the JSON report's files (the behaviour summary counts them).
+    #[serde(skip)]
+    pub created: Vec<Created>,
+}
+
+/// An object a test file creates (see [`FileResult::created`]); names as written, folded
+/// to lower case unless quoted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Created {
+    /// `Relation` (tables, views), `Function`, `Sequence` or `Type`.
+    pub kind: RefKind,
+    /// The schema as written; `None` when unqualified (or `pg_temp`).
+    pub schema: Option<String>,
+    /// The object's name.
+    pub name: String,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -190,10 +233,15 @@ fn is_zero(n: &u64) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefKind {
+    /// A function or procedure call.
     Function,
+    /// A table, view, or other relation in a `FROM`, `JOIN`, or DML target.
     Relation,
+    /// A column of a relation.
     Column,
+    /// A sequence (`nextval('s')`, ...).
     Sequence,
+    /// A type (a cast, a column definition, ...).
     Type,
 }
 
@@ -202,12 +250,19 @@ pub enum RefKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Command {
+    /// `SELECT` (and reads in other commands' `WHERE`).
     Select,
+    /// `INSERT`.
     Insert,
+    /// `UPDATE`.
     Update,
+    /// `DELETE`.
     Delete,
+    /// `MERGE`.
     Merge,
+    /// `TRUNCATE`.
     Truncate,
+    /// `COPY`.
     Copy,
 }
 
@@ -238,9 +293,11 @@ pub enum Outcome {
 /// One thing a test file's SQL references.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reference {
+    /// What the name names.
     pub kind: RefKind,
     /// The schema as written (`app` in `app.users`), `None` when unqualified.
     pub schema: Option<String>,
+    /// The name as written, without its schema.
     pub name: String,
     /// Columns: the relation (as written, `app.users`) when it is unambiguous.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,12 +308,14 @@ pub struct Reference {
     /// Functions: the number of arguments in the call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arity: Option<u32>,
+    /// The 1-based line of the reference.
     pub line: u32,
     /// The role in effect (`SET ROLE`, `set_config('role', ..)`, role helpers); `None`
     /// when no switch is known (the connecting user, or unknown inside a function body).
     pub role: Option<String>,
     /// Index in the file's `assertions` of the assertion this reference serves.
     pub assertion: Option<u32>,
+    /// Whether the assertion asserts the reference or the preceding code exercises it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
     /// Asserted references in SQL an assertion runs: what the assertion expects.

@@ -17,13 +17,13 @@ use std::collections::HashMap;
 
 use crate::config::ExtractOptions;
 use crate::model::{
-    Assertion, Attribution, Command, Context, Diagnostic, FileResult, Include, Name, Outcome,
-    PlanDecl, RefKind, Reference, ResolutionKind,
+    Assertion, Attribution, Command, Context, Created, Diagnostic, FileResult, Include, Name,
+    Outcome, PlanDecl, RefKind, Reference, ResolutionKind,
 };
 use crate::object::{Aspect, ObjectKind};
 
 /// Bump when the encoding or the meaning of a stored result changes.
-pub const CODEC_VERSION: u32 = 3;
+pub const CODEC_VERSION: u32 = 4;
 
 /// Everything a stored result depends on besides the file's bytes: the tool (version,
 /// codec, catalog, and the executable itself, so a rebuilt binary never trusts results of
@@ -183,13 +183,7 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
     e.diags(&r.warnings);
     e.uint(r.references.len() as u64);
     for x in &r.references {
-        e.out.push(match x.kind {
-            RefKind::Function => 0,
-            RefKind::Relation => 1,
-            RefKind::Column => 2,
-            RefKind::Sequence => 3,
-            RefKind::Type => 4,
-        });
+        e.out.push(ref_kind_byte(x.kind));
         e.opt(&x.schema);
         e.str(&x.name);
         e.opt(&x.relation);
@@ -228,6 +222,33 @@ pub fn encode(r: &FileResult, out: &mut Vec<u8>) {
         e.str(name);
         e.uint(u64::from(*line));
     }
+    e.uint(r.created.len() as u64);
+    for c in &r.created {
+        e.out.push(ref_kind_byte(c.kind));
+        e.opt(&c.schema);
+        e.str(&c.name);
+    }
+}
+
+fn ref_kind_byte(k: RefKind) -> u8 {
+    match k {
+        RefKind::Function => 0,
+        RefKind::Relation => 1,
+        RefKind::Column => 2,
+        RefKind::Sequence => 3,
+        RefKind::Type => 4,
+    }
+}
+
+fn ref_kind_of(b: u8) -> Option<RefKind> {
+    Some(match b {
+        0 => RefKind::Function,
+        1 => RefKind::Relation,
+        2 => RefKind::Column,
+        3 => RefKind::Sequence,
+        4 => RefKind::Type,
+        _ => return None,
+    })
 }
 
 struct Dec<'a> {
@@ -418,14 +439,7 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
     let n = d.count()?;
     let mut references = Vec::with_capacity(n);
     for _ in 0..n {
-        let kind = match d.byte()? {
-            0 => RefKind::Function,
-            1 => RefKind::Relation,
-            2 => RefKind::Column,
-            3 => RefKind::Sequence,
-            4 => RefKind::Type,
-            _ => return None,
-        };
+        let kind = ref_kind_of(d.byte()?)?;
         let schema = d.opt()?;
         let name = d.str()?;
         let relation = d.opt()?;
@@ -488,6 +502,14 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
         let line = u32::try_from(d.uint()?).ok()?;
         select_calls.push((name, line));
     }
+    let n = usize::try_from(d.uint()?).ok()?;
+    let mut created = Vec::with_capacity(n.min(d.b.len()));
+    for _ in 0..n {
+        let kind = ref_kind_of(d.byte()?)?;
+        let schema = d.opt()?;
+        let name = d.str()?;
+        created.push(Created { kind, schema, name });
+    }
     if !d.b.is_empty() {
         return None;
     }
@@ -504,6 +526,7 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
         references,
         sql_strings_unreadable,
         select_calls,
+        created,
     })
 }
 
@@ -557,7 +580,8 @@ mod tests {
                    INSERT INTO app.t (a) VALUES (nextval('app.s'));\n\
                    SELECT throws_ok($$ update app.t set a = app.f(1)::app.mood $$, '42501');\n\
                    SELECT is_empty('select a from app.t');\nSELECT lives_ok('select ''unterminated');\n\
-                   SELECT is(1, 1);\nSELECT app.g();\nROLLBACK;\n";
+                   SELECT is(1, 1);\nSELECT app.g();\nROLLBACK;\n\
+                   CREATE TEMP TABLE scratch AS SELECT 1 AS x;\nSELECT 1 AS y INTO TEMP kept;\n";
         let r = Extractor::new(ExtractOptions {
             references: true,
             ..ExtractOptions::default()
@@ -579,6 +603,7 @@ mod tests {
             .iter()
             .any(|x| x.expected == Some(Outcome::Denied) && x.sqlstate.is_some()));
         assert!(r.references.iter().any(|x| x.assertion.is_none()));
+        assert_eq!(r.created.len(), 2, "{:#?}", r.created);
         round_trip(src);
     }
 

@@ -3,10 +3,10 @@
 //! Four targets, each a function of arbitrary bytes that must return (no hang) without
 //! panicking:
 //!
-//! * `lexer`   — [`pgtap_scan::lexer::tokenize`], plus token-stream invariants;
-//! * `extract` — [`pgtap_scan::extract::Extractor::extract`];
+//! * `lexer`   — the lexer (`pgtap_scan::__internals::tokenize`), plus token-stream invariants;
+//! * `extract` — [`pgtap_scan::Extractor::extract`];
 //! * `schema`  — [`pgtap_scan::universe::Universe::apply_sql`] (the migrations reader);
-//! * `cache`   — [`pgtap_scan::result_codec::decode`], plus: what decodes re-encodes to the
+//! * `cache`   — the cache codec (`pgtap_scan::__internals::decode`), plus: what decodes re-encodes to the
 //!   same result.
 //!
 //! Inputs start from seeds (the fixtures' SQL files, for `cache` the encodings of their
@@ -26,8 +26,8 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
-use pgtap_scan::config::ExtractOptions;
-use pgtap_scan::extract::Extractor;
+use pgtap_scan::ExtractOptions;
+use pgtap_scan::Extractor;
 
 /// Inputs grow no larger than this (the fixtures' largest file is well under it).
 pub const MAX_INPUT: usize = 64 * 1024;
@@ -97,7 +97,7 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
     let mut f = Features::default();
     match t {
         Target::Lexer => {
-            let lexed = pgtap_scan::lexer::tokenize(input);
+            let lexed = pgtap_scan::__internals::tokenize(input);
             let mut prev_end = 0u32;
             let mut prev_line = 1u32;
             let lines = line_count(input);
@@ -189,10 +189,10 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
             }
         }
         Target::Cache => {
-            if let Some(r) = pgtap_scan::result_codec::decode(input) {
+            if let Some(r) = pgtap_scan::__internals::decode(input) {
                 let mut again = Vec::new();
-                pgtap_scan::result_codec::encode(&r, &mut again);
-                let back = pgtap_scan::result_codec::decode(&again);
+                pgtap_scan::__internals::encode(&r, &mut again);
+                let back = pgtap_scan::__internals::decode(&again);
                 assert!(
                     back.as_ref() == Some(&r),
                     "a decoded result does not survive encode + decode"
@@ -210,7 +210,7 @@ pub fn run_target(t: Target, input: &[u8]) -> Vec<u64> {
 /// Lines as the lexer counts them (a lone CR is a line break, CRLF one).
 fn line_count(input: &[u8]) -> usize {
     1 + (0..input.len())
-        .filter(|&i| pgtap_scan::lexer::is_line_break(input, i))
+        .filter(|&i| pgtap_scan::__internals::is_line_break(input, i))
         .count()
 }
 
@@ -392,7 +392,7 @@ pub fn seeds(root: &Path, t: Target) -> Vec<Vec<u8>> {
             .iter()
             .map(|src| {
                 let mut b = Vec::new();
-                pgtap_scan::result_codec::encode(&extractors()[0].extract(src), &mut b);
+                pgtap_scan::__internals::encode(&extractors()[0].extract(src), &mut b);
                 b
             })
             .collect(),

@@ -71,20 +71,24 @@ fn changed(delta: i64) {
         let now = CURRENT.fetch_add(flush, Relaxed) + flush;
         // Load first: most flushes do not set a new peak, and a plain load is far cheaper
         // than a contended read-modify-write.
-        if now > 0 && now as u64 > PEAK.load(Relaxed) {
-            PEAK.fetch_max(now as u64, Relaxed);
+        // Negative (frees counted before their allocations) sets no peak.
+        if let Ok(now) = u64::try_from(now) {
+            if now > PEAK.load(Relaxed) {
+                PEAK.fetch_max(now, Relaxed);
+            }
         }
     }
 }
 
 #[inline]
 fn grew(bytes: usize) {
-    changed(bytes as i64);
+    // A Layout's size is at most isize::MAX, so this never saturates.
+    changed(i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 
 #[inline]
 fn shrank(bytes: usize) {
-    changed(-(bytes as i64));
+    changed(-i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 
 // SAFETY: every call is forwarded unchanged to the inner allocator, which upholds the GlobalAlloc
@@ -132,7 +136,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 
 /// Live heap bytes now (0 if [`CountingAlloc`] is not the global allocator).
 pub fn current() -> u64 {
-    CURRENT.load(Relaxed).max(0) as u64
+    u64::try_from(CURRENT.load(Relaxed)).unwrap_or(0)
 }
 
 /// The most live heap bytes since start or the last [`reset_peak`].

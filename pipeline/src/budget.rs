@@ -18,6 +18,7 @@ use parking_lot::{Condvar, Mutex};
 /// A snapshot of a budget's counters, for `--stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BudgetStats {
+    /// The limit the budget was made with, in bytes of file content.
     pub limit_bytes: u64,
     /// The most bytes ever charged at once.
     pub peak_charged_bytes: u64,
@@ -61,6 +62,7 @@ impl MemoryBudget {
         })
     }
 
+    /// The limit in bytes, as given to [`MemoryBudget::new`].
     pub fn limit(&self) -> u64 {
         self.limit
     }
@@ -77,6 +79,7 @@ impl MemoryBudget {
         self.state.lock().waiting
     }
 
+    /// Whether [`cancel`](Self::cancel) has been called; once true it stays true.
     pub fn is_cancelled(&self) -> bool {
         self.state.lock().cancelled
     }
@@ -141,6 +144,7 @@ impl MemoryBudget {
         self.room.notify_all();
     }
 
+    /// A snapshot of the counters (the peak and the waits so far), for `--stats`.
     pub fn stats(&self) -> BudgetStats {
         let state = self.state.lock();
         BudgetStats {
@@ -170,6 +174,7 @@ pub struct Charge {
 }
 
 impl Charge {
+    /// The bytes this guard holds charged (what was passed to [`MemoryBudget::acquire`]).
     pub fn bytes(&self) -> u64 {
         self.bytes
     }

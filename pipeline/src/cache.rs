@@ -52,7 +52,9 @@ use xxhash_rust::xxh3::xxh3_64;
 /// Turns a parse result into bytes and back. `decode` must not panic on any input; it
 /// returns `None` for bytes it does not understand (the file is then parsed again).
 pub trait Codec<R>: Sync {
+    /// Appends the bytes of `value` to `out` (which may already hold other bytes).
     fn encode(&self, value: &R, out: &mut Vec<u8>);
+    /// The value `bytes` encode, or `None` if they are not something `encode` wrote; never panics.
     fn decode(&self, bytes: &[u8]) -> Option<R>;
 }
 
@@ -89,8 +91,11 @@ pub enum CacheUse {
 /// Cache counters for `--stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
+    /// Files served without being read: their size and mtime matched the entry ([`CacheUse::Hit`]).
     pub hits: u64,
+    /// Files read and hashed but not parsed: the content hash matched ([`CacheUse::HashHit`]).
     pub hash_hits: u64,
+    /// Files parsed because no usable entry matched ([`CacheUse::Miss`]).
     pub misses: u64,
     /// Entries that failed verification (checksum, path, payload) and were ignored.
     pub corrupt: u64,
@@ -212,10 +217,12 @@ impl BlobCache {
         self.records.len() / RECORD
     }
 
+    /// Whether the index that was read has no entries (a new or unreadable cache).
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
+    /// The cache directory (holding the index and the data file).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -341,7 +348,8 @@ fn verify_entry<'b>(buf: &'b [u8], key: u64, path: &Path) -> Option<Entry<'b>> {
         return None;
     }
     let size = read_u64(rest, 8)?;
-    let mtime = read_u64(rest, 16)? as i64;
+    // Written with i64::to_le_bytes: the same eight bytes, read back as signed.
+    let mtime = i64::from_le_bytes(rest.get(16..24)?.try_into().ok()?);
     let content_hash = read_u64(rest, 24)?;
     let flags = *rest.get(32)?;
     let path_len = read_u32(rest, 33)? as usize;
@@ -876,7 +884,9 @@ mod tests {
     fn index_parse_never_panics_on_garbage() {
         let ns = b"ns";
         for len in 0..64 {
-            let junk: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+            let junk: Vec<u8> = (0u32..len)
+                .map(|i| u8::try_from(i * 37 % 251).expect("below 251"))
+                .collect();
             let _ = parse_index(&junk, ns);
             let mut with_magic = INDEX_MAGIC.to_vec();
             with_magic.extend_from_slice(&junk);

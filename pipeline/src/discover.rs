@@ -6,8 +6,8 @@
 //! and is always handed on as is, whatever those filters say; if it is missing or not
 //! readable the reading stage reports that for the file, like any read error.
 //!
-//! Discovery produces batches of paths and warnings into a [`Sink`]; it does not know what
-//! happens to them next.
+//! Discovery produces batches of paths and warnings into a `Sink` (the run loop's); it
+//! does not know what happens to them next.
 
 use std::ffi::OsStr;
 use std::fs;

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! A generic staged file pipeline, with no knowledge of what the files contain.
 //!
 //! ```text

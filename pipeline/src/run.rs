@@ -81,29 +81,37 @@ pub struct Progress {
     pub failed: AtomicU64,
     /// Bytes read.
     pub bytes: AtomicU64,
+    /// Set once discovery has walked every root (or was cancelled): `discovered` is final.
     pub discovery_done: AtomicBool,
 }
 
 /// What the caller's `aggregate` receives.
 #[derive(Debug)]
 pub enum Event<R> {
+    /// A file was read (or served from the cache) and parsed, or could not be read.
     File(FileOutcome<R>),
     /// A non-fatal discovery problem: broken symlink (with follow), symlink loop, bad
     /// glob, unreadable ignore file...
     Warning {
+        /// The path the problem is about, when there is one.
         path: Option<PathBuf>,
+        /// What went wrong, in words for a user (the walker's error text).
         message: String,
     },
     /// A file that was read but deliberately not parsed (it looks binary), and why.
     Skipped {
+        /// The file, as discovered.
         path: PathBuf,
+        /// Why it was not parsed, in words for a user.
         reason: String,
     },
     /// Part of the input was not scanned: a directory that cannot be read (permissions, a
     /// path longer than the system allows, removed while being walked). An error, like a
     /// file that cannot be read; counted in [`PipelineStats::inputs_not_scanned`].
     Unscanned {
+        /// The directory or input not scanned, when known.
         path: Option<PathBuf>,
+        /// Why it was not scanned, in words for a user (the error text).
         message: String,
     },
 }
@@ -138,15 +146,21 @@ impl<R> FileOutcome<R> {
 /// What happened, for `--stats`.
 #[derive(Debug, Clone, Default)]
 pub struct PipelineStats {
+    /// Paths discovery handed to the workers.
     pub files_discovered: u64,
+    /// Files whose result is `Ok`: parsed, or served from the cache without parsing.
     pub files_parsed: u64,
+    /// Files whose result is `Err`: unreadable, not a regular file, or the parser panicked.
     pub files_failed: u64,
     /// Files read but not parsed because they look binary ([`Event::Skipped`]).
     pub files_skipped: u64,
     /// [`Event::Unscanned`] events: directories (or other inputs) that were not scanned.
     pub inputs_not_scanned: u64,
+    /// Bytes read from disk (0 for a file served by a cache hit without reading).
     pub bytes_read: u64,
+    /// Batches of paths discovery sent to the pool (each at most `PipelineConfig::batch_size`).
     pub batches: u64,
+    /// The memory budget's limit, peak and waits at the end of the run.
     pub budget: BudgetStats,
     /// Wall time of the discovery stage, including time it waited for room.
     pub discovery_time: Duration,
@@ -154,7 +168,9 @@ pub struct PipelineStats {
     pub parse_time: Duration,
     /// Time spent inside the `aggregate` callback.
     pub aggregate_time: Duration,
+    /// Wall time of the whole run, from the call to its return.
     pub elapsed: Duration,
+    /// Whether the run stopped early because `PipelineConfig::cancel` was set.
     pub cancelled: bool,
     /// All zero without a cache.
     pub cache: CacheStats,
@@ -188,7 +204,9 @@ where
 
 /// A cache for [`run_cached`]: where results are kept and how they become bytes.
 pub struct Cached<'a, R> {
+    /// Where entries are read from and (unless `read_only`) written to.
     pub cache: &'a mut BlobCache,
+    /// How a result becomes the bytes of an entry and back.
     pub codec: &'a dyn Codec<R>,
     /// Serve hits but write nothing (a second run over some files after the main one: its
     /// writer would replace the index with only its own files).
@@ -817,7 +835,7 @@ fn load<'b>(path: &Path, size: u64, buf: &'b mut Vec<u8>) -> io::Result<&'b [u8]
     // Through `Read for Take<File>`, not `File::read_to_end`: the latter asks the file for
     // its size and position first (an fstat and an lseek per file), which the caller
     // already knows.
-    io::Read::read_to_end(&mut file.take(size.saturating_add(1)), buf)?;
+    Read::read_to_end(&mut file.take(size.saturating_add(1)), buf)?;
     let read = buf.len() as u64;
     if read != size {
         let how = if read > size {

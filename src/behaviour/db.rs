@@ -93,11 +93,40 @@ pub struct Database {
     pub read: bool,
     /// The search path unqualified names are resolved through.
     pub search_path: Vec<String>,
+    /// What the test files create for themselves (temporary tables, helper functions):
+    /// references to them are no gap in the universe.
+    pub created: std::collections::BTreeSet<crate::model::Created>,
 }
 
 impl Database {
+    /// Whether a target names something the tests create (a temporary table, its columns,
+    /// a helper function): same name, and the same schema unless either is unqualified.
+    pub fn created_by_tests(&self, t: &Target) -> bool {
+        use crate::model::RefKind;
+        let (kind, schema, name) = match (t.kind, t.relation.as_deref()) {
+            (RefKind::Column, Some(rel)) => {
+                let (s, n) = match rel.rsplit_once('.') {
+                    Some((s, n)) => (Some(s), n),
+                    None => (None, rel),
+                };
+                (RefKind::Relation, s, n)
+            }
+            (RefKind::Column, None) => return false,
+            (k, _) => (k, t.schema.as_deref(), &*t.name),
+        };
+        self.created.iter().any(|c| {
+            c.kind == kind
+                && c.name == name
+                && match (c.schema.as_deref(), schema) {
+                    (Some(a), Some(b)) => a == b || b == "pg_temp",
+                    _ => true,
+                }
+        })
+    }
+
     /// Folds one file's references.
     pub fn add_file(&mut self, path: &str, result: &FileResult) {
+        self.created.extend(result.created.iter().cloned());
         if result.references.is_empty() {
             self.sql_strings_unreadable += result.sql_strings_unreadable;
             return;
@@ -122,11 +151,9 @@ impl Database {
         let u = Use {
             command: r.command,
             role: r.role.as_deref().map(Into::into),
-            outcome: if asserted {
-                r.expected.unwrap_or(Outcome::Allowed)
-            } else {
-                Outcome::Allowed
-            },
+            // Exercised references carry an expectation only when the check after them
+            // tells what became of their command; otherwise they ran, and were allowed to.
+            outcome: r.expected.unwrap_or(Outcome::Allowed),
             asserted,
         };
         let place = Place {

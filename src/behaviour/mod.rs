@@ -16,10 +16,120 @@ use std::collections::HashMap;
 
 use crate::config::ExtractOptions;
 use crate::lexer::{tokenize_range, StringFlavor, Token, TokenKind};
-use crate::model::{Assertion, Attribution, Command, Context, FileResult, Outcome, Reference};
+use crate::model::{
+    Assertion, Attribution, Command, Context, Created, FileResult, Outcome, RefKind, Reference,
+};
 use scan::{Event, RawRef, Scanner};
 
-pub use builtins::{is_builtin_function, is_builtin_type};
+/// The role helpers a universe defines: functions whose body switches the role to one
+/// constant (`SET [LOCAL] ROLE anon`, `set_config('role', 'anon', true)`), or to their
+/// `$n` argument (`set_config('role', $1, true)`), as a suite's `tests.as_anon()` does.
+/// Calls to them switch the role in test files as a declared `[[role-helper]]` would;
+/// the binary adds them to the ones declared (a declared one of the same name wins).
+/// A helper in a schema of `search_path` matches calls qualified or not; elsewhere, only
+/// calls qualified with its schema.
+pub fn role_helpers_in(
+    universe: &crate::universe::Universe,
+    search_path: &[String],
+) -> Vec<crate::config::RoleHelperDecl> {
+    let opts = ExtractOptions::default();
+    let mut out = Vec::new();
+    let mut toks = Vec::new();
+    let mut diags = Vec::new();
+    let mut events = Vec::new();
+    for o in universe.objects() {
+        if o.kind != crate::object::ObjectKind::Function {
+            continue;
+        }
+        let Some(body) = universe.body_of(&o.key) else {
+            continue;
+        };
+        toks.clear();
+        diags.clear();
+        tokenize_range(body, 0..body.len(), 1, 1, &mut toks, &mut diags);
+        toks.retain(|t| {
+            !matches!(
+                t.kind,
+                TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
+            )
+        });
+        let scanner = Scanner {
+            src: body,
+            toks: &toks,
+            opts: &opts,
+            body: true,
+            top: false,
+            declared: &[],
+        };
+        let mut roles: Vec<Option<String>> = Vec::new();
+        for (start, k) in statements(&toks, body) {
+            events.clear();
+            scanner.statement(start, k, &mut events);
+            roles.extend(events.drain(..).filter_map(|e| match e {
+                Event::Role { role, .. } => Some(role),
+                _ => None,
+            }));
+        }
+        let (role, arg) = match roles.as_slice() {
+            [Some(r)] => (Some(r.clone()), None),
+            [] => match role_param(body, &toks) {
+                Some(n) => (None, Some(n)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let Some(schema) = o.schema.as_deref() else {
+            continue;
+        };
+        let on_path = search_path.iter().any(|p| p.eq_ignore_ascii_case(schema));
+        out.push(crate::config::RoleHelperDecl {
+            name: if on_path {
+                o.name.clone()
+            } else {
+                format!("{schema}.{}", o.name)
+            },
+            role,
+            arg,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    // Overloads that disagree are no helper.
+    let mut keep: Vec<crate::config::RoleHelperDecl> = Vec::with_capacity(out.len());
+    let mut clash = false;
+    for h in out {
+        match keep.last() {
+            Some(prev) if prev.name == h.name => clash |= *prev != h,
+            _ => {
+                if clash {
+                    keep.pop();
+                }
+                clash = false;
+                keep.push(h);
+            }
+        }
+    }
+    if clash {
+        keep.pop();
+    }
+    keep
+}
+
+/// `set_config('role', $n, ..)` in a body: the argument the role comes from.
+fn role_param(src: &[u8], toks: &[Token]) -> Option<u32> {
+    toks.windows(5).find_map(|w| {
+        let call = w[0].kind == TokenKind::Ident
+            && w[0].text(src).eq_ignore_ascii_case(b"set_config")
+            && w[1].kind == TokenKind::LParen
+            && w[2].kind == TokenKind::String
+            && crate::lexer::string_value(src, &w[2]).eq_ignore_ascii_case(b"role")
+            && w[3].kind == TokenKind::Comma
+            && w[4].kind == TokenKind::Param;
+        if !call {
+            return None;
+        }
+        std::str::from_utf8(&w[4].text(src)[1..]).ok()?.parse().ok()
+    })
+}
 
 /// A call in a function body: (schema as written, name, number of arguments).
 pub type BodyCall = (Option<String>, String, u32);
@@ -52,12 +162,12 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
     };
     let mut out: Vec<BodyCall> = Vec::new();
     let mut events = Vec::new();
-    for (start, k) in statements(&toks) {
+    for (start, k) in statements(&toks, body) {
         events.clear();
         scanner.statement(start, k, &mut events);
         for ev in events.drain(..) {
             if let Event::Ref(r, _) = ev {
-                if r.kind == crate::model::RefKind::Function {
+                if r.kind == RefKind::Function {
                     let call = (r.schema, r.name, r.arity.unwrap_or(0));
                     if !out.contains(&call) {
                         out.push(call);
@@ -141,8 +251,17 @@ struct Span {
     key: (u32, u32),
     expected: Option<Outcome>,
     sqlstate: Option<String>,
-    /// `is_empty`: filtered when run under a role.
-    empty_check: bool,
+    /// Whether the assertion checks that rows are absent or present.
+    check: RowCheck,
+}
+
+/// What an assertion says of the rows it looks at: `is_empty` and `is(count(..), 0)`
+/// expect none, `isnt_empty` and `is(count(..), N)` with N > 0 some.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowCheck {
+    None,
+    Empty,
+    NonEmpty,
 }
 
 /// Where a reference goes.
@@ -176,6 +295,8 @@ pub struct Reader<'o> {
     bodies: Vec<(u32, u32, Vec<String>)>,
     /// A body unit's declared names, reused from unit to unit.
     declared: Vec<String>,
+    /// Objects the file creates (`CREATE TEMP TABLE`, `SELECT .. INTO`, functions).
+    created: Vec<Created>,
 }
 
 impl<'o> Reader<'o> {
@@ -191,6 +312,7 @@ impl<'o> Reader<'o> {
             unreadable: 0,
             bodies: Vec::new(),
             declared: Vec::new(),
+            created: Vec::new(),
         }
     }
 
@@ -286,7 +408,8 @@ impl<'o> Reader<'o> {
         // Spans are sorted by start and statements come in order: one cursor finds each
         // statement's first assertion (a search from the start made a unit quadratic).
         let mut next_span = 0;
-        for (start, k) in statements(code) {
+        for (start, k) in statements(code, scanner.src) {
+            creates(src, &code[start..k], top, &mut self.created);
             events.clear();
             scanner.statement(start, k, &mut events);
             while spans.get(next_span).is_some_and(|s| s.start < start) {
@@ -321,7 +444,10 @@ impl<'o> Reader<'o> {
         match ev {
             Event::Ref(raw, at) => {
                 let line = scanner.toks[at].line;
-                let serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
+                let mut serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
+                if serve.attribution == Some(Attribution::Exercised) && roles.current().is_some() {
+                    serve.expected = checked_effect(scanner, src, spans, &serve, &raw, at);
+                }
                 self.push(raw, line, roles.current(), serve, top);
             }
             Event::Role {
@@ -372,7 +498,9 @@ impl<'o> Reader<'o> {
             role: role.map(str::to_string),
             assertion: None,
             attribution: serve.attribution,
-            expected: if asserted { serve.expected } else { None },
+            // Exercised references carry one only when the check after them tells
+            // (`checked_effect`).
+            expected: serve.expected,
             sqlstate: if asserted { serve.sqlstate } else { None },
         });
     }
@@ -436,7 +564,7 @@ impl<'o> Reader<'o> {
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();
-        for (start, k) in statements(&toks) {
+        for (start, k) in statements(&toks, value) {
             {
                 events.clear();
                 scanner.statement(start, k, &mut events);
@@ -465,7 +593,7 @@ impl<'o> Reader<'o> {
 
     /// Resolves each reference's assertion to its index in the (sorted) assertions and
     /// stores the references on the result.
-    pub fn finish(self, out: &mut FileResult) {
+    pub fn finish(mut self, out: &mut FileResult) {
         // In file order: bodies are read after the window of statements that defines
         // them, and the window size must not change the result.
         let mut idx: Vec<usize> = (0..self.refs.len()).collect();
@@ -495,7 +623,98 @@ impl<'o> Reader<'o> {
         }
         out.references = refs;
         out.sql_strings_unreadable = self.unreadable;
+        self.created.sort_unstable();
+        self.created.dedup();
+        out.created = std::mem::take(&mut self.created);
     }
+}
+
+/// What a statement creates for the test itself: `CREATE [OR REPLACE] [TEMP|UNLOGGED]
+/// TABLE|VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE|SEQUENCE|TYPE [IF NOT EXISTS] name`,
+/// and `[WITH ..] SELECT .. INTO [TEMP] [TABLE] name` (at the top level; in a body `INTO` a
+/// variable is no table unless `TEMP` or `TABLE` says so).
+fn creates(src: &[u8], st: &[Token], top: bool, out: &mut Vec<Created>) {
+    let word = |j: usize, w: &[u8]| {
+        st.get(j)
+            .is_some_and(|t| t.kind == TokenKind::Ident && t.text(src).eq_ignore_ascii_case(w))
+    };
+    let mut j;
+    let kind;
+    if word(0, b"create") {
+        j = 1;
+        if word(j, b"or") && word(j + 1, b"replace") {
+            j += 2;
+        }
+        if word(j, b"global") || word(j, b"local") {
+            j += 1;
+        }
+        if word(j, b"temp") || word(j, b"temporary") || word(j, b"unlogged") {
+            j += 1;
+        }
+        if word(j, b"materialized") {
+            j += 1;
+        }
+        kind = if word(j, b"table") || word(j, b"view") {
+            RefKind::Relation
+        } else if word(j, b"function") || word(j, b"procedure") {
+            RefKind::Function
+        } else if word(j, b"sequence") {
+            RefKind::Sequence
+        } else if word(j, b"type") {
+            RefKind::Type
+        } else {
+            return;
+        };
+        j += 1;
+        if word(j, b"if") && word(j + 1, b"not") && word(j + 2, b"exists") {
+            j += 3;
+        }
+    } else if word(0, b"select") || word(0, b"with") {
+        let mut depth = 0usize;
+        let Some(into) = st.iter().position(|t| {
+            match t.kind {
+                TokenKind::LParen => depth += 1,
+                TokenKind::RParen => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0 && t.kind == TokenKind::Ident && t.text(src).eq_ignore_ascii_case(b"into")
+        }) else {
+            return;
+        };
+        if into == 0 || word(into - 1, b"insert") || word(into - 1, b"merge") {
+            return;
+        }
+        j = into + 1;
+        let mut marked = false;
+        if word(j, b"temp") || word(j, b"temporary") || word(j, b"unlogged") {
+            j += 1;
+            marked = true;
+        }
+        if word(j, b"table") {
+            j += 1;
+            marked = true;
+        }
+        if !top && !marked {
+            return;
+        }
+        kind = RefKind::Relation;
+    } else {
+        return;
+    }
+    let part = |j: usize| {
+        st.get(j)
+            .filter(|t| matches!(t.kind, TokenKind::Ident | TokenKind::QuotedIdent))
+            .map(|t| String::from_utf8_lossy(&crate::lexer::ident_value(src, t)).into_owned())
+    };
+    let Some(first) = part(j) else {
+        return;
+    };
+    let (schema, name) = match (st.get(j + 1).map(|t| t.kind), part(j + 2)) {
+        (Some(TokenKind::Dot), Some(second)) => (Some(first), second),
+        _ => (None, first),
+    };
+    let schema = schema.filter(|s| !s.eq_ignore_ascii_case("pg_temp"));
+    out.push(Created { kind, schema, name });
 }
 
 /// The words a statement pgTAP can run begins with: text starting otherwise is not SQL.
@@ -554,6 +773,66 @@ fn filtered(serve: &mut Serve, role: Option<&str>) {
     }
 }
 
+/// What the check after an `UPDATE` or `DELETE` run under a role says of it. The check
+/// must look at what the command wrote: one of the command's string literals (its `SET`
+/// values, its `WHERE` keys) appears in the assertion. Then, for an `UPDATE`, rows with
+/// the new values absent mean it was filtered and present mean it was allowed; for a
+/// `DELETE`, the rows absent mean allowed and present mean filtered. Anything else says
+/// nothing (`None`: the command ran, which is all that is known).
+fn checked_effect(
+    scanner: &Scanner,
+    src: &[u8],
+    spans: &[Span],
+    serve: &Serve,
+    raw: &RawRef,
+    at: usize,
+) -> Option<Outcome> {
+    if raw.kind != RefKind::Relation {
+        return None;
+    }
+    let update = match raw.command? {
+        Command::Update => true,
+        Command::Delete => false,
+        _ => return None,
+    };
+    let span = spans.iter().find(|s| Some(s.key) == serve.key)?;
+    if span.check == RowCheck::None {
+        return None;
+    }
+    let toks = scanner.toks;
+    let (a, b) = (
+        toks.get(span.start)?,
+        toks.get(span.end.min(toks.len() - 1))?,
+    );
+    let checked = src.get(a.start as usize..b.end as usize)?;
+    let mut depth = 0usize;
+    let mut written = false;
+    for t in &toks[at..] {
+        match t.kind {
+            TokenKind::LParen => depth += 1,
+            TokenKind::RParen => depth = depth.saturating_sub(1),
+            TokenKind::Semicolon if depth == 0 => break,
+            TokenKind::String => {
+                let v = crate::lexer::string_value(src, t);
+                if v.len() >= 3 && checked.windows(v.len()).any(|w| w == &v[..]) {
+                    written = true;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !written {
+        return None;
+    }
+    let absent = span.check == RowCheck::Empty;
+    Some(if update == absent {
+        Outcome::Filtered
+    } else {
+        Outcome::Allowed
+    })
+}
+
 /// The assertion a reference at token `at` serves.
 fn serve(
     spans: &[Span],
@@ -571,7 +850,7 @@ fn serve(
             expected: s.expected,
             sqlstate: s.sqlstate.clone(),
         };
-        if s.empty_check && role.is_some() {
+        if s.check == RowCheck::Empty && role.is_some() {
             sv.expected = Some(Outcome::Filtered);
         }
         sv
@@ -616,24 +895,61 @@ fn spans(scanner: &Scanner, assertions: &[Assertion]) -> Vec<Span> {
                 return None;
             }
             let end = scanner.close_of(open);
-            let args = if a.function.starts_with("throws_") {
+            let args = if a.function.starts_with("throws_") || a.function == "is" {
                 scanner.args_of(open)
             } else {
                 Vec::new()
             };
             let (expected, sqlstate) = expectation(scanner, &a.function, &args);
+            let check = match &*a.function {
+                "is_empty" => RowCheck::Empty,
+                "isnt_empty" => RowCheck::NonEmpty,
+                "is" => count_check(scanner, &args),
+                _ => RowCheck::None,
+            };
             Some(Span {
                 start: i,
                 end,
                 key,
                 expected,
                 sqlstate,
-                empty_check: a.function == "is_empty",
+                check,
             })
         })
         .collect();
     out.sort_by_key(|s| s.start);
     out
+}
+
+/// `is(count(..), 0)` expects no rows, `is(count(..), 3)` some: the first argument counts
+/// (`count(` anywhere in it) and the second is a whole number, cast or not.
+fn count_check(scanner: &Scanner, args: &[(usize, usize)]) -> RowCheck {
+    let (Some(&(g0, g1)), Some(&(w0, w1))) = (args.first(), args.get(1)) else {
+        return RowCheck::None;
+    };
+    let toks = scanner.toks;
+    let counts = (g0..g1).any(|j| {
+        toks[j].kind == TokenKind::Ident
+            && toks[j].text(scanner.src).eq_ignore_ascii_case(b"count")
+            && toks.get(j + 1).map(|t| t.kind) == Some(TokenKind::LParen)
+    });
+    // The wanted value: one number, optionally `::int` (or any one-word cast).
+    let lone = w1 == w0 + 1
+        || (w1 == w0 + 3
+            && toks[w0 + 1].kind == TokenKind::Cast
+            && toks[w0 + 2].kind == TokenKind::Ident);
+    if !counts || !lone || toks[w0].kind != TokenKind::Number {
+        return RowCheck::None;
+    }
+    let text = toks[w0].text(scanner.src);
+    if !text.iter().all(u8::is_ascii_digit) {
+        return RowCheck::None;
+    }
+    if text.iter().all(|&b| b == b'0') {
+        RowCheck::Empty
+    } else {
+        RowCheck::NonEmpty
+    }
 }
 
 /// What an assertion expects of the SQL it runs or the values it compares.
@@ -801,11 +1117,71 @@ pub fn command_name(c: Command) -> &'static str {
 
 /// The statements of a stretch of code tokens: `(start, end)` ranges split at `;` outside
 /// parentheses, empty ones left out.
-fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
+fn statements(toks: &[Token], src: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0usize;
-    for k in 0..=toks.len() {
+    let mut cases = 0usize;
+    // `MERGE .. WHEN MATCHED THEN UPDATE`: its THEN opens no statement.
+    let mut merging = false;
+    let word = |j: usize, w: &[u8]| {
+        toks.get(j)
+            .is_some_and(|t| t.kind == TokenKind::Ident && t.text(src).eq_ignore_ascii_case(w))
+    };
+    let mut k = 0usize;
+    while k <= toks.len() {
+        // PL/pgSQL blocks: `BEGIN`, `THEN`, `ELSE` and `LOOP` open statements of their own
+        // (`BEGIN SET LOCAL ROLE a;` switches the role), unless `BEGIN` starts a
+        // transaction or `THEN`/`ELSE` belong to a CASE expression or a MERGE.
+        if depth == 0 && toks.get(k).is_some_and(|t| t.kind == TokenKind::Ident) {
+            let opens = if word(k, b"merge") {
+                merging = true;
+                0
+            } else if word(k, b"case") {
+                cases += 1;
+                0
+            } else if word(k, b"end") {
+                if word(k + 1, b"case") {
+                    k += 1;
+                }
+                cases = cases.saturating_sub(1);
+                0
+            } else if word(k, b"begin") {
+                let transaction = toks
+                    .get(k + 1)
+                    .is_none_or(|t| t.kind == TokenKind::Semicolon)
+                    || [
+                        &b"transaction"[..],
+                        b"work",
+                        b"isolation",
+                        b"read",
+                        b"not",
+                        b"deferrable",
+                    ]
+                    .iter()
+                    .any(|w| word(k + 1, w));
+                match (transaction, word(k + 1, b"atomic")) {
+                    (true, _) => 0,
+                    (false, true) => 2,
+                    (false, false) => 1,
+                }
+            } else if cases == 0
+                && !merging
+                && (word(k, b"then") || word(k, b"else") || word(k, b"loop"))
+            {
+                1
+            } else {
+                0
+            };
+            if opens > 0 {
+                if k > start {
+                    out.push((start, k));
+                }
+                k += opens;
+                start = k;
+                continue;
+            }
+        }
         let end_here = match toks.get(k).map(|t| t.kind) {
             None => true,
             Some(TokenKind::LParen) => {
@@ -820,6 +1196,7 @@ fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
             _ => false,
         };
         if !end_here {
+            k += 1;
             continue;
         }
         if k > start {
@@ -827,6 +1204,8 @@ fn statements(toks: &[crate::lexer::Token]) -> Vec<(usize, usize)> {
         }
         start = k + 1;
         depth = 0;
+        merging = false;
+        k += 1;
     }
     out
 }

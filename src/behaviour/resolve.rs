@@ -201,10 +201,13 @@ pub struct Behaviour {
     /// policies, or indirectly).
     pub objects: Vec<ObjectBehaviour>,
     pub rls: Vec<RlsTable>,
-    /// Targets the universe does not hold (functions of extensions, platform tables,
-    /// temporary tables of the tests), the most used first.
+    /// Targets the universe does not hold (functions of extensions, platform tables), the
+    /// most used first; what the tests create themselves is counted in `created_by_tests`.
     pub unresolved: Vec<Unresolved>,
     pub unresolved_omitted: u64,
+    /// References to what the test files create for themselves (temporary tables and
+    /// their columns, helper functions): neither resolved nor unresolved.
+    pub created_by_tests: u64,
 }
 
 impl Behaviour {
@@ -433,16 +436,21 @@ pub fn resolve(
     let mut acc: BTreeMap<&str, Acc> = BTreeMap::new();
     let mut unresolved: Vec<Unresolved> = Vec::new();
     let mut resolved = 0u64;
+    let mut created_by_tests = 0u64;
     // Table -> (command, role) -> (allowed, denied, locations): the RLS matrix's uses.
     type CellUses = BTreeMap<(&'static str, String), (u64, u64, Vec<Place>)>;
     let mut matrix: BTreeMap<&str, CellUses> = BTreeMap::new();
     for (t, uses) in &db.targets {
         let objects = resolve_target(&ix, t, path);
         let count: u64 = uses.values().map(|u| u.count).sum();
+        if objects.is_empty() && db.created_by_tests(t) {
+            created_by_tests += count;
+            continue;
+        }
         if objects.is_empty() {
             let first = uses
                 .values()
-                .flat_map(|u| u.locations.first())
+                .filter_map(|u| u.locations.first())
                 .min()
                 .map(PlaceOut::from)
                 .unwrap_or(PlaceOut {
@@ -685,6 +693,7 @@ pub fn resolve(
         rls,
         unresolved,
         unresolved_omitted,
+        created_by_tests,
     }
 }
 

@@ -760,3 +760,124 @@ fn set_targets_with_fields_and_lists_are_columns() {
         shown(&r)
     );
 }
+
+#[test]
+fn counting_zero_rows_under_a_role_is_filtered() {
+    let r = run("begin;\nset local role authenticated;\n\
+         select is((select count(*)::int from app.a), 0, 'sees none');\n\
+         with d as (delete from app.b where id = 1 returning id)\n\
+         select is(count(*)::int, 0, 'deletes none') from d;\n\
+         select is((select count(*) from app.c), 2::bigint, 'sees two');\n\
+         rollback;\n\
+         select is((select count(*)::int from app.e), 0, 'no role: just a value');\n");
+    assert_eq!(
+        find(&r, "relation app.a select").expected,
+        Some(Outcome::Filtered)
+    );
+    assert_eq!(
+        find(&r, "relation app.b delete").expected,
+        Some(Outcome::Filtered)
+    );
+    assert_eq!(
+        find(&r, "relation app.c select").expected,
+        Some(Outcome::Allowed)
+    );
+    assert_eq!(
+        find(&r, "relation app.e select").expected,
+        Some(Outcome::Allowed)
+    );
+}
+
+#[test]
+fn a_write_checked_afterwards_takes_the_checks_outcome() {
+    let r = run("begin;\nset local role authenticated;\n\
+         update app.a set subject = 'changed by a viewer';\n\
+         select is_empty($$select 1 from app.a where subject = 'changed by a viewer'$$, 'not changed');\n\
+         update app.b set subject = 'new subject' where id = 7;\n\
+         select isnt_empty('select 1 from app.b where subject = ''new subject''', 'changed');\n\
+         delete from app.c where id = 'c-0001';\n\
+         select is_empty($$select 1 from app.c where id = 'c-0001'$$, 'gone');\n\
+         delete from app.d where id = 'd-0001';\n\
+         select is((select count(*)::int from app.d where id = 'd-0001'), 1, 'still there');\n\
+         update app.e set status = 'closed' where id = 1;\n\
+         select is_empty($$select 1 from app.e where status = 'open'$$, 'no overlap: says nothing');\n\
+         rollback;\n\
+         update app.f set subject = 'no role';\n\
+         select is_empty($$select 1 from app.f where subject = 'no role'$$);\n");
+    let w = |k: &str| {
+        r.references
+            .iter()
+            .find(|x| show(x) == k && x.attribution == Some(Attribution::Exercised))
+            .unwrap_or_else(|| panic!("no exercised {k}"))
+            .expected
+    };
+    assert_eq!(w("relation app.a update"), Some(Outcome::Filtered));
+    assert_eq!(w("relation app.b update"), Some(Outcome::Allowed));
+    assert_eq!(w("relation app.c delete"), Some(Outcome::Allowed));
+    assert_eq!(w("relation app.d delete"), Some(Outcome::Filtered));
+    assert_eq!(w("relation app.e update"), None);
+    assert_eq!(w("relation app.f update"), None);
+}
+
+#[test]
+fn role_switches_opening_a_plpgsql_block_are_read() {
+    let r = run("begin;\ndo $$\nbegin set local role a;\n\
+         perform ok((select count(*) from app.t1) = 0);\n\
+         if true then set local role b;\n\
+         perform ok((select count(*) from app.t2) = 0);\nend if;\nend $$;\nrollback;\n");
+    assert_eq!(
+        find(&r, "relation app.t1 select").role.as_deref(),
+        Some("a")
+    );
+    assert_eq!(
+        find(&r, "relation app.t2 select").role.as_deref(),
+        Some("b")
+    );
+}
+
+#[test]
+fn case_expressions_and_atomic_bodies_stay_whole() {
+    let r = run(
+        "select is((select case when x then 1 else 2 end from app.t1), 1);\n\
+         select is(case when true then (select count(*) from app.t2) else 0 end, 1::bigint);\n\
+         create function f() returns int language sql begin atomic select 1 from app.t3; end;\n\
+         begin transaction;\nselect ok((select true from app.t4));\ncommit;\n",
+    );
+    for t in ["t1", "t2", "t3", "t4"] {
+        assert!(
+            has(&r, &format!("relation app.{t} select")),
+            "{t}: {:#?}",
+            shown(&r)
+        );
+    }
+}
+
+#[test]
+fn objects_the_test_creates_are_recorded() {
+    let r = run("create temp table scratch (a int);\n\
+         create or replace function tests.helper() returns int language sql as $$ select 1 $$;\n\
+         create table if not exists pg_temp.\"Kept\" as select 1;\n\
+         select run_id into temporary run_ids from app.runs;\n\
+         with f as (select 1 as id) select id into temporary from_cte from f;\n\
+         with f as (select 1) insert into app.log select * from f;\n\
+         create view v as select 1;\n\
+         do $$ declare n int; begin select count(*) into n from app.t; end $$;\n\
+         select is((select count(*) from run_ids), 1::bigint);\n");
+    let got: Vec<String> = r
+        .created
+        .iter()
+        .map(|c| format!("{:?} {:?} {}", c.kind, c.schema, c.name))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "Function Some(\"tests\") helper",
+            "Relation None Kept",
+            "Relation None from_cte",
+            "Relation None run_ids",
+            "Relation None scratch",
+            "Relation None v",
+        ],
+        "a body's SELECT .. INTO a variable creates nothing"
+    );
+}

@@ -214,6 +214,8 @@ pub(super) fn render(functions: &[Value]) -> String {
          use super::{Category, Function, Overload, Resolves};\n\
          use crate::object::{Aspect, ObjectKind};\n\
          \n\
+         /// Every pgTAP function the catalog knows, in the catalog's order (sorted by name),\n\
+         /// with its overloads, category and the object kind and aspect it asserts.\n\
          #[rustfmt::skip]\n\
          pub static FUNCTIONS: &[Function] = &[\n",
     );
@@ -283,7 +285,7 @@ pub(super) fn render(functions: &[Value]) -> String {
                 Some(v) => {
                     let n = v
                         .as_u64()
-                        .filter(|n| *n <= u64::from(u8::MAX))
+                        .filter(|n| u8::try_from(*n).is_ok())
                         .unwrap_or_else(|| panic!("{what}: `min_args` must be a small integer"));
                     format!("Some({n})")
                 }

@@ -3,6 +3,8 @@
 use super::{Category, Function, Overload, Resolves};
 use crate::object::{Aspect, ObjectKind};
 
+/// Every pgTAP function the catalog knows, in the catalog's order (sorted by name),
+/// with its overloads, category and the object kind and aspect it asserts.
 #[rustfmt::skip]
 pub static FUNCTIONS: &[Function] = &[
     Function {

@@ -5,7 +5,7 @@
 #[cfg(test)]
 mod gen_test;
 mod generated;
-pub mod resolve;
+pub(crate) mod resolve;
 #[cfg(test)]
 mod resolve_tests;
 #[cfg(test)]
@@ -26,6 +26,7 @@ pub struct Function {
     pub object_kind: Option<ObjectKind>,
     /// For a negated assertion (`hasnt_table`), the positive one (`has_table`).
     pub negated_of: Option<&'static str>,
+    /// Assertion (emits a TAP result), control (plans, `finish`) or utility.
     pub category: Category,
     /// `existence`, `type`, `privileges`, ... (`None` for control and utility functions).
     pub aspect: Option<Aspect>,
@@ -33,6 +34,7 @@ pub struct Function {
     pub also_references: &'static [ObjectKind],
     /// Arguments hold SQL text that pgTAP runs (`results_eq`, `throws_ok`, `lives_ok`, ...).
     pub embeds_sql: bool,
+    /// pgTAP's documentation describes it (3 functions are only in its source).
     pub documented: bool,
     /// The documented call shapes, as lists of argument roles (one per way of calling,
     /// including shapes reached through SQL defaults).
@@ -41,13 +43,18 @@ pub struct Function {
     pub signatures_from: &'static str,
     /// Call shapes the SQL source accepts but the documentation does not show.
     pub undocumented_signatures: &'static [&'static [&'static str]],
+    /// Its SQL-level signatures, as pgTAP declares them.
     pub overloads: &'static [Overload],
 }
 
+/// What a function is for, from the catalog's `category`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
+    /// Emits TAP results (`ok`, `has_table`, `results_eq`, ...).
     Assertion,
+    /// Controls the run: plans, `finish`, `skip`, `diag`, ...
     Control,
+    /// A helper for writing tests (`add_result`, `findfuncs`, ...).
     Utility,
 }
 
@@ -60,6 +67,7 @@ pub struct Overload {
     pub arg_names: &'static [&'static str],
     /// Fewer arguments than `arg_types.len()` may be given (SQL defaults).
     pub min_args: Option<u8>,
+    /// The last parameter is `VARIADIC`.
     pub variadic: bool,
     /// SQL parameter names for named notation (`table_name => ..`), when they differ from
     /// `arg_names` or exist at all.
@@ -72,9 +80,11 @@ pub struct Overload {
     pub even_with_name_casts_resolves_to: Resolves,
     /// pgTAP decides at run time what the arguments mean (`has_index`, `is_indexed`, `throws_ok`).
     pub resolved_at_runtime: bool,
+    /// For `resolved_at_runtime` overloads: the rule pgTAP applies, in words.
     pub runtime_rule: Option<&'static str>,
     /// Other readings of the arguments that the run-time rule may choose.
     pub alternative_arg_names: &'static [&'static [&'static str]],
+    /// The SQL return type (`text`, `setof text`, ...).
     pub returns: &'static str,
 }
 

@@ -188,6 +188,7 @@ fn merge(accepted: Vec<Resolution>, mut ambiguous: Vec<usize>) -> Resolution {
 /// argument given to a polymorphic parameter (`anyelement`, `anyarray`) is an untyped
 /// literal or NULL ("could not determine polymorphic type because input has type unknown"),
 /// e.g. `is('a', 'b')`. Resolution itself succeeds on such calls, as in PostgreSQL.
+#[cfg(test)]
 pub fn polymorphic_type_undetermined(
     f: &Function,
     overload: usize,

@@ -151,6 +151,7 @@ fn lossy_cow(b: std::borrow::Cow<'_, [u8]>) -> String {
 
 /// Reads one expression. Loops (never recurses on input) except into ARRAY elements,
 /// whose depth is bounded by a fixed limit.
+#[cfg(test)]
 pub fn classify(src: &[u8], toks: &[Token]) -> (ArgType, Value) {
     classify_depth(src, toks, 0)
 }

@@ -124,6 +124,8 @@ struct CaseExpr {
 }
 
 impl Extractor {
+    /// An extractor for `opts`, with the built-in helpers added unless `opts` declares one of
+    /// the same name, and the default limits ([`DEFAULT_LIMITS`]).
     pub fn new(mut opts: ExtractOptions) -> Extractor {
         let declared = opts.helpers.len();
         for b in crate::config::builtin_helpers() {
@@ -153,10 +155,12 @@ impl Extractor {
         self
     }
 
+    /// The limits in effect (as adjusted by [`Extractor::with_limits`]).
     pub fn limits(&self) -> Limits {
         self.limits
     }
 
+    /// The options it extracts with (built-in helpers included).
     pub fn options(&self) -> &ExtractOptions {
         &self.opts
     }

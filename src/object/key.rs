@@ -12,6 +12,7 @@ use super::{normalize_type, quote_part, ObjectKind};
 /// (`Display`, or the allocation-lean [`ObjectKind::key`] and [`ObjectKey::function`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectKey {
+    /// The kind, from the `kind:` prefix.
     pub kind: ObjectKind,
     /// The first of two or three parts: `None` for one-part keys (`role:anon`,
     /// `schema:app`, `function:f`).
@@ -28,10 +29,13 @@ pub struct ObjectKey {
 /// Why a text is not an object key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// The text has no `kind:` prefix.
     #[error("{0:?} is not an object key: no `kind:` prefix")]
     NoKind(String),
+    /// The prefix is not a kind's name.
     #[error(transparent)]
     UnknownKind(#[from] super::UnknownKind),
+    /// More than three dot-separated name parts.
     #[error("{0:?} is not an object key: more than three name parts")]
     TooManyParts(String),
 }

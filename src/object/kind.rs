@@ -110,7 +110,9 @@ pub enum Scope {
 /// tables, views, sequences, indexes and composite types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PgClass {
+    /// Never in `pg_class` (functions, roles, policies, ...).
     No,
+    /// Always in `pg_class` (tables, views, sequences, indexes, ...).
     Yes,
     /// Only composite types (`CREATE TYPE .. AS (..)`) have a `pg_class` row.
     IfComposite,

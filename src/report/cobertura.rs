@@ -77,7 +77,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             let hit = lines.values().filter(|o| line_hits(o) > 0).count() as u64;
             let name = std::path::Path::new(file.as_str())
                 .file_name()
-                .map_or_else(|| file.to_string(), |n| n.to_string_lossy().into_owned());
+                .map_or_else(|| (*file).clone(), |n| n.to_string_lossy().into_owned());
             writeln!(
                 w,
                 r#"        <class name="{}" filename="{}" line-rate="{}" branch-rate="0" complexity="0">"#,

@@ -39,10 +39,6 @@ pub const MAX_WARNINGS: usize = 10;
 /// notice, so stale tests get the rest.
 pub const MAX_NOTICES: usize = 10;
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
-    render_with(report, None, w)
-}
-
 /// At most [`MAX_WARNINGS`] warnings, the most important untested objects first (the
 /// order of the gaps), and at most `MAX_NOTICES - 2` stale-test notices; then, when any
 /// were left out, one notice saying how many and where to read them, and the coverage

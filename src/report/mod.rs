@@ -1,20 +1,20 @@
 //! Report formats: one module per format, one enum to choose.
 
-pub mod badge;
-pub mod cobertura;
-pub mod codequality;
+mod badge;
+mod cobertura;
+mod codequality;
 mod common;
-pub mod csv;
+mod csv;
 pub mod fit;
-pub mod github;
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod lcov;
-pub mod markdown;
-pub mod ndjson;
-pub mod sarif;
-pub mod text;
+mod github;
+mod html;
+mod json;
+mod junit;
+mod lcov;
+mod markdown;
+mod ndjson;
+mod sarif;
+mod text;
 
 use std::io::{self, Write};
 
@@ -24,19 +24,32 @@ pub use common::{count, printable};
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
+    /// A terminal summary (the default).
     #[default]
     Text,
+    /// The whole report as one JSON document (`schema/report.schema.json`).
     Json,
+    /// One JSON line per file, per object, then a summary line.
     Ndjson,
+    /// One row per object and assertion location.
     Csv,
+    /// A summary for pull-request comments.
     Markdown,
+    /// One self-contained HTML page.
     Html,
+    /// JUnit XML: a test case per object.
     Junit,
+    /// An LCOV tracefile over the migration files.
     Lcov,
+    /// Cobertura XML over the migration files.
     Cobertura,
+    /// GitHub Actions annotations on untested objects.
     Github,
+    /// SARIF 2.1.0 for code scanning.
     Sarif,
+    /// GitLab Code Quality JSON.
     Codequality,
+    /// A shields.io endpoint badge.
     Badge,
 }
 
@@ -44,9 +57,13 @@ pub enum Format {
 /// The one table `--format`, `format =` in the config file, their error messages and the
 /// binary's checks all read: a new format is a new row, not new branches in `main`.
 pub struct FormatInfo {
+    /// The name `--format` and `format =` take, and messages use.
     pub name: &'static str,
+    /// The format this row describes.
     pub format: Format,
+    /// Other names accepted for it.
     pub aliases: &'static [&'static str],
+    /// Its one-line description for `--help`.
     pub help: &'static str,
     /// What the report cannot be written without.
     pub needs: Needs,
@@ -62,7 +79,7 @@ pub struct FormatInfo {
     pub coverage_line: bool,
 }
 
-/// Writes one file of a report as the scan aggregates it ([`ndjson::file_line`]).
+/// Writes one file of a report as the scan aggregates it (ndjson's `file_line`).
 pub type FileLine = fn(&FileReport, &mut dyn Write) -> io::Result<()>;
 
 /// What a report needs besides the scan. `why` is said when it is missing, after the
@@ -73,9 +90,15 @@ pub enum Needs {
     /// Nothing: with a universe the report adds schema coverage, without one it does not.
     Nothing,
     /// A universe, from migrations or a live database.
-    Universe { why: &'static str },
+    Universe {
+        /// Why, said after the format names (`--format <names> <why>: add --schema ...`).
+        why: &'static str,
+    },
     /// A universe read from migration files: the report points at their lines.
-    Migrations { why: &'static str },
+    Migrations {
+        /// Why, said after the format names (`--format lcov and cobertura <why>`).
+        why: &'static str,
+    },
 }
 
 /// lcov and cobertura share it, so they are named together.
@@ -83,6 +106,8 @@ const MIGRATION_LINES: Needs = Needs::Migrations {
     why: "map objects to the lines of migration files",
 };
 
+/// Every format, one row each, `text` first: the one table flags, the config file and
+/// messages read.
 pub const FORMATS: &[FormatInfo] = &[
     FormatInfo {
         name: "text",
@@ -250,6 +275,7 @@ impl Format {
             .unwrap_or(&FORMATS[0])
     }
 
+    /// Its name in [`FORMATS`] (what `--format` takes).
     pub fn name(self) -> &'static str {
         self.info().name
     }
@@ -268,6 +294,7 @@ impl Format {
 /// How a report is drawn.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
+    /// Colour the text report with ANSI escapes (`--color`).
     pub color: bool,
     /// `pgtap-scan gaps`: the text report lists every gap instead of the summary.
     pub gaps_only: bool,
@@ -346,8 +373,13 @@ pub(crate) fn behaviour_line(b: &crate::behaviour::resolve::Behaviour) -> String
         .filter(|o| !o.direct && o.exercised())
         .count();
     let indirect = b.objects.iter().filter(|o| o.only_indirect()).count();
+    let created = if b.created_by_tests > 0 {
+        format!(", {} to what the tests create", b.created_by_tests)
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "{} in the tests' SQL, {} resolved to objects of the universe; {} exercised by name, {} through triggers and policies",
+        "{} in the tests' SQL, {} resolved to objects of the universe{created}; {} exercised by name, {} through triggers and policies",
         count(b.references, "reference", "references"),
         b.resolved,
         count(direct as u64, "object", "objects"),

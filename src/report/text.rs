@@ -54,6 +54,10 @@ fn bar(n: u64, max: u64, width: usize) -> String {
     if max == 0 {
         return String::new();
     }
+    #[allow(
+        clippy::cast_sign_loss,
+        reason = "a float cast saturates: below 0 is 0"
+    )]
     let filled = ((n as f64 / max as f64) * width as f64).round() as usize;
     "█".repeat(filled.max(usize::from(n > 0)))
 }
@@ -118,6 +122,10 @@ fn aspect_list(aspects: &std::collections::BTreeMap<Aspect, u64>, width: usize) 
 
 /// A percentage bar: filled share of `width` cells.
 fn share_bar(percent: f64, width: usize) -> (String, String) {
+    #[allow(
+        clippy::cast_sign_loss,
+        reason = "a float cast saturates: below 0 is 0"
+    )]
     let filled = ((percent / 100.0) * width as f64).round() as usize;
     let filled = filled.min(width);
     ("█".repeat(filled), "░".repeat(width - filled))

@@ -12,7 +12,9 @@ pub enum StreamingMode {
     /// Streaming above [`STREAMING_AUTO_THRESHOLD`] discovered files.
     #[default]
     Auto,
+    /// Always streaming, whatever the number of files.
     Always,
+    /// Never streaming: every file's detail is kept.
     Never,
 }
 
@@ -22,12 +24,17 @@ pub const STREAMING_AUTO_THRESHOLD: u64 = 1000;
 /// Everything a scan needs to know.
 #[derive(Debug, Clone)]
 pub struct ScanConfig {
+    /// What to read: roots, extensions, ignore rules, globs.
     pub discovery: DiscoveryConfig,
     /// Parse threads; 0 means one per core.
     pub threads: usize,
+    /// Paths discovery hands to the parse pool at a time.
     pub batch_size: usize,
+    /// The memory budget (`--max-memory`): file bytes in flight at once, in bytes.
     pub max_memory_bytes: u64,
+    /// When per-file detail is dropped (`--streaming`).
     pub streaming: StreamingMode,
+    /// How assertions are read (search path, helpers, references, ...).
     pub extract: ExtractOptions,
     /// `--cache DIR`: keep per-file results there and skip unchanged files.
     pub cache_dir: Option<PathBuf>,

@@ -8,34 +8,46 @@ use serde::Serialize;
 
 pub use crate::coverage::{
     AmbiguousCall, Database, Diversity, EmptyFiles, KindStatistics, ObjectCoverage, ObjectLocation,
-    Role, Statistics, TopObject, STREAMING_LOCATIONS,
+    Role, Statistics, TopObject, MAX_AMBIGUOUS, STREAMING_EMPTY_FILES, STREAMING_LOCATIONS,
+    TOP_OBJECTS,
 };
-pub use crate::gaps::{Coverage, Gap, Ratio, SchemaCoverage, Stale, UniverseEntry, UniverseSource};
+pub use crate::gaps::{
+    Coverage, CoverageMode, Gap, Ratio, SchemaCoverage, Stale, UniverseEntry, UniverseSource,
+};
 use crate::model::FileResult;
 
 /// One file's result with its path: the JSON report's file object.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
+    /// The path as discovered (a root joined with the path below it), `/`-separated.
     pub path: String,
     /// The N of the file's `plan(N)`, or null.
     pub plan: Option<u64>,
+    /// What extraction found in the file (flattened into the file object in JSON).
     #[serde(flatten)]
     pub result: FileResult,
 }
 
+/// How bad a [`Message`] is: an error counts toward the exit code, a warning does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Something was not scanned or is wrong (an unreadable file, a call PostgreSQL rejects).
     Error,
+    /// Something was read but may be read wrongly (a skipped statement, a dynamic name).
     Warning,
 }
 
 /// A message for stderr: `pgtap-scan: path:line: text`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Message {
+    /// Error or warning.
     pub severity: Severity,
+    /// The file it is about, if any (as discovered).
     pub path: Option<String>,
+    /// The 1-based line in that file, if known.
     pub line: Option<u32>,
+    /// What happened, in words for a user (no path or line prefix).
     pub text: String,
 }
 
@@ -52,9 +64,13 @@ impl std::fmt::Display for Message {
 /// A file whose `plan(N)` does not match what static reading finds.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PlanMismatch {
+    /// The file, as discovered.
     pub path: String,
+    /// The 1-based line of its `plan(N)` call.
     pub line: u32,
+    /// The N of `plan(N)`.
     pub planned: u64,
+    /// The TAP results static reading counts (assertions, plus included files').
     pub found: u64,
     /// Of `found`, how many come from included files.
     pub from_includes: u64,
@@ -67,22 +83,30 @@ pub struct PlanSummary {
     pub planned: u64,
     /// Of those, files whose count static reading can know (straight-line code).
     pub checked: u64,
+    /// Of the checked files, those whose plan equals the count.
     pub agree: u64,
+    /// The checked files whose plan differs, sorted by path.
     pub mismatches: Vec<PlanMismatch>,
 }
 
+/// Totals over the whole scan: the JSON report's `summary`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     /// Files read and parsed.
     pub files: u64,
+    /// Assertion calls found (each call once, whatever it covers).
     pub assertions: u64,
     /// TAP results the top-level code of all files emits, as far as static reading tells.
     pub tests: u64,
+    /// Assertions per pgTAP function name (or helper name).
     pub by_function: BTreeMap<String, u64>,
+    /// Assertions per object kind name (`table`, `function`, ...; `none` for no object).
     pub by_kind: BTreeMap<String, u64>,
     /// Files that could not be read plus problems found in files.
     pub errors: u64,
+    /// Problems that may make the reading incomplete (see [`Severity::Warning`]).
     pub warnings: u64,
+    /// Files read and parsed in which no assertion was found.
     pub files_without_assertions: u64,
     /// Assertions whose object name is computed at run time.
     pub dynamic: u64,
@@ -92,57 +116,83 @@ pub struct Summary {
     pub rejected: u64,
     /// Assertions found in comments (only with `include_commented`).
     pub commented: u64,
+    /// Agreement of literal `plan(N)` with the counted assertions.
     pub plans: PlanSummary,
 }
 
+/// How the scan ran (times, memory, cache): the JSON report's `stats`; differs from run to
+/// run, so it is left out of comparisons.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
+    /// Paths discovery handed to the parse stage.
     pub files_discovered: u64,
+    /// Files read (or served from the cache) and parsed.
     pub files_parsed: u64,
+    /// Files that could not be read (missing, unreadable, too large, not a regular file).
     pub files_failed: u64,
     /// Files read but not parsed because they look binary (`--binary` parses them).
     pub files_skipped: u64,
     /// Directories (or other inputs) that could not be read, so were not scanned.
     pub inputs_not_scanned: u64,
+    /// Bytes read from disk (0 for files served by the cache without reading).
     pub bytes_read: u64,
+    /// Batches of paths discovery sent to the parse pool.
     pub batches: u64,
     /// `standard` or `streaming`.
     pub mode: String,
+    /// Parse threads used.
     pub threads: usize,
+    /// Paths per batch.
     pub batch_size: usize,
+    /// The memory budget (`--max-memory`), in bytes.
     pub budget_bytes: u64,
+    /// The most file bytes in flight at once, charged to the budget.
     pub peak_charged_bytes: u64,
+    /// How many times a stage waited for room in the budget.
     pub throttle_waits: u64,
+    /// Time spent waiting for room, summed over waiters, in milliseconds.
     pub throttle_ms: u64,
     /// Live heap when the scan started, at its peak, and at the end, from the counting
     /// allocator (0 when the program did not install it: see `heap_measured`). Approximate:
     /// each thread counts in batches, so a figure may be off by up to
     /// `pipeline::alloc::FLUSH_BYTES` (32 KiB) per thread.
     pub initial_heap_bytes: u64,
+    /// The most live heap bytes during the scan (see `initial_heap_bytes`).
     pub peak_heap_bytes: u64,
+    /// Live heap bytes when the scan ended (see `initial_heap_bytes`).
     pub current_heap_bytes: u64,
+    /// Whether the counting allocator was installed, so the heap figures mean something.
     pub heap_measured: bool,
+    /// Wall time of discovery, including waits for room, in milliseconds.
     pub discovery_ms: u64,
     /// Busy time summed over the parse threads.
     pub parse_ms: u64,
+    /// Time spent folding results into the coverage database, in milliseconds.
     pub aggregate_ms: u64,
+    /// Wall time of the whole scan, in milliseconds.
     pub elapsed_ms: u64,
+    /// Whether the scan was cut short (Ctrl-C): the report covers what was read before.
     pub cancelled: bool,
     /// With `--cache`: files neither read nor parsed (same size and mtime), files read but
     /// not parsed (same content hash), files parsed. All 0 without a cache.
     pub cache_hits: u64,
+    /// With `--cache`: files read but not parsed (see `cache_hits`).
     pub cache_hash_hits: u64,
+    /// With `--cache`: files parsed (see `cache_hits`).
     pub cache_misses: u64,
 }
 
 /// The result of a scan.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanReport {
+    /// The report contract's version, [`REPORT_VERSION`].
     pub version: u32,
     /// Per-file detail, sorted by path; `None` in streaming mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<FileReport>>,
+    /// Totals over the scan.
     pub summary: Summary,
+    /// How the scan ran; differs from run to run.
     pub stats: Stats,
     /// The coverage database: `objects` (sorted by key) and `statistics`.
     #[serde(flatten)]
@@ -165,6 +215,7 @@ pub const MAX_MESSAGES: usize = 1000;
 pub const REPORT_VERSION: u32 = 1;
 
 impl ScanReport {
+    /// Whether this is a streaming report (no per-file detail kept: `files` is `None`).
     pub fn streaming(&self) -> bool {
         self.files.is_none()
     }
@@ -176,12 +227,12 @@ impl ScanReport {
     }
 
     /// Holds the coverage database against a universe of objects: percentages, gaps and
-    /// stale tests (see [`crate::gaps`]). `schemas`, when not empty, limits the universe
+    /// stale tests. `schemas`, when not empty, limits the universe
     /// to those schemas (objects outside any schema, like roles, stay).
     ///
     /// ```
     /// use std::path::PathBuf;
-    /// use pgtap_scan::gaps::UniverseSource;
+    /// use pgtap_scan::scan::report::UniverseSource;
     /// use pgtap_scan::scan::{run, ScanConfig};
     /// use pgtap_scan::universe::load_migrations;
     ///
@@ -204,12 +255,7 @@ impl ScanReport {
         source: UniverseSource,
         schemas: &[String],
     ) -> Self {
-        self.with_universe_as(
-            universe,
-            source,
-            schemas,
-            crate::gaps::CoverageMode::default(),
-        )
+        self.with_universe_as(universe, source, schemas, CoverageMode::default())
     }
 
     /// [`ScanReport::with_universe`] with what counts as tested: structural assertions,
@@ -220,7 +266,7 @@ impl ScanReport {
         universe: &crate::universe::Universe,
         source: UniverseSource,
         schemas: &[String],
-        mode: crate::gaps::CoverageMode,
+        mode: CoverageMode,
     ) -> Self {
         self.schema = Some(crate::gaps::compute(
             &self.coverage,
@@ -258,6 +304,7 @@ impl ScanReport {
 /// Receives what a scan produces as it goes (messages for stderr, files for streaming
 /// output). Every method has a default that ignores it.
 pub trait Observer {
+    /// A message, as the scan meets it (stderr gets it at once; the report keeps it sorted).
     fn message(&mut self, _m: &Message) {}
     /// Called for each file in streaming mode, in arrival order.
     fn file(&mut self, _f: &FileReport) {}

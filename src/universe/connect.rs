@@ -63,25 +63,51 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// Why a database could not be read. Every message is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum IntrospectError {
+    /// The URL or `key=value` string (or an option in it) is not valid; says which part.
     #[error("invalid database connection string: {0}")]
     Config(String),
+    /// The server could not be reached or refused the connection (every host was tried).
     #[error("cannot connect to {target}: {message}")]
-    Connect { target: String, message: String },
-    #[error("cannot connect to {target}: no answer within {seconds} s")]
-    Timeout { target: String, seconds: u64 },
-    /// A password was held back or a request for one refused (see the module's header).
-    #[error("cannot connect to {target}: {message}")]
-    Refused { target: String, message: String },
-    #[error("reading {what} from {target}: no answer within {seconds} s (--database-timeout)")]
-    QueryTimeout {
+    Connect {
+        /// The host, port and database tried, without the password.
         target: String,
-        what: &'static str,
+        /// The driver's or server's reason.
+        message: String,
+    },
+    /// No connection within the timeout (`--database-timeout`).
+    #[error("cannot connect to {target}: no answer within {seconds} s")]
+    Timeout {
+        /// The host, port and database tried, without the password.
+        target: String,
+        /// The timeout per host, in whole seconds (rounded up).
         seconds: u64,
     },
+    /// A password was held back or a request for one refused (see the module's header).
+    #[error("cannot connect to {target}: {message}")]
+    Refused {
+        /// The host, port and database tried, without the password.
+        target: String,
+        /// Why the password was not sent.
+        message: String,
+    },
+    /// A catalog query got no answer within the timeout.
+    #[error("reading {what} from {target}: no answer within {seconds} s (--database-timeout)")]
+    QueryTimeout {
+        /// The server, without the password.
+        target: String,
+        /// What was being read (`schemas`, `relations`, ...).
+        what: &'static str,
+        /// The timeout, in whole seconds (rounded up).
+        seconds: u64,
+    },
+    /// A catalog query failed (permissions, an unsupported server version, ...).
     #[error("reading {what} from {target} failed: {message}")]
     Query {
+        /// The server, without the password.
         target: String,
+        /// What was being read (`schemas`, `relations`, ...).
         what: &'static str,
+        /// The server's error message.
         message: String,
     },
 }
@@ -130,6 +156,7 @@ pub enum RootCert {
 /// Where the password the driver would send came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordFrom {
+    /// No password would be sent.
     None,
     /// The URL or `key=value` string itself (whoever wrote it knows the password).
     ConnectionString,
@@ -982,7 +1009,8 @@ pub(crate) fn connect(t: &Target, per_host: Duration) -> Result<Session, Introsp
             Err(_) => {
                 last = Some(IntrospectError::Timeout {
                     target: t.display.clone(),
-                    seconds: per_host.as_secs_f64().ceil() as u64,
+                    // Whole seconds, rounded up.
+                    seconds: per_host.as_secs() + u64::from(per_host.subsec_nanos() > 0),
                 })
             }
         }

@@ -3,7 +3,7 @@
 //! Owns: the catalog queries, and turning their rows into the same [`SchemaObject`]s,
 //! keys and [`Details`] the migration reader builds. Connecting (the connection string
 //! and its `PG*` completion, TLS, what password may be sent where) is
-//! [`super::connect`]'s.
+//! `connect.rs`'s.
 //!
 //! Keys are built with [`crate::object`] from the catalog's own spellings: argument and
 //! column types come from `format_type` (function keys from `pg_proc.proargtypes`, the
@@ -175,7 +175,8 @@ impl Reader<'_> {
             None => Err(IntrospectError::QueryTimeout {
                 target: self.target.to_string(),
                 what,
-                seconds: self.timeout.as_secs_f64().ceil() as u64,
+                // Whole seconds, rounded up.
+                seconds: self.timeout.as_secs() + u64::from(self.timeout.subsec_nanos() > 0),
             }),
         }
     }
@@ -477,7 +478,8 @@ impl Reader<'_> {
                             FROM pg_catalog.unnest(p.proargtypes::oid[]) \
                                  WITH ORDINALITY AS t(oid, i) ORDER BY t.i), \
                     pg_catalog.lower(pg_catalog.pg_get_function_result(p.oid)), \
-                    l.lanname::text \
+                    l.lanname::text, \
+                    CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN p.prosrc END \
                FROM pg_catalog.pg_proc p \
                JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
                LEFT JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
@@ -492,6 +494,9 @@ impl Reader<'_> {
             let args: Vec<String> = self.get(&row, 3, W)?;
             let returns: Option<String> = self.get(&row, 4, W)?;
             let language: Option<String> = self.get(&row, 5, W)?;
+            // The body, for the call graph and role helpers: what the migrations'
+            // `AS $$..$$` gives a universe read from files.
+            let body: Option<String> = self.get(&row, 6, W)?;
             let procedure = prokind == "p";
             let details = Details::Function {
                 args: args.iter().map(|a| object::normalize_type(a)).collect(),
@@ -499,7 +504,8 @@ impl Reader<'_> {
                 language,
                 procedure,
             };
-            self.add(ObjectKind::Function, Some(schema), None, name, details);
+            let key = self.add(ObjectKind::Function, Some(schema), None, name, details);
+            self.u.set_body(key, body.map(String::into_bytes));
         }
         Ok(())
     }

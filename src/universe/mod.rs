@@ -3,7 +3,7 @@
 //! Owns: the [`Universe`] (every object a migration set leaves behind, keyed exactly like
 //! the scanner's assertion keys, see [`crate::object`]), the DDL reader that builds it
 //! statement by statement, and [`load_migrations`] (files and folders applied in path
-//! order, like migration tools do). [`introspect`] reads the same universe from a live
+//! order, like migration tools do). `introspect.rs` reads the same universe from a live
 //! database ([`load_database`]); `tests/it/live_db.rs` holds the two to the same keys.
 //!
 //! # Why our own lexer-based DDL reader
@@ -15,7 +15,7 @@
 //!   matters here (`CREATE POLICY`, `CREATE TRIGGER ... EXECUTE FUNCTION`, `ALTER TYPE ..
 //!   ADD VALUE`, `DO` bodies, `CREATE DOMAIN`, many `ALTER TABLE` forms), and it also
 //!   fails per statement list, not per statement.
-//! - Our lexer ([`crate::lexer`]) already understands every PostgreSQL and psql token. A
+//! - Our lexer (`src/lexer.rs`) already understands every PostgreSQL and psql token. A
 //!   DDL reader on top only has to know the *heads* of statements (names, columns,
 //!   constraints, signatures) and can skip expressions and bodies by balanced parentheses.
 //!   It is fast, has no build dependency, and degrades per statement: a statement it cannot
@@ -65,7 +65,7 @@
 
 mod connect;
 mod ddl;
-pub mod introspect;
+mod introspect;
 mod naming;
 mod split;
 #[cfg(test)]
@@ -87,15 +87,20 @@ pub use introspect::{load_database, DatabaseOptions};
 /// Where an object was (last) defined.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Location {
+    /// The file, as given or found under a given folder.
     pub file: String,
+    /// The 1-based line the defining statement starts on.
     pub line: u32,
 }
 
 /// A statement that was not (fully) understood. The rest of the file still counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedStatement {
+    /// The migration file.
     pub file: String,
+    /// The 1-based line the statement starts on.
     pub line: u32,
+    /// Why it was skipped, in words for a user.
     pub reason: String,
 }
 
@@ -103,37 +108,48 @@ pub struct SkippedStatement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Details {
+    /// Nothing more is known (schemas, roles, extensions, ...).
     None,
     /// Tables, partitions and foreign tables.
     Table {
+        /// `ENABLE ROW LEVEL SECURITY` is in effect.
         rls_enabled: bool,
+        /// `FORCE ROW LEVEL SECURITY` is in effect (the owner is subject to policies too).
         rls_forced: bool,
         /// `PARTITION OF` parent (table key).
         partition_of: Option<String>,
         /// `INHERITS` parents (table keys).
         inherits: Vec<String>,
+        /// The owner role, when set (`ALTER TABLE .. OWNER TO`, or the database's catalog).
         owner: Option<String>,
     },
     /// A view or materialized view.
     View {
         /// False when the columns could not be derived from the query.
         columns_known: bool,
+        /// The owner role, when set.
         owner: Option<String>,
     },
+    /// A column of a table or view.
     Column {
         /// 1-based, in creation order (dropped columns leave gaps like `attnum`).
         position: u32,
         /// Normalised (`integer`, `character varying(20)`); `None` for view columns.
         data_type: Option<String>,
+        /// `NOT NULL` (or part of a primary key).
         not_null: bool,
+        /// The `DEFAULT` expression as written.
         default: Option<String>,
         /// `GENERATED ALWAYS AS (..) STORED`.
         generated: bool,
         /// `GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY`.
         identity: bool,
     },
+    /// An index, stand-alone or made by a constraint.
     Index {
+        /// A unique index (`UNIQUE`, or a primary key's).
         unique: bool,
+        /// The index of a `PRIMARY KEY`.
         primary: bool,
         /// Created by a PRIMARY KEY / UNIQUE / EXCLUDE constraint.
         constraint: bool,
@@ -141,26 +157,35 @@ pub enum Details {
         /// expressions it cannot name); these also built the default name.
         columns: Vec<String>,
     },
+    /// A function or procedure.
     Function {
         /// Identity argument types, normalised (what the key shows).
         args: Vec<String>,
+        /// The return type, normalised; `None` for procedures and when unknown.
         returns: Option<String>,
+        /// The language (`sql`, `plpgsql`, ...), when given.
         language: Option<String>,
+        /// A procedure (`CREATE PROCEDURE`), not a function.
         procedure: bool,
     },
+    /// A trigger on a table or view.
     Trigger {
         /// The trigger function as written (`app.set_updated_at`).
         function: Option<String>,
     },
+    /// A row level security policy.
     Policy {
         /// `all`, `select`, `insert`, `update`, `delete`.
         command: String,
+        /// The roles it applies to (its `TO` list), as written.
         roles: Vec<String>,
     },
+    /// A sequence.
     Sequence {
         /// Column key of `OWNED BY` (serial/identity columns, `ALTER SEQUENCE .. OWNED BY`).
         owned_by: Option<String>,
     },
+    /// A type: enum, composite, range, domain, base or shell.
     Type {
         /// `enum`, `composite`, `range`, `domain`, `base`, `shell`.
         variant: String,
@@ -174,16 +199,21 @@ pub enum Details {
 /// One database object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SchemaObject {
+    /// Its key (`table:app.users`), as [`crate::ObjectKey`] writes it.
     pub key: String,
+    /// Its kind.
     pub kind: ObjectKind,
     /// `None` for schemas, roles and extensions.
     pub schema: Option<String>,
     /// The table (or view) a column, index, trigger or policy belongs to.
     pub table: Option<String>,
+    /// Its own name (a column's name, not the table's).
     pub name: String,
     /// The key of that table / view.
     pub parent: Option<String>,
+    /// Where it was (last) defined; for a live database, the database.
     pub defined_at: Location,
+    /// What else is known about it, by kind.
     pub details: Details,
 }
 
@@ -236,6 +266,7 @@ pub struct Universe {
 }
 
 impl Universe {
+    /// An empty universe; fill it with [`Universe::apply_sql`].
     pub fn new() -> Self {
         Self::default()
     }
@@ -279,6 +310,7 @@ impl Universe {
         ddl::apply(self, file, src, search_path)
     }
 
+    /// The object with this key, if it exists.
     pub fn get(&self, key: &str) -> Option<&SchemaObject> {
         self.objects.get(key)
     }
@@ -298,10 +330,12 @@ impl Universe {
         self.objects.values()
     }
 
+    /// How many objects there are.
     pub fn len(&self) -> usize {
         self.objects.len()
     }
 
+    /// Whether there are no objects.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
     }
@@ -508,7 +542,7 @@ impl Universe {
         if renames.is_empty() {
             return;
         }
-        let lookup: std::collections::HashMap<&str, &str> = renames
+        let lookup: HashMap<&str, &str> = renames
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
@@ -542,17 +576,28 @@ impl Universe {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     // Not a `source`: the message already says it, and anyhow would print it again.
+    /// A file or folder given could not be read.
     #[error("{}: cannot read: {}", path.display(), io_message(error))]
     Read {
+        /// The file or folder.
         path: PathBuf,
+        /// Why not.
         error: std::io::Error,
     },
     /// A folder with no `.sql` file in it: a typo'd or wrong folder, not an empty schema.
     #[error("{}: no .sql file in this folder: nothing to measure coverage against", path.display())]
-    NoFiles { path: PathBuf },
+    NoFiles {
+        /// The folder.
+        path: PathBuf,
+    },
     /// Files were read but define no object (seed data, only DML, or unread statements).
     #[error("{}: {files} file(s) read, but they define no object: nothing to measure coverage against", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
-    NoObjects { paths: Vec<PathBuf>, files: usize },
+    NoObjects {
+        /// The files and folders given.
+        paths: Vec<PathBuf>,
+        /// How many `.sql` files were read from them.
+        files: usize,
+    },
 }
 
 /// `No such file or directory (os error 2)` -> `no such file or directory`.

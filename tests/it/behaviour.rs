@@ -413,3 +413,47 @@ pgtest!(coverage_modes_count_one_side_or_either, |dir, cmd| {
     let plain = dir.command().args(["t"]).json();
     assert!(plain["files"][0].get("references").is_none(), "{plain:#}");
 });
+
+pgtest!(
+    role_helpers_defined_in_the_universe_switch_roles,
+    |dir, cmd| {
+        dir.create(
+            "db/0001.sql",
+            "CREATE SCHEMA app; CREATE SCHEMA tests;\n\
+         CREATE TABLE app.posts (id int, body text);\n\
+         CREATE FUNCTION tests.as_anon() RETURNS void LANGUAGE plpgsql AS $$\n\
+         BEGIN PERFORM set_config('role', 'anon', true); END $$;\n\
+         CREATE FUNCTION public.login_as(r text) RETURNS void LANGUAGE sql AS\n\
+         $$ SELECT set_config('role', $1, true) $$;\n\
+         CREATE FUNCTION tests.two_roles() RETURNS void LANGUAGE plpgsql AS $$\n\
+         BEGIN SET LOCAL ROLE a; SET LOCAL ROLE b; END $$;\n",
+        )
+        .create(
+            "t/a.sql",
+            "BEGIN;\nSELECT tests.as_anon();\n\
+         SELECT is_empty($$ SELECT * FROM app.posts $$);\n\
+         SELECT login_as('editor');\n\
+         SELECT lives_ok($$ UPDATE app.posts SET body = 'x' $$);\n\
+         SELECT tests.two_roles();\n\
+         SELECT lives_ok($$ DELETE FROM app.posts $$);\nROLLBACK;\n",
+        );
+        let report = cmd.args(["t", "--schema", "db"]).json();
+        let refs = refs(&report);
+        let anon = find(&refs, "relation", "posts", Some("select"));
+        assert_eq!(anon["role"], "anon");
+        assert_eq!(anon["expected"], "filtered");
+        assert_eq!(
+            find(&refs, "relation", "posts", Some("update"))["role"],
+            "editor"
+        );
+        // Two roles in one body: no helper; the role stays the editor's.
+        assert_eq!(
+            find(&refs, "relation", "posts", Some("delete"))["role"],
+            "editor"
+        );
+        assert!(refs.iter().any(|r| r["name"] == "two_roles"));
+        assert!(!refs
+            .iter()
+            .any(|r| r["name"] == "as_anon" || r["name"] == "login_as"));
+    }
+);

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use pgtap_scan::catalog::{Category, FUNCTIONS};
-use pgtap_scan::extract::Extractor;
 use pgtap_scan::model::Context;
+use pgtap_scan::Extractor;
 
 fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");

@@ -4,8 +4,8 @@
 //! problems; then through the real binary, on the shapes real suites use.
 
 use pgtap_scan::config::{ExtractOptions, HelperDecl};
-use pgtap_scan::extract::Extractor;
 use pgtap_scan::model::{Assertion, Context, FileResult, PlanDecl, ResolutionKind};
+use pgtap_scan::Extractor;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -570,7 +570,7 @@ pgtest!(
 // ---------------------------------------------------------------------------------------
 
 fn functions_and_lines(report: &Value) -> Vec<(String, u64)> {
-    util::assertions(report)
+    assertions(report)
         .iter()
         .map(|a| {
             (
@@ -624,7 +624,7 @@ pgtest!(collate_clause_does_not_make_a_call_rejected, |dir, cmd| {
     let report = cmd.args(["t"]).json();
     assert_eq!(report["summary"]["rejected"], 0, "{report:#}");
     assert_eq!(report["summary"]["errors"], 0);
-    for a in util::assertions(&report) {
+    for a in assertions(&report) {
         assert_eq!(a["resolution"], "exact", "{a}");
     }
 });
@@ -678,7 +678,7 @@ pgtest!(
         );
         let run = cmd.args(["t", "--format", "json"]).run();
         let report = run.json();
-        let a = &util::assertions(&report)[0];
+        let a = &assertions(&report)[0];
         assert_eq!(a["resolution"], "rejected", "{a}");
         assert!(a["object"].is_null(), "{a}");
     }
@@ -721,7 +721,7 @@ pgtest!(
             "{:#}",
             report["summary"]["plans"]
         );
-        let objects: Vec<(String, String)> = util::assertions(&report)
+        let objects: Vec<(String, String)> = assertions(&report)
             .iter()
             .map(|a| {
                 (

@@ -298,9 +298,9 @@ fn file_truncated_while_it_is_read_never_kills_the_run() {
 /// time (the smallest window): windows bound the token buffer without changing results.
 #[test]
 fn extraction_does_not_depend_on_the_lexing_window() {
-    use pgtap_scan::config::ExtractOptions;
-    use pgtap_scan::extract::Extractor;
-    use pgtap_scan::lexer::Limits;
+    use pgtap_scan::ExtractOptions;
+    use pgtap_scan::Extractor;
+    use pgtap_scan::Limits;
     let whole = Extractor::new(ExtractOptions::default()).with_limits(Limits {
         window: usize::MAX,
         cap: usize::MAX,
@@ -337,9 +337,9 @@ fn extraction_does_not_depend_on_the_lexing_window() {
 /// instead of holding 32 bytes per token of it (100 MB of NUL bytes took 3.77 GB).
 #[test]
 fn statement_longer_than_the_token_cap_is_read_in_parts_with_a_warning() {
-    use pgtap_scan::config::ExtractOptions;
-    use pgtap_scan::extract::Extractor;
-    use pgtap_scan::lexer::Limits;
+    use pgtap_scan::ExtractOptions;
+    use pgtap_scan::Extractor;
+    use pgtap_scan::Limits;
     let calls = vec!["ok(true)"; 5000].join(", ");
     let src = format!("select plan(1);\nselect {calls};\nselect has_table('t');\n");
     let ex = Extractor::new(ExtractOptions::default()).with_limits(Limits {

@@ -1257,6 +1257,33 @@ fn function_reached_only_through_another_runs() {
         inner_seen.is_none_or(|o| o["direct"] == false),
         "no test names status_label, the report says one does: {inner_seen:?}"
     );
+    // The same call graph from the database itself: the bodies come from `pg_proc.prosrc`.
+    let out = Command::new(env!("CARGO_BIN_EXE_pgtap-scan"))
+        .current_dir(&fixture)
+        .args(["tests", "--database-url", &db.url(), "--format", "json"])
+        .args(["--no-config", "--quiet"])
+        .output()
+        .expect("pgtap-scan runs");
+    assert!(
+        out.status.success(),
+        "pgtap-scan --database-url failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let live_inner = live["behaviour"]["objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["key"] == INNER_FUNCTION)
+        .unwrap_or_else(|| panic!("--database-url: {INNER_FUNCTION} not exercised"));
+    assert!(
+        live_inner["via"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|v| v["from"] == OUTER_FUNCTION),
+        "--database-url: {live_inner}"
+    );
     let _ = writeln!(
         std::io::stderr(),
         "live_db: realworld: PostgreSQL ran ticket_summary {outer} times and status_label \

@@ -23,7 +23,6 @@ mod gates;
 mod hostile;
 mod html;
 mod ignoring;
-mod lexer_props;
 mod live_db;
 mod memory;
 mod output;

@@ -87,8 +87,9 @@ impl Running {
     }
 
     fn signal(&self, sig: i32) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
         // SAFETY: kill(2) on our own child's pid.
-        let r = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+        let r = unsafe { libc::kill(pid, sig) };
         assert_eq!(r, 0, "kill failed");
     }
 

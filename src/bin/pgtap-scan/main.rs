@@ -117,7 +117,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     messages.set_quiet(args.quiet);
-    let plan = Plan::new(args, gaps_only, messages)?;
+    let mut plan = Plan::new(args, gaps_only, messages)?;
     // Without handlers a signal would kill the process mid-write; with them the run drains
     // and exits with the signal's code (see `signals`).
     let cancel = Arc::new(AtomicBool::new(false));
@@ -135,6 +135,16 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     signals::immediate(false);
     if let Some(sig) = signals::received() {
         return Ok(interrupted(None, sig, messages));
+    }
+    if let (Some((u, _, _)), true) = (&universe, plan.scan.extract.references) {
+        // The universe's own role-switching functions (a suite's `tests.as_anon()`)
+        // switch roles like declared ones; a declared helper of the same name wins.
+        let extract = &mut plan.scan.extract;
+        for h in pgtap_scan::role_helpers_in(u, &extract.search_path) {
+            if !extract.role_helpers.iter().any(|d| d.name == h.name) {
+                extract.role_helpers.push(h);
+            }
+        }
     }
     let counters = Arc::new(pipeline::Progress::default());
     let progress = (!plan.quiet && std::io::stderr().is_terminal())
@@ -322,11 +332,11 @@ fn load_universe(
     messages: &Messages,
 ) -> anyhow::Result<(
     pgtap_scan::universe::Universe,
-    pgtap_scan::gaps::UniverseSource,
+    scan::report::UniverseSource,
     Vec<pgtap_scan::universe::SkippedStatement>,
 )> {
     use pgtap_scan::config::UniverseSpec;
-    use pgtap_scan::gaps::UniverseSource;
+    use pgtap_scan::scan::report::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
             let (universe, skipped) =

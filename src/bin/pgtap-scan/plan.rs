@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 
 use pgtap_scan::config::{ExtractOptions, UniverseSpec, DEFAULT_MAX_MEMORY};
-use pgtap_scan::gaps::CoverageMode;
 use pgtap_scan::gate::Gate;
 use pgtap_scan::report::{Format, Needs, FORMATS};
+use pgtap_scan::scan::report::CoverageMode;
 use pgtap_scan::scan::{ScanConfig, StreamingMode};
 use pgtap_scan::universe::UrlSource;
 

@@ -78,6 +78,10 @@ pub fn size(s: &str) -> Result<u64, String> {
     if bytes >= u64::MAX as f64 {
         return Err(format!("{s:?}: must fit in 64 bits"));
     }
+    #[allow(
+        clippy::cast_sign_loss,
+        reason = "checked above: at least 1, below 2^64"
+    )]
     Ok(bytes as u64)
 }
 

@@ -309,5 +309,5 @@ fn strip_typmod(t: &str) -> String {
             _ => {}
         }
     }
-    crate::object::normalize_type(&out)
+    object::normalize_type(&out)
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pgtap_scan::lexer::{ident_value, string_value, tokenize, tokenize_range, Token, TokenKind};
+use crate::lexer::{ident_value, string_value, tokenize, tokenize_range, Token, TokenKind};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
