@@ -78,6 +78,9 @@ pub struct Coverage {
     pub overall: Ratio,
     /// Per object kind that the universe holds.
     pub by_kind: BTreeMap<ObjectKind, Ratio>,
+    /// Kinds counted in `by_kind` but left out of `overall` (`--exclude-from-overall`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excluded_from_overall: Vec<ObjectKind>,
 }
 
 /// What counts as tested (`--coverage`).
@@ -135,6 +138,36 @@ pub struct Gap {
     pub only: Option<&'static str>,
 }
 
+/// Where an ignore rule comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoreSource {
+    /// `ignore = [...]` in the config file.
+    Config,
+    /// `--ignore GLOB`.
+    Flag,
+    /// A `-- pgtap-scan: ignore` comment on the defining line.
+    Comment,
+}
+
+/// An object of the universe left out of coverage, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ignored {
+    /// The object's key.
+    pub key: String,
+    /// Its kind.
+    pub kind: ObjectKind,
+    /// Where the universe defines it.
+    pub defined_at: Location,
+    /// Which rule left it out.
+    pub source: IgnoreSource,
+    /// The pattern that matched (not for comments).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Tested all the same (ignoring it changes no verdict but the count).
+    pub tested: bool,
+}
+
 /// An asserted object the universe does not hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stale {
@@ -175,6 +208,10 @@ pub struct SchemaCoverage {
     /// references were not read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behaviour: Option<crate::behaviour::resolve::Behaviour>,
+    /// Objects left out on purpose ([`crate::ignoring`]), most important first: not in
+    /// `objects`, `gaps` or the counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<Ignored>,
 }
 
 /// A universe object with what the suite tests of it.
@@ -398,6 +435,7 @@ pub fn compute(
         objects: entries,
         coverage_mode: behaviour.is_some().then_some(mode),
         behaviour,
+        ignored: Vec::new(),
     }
 }
 

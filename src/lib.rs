@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod config;
 pub mod gate;
+pub mod ignoring;
 pub mod model;
 pub mod object;
 pub mod partial;

@@ -38,9 +38,11 @@ const MAGIC: &str = "pgtap-scan partial";
 /// What a partial starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The partial format's version ([`PARTIAL_VERSION`] when written).
     pub version: u32,
     /// The pgtap-scan version that wrote it.
     pub tool: String,
+    /// Which shard of how many wrote it.
     pub shard: Shard,
     /// (name, value) of every setting that changes results, in a fixed order.
     pub settings: Vec<(String, String)>,
@@ -59,27 +61,39 @@ impl Header {
 /// A message as a partial keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PartialMessage {
+    /// An error (true) or a warning.
     pub error: bool,
+    /// The file it is about, as reports show paths; `None` for the run as a whole.
     pub path: Option<String>,
+    /// Its 1-based line, when it has one.
     pub line: Option<u32>,
+    /// The message as the scan printed it.
     pub text: String,
 }
 
 /// A plan checked through its includes (see `crate::includes`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialVerdict {
+    /// The file with the plan.
     pub path: String,
+    /// The 1-based line of its `plan(N)`.
     pub line: u32,
+    /// N.
     pub planned: u64,
+    /// TAP results found statically, includes counted.
     pub found: u64,
+    /// Of `found`, those from included files.
     pub from_includes: u64,
 }
 
 /// A problem with one include, at the including line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialWarning {
+    /// The including file.
     pub path: String,
+    /// The 1-based line of the include.
     pub line: u32,
+    /// What is wrong with it.
     pub text: String,
 }
 
@@ -88,18 +102,27 @@ pub struct PartialWarning {
 pub struct Trailer {
     /// The digest of every discovered path (all shards', see `crate::shard`).
     pub file_list: String,
+    /// Files discovered by the walk (every shard's).
     pub files_discovered: u64,
     /// File records written.
     pub files: u64,
+    /// Files this shard parsed (cache hits included).
     pub files_parsed: u64,
+    /// Files this shard could not read.
     pub files_failed: u64,
+    /// Files skipped (too large, binary, ...).
     pub files_skipped: u64,
+    /// Paths given that were not scanned.
     pub inputs_not_scanned: u64,
+    /// Bytes this shard read.
     pub bytes_read: u64,
+    /// The shard's scan was interrupted: its partial is not complete.
     pub cancelled: bool,
     /// Messages not tied to a file's result (discovery, unreadable files, settings).
     pub messages: Vec<PartialMessage>,
+    /// Plans checked through includes, which a merge cannot redo from the records alone.
     pub include_verdicts: Vec<PartialVerdict>,
+    /// Problems with includes, at the including line.
     pub include_warnings: Vec<PartialWarning>,
 }
 
@@ -112,6 +135,7 @@ pub struct Writer<W: Write> {
 }
 
 impl<W: Write> Writer<W> {
+    /// Starts a partial on `w`: writes the header at once.
     pub fn new(mut w: W, header: &Header) -> io::Result<Writer<W>> {
         let mut text = format!(
             "{MAGIC} {}\ntool {}\nshard {}\n",
@@ -401,7 +425,11 @@ pub fn peek_trailer<R: Read + io::Seek>(r: &mut R) -> Result<Trailer, String> {
     if len + 12 + 5 > end {
         return Err(truncated());
     }
-    r.seek(io::SeekFrom::End(-12 - len as i64)).map_err(io)?;
+    // `len` < 2^32 (read from four bytes): no wrap.
+    r.seek(io::SeekFrom::End(
+        -12 - i64::try_from(len).map_err(|_| truncated())?,
+    ))
+    .map_err(io)?;
     let mut json = vec![0u8; len as usize];
     r.read_exact(&mut json).map_err(io)?;
     let trailer = serde_json::from_slice(&json).map_err(|_| truncated())?;

@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Shard `index` of `count`, 1-based (as nextest, jest, Playwright and node spell it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shard {
+    /// K, from 1.
     pub index: u32,
+    /// N, at least 1.
     pub count: u32,
 }
 
@@ -186,6 +188,7 @@ pub struct FileListDigest {
 }
 
 impl FileListDigest {
+    /// Adds one discovered path (any order: the digest does not depend on it).
     pub fn add(&self, path: &Path) {
         let h = stable_hash(&path_key(path));
         self.count.fetch_add(1, Relaxed);
@@ -204,6 +207,7 @@ impl FileListDigest {
         )
     }
 
+    /// How many paths were added.
     pub fn files(&self) -> u64 {
         self.count.load(Relaxed)
     }

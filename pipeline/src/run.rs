@@ -65,8 +65,8 @@ pub struct PipelineConfig {
 #[derive(Clone)]
 pub struct Select(pub Arc<dyn Fn(&Path) -> bool + Send + Sync>);
 
-impl std::fmt::Debug for Select {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Select {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Select(..)")
     }
 }

@@ -79,6 +79,43 @@ pub(crate) fn repo_relative(path: &str) -> String {
     path.trim_start_matches("./").to_string()
 }
 
+/// A stable fingerprint for a finding about an object: 32 hex digits (XXH3-128) of the
+/// finding's rule and the object's key, so it survives the definition moving to another
+/// line or file, and two findings about one object (untested, stale) never share one.
+/// SARIF `partialFingerprints` and GitLab Code Quality `fingerprint` use it.
+pub(crate) fn fingerprint(rule: &str, key: &str) -> String {
+    let mut bytes = Vec::with_capacity(rule.len() + 1 + key.len());
+    bytes.extend_from_slice(rule.as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(key.as_bytes());
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
+}
+
+/// The rule id of an untested object of a kind (`untested-table`): one per kind, so a
+/// CI view can filter or silence a kind.
+pub(crate) fn untested_rule(kind: crate::object::ObjectKind) -> String {
+    format!("untested-{}", kind.name().replace('_', "-"))
+}
+
+/// The rule id of an assertion naming an object the schema does not hold.
+pub(crate) const STALE_RULE: &str = "stale-assertion";
+
+/// What a stale assertion's finding says.
+pub(crate) fn stale_message(x: &crate::gaps::Stale) -> String {
+    let function = x.locations.first().map_or("an assertion", |l| &*l.function);
+    if x.only_absent {
+        format!(
+            "{function} asserts that {} does not exist; it passes, but no such object exists in the schema at all (renamed? a typo?)",
+            x.key
+        )
+    } else {
+        format!(
+            "{function} tests {}, which does not exist in the schema",
+            x.key
+        )
+    }
+}
+
 /// Objects by migration file, then by defining line.
 pub(crate) type ByFile<'a> = BTreeMap<String, BTreeMap<u32, Vec<&'a UniverseEntry>>>;
 

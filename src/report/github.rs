@@ -4,9 +4,15 @@
 //!
 //! Needs a universe (`--schema` or `--database-url`); objects from a database have no file
 //! and are annotated without one.
+//!
+//! GitHub shows 10 annotations of each level per step and 50 per job, and drops the rest
+//! silently: the format writes at most [`MAX_WARNINGS`] warnings, the most important
+//! objects first, then one notice saying how many more there are and where to read them.
+//! `--changed-files` / `--since` keep the annotations to the files a change touches.
 
 use std::io::{self, Write};
 
+use super::{count, ChangedFiles};
 use crate::scan::report::{ScanReport, UniverseSource};
 
 /// Escapes the message part of a workflow command as the runner reads it back (`%`, CR
@@ -25,17 +31,48 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+/// Warnings GitHub shows per step (and per level): it drops the rest without a word. 50
+/// annotations per job in all.
+pub const MAX_WARNINGS: usize = 10;
+
+/// Notices GitHub shows per step. Two are kept for the "N more" notice and the coverage
+/// notice, so stale tests get the rest.
+pub const MAX_NOTICES: usize = 10;
+
+/// At most [`MAX_WARNINGS`] warnings, the most important untested objects first (the
+/// order of the gaps), and at most `MAX_NOTICES - 2` stale-test notices; then, when any
+/// were left out, one notice saying how many and where to read them, and the coverage
+/// notice. With `changed`, only objects defined in and stale tests written in those files
+/// are annotated.
+pub fn render_with(
+    report: &ScanReport,
+    changed: Option<&ChangedFiles>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let Some(s) = &report.schema else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "--format github annotates untested objects: add --schema PATH or --database-url",
         ));
     };
+    let migrations = s.universe_source == UniverseSource::Migrations;
+    // Objects read from a database have no file: no change touches them.
+    let touched = |file: &str| changed.is_none_or(|c| c.contains(&super::changed_path(file)));
+    let (mut gaps_out, mut gaps_untouched) = (0u64, 0u64);
+    let mut warnings = 0;
     for g in &s.gaps {
+        if !(touched(&g.defined_at.file) && (migrations || changed.is_none())) {
+            gaps_untouched += 1;
+            continue;
+        }
+        if warnings == MAX_WARNINGS {
+            gaps_out += 1;
+            continue;
+        }
+        warnings += 1;
         let title = property(&format!("Untested {}", g.kind));
         let msg = data(&super::untested_message(&g.key, g.only, s.coverage_mode));
-        if s.universe_source == UniverseSource::Migrations {
+        if migrations {
             writeln!(
                 w,
                 "::warning file={},line={},title={title}::{msg}",
@@ -46,28 +83,57 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "::warning title={title}::{msg}")?;
         }
     }
+    let (mut stale_out, mut stale_untouched) = (0u64, 0u64);
+    let mut notices = 0;
     for x in &s.stale {
         let Some(l) = x.locations.first() else {
             continue;
         };
-        let msg = if x.only_absent {
-            format!(
-                "{} asserts that {} does not exist; it passes, but no such object exists in the schema at all (renamed? a typo?)",
-                l.function, x.key
-            )
-        } else {
-            format!(
-                "{} tests {}, which does not exist in the schema",
-                l.function, x.key
-            )
-        };
+        if !touched(&l.file) {
+            stale_untouched += 1;
+            continue;
+        }
+        if notices == MAX_NOTICES - 2 {
+            stale_out += 1;
+            continue;
+        }
+        notices += 1;
         writeln!(
             w,
             "::notice file={},line={},title={}::{}",
             property(&super::common::repo_relative(&l.file)),
             l.line,
             property("Stale pgTAP assertion"),
-            data(&msg)
+            data(&super::common::stale_message(x))
+        )?;
+    }
+    if gaps_out + gaps_untouched + stale_out + stale_untouched > 0 {
+        let mut parts = Vec::new();
+        if gaps_out > 0 {
+            parts.push(format!(
+                "{} over GitHub's {MAX_WARNINGS} warnings per step",
+                count(gaps_out, "more untested object", "more untested objects")
+            ));
+        }
+        if stale_out > 0 {
+            parts.push(format!(
+                "{} over its {MAX_NOTICES} notices",
+                count(stale_out, "more stale test", "more stale tests")
+            ));
+        }
+        if gaps_untouched + stale_untouched > 0 {
+            parts.push(format!(
+                "{} and {} in files this change does not touch",
+                count(gaps_untouched, "untested object", "untested objects"),
+                count(stale_untouched, "stale test", "stale tests")
+            ));
+        }
+        writeln!(
+            w,
+            "::notice title={}::Not annotated: {}. `pgtap-scan gaps` lists every untested \
+             object; the JSON report (--format json) has every gap and stale test.",
+            property("More pgTAP coverage gaps"),
+            data(&parts.join("; "))
         )?;
     }
     let o = &s.coverage.overall;

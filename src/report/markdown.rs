@@ -322,6 +322,38 @@ fn render_schema(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "</details>")?;
         writeln!(w)?;
     }
+    if let Some(line) = super::ignored_line(s) {
+        writeln!(w, "<details><summary>{}</summary>", cell(&line))?;
+        writeln!(w)?;
+        if !s.ignored.is_empty() {
+            writeln!(w, "| Object | Why | Tested | Defined at |")?;
+            writeln!(w, "|---|---|---|---|")?;
+            for i in s.ignored.iter().take(MAX_GAPS) {
+                writeln!(
+                    w,
+                    "| `{}` | {} | {} | {}:{} |",
+                    cell(&i.key),
+                    i.pattern.as_deref().map_or(
+                        "`-- pgtap-scan: ignore`".to_string(),
+                        |p| format!("`{}`", cell(p))
+                    ),
+                    if i.tested { "yes" } else { "no" },
+                    cell(&i.defined_at.file),
+                    i.defined_at.line
+                )?;
+            }
+            if s.ignored.len() > MAX_GAPS {
+                writeln!(
+                    w,
+                    "\n… and {} more (the JSON report lists them).",
+                    s.ignored.len() - MAX_GAPS
+                )?;
+            }
+            writeln!(w)?;
+        }
+        writeln!(w, "</details>")?;
+        writeln!(w)?;
+    }
     if let Some(b) = &s.behaviour {
         render_rls(b, w)?;
     }

@@ -1,8 +1,11 @@
 //! Report formats: one module per format, one enum to choose.
 
+mod badge;
 mod cobertura;
+mod codequality;
 mod common;
 mod csv;
+pub mod fit;
 mod github;
 mod html;
 mod json;
@@ -10,6 +13,7 @@ mod junit;
 mod lcov;
 mod markdown;
 mod ndjson;
+mod sarif;
 mod text;
 
 use std::io::{self, Write};
@@ -44,6 +48,12 @@ pub enum Format {
     /// A shard's results for `pgtap-scan merge` (`crate::partial`): written by the scan
     /// itself, not by [`render`].
     Partial,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// GitLab Code Quality JSON.
+    Codequality,
+    /// A shields.io endpoint badge.
+    Badge,
 }
 
 /// A format's name, the names it is also accepted under, what it is and what it needs.
@@ -217,6 +227,43 @@ pub const FORMATS: &[FormatInfo] = &[
         file_line: None,
         coverage_line: false,
     },
+    FormatInfo {
+        name: "sarif",
+        format: Format::Sarif,
+        aliases: &[],
+        help: "SARIF 2.1.0: untested objects and stale tests as results, one rule per kind, \
+               for GitHub code scanning.",
+        needs: Needs::Universe {
+            why: "reports untested objects",
+        },
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
+    FormatInfo {
+        name: "codequality",
+        format: Format::Codequality,
+        aliases: &["code-quality", "gitlab"],
+        help: "GitLab Code Quality JSON: an issue on the definition of each untested object.",
+        needs: Needs::Migrations {
+            why: "points GitLab at the migration lines of untested objects",
+        },
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
+    FormatInfo {
+        name: "badge",
+        format: Format::Badge,
+        aliases: &["shields"],
+        help: "A shields.io endpoint badge: the overall schema coverage, coloured by threshold.",
+        needs: Needs::Universe {
+            why: "shows schema coverage",
+        },
+        lists_gaps: false,
+        file_line: None,
+        coverage_line: false,
+    },
 ];
 
 impl Format {
@@ -259,7 +306,7 @@ impl Format {
 }
 
 /// How a report is drawn.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     /// Colour the text report with ANSI escapes (`--color`).
     pub color: bool,
@@ -268,6 +315,22 @@ pub struct RenderOptions {
     /// The terminal's width, when the text report goes to one: a key and its location
     /// that would not fit are put on two lines. `None` (a file, a pipe): one line each.
     pub width: Option<usize>,
+    /// `--max-bytes`: the markdown report is made to fit in this many bytes (whole table
+    /// rows and collapsed sections left out, with a line saying how many); `None`: no
+    /// limit.
+    pub max_bytes: Option<usize>,
+    /// `--changed-files` / `--since`: the GitHub annotations are limited to these files
+    /// (repository-relative paths, as [`changed_path`] writes them); `None`: every file.
+    pub changed_files: Option<std::sync::Arc<ChangedFiles>>,
+}
+
+/// The files a change touches, as [`changed_path`] writes them.
+pub type ChangedFiles = std::collections::BTreeSet<String>;
+
+/// A path as the changed-files list and the annotations compare it: relative to the
+/// working directory when under it, without `./`, with `/` separators.
+pub fn changed_path(path: &str) -> String {
+    common::repo_relative(path.trim()).replace('\\', "/")
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
@@ -282,7 +345,9 @@ pub fn render(
         match format {
             Format::Json => return json::render_gaps(s, w),
             Format::Csv => return csv::render_gaps(s, w),
-            Format::Markdown => return markdown::render_gaps(s, w),
+            Format::Markdown => {
+                return fit::markdown(opts.max_bytes, w, |w| markdown::render_gaps(s, w))
+            }
             // Text lists the gaps itself; GitHub annotations are one per gap already.
             _ => {}
         }
@@ -292,12 +357,15 @@ pub fn render(
         Format::Json => json::render(report, w),
         Format::Ndjson => ndjson::render(report, w),
         Format::Csv => csv::render(report, w),
-        Format::Markdown => markdown::render(report, w),
+        Format::Markdown => fit::markdown(opts.max_bytes, w, |w| markdown::render(report, w)),
         Format::Html => html::render(report, w),
         Format::Junit => junit::render(report, w),
         Format::Lcov => lcov::render(report, w),
         Format::Cobertura => cobertura::render(report, w),
-        Format::Github => github::render(report, w),
+        Format::Github => github::render_with(report, opts.changed_files.as_deref(), w),
+        Format::Sarif => sarif::render(report, w),
+        Format::Codequality => codequality::render(report, w),
+        Format::Badge => badge::render(report, w),
         Format::Partial => Err(io::Error::other(
             "a partial is written by a shard's scan (pgtap-scan --shard K/N --format partial), \
              not drawn from a report",
@@ -345,6 +413,44 @@ pub(crate) fn behaviour_line(b: &crate::behaviour::resolve::Behaviour) -> String
         ));
     }
     s
+}
+
+/// One line on what was left out on purpose (`ignore`, `--ignore`, `-- pgtap-scan:
+/// ignore`, `--exclude-from-overall`), or `None` when nothing was.
+pub(crate) fn ignored_line(s: &crate::gaps::SchemaCoverage) -> Option<String> {
+    use crate::gaps::IgnoreSource;
+    let mut parts = Vec::new();
+    if !s.ignored.is_empty() {
+        let by = |src: IgnoreSource| s.ignored.iter().filter(|i| i.source == src).count();
+        let sources: Vec<String> = [
+            (IgnoreSource::Config, "by the config's ignore"),
+            (IgnoreSource::Flag, "by --ignore"),
+            (IgnoreSource::Comment, "by `-- pgtap-scan: ignore` comments"),
+        ]
+        .into_iter()
+        .filter_map(|(src, what)| match by(src) {
+            0 => None,
+            n => Some(format!("{n} {what}")),
+        })
+        .collect();
+        parts.push(format!(
+            "{} ignored on purpose, not counted ({})",
+            count(s.ignored.len() as u64, "object", "objects"),
+            sources.join(", ")
+        ));
+    }
+    let excluded = &s.coverage.excluded_from_overall;
+    if !excluded.is_empty() {
+        parts.push(format!(
+            "the overall percentage leaves out {}",
+            excluded
+                .iter()
+                .map(|k| k.plural())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// One line on the RLS matrices.
@@ -430,6 +536,9 @@ mod tests {
             Format::Cobertura,
             Format::Github,
             Format::Partial,
+            Format::Sarif,
+            Format::Codequality,
+            Format::Badge,
         ];
         assert_eq!(FORMATS.len(), all.len());
         for f in all {

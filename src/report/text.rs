@@ -206,6 +206,22 @@ fn render_schema(
         }
         writeln!(w)?;
     }
+    if let Some(line) = super::ignored_line(s) {
+        writeln!(w, "{} {line}", p.bold("ignored:"))?;
+        for i in s.ignored.iter().take(10) {
+            let why = i.pattern.as_deref().unwrap_or("comment");
+            let at = format!("{}:{}", i.defined_at.file, i.defined_at.line);
+            located(w, &format!("{} ({why})", i.key), &at, 58, width)?;
+        }
+        if s.ignored.len() > 10 {
+            writeln!(
+                w,
+                "  … and {} more (the JSON report lists them)",
+                s.ignored.len() - 10
+            )?;
+        }
+        writeln!(w)?;
+    }
     if let Some(b) = &s.behaviour {
         render_rls(b, p, w)?;
     }

@@ -132,7 +132,9 @@ pub fn scan_shard(
 
 /// One shard's partial for [`merge`]: its name (for messages) and its bytes.
 pub struct MergeInput<R> {
+    /// How messages name it (its path).
     pub name: String,
+    /// Its bytes.
     pub input: R,
 }
 

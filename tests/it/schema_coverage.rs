@@ -193,7 +193,8 @@ fn github_annotations_for_gaps_and_stale_tests() {
         .lines()
         .filter(|l| l.starts_with("::warning file="))
         .count();
-    assert_eq!(warnings, 535 - 278);
+    // GitHub shows 10 warnings a step: the rest are counted in a notice (ci_budgets.rs).
+    assert_eq!(warnings, 10);
     insta::assert_snapshot!("realworld_github", run.stdout);
 }
 

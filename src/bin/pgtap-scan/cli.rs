@@ -55,6 +55,14 @@ pub enum Command {
     /// gates and exit codes. PATHS are partial files, or folders whose *.pgtap files are
     /// read; every shard 1..N must be there exactly once.
     Merge(ScanArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    /// (pgtap-scan completions bash > /etc/bash_completion.d/pgtap-scan).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, roff (pgtap-scan man > /usr/local/share/man/man1/pgtap-scan.1).
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -86,6 +94,20 @@ pub struct ScanArgs {
     /// Colour in the text report: auto means a terminal and no NO_COLOR.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Output")]
     pub color: ColorChoice,
+    /// Annotate (--format github) only objects defined in, and stale tests written in,
+    /// the files FILE lists (one path a line, relative to the current directory; - is
+    /// stdin).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub changed_files: Option<PathBuf>,
+    /// Annotate (--format github) only files changed since REF (git diff --name-only
+    /// REF...HEAD); an error outside a git repository.
+    #[arg(long, value_name = "REF", help_heading = "Output")]
+    pub since: Option<String>,
+    /// Fit the markdown report in N bytes: collapsed rows and sections are left out whole,
+    /// with a line saying how many [default: 65000, under GitHub's 65,536-character
+    /// comment limit; 0: no limit; gaps: no limit].
+    #[arg(long, value_name = "N", value_parser = crate::ci::max_bytes, help_heading = "Output")]
+    pub max_bytes: Option<usize>,
     /// Exit 1 when a file's plan(N) disagrees with the tests found.
     #[arg(long, help_heading = "Output")]
     pub strict: bool,
@@ -234,6 +256,22 @@ pub struct ScanArgs {
     /// object of fails: a gate never passes on missing data. Repeatable.
     #[arg(long, value_name = "SPEC", help_heading = "Schema coverage")]
     pub fail_under: Vec<String>,
+
+    /// Leave objects whose key matches GLOB out of schema coverage (repeatable; with the
+    /// config's ignore = [...]): index:*_pkey, schema:extensions (and what is in it),
+    /// *:audit.*. Ignored objects are listed as ignored, not counted. A migration line
+    /// with `-- pgtap-scan: ignore` ignores the objects it defines.
+    #[arg(long, value_name = "GLOB", help_heading = "Schema coverage")]
+    pub ignore: Vec<String>,
+    /// Kinds counted per kind but left out of the overall percentage (and the overall
+    /// --fail-under gate), comma-separated: column,index.
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        help_heading = "Schema coverage"
+    )]
+    pub exclude_from_overall: Vec<String>,
 
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]

@@ -60,6 +60,10 @@ pub struct FileConfig {
     /// `fail-under = 80`, `fail-under = "table=100,policy=100"`, or a table
     /// `[fail-under]` with `overall = 80` and `table = 100` entries.
     pub fail_under: Option<FailUnder>,
+    /// Globs over object keys left out of schema coverage (`--ignore`).
+    pub ignore: Option<Vec<String>>,
+    /// Kinds left out of the overall percentage (`--exclude-from-overall`).
+    pub exclude_from_overall: Option<Vec<String>>,
     #[serde(default)]
     pub helper: Vec<HelperDecl>,
     #[serde(default)]

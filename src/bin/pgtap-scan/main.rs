@@ -2,15 +2,18 @@
 //! Flags and `.pgtap-scan.toml` become a plan in `plan` (read by `value`, one reader per
 //! setting); everything said on stderr goes through `messages`; codes are `ExitCode`s.
 
+mod ci;
 mod cli;
 mod config_file;
 mod exit_code;
+mod generate;
 mod messages;
 mod output;
 mod plan;
 mod progress;
 mod signals;
 mod stats;
+mod supabase;
 mod test_hook;
 mod value;
 
@@ -97,6 +100,14 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         Some(cli::Command::Scan(a)) => (a, plan::Command::Scan),
         Some(cli::Command::Gaps(a)) => (a, plan::Command::Gaps),
         Some(cli::Command::Merge(a)) => (a, plan::Command::Merge),
+        Some(cli::Command::Completions { shell }) => {
+            generate::completions(shell, &mut std::io::stdout().lock())?;
+            return Ok(ExitCode::Success);
+        }
+        Some(cli::Command::Man) => {
+            generate::man(&mut std::io::stdout().lock())?;
+            return Ok(ExitCode::Success);
+        }
         None => (cli.scan, plan::Command::Scan),
     };
     if args.list_functions {
@@ -255,6 +266,10 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    let mut report = report;
+    if let Some(s) = &mut report.schema {
+        pgtap_scan::ignoring::apply(s, &plan.ignore, &|f| std::fs::read_to_string(f).ok());
+    }
     let coverage_line = report
         .schema
         .as_ref()
@@ -266,6 +281,8 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             color: plan.color,
             gaps_only: plan.gaps_only,
             width: (plan.output.is_none()).then(terminal_width).flatten(),
+            max_bytes: ci::markdown_budget(plan.max_bytes, plan.gaps_only),
+            changed_files: plan.changed_files.clone(),
         },
         &mut Cancellable {
             inner: out.writer(),

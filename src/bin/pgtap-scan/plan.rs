@@ -40,6 +40,12 @@ pub struct Plan {
     pub strict: bool,
     /// `--allow-empty`: no test file found is not an error.
     pub allow_empty: bool,
+    /// `--changed-files` / `--since`: the files GitHub annotations are limited to.
+    pub changed_files: Option<std::sync::Arc<pgtap_scan::report::ChangedFiles>>,
+    /// `--max-bytes`, as given (see `ci::markdown_budget`).
+    pub max_bytes: Option<usize>,
+    /// `ignore`, `--ignore`, `-- pgtap-scan: ignore`, `--exclude-from-overall`.
+    pub ignore: pgtap_scan::ignoring::IgnoreRules,
     /// `pgtap-scan merge`: the paths are the shards' partials.
     pub merging: bool,
 }
@@ -75,8 +81,21 @@ fn list(items: &[&str], conjunction: &str) -> String {
 impl Plan {
     /// Flags over the config file over defaults, for `command`.
     pub fn new(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> {
+        let (changed_files, since, max_bytes) = (
+            args.changed_files.clone(),
+            args.since.clone(),
+            args.max_bytes,
+        );
         let mut plan = merge(args, command, messages)?;
         plan.gaps_only = command == Command::Gaps;
+        plan.max_bytes = max_bytes;
+        plan.changed_files = crate::ci::changed_files(
+            changed_files.as_deref(),
+            since.as_deref(),
+            plan.format,
+            messages,
+        )?
+        .map(std::sync::Arc::new);
         plan.check_format()?;
         Ok(plan)
     }
@@ -263,6 +282,8 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
             (None, None) => None,
         },
     };
+    // Run with nothing said in a Supabase project: its tests against its migrations.
+    let (paths, universe) = crate::supabase::defaults(paths, universe, messages)?;
     let (schemas, schemas_from) = if args.schemas.is_empty() {
         (file.schemas.clone().unwrap_or_default(), "schemas =")
     } else {
@@ -328,6 +349,13 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
              passes on missing data; gate the merged report (pgtap-scan merge ... --fail-under)"
         );
     }
+    let ignore = crate::ci::ignore_rules(
+        &args.ignore,
+        &args.exclude_from_overall,
+        file.ignore.as_deref().unwrap_or_default(),
+        file.exclude_from_overall.as_deref().unwrap_or_default(),
+        &file_name,
+    )?;
     // `-o -` is stdout, as for most tools; not a file named `-`.
     let output = args.output.filter(|p| p.as_os_str() != "-");
     if let Some(out) = &output {
@@ -420,6 +448,9 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         strict: args.strict || file.strict.unwrap_or(false),
         allow_empty: args.allow_empty || file.allow_empty.unwrap_or(false),
         merging,
+        changed_files: None,
+        max_bytes: None,
+        ignore,
     })
 }
 

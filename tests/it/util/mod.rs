@@ -165,6 +165,12 @@ impl TestCommand {
         self
     }
 
+    /// What the run reads on stdin.
+    pub fn stdin(&mut self, data: impl Into<Vec<u8>>) -> &mut TestCommand {
+        self.cmd.write_stdin(data);
+        self
+    }
+
     pub fn env_remove(&mut self, key: &str) -> &mut TestCommand {
         self.cmd.env_remove(key);
         self
