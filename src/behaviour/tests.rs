@@ -881,3 +881,25 @@ fn objects_the_test_creates_are_recorded() {
         "a body's SELECT .. INTO a variable creates nothing"
     );
 }
+
+#[test]
+fn columns_named_like_call_keywords_are_columns() {
+    let r = run(
+        "select is((select position from app.queue where id = 1), 2);\n\
+         update app.queue set position = 3, trim = 'x';\n\
+         select is((select position('a' in name) from app.items), 1);\n",
+    );
+    for want in [
+        "column app.queue.position select",
+        "column app.queue.position update",
+        "column app.queue.trim update",
+        "column app.items.name select",
+    ] {
+        assert!(has(&r, want), "{want} missing from {:#?}", shown(&r));
+    }
+    assert!(
+        !has(&r, "column app.items.position select"),
+        "{:#?}",
+        shown(&r)
+    );
+}

@@ -162,7 +162,8 @@ pub fn tokenize_range(
     tokenize_window(src, range, line, col, tokens, diags, limits);
 }
 
-/// Where [`tokenize_window`] stops: at most this many tokens in the vector.
+/// Where the lexer's window reader (`tokenize_window`) stops: at most this many tokens in
+/// the vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Stop after the first `;` outside parentheses once the vector holds this many tokens.

@@ -21,6 +21,11 @@ impl<'a> Scanner<'a> {
         ctes: &mut Vec<String>,
         ev: &mut Vec<Event>,
     ) -> Option<usize> {
+        let flags = if flags & CALL_ONLY != 0 && self.kind(i + 1) != Some(TokenKind::LParen) {
+            flags & !EXPR
+        } else {
+            flags
+        };
         if flags & (EXPR | STOP | SKIP | ARM) == 0 {
             if let Some(f) = stack.last_mut() {
                 if f.expect == Expect::Alias && f.cmd.is_none() {

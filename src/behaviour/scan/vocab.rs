@@ -275,6 +275,21 @@ pub(super) const BUILTIN_FUNCTION: u32 = 64;
 pub(super) const BUILTIN_TYPE: u32 = 128;
 /// A pgTAP function running no SQL text (`has_table`; not `results_eq`).
 pub(super) const PGTAP_PLAIN: u32 = 256;
+/// Words of expressions only as calls (`position(a in b)`, `trim(both from x)`): a column
+/// named so (`select position from queue`) is a column.
+pub(super) const CALL_ONLY: u32 = 512;
+
+/// PostgreSQL's column-name keywords with a call syntax of their own, which a table may
+/// also use as a column name.
+pub(super) const CALL_ONLY_WORDS: &[&str] = &[
+    "extract",
+    "normalize",
+    "overlay",
+    "position",
+    "substring",
+    "treat",
+    "trim",
+];
 
 /// Every word of the lists here, pgTAP's functions and PostgreSQL's built-in functions
 /// and types, with their flags: one probe per identifier.
@@ -289,6 +304,7 @@ pub(super) fn words() -> &'static Table {
             (KEYWORD_ARMS, ARM),
             (VALUE_WORDS, VALUE),
             (SPECIAL_BUILTINS, SPECIAL),
+            (CALL_ONLY_WORDS, CALL_ONLY),
             (super::super::builtins::functions(), BUILTIN_FUNCTION),
             (super::super::builtins::types(), BUILTIN_TYPE),
         ];
