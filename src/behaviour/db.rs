@@ -17,8 +17,11 @@ pub const USE_LOCATIONS: usize = 4;
 /// What a reference names, as written.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Target {
+    /// What it names.
     pub kind: RefKind,
+    /// The schema as written; `None` when unqualified.
     pub schema: Option<Box<str>>,
+    /// The name, folded as PostgreSQL folds it.
     pub name: Box<str>,
     /// Columns: their relation as written (`app.users`), when known.
     pub relation: Option<Box<str>>,
@@ -29,6 +32,7 @@ pub struct Target {
 /// How a target is used.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Use {
+    /// The command (relations, columns); `None` for calls, sequences and types.
     pub command: Option<Command>,
     /// The role in effect; `None` when the test never switched (the connecting user).
     pub role: Option<Box<str>>,
@@ -42,14 +46,18 @@ pub struct Use {
 /// A place in a test file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Place {
+    /// The test file, as reports show paths.
     pub file: Arc<str>,
+    /// 1-based.
     pub line: u32,
 }
 
 /// How often a use occurs and where (the first [`USE_LOCATIONS`] by file and line).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Uses {
+    /// How many references.
     pub count: u64,
+    /// The first [`USE_LOCATIONS`] by file and line.
     pub locations: Vec<Place>,
 }
 

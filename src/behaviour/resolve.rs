@@ -57,11 +57,15 @@ impl ViaKind {
 /// One way an object is exercised without being named.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Via {
+    /// What brought it in: a fired trigger, an applied policy, a trigger's function, a
+    /// call from an exercised function.
     pub how: ViaKind,
     /// The object named by the tests that brought this one in (`table:app.todos`).
     pub from: String,
+    /// The command that fired or applied it (`insert`, ...), when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<&'static str>,
+    /// The role it applied to (policies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 }
@@ -69,20 +73,27 @@ pub struct Via {
 /// A use of an object, as the JSON report lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UseOut {
+    /// The command (`select`, `insert`, ...); `None` for calls, sequences and types.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<&'static str>,
+    /// The role in effect; `None` when the test never switched.
     pub role: Option<String>,
+    /// What the serving assertion expects of it.
     pub outcome: Outcome,
     /// `asserted` (inside the assertion) or `exercised` (the statements before it).
     pub attribution: &'static str,
+    /// How many references make this use.
     pub count: u64,
+    /// The first few by file and line.
     pub locations: Vec<PlaceOut>,
 }
 
 /// A file and line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PlaceOut {
+    /// The test file, as reports show paths.
     pub file: String,
+    /// 1-based.
     pub line: u32,
 }
 
@@ -98,7 +109,9 @@ impl From<&Place> for PlaceOut {
 /// What the tests do with one object of the universe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObjectBehaviour {
+    /// The object's key (`table:app.todos`).
     pub key: String,
+    /// Its kind.
     pub kind: ObjectKind,
     /// Named by the tests (called, read, written).
     pub direct: bool,
@@ -128,13 +141,18 @@ impl ObjectBehaviour {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CellState {
+    /// No test runs this command under this role.
     Untested,
+    /// Tests expect it to succeed.
     Allowed,
+    /// Tests expect it to fail or be filtered.
     Denied,
+    /// Both expectations are tested.
     Both,
 }
 
 impl CellState {
+    /// The JSON spelling (`untested`, `allowed`, `denied`, `both`).
     pub fn name(self) -> &'static str {
         match self {
             CellState::Untested => "untested",
@@ -148,28 +166,39 @@ impl CellState {
 /// One role × command cell of a table's RLS matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cell {
+    /// The role (a row of the matrix).
     pub role: String,
+    /// `select`, `insert`, `update` or `delete` (a column).
     pub command: &'static str,
+    /// What the tests say of it.
     pub state: CellState,
     /// Policies that apply to this command and role (keys).
     pub policies: Vec<String>,
     /// Uses behind the cell: allowed and denied counts, the first locations.
     pub allowed: u64,
+    /// Uses expected to fail or be filtered.
     pub denied: u64,
+    /// The first few locations behind the cell.
     pub locations: Vec<PlaceOut>,
 }
 
 /// The RLS matrix of one table with row level security enabled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RlsTable {
+    /// The table's key.
     pub table: String,
+    /// `FORCE ROW LEVEL SECURITY`: policies apply to its owner too.
     pub forced: bool,
+    /// Its policies (keys).
     pub policies: Vec<String>,
+    /// The matrix's rows: roles its policies name or the tests use.
     pub roles: Vec<String>,
+    /// Every role × command cell.
     pub cells: Vec<Cell>,
 }
 
 impl RlsTable {
+    /// The cell of `role` × `command`.
     pub fn cell(&self, role: &str, command: &str) -> Option<&Cell> {
         self.cells
             .iter()
@@ -180,9 +209,13 @@ impl RlsTable {
 /// A reference the universe holds no object for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unresolved {
+    /// What the reference names.
     pub kind: RefKind,
+    /// The name as written (`schema.name`, `relation.column`).
     pub name: String,
+    /// How many references.
     pub count: u64,
+    /// The first by file and line.
     pub first: PlaceOut,
 }
 
@@ -196,14 +229,17 @@ pub struct Behaviour {
     pub references: u64,
     /// References that named an object of the universe.
     pub resolved: u64,
+    /// SQL strings given to pgTAP functions that did not lex as SQL.
     pub sql_strings_unreadable: u64,
     /// By key, universe objects the tests exercise (directly, through triggers and
     /// policies, or indirectly).
     pub objects: Vec<ObjectBehaviour>,
+    /// The RLS matrix of each table with row level security.
     pub rls: Vec<RlsTable>,
     /// Targets the universe does not hold (functions of extensions, platform tables), the
     /// most used first; what the tests create themselves is counted in `created_by_tests`.
     pub unresolved: Vec<Unresolved>,
+    /// Unresolved targets beyond the first [`MAX_UNRESOLVED`], counted only.
     pub unresolved_omitted: u64,
     /// References to what the test files create for themselves (temporary tables and
     /// their columns, helper functions): neither resolved nor unresolved.
@@ -211,6 +247,7 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
+    /// What the tests do with the object of `key`, if anything.
     pub fn get(&self, key: &str) -> Option<&ObjectBehaviour> {
         self.objects
             .binary_search_by(|o| o.key.as_str().cmp(key))

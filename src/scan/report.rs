@@ -6,6 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// Behavioural coverage as reports show it (`SchemaCoverage::behaviour`) and the folded
+/// references behind it (`Coverage::behaviour`).
+pub use crate::behaviour::db::{Database as BehaviourDatabase, Place, Target, Use, Uses};
+pub use crate::behaviour::resolve::{
+    Behaviour, Cell, CellState, ObjectBehaviour, PlaceOut, RlsTable, Unresolved, UseOut, Via,
+    ViaKind,
+};
 pub use crate::coverage::{
     AmbiguousCall, Database, Diversity, EmptyFiles, KindStatistics, ObjectCoverage, ObjectLocation,
     Role, Statistics, TopObject, MAX_AMBIGUOUS, STREAMING_EMPTY_FILES, STREAMING_LOCATIONS,
