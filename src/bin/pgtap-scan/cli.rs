@@ -63,6 +63,33 @@ pub enum Command {
     },
     /// Print the man page, roff (pgtap-scan man > /usr/local/share/man/man1/pgtap-scan.1).
     Man,
+    /// Compare two JSON reports with schema coverage (pgtap-scan --format json): coverage
+    /// per kind before and after, objects newly untested, newly tested, added, removed, and
+    /// new stale tests.
+    Diff(DiffArgs),
+}
+
+/// `pgtap-scan diff OLD.json NEW.json`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier JSON report.
+    pub old: PathBuf,
+    /// The later JSON report.
+    pub new: PathBuf,
+    /// Output format of the comparison.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+/// How `pgtap-scan diff` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DiffFormat {
+    /// Plain text.
+    Text,
+    /// Markdown, for a pull-request comment.
+    Markdown,
+    /// JSON.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]

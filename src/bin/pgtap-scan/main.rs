@@ -5,6 +5,7 @@
 mod ci;
 mod cli;
 mod config_file;
+mod diff;
 mod exit_code;
 mod generate;
 mod messages;
@@ -104,6 +105,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             generate::completions(shell, &mut std::io::stdout().lock())?;
             return Ok(ExitCode::Success);
         }
+        Some(cli::Command::Diff(d)) => return diff::run(&d),
         Some(cli::Command::Man) => {
             generate::man(&mut std::io::stdout().lock())?;
             return Ok(ExitCode::Success);
