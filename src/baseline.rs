@@ -104,6 +104,33 @@ impl Snapshot {
         Snapshot::from_json(&v).map_err(err)
     }
 
+    /// The schema coverage of a scan just made (`--baseline`): exact, since the scan knows
+    /// its tested objects.
+    pub fn from_coverage(s: &crate::scan::report::SchemaCoverage) -> Snapshot {
+        let ratio = |r: &crate::scan::report::Ratio| Counts {
+            objects: r.objects,
+            tested: r.tested,
+        };
+        let gaps: BTreeSet<String> = s.gaps.iter().map(|g| g.key.clone()).collect();
+        Snapshot {
+            overall: Some(ratio(&s.coverage.overall)),
+            by_kind: s
+                .coverage
+                .by_kind
+                .iter()
+                .map(|(k, r)| (k.to_string(), ratio(r)))
+                .collect(),
+            tested: s
+                .objects
+                .iter()
+                .filter(|o| !gaps.contains(&o.key))
+                .map(|o| o.key.clone())
+                .collect(),
+            gaps,
+            stale: s.stale.iter().map(|o| o.key.clone()).collect(),
+        }
+    }
+
     /// Reads a parsed JSON report; the error says what is missing.
     pub fn from_json(v: &Value) -> Result<Snapshot, String> {
         if v.get("version").and_then(Value::as_u64) != Some(1) || v.get("summary").is_none() {

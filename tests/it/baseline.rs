@@ -144,3 +144,45 @@ fn diff_refuses_files_that_are_not_reports_with_schema_coverage() {
         run.assert_stderr_contains(file);
     }
 }
+
+#[test]
+fn a_scan_with_baseline_ends_its_text_and_markdown_reports_with_the_comparison() {
+    let dir = two_reports();
+    for format in ["text", "markdown"] {
+        let diff = dir
+            .command()
+            .args(["diff", "old.json", "new.json", "--format", format])
+            .expect_code(0);
+        let scan = dir
+            .command()
+            .args([
+                "new/tests",
+                "--schema",
+                "new/db",
+                "-q",
+                "--baseline",
+                "old.json",
+                "--format",
+                format,
+            ])
+            .expect_code(0);
+        assert!(scan.stdout.contains(&diff.stdout), "{scan}\n{diff}");
+    }
+    let run = dir
+        .command()
+        .args(["new/tests", "--baseline", "old.json"])
+        .expect_code(2);
+    run.assert_stderr_contains("--baseline needs a universe");
+    dir.create("corrupt.json", "{\"version\": 1,");
+    let run = dir
+        .command()
+        .args([
+            "new/tests",
+            "--schema",
+            "new/db",
+            "--baseline",
+            "corrupt.json",
+        ])
+        .expect_code(2);
+    run.assert_stderr_contains("corrupt.json: not a pgtap-scan JSON report");
+}

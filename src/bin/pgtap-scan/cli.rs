@@ -300,6 +300,12 @@ pub struct ScanArgs {
     )]
     pub exclude_from_overall: Vec<String>,
 
+    /// Compare with PREV.json, an earlier JSON report with schema coverage: the text and
+    /// markdown reports end with coverage per kind before and after and the objects newly
+    /// untested, newly tested, added, removed, and new stale tests.
+    #[arg(long, value_name = "PREV.json", help_heading = "Schema coverage")]
+    pub baseline: Option<PathBuf>,
+
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]
     pub config: Option<PathBuf>,

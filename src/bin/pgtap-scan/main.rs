@@ -139,6 +139,10 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     } else {
         String::new()
     };
+    let baseline = match &plan.baseline {
+        Some(path) => Some(pgtap_scan::baseline::Snapshot::read(path)?),
+        None => None,
+    };
     let universe = match &plan.universe {
         Some(spec) if !partial || plan.scan.extract.references => {
             Some(load_universe(spec, &plan, messages)?)
@@ -301,6 +305,21 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             return Ok(exit_code(&report, plan.strict, messages))
         }
         r => r.context("writing the report")?,
+    }
+    if let (Some(old), Some(s)) = (&baseline, &report.schema) {
+        let c =
+            pgtap_scan::baseline::compare(old, &pgtap_scan::baseline::Snapshot::from_coverage(s));
+        match plan.format {
+            report::Format::Text => {
+                writeln!(out.writer())?;
+                diff::text(&c, out.writer())?;
+            }
+            report::Format::Markdown => {
+                writeln!(out.writer())?;
+                diff::markdown(&c, out.writer())?;
+            }
+            _ => {}
+        }
     }
     // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
     // ends the report of a format that says so (text), wherever that goes (stdout or -o

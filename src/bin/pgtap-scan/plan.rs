@@ -48,6 +48,8 @@ pub struct Plan {
     pub ignore: pgtap_scan::ignoring::IgnoreRules,
     /// `pgtap-scan merge`: the paths are the shards' partials.
     pub merging: bool,
+    /// `--baseline`: the earlier report to compare with.
+    pub baseline: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -356,6 +358,11 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         file.exclude_from_overall.as_deref().unwrap_or_default(),
         &file_name,
     )?;
+    if args.baseline.is_some() && universe.is_none() {
+        bail!(
+            "--baseline needs a universe to compare coverage: add --schema PATH or --database-url"
+        );
+    }
     // `-o -` is stdout, as for most tools; not a file named `-`.
     let output = args.output.filter(|p| p.as_os_str() != "-");
     if let Some(out) = &output {
@@ -451,6 +458,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         changed_files: None,
         max_bytes: None,
         ignore,
+        baseline: args.baseline,
     })
 }
 
