@@ -186,3 +186,53 @@ fn a_scan_with_baseline_ends_its_text_and_markdown_reports_with_the_comparison()
         .expect_code(2);
     run.assert_stderr_contains("corrupt.json: not a pgtap-scan JSON report");
 }
+
+#[test]
+fn fail_on_drop_exits_1_when_coverage_fell_versus_the_baseline() {
+    let dir = two_reports();
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "new/tests",
+            "--schema",
+            "new/db",
+            "-q",
+            "--baseline",
+            "old.json",
+        ];
+        args.extend_from_slice(extra);
+        dir.command().args(args).run()
+    };
+    // Overall 3/10 -> 2/9 fell; tables 2/4 -> 2/4 did not; views vanished (not a fall).
+    let run = scan(&["--fail-on-drop"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains(
+        "coverage fell versus the baseline: overall 30.0% (3/10) -> 22.2% (2/9)",
+    );
+    let run = scan(&["--fail-on-drop=table,view"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let run = scan(&["--fail-on-drop=table,overall"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_lacks("baseline: table");
+    let run = scan(&["--fail-on-drop=tabel"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    // The same tree against its own report: nothing fell.
+    let run = dir
+        .command()
+        .args([
+            "old/tests",
+            "--schema",
+            "old/db",
+            "-q",
+            "--baseline",
+            "old.json",
+            "--fail-on-drop",
+        ])
+        .run();
+    assert_eq!(run.code, Some(0), "{run}");
+    let run = dir
+        .command()
+        .args(["new/tests", "--schema", "new/db", "--fail-on-drop"])
+        .run();
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("--fail-on-drop needs --baseline");
+}

@@ -306,6 +306,19 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PREV.json", help_heading = "Schema coverage")]
     pub baseline: Option<PathBuf>,
 
+    /// Exit 1 when coverage fell versus --baseline: overall, or with KINDS (comma-separated
+    /// kinds as in object keys, `overall` for the overall figure) those kinds. Compares the
+    /// exact counts, not rounded percentages.
+    #[arg(
+        long,
+        value_name = "KINDS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "overall",
+        help_heading = "Schema coverage"
+    )]
+    pub fail_on_drop: Option<String>,
+
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]
     pub config: Option<PathBuf>,

@@ -24,7 +24,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-fn side(c: Option<Counts>) -> String {
+pub fn side(c: Option<Counts>) -> String {
     match c {
         Some(c) => format!("{:.1}% ({}/{})", c.percent(), c.tested, c.objects),
         None => "-".to_string(),

@@ -306,6 +306,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
         r => r.context("writing the report")?,
     }
+    let mut comparison = None;
     if let (Some(old), Some(s)) = (&baseline, &report.schema) {
         let c =
             pgtap_scan::baseline::compare(old, &pgtap_scan::baseline::Snapshot::from_coverage(s));
@@ -320,6 +321,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             }
             _ => {}
         }
+        comparison = Some(c);
     }
     // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
     // ends the report of a format that says so (text), wherever that goes (stdout or -o
@@ -344,6 +346,26 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             messages.error(&format!("coverage gate failed: {f}"));
         }
         if !short.is_empty() && code == ExitCode::Success {
+            code = ExitCode::GateFailed;
+        }
+    }
+    if let (Some(c), Some(kinds)) = (&comparison, &plan.fail_on_drop) {
+        let known = |k: &String| k == "overall" || c.by_kind.iter().any(|b| b.kind == *k);
+        if let Some(k) = kinds.iter().find(|k| !known(k)) {
+            anyhow::bail!(
+                "--fail-on-drop {k}: neither the baseline nor this report has objects of kind {k:?}"
+            );
+        }
+        let fallen = c.fallen(kinds);
+        for f in &fallen {
+            messages.error(&format!(
+                "coverage fell versus the baseline: {} {} -> {}",
+                f.kind,
+                diff::side(f.before),
+                diff::side(f.after)
+            ));
+        }
+        if !fallen.is_empty() && code == ExitCode::Success {
             code = ExitCode::GateFailed;
         }
     }

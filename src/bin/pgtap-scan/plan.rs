@@ -50,6 +50,8 @@ pub struct Plan {
     pub merging: bool,
     /// `--baseline`: the earlier report to compare with.
     pub baseline: Option<PathBuf>,
+    /// `--fail-on-drop`: the kinds (or `overall`) whose fall fails the run.
+    pub fail_on_drop: Option<Vec<String>>,
 }
 
 /// What the command line asks for.
@@ -358,6 +360,9 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         file.exclude_from_overall.as_deref().unwrap_or_default(),
         &file_name,
     )?;
+    if args.fail_on_drop.is_some() && args.baseline.is_none() {
+        bail!("--fail-on-drop needs --baseline PREV.json: the report to compare with");
+    }
     if args.baseline.is_some() && universe.is_none() {
         bail!(
             "--baseline needs a universe to compare coverage: add --schema PATH or --database-url"
@@ -459,6 +464,12 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         max_bytes: None,
         ignore,
         baseline: args.baseline,
+        fail_on_drop: args.fail_on_drop.map(|k| {
+            k.split(',')
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect()
+        }),
     })
 }
 
