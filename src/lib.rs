@@ -7,6 +7,7 @@
 
 // The public API: what a program needs to run a scan and use its report. Each module here
 // is one topic; the crate root re-exports the entry points and the types most callers name.
+pub mod baseline;
 pub mod catalog;
 pub mod config;
 pub mod gate;

@@ -6,6 +6,7 @@
 #[macro_use]
 mod util;
 
+mod baseline;
 mod behaviour;
 mod cache;
 mod ci_budgets;

@@ -153,6 +153,8 @@ pgtest!(completions_and_the_man_page_know_every_flag, |dir, cmd| {
         .map(str::trim_start)
         .filter(|l| l.starts_with('-'))
         .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("--")))
+        // `--fail-on-drop[=<KINDS>]`: a flag with an optional value is the part before `[`.
+        .map(|w| w.split('[').next().unwrap_or(w))
         .map(|w| w.trim_end_matches([',', '.', ')', ']', ';', '=']))
         .filter(|w| w.len() > 2)
         .collect();

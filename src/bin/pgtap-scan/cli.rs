@@ -63,6 +63,33 @@ pub enum Command {
     },
     /// Print the man page, roff (pgtap-scan man > /usr/local/share/man/man1/pgtap-scan.1).
     Man,
+    /// Compare two JSON reports with schema coverage (pgtap-scan --format json): coverage
+    /// per kind before and after, objects newly untested, newly tested, added, removed, and
+    /// new stale tests.
+    Diff(DiffArgs),
+}
+
+/// `pgtap-scan diff OLD.json NEW.json`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier JSON report.
+    pub old: PathBuf,
+    /// The later JSON report.
+    pub new: PathBuf,
+    /// Output format of the comparison.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+/// How `pgtap-scan diff` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DiffFormat {
+    /// Plain text.
+    Text,
+    /// Markdown, for a pull-request comment.
+    Markdown,
+    /// JSON.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -272,6 +299,25 @@ pub struct ScanArgs {
         help_heading = "Schema coverage"
     )]
     pub exclude_from_overall: Vec<String>,
+
+    /// Compare with PREV.json, an earlier JSON report with schema coverage: the text and
+    /// markdown reports end with coverage per kind before and after and the objects newly
+    /// untested, newly tested, added, removed, and new stale tests.
+    #[arg(long, value_name = "PREV.json", help_heading = "Schema coverage")]
+    pub baseline: Option<PathBuf>,
+
+    /// Exit 1 when coverage fell versus --baseline: overall, or with KINDS (comma-separated
+    /// kinds as in object keys, `overall` for the overall figure) those kinds. Compares the
+    /// exact counts, not rounded percentages.
+    #[arg(
+        long,
+        value_name = "KINDS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "overall",
+        help_heading = "Schema coverage"
+    )]
+    pub fail_on_drop: Option<String>,
 
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]

@@ -5,6 +5,7 @@
 mod ci;
 mod cli;
 mod config_file;
+mod diff;
 mod exit_code;
 mod generate;
 mod messages;
@@ -104,6 +105,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             generate::completions(shell, &mut std::io::stdout().lock())?;
             return Ok(ExitCode::Success);
         }
+        Some(cli::Command::Diff(d)) => return diff::run(&d),
         Some(cli::Command::Man) => {
             generate::man(&mut std::io::stdout().lock())?;
             return Ok(ExitCode::Success);
@@ -136,6 +138,10 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         universe_digest(plan.universe.as_ref())
     } else {
         String::new()
+    };
+    let baseline = match &plan.baseline {
+        Some(path) => Some(pgtap_scan::baseline::Snapshot::read(path)?),
+        None => None,
     };
     let universe = match &plan.universe {
         Some(spec) if !partial || plan.scan.extract.references => {
@@ -300,6 +306,23 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
         r => r.context("writing the report")?,
     }
+    let mut comparison = None;
+    if let (Some(old), Some(s)) = (&baseline, &report.schema) {
+        let c =
+            pgtap_scan::baseline::compare(old, &pgtap_scan::baseline::Snapshot::from_coverage(s));
+        match plan.format {
+            report::Format::Text => {
+                writeln!(out.writer())?;
+                diff::text(&c, out.writer())?;
+            }
+            report::Format::Markdown => {
+                writeln!(out.writer())?;
+                diff::markdown(&c, out.writer())?;
+            }
+            _ => {}
+        }
+        comparison = Some(c);
+    }
     // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
     // ends the report of a format that says so (text), wherever that goes (stdout or -o
     // FILE); on stderr when stdout does not carry it (another format, or -o), so JSON and
@@ -323,6 +346,26 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             messages.error(&format!("coverage gate failed: {f}"));
         }
         if !short.is_empty() && code == ExitCode::Success {
+            code = ExitCode::GateFailed;
+        }
+    }
+    if let (Some(c), Some(kinds)) = (&comparison, &plan.fail_on_drop) {
+        let known = |k: &String| k == "overall" || c.by_kind.iter().any(|b| b.kind == *k);
+        if let Some(k) = kinds.iter().find(|k| !known(k)) {
+            anyhow::bail!(
+                "--fail-on-drop {k}: neither the baseline nor this report has objects of kind {k:?}"
+            );
+        }
+        let fallen = c.fallen(kinds);
+        for f in &fallen {
+            messages.error(&format!(
+                "coverage fell versus the baseline: {} {} -> {}",
+                f.kind,
+                diff::side(f.before),
+                diff::side(f.after)
+            ));
+        }
+        if !fallen.is_empty() && code == ExitCode::Success {
             code = ExitCode::GateFailed;
         }
     }

@@ -48,6 +48,10 @@ pub struct Plan {
     pub ignore: pgtap_scan::ignoring::IgnoreRules,
     /// `pgtap-scan merge`: the paths are the shards' partials.
     pub merging: bool,
+    /// `--baseline`: the earlier report to compare with.
+    pub baseline: Option<PathBuf>,
+    /// `--fail-on-drop`: the kinds (or `overall`) whose fall fails the run.
+    pub fail_on_drop: Option<Vec<String>>,
 }
 
 /// What the command line asks for.
@@ -356,6 +360,14 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         file.exclude_from_overall.as_deref().unwrap_or_default(),
         &file_name,
     )?;
+    if args.fail_on_drop.is_some() && args.baseline.is_none() {
+        bail!("--fail-on-drop needs --baseline PREV.json: the report to compare with");
+    }
+    if args.baseline.is_some() && universe.is_none() {
+        bail!(
+            "--baseline needs a universe to compare coverage: add --schema PATH or --database-url"
+        );
+    }
     // `-o -` is stdout, as for most tools; not a file named `-`.
     let output = args.output.filter(|p| p.as_os_str() != "-");
     if let Some(out) = &output {
@@ -451,6 +463,13 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         changed_files: None,
         max_bytes: None,
         ignore,
+        baseline: args.baseline,
+        fail_on_drop: args.fail_on_drop.map(|k| {
+            k.split(',')
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect()
+        }),
     })
 }
 
