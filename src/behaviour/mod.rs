@@ -45,15 +45,7 @@ pub fn role_helpers_in(
         let Some(body) = universe.body_of(&o.key) else {
             continue;
         };
-        toks.clear();
-        diags.clear();
-        tokenize_range(body, 0..body.len(), 1, 1, &mut toks, &mut diags);
-        toks.retain(|t| {
-            !matches!(
-                t.kind,
-                TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
-            )
-        });
+        code_tokens(body, &mut toks, &mut diags);
         let scanner = Scanner {
             src: body,
             toks: &toks,
@@ -115,6 +107,20 @@ pub fn role_helpers_in(
     keep
 }
 
+/// A routine body's tokens without comments and psql meta-commands, into `toks`
+/// (cleared first, like `diags`).
+fn code_tokens(body: &[u8], toks: &mut Vec<Token>, diags: &mut Vec<crate::lexer::LexDiagnostic>) {
+    toks.clear();
+    diags.clear();
+    tokenize_range(body, 0..body.len(), 1, 1, toks, diags);
+    toks.retain(|t| {
+        !matches!(
+            t.kind,
+            TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
+        )
+    });
+}
+
 /// `set_config('role', $n, ..)` in a body: the argument the role comes from.
 fn role_param(src: &[u8], toks: &[Token]) -> Option<u32> {
     toks.windows(5).find_map(|w| {
@@ -141,14 +147,7 @@ pub type BodyCall = (Option<String>, String, u32);
 pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
     let opts = ExtractOptions::default();
     let mut toks = Vec::new();
-    let mut diags = Vec::new();
-    tokenize_range(body, 0..body.len(), 1, 1, &mut toks, &mut diags);
-    toks.retain(|t| {
-        !matches!(
-            t.kind,
-            TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
-        )
-    });
+    code_tokens(body, &mut toks, &mut Vec::new());
     let mut declared = Vec::new();
     scan::declared_names(body, &toks, &mut declared);
     declared.sort_unstable();

@@ -835,10 +835,16 @@ fn pg_prove_file(db: &TestDb, tests_dir: &Path, file: &Path) -> Result<String, S
 
 /// `pgtap-scan tests --schema migrations --format json`, run inside `fixture`.
 fn behaviour_report(fixture: &Path) -> Value {
+    behaviour_report_against(fixture, &["--schema", "migrations"])
+}
+
+/// `pgtap-scan tests UNIVERSE.. --format json`, run inside `fixture`.
+fn behaviour_report_against(fixture: &Path, universe: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_pgtap-scan"))
         .current_dir(fixture)
-        .args(["tests", "--schema", "migrations", "--format", "json"])
-        .args(["--no-config", "--quiet"])
+        .arg("tests")
+        .args(universe)
+        .args(["--format", "json", "--no-config", "--quiet"])
         .output()
         .expect("pgtap-scan runs");
     assert!(
@@ -1258,18 +1264,7 @@ fn function_reached_only_through_another_runs() {
         "no test names status_label, the report says one does: {inner_seen:?}"
     );
     // The same call graph from the database itself: the bodies come from `pg_proc.prosrc`.
-    let out = Command::new(env!("CARGO_BIN_EXE_pgtap-scan"))
-        .current_dir(&fixture)
-        .args(["tests", "--database-url", &db.url(), "--format", "json"])
-        .args(["--no-config", "--quiet"])
-        .output()
-        .expect("pgtap-scan runs");
-    assert!(
-        out.status.success(),
-        "pgtap-scan --database-url failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let live: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let live = behaviour_report_against(&fixture, &["--database-url", &db.url()]);
     let live_inner = live["behaviour"]["objects"]
         .as_array()
         .into_iter()
