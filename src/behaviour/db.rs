@@ -14,6 +14,76 @@ use crate::model::{Attribution, Command, FileResult, Outcome, RefKind, Reference
 /// Locations kept per use (the smallest by file and line).
 pub const USE_LOCATIONS: usize = 4;
 
+/// Folded references not yet ordered: looked up by borrowed names (see [`TargetRef`]),
+/// so a target or use already seen costs no allocation.
+type Pending = hashbrown::HashMap<
+    Target,
+    hashbrown::HashMap<Use, Uses, ahash::RandomState>,
+    ahash::RandomState,
+>;
+
+/// A [`Target`] borrowed from a [`Reference`]: hashes as the `Target` it stands for (the
+/// same fields in the same order; `&str` and `Box<str>` hash alike).
+#[derive(Hash)]
+struct TargetRef<'a> {
+    kind: RefKind,
+    schema: Option<&'a str>,
+    name: &'a str,
+    relation: Option<&'a str>,
+    arity: Option<u32>,
+}
+
+impl hashbrown::Equivalent<Target> for TargetRef<'_> {
+    fn equivalent(&self, t: &Target) -> bool {
+        self.kind == t.kind
+            && self.name == &*t.name
+            && self.schema == t.schema.as_deref()
+            && self.relation == t.relation.as_deref()
+            && self.arity == t.arity
+    }
+}
+
+impl From<&TargetRef<'_>> for Target {
+    fn from(t: &TargetRef<'_>) -> Target {
+        Target {
+            kind: t.kind,
+            schema: t.schema.map(Into::into),
+            name: t.name.into(),
+            relation: t.relation.map(Into::into),
+            arity: t.arity,
+        }
+    }
+}
+
+/// A [`Use`] borrowed from a [`Reference`], hashing as the `Use` it stands for.
+#[derive(Hash)]
+struct UseRef<'a> {
+    command: Option<Command>,
+    role: Option<&'a str>,
+    outcome: Outcome,
+    asserted: bool,
+}
+
+impl hashbrown::Equivalent<Use> for UseRef<'_> {
+    fn equivalent(&self, u: &Use) -> bool {
+        self.command == u.command
+            && self.outcome == u.outcome
+            && self.asserted == u.asserted
+            && self.role == u.role.as_deref()
+    }
+}
+
+impl From<&UseRef<'_>> for Use {
+    fn from(u: &UseRef<'_>) -> Use {
+        Use {
+            command: u.command,
+            role: u.role.map(Into::into),
+            outcome: u.outcome,
+            asserted: u.asserted,
+        }
+    }
+}
+
 /// What a reference names, as written.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Target {
@@ -77,6 +147,22 @@ impl Uses {
     }
 }
 
+/// Counts one use of a target (allocating only for a use not seen before).
+fn add_use(
+    uses: &mut hashbrown::HashMap<Use, Uses, ahash::RandomState>,
+    u: &UseRef<'_>,
+    place: Place,
+) {
+    match uses.get_mut(u) {
+        Some(n) => n.add(place),
+        None => {
+            let mut n = Uses::default();
+            n.add(place);
+            uses.insert(Use::from(u), n);
+        }
+    }
+}
+
 fn keep_first(v: &mut Vec<Place>, p: Place) {
     match v.binary_search(&p) {
         Ok(_) => {}
@@ -96,7 +182,7 @@ pub struct Database {
     /// Folded since the last [`settle`](Self::settle): hashed, as a B-tree search by
     /// target and use cost more than all the rest of folding a reference (folding is
     /// associative, so moving them into `targets` later gives the same database).
-    pending: ahash::AHashMap<Target, ahash::AHashMap<Use, Uses>>,
+    pending: Pending,
     /// References folded (each reference once).
     pub references: u64,
     /// SQL strings given to pgTAP functions that did not lex as SQL.
@@ -153,32 +239,33 @@ impl Database {
 
     fn add(&mut self, file: &Arc<str>, r: &Reference) {
         self.references += 1;
-        let target = Target {
+        let target = TargetRef {
             kind: r.kind,
-            schema: r.schema.as_deref().map(Into::into),
-            name: r.name.as_str().into(),
-            relation: r.relation.as_deref().map(Into::into),
+            schema: r.schema.as_deref(),
+            name: &r.name,
+            relation: r.relation.as_deref(),
             arity: r.arity,
         };
-        let asserted = r.attribution == Some(Attribution::Asserted);
-        let u = Use {
+        let u = UseRef {
             command: r.command,
-            role: r.role.as_deref().map(Into::into),
+            role: r.role.as_deref(),
             // Exercised references carry an expectation only when the check after them
             // tells what became of their command; otherwise they ran, and were allowed to.
             outcome: r.expected.unwrap_or(Outcome::Allowed),
-            asserted,
+            asserted: r.attribution == Some(Attribution::Asserted),
         };
         let place = Place {
             file: file.clone(),
             line: r.line,
         };
-        self.pending
-            .entry(target)
-            .or_default()
-            .entry(u)
-            .or_default()
-            .add(place);
+        match self.pending.get_mut(&target) {
+            Some(uses) => add_use(uses, &u, place),
+            None => {
+                let mut uses = hashbrown::HashMap::default();
+                add_use(&mut uses, &u, place);
+                self.pending.insert(Target::from(&target), uses);
+            }
+        }
     }
 
     /// Moves what was folded since the last call into [`targets`](Self::targets): call

@@ -462,6 +462,17 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
             p.dim("values, result sets, exceptions")
         )?;
     }
+    let refs = &r.coverage.behaviour;
+    if refs.read && r.schema.is_none() {
+        // Read on request (`--references`) with nothing to hold them against: say so,
+        // rather than drop them without a word.
+        writeln!(
+            w,
+            "{} {} in the tests' SQL, not resolved: behavioural coverage needs a universe (--schema or --database-url)",
+            p.bold("references:"),
+            refs.references
+        )?;
+    }
     if !st.top_objects.is_empty() {
         writeln!(w)?;
         writeln!(

@@ -457,3 +457,36 @@ pgtest!(
             .any(|r| r["name"] == "as_anon" || r["name"] == "login_as"));
     }
 );
+
+pgtest!(
+    references_without_a_universe_are_counted_in_the_text_report,
+    |dir, cmd| {
+        // `--references` with no universe: the references are read but nothing resolves them.
+        // The text report says how many and what is missing, instead of saying nothing.
+        dir.create("t/rls.sql", RLS_TEST);
+        let run = cmd
+            .arg("--references")
+            .arg("--color")
+            .arg("never")
+            .expect_code(0);
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("references: "))
+            .unwrap_or_else(|| panic!("no references line\n{run}"));
+        assert!(
+            line.contains("in the tests' SQL, not resolved") && line.contains("--schema"),
+            "{line}"
+        );
+        let n: u64 = line["references: ".len()..]
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(n >= 8, "{line}");
+
+        // Without `--references` there is nothing to say.
+        let plain = dir.command().arg(dir.join("t")).expect_code(0);
+        assert!(!plain.stdout.contains("references:"), "{plain}");
+    }
+);
