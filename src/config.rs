@@ -118,6 +118,10 @@ pub struct ExtractOptions {
     pub pgtap_schemas: Vec<String>,
     /// Role-switching helpers besides supabase-test-helpers' (behavioural references).
     pub role_helpers: Vec<RoleHelperDecl>,
+    /// How many of the last [`role_helpers`](Self::role_helpers) were found in the test
+    /// files themselves ([`crate::role_helpers_in_files`]): a shard's partial names them
+    /// apart, since a merge reads no test file to find them again.
+    pub role_helpers_from_tests: usize,
     /// Read behavioural references (relations, commands, roles, expected outcomes) into
     /// each file's result (`--references`; off by default while it costs more than the
     /// 30% the design allows).
@@ -141,6 +145,7 @@ impl Default for ExtractOptions {
             helpers: Vec::new(),
             pgtap_schemas: default_pgtap_schemas(),
             role_helpers: Vec::new(),
+            role_helpers_from_tests: 0,
             references: false,
         }
     }

@@ -37,7 +37,7 @@ mod result_codec;
 #[cfg(test)]
 mod lexer_props;
 
-pub use behaviour::role_helpers_in;
+pub use behaviour::{role_helpers_in, role_helpers_in_files};
 pub use config::{ExtractOptions, UniverseSpec};
 pub use extract::{Extractor, DEFAULT_LIMITS};
 pub use lexer::Limits;

@@ -442,6 +442,49 @@ fn is_broken_link(path: &Path, err: &std::io::Error) -> bool {
         && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
+/// The paths discovery would hand the parse stage, in no particular order, when there are
+/// at most `limit` of them; `None` once there are more (the walk stops there). Warnings and
+/// unreadable directories are left to the scan itself to report. For a cheap look at a
+/// small suite before scanning it (pgtap-scan looks for role-switching helpers the test
+/// files define).
+pub fn list_paths(config: &DiscoveryConfig, limit: usize) -> Option<Vec<PathBuf>> {
+    struct Collect {
+        limit: usize,
+        paths: parking_lot::Mutex<Vec<PathBuf>>,
+        over: std::sync::atomic::AtomicBool,
+    }
+    impl Sink for Collect {
+        fn batch(&self, paths: Vec<PathBuf>) -> bool {
+            let mut all = self.paths.lock();
+            all.extend(paths);
+            if all.len() > self.limit {
+                self.over.store(true, std::sync::atomic::Ordering::Relaxed);
+                return false;
+            }
+            true
+        }
+        fn warning(&self, _: Option<PathBuf>, _: String) -> bool {
+            true
+        }
+        fn unscanned(&self, _: Option<PathBuf>, _: String) -> bool {
+            true
+        }
+        fn stopped(&self) -> bool {
+            self.over.load(std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+    let sink = Collect {
+        limit,
+        paths: parking_lot::Mutex::new(Vec::new()),
+        over: std::sync::atomic::AtomicBool::new(false),
+    };
+    discover(config, 64, &sink);
+    if sink.over.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    Some(sink.paths.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,6 +584,27 @@ mod tests {
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn list_paths_gives_what_discovery_gives_up_to_its_limit() {
+        let dir = tree(&["a.sql", "b.pg", "c.txt", "sub/d.sql", ".hidden/e.sql"]);
+        let base = dir.path();
+        let mut listed: Vec<String> = list_paths(&at(base), 3)
+            .expect("three files are within a limit of three")
+            .iter()
+            .map(|p| {
+                p.strip_prefix(base)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect();
+        listed.sort();
+        assert_eq!(listed, scan(base, at(base)));
+        assert_eq!(listed, ["a.sql", "b.pg", "sub/d.sql"]);
+        // One more than the limit: no list (the caller must not take a part for the whole).
+        assert_eq!(list_paths(&at(base), 2), None);
     }
 
     #[test]

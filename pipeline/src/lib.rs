@@ -45,7 +45,7 @@ pub mod run;
 
 pub use budget::{BudgetStats, Charge, MemoryBudget};
 pub use cache::{BlobCache, CacheStats, CacheUse, Codec};
-pub use discover::DiscoveryConfig;
+pub use discover::{list_paths, DiscoveryConfig};
 pub use run::{
     run, run_cached, Cached, Event, FileOutcome, PipelineConfig, PipelineStats, Progress, Select,
 };

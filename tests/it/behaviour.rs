@@ -490,3 +490,75 @@ pgtest!(
         assert!(!plain.stdout.contains("references:"), "{plain}");
     }
 );
+
+/// A role-switching function the suite defines in a test file of its own (not in the
+/// migrations), and a test that calls it.
+const HELPERS_IN_TESTS: &str = "\
+CREATE SCHEMA IF NOT EXISTS tests;
+CREATE OR REPLACE FUNCTION tests.as_anon() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('role', 'anon', true);
+END
+$$;
+CREATE OR REPLACE FUNCTION tests.login(who text) RETURNS void LANGUAGE sql AS $$
+    SELECT set_config('role', $1, true);
+$$;
+";
+
+const CALLS_THE_HELPERS: &str = "\
+BEGIN;
+SELECT plan(2);
+SELECT tests.authenticate_as('alice');
+SELECT results_eq('SELECT title FROM app.todos', $$VALUES ('mine')$$, 'alice reads');
+SELECT tests.as_anon();
+SELECT throws_ok('SELECT * FROM app.notes', '42501', 'anon cannot read');
+SELECT tests.login('editor');
+SELECT lives_ok('DELETE FROM app.drafts');
+SELECT * FROM finish();
+ROLLBACK;
+";
+
+pgtest!(
+    role_helpers_defined_in_test_files_switch_the_role,
+    |dir, cmd| {
+        // Before, `tests.as_anon()` was an unknown call: the denied read that follows was
+        // counted for `authenticated` (the role of the helper before it).
+        dir.create("tests/helpers/roles.sql", HELPERS_IN_TESTS);
+        dir.create("tests/t.sql", CALLS_THE_HELPERS);
+        let report = cmd
+            .arg("tests/t.sql")
+            .arg("tests/helpers")
+            .arg("--references")
+            .json();
+        let files = report["files"].as_array().expect("files");
+        let t = files
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with("t.sql")))
+            .expect("t.sql");
+        let refs = t["references"].as_array().expect("references").clone();
+        assert_eq!(
+            find(&refs, "relation", "todos", None)["role"],
+            "authenticated"
+        );
+        let notes = find(&refs, "relation", "notes", None);
+        assert_eq!(notes["role"], "anon", "{notes:#}");
+        assert_eq!(notes["expected"], "denied", "{notes:#}");
+        assert_eq!(find(&refs, "relation", "drafts", None)["role"], "editor");
+
+        // A shard walks every file, so it finds them too (and its partial names them apart
+        // from the declared ones: the merge, which reads no test file, cannot).
+        let shard = dir
+            .command()
+            .args([
+                "tests/t.sql",
+                "tests/helpers",
+                "--references",
+                "--shard",
+                "1/1",
+            ])
+            .json();
+        let t = &shard["files"].as_array().expect("files")[1];
+        let refs = t["references"].as_array().expect("references").clone();
+        assert_eq!(find(&refs, "relation", "notes", None)["role"], "anon");
+    }
+);

@@ -56,6 +56,10 @@ fn less_retained_memory() {
     }
 }
 
+/// Suites of up to this many files are read once more before the scan, with
+/// `--references`, for the role-switching functions their test files define.
+const ROLE_HELPER_FILES: usize = 10_000;
+
 fn main() -> std::process::ExitCode {
     less_retained_memory();
     let mut messages = Messages::default();
@@ -161,6 +165,27 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             if !extract.role_helpers.iter().any(|d| d.name == h.name) {
                 extract.role_helpers.push(h);
             }
+        }
+    }
+    if plan.scan.extract.references && !plan.merging {
+        // The role-switching functions the test files define themselves (a
+        // `tests/helpers.sql`), looked for in suites small enough to read twice. Every
+        // shard looks at every file, so all find the same (their partials say which).
+        match pipeline::list_paths(&plan.scan.discovery, ROLE_HELPER_FILES) {
+            Some(paths) => {
+                let extract = &mut plan.scan.extract;
+                for h in pgtap_scan::role_helpers_in_files(&paths, &extract.search_path) {
+                    if !extract.role_helpers.iter().any(|d| d.name == h.name) {
+                        extract.role_helpers.push(h);
+                        extract.role_helpers_from_tests += 1;
+                    }
+                }
+            }
+            None => messages.info(&format!(
+                "pgtap-scan: note: role-switching functions the test files define are looked \
+                 for in suites of up to {ROLE_HELPER_FILES} files; declare yours with \
+                 [[role-helper]] in .pgtap-scan.toml"
+            )),
         }
     }
     let counters = Arc::new(pipeline::Progress::default());

@@ -441,6 +441,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
                     args.pgtap_schemas
                 },
                 role_helpers: file.role_helper,
+                role_helpers_from_tests: 0,
                 references,
             },
             cache_dir: args.cache.or(file.cache),
