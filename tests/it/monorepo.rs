@@ -375,3 +375,26 @@ pgtest!(shard_and_baseline_refuse_projects_clearly, |dir, cmd| {
         .expect_code(2);
     run.assert_stderr_contains("--baseline is not yet supported with projects");
 });
+
+/// Above 1,000 files the scan streams (no per-file detail kept): projects then get their
+/// files as they are aggregated, with the same results.
+#[test]
+fn streaming_gives_every_project_the_same_results() {
+    let kept = monorepo(&["--format", "json", "--streaming", "never"]).json();
+    let streamed = monorepo(&["--format", "json", "--streaming", "always"]).json();
+    assert!(streamed.get("files").is_none());
+    for (a, b) in kept["projects"]
+        .as_array()
+        .expect("projects")
+        .iter()
+        .zip(streamed["projects"].as_array().expect("projects"))
+    {
+        assert_eq!(a["files"], b["files"]);
+        assert_eq!(a["schema"]["coverage"], b["schema"]["coverage"]);
+        assert_eq!(a["schema"]["gaps"], b["schema"]["gaps"]);
+    }
+    assert_eq!(
+        kept["files_outside_projects"],
+        streamed["files_outside_projects"]
+    );
+}
