@@ -398,3 +398,16 @@ fn streaming_gives_every_project_the_same_results() {
         streamed["files_outside_projects"]
     );
 }
+
+pgtest!(an_unknown_project_lists_at_most_twenty_names, |dir, cmd| {
+    for i in 0..25 {
+        dir.create(format!("p{i:02}/supabase/config.toml"), "")
+            .create(format!("p{i:02}/supabase/tests/t.sql"), "SELECT pass();\n");
+    }
+    let run = cmd
+        .args(["--no-config", "--project", "nope"])
+        .expect_code(2);
+    run.assert_stderr_contains("p00, p01, p02");
+    run.assert_stderr_contains("p19 and 5 more");
+    run.assert_stderr_lacks("p20");
+});

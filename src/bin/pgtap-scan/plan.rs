@@ -235,11 +235,13 @@ fn monorepo(
         }
         return Ok((paths, projects));
     }
+    // The first 20 names: a monorepo of a thousand projects would fill the screen.
     let names = |ps: &[crate::projects::Project]| {
-        ps.iter()
-            .map(|p| p.name.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
+        let shown: Vec<&str> = ps.iter().take(20).map(|p| p.name.as_str()).collect();
+        match ps.len().saturating_sub(shown.len()) {
+            0 => shown.join(", "),
+            more => format!("{} and {more} more", shown.join(", ")),
+        }
     };
     for n in only {
         if !projects.iter().any(|p| &p.name == n) {
