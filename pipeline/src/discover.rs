@@ -107,33 +107,41 @@ pub(crate) fn discover(config: &DiscoveryConfig, batch_size: usize, sink: &dyn S
         }
     }
 
-    for root in dirs {
-        if sink.stopped() {
-            return;
-        }
-        walk_dir(config, &filters, root, implicit_root, batch_size, sink);
+    if dirs.is_empty() || sink.stopped() {
+        return;
     }
+    walk_dirs(config, &filters, &dirs, implicit_root, batch_size, sink);
 }
 
-fn walk_dir(
+/// Walks every directory root in one parallel walk (one set of walker threads, however
+/// many roots: a monorepo's scan has a root per project).
+fn walk_dirs(
     config: &DiscoveryConfig,
     filters: &Filters,
-    root: &Path,
+    roots: &[&PathBuf],
     implicit_root: bool,
     batch_size: usize,
     sink: &dyn Sink,
 ) {
     // Without --follow the walker would treat a root that is a symlink to a directory as a
     // leaf. Naming it with a trailing slash makes the OS resolve it, as the user meant.
-    let is_link = fs::symlink_metadata(root).is_ok_and(|m| m.file_type().is_symlink());
-    let walk_root = if is_link && !config.follow {
-        root.join("")
-    } else {
-        root.to_path_buf()
-    };
+    let walk_roots: Vec<PathBuf> = roots
+        .iter()
+        .map(|root| {
+            let is_link = fs::symlink_metadata(root).is_ok_and(|m| m.file_type().is_symlink());
+            if is_link && !config.follow {
+                root.join("")
+            } else {
+                (*root).clone()
+            }
+        })
+        .collect();
 
     let use_ignore_files = !config.no_ignore;
-    let mut builder = WalkBuilder::new(&walk_root);
+    let mut builder = WalkBuilder::new(&walk_roots[0]);
+    for r in &walk_roots[1..] {
+        builder.add(r);
+    }
     builder
         .hidden(!config.hidden)
         .ignore(use_ignore_files)
@@ -148,9 +156,12 @@ fn walk_dir(
         .max_depth(config.max_depth)
         .threads(config.threads);
 
+    // Globs match paths below their root: the deepest root a path is under is its own.
+    let mut by_depth: Vec<&Path> = walk_roots.iter().map(PathBuf::as_path).collect();
+    by_depth.sort_by_key(|r| std::cmp::Reverse(r.components().count()));
     let mut visitors = VisitorBuilder {
         filters,
-        root: &walk_root,
+        roots: &by_depth,
         strip_dot: implicit_root,
         batch_size,
         sink,
@@ -208,6 +219,11 @@ impl Filters {
             .any(|s| name.len() > s.len() && name.ends_with(s.as_bytes()))
     }
 
+    /// Whether include or exclude globs were given (only they read a path below its root).
+    fn has_globs(&self) -> bool {
+        self.include.is_some() || self.exclude.is_some()
+    }
+
     fn excluded(&self, rel: &Path, is_dir: bool) -> bool {
         self.exclude
             .as_ref()
@@ -260,7 +276,8 @@ fn globs(what: &str, patterns: &[String], sink: &dyn Sink) -> Option<Gitignore> 
 
 struct VisitorBuilder<'a> {
     filters: &'a Filters,
-    root: &'a Path,
+    /// The walk's roots, deepest first.
+    roots: &'a [&'a Path],
     strip_dot: bool,
     batch_size: usize,
     sink: &'a dyn Sink,
@@ -270,7 +287,7 @@ impl<'s> ParallelVisitorBuilder<'s> for VisitorBuilder<'s> {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
         Box::new(Visitor {
             filters: self.filters,
-            root: self.root,
+            roots: self.roots,
             strip_dot: self.strip_dot,
             batch_size: self.batch_size,
             sink: self.sink,
@@ -283,7 +300,7 @@ impl<'s> ParallelVisitorBuilder<'s> for VisitorBuilder<'s> {
 /// One per walker thread; owns that thread's partial batch and flushes it when dropped.
 struct Visitor<'a> {
     filters: &'a Filters,
-    root: &'a Path,
+    roots: &'a [&'a Path],
     strip_dot: bool,
     batch_size: usize,
     sink: &'a dyn Sink,
@@ -317,7 +334,15 @@ impl Visitor<'_> {
         let Some(file_type) = dent.file_type() else {
             return WalkState::Continue;
         };
-        let rel = dent.path().strip_prefix(self.root).unwrap_or(dent.path());
+        // Only globs read the path below the root (`rel`): without them, no root is looked up.
+        let rel = if self.filters.has_globs() {
+            self.roots
+                .iter()
+                .find_map(|r| dent.path().strip_prefix(r).ok())
+                .unwrap_or(dent.path())
+        } else {
+            dent.path()
+        };
         if file_type.is_dir() {
             return if self.filters.excluded(rel, true) {
                 WalkState::Skip
@@ -800,6 +825,36 @@ mod tests {
             ..DiscoveryConfig::default()
         };
         assert_eq!(scan(base, config), ["f.sql", "one/a.sql", "two/b.pg"]);
+    }
+
+    /// Roots are walked in one walk; globs still match below each file's own root, as when
+    /// each root was walked alone. A root inside another is the one whose view counts for
+    /// what both hold (`one/inner/skip` is `/skip` below `one/inner`), whichever walks it.
+    #[test]
+    fn globs_match_below_each_root_of_one_walk() {
+        let dir = tree(&[
+            "one/keep/a.sql",
+            "one/skip/b.sql",
+            "one/inner/skip/c.sql",
+            "one/inner/keep/d.sql",
+            "two/skip/e.sql",
+        ]);
+        let base = dir.path();
+        let config = DiscoveryConfig {
+            roots: vec![base.join("one"), base.join("two"), base.join("one/inner")],
+            exclude: vec!["/skip".into()],
+            ..DiscoveryConfig::default()
+        };
+        let found = scan(base, config);
+        // one/inner/keep/d.sql comes from both roots that hold it, as before.
+        assert_eq!(
+            found,
+            [
+                "one/inner/keep/d.sql",
+                "one/inner/keep/d.sql",
+                "one/keep/a.sql"
+            ]
+        );
     }
 
     #[test]

@@ -102,6 +102,9 @@ fn page_into(r: &ScanReport, out: &mut String) {
     if rls.is_some() {
         out.push_str("<a href=\"#rls\">Row level security</a>");
     }
+    if !r.projects.is_empty() {
+        out.push_str("<a href=\"#projects\">Projects</a>");
+    }
     out.push_str("<a href=\"#overview\">Overview</a><a href=\"#charts\">Coverage</a><a href=\"#objects\">Objects</a><a href=\"#problems\">Plans &amp; problems</a></nav>\n");
     out.push_str("</div>\n</header>\n<main class=\"wrap\">\n");
 
@@ -110,6 +113,9 @@ fn page_into(r: &ScanReport, out: &mut String) {
     }
     if let Some(b) = rls {
         rls_section(b, out);
+    }
+    if !r.projects.is_empty() {
+        projects_section(r, out);
     }
     headline(r, out);
     charts(r, out);
@@ -130,6 +136,63 @@ fn page_into(r: &ScanReport, out: &mut String) {
         script_json(&page_data(r))
     );
     let _ = writeln!(out, "<script>\n{SCRIPT}</script>\n</body>\n</html>");
+}
+
+/// A monorepo's projects: a row each (files, coverage, gates, coverage per kind) and the
+/// total.
+fn projects_section(r: &ScanReport, out: &mut String) {
+    out.push_str("<section id=\"projects\" aria-labelledby=\"projects-h\">\n<h2 id=\"projects-h\">Projects</h2>\n");
+    out.push_str("<table class=\"projects\"><thead><tr><th>Project</th><th>Tests</th><th class=\"n\">Files</th><th class=\"n\">Assertions</th><th class=\"n\">Tested</th><th class=\"n\">Coverage</th><th>By kind</th><th>Gates</th></tr></thead>\n<tbody>\n");
+    for p in &r.projects {
+        let (tested, percent, kinds) = match &p.schema {
+            Some(s) => {
+                let o = &s.coverage.overall;
+                let kinds: Vec<String> = s
+                    .coverage
+                    .by_kind
+                    .iter()
+                    .map(|(k, v)| format!("{} {:.1}%", k.name(), v.percent))
+                    .collect();
+                (
+                    format!("{} of {}", num(o.tested), num(o.objects)),
+                    format!("{:.1}%", o.percent),
+                    kinds.join(", "),
+                )
+            }
+            None => (String::new(), "no universe".to_string(), String::new()),
+        };
+        let gates = if p.gates_failed.is_empty() {
+            "<span class=\"ok\">ok</span>".to_string()
+        } else {
+            format!(
+                "<span class=\"bad\">failed</span>: {}",
+                esc(&p.gates_failed.join("; "))
+            )
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{tested}</td><td class=\"n\">{percent}</td><td>{}</td><td>{gates}</td></tr>",
+            esc(&p.name),
+            esc(&p.roots.join(", ")),
+            num(p.files),
+            num(p.assertions),
+            esc(&kinds),
+        );
+    }
+    if let Some(s) = &r.schema {
+        let o = &s.coverage.overall;
+        let _ = writeln!(
+            out,
+            "<tr class=\"total\"><th scope=\"row\">Total</th><td>{} outside every project</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} of {}</td><td class=\"n\">{:.1}%</td><td></td><td></td></tr>",
+            counted(r.files_outside_projects.unwrap_or(0), "file", "files"),
+            num(r.projects.iter().map(|p| p.files).sum()),
+            num(r.projects.iter().map(|p| p.assertions).sum()),
+            num(o.tested),
+            num(o.objects),
+            o.percent
+        );
+    }
+    out.push_str("</tbody></table>\n</section>\n");
 }
 
 /// Schema coverage, when the scan had a universe (`--schema`, `--database-url`): the

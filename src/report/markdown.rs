@@ -229,6 +229,84 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "</details>")?;
     }
+    if !report.projects.is_empty() {
+        render_projects(report, w)?;
+    }
+    Ok(())
+}
+
+/// A monorepo's projects: one table row each and the total, then each project's schema
+/// coverage in a fold.
+fn render_projects(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w)?;
+    writeln!(w, "### Projects")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| Project | Files | Assertions | Objects | Tested | Coverage | Gates |"
+    )?;
+    writeln!(w, "|---|---:|---:|---:|---:|---:|---|")?;
+    for p in &report.projects {
+        let (objects, tested, percent) = match &p.schema {
+            Some(s) => {
+                let o = &s.coverage.overall;
+                (
+                    o.objects.to_string(),
+                    o.tested.to_string(),
+                    format!("{:.1}%", o.percent),
+                )
+            }
+            None => ("–".into(), "–".into(), "no universe".into()),
+        };
+        let gates = if p.gates_failed.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("**failed**: {}", cell(&p.gates_failed.join("; ")))
+        };
+        writeln!(
+            w,
+            "| `{}` | {} | {} | {objects} | {tested} | {percent} | {gates} |",
+            cell(&p.name),
+            p.files,
+            p.assertions
+        )?;
+    }
+    if let Some(s) = &report.schema {
+        let o = &s.coverage.overall;
+        writeln!(
+            w,
+            "| **Total** | {} | {} | {} | {} | **{:.1}%** | |",
+            report.projects.iter().map(|p| p.files).sum::<u64>(),
+            report.projects.iter().map(|p| p.assertions).sum::<u64>(),
+            o.objects,
+            o.tested,
+            o.percent
+        )?;
+    }
+    writeln!(w)?;
+    if let Some(n) = report.files_outside_projects.filter(|n| *n > 0) {
+        writeln!(
+            w,
+            "{} outside every project.",
+            super::count(n, "file", "files")
+        )?;
+        writeln!(w)?;
+    }
+    for p in &report.projects {
+        if let Some(s) = &p.schema {
+            writeln!(
+                w,
+                "<details><summary>Project <code>{}</code>: {:.1}%</summary>",
+                cell(&p.name),
+                s.coverage.overall.percent
+            )?;
+            writeln!(w)?;
+            render_schema(s, w)?;
+            writeln!(w)?;
+            writeln!(w, "</details>")?;
+            writeln!(w)?;
+        }
+    }
     Ok(())
 }
 

@@ -581,6 +581,67 @@ pub fn render(r: &ScanReport, opts: super::RenderOptions, w: &mut dyn Write) -> 
         writeln!(w)?;
         render_schema(schema, &p, opts.width, w)?;
     }
+    if !r.projects.is_empty() {
+        render_projects(r, &p, opts.width, w)?;
+    }
+    Ok(())
+}
+
+/// A monorepo's projects: a section each (its files, its coverage as a whole scan's), then
+/// the total line.
+fn render_projects(
+    r: &ScanReport,
+    p: &Paint,
+    width: Option<usize>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    for pr in &r.projects {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{} {}: {}, {} in {}",
+            p.bold("project"),
+            p.bold(&super::printable(&pr.name)),
+            super::count(pr.files, "file", "files"),
+            super::count(pr.assertions, "assertion", "assertions"),
+            super::printable(&pr.roots.join(", "))
+        )?;
+        match &pr.schema {
+            Some(schema) => render_schema(schema, p, width, w)?,
+            None => writeln!(w, "  no universe: coverage not measured")?,
+        }
+        for g in &pr.gates_failed {
+            writeln!(w, "  {} {g}", p.red("gate failed:"))?;
+        }
+    }
+    writeln!(w)?;
+    let (tested, objects, percent) = r.schema.as_ref().map_or((0, 0, 100.0), |s| {
+        let o = &s.coverage.overall;
+        (o.tested, o.objects, o.percent)
+    });
+    let failing = r
+        .projects
+        .iter()
+        .filter(|p| !p.gates_failed.is_empty())
+        .count();
+    writeln!(
+        w,
+        "{} {} of {} objects tested ({:.1}%) over {}; {} outside every project{}",
+        p.bold("total:"),
+        tested,
+        objects,
+        percent,
+        super::count(r.projects.len() as u64, "project", "projects"),
+        super::count(r.files_outside_projects.unwrap_or(0), "file", "files"),
+        if failing > 0 {
+            format!(
+                "; {} failed a gate",
+                super::count(failing as u64, "project", "projects")
+            )
+        } else {
+            String::new()
+        }
+    )?;
     Ok(())
 }
 

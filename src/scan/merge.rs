@@ -318,6 +318,8 @@ pub fn merge<R: Read + Seek>(
         messages,
         messages_omitted,
         schema: None,
+        projects: Vec::new(),
+        files_outside_projects: None,
     })
 }
 

@@ -9,18 +9,20 @@
 //! - `aggregate`: the one owner of the results while files arrive (counts, messages, plan
 //!   verdicts, the coverage database);
 //! - `merge`: a shard's scan for its partial, and the merge of partials into one report;
+//! - [`projects`]: a monorepo's files attributed to projects, each project's results;
 //! - [`report`]: the report model every format reads ([`ScanReport`] and its parts).
 
 mod aggregate;
 mod config;
 mod merge;
+pub mod projects;
 pub mod report;
 mod run;
 
 pub use config::{ScanConfig, StreamingMode, STREAMING_AUTO_THRESHOLD};
 pub use merge::{merge, partial_header, partial_settings, scan_shard, MergeInput};
 pub use report::{
-    FileReport, Message, PlanMismatch, PlanSummary, ScanReport, Severity, Stats, Summary,
-    MAX_MESSAGES, REPORT_VERSION,
+    FileReport, Message, PlanMismatch, PlanSummary, ProjectReport, ScanReport, Severity, Stats,
+    Summary, MAX_MESSAGES, REPORT_VERSION,
 };
 pub use run::{run, scan, NoObserver, Observer, THREAD_MEMORY};

@@ -213,6 +213,40 @@ pub struct ScanReport {
     /// `gaps`, `stale`, `universe_source`. Set with [`ScanReport::with_universe`].
     #[serde(flatten)]
     pub schema: Option<SchemaCoverage>,
+    /// A monorepo's projects (issue 17), each with its own results and universe; empty for
+    /// a scan of one project (and then not in JSON). With projects, `schema` is their total.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<ProjectReport>,
+    /// With projects: the files read that belong to no project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_outside_projects: Option<u64>,
+}
+
+/// One project of a monorepo scan: its files' counts and its coverage against its own
+/// universe. The JSON report's `projects[]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectReport {
+    /// The project's name (unique in the scan).
+    pub name: String,
+    /// Its test roots, `/`-separated, as the scan named them.
+    pub roots: Vec<String>,
+    /// Files of the project read and parsed.
+    pub files: u64,
+    /// Assertion calls in them.
+    pub assertions: u64,
+    /// TAP results their top-level code emits, as far as static reading tells.
+    pub tests: u64,
+    /// Errors found in its files.
+    pub errors: u64,
+    /// Warnings about its files.
+    pub warnings: u64,
+    /// Held against the project's universe (its `coverage`, `gaps`, ...); `None` when the
+    /// project has none (or it could not be read). Not flattened: a project's coverage is
+    /// under its own `schema` key.
+    pub schema: Option<SchemaCoverage>,
+    /// The project's gates that fell short, as messages (`policy coverage 50.0% < 100`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates_failed: Vec<String>,
 }
 
 /// Messages kept in the report; the rest are counted.

@@ -208,6 +208,8 @@ pub(super) fn scan_parts(
         messages,
         messages_omitted,
         schema: None,
+        projects: Vec::new(),
+        files_outside_projects: None,
     };
     let parts = keep.then(|| ShardParts {
         outside,

@@ -26,6 +26,7 @@ mod html;
 mod ignoring;
 mod live_db;
 mod memory;
+mod monorepo;
 mod output;
 mod packaging;
 mod plans;

@@ -280,7 +280,8 @@ pub struct ScanArgs {
     /// Exit 1 when coverage is below a percentage: overall (80) or per kind
     /// (table=100,policy=100,function=90; plurals and mview, matview, ftable, func, idx
     /// work; an unknown kind is an error). A per-kind gate on a kind the universe has no
-    /// object of fails: a gate never passes on missing data. Repeatable.
+    /// object of fails: a gate never passes on missing data. Repeatable. In a monorepo,
+    /// PROJECT:SPEC gates one project (billing:policy=100); a SPEC alone gates the total.
     #[arg(long, value_name = "SPEC", help_heading = "Schema coverage")]
     pub fail_under: Vec<String>,
 
@@ -318,6 +319,12 @@ pub struct ScanArgs {
         help_heading = "Schema coverage"
     )]
     pub fail_on_drop: Option<String>,
+
+    /// Scan only the monorepo project NAME (repeatable): a project declared as [[project]]
+    /// in .pgtap-scan.toml or found (a folder with supabase/config.toml or its own
+    /// .pgtap-scan.toml). Each project is reported with its own universe and gates.
+    #[arg(long, value_name = "NAME", help_heading = "Schema coverage")]
+    pub project: Vec<String>,
 
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]

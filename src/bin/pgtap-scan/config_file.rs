@@ -68,6 +68,32 @@ pub struct FileConfig {
     pub helper: Vec<HelperDecl>,
     #[serde(default)]
     pub role_helper: Vec<RoleHelperDecl>,
+    /// A monorepo's projects (`[[project]]`), each with its tests, universe and gates.
+    #[serde(default)]
+    pub project: Vec<toml::Spanned<ProjectDecl>>,
+    /// Whether folders with a `supabase/config.toml` or their own `.pgtap-scan.toml` under
+    /// the scanned paths are projects (default true).
+    pub discover_projects: Option<bool>,
+    /// The file's text, for the line of a `[[project]]` entry in a message.
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// One `[[project]]` entry: paths are relative to the config file's folder, and `tests`
+/// and `migrations` relative to `path` when it is given. `path` may hold `*` in a segment
+/// (`services/*/supabase`): one project per folder it matches, `*` in `name` standing for
+/// what it matched.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProjectDecl {
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub tests: Option<OneOrMany<PathBuf>>,
+    pub migrations: Option<OneOrMany<PathBuf>>,
+    pub database_url: Option<String>,
+    pub search_path: Option<Vec<String>>,
+    pub schemas: Option<Vec<String>>,
+    pub fail_under: Option<FailUnder>,
 }
 
 /// A setting that takes one value or a list of them.
@@ -140,10 +166,12 @@ impl FileConfig {
             path: path.to_path_buf(),
             error,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        let mut config: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().replace('\n', " "),
-        })
+        })?;
+        config.text = text;
+        Ok(config)
     }
 
     /// Walks up from `start` to find `.pgtap-scan.toml`.

@@ -12,6 +12,7 @@ mod messages;
 mod output;
 mod plan;
 mod progress;
+mod projects;
 mod signals;
 mod stats;
 mod supabase;
@@ -99,6 +100,23 @@ impl Observer for CliObserver<'_> {
     }
 }
 
+/// Passes everything on, and folds every streamed file into its project's results.
+struct Split<'a> {
+    inner: &'a mut dyn Observer,
+    splitter: scan::projects::Splitter,
+}
+
+impl Observer for Split<'_> {
+    fn message(&mut self, m: &Message) {
+        self.inner.message(m);
+    }
+
+    fn file(&mut self, f: &FileReport) {
+        self.splitter.file(f);
+        self.inner.file(f);
+    }
+}
+
 fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
     let (args, command) = match cli.command {
@@ -153,9 +171,38 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    // Each project's universe, once; one that cannot be read is said, and the run goes on
+    // without that project's coverage (the exit code says the report is incomplete).
+    let mut project_universes = Vec::with_capacity(plan.projects.len());
+    let mut project_failed = false;
+    for p in &plan.projects {
+        project_universes.push(match &p.universe {
+            None => None,
+            Some(spec) => {
+                match load_universe_with(spec, &plan, &p.search_path, &p.schemas, messages) {
+                    Ok(u) => Some(u),
+                    Err(e) => {
+                        messages.error(&format!("project {:?} ({}): {e:#}", p.name, p.origin));
+                        project_failed = true;
+                        None
+                    }
+                }
+            }
+        });
+    }
     signals::immediate(false);
     if let Some(sig) = signals::received() {
         return Ok(interrupted(None, sig, messages));
+    }
+    if plan.scan.extract.references {
+        let extract = &mut plan.scan.extract;
+        for (u, _, _) in project_universes.iter().flatten() {
+            for h in pgtap_scan::role_helpers_in(u, &extract.search_path) {
+                if !extract.role_helpers.iter().any(|d| d.name == h.name) {
+                    extract.role_helpers.push(h);
+                }
+            }
+        }
     }
     if let (Some((u, _, _)), true) = (&universe, plan.scan.extract.references) {
         // The universe's own role-switching functions (a suite's `tests.as_anon()`)
@@ -224,8 +271,60 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                 return Err(e);
             }
         }
-    } else {
+    } else if plan.projects.is_empty() {
         scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut observer)
+    } else {
+        let specs: Vec<scan::projects::ProjectSpec> = plan
+            .projects
+            .iter()
+            .map(|p| scan::projects::ProjectSpec {
+                name: p.name.clone(),
+                roots: p.tests.clone(),
+                search_path: p.search_path.clone(),
+            })
+            .collect();
+        let mut split = Split {
+            inner: &mut observer,
+            splitter: scan::projects::Splitter::new(&specs, &plan.scan),
+        };
+        let mut report = scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut split);
+        let mut splitter = split.splitter;
+        for f in report.files.iter().flatten() {
+            splitter.file(f);
+        }
+        let (scans, unowned) = splitter.finish();
+        let mut sections = Vec::with_capacity(scans.len());
+        for ((s, p), u) in scans
+            .into_iter()
+            .zip(&plan.projects)
+            .zip(&project_universes)
+        {
+            let mut section = match u {
+                Some((u, source, _)) => {
+                    s.into_report_against(u, *source, &p.schemas, plan.coverage_mode)
+                }
+                None => s.into_report(None),
+            };
+            if let Some(schema) = &mut section.schema {
+                pgtap_scan::ignoring::apply(schema, &plan.ignore, &|f| {
+                    std::fs::read_to_string(f).ok()
+                });
+                section.gates_failed = pgtap_scan::gate::check(&p.gates, &schema.coverage)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+            } else if !p.gates.is_empty() {
+                section.gates_failed = vec!["no universe to measure against".to_string()];
+            }
+            sections.push(section);
+        }
+        for (_, _, skipped) in project_universes.iter().flatten() {
+            report = report.with_universe_warnings(skipped);
+        }
+        report.schema = scan::projects::total(&sections);
+        report.projects = sections;
+        report.files_outside_projects = Some(unowned.files);
+        report
     };
     let write_error = observer.write_error.take();
     if let Some(p) = progress {
@@ -287,7 +386,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if let Some(sig) = signals::received() {
         return Ok(interrupted(Some(out), sig, messages));
     }
-    if let Some(s) = &report.schema {
+    if let (Some(s), true) = (&report.schema, report.projects.is_empty()) {
         if s.coverage.overall.objects == 0 {
             out.discard();
             anyhow::bail!(
@@ -298,7 +397,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
     }
     let mut report = report;
-    if let Some(s) = &mut report.schema {
+    if let (Some(s), true) = (&mut report.schema, report.projects.is_empty()) {
         pgtap_scan::ignoring::apply(s, &plan.ignore, &|f| std::fs::read_to_string(f).ok());
     }
     let coverage_line = report
@@ -373,6 +472,17 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         if !short.is_empty() && code == ExitCode::Success {
             code = ExitCode::GateFailed;
         }
+    }
+    for p in &report.projects {
+        for f in &p.gates_failed {
+            messages.error(&format!("project {}: coverage gate failed: {f}", p.name));
+        }
+        if !p.gates_failed.is_empty() && code == ExitCode::Success {
+            code = ExitCode::GateFailed;
+        }
+    }
+    if project_failed {
+        code = ExitCode::Error;
     }
     if let (Some(c), Some(kinds)) = (&comparison, &plan.fail_on_drop) {
         let known = |k: &String| k == "overall" || c.by_kind.iter().any(|b| b.kind == *k);
@@ -610,23 +720,42 @@ impl Write for Cancellable<'_> {
     }
 }
 
+/// A universe as read: the objects, where from, the statements skipped.
+type Loaded = (
+    pgtap_scan::universe::Universe,
+    scan::report::UniverseSource,
+    Vec<pgtap_scan::universe::SkippedStatement>,
+);
+
 /// Reads the universe; statements the DDL reader skips are warnings.
 fn load_universe(
     spec: &pgtap_scan::config::UniverseSpec,
     plan: &Plan,
     messages: &Messages,
-) -> anyhow::Result<(
-    pgtap_scan::universe::Universe,
-    scan::report::UniverseSource,
-    Vec<pgtap_scan::universe::SkippedStatement>,
-)> {
+) -> anyhow::Result<Loaded> {
+    load_universe_with(
+        spec,
+        plan,
+        &plan.scan.extract.search_path,
+        &plan.schemas,
+        messages,
+    )
+}
+
+/// [`load_universe`] with a project's search path and schemas.
+fn load_universe_with(
+    spec: &pgtap_scan::config::UniverseSpec,
+    plan: &Plan,
+    search_path: &[String],
+    schemas: &[String],
+    messages: &Messages,
+) -> anyhow::Result<Loaded> {
     use pgtap_scan::config::UniverseSpec;
     use pgtap_scan::scan::report::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
-            let (universe, skipped) =
-                pgtap_scan::universe::load_migrations(paths, &plan.scan.extract.search_path)
-                    .context("reading the schema")?;
+            let (universe, skipped) = pgtap_scan::universe::load_migrations(paths, search_path)
+                .context("reading the schema")?;
             for s in &skipped {
                 messages.warning(&format!(
                     "{}:{}: schema statement skipped: {}",
@@ -639,8 +768,8 @@ fn load_universe(
             let defaults = pgtap_scan::universe::DatabaseOptions::default();
             let opts = pgtap_scan::universe::DatabaseOptions {
                 url: url.clone(),
-                schemas: plan.schemas.clone(),
-                search_path: plan.scan.extract.search_path.clone(),
+                schemas: schemas.to_vec(),
+                search_path: search_path.to_vec(),
                 url_source: source.clone(),
                 trust_config_url: plan.trust_config_database_url,
                 query_timeout: plan.database_timeout.unwrap_or(defaults.query_timeout),
@@ -656,10 +785,10 @@ fn load_universe(
             if universe.is_empty() {
                 anyhow::bail!(
                     "the database holds no object{}: nothing to measure coverage against",
-                    if plan.schemas.is_empty() {
+                    if schemas.is_empty() {
                         String::new()
                     } else {
-                        format!(" in --schemas {}", plan.schemas.join(","))
+                        format!(" in --schemas {}", schemas.join(","))
                     }
                 );
             }

@@ -52,6 +52,8 @@ pub struct Plan {
     pub baseline: Option<PathBuf>,
     /// `--fail-on-drop`: the kinds (or `overall`) whose fall fails the run.
     pub fail_on_drop: Option<Vec<String>>,
+    /// A monorepo's projects (issue 17), narrowed by `--project`; empty for one project.
+    pub projects: Vec<crate::projects::Project>,
 }
 
 /// What the command line asks for.
@@ -107,7 +109,16 @@ impl Plan {
     /// What the format needs (a universe, migrations), asked of the format.
     fn check_format(&self) -> Result<()> {
         let name = self.format.name();
-        if self.gaps_only && self.universe.is_none() {
+        // With projects, what every project's universe allows (a database one does not
+        // give migration lines).
+        let projects = self.projects.iter().filter_map(|p| p.universe.as_ref());
+        let universe = self.universe.as_ref().or_else(|| {
+            projects
+                .clone()
+                .find(|u| matches!(u, UniverseSpec::Database { .. }))
+                .or(projects.clone().next())
+        });
+        if self.gaps_only && universe.is_none() {
             bail!("gaps needs a universe: add --schema PATH (migrations) or --database-url");
         }
         if self.gaps_only && !self.format.lists_gaps() {
@@ -129,7 +140,7 @@ impl Plan {
             .filter(|f| f.needs == needs)
             .map(|f| f.name)
             .collect();
-        match (needs, &self.universe) {
+        match (needs, universe) {
             (Needs::Nothing, _)
             | (Needs::Universe { .. }, Some(_))
             | (Needs::Migrations { .. }, Some(UniverseSpec::Migrations(_))) => Ok(()),
@@ -158,6 +169,158 @@ fn config_file(args: &ScanArgs) -> Result<(FileConfig, Option<PathBuf>)> {
         Some(path) => (FileConfig::load(&path)?, Some(path)),
         None => (FileConfig::default(), None),
     })
+}
+
+/// The projects of a monorepo scan and the paths to scan for them: every project's test
+/// roots, and the paths given that are no project's ancestor (their files belong to no
+/// project). No projects (and `paths` as given) for a scan of one project.
+#[allow(clippy::too_many_arguments)]
+fn monorepo(
+    discover_in: &[PathBuf],
+    only: &[String],
+    fail_under: &[String],
+    paths: Vec<PathBuf>,
+    universe: &Option<UniverseSpec>,
+    file: &FileConfig,
+    file_path: Option<&Path>,
+    file_name: &str,
+    search_path: &[String],
+    command: Command,
+    messages: &Messages,
+) -> Result<(Vec<PathBuf>, Vec<crate::projects::Project>)> {
+    if command == Command::Merge {
+        return Ok((paths, Vec::new()));
+    }
+    if universe.is_some() {
+        if !file.project.is_empty() {
+            bail!(
+                "{file_name}: a universe for the whole scan (schema, database-url, --schema or \
+                 --database-url) and [[project]] entries: each project names its own; drop \
+                 the whole scan's"
+            );
+        }
+        if !only.is_empty() {
+            bail!("--project with --schema or --database-url: a project names its own universe");
+        }
+        return Ok((paths, Vec::new()));
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    // Paths in the config are relative to its folder; kept relative to the current one.
+    let base = match file_path.and_then(Path::parent) {
+        None => PathBuf::new(),
+        Some(p) if p.as_os_str().is_empty() || p == cwd => PathBuf::new(),
+        Some(p) => p
+            .strip_prefix(&cwd)
+            .map_or_else(|_| p.to_path_buf(), Path::to_path_buf),
+    };
+    let mut projects =
+        crate::projects::resolve(file, file_name, &base, discover_in, search_path, messages)?;
+    // A lone Supabase project in the current folder is the plain Supabase default.
+    if file.project.is_empty()
+        && projects.iter().all(|p| {
+            p.folder
+                .components()
+                .all(|c| matches!(c, std::path::Component::CurDir))
+        })
+    {
+        projects.clear();
+    }
+    if projects.is_empty() {
+        if !only.is_empty() {
+            bail!(
+                "--project {}: this scan has no projects (declare them as [[project]] in \
+                 .pgtap-scan.toml, or scan a folder holding supabase/config.toml projects)",
+                only.join(", ")
+            );
+        }
+        return Ok((paths, projects));
+    }
+    // The first 20 names: a monorepo of a thousand projects would fill the screen.
+    let names = |ps: &[crate::projects::Project]| {
+        let shown: Vec<&str> = ps.iter().take(20).map(|p| p.name.as_str()).collect();
+        match ps.len().saturating_sub(shown.len()) {
+            0 => shown.join(", "),
+            more => format!("{} and {more} more", shown.join(", ")),
+        }
+    };
+    for n in only {
+        if !projects.iter().any(|p| &p.name == n) {
+            bail!(
+                "--project {n}: no such project; the projects: {}",
+                names(&projects)
+            );
+        }
+    }
+    // `--fail-under NAME:SPEC` replaces the project's own gates.
+    let mut flagged: Vec<&str> = Vec::new();
+    for spec in fail_under {
+        let Some((name, rest)) = crate::projects::project_gate(spec) else {
+            continue;
+        };
+        let Some(p) = projects.iter_mut().find(|p| p.name == name) else {
+            bail!(
+                "--fail-under {spec}: no project named {name:?}; the projects: {}",
+                names(&projects)
+            );
+        };
+        let gates = value::gates(rest)?;
+        if !flagged.contains(&name) {
+            p.gates.clear();
+            flagged.push(name);
+        }
+        p.gates.extend(gates);
+    }
+    if !only.is_empty() {
+        projects.retain(|p| only.contains(&p.name));
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for p in &projects {
+        if p.universe.is_none() {
+            messages.warning(&format!(
+                "{}: project {:?} has no migrations or database-url: its files are counted, \
+                 its coverage is not measured",
+                p.origin, p.name
+            ));
+        }
+        for t in &p.tests {
+            if t.exists() {
+                roots.push(t.clone());
+            } else {
+                messages.warning(&format!(
+                    "{}: project {:?}: {} does not exist",
+                    p.origin,
+                    p.name,
+                    t.display()
+                ));
+            }
+        }
+    }
+    if roots.is_empty() {
+        bail!(
+            "no project has a tests folder ({}): nothing to scan",
+            names(&projects)
+        );
+    }
+    // A path given that holds projects was where to look for them; one that holds none is
+    // scanned too, its files no project's.
+    if only.is_empty() {
+        let under = |p: &Path, q: &Path| {
+            let (p, q) = (normalized(p), normalized(q));
+            q.starts_with(&p)
+        };
+        for path in paths {
+            if !projects.iter().any(|p| under(&path, &p.folder)) && !roots.contains(&path) {
+                roots.push(path);
+            }
+        }
+    }
+    Ok((roots, projects))
+}
+
+fn normalized(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> {
@@ -236,6 +399,8 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
     for e in &mut extensions {
         *e = e.trim_start_matches('.').to_string();
     }
+    // Projects are looked for in the paths given on the command line, else from `.`.
+    let discover_in = args.paths.clone();
     let paths = if args.paths.is_empty() {
         file.paths.clone().unwrap_or_default()
     } else {
@@ -246,7 +411,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
             .clone()
             .unwrap_or_else(|| vec!["public".into()])
     } else {
-        args.search_path
+        args.search_path.clone()
     };
     let threads = or(args.threads, file.threads, 0);
     let shard = match (
@@ -286,8 +451,44 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
             (None, None) => None,
         },
     };
+    let (paths, projects) = monorepo(
+        &discover_in,
+        &args.project,
+        &args.fail_under,
+        paths,
+        &universe,
+        &file,
+        file_path.as_deref(),
+        &file_name,
+        &search_path,
+        command,
+        messages,
+    )?;
+    if !projects.is_empty() {
+        if shard.is_some() || format == Format::Partial || merging {
+            bail!(
+                "--shard, merge and --format partial are not yet supported with projects \
+                 ({} in this scan): scan the monorepo in one run, or each project alone \
+                 (--project NAME)",
+                projects.len()
+            );
+        }
+        if args.baseline.is_some() {
+            bail!(
+                "--baseline is not yet supported with projects ({} in this scan): it would \
+                 compare the total, not project by project; compare one project at a time \
+                 (--project NAME)",
+                projects.len()
+            );
+        }
+    }
     // Run with nothing said in a Supabase project: its tests against its migrations.
-    let (paths, universe) = crate::supabase::defaults(paths, universe, messages)?;
+    let (paths, universe) = if projects.is_empty() {
+        crate::supabase::defaults(paths, universe, messages)?
+    } else {
+        (paths, universe)
+    };
+    let has_universe = universe.is_some() || projects.iter().any(|p| p.universe.is_some());
     let (schemas, schemas_from) = if args.schemas.is_empty() {
         (file.schemas.clone().unwrap_or_default(), "schemas =")
     } else {
@@ -316,9 +517,9 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         args.references
             || file
                 .references
-                .unwrap_or(universe.is_some() && coverage_mode != CoverageMode::Structural)
+                .unwrap_or(has_universe && coverage_mode != CoverageMode::Structural)
     };
-    if !references && universe.is_some() && coverage_mode == CoverageMode::Behavioural {
+    if !references && has_universe && coverage_mode == CoverageMode::Behavioural {
         bail!(
             "--coverage behavioural needs the behavioural references: drop --no-references \
              (or references = false in the config file)"
@@ -333,11 +534,20 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
     } else {
         let mut gates = Vec::new();
         for spec in &args.fail_under {
+            if let Some((name, _)) = crate::projects::project_gate(spec) {
+                if projects.is_empty() {
+                    bail!(
+                        "--fail-under {spec}: gates project {name:?}, but this scan has no \
+                         projects (declare them as [[project]] in .pgtap-scan.toml)"
+                    );
+                }
+                continue;
+            }
             gates.extend(value::gates(spec)?);
         }
         gates
     };
-    if !gates.is_empty() && universe.is_none() && format != Format::Partial {
+    if !gates.is_empty() && !has_universe && format != Format::Partial {
         bail!(
             "--fail-under needs a universe to measure against: add --schema PATH or --database-url"
         );
@@ -465,6 +675,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         max_bytes: None,
         ignore,
         baseline: args.baseline,
+        projects,
         fail_on_drop: args.fail_on_drop.map(|k| {
             k.split(',')
                 .map(|k| k.trim().to_string())
@@ -501,6 +712,7 @@ mod tests {
             ("include-dirs", "include-dir"),
             ("helper", ""),
             ("role-helper", ""),
+            ("discover-projects", ""),
         ];
         // TOML rejects an unknown key and lists the known ones.
         let known = match toml::from_str::<FileConfig>("not-a-setting = 1") {

@@ -43,25 +43,7 @@ pub fn defaults(
     if !paths.is_empty() || universe.is_some() || !config.is_file() {
         return Ok((paths, universe));
     }
-    let text = std::fs::read_to_string(&config).with_context(|| format!("{}", config.display()))?;
-    // Only [db.migrations] is read; the rest of the file is Supabase's business.
-    let parsed: Config = toml::from_str(&text).unwrap_or_else(|e| {
-        messages.warning(&format!(
-            "{}: not read as TOML ({}); schema_paths ignored",
-            config.display(),
-            e.to_string().lines().next().unwrap_or_default()
-        ));
-        Config::default()
-    });
-    let tests = root.join("tests");
-    let mut schema = Vec::new();
-    for p in &parsed.db.migrations.schema_paths {
-        schema.extend(expand(root, p, messages));
-    }
-    let migrations = root.join("migrations");
-    if migrations.is_dir() {
-        schema.push(migrations);
-    }
+    let (tests, schema) = layout(Path::new(""), messages)?;
     let said: Vec<String> = schema.iter().map(|p| p.display().to_string()).collect();
     messages.info(&format!(
         "{}: a Supabase project: scanning {} against {}",
@@ -75,6 +57,33 @@ pub fn defaults(
     ));
     let universe = (!schema.is_empty()).then_some(UniverseSpec::Migrations(schema));
     Ok((vec![tests], universe))
+}
+
+/// The Supabase project in `dir` (`""` for the current directory): its `supabase/tests`
+/// and its universe (the `schema_paths` files, then `supabase/migrations` when it exists).
+pub fn layout(dir: &Path, messages: &Messages) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let root = dir.join("supabase");
+    let config = root.join("config.toml");
+    let text = std::fs::read_to_string(&config).with_context(|| format!("{}", config.display()))?;
+    // Only [db.migrations] is read; the rest of the file is Supabase's business.
+    let parsed: Config = toml::from_str(&text).unwrap_or_else(|e| {
+        messages.warning(&format!(
+            "{}: not read as TOML ({}); schema_paths ignored",
+            config.display(),
+            e.to_string().lines().next().unwrap_or_default()
+        ));
+        Config::default()
+    });
+    let tests = root.join("tests");
+    let mut schema = Vec::new();
+    for p in &parsed.db.migrations.schema_paths {
+        schema.extend(expand(&root, p, messages));
+    }
+    let migrations = root.join("migrations");
+    if migrations.is_dir() {
+        schema.push(migrations);
+    }
+    Ok((tests, schema))
 }
 
 /// A `schema_paths` entry, relative to `supabase/`: a path, or a folder and a file name

@@ -1,0 +1,240 @@
+//! Monorepos (issue 17): one scan over many projects. Each file the scan reads is
+//! attributed to the innermost project whose test roots hold it ([`Splitter`]), folded into
+//! that project's own results (the same aggregation as the whole scan's, without per-file
+//! detail), and held against that project's universe; the whole report's schema coverage
+//! is then the sum of the projects' ([`total`]), so every format reads a total as it
+//! reads one project.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::aggregate::Aggregator;
+use super::config::{ScanConfig, StreamingMode};
+use super::report::{
+    Coverage, Database, FileReport, NoObserver, ProjectReport, Ratio, SchemaCoverage,
+};
+
+/// A project as the scan sees it: a name and the folders (or files) its tests are in.
+#[derive(Debug, Clone)]
+pub struct ProjectSpec {
+    /// Unique among the scan's projects.
+    pub name: String,
+    /// Test roots, as the scan's discovery roots name them (joined paths compare by
+    /// component).
+    pub roots: Vec<PathBuf>,
+    /// The search path unqualified names resolve in for this project's references.
+    pub search_path: Vec<String>,
+}
+
+/// One project's results while files arrive.
+pub struct ProjectScan {
+    /// The project's name.
+    pub name: String,
+    /// Its test roots, `/`-separated.
+    pub roots: Vec<String>,
+    /// Files read, assertions found, TAP results counted, errors and warnings.
+    pub summary: super::report::Summary,
+    /// What its files assert, per object (locations trimmed as in a streaming scan).
+    pub coverage: Database,
+}
+
+/// Attributes files to projects and folds each into its project's results.
+pub struct Splitter {
+    /// (root, project index), longest root first: the first that holds a path is the
+    /// innermost.
+    roots: Vec<(PathBuf, usize)>,
+    names: Vec<String>,
+    aggregators: Vec<Aggregator<'static>>,
+    /// Files under no project's roots.
+    unowned: u64,
+}
+
+/// The files of no project: how many, and the first few paths.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Unowned {
+    /// Files read that no project's test roots hold.
+    pub files: u64,
+}
+
+impl Splitter {
+    /// A splitter for `projects`; `cfg` is the whole scan's (references, streaming).
+    pub fn new(projects: &[ProjectSpec], cfg: &ScanConfig) -> Splitter {
+        let mut roots: Vec<(PathBuf, usize)> = projects
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.roots.iter().map(move |r| (normal(r), i)))
+            .collect();
+        roots.sort_by_key(|(r, _)| std::cmp::Reverse(r.components().count()));
+        let aggregators = projects
+            .iter()
+            .map(|p| {
+                let mut pcfg = cfg.clone();
+                // No per-file detail per project: the whole report keeps it (or streams it).
+                pcfg.streaming = StreamingMode::Always;
+                pcfg.extract.search_path = p.search_path.clone();
+                // A zero-sized observer: leaking it allocates nothing.
+                let observer: &'static mut NoObserver = Box::leak(Box::new(NoObserver));
+                Aggregator::new(&pcfg, observer, Arc::new(pipeline::Progress::default()))
+            })
+            .collect();
+        Splitter {
+            roots,
+            names: projects.iter().map(|p| p.name.clone()).collect(),
+            aggregators,
+            unowned: 0,
+        }
+    }
+
+    /// The project that owns `path` (the innermost whose roots hold it), by name.
+    pub fn owner(&self, path: &str) -> Option<&str> {
+        self.index(path).map(|i| self.names[i].as_str())
+    }
+
+    fn index(&self, path: &str) -> Option<usize> {
+        let p = normal(Path::new(path));
+        self.roots
+            .iter()
+            .find(|(r, _)| p.starts_with(r))
+            .map(|(_, i)| *i)
+    }
+
+    /// Folds one file into its project's results (or counts it as no project's).
+    pub fn file(&mut self, f: &FileReport) {
+        match self.index(&f.path) {
+            Some(i) => self.aggregators[i].fold(PathBuf::from(&f.path), f.result.clone()),
+            None => self.unowned += 1,
+        }
+    }
+
+    /// Every project's results, in the order given, and the files of no project.
+    pub fn finish(self) -> (Vec<ProjectScan>, Unowned) {
+        let Splitter {
+            names,
+            aggregators,
+            unowned,
+            roots,
+        } = self;
+        let scans = names
+            .into_iter()
+            .zip(aggregators)
+            .enumerate()
+            .map(|(i, (name, agg))| {
+                let done = agg.finish();
+                let mut own: Vec<String> = roots
+                    .iter()
+                    .filter(|(_, j)| *j == i)
+                    .map(|(r, _)| slashed(r))
+                    .collect();
+                own.sort();
+                ProjectScan {
+                    name,
+                    roots: own,
+                    summary: done.summary,
+                    coverage: done.coverage,
+                }
+            })
+            .collect();
+        (scans, Unowned { files: unowned })
+    }
+}
+
+/// `./a/b` and `a/b/` as `a/b`: discovery joins roots as given, so compare by component.
+fn normal(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+fn slashed(p: &Path) -> String {
+    let s = p.display().to_string().replace('\\', "/");
+    if s.is_empty() {
+        ".".to_string()
+    } else {
+        s
+    }
+}
+
+impl ProjectScan {
+    /// The project's report section; `schema` is its coverage against its universe, if it
+    /// has one.
+    pub fn into_report(self, schema: Option<SchemaCoverage>) -> ProjectReport {
+        ProjectReport {
+            name: self.name,
+            roots: self.roots,
+            files: self.summary.files,
+            assertions: self.summary.assertions,
+            tests: self.summary.tests,
+            errors: self.summary.errors,
+            warnings: self.summary.warnings,
+            schema,
+            gates_failed: Vec::new(),
+        }
+    }
+}
+
+impl ProjectScan {
+    /// The project's report section, held against its universe (as
+    /// [`super::ScanReport::with_universe_as`] holds a whole scan).
+    pub fn into_report_against(
+        self,
+        universe: &crate::universe::Universe,
+        source: super::report::UniverseSource,
+        schemas: &[String],
+        mode: super::report::CoverageMode,
+    ) -> ProjectReport {
+        let schema = crate::gaps::compute(&self.coverage, universe, source, schemas, mode);
+        self.into_report(Some(schema))
+    }
+}
+
+/// The whole scan's schema coverage as the sum of its projects': objects, gaps, stale tests
+/// and the universe's entries side by side (keys may repeat across projects: each has its
+/// own universe), ratios summed per kind. The behavioural matrix stays per project.
+pub fn total(projects: &[ProjectReport]) -> Option<SchemaCoverage> {
+    let mut with: Vec<&SchemaCoverage> =
+        projects.iter().filter_map(|p| p.schema.as_ref()).collect();
+    let first = with.first()?;
+    let mut total = SchemaCoverage {
+        universe_source: first.universe_source,
+        coverage: Coverage::default(),
+        gaps: Vec::new(),
+        stale: Vec::new(),
+        ambiguous_decided: 0,
+        ambiguous_undecided: 0,
+        objects: Vec::new(),
+        coverage_mode: first.coverage_mode,
+        behaviour: None,
+        ignored: Vec::new(),
+    };
+    let mut overall = (0u64, 0u64);
+    let mut by_kind: std::collections::BTreeMap<_, (u64, u64)> = Default::default();
+    for s in with.drain(..) {
+        overall.0 += s.coverage.overall.tested;
+        overall.1 += s.coverage.overall.objects;
+        for (k, r) in &s.coverage.by_kind {
+            let e = by_kind.entry(*k).or_default();
+            e.0 += r.tested;
+            e.1 += r.objects;
+        }
+        for k in &s.coverage.excluded_from_overall {
+            if !total.coverage.excluded_from_overall.contains(k) {
+                total.coverage.excluded_from_overall.push(*k);
+            }
+        }
+        total.gaps.extend(s.gaps.iter().cloned());
+        total.stale.extend(s.stale.iter().cloned());
+        total.objects.extend(s.objects.iter().cloned());
+        total.ignored.extend(s.ignored.iter().cloned());
+        total.ambiguous_decided += s.ambiguous_decided;
+        total.ambiguous_undecided += s.ambiguous_undecided;
+    }
+    let ratio = |(tested, objects): (u64, u64)| Ratio {
+        objects,
+        tested,
+        percent: crate::gaps::percent(tested, objects),
+    };
+    total.coverage.overall = ratio(overall);
+    total.coverage.by_kind = by_kind.into_iter().map(|(k, v)| (k, ratio(v))).collect();
+    total.coverage.excluded_from_overall.sort();
+    Some(total)
+}

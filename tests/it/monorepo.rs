@@ -1,0 +1,413 @@
+//! Monorepos (issue 17): `fixtures/monorepo` holds three projects (two Supabase-style, one
+//! plain migrations folder declared in the root config, billing with a gate that fails)
+//! and a test file of no project. One run reports each project against its own universe,
+//! a total, and per-project gates, in every format.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::util::fixture;
+use crate::util::{Dir, Run};
+
+/// `pgtap-scan ARGS` in `fixtures/monorepo`, with its `.pgtap-scan.toml`.
+fn monorepo(args: &[&str]) -> Run {
+    let dir = Dir::new("monorepo");
+    dir.command()
+        .current_dir(fixture("monorepo"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["--color", "never"])
+        .args(args)
+        .run()
+}
+
+fn project<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["projects"]
+        .as_array()
+        .expect("projects")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no project {name}: {r}"))
+}
+
+#[test]
+fn one_run_reports_every_project_against_its_own_universe() {
+    let run = monorepo(&["--format", "json"]);
+    assert_eq!(run.code, Some(1), "billing's gate fails\n{run}");
+    let r = run.json();
+    let names: Vec<&str> = r["projects"]
+        .as_array()
+        .expect("projects")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["billing", "legacy", "services/auth"]);
+    // Each project against its own migrations: billing's tables are not auth's.
+    let billing = project(&r, "billing");
+    assert_eq!(billing["roots"][0], "services/billing/supabase/tests");
+    assert_eq!(billing["files"], 1);
+    assert_eq!(
+        billing["schema"]["coverage"]["by_kind"]["policy"]["objects"],
+        2
+    );
+    assert_eq!(
+        billing["schema"]["coverage"]["by_kind"]["policy"]["tested"],
+        1
+    );
+    let auth = project(&r, "services/auth");
+    assert_eq!(auth["schema"]["coverage"]["by_kind"]["view"]["objects"], 1);
+    assert!(auth["schema"]["coverage"]["by_kind"]
+        .get("policy")
+        .is_none());
+    let legacy = project(&r, "legacy");
+    assert_eq!(legacy["roots"][0], "legacy/db-tests");
+    assert_eq!(legacy["schema"]["universe_source"], "migrations");
+    // The total is the sum of the projects'.
+    let sum = |what: &str| -> u64 {
+        r["projects"]
+            .as_array()
+            .expect("projects")
+            .iter()
+            .map(|p| {
+                p["schema"]["coverage"]["overall"][what]
+                    .as_u64()
+                    .expect("count")
+            })
+            .sum()
+    };
+    assert_eq!(
+        r["coverage"]["overall"]["objects"].as_u64(),
+        Some(sum("objects"))
+    );
+    assert_eq!(
+        r["coverage"]["overall"]["tested"].as_u64(),
+        Some(sum("tested"))
+    );
+    // shared-tests/smoke.sql is scanned, and no project's.
+    assert_eq!(r["files_outside_projects"], 1);
+    assert_eq!(r["summary"]["files"], 4);
+}
+
+#[test]
+fn a_project_gate_that_falls_short_names_the_project_and_the_kind() {
+    let run = monorepo(&[]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains(
+        "project billing: coverage gate failed: policy coverage 50.0% (1 of 2) is below 100%",
+    );
+    // legacy's gate (25) holds.
+    run.assert_stderr_lacks("project legacy:");
+    assert!(
+        run.stdout.contains("gate failed: policy coverage 50.0%"),
+        "{run}"
+    );
+}
+
+#[test]
+fn fail_under_project_colon_spec_replaces_that_projects_gates() {
+    let run = monorepo(&["--fail-under", "billing:policy=50"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let run = monorepo(&[
+        "--fail-under",
+        "billing:policy=50",
+        "--fail-under",
+        "legacy:table=100",
+    ]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains("project legacy: coverage gate failed: table coverage 50.0%");
+    // A gate of the whole scan is held against the total.
+    let run = monorepo(&["--fail-under", "billing:50", "--fail-under", "90"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains("coverage gate failed: overall coverage");
+    let run = monorepo(&["--fail-under", "nosuch:80"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("--fail-under nosuch:80: no project named \"nosuch\"");
+}
+
+#[test]
+fn project_flag_narrows_the_run() {
+    let run = monorepo(&["--project", "services/auth", "--format", "json"]);
+    assert_eq!(run.code, Some(0), "auth has no gate\n{run}");
+    let r = run.json();
+    assert_eq!(r["projects"].as_array().expect("projects").len(), 1);
+    assert_eq!(r["summary"]["files"], 1);
+    assert_eq!(r["files_outside_projects"], 0);
+    let run = monorepo(&[
+        "--project",
+        "billing",
+        "--project",
+        "legacy",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        run.json()["projects"].as_array().expect("projects").len(),
+        2
+    );
+    let run = monorepo(&["--project", "nope"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains(
+        "--project nope: no such project; the projects: billing, legacy, services/auth",
+    );
+}
+
+#[test]
+fn the_json_report_with_projects_matches_its_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("valid schema");
+    let r = monorepo(&["--format", "json"]).json();
+    let errors: Vec<String> = validator.iter_errors(&r).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn ci_formats_carry_paths_from_the_repository_root() {
+    let root = fixture("monorepo");
+    for (format, prefix) in [
+        ("lcov", "SF:"),
+        ("cobertura", "filename=\""),
+        ("sarif", "\"uri\": \""),
+        ("junit", "file=\""),
+        ("github", "file="),
+    ] {
+        let run = monorepo(&["--format", format]);
+        let mut seen = 0;
+        for part in run.stdout.split(prefix).skip(1) {
+            let path: String = part
+                .chars()
+                .take_while(|c| !matches!(c, '"' | ',' | '\n'))
+                .collect();
+            assert!(
+                root.join(&path).is_file(),
+                "{format}: {path} is not a file from the repository root"
+            );
+            seen += 1;
+        }
+        assert!(seen > 0, "{format}: no path\n{run}");
+        // Every project's migrations are there (GitHub annotates the first ten gaps only).
+        if format == "github" {
+            continue;
+        }
+        for p in ["services/billing", "services/auth", "legacy/db"] {
+            assert!(run.stdout.contains(p), "{format}: nothing of {p}");
+        }
+    }
+}
+
+/// The report sections, as a reader sees them.
+#[test]
+fn text_markdown_and_html_have_a_section_per_project_and_a_total() {
+    let text = monorepo(&[]).stdout;
+    insta::assert_snapshot!("monorepo_text", text);
+    let md = monorepo(&["--format", "markdown"]).stdout;
+    insta::assert_snapshot!("monorepo_markdown", md);
+    let html = monorepo(&["--format", "html"]).stdout;
+    let start = html
+        .find("<section id=\"projects\"")
+        .expect("projects section");
+    let end = start + html[start..].find("</section>").expect("its end");
+    insta::assert_snapshot!("monorepo_html_projects", &html[start..end]);
+    assert!(html.contains("<a href=\"#projects\">Projects</a>"));
+}
+
+#[test]
+fn every_format_reports_the_monorepo() {
+    for format in pgtap_scan::report::FORMATS.iter().map(|f| f.name) {
+        if format == "partial" {
+            continue;
+        }
+        let run = monorepo(&["--format", format]);
+        assert_eq!(run.code, Some(1), "{format}: billing's gate\n{run}");
+        assert!(!run.stdout.is_empty(), "{format}: empty report\n{run}");
+    }
+    let mut json = monorepo(&["--format", "json"]).json();
+    json.as_object_mut().expect("object").remove("stats");
+    insta::assert_json_snapshot!("monorepo_json_projects", json["projects"]);
+}
+
+pgtest!(
+    two_supabase_projects_side_by_side_are_two_projects,
+    |dir, cmd| {
+        for (name, table) in [("shop", "orders"), ("blog", "posts")] {
+            dir.create(
+                format!("{name}/supabase/config.toml"),
+                "[db]\nport = 54322\n",
+            )
+            .create(
+                format!("{name}/supabase/migrations/0001_init.sql"),
+                format!("CREATE TABLE {table} (id int);\nCREATE TABLE {table}_log (id int);\n"),
+            )
+            .create(
+                format!("{name}/supabase/tests/t.sql"),
+                format!("SELECT plan(1);\nSELECT has_table('{table}');\n"),
+            );
+        }
+        let r = cmd
+            .args(["--no-config", "--format", "json"])
+            .expect_code(0)
+            .json();
+        let names: Vec<&str> = r["projects"]
+            .as_array()
+            .expect("projects")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["blog", "shop"]);
+        for p in r["projects"].as_array().expect("projects") {
+            // Two tables each, one tested: not one merged universe of four.
+            assert_eq!(
+                p["schema"]["coverage"]["by_kind"]["table"]["objects"], 2,
+                "{p}"
+            );
+            assert_eq!(
+                p["schema"]["coverage"]["by_kind"]["table"]["tested"], 1,
+                "{p}"
+            );
+        }
+    }
+);
+
+pgtest!(discover_projects_false_keeps_one_scan, |dir, cmd| {
+    dir.create(".pgtap-scan.toml", "discover-projects = false\n")
+        .create("a/supabase/config.toml", "")
+        .create("a/supabase/tests/t.sql", "SELECT has_table('x');\n");
+    let r = cmd.args(["--format", "json"]).expect_code(0).json();
+    assert!(r.get("projects").is_none(), "{r}");
+});
+
+pgtest!(a_project_of_its_own_config_file_is_found, |dir, cmd| {
+    dir.create(
+        "svc/.pgtap-scan.toml",
+        "paths = [\"t\"]\nschema = \"db\"\nfail-under = 100\n",
+    )
+    .create(
+        "svc/db/1.sql",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
+    )
+    .create("svc/t/a.sql", "SELECT has_table('a');\n")
+    .create("other/supabase/config.toml", "")
+    .create(
+        "other/supabase/migrations/1.sql",
+        "CREATE TABLE c (id int);\n",
+    )
+    .create("other/supabase/tests/c.sql", "SELECT has_table('c');\n");
+    let run = cmd.args(["--no-config", "--format", "json"]).run();
+    assert_eq!(run.code, Some(1), "svc's own gate\n{run}");
+    run.assert_stderr_contains(
+        "project svc: coverage gate failed: overall coverage 25.0% (1 of 4)",
+    );
+    let r = run.json();
+    assert_eq!(r["projects"].as_array().expect("projects").len(), 2);
+});
+
+pgtest!(
+    two_projects_of_one_name_are_an_error_naming_the_line,
+    |dir, cmd| {
+        dir.create(
+        ".pgtap-scan.toml",
+        "[[project]]\nname = \"app\"\ntests = \"a\"\n\n[[project]]\nname = \"app\"\ntests = \"b\"\n",
+    )
+    .create("a/t.sql", "SELECT pass();\n")
+    .create("b/t.sql", "SELECT pass();\n");
+        let run = cmd.expect_code(2);
+        run.assert_stderr_contains(
+            ".pgtap-scan.toml:5: a second project named \"app\" (the first: ",
+        );
+        run.assert_stderr_contains(".pgtap-scan.toml:1)");
+    }
+);
+
+pgtest!(
+    a_glob_matching_nothing_is_a_warning_naming_the_line,
+    |dir, cmd| {
+        dir.create(
+        ".pgtap-scan.toml",
+        "[[project]]\nname = \"a\"\ntests = \"a\"\n\n[[project]]\npath = \"services/*/supabase\"\n",
+    )
+    .create("a/t.sql", "SELECT pass();\n");
+        let run = cmd.expect_code(0);
+        run.assert_stderr_contains(
+            ".pgtap-scan.toml:5: [[project]] path = \"services/*/supabase\" matches no folder",
+        );
+    }
+);
+
+pgtest!(a_glob_path_makes_a_project_per_folder, |dir, cmd| {
+    dir.create(
+        ".pgtap-scan.toml",
+        "discover-projects = false\n\n[[project]]\nname = \"svc-*\"\npath = \"services/*/supabase\"\n",
+    );
+    for s in ["one", "two"] {
+        dir.create(format!("services/{s}/supabase/config.toml"), "")
+            .create(
+                format!("services/{s}/supabase/migrations/1.sql"),
+                "CREATE TABLE t (id int);\n",
+            )
+            .create(
+                format!("services/{s}/supabase/tests/t.sql"),
+                "SELECT has_table('t');\n",
+            );
+    }
+    let r = cmd.args(["--format", "json"]).expect_code(0).json();
+    let names: Vec<&str> = r["projects"]
+        .as_array()
+        .expect("projects")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["svc-one", "svc-two"]);
+    assert_eq!(r["coverage"]["overall"]["objects"], 4);
+});
+
+pgtest!(shard_and_baseline_refuse_projects_clearly, |dir, cmd| {
+    dir.create("a/supabase/config.toml", "")
+        .create("a/supabase/tests/t.sql", "SELECT pass();\n")
+        .create("b/supabase/config.toml", "")
+        .create("b/supabase/tests/t.sql", "SELECT pass();\n")
+        .create("prev.json", "{}");
+    let run = cmd.args(["--no-config", "--shard", "1/2"]).expect_code(2);
+    run.assert_stderr_contains("not yet supported with projects");
+    let run = dir
+        .command()
+        .args(["--no-config", "--baseline", "prev.json"])
+        .expect_code(2);
+    run.assert_stderr_contains("--baseline is not yet supported with projects");
+});
+
+/// Above 1,000 files the scan streams (no per-file detail kept): projects then get their
+/// files as they are aggregated, with the same results.
+#[test]
+fn streaming_gives_every_project_the_same_results() {
+    let kept = monorepo(&["--format", "json", "--streaming", "never"]).json();
+    let streamed = monorepo(&["--format", "json", "--streaming", "always"]).json();
+    assert!(streamed.get("files").is_none());
+    for (a, b) in kept["projects"]
+        .as_array()
+        .expect("projects")
+        .iter()
+        .zip(streamed["projects"].as_array().expect("projects"))
+    {
+        assert_eq!(a["files"], b["files"]);
+        assert_eq!(a["schema"]["coverage"], b["schema"]["coverage"]);
+        assert_eq!(a["schema"]["gaps"], b["schema"]["gaps"]);
+    }
+    assert_eq!(
+        kept["files_outside_projects"],
+        streamed["files_outside_projects"]
+    );
+}
+
+pgtest!(an_unknown_project_lists_at_most_twenty_names, |dir, cmd| {
+    for i in 0..25 {
+        dir.create(format!("p{i:02}/supabase/config.toml"), "")
+            .create(format!("p{i:02}/supabase/tests/t.sql"), "SELECT pass();\n");
+    }
+    let run = cmd
+        .args(["--no-config", "--project", "nope"])
+        .expect_code(2);
+    run.assert_stderr_contains("p00, p01, p02");
+    run.assert_stderr_contains("p19 and 5 more");
+    run.assert_stderr_lacks("p20");
+});
