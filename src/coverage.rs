@@ -263,6 +263,9 @@ pub struct Database {
     pub behaviour: crate::behaviour::db::Database,
 }
 
+/// Objects built at a time after a spill (see [`Builder::finish_measured`]).
+const OBJECT_CHUNK: usize = 4096;
+
 /// Ambiguous calls kept for a schema to decide.
 pub const MAX_AMBIGUOUS: usize = 10_000;
 
@@ -823,12 +826,13 @@ impl Builder {
         entries.shrink_to_fit();
         // Pushed into an exact allocation when nothing spilled (a filtering iterator would
         // let the vector grow by doubling: up to twice the report's largest part).
+        // After a spill the number of objects is known only at the end: they are built in
+        // chunks, moved into one exact allocation at the end, a chunk freed as it is moved
+        // (growing one vector by doubling would hold up to 1.5 times the largest part).
+        let spilled = spill.as_ref().is_some_and(spill::Spiller::spilled);
+        let mut chunks: Vec<Vec<ObjectCoverage>> = Vec::new();
         let mut out: Vec<ObjectCoverage> =
-            Vec::with_capacity(if spill.as_ref().is_some_and(spill::Spiller::spilled) {
-                0
-            } else {
-                keys.len()
-            });
+            Vec::with_capacity(if spilled { OBJECT_CHUNK } else { keys.len() });
         let in_memory = keys.into_iter().map(|(key, i)| {
             let e = std::mem::take(&mut entries[i as usize]);
             (key, spill::Rec::from_entry(e, &files))
@@ -877,6 +881,12 @@ impl Builder {
             let parent = parsed.parent();
             let schema = parsed.schema.take();
             let name = parsed.into_name_with_args();
+            if spilled && out.len() == OBJECT_CHUNK {
+                chunks.push(std::mem::replace(
+                    &mut out,
+                    Vec::with_capacity(OBJECT_CHUNK),
+                ));
+            }
             out.push(ObjectCoverage {
                 kind,
                 schema,
@@ -914,10 +924,20 @@ impl Builder {
                     places: &places,
                     aspects: aspects.names.len(),
                     cap: location_cap,
+                    paths: Default::default(),
                 };
                 memory = spill.finish(in_memory, &names, &mut convert, memory);
             }
             None => in_memory.for_each(|(key, e)| convert(key, e)),
+        }
+        if !chunks.is_empty() {
+            let total = chunks.iter().map(Vec::len).sum::<usize>() + out.len();
+            let mut all = Vec::with_capacity(total);
+            for chunk in chunks {
+                all.extend(chunk);
+            }
+            all.append(&mut out);
+            out = all;
         }
         out.shrink_to_fit();
         drop(entries);
