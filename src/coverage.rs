@@ -40,6 +40,26 @@ use serde::Serialize;
 use crate::model::{Assertion, Context, FileResult, ResolutionKind};
 use crate::object::{Aspect, ObjectKey, ObjectKind};
 
+mod spill;
+pub(crate) use spill::SpillConfig;
+
+/// What the database cost while it was built, and what it spilled: `--stats` and the JSON
+/// report's `stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatabaseMemory {
+    /// The most bytes the builder held at once (an estimate: see the module docs).
+    pub peak_bytes: u64,
+    /// Sorted runs written to the spill folder (merges of runs included).
+    pub runs_spilled: u64,
+    /// Runs read back by the k-way merges.
+    pub runs_merged: u64,
+    /// Bytes written to the spill folder.
+    pub bytes_written: u64,
+    /// A spill that failed (the folder or a run could not be written or read back): the
+    /// result is not to be trusted.
+    pub error: Option<String>,
+}
+
 /// Locations kept per object in streaming mode.
 pub const STREAMING_LOCATIONS: usize = 4;
 
@@ -243,6 +263,9 @@ pub struct Database {
     pub behaviour: crate::behaviour::db::Database,
 }
 
+/// Objects built at a time after a spill (see [`Builder::finish_measured`]).
+const OBJECT_CHUNK: usize = 4096;
+
 /// Ambiguous calls kept for a schema to decide.
 pub const MAX_AMBIGUOUS: usize = 10_000;
 
@@ -324,7 +347,7 @@ impl Interner {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Loc {
     file: u32,
     line: u32,
@@ -335,7 +358,7 @@ struct Loc {
     absent: bool,
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Entry {
     positive: u64,
     absent: u64,
@@ -383,6 +406,11 @@ pub struct Builder {
     ambiguous: std::collections::BinaryHeap<AmbiguousCall>,
     /// The files' behavioural references, folded (issue 14).
     pub behaviour: crate::behaviour::db::Database,
+    /// Heap bytes of the keys, the entries' vectors and the kept paths (the tables' own
+    /// capacity is added in [`Builder::bytes`]).
+    var_bytes: u64,
+    peak_bytes: u64,
+    spill: Option<spill::Spiller>,
 }
 
 impl Default for Builder {
@@ -415,9 +443,82 @@ impl Builder {
             streaming: false,
             ambiguous: std::collections::BinaryHeap::new(),
             behaviour: crate::behaviour::db::Database::default(),
+            var_bytes: 0,
+            peak_bytes: 0,
+            spill: None,
         };
         b.set_streaming(streaming);
         b
+    }
+
+    /// Spills sorted runs under `cfg.parent` whenever [`Builder::bytes`] passes
+    /// `cfg.threshold` after a file (and charges what it holds to `cfg.budget`).
+    pub(crate) fn spill_to(&mut self, cfg: SpillConfig) {
+        self.spill = Some(spill::Spiller::new(cfg));
+    }
+
+    /// Charges what the builder holds to `budget` from now on (see [`Builder::spill_to`]).
+    pub(crate) fn charge_to(&mut self, budget: Arc<pipeline::MemoryBudget>) {
+        if let Some(s) = &mut self.spill {
+            s.charge_to(budget);
+        }
+    }
+
+    /// What the builder holds now, in bytes: an estimate from capacities (see the module
+    /// docs), not counting the allocator's own overhead.
+    pub fn bytes(&self) -> u64 {
+        let table = self.objects.capacity() * (size_of::<(Box<str>, u32)>() + 1);
+        let entries = self.entries.capacity() * size_of::<Entry>();
+        let files = self.files.capacity() * size_of::<Arc<str>>();
+        self.var_bytes + (table + entries + files) as u64
+    }
+
+    /// After each file: the peak, the spill, the budget's charge.
+    fn after_file(&mut self) {
+        let mut bytes = self.bytes();
+        self.peak_bytes = self.peak_bytes.max(bytes);
+        let over = self
+            .spill
+            .as_ref()
+            .is_some_and(|s| s.wants(bytes) && !self.entries.is_empty());
+        if over {
+            self.spill_run();
+            bytes = self.bytes();
+        }
+        if let Some(s) = &mut self.spill {
+            s.hold(bytes);
+        }
+    }
+
+    /// Writes every entry as one run sorted by key and starts afresh. When the spill folder
+    /// cannot be made, the entries stay (the failure is reported, no more spills tried); a
+    /// run that fails while written is lost with its entries, and reported.
+    fn spill_run(&mut self) {
+        if !self.spill.as_mut().is_some_and(spill::Spiller::ready) {
+            return;
+        }
+        let objects = std::mem::take(&mut self.objects);
+        let mut entries = std::mem::take(&mut self.entries);
+        let files = std::mem::take(&mut self.files);
+        self.var_bytes = 0;
+        self.current_file = None;
+        let mut keys: Vec<(Box<str>, u32)> = objects.into_iter().collect();
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(s) = &mut self.spill {
+            s.write_run(
+                keys.into_iter()
+                    .map(|(k, i)| (k, std::mem::take(&mut entries[i as usize]))),
+                &files,
+            );
+        }
+    }
+
+    /// Heap bytes of one entry's vectors.
+    fn entry_bytes(e: &Entry) -> u64 {
+        let pair = size_of::<(u32, u64)>();
+        (e.aspects.capacity() * pair
+            + e.functions.capacity() * pair
+            + e.locations.capacity() * size_of::<Loc>()) as u64
     }
 
     /// Switches to streaming mode (from then on, locations are capped per object). What
@@ -446,6 +547,10 @@ impl Builder {
                 e.locations.shrink_to_fit();
             }
         }
+        // What the cut freed.
+        self.var_bytes = self.objects.keys().map(|k| k.len() as u64).sum::<u64>()
+            + self.entries.iter().map(Self::entry_bytes).sum::<u64>()
+            + self.files.iter().map(|f| f.len() as u64 + 16).sum::<u64>();
     }
 
     /// Folds one file's assertions in.
@@ -467,6 +572,7 @@ impl Builder {
         for a in &result.assertions {
             self.add(path, a);
         }
+        self.after_file();
     }
 
     fn add(&mut self, path: &str, a: &Assertion) {
@@ -551,7 +657,26 @@ impl Builder {
         }
     }
 
-    fn touch(&mut self, path: &str, key: &str, mut loc: Loc, aspect: Option<u32>) {
+    fn touch(&mut self, path: &str, key: &str, loc: Loc, aspect: Option<u32>) {
+        let (count, kept) = (self.entries.len(), self.files.len());
+        let before = match self.objects.get(key) {
+            Some(&i) => Self::entry_bytes(&self.entries[i as usize]),
+            None => 0,
+        };
+        let i = self.touch_entry(path, key, loc, aspect);
+        let mut added = Self::entry_bytes(&self.entries[i]);
+        if self.entries.len() > count {
+            added += key.len() as u64;
+        }
+        if self.files.len() > kept {
+            // The path and its `Arc`'s two counters.
+            added += (path.len() + 16) as u64;
+        }
+        self.var_bytes = (self.var_bytes + added).saturating_sub(before);
+    }
+
+    /// Folds one location into `key`'s entry; its index.
+    fn touch_entry(&mut self, path: &str, key: &str, mut loc: Loc, aspect: Option<u32>) -> usize {
         let seq = self.file_seq;
         let i = match self.objects.get(key) {
             Some(&i) => i as usize,
@@ -591,7 +716,7 @@ impl Builder {
         let Some(cap) = self.location_cap else {
             loc.file = self.current_file_id(path);
             self.entries[i].locations.push(loc);
-            return;
+            return i;
         };
         // Streaming: the first `cap` by place, kept sorted once there are `cap` of them, so
         // a later one is compared with the last only.
@@ -609,13 +734,13 @@ impl Builder {
                 .filter(|last| new < places.of(last, None))
                 .map(|_| kept.partition_point(|l| places.of(l, None) <= new))
             else {
-                return;
+                return i;
             };
             loc.file = self.current_file_id(path);
             let kept = &mut self.entries[i].locations;
             kept.pop();
             kept.insert(at, loc);
-            return;
+            return i;
         }
         loc.file = self.current_file_id(path);
         let places = Places {
@@ -628,6 +753,7 @@ impl Builder {
         if kept.len() == cap {
             kept.sort_by(|a, b| places.of(a, None).cmp(&places.of(b, None)));
         }
+        i
     }
 
     /// The id of the file being added, interned on its first kept location.
@@ -644,7 +770,18 @@ impl Builder {
     }
 
     /// The database: objects sorted by key, statistics computed.
+    #[cfg(test)]
     pub fn finish(self) -> Database {
+        self.finish_measured().0
+    }
+
+    /// [`Builder::finish`], and what the database cost and spilled.
+    pub fn finish_measured(mut self) -> (Database, DatabaseMemory) {
+        let mut memory = DatabaseMemory {
+            peak_bytes: self.peak_bytes.max(self.bytes()),
+            ..DatabaseMemory::default()
+        };
+        let spill = self.spill.take();
         let Builder {
             objects,
             mut entries,
@@ -662,6 +799,7 @@ impl Builder {
             mut empty,
             ambiguous,
             mut behaviour,
+            location_cap,
             ..
         } = self;
         behaviour.settle();
@@ -686,15 +824,24 @@ impl Builder {
         let mut keys: Vec<(Box<str>, u32)> = objects.into_iter().collect();
         keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         entries.shrink_to_fit();
-        // Pushed into an exact allocation (a filtering iterator would let the vector grow by
-        // doubling: up to twice the report's largest part).
-        let mut out: Vec<ObjectCoverage> = Vec::with_capacity(keys.len());
-        for (key, i) in keys {
+        // Pushed into an exact allocation when nothing spilled (a filtering iterator would
+        // let the vector grow by doubling: up to twice the report's largest part).
+        // After a spill the number of objects is known only at the end: they are built in
+        // chunks, moved into one exact allocation at the end, a chunk freed as it is moved
+        // (growing one vector by doubling would hold up to 1.5 times the largest part).
+        let spilled = spill.as_ref().is_some_and(spill::Spiller::spilled);
+        let mut chunks: Vec<Vec<ObjectCoverage>> = Vec::new();
+        let mut out: Vec<ObjectCoverage> =
+            Vec::with_capacity(if spilled { OBJECT_CHUNK } else { keys.len() });
+        let in_memory = keys.into_iter().map(|(key, i)| {
             let e = std::mem::take(&mut entries[i as usize]);
+            (key, spill::Rec::from_entry(e, &files))
+        });
+        let mut convert = |key: Box<str>, e: spill::Rec| {
             // Every key an extraction makes parses: they are built by `object`.
             let Ok(mut parsed) = ObjectKey::parse(&key) else {
                 debug_assert!(false, "{key} is not an object key");
-                continue;
+                return;
             };
             let kind = parsed.kind;
             let per_kind = kind_aspects.entry(kind).or_default();
@@ -715,9 +862,9 @@ impl Builder {
             aspect_names.sort();
             let mut locations: Vec<ObjectLocation> = e
                 .locations
-                .iter()
-                .map(|l| ObjectLocation {
-                    file: Arc::clone(&files[l.file as usize]),
+                .into_iter()
+                .map(|(file, l)| ObjectLocation {
+                    file,
                     line: l.line,
                     column: l.column,
                     context: context_name(l.context),
@@ -726,12 +873,20 @@ impl Builder {
                     absent: l.absent,
                 })
                 .collect();
+            // By place; two locations equal this far are the same call's (same function,
+            // context and absence), so the order is the same whatever order they came in.
             locations.sort_by(|a, b| {
                 (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
             });
             let parent = parsed.parent();
             let schema = parsed.schema.take();
             let name = parsed.into_name_with_args();
+            if spilled && out.len() == OBJECT_CHUNK {
+                chunks.push(std::mem::replace(
+                    &mut out,
+                    Vec::with_capacity(OBJECT_CHUNK),
+                ));
+            }
             out.push(ObjectCoverage {
                 kind,
                 schema,
@@ -757,7 +912,34 @@ impl Builder {
                 locations_omitted: e.omitted,
                 key: key.into(),
             });
+        };
+        match spill {
+            Some(spill) => {
+                let places = Places {
+                    files: &[],
+                    functions: &functions,
+                    bodies: &bodies,
+                };
+                let names = spill::Names {
+                    places: &places,
+                    aspects: aspects.names.len(),
+                    cap: location_cap,
+                    paths: Default::default(),
+                };
+                memory = spill.finish(in_memory, &names, &mut convert, memory);
+            }
+            None => in_memory.for_each(|(key, e)| convert(key, e)),
         }
+        if !chunks.is_empty() {
+            let total = chunks.iter().map(Vec::len).sum::<usize>() + out.len();
+            let mut all = Vec::with_capacity(total);
+            for chunk in chunks {
+                all.extend(chunk);
+            }
+            all.append(&mut out);
+            out = all;
+        }
+        out.shrink_to_fit();
         drop(entries);
 
         let mut st = Statistics {
@@ -839,12 +1021,13 @@ impl Builder {
                 round2(aspect_sum as f64 / st.objects_tested as f64)
             },
         };
-        Database {
+        let database = Database {
             objects: out,
             statistics: st,
             ambiguous: ambiguous.into_sorted_vec(),
             behaviour,
-        }
+        };
+        (database, memory)
     }
 }
 
@@ -954,6 +1137,78 @@ mod tests {
         assert_eq!(empty.paths[0], "t/f000.sql");
         assert_eq!(empty.paths[99], "t/f198.sql");
         assert!(empty.truncated);
+    }
+
+    // Spilling must not change the database: whatever the threshold (a run per file, more
+    // runs than one merge reads, a few runs), in standard and streaming mode, whatever the
+    // order files arrive in, the result equals the unspilled one; the folder goes at the end.
+    #[test]
+    fn spilled_runs_merge_into_the_unspilled_database() {
+        let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
+        let files: Vec<(String, FileResult)> = (0..300)
+            .map(|i| {
+                let src = match i % 3 {
+                    0 => "SELECT 1;\n".to_string(),
+                    1 => format!(
+                        "SELECT has_table('shared');\nSELECT has_column('shared', 'c{}');\n\
+                         SELECT hasnt_table('gone');\nSELECT fk_ok('a', 'b', 'c', 'd');\n",
+                        i % 7
+                    ),
+                    _ => format!(
+                        "CREATE FUNCTION f() RETURNS SETOF TEXT AS $$ SELECT has_table('t{i}'); \
+                         SELECT col_is_pk('shared', 'c'); $$ LANGUAGE sql;\n\
+                         SELECT tables_are('app', ARRAY['x', 'y{}']);\n",
+                        i % 5
+                    ),
+                };
+                (format!("t/f{i:03}.sql"), ex.extract(src.as_bytes()))
+            })
+            .collect();
+        let parent =
+            std::env::temp_dir().join(format!("pgtap-scan-spill-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&parent).expect("temp folder");
+        for streaming in [false, true] {
+            let run = |order: &[usize], threshold: Option<u64>| {
+                let mut b = Builder::new(streaming);
+                if let Some(threshold) = threshold {
+                    b.spill_to(SpillConfig {
+                        parent: parent.clone(),
+                        threshold,
+                    });
+                }
+                for &i in order {
+                    b.add_file(&files[i].0, &files[i].1);
+                }
+                b.finish_measured()
+            };
+            let forward: Vec<usize> = (0..300).collect();
+            let mut shuffled = forward.clone();
+            shuffled.sort_by_key(|i| (i * 7919) % 300);
+            let (want, unspilled) = run(&forward, None);
+            assert_eq!(unspilled.runs_spilled, 0);
+            assert!(want.objects.len() > 100, "{}", want.objects.len());
+            for (order, threshold, runs) in [
+                (&forward, 0, 200..=300),
+                (&shuffled, 0, 200..=300),
+                (&shuffled, 20_000, 2..=40),
+            ] {
+                let (got, memory) = run(order, Some(threshold));
+                assert_eq!(memory.error, None);
+                assert!(
+                    runs.contains(&memory.runs_spilled),
+                    "{threshold}: {memory:?}"
+                );
+                assert!(
+                    memory.runs_merged >= memory.runs_spilled.min(64),
+                    "{memory:?}"
+                );
+                assert!(memory.bytes_written > 0);
+                assert!(got == want, "streaming {streaming}, threshold {threshold}");
+            }
+        }
+        let left: Vec<_> = std::fs::read_dir(&parent).expect("listed").collect();
+        assert!(left.is_empty(), "spill folders left behind: {left:?}");
+        let _ = std::fs::remove_dir(&parent);
     }
 
     // Regression: the ambiguous calls kept for a schema to decide were the first 10,000 to

@@ -37,6 +37,8 @@ struct State {
     /// Threads blocked in a wait right now.
     waiting: usize,
     cancelled: bool,
+    /// Of `charged`, the bytes a long-lived owner holds ([`MemoryBudget::hold`]).
+    held: u64,
 }
 
 /// A memory budget shared by every stage; always used as `Arc<MemoryBudget>`.
@@ -92,9 +94,11 @@ impl MemoryBudget {
     /// run should start no new work.
     pub fn acquire(self: &Arc<Self>, bytes: u64) -> Option<Charge> {
         let mut state = self.state.lock();
+        // What is held is not released by finishing work: waiting for it would never end,
+        // so only bytes charged by work in flight make new work wait.
         let must_wait = |s: &State| {
             !s.cancelled
-                && s.charged > 0
+                && s.charged > s.held
                 && (s.charged >= self.high_water || s.charged.saturating_add(bytes) > self.limit)
         };
         if must_wait(&state) {
@@ -123,7 +127,8 @@ impl MemoryBudget {
     /// while the later stages are full. Returns `false` if the budget was cancelled.
     pub fn wait_for_room(&self) -> bool {
         let mut state = self.state.lock();
-        let must_wait = |s: &State| !s.cancelled && s.charged > 0 && s.charged >= self.high_water;
+        let must_wait =
+            |s: &State| !s.cancelled && s.charged > s.held && s.charged >= self.high_water;
         if must_wait(&state) {
             let started = Instant::now();
             state.waiting += 1;
@@ -135,6 +140,24 @@ impl MemoryBudget {
             state.wait_time += started.elapsed();
         }
         !state.cancelled
+    }
+
+    /// Sets the bytes a long-lived owner holds (the coverage database): they count toward
+    /// the charge and its peak, so work in flight gets less room, but never make anything
+    /// wait on their own (only bytes charged by work in flight do), and this never waits:
+    /// the owner keeps its own share by spilling. Replaces the previous hold.
+    pub fn hold(&self, bytes: u64) {
+        let shrank = {
+            let mut state = self.state.lock();
+            let before = state.held;
+            state.charged = state.charged.saturating_sub(before).saturating_add(bytes);
+            state.held = bytes;
+            state.peak = state.peak.max(state.charged);
+            bytes < before
+        };
+        if shrank {
+            self.room.notify_all();
+        }
     }
 
     /// Wakes every waiter and makes every later wait return at once. Irreversible: this is
@@ -191,6 +214,28 @@ mod tests {
     use super::*;
     use crossbeam_channel::{bounded, Receiver};
     use std::thread;
+
+    // Bytes held by the coverage database count toward the peak, shrink the room of work
+    // in flight, and never make work wait on their own (waiting for them would hang).
+    #[test]
+    fn held_bytes_count_but_never_block_alone() {
+        let budget = MemoryBudget::new(100);
+        budget.hold(90);
+        assert_eq!(budget.charged(), 90);
+        let alone = budget.acquire(50).expect("granted");
+        assert_eq!(budget.charged(), 140);
+        assert_eq!(budget.stats().peak_charged_bytes, 140);
+        drop(alone);
+        budget.hold(30);
+        assert_eq!(budget.charged(), 30);
+        let a = budget.acquire(40).expect("granted");
+        // 70 charged: 20 more fit, 40 more would not; the hold going down makes room.
+        let pending = acquire_on_thread(&budget, 40);
+        assert_blocked(&budget, 1, &[&pending]);
+        budget.hold(0);
+        assert!(pending.recv_timeout(HANG).expect("woken").is_some());
+        drop(a);
+    }
 
     /// Long enough that a missing wake-up is caught, short enough not to hang the suite.
     const HANG: Duration = Duration::from_secs(10);

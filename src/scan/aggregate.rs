@@ -44,6 +44,8 @@ pub(super) struct Aggregated {
     pub files: Option<Vec<FileReport>>,
     pub streaming: bool,
     pub coverage: coverage::Database,
+    /// What the database cost and spilled.
+    pub database: coverage::DatabaseMemory,
     /// Sorted by place.
     pub messages: Vec<Message>,
     pub messages_omitted: u64,
@@ -94,6 +96,10 @@ impl<'o> Aggregator<'o> {
                 let mut b = coverage::Builder::new(cfg.streaming == StreamingMode::Always);
                 b.behaviour.read = cfg.extract.references;
                 b.behaviour.search_path = cfg.extract.search_path.clone();
+                b.spill_to(coverage::SpillConfig {
+                    parent: cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+                    threshold: cfg.max_memory_bytes / super::config::DATABASE_SHARE,
+                });
                 b
             },
             messages: std::collections::BinaryHeap::new(),
@@ -102,6 +108,11 @@ impl<'o> Aggregator<'o> {
             by_kind: ahash::AHashMap::default(),
             outside: None,
         }
+    }
+
+    /// Charges the coverage database's memory to `budget` from now on.
+    pub(super) fn charge_database_to(&mut self, budget: Arc<pipeline::MemoryBudget>) {
+        self.coverage.charge_to(budget);
     }
 
     /// Keeps the messages not tied to a file's result from now on (see [`Self::take_outside`]).
@@ -382,7 +393,7 @@ impl<'o> Aggregator<'o> {
             .into_iter()
             .map(|m| m.0)
             .collect();
-        let coverage = coverage.finish();
+        let (coverage, database) = coverage.finish_measured();
         let files = if streaming {
             None
         } else {
@@ -396,6 +407,7 @@ impl<'o> Aggregator<'o> {
             files,
             streaming,
             coverage,
+            database,
             messages,
             messages_omitted,
         }

@@ -44,7 +44,16 @@ pub struct ScanConfig {
     pub binary: bool,
     /// `--shard k/n`: read only this shard's files (every file is still discovered).
     pub shard: Option<crate::shard::Shard>,
+    /// Where the coverage database spills sorted runs when it outgrows its share of the
+    /// budget ([`DATABASE_SHARE`]): a temporary folder is made in this folder and removed
+    /// when the scan ends. `None`: the system's temporary folder (`$TMPDIR`).
+    pub spill_dir: Option<PathBuf>,
 }
+
+/// The coverage database may hold `max_memory_bytes / DATABASE_SHARE` bytes (an estimate)
+/// before it spills sorted runs to disk; what it holds is charged to the budget, so the
+/// file bytes in flight get the rest.
+pub const DATABASE_SHARE: u64 = 4;
 
 impl Default for ScanConfig {
     fn default() -> Self {
@@ -59,6 +68,7 @@ impl Default for ScanConfig {
             include_dirs: Vec::new(),
             binary: false,
             shard: None,
+            spill_dir: None,
         }
     }
 }

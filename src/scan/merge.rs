@@ -301,9 +301,15 @@ pub fn merge<R: Read + Seek>(
         files,
         streaming: _,
         coverage,
+        database,
         messages,
         messages_omitted,
     } = agg.finish();
+    stats.database_bytes = database.peak_bytes;
+    stats.runs_spilled = database.runs_spilled;
+    stats.runs_merged = database.runs_merged;
+    stats.spill_bytes_written = database.bytes_written;
+    stats.spill_error = database.error;
     stats.aggregate_ms = aggregate_started.elapsed().as_millis() as u64;
     stats.elapsed_ms = started.elapsed().as_millis() as u64;
     stats.peak_heap_bytes = pipeline::alloc::peak();

@@ -19,7 +19,7 @@ pub mod projects;
 pub mod report;
 mod run;
 
-pub use config::{ScanConfig, StreamingMode, STREAMING_AUTO_THRESHOLD};
+pub use config::{ScanConfig, StreamingMode, DATABASE_SHARE, STREAMING_AUTO_THRESHOLD};
 pub use merge::{merge, partial_header, partial_settings, scan_shard, MergeInput};
 pub use report::{
     FileReport, Message, PlanMismatch, PlanSummary, ProjectReport, ScanReport, Severity, Stats,

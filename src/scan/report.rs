@@ -187,6 +187,22 @@ pub struct Stats {
     pub cache_hash_hits: u64,
     /// With `--cache`: files parsed (see `cache_hits`).
     pub cache_misses: u64,
+    /// The most bytes the coverage database held in memory at once while files arrived:
+    /// an estimate from its tables' capacities (keys, counts, kept locations and paths;
+    /// not the allocator's overhead, the behavioural references, or the report's objects
+    /// built at the end). Charged to the budget; above a quarter of it
+    /// ([`super::DATABASE_SHARE`]) the database spills.
+    pub database_bytes: u64,
+    /// Sorted runs the database wrote to its spill folder (0: it never spilled).
+    pub runs_spilled: u64,
+    /// Runs read back by the merges of the spilled runs.
+    pub runs_merged: u64,
+    /// Bytes written to the spill folder.
+    pub spill_bytes_written: u64,
+    /// A spill that failed (its folder or a run could not be written or read back): the
+    /// coverage is incomplete. The binary stops with exit code 2.
+    #[serde(skip)]
+    pub spill_error: Option<String>,
 }
 
 /// The result of a scan.

@@ -106,6 +106,7 @@ pub(super) fn scan_parts(
         }),
     };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
+    agg.charge_database_to(Arc::clone(&budget));
     if keep {
         agg.keep_outside();
     }
@@ -167,6 +168,7 @@ pub(super) fn scan_parts(
         files,
         streaming,
         coverage,
+        database,
         messages,
         messages_omitted,
     } = agg.finish();
@@ -198,6 +200,11 @@ pub(super) fn scan_parts(
         cache_hits: pstats.cache.hits,
         cache_hash_hits: pstats.cache.hash_hits,
         cache_misses: pstats.cache.misses,
+        database_bytes: database.peak_bytes,
+        runs_spilled: database.runs_spilled,
+        runs_merged: database.runs_merged,
+        spill_bytes_written: database.bytes_written,
+        spill_error: database.error,
     };
     let report = ScanReport {
         version: REPORT_VERSION,

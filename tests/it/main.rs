@@ -37,4 +37,5 @@ mod schema_fixtures;
 mod schema_props;
 mod shard;
 mod signals;
+mod spill;
 mod supabase;

@@ -335,3 +335,42 @@ pgtest!(an_existing_report_keeps_its_mode, |dir, cmd| {
         assert!(text.starts_with('{'), "replaced: {text}");
     }
 });
+
+// The coverage database's spill folder must not outlive an interrupted scan: the first
+// signal drains the run, and the folder goes with the database. The signal is sent once
+// the folder exists (polled, not timed), while files are still being read.
+#[test]
+fn a_signal_while_the_database_is_spilled_leaves_no_spill_folder() {
+    let owned = Dir::new("spill_signal");
+    let dir = &owned;
+    for i in 0..4000 {
+        let body: String = (0..20)
+            .map(|j| format!("SELECT has_column('s{i}', 't{j}', 'c');\n"))
+            .collect();
+        dir.create(format!("tests/t{i:04}.sql"), body);
+    }
+    dir.create_dir("tmp");
+    let tmp = dir.join("tmp").display().to_string();
+    let running = spawn(
+        dir,
+        &[
+            "tests",
+            "--max-memory",
+            "128K",
+            "-j",
+            "1",
+            "--format",
+            "json",
+        ],
+        &[("TMPDIR", tmp.as_str())],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dir.list("tmp").is_empty() {
+        assert!(Instant::now() < deadline, "no spill folder appeared");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    running.signal(libc::SIGINT);
+    let (code, _, stderr) = running.exit(Duration::from_secs(60));
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(dir.list("tmp"), Vec::<String>::new(), "{stderr}");
+}

@@ -334,6 +334,11 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if let Some(sig) = signals::received() {
         return Ok(interrupted(Some(out), sig, messages));
     }
+    if let Some(e) = &report.stats.spill_error {
+        // What could not be spilled or read back is missing from the coverage.
+        out.discard();
+        anyhow::bail!("{e}");
+    }
     if let Some(e) = write_error {
         out.discard();
         if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -662,6 +662,11 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
             },
             binary: args.binary || file.binary.unwrap_or(false),
             shard,
+            // Next to the report (a disk the user chose for output), else $TMPDIR.
+            spill_dir: output.as_deref().map(|o| match o.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }),
         },
         format,
         output,

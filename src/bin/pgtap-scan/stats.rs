@@ -42,6 +42,13 @@ pub fn print(r: &ScanReport, messages: &Messages) {
         s.throttle_waits,
         s.throttle_ms
     ));
+    messages.stats(&format!(
+        "  coverage database: peak {:.2} MB (estimate, charged to the budget); {} runs spilled, {} merged, {:.2} MB written to temp",
+        mb(s.database_bytes),
+        s.runs_spilled,
+        s.runs_merged,
+        mb(s.spill_bytes_written)
+    ));
     if s.cache_hits + s.cache_hash_hits + s.cache_misses > 0 {
         messages.stats(&format!(
             "  cache: {} hits (not read), {} hash hits (read, not parsed), {} misses (parsed)",
@@ -56,12 +63,13 @@ pub fn print(r: &ScanReport, messages: &Messages) {
             mb(s.current_heap_bytes)
         ));
         if s.peak_heap_bytes > s.budget_bytes {
-            // The budget bounds file bytes in flight; the coverage database grows with the
-            // distinct objects named and is not charged to it. Say so rather than let the
-            // peak look like a broken budget.
+            // The budget bounds file bytes in flight and the database while files arrive;
+            // the report's objects, built from the database at the end, are not charged.
+            // Say so rather than let the peak look like a broken budget.
             messages.stats(&format!(
-                "  note: the heap peak is above the budget, which bounds file bytes in flight only; \
-                 the coverage database ({} objects) is not charged to it",
+                "  note: the heap peak is above the budget, which bounds file bytes in flight and \
+                 the coverage database while files arrive; the report's {} objects, built at \
+                 the end, are not charged to it",
                 r.coverage.statistics.objects
             ));
         }

@@ -1,0 +1,150 @@
+//! The coverage database under the memory budget: above its share of `--max-memory` it
+//! spills sorted runs to a temporary folder (next to `--output`, else `$TMPDIR`), merges
+//! them when reporting, and the reports are the same bytes as an unbounded scan's (but
+//! `stats`); the folder is gone afterwards; a folder that cannot be made stops the run with
+//! exit 2 naming it.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{self, Dir};
+
+/// A budget small enough that every suite below spills several runs, large enough that
+/// every file of them is read (the largest corpus file is under 100 KB).
+const TINY: &str = "128K";
+
+fn manifest(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The report's bytes, with `stats` removed from JSON.
+fn without_stats(format: &str, stdout: &str) -> String {
+    if format != "json" {
+        return stdout.to_string();
+    }
+    let mut v: Value = util::parse_json(stdout).expect("JSON").value;
+    v.as_object_mut().expect("an object").remove("stats");
+    serde_json::to_string_pretty(&v).expect("JSON")
+}
+
+/// Scans `args` unbounded and with a tiny budget in json and text, standard and streaming:
+/// the same reports; the tiny one spilled at least `min_runs` runs and left nothing in
+/// its temporary folder.
+fn same_reports_spilled(dir: &Dir, args: &[&str], min_runs: u64) {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    for streaming in ["never", "always"] {
+        for format in ["json", "text"] {
+            let run = |budget: Option<&str>| {
+                let mut cmd = dir.command();
+                cmd.args(args)
+                    .args([
+                        "--format",
+                        format,
+                        "--streaming",
+                        streaming,
+                        "--color",
+                        "never",
+                    ])
+                    .env("TMPDIR", &tmp);
+                if let Some(b) = budget {
+                    cmd.args(["--max-memory", b]);
+                }
+                cmd.expect_code(0)
+            };
+            let unbounded = run(None);
+            let tiny = run(Some(TINY));
+            assert!(
+                without_stats(format, &unbounded.stdout) == without_stats(format, &tiny.stdout),
+                "{args:?} --format {format} --streaming {streaming}: the spilled report differs"
+            );
+            if format == "json" {
+                let st = &tiny.json()["stats"];
+                let spilled = st["runs_spilled"].as_u64().expect("runs_spilled");
+                assert!(spilled >= min_runs, "{args:?}: {st}");
+                assert_eq!(st["runs_merged"], spilled, "{st}");
+                assert!(st["spill_bytes_written"].as_u64() > Some(0), "{st}");
+                let st = &unbounded.json()["stats"];
+                assert_eq!(st["runs_spilled"], 0, "{st}");
+                assert!(st["database_bytes"].as_u64() > Some(0), "{st}");
+            }
+            assert_eq!(dir.list("tmp"), Vec::<String>::new(), "spill folder left");
+        }
+    }
+}
+
+pgtest!(
+    a_spilled_database_reports_the_same_bytes_on_the_fixtures,
+    |dir, cmd| {
+        let sample = manifest("fixtures/sample");
+        let realworld = manifest("fixtures/realworld");
+        let (st, sm) = (sample.join("tests"), sample.join("migrations"));
+        let (rt, rm) = (realworld.join("tests"), realworld.join("migrations"));
+        let s = |p: &PathBuf| p.display().to_string();
+        same_reports_spilled(dir, &[&s(&st)], 2);
+        same_reports_spilled(dir, &[&s(&st), "--schema", &s(&sm)], 2);
+        same_reports_spilled(dir, &[&s(&rt), "--schema", &s(&rm)], 2);
+    }
+);
+
+pgtest!(
+    a_spilled_database_reports_the_same_bytes_on_the_corpus,
+    |dir, cmd| {
+        let Some(shared) = util::shared() else {
+            return;
+        };
+        let corpus = shared.join("corpus").display().to_string();
+        same_reports_spilled(dir, &[&corpus], 5);
+    }
+);
+
+/// 3000 distinct objects in files of 10 KB: the database outgrows a quarter of 64 KiB.
+fn many_objects(dir: &Dir) {
+    for f in 0..10 {
+        let body: String = (0..300)
+            .map(|i| format!("SELECT has_column('t{f}_{i}', 'c');\n"))
+            .collect();
+        dir.create(format!("t/{f}.sql"), &body);
+    }
+}
+
+pgtest!(the_spill_folder_is_next_to_the_output, |dir, cmd| {
+    many_objects(dir);
+    dir.create("not-a-folder", "");
+    dir.create_dir("out");
+    // $TMPDIR is unusable: a spill there would fail, so this one went next to the report.
+    let run = cmd
+        .args([
+            "t",
+            "--max-memory",
+            "64K",
+            "--format",
+            "json",
+            "-o",
+            "out/r.json",
+        ])
+        .env("TMPDIR", dir.join("not-a-folder"))
+        .expect_code(0);
+    let report = util::parse_json(&std::fs::read_to_string(dir.join("out/r.json")).expect("r"))
+        .expect("JSON")
+        .value;
+    assert!(report["stats"]["runs_spilled"].as_u64() > Some(0), "{run}");
+    assert_eq!(dir.list("out"), ["r.json"]);
+});
+
+pgtest!(
+    an_unusable_spill_folder_stops_the_run_naming_it,
+    |dir, cmd| {
+        many_objects(dir);
+        dir.create("not-a-folder", "");
+        let run = cmd
+            .args(["t", "--max-memory", "64K"])
+            .env("TMPDIR", dir.join("not-a-folder"))
+            .expect_code(2);
+        run.assert_stderr_contains("cannot make the coverage database's spill folder")
+            .assert_stderr_contains(&dir.join("not-a-folder").display().to_string())
+            .assert_stderr_lacks("panicked");
+        assert!(!run.stdout.contains("Coverage"), "no report: {run}");
+    }
+);
