@@ -314,9 +314,11 @@ impl<R: BufRead> Reader<R> {
             .read_to_end(&mut self.buf)
             .map_err(|e| format!("cannot read: {e}"))?;
         if got < n {
+            // A file cut short and a length field altered to run past the end read the
+            // same here: say both (the checksum that would tell them apart comes last).
             return Err(format!(
-                "truncated after {} file records (in {what}): the shard's run did not finish \
-                 writing it",
+                "truncated or corrupt after {} file records (in {what}): the file ends inside \
+                 it (the shard's run did not finish writing it, or a length was altered)",
                 self.files
             ));
         }
