@@ -322,6 +322,9 @@ pub struct RenderOptions {
     /// `--changed-files` / `--since`: the GitHub annotations are limited to these files
     /// (repository-relative paths, as [`changed_path`] writes them); `None`: every file.
     pub changed_files: Option<std::sync::Arc<ChangedFiles>>,
+    /// `--baseline`: the comparison the JSON report carries as `baseline`; `None`: no
+    /// baseline member.
+    pub baseline: Option<std::sync::Arc<crate::baseline::Baseline>>,
 }
 
 /// The files a change touches, as [`changed_path`] writes them.
@@ -354,7 +357,7 @@ pub fn render(
     }
     match format {
         Format::Text => text::render(report, opts, w),
-        Format::Json => json::render(report, w),
+        Format::Json => json::render(report, opts.baseline.as_deref(), w),
         Format::Ndjson => ndjson::render(report, w),
         Format::Csv => csv::render(report, w),
         Format::Markdown => fit::markdown(opts.max_bytes, w, |w| markdown::render(report, w)),

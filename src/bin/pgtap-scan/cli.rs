@@ -24,7 +24,8 @@ Examples:
   pgtap-scan merge shard-*.pgtap --schema db/migrations --fail-under 80   the merging job
 
 Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, a per-kind gate on a kind
-the universe has none of, or a plan mismatch under --strict); 2 an error (bad flag, missing
+the universe has none of, coverage fell versus --baseline under --fail-on-drop, or a plan
+mismatch under --strict); 2 an error (bad flag, missing
 path, a test file that could not be read, a schema or database that could not be read or
 holds no object, no test file found without --allow-empty); 130, 143, 129 interrupted by
 SIGINT, SIGTERM, SIGHUP (no report written).

@@ -276,6 +276,17 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if let Some(s) = &mut report.schema {
         pgtap_scan::ignoring::apply(s, &plan.ignore, &|f| std::fs::read_to_string(f).ok());
     }
+    // `--baseline`: compared before the render, since the JSON report carries it.
+    let comparison = match (&baseline, &report.schema, &plan.baseline) {
+        (Some(old), Some(s), Some(file)) => Some(Arc::new(pgtap_scan::baseline::Baseline {
+            file: file.display().to_string(),
+            comparison: pgtap_scan::baseline::compare(
+                old,
+                &pgtap_scan::baseline::Snapshot::from_coverage(s),
+            ),
+        })),
+        _ => None,
+    };
     let coverage_line = report
         .schema
         .as_ref()
@@ -289,6 +300,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             width: (plan.output.is_none()).then(terminal_width).flatten(),
             max_bytes: ci::markdown_budget(plan.max_bytes, plan.gaps_only),
             changed_files: plan.changed_files.clone(),
+            baseline: comparison.clone(),
         },
         &mut Cancellable {
             inner: out.writer(),
@@ -306,22 +318,18 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
         r => r.context("writing the report")?,
     }
-    let mut comparison = None;
-    if let (Some(old), Some(s)) = (&baseline, &report.schema) {
-        let c =
-            pgtap_scan::baseline::compare(old, &pgtap_scan::baseline::Snapshot::from_coverage(s));
+    if let Some(c) = &comparison {
         match plan.format {
             report::Format::Text => {
                 writeln!(out.writer())?;
-                diff::text(&c, out.writer())?;
+                diff::text(&c.comparison, out.writer())?;
             }
             report::Format::Markdown => {
                 writeln!(out.writer())?;
-                diff::markdown(&c, out.writer())?;
+                diff::markdown(&c.comparison, out.writer())?;
             }
             _ => {}
         }
-        comparison = Some(c);
     }
     // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
     // ends the report of a format that says so (text), wherever that goes (stdout or -o
@@ -349,7 +357,10 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             code = ExitCode::GateFailed;
         }
     }
-    if let (Some(c), Some(kinds)) = (&comparison, &plan.fail_on_drop) {
+    if let (Some(c), Some(kinds)) = (
+        comparison.as_ref().map(|c| &c.comparison),
+        &plan.fail_on_drop,
+    ) {
         let known = |k: &String| k == "overall" || c.by_kind.iter().any(|b| b.kind == *k);
         if let Some(k) = kinds.iter().find(|k| !known(k)) {
             anyhow::bail!(

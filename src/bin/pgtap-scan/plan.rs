@@ -360,14 +360,22 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         file.exclude_from_overall.as_deref().unwrap_or_default(),
         &file_name,
     )?;
-    if args.fail_on_drop.is_some() && args.baseline.is_none() {
+    // A shard's partial is compared by the merge, as it is gated there.
+    let file_baseline = file.baseline.clone().filter(|_| format != Format::Partial);
+    if args.fail_on_drop.is_some() && args.baseline.is_none() && file_baseline.is_none() {
         bail!("--fail-on-drop needs --baseline PREV.json: the report to compare with");
     }
-    if args.baseline.is_some() && universe.is_none() {
+    let baseline = args.baseline.or(file_baseline);
+    if baseline.is_some() && universe.is_none() {
         bail!(
             "--baseline needs a universe to compare coverage: add --schema PATH or --database-url"
         );
     }
+    // The config's fail-on-drop applies when there is a baseline to compare with.
+    let fail_on_drop = args
+        .fail_on_drop
+        .or_else(|| file.fail_on_drop.as_ref().and_then(|f| f.as_flag()))
+        .filter(|_| baseline.is_some());
     // `-o -` is stdout, as for most tools; not a file named `-`.
     let output = args.output.filter(|p| p.as_os_str() != "-");
     if let Some(out) = &output {
@@ -463,8 +471,8 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         changed_files: None,
         max_bytes: None,
         ignore,
-        baseline: args.baseline,
-        fail_on_drop: args.fail_on_drop.map(|k| {
+        baseline,
+        fail_on_drop: fail_on_drop.map(|k| {
             k.split(',')
                 .map(|k| k.trim().to_string())
                 .filter(|k| !k.is_empty())
