@@ -325,6 +325,9 @@ pub struct RenderOptions {
     /// `--baseline`: the comparison the JSON report carries as `baseline`; `None`: no
     /// baseline member.
     pub baseline: Option<std::sync::Arc<crate::baseline::Baseline>>,
+    /// `--history`: the history file's entries and this run's, which the HTML report
+    /// draws as a trend chart; `None`: no chart.
+    pub history: Option<std::sync::Arc<Vec<crate::history::Entry>>>,
 }
 
 /// The files a change touches, as [`changed_path`] writes them.
@@ -361,7 +364,7 @@ pub fn render(
         Format::Ndjson => ndjson::render(report, w),
         Format::Csv => csv::render(report, w),
         Format::Markdown => fit::markdown(opts.max_bytes, w, |w| markdown::render(report, w)),
-        Format::Html => html::render(report, w),
+        Format::Html => html::render(report, opts.history.as_deref().map(Vec::as_slice), w),
         Format::Junit => junit::render(report, w),
         Format::Lcov => lcov::render(report, w),
         Format::Cobertura => cobertura::render(report, w),

@@ -21,6 +21,7 @@ mod escaping;
 mod extraction;
 mod gaps;
 mod gates;
+mod history;
 mod hostile;
 mod html;
 mod ignoring;

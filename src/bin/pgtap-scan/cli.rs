@@ -68,6 +68,20 @@ pub enum Command {
     /// per kind before and after, objects newly untested, newly tested, added, removed, and
     /// new stale tests.
     Diff(DiffArgs),
+    /// Print the coverage trend of a history file (written by pgtap-scan --history FILE):
+    /// one row per run, then each kind's first and last coverage. Lines that are not
+    /// history entries are skipped with a warning naming the line.
+    History(HistoryArgs),
+}
+
+/// `pgtap-scan history FILE`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history file (one JSON line per run).
+    pub file: PathBuf,
+    /// Output format of the trend.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 /// `pgtap-scan diff OLD.json NEW.json`.
@@ -82,7 +96,7 @@ pub struct DiffArgs {
     pub format: DiffFormat,
 }
 
-/// How `pgtap-scan diff` prints.
+/// How `pgtap-scan diff` and `pgtap-scan history` print.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DiffFormat {
     /// Plain text.
@@ -136,6 +150,11 @@ pub struct ScanArgs {
     /// comment limit; 0: no limit; gaps: no limit].
     #[arg(long, value_name = "N", value_parser = crate::ci::max_bytes, help_heading = "Output")]
     pub max_bytes: Option<usize>,
+    /// Append one JSON line for this run to FILE (created if missing, never truncated):
+    /// the UTC time, the commit (CI variables, else git), coverage per kind, counts. The
+    /// HTML report draws the file's trend; pgtap-scan history FILE prints it.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub history: Option<PathBuf>,
     /// Exit 1 when a file's plan(N) disagrees with the tests found.
     #[arg(long, help_heading = "Output")]
     pub strict: bool,

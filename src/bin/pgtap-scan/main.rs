@@ -8,6 +8,7 @@ mod config_file;
 mod diff;
 mod exit_code;
 mod generate;
+mod history;
 mod messages;
 mod output;
 mod plan;
@@ -106,6 +107,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Success);
         }
         Some(cli::Command::Diff(d)) => return diff::run(&d),
+        Some(cli::Command::History(h)) => return history::run(&h, messages),
         Some(cli::Command::Man) => {
             generate::man(&mut std::io::stdout().lock())?;
             return Ok(ExitCode::Success);
@@ -287,6 +289,19 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         })),
         _ => None,
     };
+    // `--history`: this run's line, appended once the report is written; the HTML report
+    // draws it after the file's.
+    let history_entry = plan.history.as_ref().map(|_| {
+        pgtap_scan::history::Entry::from_report(&report, history::now(), history::commit())
+    });
+    let history_chart = match (&plan.history, &history_entry, plan.format) {
+        (Some(path), Some(entry), report::Format::Html) => {
+            let mut entries = history::read(path, messages)?;
+            entries.push(entry.clone());
+            Some(Arc::new(entries))
+        }
+        _ => None,
+    };
     let coverage_line = report
         .schema
         .as_ref()
@@ -301,6 +316,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             max_bytes: ci::markdown_budget(plan.max_bytes, plan.gaps_only),
             changed_files: plan.changed_files.clone(),
             baseline: comparison.clone(),
+            history: history_chart,
         },
         &mut Cancellable {
             inner: out.writer(),
@@ -344,6 +360,17 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         return Ok(interrupted(Some(out), sig, messages));
     }
     out.commit()?;
+    // After the report: a run whose report could not be written is not recorded.
+    let history_failed = match (&plan.history, &history_entry) {
+        (Some(path), Some(entry)) => match history::append(path, entry) {
+            Ok(()) => false,
+            Err(e) => {
+                messages.error(&format!("{e:#}"));
+                true
+            }
+        },
+        _ => false,
+    };
     if plan.stats {
         stats::print(&report, messages);
     }
@@ -382,6 +409,9 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     }
     if let (Some(line), false) = (&coverage_line, coverage_on_stdout) {
         messages.info(line);
+    }
+    if history_failed {
+        return Ok(ExitCode::Error);
     }
     Ok(code)
 }

@@ -52,6 +52,8 @@ pub struct Plan {
     pub baseline: Option<PathBuf>,
     /// `--fail-on-drop`: the kinds (or `overall`) whose fall fails the run.
     pub fail_on_drop: Option<Vec<String>>,
+    /// `--history`: the file this run's line is appended to.
+    pub history: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -376,6 +378,18 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         .fail_on_drop
         .or_else(|| file.fail_on_drop.as_ref().and_then(|f| f.as_flag()))
         .filter(|_| baseline.is_some());
+    // A shard's partial holds part of the suite: the merge records the run.
+    let history = match (args.history, file.history.clone()) {
+        (Some(_), _) if format == Format::Partial || shard.is_some() => bail!(
+            "--history with --shard: a shard holds part of the suite; record the merged \
+             report (pgtap-scan merge ... --history FILE)"
+        ),
+        (None, Some(_)) if format == Format::Partial || shard.is_some() => None,
+        (flag, file) => flag.or(file),
+    };
+    if let Some(h) = &history {
+        crate::history::check_writable(h)?;
+    }
     // `-o -` is stdout, as for most tools; not a file named `-`.
     let output = args.output.filter(|p| p.as_os_str() != "-");
     if let Some(out) = &output {
@@ -472,6 +486,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         max_bytes: None,
         ignore,
         baseline,
+        history,
         fail_on_drop: fail_on_drop.map(|k| {
             k.split(',')
                 .map(|k| k.trim().to_string())
