@@ -432,6 +432,7 @@ pub(crate) fn ignored_line(s: &crate::gaps::SchemaCoverage) -> Option<String> {
             (IgnoreSource::Config, "by the config's ignore"),
             (IgnoreSource::Flag, "by --ignore"),
             (IgnoreSource::Comment, "by `-- pgtap-scan: ignore` comments"),
+            (IgnoreSource::Platform, "the platform's own"),
         ]
         .into_iter()
         .filter_map(|(src, what)| match by(src) {

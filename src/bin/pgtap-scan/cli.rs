@@ -339,6 +339,13 @@ pub struct ScanArgs {
     )]
     pub fail_on_drop: Option<String>,
 
+    /// In a Supabase project (supabase/config.toml here), count the platform's own
+    /// objects too: the auth, storage, extensions, ... schemas of a --database-url
+    /// universe, the API and service roles. By default they are known (tests and
+    /// migrations that use them resolve) but listed as ignored, not counted.
+    #[arg(long, help_heading = "Schema coverage")]
+    pub include_platform_schemas: bool,
+
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]
     pub config: Option<PathBuf>,

@@ -69,6 +69,8 @@ pub struct FileConfig {
     /// `--fail-on-drop`: `true` (overall), `"table,overall"` or `["table", "overall"]`;
     /// applies when there is a baseline.
     pub fail_on_drop: Option<FailOnDrop>,
+    /// Count a Supabase platform's own objects too (`--include-platform-schemas`).
+    pub include_platform_schemas: Option<bool>,
     /// A history file to append this run's line to (`--history`).
     pub history: Option<PathBuf>,
     #[serde(default)]

@@ -155,6 +155,13 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if let Some(sig) = signals::received() {
         return Ok(interrupted(None, sig, messages));
     }
+    if let (Some((u, source, _)), true) = (&universe, plan.platform && !plan.count_platform) {
+        // A Supabase project: the platform's own objects are not the project's to test.
+        let from_database = *source == scan::report::UniverseSource::Database;
+        plan.ignore
+            .patterns
+            .extend(supabase::platform_patterns(u, from_database));
+    }
     if let (Some((u, _, _)), true) = (&universe, plan.scan.extract.references) {
         // The universe's own role-switching functions (a suite's `tests.as_anon()`)
         // switch roles like declared ones; a declared helper of the same name wins.
@@ -640,8 +647,14 @@ fn load_universe(
     use pgtap_scan::scan::report::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
+            let search_path = &plan.scan.extract.search_path;
+            let base = if plan.platform {
+                supabase::platform_universe(search_path)
+            } else {
+                pgtap_scan::universe::Universe::new()
+            };
             let (universe, skipped) =
-                pgtap_scan::universe::load_migrations(paths, &plan.scan.extract.search_path)
+                pgtap_scan::universe::load_migrations_over(base, paths, search_path)
                     .context("reading the schema")?;
             for s in &skipped {
                 messages.warning(&format!(

@@ -54,6 +54,11 @@ pub struct Plan {
     pub fail_on_drop: Option<Vec<String>>,
     /// `--history`: the file this run's line is appended to.
     pub history: Option<PathBuf>,
+    /// A Supabase project (`supabase/config.toml` here): the platform's objects are
+    /// known.
+    pub platform: bool,
+    /// `--include-platform-schemas`: ... and counted (by default they are left out).
+    pub count_platform: bool,
 }
 
 /// What the command line asks for.
@@ -487,6 +492,9 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         ignore,
         baseline,
         history,
+        platform: crate::supabase::is_project(),
+        count_platform: args.include_platform_schemas
+            || file.include_platform_schemas.unwrap_or(false),
         fail_on_drop: fail_on_drop.map(|k| {
             k.split(',')
                 .map(|k| k.trim().to_string())
