@@ -38,3 +38,4 @@ mod schema_props;
 mod shard;
 mod signals;
 mod supabase;
+mod supabase_e2e;
