@@ -11,6 +11,7 @@ mod behaviour;
 mod cache;
 mod ci_budgets;
 mod ci_formats;
+mod ci_workflows;
 mod command_line;
 mod config_file;
 mod corpus;
