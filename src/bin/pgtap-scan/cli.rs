@@ -20,6 +20,8 @@ Examples:
   pgtap-scan tests/ --database-url postgres://ci@localhost/app --fail-under 80,table=100
   pgtap-scan tests/ --schema db/migrations --format github   PR annotations
   pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
+  pgtap-scan --history coverage-history.jsonl --format html -o coverage.html   nightly: record, chart
+  pgtap-scan --baseline main.json --fail-on-drop           PR: exit 1 when coverage fell
   pgtap-scan tests/ --shard 2/3 --format partial -o shard-2.pgtap   one CI job of three
   pgtap-scan merge shard-*.pgtap --schema db/migrations --fail-under 80   the merging job
 
