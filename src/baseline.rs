@@ -175,22 +175,60 @@ pub struct KindChange {
     pub before: Option<Counts>,
     /// In the new report.
     pub after: Option<Counts>,
+    /// What happened to the kind, from the exact counts.
+    pub status: KindStatus,
+}
+
+/// What happened to a kind's coverage between two reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KindStatus {
+    /// Only the new report has objects of the kind.
+    New,
+    /// Only the old report has objects of the kind: the kind vanished, which is not a fall.
+    Removed,
+    /// A larger fraction is tested.
+    Rose,
+    /// A smaller fraction is tested (what `--fail-on-drop` fails on).
+    Fell,
+    /// The same fraction is tested (the counts may differ: 1/2 and 2/4).
+    Same,
+}
+
+/// Objects of a kind on one side, if any.
+fn present(c: Option<Counts>) -> Option<Counts> {
+    c.filter(|c| c.objects > 0)
 }
 
 impl KindChange {
+    /// Compares a kind's counts (a side with no objects of the kind counts as absent).
+    pub fn new(kind: String, before: Option<Counts>, after: Option<Counts>) -> KindChange {
+        let status = match (present(before), present(after)) {
+            (None, Some(_)) => KindStatus::New,
+            (_, None) => KindStatus::Removed,
+            (Some(b), Some(a)) if a.fell_from(b) => KindStatus::Fell,
+            (Some(b), Some(a)) if b.fell_from(a) => KindStatus::Rose,
+            _ => KindStatus::Same,
+        };
+        KindChange {
+            kind,
+            before,
+            after,
+            status,
+        }
+    }
+
     /// The change in percentage points of the printed (rounded) percentages; `None` when
     /// either side has no objects of the kind.
     pub fn points(&self) -> Option<f64> {
-        let (b, a) = (self.before?, self.after?);
+        let (b, a) = (present(self.before)?, present(self.after)?);
         Some(((a.percent() - b.percent()) * 10.0).round() / 10.0)
     }
 
-    /// True when coverage fell (exact counts, see [`Counts::fell_from`]).
+    /// True when coverage fell (exact counts, see [`Counts::fell_from`]); a kind that
+    /// vanished ([`KindStatus::Removed`]) has not fallen.
     pub fn fell(&self) -> bool {
-        match (self.before, self.after) {
-            (Some(b), Some(a)) => a.fell_from(b),
-            _ => false,
-        }
+        self.status == KindStatus::Fell
     }
 }
 
@@ -224,15 +262,28 @@ impl Comparison {
     }
 }
 
+/// A scan's comparison with its `--baseline`, as the JSON report's `baseline` member
+/// carries it: the baseline's file, then the [`Comparison`]'s members.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    /// The baseline report's path, as given.
+    pub file: String,
+    /// The comparison, old = the baseline, new = this scan.
+    #[serde(flatten)]
+    pub comparison: Comparison,
+}
+
 /// Compares an old report with a new one.
 pub fn compare(old: &Snapshot, new: &Snapshot) -> Comparison {
     let kinds: BTreeSet<&String> = old.by_kind.keys().chain(new.by_kind.keys()).collect();
     let by_kind = kinds
         .into_iter()
-        .map(|k| KindChange {
-            kind: k.clone(),
-            before: old.by_kind.get(k).copied(),
-            after: new.by_kind.get(k).copied(),
+        .map(|k| {
+            KindChange::new(
+                k.clone(),
+                old.by_kind.get(k).copied(),
+                new.by_kind.get(k).copied(),
+            )
         })
         .collect();
     let (mut newly_untested, mut added) = (Vec::new(), Vec::new());
@@ -252,11 +303,7 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Comparison {
         }
     }
     Comparison {
-        overall: KindChange {
-            kind: "overall".to_string(),
-            before: old.overall,
-            after: new.overall,
-        },
+        overall: KindChange::new("overall".to_string(), old.overall, new.overall),
         by_kind,
         newly_untested,
         newly_tested,
@@ -268,7 +315,38 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Comparison {
 
 #[cfg(test)]
 mod tests {
-    use super::Counts;
+    use super::{Counts, KindChange, KindStatus};
+
+    #[test]
+    fn a_kind_that_vanished_is_removed_not_a_fall() {
+        let before = Some(Counts {
+            objects: 4,
+            tested: 3,
+        });
+        for after in [
+            None,
+            Some(Counts {
+                objects: 0,
+                tested: 0,
+            }),
+        ] {
+            let c = KindChange::new("view".into(), before, after);
+            assert_eq!(c.status, KindStatus::Removed);
+            assert!(!c.fell());
+            assert_eq!(c.points(), None);
+        }
+        let c = KindChange::new("view".into(), None, before);
+        assert_eq!(c.status, KindStatus::New);
+        let half = Counts {
+            objects: 2,
+            tested: 1,
+        };
+        let c = KindChange::new("view".into(), Some(half), before);
+        assert_eq!(c.status, KindStatus::Rose);
+        let c = KindChange::new("view".into(), before, Some(half));
+        assert_eq!(c.status, KindStatus::Fell);
+        assert!(c.fell());
+    }
 
     #[test]
     fn a_fall_is_exact_not_rounded() {

@@ -148,6 +148,9 @@ pub enum IgnoreSource {
     Flag,
     /// A `-- pgtap-scan: ignore` comment on the defining line.
     Comment,
+    /// The platform's own object (a Supabase project's `auth.users`, `anon` role, ...):
+    /// not the project's to test.
+    Platform,
 }
 
 /// An object of the universe left out of coverage, and why.

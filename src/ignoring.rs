@@ -139,9 +139,16 @@ pub fn apply(s: &mut SchemaCoverage, rules: &IgnoreRules, read: &dyn Fn(&str) ->
     let comments = rules.comments && s.universe_source == crate::gaps::UniverseSource::Migrations;
     // Schemas a pattern ignores, with the pattern: their objects go too.
     let mut ignored_schemas: HashMap<String, &Pattern> = HashMap::new();
+    // (Not a platform pattern: a platform's schema holds the project's own objects too,
+    // a trigger on `auth.users`; its patterns name what they leave out.)
     for e in &s.objects {
         if e.kind == ObjectKind::Schema {
-            if let Some(p) = rules.patterns.iter().find(|p| p.matches(&e.key)) {
+            if let Some(p) = rules
+                .patterns
+                .iter()
+                .filter(|p| p.source != IgnoreSource::Platform)
+                .find(|p| p.matches(&e.key))
+            {
                 ignored_schemas.insert(e.key["schema:".len()..].to_string(), p);
             }
         }
@@ -173,6 +180,8 @@ pub fn apply(s: &mut SchemaCoverage, rules: &IgnoreRules, read: &dyn Fn(&str) ->
             })
         };
         let (source, pattern) = match (by_pattern, by_comment) {
+            // A platform pattern is the object's own key: nothing to add.
+            (Some(p), _) if p.source == IgnoreSource::Platform => (p.source.clone(), None),
             (Some(p), _) => (p.source.clone(), Some(p.text.clone())),
             (None, true) => (IgnoreSource::Comment, None),
             (None, false) => {

@@ -11,6 +11,7 @@ pub mod baseline;
 pub mod catalog;
 pub mod config;
 pub mod gate;
+pub mod history;
 pub mod ignoring;
 pub mod model;
 pub mod object;

@@ -47,13 +47,19 @@ const MAX_STALE_LOCATIONS: usize = 8;
 /// Assertion functions shown as bars.
 const TOP_FUNCTIONS: usize = 15;
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+/// The page; with `history` (`--history`: the file's entries and this run's), a trend
+/// chart of the schema coverage.
+pub fn render(
+    report: &ScanReport,
+    history: Option<&[crate::history::Entry]>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let mut page = String::with_capacity(64 * 1024);
-    page_into(report, &mut page);
+    page_into(report, history, &mut page);
     w.write_all(page.as_bytes())
 }
 
-fn page_into(r: &ScanReport, out: &mut String) {
+fn page_into(r: &ScanReport, history: Option<&[crate::history::Entry]>, out: &mut String) {
     let s = &r.summary;
     let st = &r.coverage.statistics;
     let h = |s: &str| esc(s).into_owned();
@@ -72,7 +78,12 @@ fn page_into(r: &ScanReport, out: &mut String) {
     );
     out.push_str("<title>pgTAP coverage report</title>\n");
     let _ = writeln!(out, "<script>{ERROR_HOOK}</script>");
-    let _ = writeln!(out, "<style>\n{STYLE}</style>\n</head>\n<body>");
+    // The trend chart's rules come with the chart, so a page without one is unchanged.
+    let trend_style = if history.is_some() { TREND_STYLE } else { "" };
+    let _ = writeln!(
+        out,
+        "<style>\n{STYLE}{trend_style}</style>\n</head>\n<body>"
+    );
 
     // Header.
     out.push_str("<header class=\"top\">\n<div class=\"wrap\">\n");
@@ -99,6 +110,9 @@ fn page_into(r: &ScanReport, out: &mut String) {
         .as_ref()
         .and_then(|s| s.behaviour.as_ref())
         .filter(|b| !b.rls.is_empty());
+    if history.is_some() {
+        out.push_str("<a href=\"#trend\">Trend</a>");
+    }
     if rls.is_some() {
         out.push_str("<a href=\"#rls\">Row level security</a>");
     }
@@ -110,6 +124,9 @@ fn page_into(r: &ScanReport, out: &mut String) {
 
     if let Some(schema) = &r.schema {
         schema_section(schema, out);
+    }
+    if let Some(entries) = history {
+        trend_section(entries, out);
     }
     if let Some(b) = rls {
         rls_section(b, out);
@@ -418,6 +435,149 @@ fn schema_section(s: &SchemaCoverage, out: &mut String) {
 /// Tables of the RLS section drawn as matrices, for the tables with a tested cell and for
 /// those without one (collapsed); the rest are counted (the JSON report has every cell).
 const MAX_RLS_TABLES: usize = 300;
+
+/// The trend chart's CSS (inline SVG drawn with the page's colours).
+const TREND_STYLE: &str =
+    "svg.trend { width: 100%; max-width: 720px; height: auto; display: block; margin: 8px 0 12px; }
+.trend-grid { stroke: var(--border); stroke-width: 1; }
+.trend-label { fill: var(--muted); font-size: 11px; }
+.trend-line { fill: none; stroke: var(--accent); stroke-width: 2; }
+.trend-dot { fill: var(--accent); }
+";
+
+/// A commit's first 12 characters, or `none`.
+fn short_commit(c: Option<&str>, none: &str) -> String {
+    c.map_or_else(|| none.to_string(), |c| c.chars().take(12).collect())
+}
+
+/// Runs drawn in the trend chart (the latest ones); the table lists fewer.
+const TREND_POINTS: usize = 365;
+const TREND_ROWS: usize = 10;
+
+/// `--history`: the overall schema coverage of the runs the history file holds and this
+/// one, as an inline SVG line chart (nothing fetched, nothing scripted), and a table of the
+/// latest runs. Runs without schema coverage are left out of the chart.
+fn trend_section(entries: &[crate::history::Entry], out: &mut String) {
+    use crate::history::Entry;
+    let with: Vec<&Entry> = entries.iter().filter(|e| e.coverage.is_some()).collect();
+    let shown = &with[with.len().saturating_sub(TREND_POINTS)..];
+    out.push_str("<section id=\"trend\" aria-labelledby=\"trend-h\">\n<h2 id=\"trend-h\">Coverage over time</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">{} in the history file with schema coverage{}.</p>",
+        counted(with.len() as u64, "run", "runs"),
+        if shown.len() < with.len() {
+            format!(", the latest {} drawn", shown.len())
+        } else {
+            String::new()
+        }
+    );
+    if shown.is_empty() {
+        out.push_str("</section>\n");
+        return;
+    }
+    const W: f64 = 720.0;
+    const H: f64 = 220.0;
+    const LEFT: f64 = 44.0;
+    const RIGHT: f64 = 12.0;
+    const TOP: f64 = 12.0;
+    const BOTTOM: f64 = 36.0;
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let x = |i: usize| {
+        if shown.len() == 1 {
+            LEFT + plot_w / 2.0
+        } else {
+            LEFT + plot_w * i as f64 / (shown.len() - 1) as f64
+        }
+    };
+    let y = |pct: f64| TOP + plot_h * (1.0 - pct.clamp(0.0, 100.0) / 100.0);
+    let pct = |e: &Entry| e.coverage.as_ref().map_or(0.0, |c| c.overall.percent);
+    let first = shown[0];
+    let last = shown[shown.len() - 1];
+    let _ = writeln!(
+        out,
+        "<svg class=\"trend\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-labelledby=\"trend-t\"><title id=\"trend-t\">Overall schema coverage over {}: {:.1}% to {:.1}%</title>",
+        counted(shown.len() as u64, "run", "runs"),
+        pct(first),
+        pct(last)
+    );
+    for g in [0.0, 25.0, 50.0, 75.0, 100.0] {
+        let _ = writeln!(
+            out,
+            "<line class=\"trend-grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text class=\"trend-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{g}%</text>",
+            W - RIGHT,
+            y(g),
+            y(g),
+            LEFT - 6.0,
+            y(g) + 4.0
+        );
+    }
+    let points: Vec<String> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("{:.1},{:.1}", x(i), y(pct(e))))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<polyline class=\"trend-line\" points=\"{}\"/>",
+        points.join(" ")
+    );
+    for (i, e) in shown.iter().enumerate() {
+        let c = e.coverage.as_ref().map(|c| c.overall);
+        let _ = writeln!(
+            out,
+            "<circle class=\"trend-dot\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"><title>{} {}: {:.1}% ({} of {})</title></circle>",
+            x(i),
+            y(pct(e)),
+            esc(&e.time),
+            esc(&short_commit(e.commit.as_deref(), "")),
+            pct(e),
+            num(c.map_or(0, |c| c.tested)),
+            num(c.map_or(0, |c| c.objects))
+        );
+    }
+    let date = |e: &Entry| esc(e.time.get(..10).unwrap_or(&e.time)).into_owned();
+    let _ = writeln!(
+        out,
+        "<text class=\"trend-label\" x=\"{LEFT}\" y=\"{:.1}\">{}</text><text class=\"trend-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n</svg>",
+        H - 12.0,
+        date(first),
+        W - RIGHT,
+        H - 12.0,
+        date(last)
+    );
+    out.push_str("<table class=\"plain trend-table\"><thead><tr><th>Time (UTC)</th><th>Commit</th><th>Overall</th><th>Change</th></tr></thead><tbody>\n");
+    let start = shown.len().saturating_sub(TREND_ROWS);
+    for i in (start..shown.len()).rev() {
+        let e = shown[i];
+        let c = e.coverage.as_ref().map(|c| c.overall);
+        let change = match i.checked_sub(1).map(|p| pct(shown[p])) {
+            Some(before) => {
+                let d = ((pct(e) - before) * 10.0).round() / 10.0;
+                if d > 0.0 {
+                    format!("+{d:.1}")
+                } else if d < 0.0 {
+                    format!("{d:.1}")
+                } else {
+                    "±0.0".to_string()
+                }
+            }
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{:.1}% ({} of {})</td><td class=\"num\">{}</td></tr>",
+            esc(&e.time),
+            esc(&short_commit(e.commit.as_deref(), "-")),
+            pct(e),
+            num(c.map_or(0, |c| c.tested)),
+            num(c.map_or(0, |c| c.objects)),
+            change
+        );
+    }
+    out.push_str("</tbody></table>\n</section>\n");
+}
 
 /// The RLS matrix: for each table with row level security, its roles × `select`,
 /// `insert`, `update`, `delete`. A cell says its state in words (and colour), lists the
@@ -1183,22 +1343,8 @@ fn report_time() -> i64 {
 /// `2026-12-02 07:50 UTC` (the proleptic Gregorian calendar, days from civil dates after
 /// Howard Hinnant's `civil_from_days`).
 fn utc_date(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    let (year, month, day, hour, minute, _) = crate::history::civil(secs);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }
 
 /// Everything the script draws: the object table and, with a universe, the gaps.

@@ -5,9 +5,25 @@ use std::io::{self, BufWriter, Write};
 use super::common::CHUNK;
 use crate::scan::report::{Coverage, Gap, ScanReport, SchemaCoverage, UniverseSource};
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+/// The report; with a baseline (`--baseline`), its comparison as the last member,
+/// `baseline`.
+pub fn render(
+    report: &ScanReport,
+    baseline: Option<&crate::baseline::Baseline>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct WithBaseline<'a> {
+        #[serde(flatten)]
+        report: &'a ScanReport,
+        baseline: &'a crate::baseline::Baseline,
+    }
     let mut w = BufWriter::with_capacity(CHUNK, w);
-    serde_json::to_writer_pretty(&mut w, report).map_err(io::Error::from)?;
+    match baseline {
+        None => serde_json::to_writer_pretty(&mut w, report),
+        Some(baseline) => serde_json::to_writer_pretty(&mut w, &WithBaseline { report, baseline }),
+    }
+    .map_err(io::Error::from)?;
     w.write_all(b"\n")?;
     w.flush()
 }

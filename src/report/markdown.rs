@@ -411,10 +411,12 @@ fn render_schema(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
                     w,
                     "| `{}` | {} | {} | {}:{} |",
                     cell(&i.key),
-                    i.pattern.as_deref().map_or(
-                        "`-- pgtap-scan: ignore`".to_string(),
-                        |p| format!("`{}`", cell(p))
-                    ),
+                    match (&i.pattern, &i.source) {
+                        (Some(p), _) => format!("`{}`", cell(p)),
+                        (None, crate::scan::report::IgnoreSource::Platform) =>
+                            "the platform's own".to_string(),
+                        (None, _) => "`-- pgtap-scan: ignore`".to_string(),
+                    },
                     if i.tested { "yes" } else { "no" },
                     cell(&i.defined_at.file),
                     i.defined_at.line

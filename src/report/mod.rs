@@ -322,6 +322,12 @@ pub struct RenderOptions {
     /// `--changed-files` / `--since`: the GitHub annotations are limited to these files
     /// (repository-relative paths, as [`changed_path`] writes them); `None`: every file.
     pub changed_files: Option<std::sync::Arc<ChangedFiles>>,
+    /// `--baseline`: the comparison the JSON report carries as `baseline`; `None`: no
+    /// baseline member.
+    pub baseline: Option<std::sync::Arc<crate::baseline::Baseline>>,
+    /// `--history`: the history file's entries and this run's, which the HTML report
+    /// draws as a trend chart; `None`: no chart.
+    pub history: Option<std::sync::Arc<Vec<crate::history::Entry>>>,
 }
 
 /// The files a change touches, as [`changed_path`] writes them.
@@ -354,11 +360,11 @@ pub fn render(
     }
     match format {
         Format::Text => text::render(report, opts, w),
-        Format::Json => json::render(report, w),
+        Format::Json => json::render(report, opts.baseline.as_deref(), w),
         Format::Ndjson => ndjson::render(report, w),
         Format::Csv => csv::render(report, w),
         Format::Markdown => fit::markdown(opts.max_bytes, w, |w| markdown::render(report, w)),
-        Format::Html => html::render(report, w),
+        Format::Html => html::render(report, opts.history.as_deref().map(Vec::as_slice), w),
         Format::Junit => junit::render(report, w),
         Format::Lcov => lcov::render(report, w),
         Format::Cobertura => cobertura::render(report, w),
@@ -426,6 +432,7 @@ pub(crate) fn ignored_line(s: &crate::gaps::SchemaCoverage) -> Option<String> {
             (IgnoreSource::Config, "by the config's ignore"),
             (IgnoreSource::Flag, "by --ignore"),
             (IgnoreSource::Comment, "by `-- pgtap-scan: ignore` comments"),
+            (IgnoreSource::Platform, "the platform's own"),
         ]
         .into_iter()
         .filter_map(|(src, what)| match by(src) {

@@ -209,7 +209,11 @@ fn render_schema(
     if let Some(line) = super::ignored_line(s) {
         writeln!(w, "{} {line}", p.bold("ignored:"))?;
         for i in s.ignored.iter().take(10) {
-            let why = i.pattern.as_deref().unwrap_or("comment");
+            let why = match (&i.pattern, &i.source) {
+                (Some(p), _) => p.as_str(),
+                (None, crate::scan::report::IgnoreSource::Platform) => "platform",
+                (None, _) => "comment",
+            };
             let at = format!("{}:{}", i.defined_at.file, i.defined_at.line);
             located(w, &format!("{} ({why})", i.key), &at, 58, width)?;
         }

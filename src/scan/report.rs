@@ -19,7 +19,8 @@ pub use crate::coverage::{
     TOP_OBJECTS,
 };
 pub use crate::gaps::{
-    Coverage, CoverageMode, Gap, Ratio, SchemaCoverage, Stale, UniverseEntry, UniverseSource,
+    Coverage, CoverageMode, Gap, IgnoreSource, Ignored, Ratio, SchemaCoverage, Stale,
+    UniverseEntry, UniverseSource,
 };
 use crate::model::FileResult;
 

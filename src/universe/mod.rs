@@ -616,6 +616,18 @@ pub fn load_migrations(
     paths: &[PathBuf],
     search_path: &[String],
 ) -> Result<(Universe, Vec<SkippedStatement>), LoadError> {
+    load_migrations_over(Universe::new(), paths, search_path)
+}
+
+/// [`load_migrations`] over a universe that holds objects already (a platform's own, which
+/// the migrations use but never create); migrations that define nothing beyond them are
+/// still [`LoadError::NoObjects`].
+pub fn load_migrations_over(
+    mut universe: Universe,
+    paths: &[PathBuf],
+    search_path: &[String],
+) -> Result<(Universe, Vec<SkippedStatement>), LoadError> {
+    let before = universe.len();
     let mut files = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|error| LoadError::Read {
@@ -634,7 +646,6 @@ pub fn load_migrations(
             files.push(p.clone());
         }
     }
-    let mut universe = Universe::new();
     let mut skipped = Vec::new();
     let count = files.len();
     for f in files {
@@ -644,7 +655,7 @@ pub fn load_migrations(
         })?;
         skipped.extend(universe.apply_sql(&f.display().to_string(), &src, search_path));
     }
-    if universe.is_empty() {
+    if universe.len() == before {
         return Err(LoadError::NoObjects {
             paths: paths.to_vec(),
             files: count,

@@ -236,3 +236,162 @@ fn fail_on_drop_exits_1_when_coverage_fell_versus_the_baseline() {
     assert_eq!(run.code, Some(2), "{run}");
     run.assert_stderr_contains("--fail-on-drop needs --baseline");
 }
+
+#[test]
+fn the_json_report_carries_the_comparison_with_its_baseline() {
+    let dir = two_reports();
+    let diff = dir
+        .command()
+        .args(["diff", "old.json", "new.json", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let run = dir
+        .command()
+        .args([
+            "new/tests",
+            "--schema",
+            "new/db",
+            "-q",
+            "--baseline",
+            "old.json",
+            "--format",
+            "json",
+        ])
+        .expect_code(0);
+    let r = run.json();
+    let b = &r["baseline"];
+    assert_eq!(b["file"], "old.json", "{run}");
+    for member in [
+        "overall",
+        "by_kind",
+        "newly_untested",
+        "newly_tested",
+        "added",
+        "removed",
+        "new_stale",
+    ] {
+        assert_eq!(b[member], diff[member], "{member}");
+    }
+    // Without --baseline, no member.
+    let plain = dir
+        .command()
+        .args(["new/tests", "--schema", "new/db", "-q", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert!(plain.get("baseline").is_none());
+}
+
+#[test]
+fn a_kind_that_vanished_is_removed_not_a_fall() {
+    let dir = two_reports();
+    let run = dir
+        .command()
+        .args(["diff", "old.json", "new.json", "--format", "json"])
+        .expect_code(0);
+    let c = run.json();
+    let kind = |k: &str| {
+        c["by_kind"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == k)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {k} in {run}"))
+    };
+    assert_eq!(kind("view")["status"], "removed", "{run}");
+    assert_eq!(kind("sequence")["status"], "new", "{run}");
+    assert_eq!(kind("table")["status"], "same", "{run}");
+    assert_eq!(c["overall"]["status"], "fell", "{run}");
+    let text = dir
+        .command()
+        .args(["diff", "old.json", "new.json"])
+        .expect_code(0);
+    let view = text
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("view "))
+        .expect("a view line");
+    assert!(view.ends_with("removed"), "{view}");
+    // Gating on the vanished kind alone passes: it did not fall.
+    let run = dir
+        .command()
+        .args([
+            "new/tests",
+            "--schema",
+            "new/db",
+            "-q",
+            "--baseline",
+            "old.json",
+            "--fail-on-drop=view",
+        ])
+        .run();
+    assert_eq!(run.code, Some(0), "{run}");
+}
+
+#[test]
+fn baseline_and_fail_on_drop_are_config_keys() {
+    let dir = two_reports();
+    let scan = |config: &str| {
+        dir.create("new.toml", config);
+        dir.command()
+            .args([
+                "new/tests",
+                "--schema",
+                "new/db",
+                "-q",
+                "--config",
+                "new.toml",
+                "--format",
+                "json",
+            ])
+            .run()
+    };
+    let run = scan("baseline = \"old.json\"\nfail-on-drop = true\n");
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains("coverage fell versus the baseline: overall");
+    assert_eq!(run.json()["baseline"]["file"], "old.json", "{run}");
+    let run = scan("baseline = \"old.json\"\nfail-on-drop = [\"table\", \"view\"]\n");
+    assert_eq!(run.code, Some(0), "{run}");
+    let run = scan("baseline = \"old.json\"\nfail-on-drop = \"table,overall\"\n");
+    assert_eq!(run.code, Some(1), "{run}");
+    let run = scan("baseline = \"old.json\"\n");
+    assert_eq!(run.code, Some(0), "{run}");
+    // The config's fail-on-drop waits for a baseline: a run without one is not refused.
+    let run = scan("fail-on-drop = true\n");
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.json().get("baseline").is_none());
+    // ... which the flag gives.
+    let run = dir
+        .command()
+        .args([
+            "new/tests",
+            "--schema",
+            "new/db",
+            "-q",
+            "--config",
+            "new.toml",
+            "--baseline",
+            "old.json",
+        ])
+        .run();
+    assert_eq!(run.code, Some(1), "{run}");
+    // A flag wins over the file.
+    dir.create("new.toml", "baseline = \"missing.json\"\n");
+    let run = dir
+        .command()
+        .args([
+            "new/tests",
+            "--schema",
+            "new/db",
+            "-q",
+            "--config",
+            "new.toml",
+            "--baseline",
+            "old.json",
+        ])
+        .run();
+    assert_eq!(run.code, Some(0), "{run}");
+    let run = scan("baseline = \"missing.json\"\n");
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("missing.json: cannot read");
+}

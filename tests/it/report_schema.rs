@@ -465,3 +465,45 @@ fn report_read_by_a_plain_json_reader_matches_the_schema() {
     let plain: Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_valid(&validator(None), &plain, "fixtures/sample read last-wins");
 }
+
+pgtest!(a_report_with_a_baseline_matches_the_schema, |dir, cmd| {
+    dir.create(
+        "db/001.sql",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE VIEW v AS SELECT 1 AS one;\n",
+    )
+    .create(
+        "tests/t.sql",
+        "SELECT has_table('a');\nSELECT has_view('v');\n",
+    )
+    .create(
+        "tests2/t.sql",
+        "SELECT has_table('b');\nSELECT has_table('gone');\n",
+    );
+    dir.command()
+        .args([
+            "tests", "--schema", "db", "-q", "--format", "json", "-o", "old.json",
+        ])
+        .expect_code(0);
+    let r = dir
+        .command()
+        .args([
+            "tests2",
+            "--schema",
+            "db",
+            "-q",
+            "--format",
+            "json",
+            "--baseline",
+            "old.json",
+        ])
+        .expect_code(0)
+        .json();
+    let b = &r["baseline"];
+    assert!(!b["newly_untested"].as_array().expect("a list").is_empty());
+    assert!(!b["newly_tested"].as_array().expect("a list").is_empty());
+    assert!(!b["new_stale"].as_array().expect("a list").is_empty());
+    assert_valid(&validator(None), &r, "a report with --baseline");
+    let mut renamed = r.clone();
+    rename(&mut renamed["baseline"], "newly_tested", "newlyTested");
+    assert!(!validator(None).is_valid(&renamed));
+});

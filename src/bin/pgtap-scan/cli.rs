@@ -20,11 +20,14 @@ Examples:
   pgtap-scan tests/ --database-url postgres://ci@localhost/app --fail-under 80,table=100
   pgtap-scan tests/ --schema db/migrations --format github   PR annotations
   pgtap-scan tests/ --cache .pgtap-cache                   nightly: re-parse changed files only
+  pgtap-scan --history coverage-history.jsonl --format html -o coverage.html   nightly: record, chart
+  pgtap-scan --baseline main.json --fail-on-drop           PR: exit 1 when coverage fell
   pgtap-scan tests/ --shard 2/3 --format partial -o shard-2.pgtap   one CI job of three
   pgtap-scan merge shard-*.pgtap --schema db/migrations --fail-under 80   the merging job
 
 Exit codes: 0 ok; 1 a gate failed (coverage below --fail-under, a per-kind gate on a kind
-the universe has none of, or a plan mismatch under --strict); 2 an error (bad flag, missing
+the universe has none of, coverage fell versus --baseline under --fail-on-drop, or a plan
+mismatch under --strict); 2 an error (bad flag, missing
 path, a test file that could not be read, a schema or database that could not be read or
 holds no object, no test file found without --allow-empty); 130, 143, 129 interrupted by
 SIGINT, SIGTERM, SIGHUP (no report written).
@@ -67,6 +70,20 @@ pub enum Command {
     /// per kind before and after, objects newly untested, newly tested, added, removed, and
     /// new stale tests.
     Diff(DiffArgs),
+    /// Print the coverage trend of a history file (written by pgtap-scan --history FILE):
+    /// one row per run, then each kind's first and last coverage. Lines that are not
+    /// history entries are skipped with a warning naming the line.
+    History(HistoryArgs),
+}
+
+/// `pgtap-scan history FILE`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history file (one JSON line per run).
+    pub file: PathBuf,
+    /// Output format of the trend.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 /// `pgtap-scan diff OLD.json NEW.json`.
@@ -81,7 +98,7 @@ pub struct DiffArgs {
     pub format: DiffFormat,
 }
 
-/// How `pgtap-scan diff` prints.
+/// How `pgtap-scan diff` and `pgtap-scan history` print.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DiffFormat {
     /// Plain text.
@@ -135,6 +152,11 @@ pub struct ScanArgs {
     /// comment limit; 0: no limit; gaps: no limit].
     #[arg(long, value_name = "N", value_parser = crate::ci::max_bytes, help_heading = "Output")]
     pub max_bytes: Option<usize>,
+    /// Append one JSON line for this run to FILE (created if missing, never truncated):
+    /// the UTC time, the commit (CI variables, else git), coverage per kind, counts. The
+    /// HTML report draws the file's trend; pgtap-scan history FILE prints it.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub history: Option<PathBuf>,
     /// Exit 1 when a file's plan(N) disagrees with the tests found.
     #[arg(long, help_heading = "Output")]
     pub strict: bool,
@@ -325,6 +347,13 @@ pub struct ScanArgs {
     /// .pgtap-scan.toml). Each project is reported with its own universe and gates.
     #[arg(long, value_name = "NAME", help_heading = "Schema coverage")]
     pub project: Vec<String>,
+
+    /// In a Supabase project (supabase/config.toml here), count the platform's own
+    /// objects too: the auth, storage, extensions, ... schemas of a --database-url
+    /// universe, the API and service roles. By default they are known (tests and
+    /// migrations that use them resolve) but listed as ignored, not counted.
+    #[arg(long, help_heading = "Schema coverage")]
+    pub include_platform_schemas: bool,
 
     /// Read settings from FILE instead of looking for .pgtap-scan.toml.
     #[arg(long, value_name = "FILE", help_heading = "Config")]

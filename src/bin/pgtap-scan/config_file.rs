@@ -64,6 +64,15 @@ pub struct FileConfig {
     pub ignore: Option<Vec<String>>,
     /// Kinds left out of the overall percentage (`--exclude-from-overall`).
     pub exclude_from_overall: Option<Vec<String>>,
+    /// An earlier JSON report to compare with (`--baseline`).
+    pub baseline: Option<PathBuf>,
+    /// `--fail-on-drop`: `true` (overall), `"table,overall"` or `["table", "overall"]`;
+    /// applies when there is a baseline.
+    pub fail_on_drop: Option<FailOnDrop>,
+    /// Count a Supabase platform's own objects too (`--include-platform-schemas`).
+    pub include_platform_schemas: Option<bool>,
+    /// A history file to append this run's line to (`--history`).
+    pub history: Option<PathBuf>,
     #[serde(default)]
     pub helper: Vec<HelperDecl>,
     #[serde(default)]
@@ -147,6 +156,30 @@ pub enum FailUnder {
     ByKind(BTreeMap<String, f64>),
 }
 
+/// The forms `fail-on-drop` takes in the config file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum FailOnDrop {
+    /// `true`: overall, as the bare flag; `false`: off.
+    On(bool),
+    /// `"table,overall"`, as `--fail-on-drop=table,overall`.
+    Spec(String),
+    /// `["table", "overall"]`.
+    Kinds(Vec<String>),
+}
+
+impl FailOnDrop {
+    /// The kinds as the flag would give them, or `None` when off.
+    pub fn as_flag(&self) -> Option<String> {
+        match self {
+            FailOnDrop::On(true) => Some("overall".to_string()),
+            FailOnDrop::On(false) => None,
+            FailOnDrop::Spec(s) => Some(s.clone()),
+            FailOnDrop::Kinds(k) => Some(k.join(",")),
+        }
+    }
+}
+
 /// A config file that cannot be read or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -196,6 +229,26 @@ mod tests {
         toml::from_str::<FileConfig>(toml)
             .expect("parses")
             .max_memory
+    }
+
+    #[test]
+    fn fail_on_drop_takes_a_switch_a_spec_or_a_list() {
+        let read = |toml: &str| {
+            toml::from_str::<FileConfig>(toml)
+                .expect("parses")
+                .fail_on_drop
+                .and_then(|f| f.as_flag())
+        };
+        assert_eq!(read("fail-on-drop = true").as_deref(), Some("overall"));
+        assert_eq!(read("fail-on-drop = false"), None);
+        assert_eq!(
+            read("fail-on-drop = \"table,view\"").as_deref(),
+            Some("table,view")
+        );
+        assert_eq!(
+            read("fail-on-drop = [\"table\", \"overall\"]").as_deref(),
+            Some("table,overall")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use pgtap_scan::baseline::{compare, Comparison, Counts, KindChange, Snapshot};
+use pgtap_scan::baseline::{compare, Comparison, Counts, KindChange, KindStatus, Snapshot};
 
 use crate::cli::{DiffArgs, DiffFormat};
 use crate::exit_code::ExitCode;
@@ -36,8 +36,8 @@ fn points(k: &KindChange) -> String {
         Some(p) if p > 0.0 => format!("+{p:.1}"),
         Some(p) if p < 0.0 => format!("{p:.1}"),
         Some(_) => "±0.0".to_string(),
-        None if k.before.is_none() => "new kind".to_string(),
-        None => "kind gone".to_string(),
+        None if k.status == KindStatus::New => "new kind".to_string(),
+        None => "removed".to_string(),
     }
 }
 

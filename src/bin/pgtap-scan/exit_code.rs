@@ -7,7 +7,8 @@ pub enum ExitCode {
     /// 0: the run worked and every gate passed.
     Success,
     /// 1: the run worked but a gate failed: coverage below `--fail-under`, a per-kind gate
-    /// on a kind the universe has none of, or a plan mismatch under `--strict`.
+    /// on a kind the universe has none of, coverage fell versus `--baseline` under
+    /// `--fail-on-drop`, or a plan mismatch under `--strict`.
     GateFailed,
     /// 2: an error: a bad flag (clap exits with 2 itself), a missing path, a test file
     /// that could not be read, a universe that could not be read or holds no object, no

@@ -8,6 +8,7 @@ mod config_file;
 mod diff;
 mod exit_code;
 mod generate;
+mod history;
 mod messages;
 mod output;
 mod plan;
@@ -128,6 +129,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Success);
         }
         Some(cli::Command::Diff(d)) => return diff::run(&d),
+        Some(cli::Command::History(h)) => return history::run(&h, messages),
         Some(cli::Command::Man) => {
             generate::man(&mut std::io::stdout().lock())?;
             return Ok(ExitCode::Success);
@@ -203,6 +205,13 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+    }
+    if let (Some((u, source, _)), true) = (&universe, plan.platform && !plan.count_platform) {
+        // A Supabase project: the platform's own objects are not the project's to test.
+        let from_database = *source == scan::report::UniverseSource::Database;
+        plan.ignore
+            .patterns
+            .extend(supabase::platform_patterns(u, from_database));
     }
     if let (Some((u, _, _)), true) = (&universe, plan.scan.extract.references) {
         // The universe's own role-switching functions (a suite's `tests.as_anon()`)
@@ -405,6 +414,30 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if let (Some(s), true) = (&mut report.schema, report.projects.is_empty()) {
         pgtap_scan::ignoring::apply(s, &plan.ignore, &|f| std::fs::read_to_string(f).ok());
     }
+    // `--baseline`: compared before the render, since the JSON report carries it.
+    let comparison = match (&baseline, &report.schema, &plan.baseline) {
+        (Some(old), Some(s), Some(file)) => Some(Arc::new(pgtap_scan::baseline::Baseline {
+            file: file.display().to_string(),
+            comparison: pgtap_scan::baseline::compare(
+                old,
+                &pgtap_scan::baseline::Snapshot::from_coverage(s),
+            ),
+        })),
+        _ => None,
+    };
+    // `--history`: this run's line, appended once the report is written; the HTML report
+    // draws it after the file's.
+    let history_entry = plan.history.as_ref().map(|_| {
+        pgtap_scan::history::Entry::from_report(&report, history::now(), history::commit())
+    });
+    let history_chart = match (&plan.history, &history_entry, plan.format) {
+        (Some(path), Some(entry), report::Format::Html) => {
+            let mut entries = history::read(path, messages)?;
+            entries.push(entry.clone());
+            Some(Arc::new(entries))
+        }
+        _ => None,
+    };
     let coverage_line = report
         .schema
         .as_ref()
@@ -418,6 +451,8 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             width: (plan.output.is_none()).then(terminal_width).flatten(),
             max_bytes: ci::markdown_budget(plan.max_bytes, plan.gaps_only),
             changed_files: plan.changed_files.clone(),
+            baseline: comparison.clone(),
+            history: history_chart,
         },
         &mut Cancellable {
             inner: out.writer(),
@@ -435,22 +470,18 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         }
         r => r.context("writing the report")?,
     }
-    let mut comparison = None;
-    if let (Some(old), Some(s)) = (&baseline, &report.schema) {
-        let c =
-            pgtap_scan::baseline::compare(old, &pgtap_scan::baseline::Snapshot::from_coverage(s));
+    if let Some(c) = &comparison {
         match plan.format {
             report::Format::Text => {
                 writeln!(out.writer())?;
-                diff::text(&c, out.writer())?;
+                diff::text(&c.comparison, out.writer())?;
             }
             report::Format::Markdown => {
                 writeln!(out.writer())?;
-                diff::markdown(&c, out.writer())?;
+                diff::markdown(&c.comparison, out.writer())?;
             }
             _ => {}
         }
-        comparison = Some(c);
     }
     // CI log parsers (GitLab's `coverage:` regex) read the last line of the job log. It
     // ends the report of a format that says so (text), wherever that goes (stdout or -o
@@ -465,6 +496,17 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         return Ok(interrupted(Some(out), sig, messages));
     }
     out.commit()?;
+    // After the report: a run whose report could not be written is not recorded.
+    let history_failed = match (&plan.history, &history_entry) {
+        (Some(path), Some(entry)) => match history::append(path, entry) {
+            Ok(()) => false,
+            Err(e) => {
+                messages.error(&format!("{e:#}"));
+                true
+            }
+        },
+        _ => false,
+    };
     if plan.stats {
         stats::print(&report, messages);
     }
@@ -489,7 +531,10 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if project_failed {
         code = ExitCode::Error;
     }
-    if let (Some(c), Some(kinds)) = (&comparison, &plan.fail_on_drop) {
+    if let (Some(c), Some(kinds)) = (
+        comparison.as_ref().map(|c| &c.comparison),
+        &plan.fail_on_drop,
+    ) {
         let known = |k: &String| k == "overall" || c.by_kind.iter().any(|b| b.kind == *k);
         if let Some(k) = kinds.iter().find(|k| !known(k)) {
             anyhow::bail!(
@@ -511,6 +556,9 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     }
     if let (Some(line), false) = (&coverage_line, coverage_on_stdout) {
         messages.info(line);
+    }
+    if history_failed {
+        return Ok(ExitCode::Error);
     }
     Ok(code)
 }
@@ -759,8 +807,14 @@ fn load_universe_with(
     use pgtap_scan::scan::report::UniverseSource;
     match spec {
         UniverseSpec::Migrations(paths) => {
-            let (universe, skipped) = pgtap_scan::universe::load_migrations(paths, search_path)
-                .context("reading the schema")?;
+            let base = if plan.platform {
+                supabase::platform_universe(search_path)
+            } else {
+                pgtap_scan::universe::Universe::new()
+            };
+            let (universe, skipped) =
+                pgtap_scan::universe::load_migrations_over(base, paths, search_path)
+                    .context("reading the schema")?;
             for s in &skipped {
                 messages.warning(&format!(
                     "{}:{}: schema statement skipped: {}",

@@ -54,6 +54,13 @@ pub struct Plan {
     pub fail_on_drop: Option<Vec<String>>,
     /// A monorepo's projects (issue 17), narrowed by `--project`; empty for one project.
     pub projects: Vec<crate::projects::Project>,
+    /// `--history`: the file this run's line is appended to.
+    pub history: Option<PathBuf>,
+    /// A Supabase project (`supabase/config.toml` here): the platform's objects are
+    /// known.
+    pub platform: bool,
+    /// `--include-platform-schemas`: ... and counted (by default they are left out).
+    pub count_platform: bool,
 }
 
 /// What the command line asks for.
@@ -473,7 +480,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
                 projects.len()
             );
         }
-        if args.baseline.is_some() {
+        if args.baseline.is_some() || file.baseline.is_some() {
             bail!(
                 "--baseline is not yet supported with projects ({} in this scan): it would \
                  compare the total, not project by project; compare one project at a time \
@@ -570,13 +577,33 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         file.exclude_from_overall.as_deref().unwrap_or_default(),
         &file_name,
     )?;
-    if args.fail_on_drop.is_some() && args.baseline.is_none() {
+    // A shard's partial is compared by the merge, as it is gated there.
+    let file_baseline = file.baseline.clone().filter(|_| format != Format::Partial);
+    if args.fail_on_drop.is_some() && args.baseline.is_none() && file_baseline.is_none() {
         bail!("--fail-on-drop needs --baseline PREV.json: the report to compare with");
     }
-    if args.baseline.is_some() && universe.is_none() {
+    let baseline = args.baseline.or(file_baseline);
+    if baseline.is_some() && universe.is_none() {
         bail!(
             "--baseline needs a universe to compare coverage: add --schema PATH or --database-url"
         );
+    }
+    // The config's fail-on-drop applies when there is a baseline to compare with.
+    let fail_on_drop = args
+        .fail_on_drop
+        .or_else(|| file.fail_on_drop.as_ref().and_then(|f| f.as_flag()))
+        .filter(|_| baseline.is_some());
+    // A shard's partial holds part of the suite: the merge records the run.
+    let history = match (args.history, file.history.clone()) {
+        (Some(_), _) if format == Format::Partial || shard.is_some() => bail!(
+            "--history with --shard: a shard holds part of the suite; record the merged \
+             report (pgtap-scan merge ... --history FILE)"
+        ),
+        (None, Some(_)) if format == Format::Partial || shard.is_some() => None,
+        (flag, file) => flag.or(file),
+    };
+    if let Some(h) = &history {
+        crate::history::check_writable(h)?;
     }
     // `-o -` is stdout, as for most tools; not a file named `-`.
     let output = args.output.filter(|p| p.as_os_str() != "-");
@@ -679,9 +706,13 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         changed_files: None,
         max_bytes: None,
         ignore,
-        baseline: args.baseline,
+        baseline,
+        history,
         projects,
-        fail_on_drop: args.fail_on_drop.map(|k| {
+        platform: crate::supabase::is_project(),
+        count_platform: args.include_platform_schemas
+            || file.include_platform_schemas.unwrap_or(false),
+        fail_on_drop: fail_on_drop.map(|k| {
             k.split(',')
                 .map(|k| k.trim().to_string())
                 .filter(|k| !k.is_empty())

@@ -119,3 +119,118 @@ fn expand(root: &Path, entry: &str, messages: &Messages) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// The file name the platform's objects are defined at (in the ignored list).
+pub const PLATFORM_FILE: &str = "<supabase platform>";
+
+/// What a Supabase project's migrations use but never create: the platform's schemas,
+/// `auth.users` (its commonly used columns), `storage.buckets` and `storage.objects`,
+/// `auth.uid()`, `auth.jwt()`, `auth.role()`, `auth.email()`, and the API roles. Read as
+/// SQL before the migrations, so references to them resolve; left out of coverage.
+const PLATFORM_SQL: &str = "\
+CREATE SCHEMA auth;
+CREATE SCHEMA storage;
+CREATE SCHEMA extensions;
+CREATE ROLE anon;
+CREATE ROLE authenticated;
+CREATE ROLE service_role;
+CREATE TABLE auth.users (instance_id uuid, id uuid PRIMARY KEY, aud varchar(255), role varchar(255), email varchar(255), encrypted_password varchar(255), email_confirmed_at timestamptz, invited_at timestamptz, confirmation_token varchar(255), confirmation_sent_at timestamptz, recovery_token varchar(255), recovery_sent_at timestamptz, email_change varchar(255), last_sign_in_at timestamptz, raw_app_meta_data jsonb, raw_user_meta_data jsonb, is_super_admin boolean, created_at timestamptz, updated_at timestamptz, phone text, phone_confirmed_at timestamptz, confirmed_at timestamptz, banned_until timestamptz, deleted_at timestamptz, is_anonymous boolean);
+CREATE TABLE storage.buckets (id text PRIMARY KEY, name text, owner uuid, public boolean, created_at timestamptz, updated_at timestamptz, file_size_limit bigint, allowed_mime_types text[]);
+CREATE TABLE storage.objects (id uuid PRIMARY KEY, bucket_id text, name text, owner uuid, owner_id text, metadata jsonb, path_tokens text[], created_at timestamptz, updated_at timestamptz, last_accessed_at timestamptz);
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.role', true), '')::text $$;
+CREATE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.email', true), '')::text $$;
+CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT coalesce(nullif(current_setting('request.jwt.claim', true), ''), nullif(current_setting('request.jwt.claims', true), ''))::jsonb $$;
+";
+
+/// Schemas of a Supabase database that belong to the platform (its services and
+/// extensions), left out of a `--database-url` universe.
+pub const PLATFORM_SCHEMAS: &[&str] = &[
+    "auth",
+    "storage",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "realtime",
+    "_realtime",
+    "supabase_functions",
+    "supabase_migrations",
+    "vault",
+    "pgsodium",
+    "pgsodium_masks",
+    "net",
+    "_analytics",
+    "pgbouncer",
+];
+
+/// The platform's roles (API roles and the services' own).
+pub const PLATFORM_ROLES: &[&str] = &[
+    "anon",
+    "authenticated",
+    "service_role",
+    "authenticator",
+    "dashboard_user",
+    "pgbouncer",
+    "postgres",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_functions_admin",
+    "supabase_realtime_admin",
+    "supabase_replication_admin",
+    "supabase_read_only_user",
+    "supabase_etl_admin",
+    "pgsodium_keyholder",
+    "pgsodium_keyiduser",
+    "pgsodium_keymaker",
+];
+
+/// Extensions every Supabase database has installed for the platform.
+pub const PLATFORM_EXTENSIONS: &[&str] = &[
+    "pg_graphql",
+    "supabase_vault",
+    "pgsodium",
+    "pg_stat_statements",
+];
+
+/// A Supabase project is here: `supabase/config.toml` in the current directory.
+pub fn is_project() -> bool {
+    Path::new("supabase").join("config.toml").is_file()
+}
+
+/// A universe holding the platform's objects, for the migrations to be read over.
+pub fn platform_universe(search_path: &[String]) -> pgtap_scan::universe::Universe {
+    let mut u = pgtap_scan::universe::Universe::new();
+    let skipped = u.apply_sql(PLATFORM_FILE, PLATFORM_SQL.as_bytes(), search_path);
+    debug_assert!(skipped.is_empty(), "{skipped:?}");
+    u
+}
+
+/// The ignore rules that leave the platform's objects out of coverage. From migrations:
+/// exactly the objects [`platform_universe`] defined (and the migrations did not define
+/// again), so the project's own trigger on `auth.users` still counts. From a database:
+/// every object in a platform schema, the platform's roles and extensions.
+pub fn platform_patterns(
+    universe: &pgtap_scan::universe::Universe,
+    from_database: bool,
+) -> Vec<pgtap_scan::ignoring::Pattern> {
+    use pgtap_scan::ignoring::{IgnoreSource, Pattern};
+    let texts: Vec<String> = if from_database {
+        PLATFORM_SCHEMAS
+            .iter()
+            .flat_map(|s| [format!("schema:{s}"), format!("*:{s}.*")])
+            .chain(PLATFORM_ROLES.iter().map(|r| format!("role:{r}")))
+            .chain(PLATFORM_EXTENSIONS.iter().map(|e| format!("extension:{e}")))
+            .collect()
+    } else {
+        universe
+            .objects()
+            .filter(|o| o.defined_at.file == PLATFORM_FILE)
+            .map(|o| o.key.clone())
+            .collect()
+    };
+    texts
+        .iter()
+        .filter_map(|t| Pattern::new(t, IgnoreSource::Platform).ok())
+        .collect()
+}
