@@ -188,14 +188,16 @@ pgtest!(the_readme_github_workflow_runs, |dir, cmd| {
         eprintln!("skipped: no git");
         return;
     };
-    std::fs::create_dir_all(dir.join("runner-temp")).unwrap();
+    // As on GitHub's runners, RUNNER_TEMP is outside the workspace: a base checkout inside
+    // it would be one more Supabase project under the scanned tree (a monorepo).
+    let runner_temp = crate::util::Dir::new("the_readme_github_workflow_runs_temp");
     let env = |sha: &str| {
         vec![
             ("GITHUB_ACTIONS", "true".to_string()),
             ("GITHUB_SHA", sha.to_string()),
             ("GITHUB_BASE_REF", "main".to_string()),
             ("GITHUB_WORKSPACE", dir.path().display().to_string()),
-            ("RUNNER_TEMP", dir.join("runner-temp").display().to_string()),
+            ("RUNNER_TEMP", runner_temp.path().display().to_string()),
             (
                 "GITHUB_STEP_SUMMARY",
                 dir.join("summary.md").display().to_string(),
