@@ -208,20 +208,26 @@ fn render_schema(
     }
     if let Some(line) = super::ignored_line(s) {
         writeln!(w, "{} {line}", p.bold("ignored:"))?;
-        for i in s.ignored.iter().take(10) {
-            let why = match (&i.pattern, &i.source) {
-                (Some(p), _) => p.as_str(),
-                (None, crate::scan::report::IgnoreSource::Platform) => "platform",
-                (None, _) => "comment",
+        // The platform's own objects (Supabase's auth, storage, roles, ...) are the same in
+        // every project: the line above counts them; the list shows what the project chose.
+        let chosen: Vec<_> = s
+            .ignored
+            .iter()
+            .filter(|i| i.source != crate::scan::report::IgnoreSource::Platform)
+            .collect();
+        for i in chosen.iter().take(10) {
+            let why = match &i.pattern {
+                Some(p) => p.as_str(),
+                None => "comment",
             };
             let at = format!("{}:{}", i.defined_at.file, i.defined_at.line);
             located(w, &format!("{} ({why})", i.key), &at, 58, width)?;
         }
-        if s.ignored.len() > 10 {
+        if chosen.len() > 10 {
             writeln!(
                 w,
                 "  … and {} more (the JSON report lists them)",
-                s.ignored.len() - 10
+                chosen.len() - 10
             )?;
         }
         writeln!(w)?;

@@ -190,7 +190,7 @@ pgtest!(the_readme_github_workflow_runs, |dir, cmd| {
     };
     // As on GitHub's runners, RUNNER_TEMP is outside the workspace: a base checkout inside
     // it would be one more Supabase project under the scanned tree (a monorepo).
-    let runner_temp = crate::util::Dir::new("the_readme_github_workflow_runs_temp");
+    let runner_temp = Dir::new("the_readme_github_workflow_runs_temp");
     let env = |sha: &str| {
         vec![
             ("GITHUB_ACTIONS", "true".to_string()),

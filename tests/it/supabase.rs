@@ -269,3 +269,35 @@ pgtest!(
         assert!(keys(&a["gaps"]).contains(&"table:storage.objects"));
     }
 );
+
+pgtest!(
+    the_text_report_counts_platform_objects_without_listing_them,
+    |dir, cmd| {
+        // Every Supabase project's text report listed ten of the platform's 59 objects and
+        // "... and 49 more": the same noise in every project. The `ignored:` line counts
+        // them; the list is what the project chose to ignore.
+        platform_project(dir);
+        dir.create(
+            ".pgtap-scan.toml",
+            "ignore = [\"column:public.profiles.name\"]\n",
+        );
+        let run = cmd.args(["--color", "never"]).expect_code(0);
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("ignored: "))
+            .unwrap_or_else(|| panic!("no ignored line\n{run}"));
+        assert!(line.contains("the platform's own"), "{line}");
+        assert!(line.contains("1 by the config's ignore"), "{line}");
+        assert!(
+            run.stdout
+                .contains("column:public.profiles.name (column:public.profiles.name)"),
+            "{run}"
+        );
+        assert!(!run.stdout.contains("(platform)"), "{run}");
+        assert!(
+            !run.stdout.contains("more (the JSON report lists them)"),
+            "{run}"
+        );
+    }
+);
