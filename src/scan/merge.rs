@@ -151,10 +151,13 @@ pub struct MergeInput<R> {
 /// same settings over the same files, and with the settings `expect` names (the merge's
 /// own, from [`partial_settings`]; a shard made without a universe is not held to the
 /// merge's); any problem is an error naming the file or the shard, and nothing is
-/// reported (a gate never passes on missing data).
+/// reported (a gate never passes on missing data). The coverage database keeps `memory`'s
+/// budget: it spills above `max_memory_bytes / DATABASE_SHARE` into `spill_dir` (or the
+/// temporary folder), as a scan does.
 pub fn merge<R: Read + Seek>(
     inputs: Vec<MergeInput<R>>,
     expect: &[(String, String)],
+    memory: &ScanConfig,
     observer: &mut dyn Observer,
 ) -> Result<ScanReport, String> {
     let started = Instant::now();
@@ -213,6 +216,8 @@ pub fn merge<R: Read + Seek>(
         } else {
             StreamingMode::Never
         },
+        max_memory_bytes: memory.max_memory_bytes,
+        spill_dir: memory.spill_dir.clone(),
         ..ScanConfig::default()
     };
     cfg.extract.references = first.setting("references") == Some("true");

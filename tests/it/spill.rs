@@ -148,3 +148,63 @@ pgtest!(
         assert!(!run.stdout.contains("Coverage"), "no report: {run}");
     }
 );
+
+#[test]
+fn merge_spills_under_its_own_max_memory_and_gives_the_same_report() {
+    // `pgtap-scan merge` built its own configuration and spilled above the default budget
+    // into $TMPDIR whatever --max-memory and -o said.
+    let dir = Dir::new("merge-spill");
+    let tests = manifest("fixtures/realworld/tests");
+    let parts: Vec<PathBuf> = (1..=2)
+        .map(|k| {
+            let p = dir.join(format!("s{k}.pgtap"));
+            dir.command()
+                .args(["--no-config", "--format", "partial", "-o"])
+                .arg(&p)
+                .arg(&tests)
+                .args(["--shard", &format!("{k}/2")])
+                .expect_code(0);
+            p
+        })
+        .collect();
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let merge = |budget: Option<&str>, out: &str| -> Value {
+        let mut cmd = dir.command();
+        cmd.args(["merge", "--no-config", "--format", "json", "-o", out])
+            .args(&parts)
+            .env("TMPDIR", &tmp);
+        if let Some(b) = budget {
+            cmd.args(["--max-memory", b]);
+        }
+        cmd.expect_code(0);
+        util::parse_json(&std::fs::read_to_string(dir.join(out)).expect("report"))
+            .expect("JSON")
+            .value
+    };
+    let mut unbounded = merge(None, "full.json");
+    std::fs::create_dir_all(dir.join("out")).expect("out");
+    let mut tiny = merge(Some(TINY), "out/tiny.json");
+    assert_eq!(unbounded["stats"]["runs_spilled"], 0);
+    assert!(
+        tiny["stats"]["runs_spilled"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        tiny["stats"]
+    );
+    assert!(
+        tiny["stats"]["spill_bytes_written"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        tiny["stats"]
+    );
+    // Spilled next to -o, not in $TMPDIR, and cleaned up.
+    assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0);
+    let left: Vec<_> = std::fs::read_dir(dir.join("out"))
+        .expect("out")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["tiny.json"], "{left:?}");
+    unbounded.as_object_mut().expect("object").remove("stats");
+    tiny.as_object_mut().expect("object").remove("stats");
+    assert!(unbounded == tiny, "the spilled merge's report differs");
+}

@@ -686,7 +686,7 @@ fn merge_partials(
         }
     }
     let expect = scan::partial_settings(&plan.scan, universe);
-    scan::merge(inputs, &expect, observer).map_err(anyhow::Error::msg)
+    scan::merge(inputs, &expect, &plan.scan, observer).map_err(anyhow::Error::msg)
 }
 
 /// What names the universe in a partial's header: `none`, `database`, or a digest of the
