@@ -236,5 +236,10 @@ pub fn total(projects: &[ProjectReport]) -> Option<SchemaCoverage> {
     total.coverage.overall = ratio(overall);
     total.coverage.by_kind = by_kind.into_iter().map(|(k, v)| (k, ratio(v))).collect();
     total.coverage.excluded_from_overall.sort();
+    // Most important first across projects too, as one scan ranks its gaps (a key two
+    // projects share stays in project order: the sort is stable).
+    total.gaps.sort_by(|a, b| {
+        (a.kind.importance(), a.kind, &a.key).cmp(&(b.kind.importance(), b.kind, &b.key))
+    });
     Some(total)
 }
