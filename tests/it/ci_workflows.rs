@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::Dir;
+use crate::util::{git, supabase_e2e_state, Dir};
 
 /// The YAML block of the README that contains `marker`.
 fn readme_block(marker: &str) -> String {
@@ -110,58 +110,14 @@ fn step(dir: &Dir, cmd: &str, env: &[(&str, String)]) -> Step {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).expect("the fixture").flatten() {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-fn state(dir: &Dir, n: u32) {
-    let _ = std::fs::remove_dir_all(dir.join("supabase"));
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/supabase-e2e")
-            .join(format!("commit-{n}")),
-        dir.path(),
-    );
-}
-
-fn git(dir: &Dir, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .args(["-c", "user.name=ci", "-c", "user.email=ci@example.invalid"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir.path())
-        .env(
-            "GIT_CEILING_DIRECTORIES",
-            dir.path().parent().unwrap_or(dir.path()),
-        )
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 /// `origin/main` at commit 1, the branch's HEAD at commit 2; `None` without git.
 fn repository(dir: &Dir) -> Option<String> {
     git(dir, &["init", "-q"])?;
-    state(dir, 1);
+    supabase_e2e_state(dir, 1);
     git(dir, &["add", "-A", "supabase"])?;
     git(dir, &["commit", "-q", "-m", "profiles"])?;
     git(dir, &["update-ref", "refs/remotes/origin/main", "HEAD"])?;
-    state(dir, 2);
+    supabase_e2e_state(dir, 2);
     git(dir, &["add", "-A", "supabase"])?;
     git(dir, &["commit", "-q", "-m", "notes"])?;
     git(dir, &["rev-parse", "HEAD"])
@@ -263,7 +219,7 @@ pgtest!(the_readme_github_workflow_runs, |dir, cmd| {
 
 pgtest!(the_readme_gitlab_pipeline_runs, |dir, cmd| {
     let jobs = gitlab_jobs();
-    state(dir, 2);
+    supabase_e2e_state(dir, 2);
     let coverage = gitlab_coverage;
     let env = |sha: &str| {
         vec![

@@ -7,12 +7,9 @@
 //! README's exit-code table says, and the history file holds both runs with their
 //! commits.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
 
-use crate::util::{Dir, TestCommand};
+use crate::util::{git, supabase_e2e_state, Dir, TestCommand};
 
 /// The CI variables the commit is read from; unset, so the commit comes from git.
 const COMMIT_VARIABLES: &[&str] = &[
@@ -27,49 +24,6 @@ const COMMIT_VARIABLES: &[&str] = &[
     "TRAVIS_COMMIT",
     "GIT_COMMIT",
 ];
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).expect("the fixture").flatten() {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-/// Makes the work tree commit `n`'s state (its `supabase/` replaced whole).
-fn checkout_state(dir: &Dir, n: u32) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/supabase-e2e")
-        .join(format!("commit-{n}"));
-    let _ = std::fs::remove_dir_all(dir.join("supabase"));
-    copy_tree(&fixture, dir.path());
-}
-
-fn git(dir: &Dir, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .args(["-c", "user.name=ci", "-c", "user.email=ci@example.invalid"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir.path())
-        .env(
-            "GIT_CEILING_DIRECTORIES",
-            dir.path().parent().unwrap_or(dir.path()),
-        )
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
 
 /// Commits the work tree; the new HEAD, or `None` without git.
 fn commit(dir: &Dir, message: &str) -> Option<String> {
@@ -98,7 +52,7 @@ pgtest!(
         let has_git = git(dir, &["init", "-q"]).is_some();
 
         // Commit 1: the nightly run records itself and keeps its JSON report.
-        checkout_state(dir, 1);
+        supabase_e2e_state(dir, 1);
         let sha1 = if has_git {
             commit(dir, "profiles")
         } else {
@@ -128,7 +82,7 @@ pgtest!(
         assert_eq!(base["stale"], Value::Array(Vec::new()));
 
         // Commit 2: compared with commit 1's report. Overall coverage fell (7/10 -> 7/20)...
-        checkout_state(dir, 2);
+        supabase_e2e_state(dir, 2);
         let sha2 = if has_git { commit(dir, "notes") } else { None };
         let gate = |extra: &[&str]| {
             job(dir)

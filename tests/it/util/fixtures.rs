@@ -107,3 +107,50 @@ pub fn plan_counts(report: &Value) -> (u64, u64, u64, u64) {
         p["mismatches"].as_array().map_or(0, |m| m.len() as u64),
     )
 }
+
+/// Copies the tree `from` into `to` (folders made as needed).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).expect("the fixture").flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Makes `dir`'s work tree commit `n` of `fixtures/supabase-e2e` (its `supabase/`
+/// replaced whole).
+pub fn supabase_e2e_state(dir: &Dir, n: u32) {
+    let _ = std::fs::remove_dir_all(dir.join("supabase"));
+    copy_tree(
+        &fixture("supabase-e2e").join(format!("commit-{n}")),
+        dir.path(),
+    );
+}
+
+/// `git ARGS` in `dir` with a fixed identity, no signing, `main` as the first branch and
+/// no repository above `dir`: its stdout trimmed, or `None` when git is missing or fails.
+pub fn git(dir: &Dir, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=ci", "-c", "user.email=ci@example.invalid"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir.path())
+        .env(
+            "GIT_CEILING_DIRECTORIES",
+            dir.path().parent().unwrap_or(dir.path()),
+        )
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
