@@ -115,12 +115,16 @@ fn without_clashes(
     keep
 }
 
+/// Files larger than this (8 MiB) are not looked at for role helpers
+/// ([`role_helpers_in_files`]).
+pub const HELPER_FILE_MAX_BYTES: u64 = 8 << 20;
+
 /// The role helpers the test files themselves define: a suite's `tests/helpers.sql` with
 /// `CREATE FUNCTION tests.as_anon() .. set_config('role', 'anon', true)`, which the
 /// migrations (and so [`role_helpers_in`]) never see. `paths` are read as migrations
 /// would be, each on its own, and only those that spell a role switch (`set_config`,
-/// `SET [LOCAL] ROLE`, in lower or upper case) and a function or procedure; one that
-/// cannot be read or holds no such function gives none (the scan
+/// `SET [LOCAL] ROLE`, in lower or upper case) and a function or procedure, up to
+/// [`HELPER_FILE_MAX_BYTES`] each; one that cannot be read or holds no such function gives none (the scan
 /// itself reports unreadable files). Overloads or files that disagree on a name give no
 /// helper of that name.
 pub fn role_helpers_in_files(
@@ -141,6 +145,11 @@ pub fn role_helpers_in_files(
     let any = |fs: &[memchr::memmem::Finder<'_>], b: &[u8]| fs.iter().any(|f| f.find(b).is_some());
     let mut found: Vec<crate::config::RoleHelperDecl> = Vec::new();
     for path in paths {
+        // A helper file is small; a huge test file is not read twice (the scan reads it
+        // under the memory budget).
+        if std::fs::metadata(path).map_or(true, |m| m.len() > HELPER_FILE_MAX_BYTES) {
+            continue;
+        }
         let Ok(bytes) = std::fs::read(path) else {
             continue;
         };

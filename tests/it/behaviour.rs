@@ -562,3 +562,32 @@ pgtest!(
         assert_eq!(find(&refs, "relation", "notes", None)["role"], "anon");
     }
 );
+
+pgtest!(a_huge_test_file_is_not_read_for_role_helpers, |dir, cmd| {
+    // The look for role helpers read every test file whole, whatever its size, outside
+    // the memory budget: files over 8 MiB are now passed over (the scan reads them under
+    // the budget). Padded past the limit, the helper file no longer defines the helpers.
+    let padding = format!("-- {}\n", "x".repeat(9 << 20));
+    dir.create(
+        "tests/helpers/roles.sql",
+        format!("{padding}{HELPERS_IN_TESTS}"),
+    );
+    dir.create("tests/t.sql", CALLS_THE_HELPERS);
+    let report = cmd
+        .arg("tests/t.sql")
+        .arg("tests/helpers")
+        .args(["--references", "--max-memory", "64M"])
+        .json();
+    let t = report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with("t.sql")))
+        .expect("t.sql")
+        .clone();
+    let refs = t["references"].as_array().expect("references").clone();
+    assert_eq!(
+        find(&refs, "relation", "notes", None)["role"],
+        "authenticated"
+    );
+});
