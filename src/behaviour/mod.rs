@@ -55,9 +55,9 @@ pub fn role_helpers_in(
             declared: &[],
         };
         let mut roles: Vec<Option<String>> = Vec::new();
-        for (start, k) in statements(&toks, body) {
+        for st in scanner.statements().into_iter().filter(|s| !s.trivial) {
             events.clear();
-            scanner.statement(start, k, &mut events);
+            scanner.read(st.start, st.end, &mut events);
             roles.extend(events.drain(..).filter_map(|e| match e {
                 Event::Role { role, .. } => Some(role),
                 _ => None,
@@ -222,9 +222,9 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
     };
     let mut out: Vec<BodyCall> = Vec::new();
     let mut events = Vec::new();
-    for (start, k) in statements(&toks, body) {
+    for st in scanner.statements().into_iter().filter(|s| !s.trivial) {
         events.clear();
-        scanner.statement(start, k, &mut events);
+        scanner.read(st.start, st.end, &mut events);
         for ev in events.drain(..) {
             if let Event::Ref(r, _) = ev {
                 if r.kind == RefKind::Function {
@@ -473,10 +473,15 @@ impl<'o> Reader<'o> {
         // Spans are sorted by start and statements come in order: one cursor finds each
         // statement's first assertion (a search from the start made a unit quadratic).
         let mut next_span = 0;
-        for (start, k) in statements(code, scanner.src) {
+        for st in scanner.statements() {
+            if st.trivial {
+                // Nothing to read, nothing created (`SELECT has_table('a', 'b')`).
+                continue;
+            }
+            let (start, k) = (st.start, st.end);
             creates(src, &code[start..k], top, &mut self.created);
             events.clear();
-            scanner.statement(start, k, &mut events);
+            scanner.read(start, k, &mut events);
             while spans.get(next_span).is_some_and(|s| s.start < start) {
                 next_span += 1;
             }
@@ -629,10 +634,10 @@ impl<'o> Reader<'o> {
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();
-        for (start, k) in statements(&toks, value) {
+        for st in scanner.statements().into_iter().filter(|s| !s.trivial) {
             {
                 events.clear();
-                scanner.statement(start, k, &mut events);
+                scanner.read(st.start, st.end, &mut events);
                 for ev in events.drain(..) {
                     match ev {
                         Event::Ref(raw, at) => {
@@ -1188,101 +1193,6 @@ pub fn command_name(c: Command) -> &'static str {
         Command::Truncate => "truncate",
         Command::Copy => "copy",
     }
-}
-
-/// The statements of a stretch of code tokens: `(start, end)` ranges split at `;` outside
-/// parentheses, empty ones left out.
-fn statements(toks: &[Token], src: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0usize;
-    let mut cases = 0usize;
-    // `MERGE .. WHEN MATCHED THEN UPDATE`: its THEN opens no statement.
-    let mut merging = false;
-    let word = |j: usize, w: &[u8]| {
-        toks.get(j)
-            .is_some_and(|t| t.kind == TokenKind::Ident && t.text(src).eq_ignore_ascii_case(w))
-    };
-    let mut k = 0usize;
-    while k <= toks.len() {
-        // PL/pgSQL blocks: `BEGIN`, `THEN`, `ELSE` and `LOOP` open statements of their own
-        // (`BEGIN SET LOCAL ROLE a;` switches the role), unless `BEGIN` starts a
-        // transaction or `THEN`/`ELSE` belong to a CASE expression or a MERGE.
-        if depth == 0 && toks.get(k).is_some_and(|t| t.kind == TokenKind::Ident) {
-            let opens = if word(k, b"merge") {
-                merging = true;
-                0
-            } else if word(k, b"case") {
-                cases += 1;
-                0
-            } else if word(k, b"end") {
-                if word(k + 1, b"case") {
-                    k += 1;
-                }
-                cases = cases.saturating_sub(1);
-                0
-            } else if word(k, b"begin") {
-                let transaction = toks
-                    .get(k + 1)
-                    .is_none_or(|t| t.kind == TokenKind::Semicolon)
-                    || [
-                        &b"transaction"[..],
-                        b"work",
-                        b"isolation",
-                        b"read",
-                        b"not",
-                        b"deferrable",
-                    ]
-                    .iter()
-                    .any(|w| word(k + 1, w));
-                match (transaction, word(k + 1, b"atomic")) {
-                    (true, _) => 0,
-                    (false, true) => 2,
-                    (false, false) => 1,
-                }
-            } else if cases == 0
-                && !merging
-                && (word(k, b"then") || word(k, b"else") || word(k, b"loop"))
-            {
-                1
-            } else {
-                0
-            };
-            if opens > 0 {
-                if k > start {
-                    out.push((start, k));
-                }
-                k += opens;
-                start = k;
-                continue;
-            }
-        }
-        let end_here = match toks.get(k).map(|t| t.kind) {
-            None => true,
-            Some(TokenKind::LParen) => {
-                depth += 1;
-                false
-            }
-            Some(TokenKind::RParen) => {
-                depth = depth.saturating_sub(1);
-                false
-            }
-            Some(TokenKind::Semicolon) => depth == 0,
-            _ => false,
-        };
-        if !end_here {
-            k += 1;
-            continue;
-        }
-        if k > start {
-            out.push((start, k));
-        }
-        start = k + 1;
-        depth = 0;
-        merging = false;
-        k += 1;
-    }
-    out
 }
 
 #[cfg(test)]

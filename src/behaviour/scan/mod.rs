@@ -21,9 +21,11 @@ use super::words::Word;
 mod calls;
 mod declared;
 mod keyword;
+mod split;
 mod vocab;
 
 pub use declared::{declared_names, PGTAP_INTERNAL};
+pub use split::{split, Stmt};
 use vocab::*;
 
 /// A reference before it gets its line, role and assertion.
@@ -299,7 +301,11 @@ impl<'a> Scanner<'a> {
     /// `SELECT has_table('a', 'b', ARRAY['x'], true);`: a statement that only calls pgTAP
     /// functions running no SQL text, on literals. Most statements of structural suites
     /// are; they are skipped without reading (nothing in them is a reference).
-    fn trivial(&self, from: usize, to: usize) -> bool {
+    ///
+    /// [`split`] tells the same in its one pass; this statement-at-a-time form is kept as
+    /// the reference its test checks it against.
+    #[cfg(test)]
+    pub(super) fn trivial(&self, from: usize, to: usize) -> bool {
         let body_start = if self.is_kw(from, "select") || self.is_kw(from, "perform") {
             // `SELECT * FROM check_test(...)`, `SELECT * FROM finish()`: pgTAP's
             // set-returning functions read the same way.
@@ -349,11 +355,15 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// Reads one statement (`toks[from..to]`, without its `;`).
-    pub fn statement(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
-        if self.trivial(from, to) {
-            return;
-        }
+    /// The statements of the scanner's tokens, each with whether it is trivial (one pass;
+    /// see [`split`]).
+    pub fn statements(&self) -> Vec<Stmt> {
+        split(self.toks, self.src, !self.opts.role_helpers.is_empty())
+    }
+
+    /// Reads one statement (`toks[from..to]`, without its `;`) that [`split`] did not
+    /// find trivial.
+    pub fn read(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
         let Some(head) = self.lower(from) else {
             self.query(from, to, ev);
             return;

@@ -278,6 +278,12 @@ pub(super) const PGTAP_PLAIN: u32 = 256;
 /// Words of expressions only as calls (`position(a in b)`, `trim(both from x)`): a column
 /// named so (`select position from queue`) is a column.
 pub(super) const CALL_ONLY: u32 = 512;
+/// [`SPLIT_WORDS`].
+pub(super) const SPLIT: u32 = 1024;
+
+/// Words the statement splitter looks at: `BEGIN`, `THEN`, `ELSE` and `LOOP` may open a
+/// PL/pgSQL statement; `CASE`, `END` and `MERGE` tell when they do not.
+pub(super) const SPLIT_WORDS: &[&str] = &["begin", "case", "else", "end", "loop", "merge", "then"];
 
 /// PostgreSQL's column-name keywords with a call syntax of their own, which a table may
 /// also use as a column name.
@@ -305,6 +311,7 @@ pub(super) fn words() -> &'static Table {
             (VALUE_WORDS, VALUE),
             (SPECIAL_BUILTINS, SPECIAL),
             (CALL_ONLY_WORDS, CALL_ONLY),
+            (SPLIT_WORDS, SPLIT),
             (super::super::builtins::functions(), BUILTIN_FUNCTION),
             (super::super::builtins::types(), BUILTIN_TYPE),
         ];
