@@ -99,6 +99,7 @@ impl<'o> Aggregator<'o> {
                 b.spill_to(coverage::SpillConfig {
                     parent: cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
                     threshold: cfg.max_memory_bytes / super::config::DATABASE_SHARE,
+                    keep_objects: cfg.objects_on_disk,
                 });
                 b
             },

@@ -15,8 +15,8 @@ pub use crate::behaviour::resolve::{
 };
 pub use crate::coverage::{
     AmbiguousCall, Database, Diversity, EmptyFiles, KindStatistics, ObjectCoverage, ObjectLocation,
-    Role, Statistics, TopObject, MAX_AMBIGUOUS, STREAMING_EMPTY_FILES, STREAMING_LOCATIONS,
-    TOP_OBJECTS,
+    ObjectsOnDisk, Role, Statistics, TopObject, MAX_AMBIGUOUS, STREAMING_EMPTY_FILES,
+    STREAMING_LOCATIONS, TOP_OBJECTS,
 };
 pub use crate::gaps::{
     Coverage, CoverageMode, Gap, IgnoreSource, Ignored, Ratio, SchemaCoverage, Stale,
@@ -279,7 +279,8 @@ impl ScanReport {
     }
 
     /// What the suite asserts about one object, by key (`table:public.users`); `None` when
-    /// no assertion names it.
+    /// no assertion names it. With the objects on disk ([`Database::on_disk`]), load them
+    /// first ([`Database::load_objects`]).
     pub fn coverage_of(&self, key: &str) -> Option<&ObjectCoverage> {
         self.coverage.get(key)
     }
@@ -326,6 +327,11 @@ impl ScanReport {
         schemas: &[String],
         mode: CoverageMode,
     ) -> Self {
+        // Held against the universe object by object: objects left on disk are loaded (a
+        // run that cannot be read back stops the run as a failed spill does).
+        if let Err(e) = self.coverage.load_objects() {
+            self.stats.spill_error.get_or_insert(e);
+        }
         self.schema = Some(crate::gaps::compute(
             &self.coverage,
             universe,
