@@ -541,6 +541,21 @@ impl Builder {
         }
     }
 
+    /// Before other work that needs memory while the database waits (the plan checks
+    /// through includes, after the last file): a database that has spilled already writes
+    /// what it holds as one more run, so that work and the database's share do not add up.
+    /// A database that never spilled keeps its entries (nothing is written for small scans).
+    pub(crate) fn spill_held(&mut self) {
+        let spilled = self.spill.as_ref().is_some_and(spill::Spiller::spilled);
+        if spilled && !self.entries.is_empty() {
+            self.spill_run();
+            let bytes = self.bytes();
+            if let Some(s) = &mut self.spill {
+                s.hold(bytes);
+            }
+        }
+    }
+
     /// Heap bytes of one entry's vectors.
     fn entry_bytes(e: &Entry) -> u64 {
         let pair = size_of::<(u32, u64)>();
@@ -1485,6 +1500,44 @@ mod tests {
             drop(got);
             assert!(left().is_empty(), "the objects' run outlived its database");
         }
+        let _ = std::fs::remove_dir(&parent);
+    }
+
+    // What a database that spilled still holds goes to disk before the plan checks through
+    // includes (the two added up at 1M files); the database is the same. One that never
+    // spilled keeps its entries: small scans write nothing.
+    #[test]
+    fn a_spilled_database_writes_what_it_holds_before_the_include_checks() {
+        let files = mixed_files();
+        let parent =
+            std::env::temp_dir().join(format!("pgtap-scan-held-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&parent).expect("temp folder");
+        let run = |threshold: u64, held: bool| {
+            let mut b = Builder::new(false);
+            b.spill_to(SpillConfig {
+                parent: parent.clone(),
+                threshold,
+                keep_objects: false,
+            });
+            for (path, result) in &files {
+                b.add_file(path, result);
+            }
+            if held {
+                b.spill_held();
+            }
+            let left = b.entries.len();
+            let (db, memory) = b.finish_measured();
+            (db, memory, left)
+        };
+        let (want, before, left) = run(20_000, false);
+        assert!(before.runs_spilled >= 2 && left > 0, "{before:?} {left}");
+        let (got, after, left) = run(20_000, true);
+        assert_eq!(left, 0);
+        assert_eq!(after.runs_spilled, before.runs_spilled + 1);
+        assert!(got == want);
+        let (_, never, left) = run(u64::MAX, true);
+        assert_eq!(never.runs_spilled, 0);
+        assert!(left > 0);
         let _ = std::fs::remove_dir(&parent);
     }
 

@@ -111,6 +111,12 @@ impl<'o> Aggregator<'o> {
         }
     }
 
+    /// Once every file is in: a coverage database that spilled writes what it still holds,
+    /// so the plan checks through includes that follow get its share of the budget.
+    pub(super) fn spill_database(&mut self) {
+        self.coverage.spill_held();
+    }
+
     /// Charges the coverage database's memory to `budget` from now on.
     pub(super) fn charge_database_to(&mut self, budget: Arc<pipeline::MemoryBudget>) {
         self.coverage.charge_to(budget);
