@@ -198,7 +198,8 @@ pub struct Stats {
     pub runs_spilled: u64,
     /// Runs read back by the merges of the spilled runs.
     pub runs_merged: u64,
-    /// Bytes written to the spill folder.
+    /// Bytes written to the spill folder: the runs, their merges, and the report's objects
+    /// when they are left on disk ([`super::ScanConfig::objects_on_disk`]).
     pub spill_bytes_written: u64,
     /// A spill that failed (its folder or a run could not be written or read back): the
     /// coverage is incomplete. The binary stops with exit code 2.
