@@ -246,20 +246,22 @@ pub struct Statistics {
 }
 
 /// The finished database: the JSON report's `objects` and `statistics`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Database {
-    /// Sorted by key.
+    /// Sorted by key. Empty while the objects are on disk ([`Database::on_disk`]).
     pub objects: Vec<ObjectCoverage>,
+    /// The objects when a scan with [`crate::scan::ScanConfig::objects_on_disk`] spilled:
+    /// left on disk rather than built in memory. The JSON report streams them from there;
+    /// [`Database::load_objects`] brings them into `objects` for anything else.
+    pub on_disk: Option<ObjectsOnDisk>,
     /// Totals over the suite.
     pub statistics: Statistics,
     /// Calls whose reading pgTAP decides at run time: not attributed here, but a known
     /// schema can decide them ([`crate::scan::ScanReport::with_universe`]). The first [`MAX_AMBIGUOUS`] by file
     /// and line are kept, sorted.
-    #[serde(skip)]
     pub ambiguous: Vec<AmbiguousCall>,
     /// The suite's behavioural references, folded; held against a universe by
     /// [`crate::scan::ScanReport::with_universe`].
-    #[serde(skip)]
     pub behaviour: crate::behaviour::db::Database,
 }
 
@@ -312,12 +314,41 @@ impl PartialOrd for AmbiguousCall {
 }
 
 impl Database {
-    /// The entry for one key (`table:public.users`).
+    /// The entry for one key (`table:public.users`). Looks in [`Database::objects`] only:
+    /// while the objects are on disk ([`Database::on_disk`]), load them first.
     pub fn get(&self, key: &str) -> Option<&ObjectCoverage> {
+        debug_assert!(self.on_disk.is_none(), "objects on disk: load them first");
         self.objects
             .binary_search_by(|o| o.key.as_str().cmp(key))
             .ok()
             .map(|i| &self.objects[i])
+    }
+
+    /// Hands every object to `f` in key order, from memory or read back from disk one at a
+    /// time. An error names a spill run that could not be read back.
+    pub fn for_each_object(&self, f: &mut dyn FnMut(&ObjectCoverage)) -> Result<(), String> {
+        match &self.on_disk {
+            Some(d) => d.for_each(false, &mut |o| f(&o)),
+            None => {
+                self.objects.iter().for_each(f);
+                Ok(())
+            }
+        }
+    }
+
+    /// Brings objects left on disk into [`Database::objects`] (the memory a scan without
+    /// [`crate::scan::ScanConfig::objects_on_disk`] would have used); nothing to do when
+    /// they are in memory. An error names a spill run that could not be read back; the
+    /// objects stay on disk then.
+    pub fn load_objects(&mut self) -> Result<(), String> {
+        let Some(d) = &self.on_disk else {
+            return Ok(());
+        };
+        let mut objects = Vec::with_capacity(usize::try_from(d.len()).unwrap_or(0));
+        d.for_each(true, &mut |o| objects.push(o))?;
+        self.objects = objects;
+        self.on_disk = None;
+        Ok(())
     }
 }
 
@@ -341,9 +372,6 @@ impl Interner {
     }
     fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
-    }
-    fn shared(&self, id: u32) -> Arc<str> {
-        Arc::clone(&self.names[id as usize])
     }
 }
 
@@ -510,6 +538,21 @@ impl Builder {
                     .map(|(k, i)| (k, std::mem::take(&mut entries[i as usize]))),
                 &files,
             );
+        }
+    }
+
+    /// Before other work that needs memory while the database waits (the plan checks
+    /// through includes, after the last file): a database that has spilled already writes
+    /// what it holds as one more run, so that work and the database's share do not add up.
+    /// A database that never spilled keeps its entries (nothing is written for small scans).
+    pub(crate) fn spill_held(&mut self) {
+        let spilled = self.spill.as_ref().is_some_and(spill::Spiller::spilled);
+        if spilled && !self.entries.is_empty() {
+            self.spill_run();
+            let bytes = self.bytes();
+            if let Some(s) = &mut self.spill {
+                s.hold(bytes);
+            }
         }
     }
 
@@ -803,21 +846,7 @@ impl Builder {
             ..
         } = self;
         behaviour.settle();
-        let top: Arc<str> = "top".into();
-        let do_: Arc<str> = "do".into();
-        let body_names: Vec<Arc<str>> = bodies
-            .names
-            .iter()
-            .map(|n| format!("body:{n}").into())
-            .collect();
-        let context_name = |id: u32| match id {
-            CONTEXT_TOP => Arc::clone(&top),
-            CONTEXT_DO => Arc::clone(&do_),
-            n => Arc::clone(&body_names[(n - CONTEXT_BODY) as usize]),
-        };
-        // Each interned aspect name as its `Aspect`, once.
-        let aspect_of: Vec<Aspect> = aspects.names.iter().map(|n| Aspect::from_name(n)).collect();
-        let mut kind_aspects: BTreeMap<ObjectKind, BTreeMap<Aspect, u64>> = BTreeMap::new();
+        let convert = Converter::new(&functions, &aspects, &bodies);
         // Keys sorted first (pairs of 24 bytes, not whole objects), and the hash table let
         // go before any object of the report is built; each entry's own vectors are freed
         // as it is turned into its object.
@@ -829,90 +858,37 @@ impl Builder {
         // After a spill the number of objects is known only at the end: they are built in
         // chunks, moved into one exact allocation at the end, a chunk freed as it is moved
         // (growing one vector by doubling would hold up to 1.5 times the largest part).
+        // With the objects kept on disk, none is held: each is counted and dropped.
         let spilled = spill.as_ref().is_some_and(spill::Spiller::spilled);
+        let keep = spilled && spill.as_ref().is_some_and(spill::Spiller::keeps_objects);
         let mut chunks: Vec<Vec<ObjectCoverage>> = Vec::new();
-        let mut out: Vec<ObjectCoverage> =
-            Vec::with_capacity(if spilled { OBJECT_CHUNK } else { keys.len() });
+        let mut out: Vec<ObjectCoverage> = Vec::with_capacity(match (keep, spilled) {
+            (true, _) => 0,
+            (false, true) => OBJECT_CHUNK,
+            (false, false) => keys.len(),
+        });
         let in_memory = keys.into_iter().map(|(key, i)| {
             let e = std::mem::take(&mut entries[i as usize]);
             (key, spill::Rec::from_entry(e, &files))
         });
-        let mut convert = |key: Box<str>, e: spill::Rec| {
-            // Every key an extraction makes parses: they are built by `object`.
-            let Ok(mut parsed) = ObjectKey::parse(&key) else {
-                debug_assert!(false, "{key} is not an object key");
+        let mut totals = Totals::default();
+        let mut sink = |key: Box<str>, e: spill::Rec| {
+            let Some(o) = convert.object(key, e, Some(&mut totals.kind_aspects)) else {
                 return;
             };
-            let kind = parsed.kind;
-            let per_kind = kind_aspects.entry(kind).or_default();
-            let mut aspect_names: Vec<Aspect> = e
-                .aspects
-                .iter()
-                .map(|&(id, n)| {
-                    let aspect = &aspect_of[id as usize];
-                    match per_kind.get_mut(aspect) {
-                        Some(c) => *c += n,
-                        None => {
-                            per_kind.insert(aspect.clone(), n);
-                        }
-                    }
-                    aspect.clone()
-                })
-                .collect();
-            aspect_names.sort();
-            let mut locations: Vec<ObjectLocation> = e
-                .locations
-                .into_iter()
-                .map(|(file, l)| ObjectLocation {
-                    file,
-                    line: l.line,
-                    column: l.column,
-                    context: context_name(l.context),
-                    function: functions.shared(l.function),
-                    role: l.role,
-                    absent: l.absent,
-                })
-                .collect();
-            // By place; two locations equal this far are the same call's (same function,
-            // context and absence), so the order is the same whatever order they came in.
-            locations.sort_by(|a, b| {
-                (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
-            });
-            let parent = parsed.parent();
-            let schema = parsed.schema.take();
-            let name = parsed.into_name_with_args();
+            totals.add(&o);
+            if keep {
+                return;
+            }
             if spilled && out.len() == OBJECT_CHUNK {
                 chunks.push(std::mem::replace(
                     &mut out,
                     Vec::with_capacity(OBJECT_CHUNK),
                 ));
             }
-            out.push(ObjectCoverage {
-                kind,
-                schema,
-                name,
-                parent,
-                assertions: e.positive,
-                absent: e.absent,
-                referenced: e.referenced,
-                functions: {
-                    let mut v: Vec<(Arc<str>, u64)> = e
-                        .functions
-                        .iter()
-                        .map(|(f, n)| (functions.shared(*f), *n))
-                        .collect();
-                    v.sort();
-                    v.shrink_to_fit();
-                    v
-                },
-                aspects: aspect_names,
-                tested: e.positive > 0,
-                single_file: !e.multi_file,
-                locations,
-                locations_omitted: e.omitted,
-                key: key.into(),
-            });
+            out.push(o);
         };
+        let mut kept = None;
         match spill {
             Some(spill) => {
                 let places = Places {
@@ -924,11 +900,11 @@ impl Builder {
                     places: &places,
                     aspects: aspects.names.len(),
                     cap: location_cap,
-                    paths: Default::default(),
+                    paths: (!keep).then(Default::default),
                 };
-                memory = spill.finish(in_memory, &names, &mut convert, memory);
+                (memory, kept) = spill.finish(in_memory, &names, &mut sink, memory, keep);
             }
-            None => in_memory.for_each(|(key, e)| convert(key, e)),
+            None => in_memory.for_each(|(key, e)| sink(key, e)),
         }
         if !chunks.is_empty() {
             let total = chunks.iter().map(Vec::len).sum::<usize>() + out.len();
@@ -941,53 +917,16 @@ impl Builder {
         }
         out.shrink_to_fit();
         drop(entries);
+        drop(files);
 
-        let mut st = Statistics {
-            objects: out.len() as u64,
-            structural,
-            behavioural,
-            attributed,
-            unattributed,
-            ..Statistics::default()
-        };
-        let mut aspect_sum = 0u64;
-        let mut by_kind: BTreeMap<ObjectKind, KindStatistics> = BTreeMap::new();
-        for o in &out {
-            let k = by_kind.entry(o.kind).or_default();
-            k.objects += 1;
-            k.assertions += o.assertions;
-            k.absent += o.absent;
-            if o.tested {
-                k.tested += 1;
-                st.objects_tested += 1;
-                st.objects_single_file += u64::from(o.single_file);
-                aspect_sum += o.aspects.len() as u64;
-            } else if o.absent > 0 {
-                st.objects_absent_only += 1;
-            } else {
-                st.objects_referenced_only += 1;
-            }
-        }
-        for (kind, aspects) in kind_aspects {
-            if let Some(k) = by_kind.get_mut(&kind) {
-                k.aspects = aspects;
-            }
-        }
-        st.by_kind = by_kind;
+        let mut st = totals.statistics();
+        st.structural = structural;
+        st.behavioural = behavioural;
+        st.attributed = attributed;
+        st.unattributed = unattributed;
         st.by_aspect = by_aspect
             .into_iter()
-            .map(|(id, n)| (aspect_of[id as usize].clone(), n))
-            .collect();
-        let mut top: Vec<&ObjectCoverage> = out.iter().filter(|o| o.tested).collect();
-        top.sort_by(|a, b| b.assertions.cmp(&a.assertions).then(a.key.cmp(&b.key)));
-        st.top_objects = top
-            .iter()
-            .take(TOP_OBJECTS)
-            .map(|o| TopObject {
-                key: o.key.clone(),
-                assertions: o.assertions,
-                functions: o.functions.len() as u64,
-            })
+            .map(|(id, n)| (convert.aspect_of[id as usize].clone(), n))
             .collect();
         empty.paths = empty_paths.into_sorted_vec();
         empty.truncated = empty.count > empty.paths.len() as u64;
@@ -1018,16 +957,299 @@ impl Builder {
             aspects_per_tested_object: if st.objects_tested == 0 {
                 0.0
             } else {
-                round2(aspect_sum as f64 / st.objects_tested as f64)
+                round2(totals.aspect_sum as f64 / st.objects_tested as f64)
             },
         };
+        let on_disk = kept.map(|file| {
+            ObjectsOnDisk(Arc::new(OnDisk {
+                file,
+                functions,
+                bodies,
+                aspects: aspects.names.len(),
+                convert,
+            }))
+        });
         let database = Database {
             objects: out,
+            on_disk,
             statistics: st,
             ambiguous: ambiguous.into_sorted_vec(),
             behaviour,
         };
         (database, memory)
+    }
+}
+
+/// Turns merged records into the report's objects: the interned names as shared strings.
+struct Converter {
+    /// Each interned aspect name as its `Aspect`, once.
+    aspect_of: Vec<Aspect>,
+    functions: Vec<Arc<str>>,
+    /// By context id: `top`, `do`, then `body:<name>` per body id.
+    contexts: Vec<Arc<str>>,
+}
+
+impl Converter {
+    fn new(functions: &Interner, aspects: &Interner, bodies: &Interner) -> Converter {
+        let mut contexts: Vec<Arc<str>> = vec!["top".into(), "do".into()];
+        contexts.extend(bodies.names.iter().map(|n| format!("body:{n}").into()));
+        Converter {
+            aspect_of: aspects.names.iter().map(|n| Aspect::from_name(n)).collect(),
+            functions: functions.names.clone(),
+            contexts,
+        }
+    }
+
+    /// `key`'s object; `kind_aspects` gets its positive assertions per aspect.
+    fn object(
+        &self,
+        key: Box<str>,
+        e: spill::Rec,
+        kind_aspects: Option<&mut BTreeMap<ObjectKind, BTreeMap<Aspect, u64>>>,
+    ) -> Option<ObjectCoverage> {
+        // Every key an extraction makes parses: they are built by `object`.
+        let Ok(mut parsed) = ObjectKey::parse(&key) else {
+            debug_assert!(false, "{key} is not an object key");
+            return None;
+        };
+        let kind = parsed.kind;
+        let mut per_kind = kind_aspects.map(|k| k.entry(kind).or_default());
+        let mut aspect_names: Vec<Aspect> = e
+            .aspects
+            .iter()
+            .map(|&(id, n)| {
+                let aspect = &self.aspect_of[id as usize];
+                if let Some(per_kind) = per_kind.as_deref_mut() {
+                    match per_kind.get_mut(aspect) {
+                        Some(c) => *c += n,
+                        None => {
+                            per_kind.insert(aspect.clone(), n);
+                        }
+                    }
+                }
+                aspect.clone()
+            })
+            .collect();
+        aspect_names.sort();
+        let mut locations: Vec<ObjectLocation> = e
+            .locations
+            .into_iter()
+            .map(|(file, l)| ObjectLocation {
+                file,
+                line: l.line,
+                column: l.column,
+                context: Arc::clone(&self.contexts[l.context as usize]),
+                function: Arc::clone(&self.functions[l.function as usize]),
+                role: l.role,
+                absent: l.absent,
+            })
+            .collect();
+        // By place; two locations equal this far are the same call's (same function,
+        // context and absence), so the order is the same whatever order they came in.
+        locations.sort_by(|a, b| {
+            (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
+        });
+        let parent = parsed.parent();
+        let schema = parsed.schema.take();
+        let name = parsed.into_name_with_args();
+        Some(ObjectCoverage {
+            kind,
+            schema,
+            name,
+            parent,
+            assertions: e.positive,
+            absent: e.absent,
+            referenced: e.referenced,
+            functions: {
+                let mut v: Vec<(Arc<str>, u64)> = e
+                    .functions
+                    .iter()
+                    .map(|(f, n)| (Arc::clone(&self.functions[*f as usize]), *n))
+                    .collect();
+                v.sort();
+                v.shrink_to_fit();
+                v
+            },
+            aspects: aspect_names,
+            tested: e.positive > 0,
+            single_file: !e.multi_file,
+            locations,
+            locations_omitted: e.omitted,
+            key: key.into(),
+        })
+    }
+}
+
+/// The statistics that come from the objects, summed one object at a time in key order (so
+/// no list of them is needed).
+#[derive(Default)]
+struct Totals {
+    objects: u64,
+    objects_tested: u64,
+    objects_single_file: u64,
+    objects_absent_only: u64,
+    objects_referenced_only: u64,
+    aspect_sum: u64,
+    by_kind: BTreeMap<ObjectKind, KindStatistics>,
+    kind_aspects: BTreeMap<ObjectKind, BTreeMap<Aspect, u64>>,
+    /// The most tested so far, most assertions first, then by key.
+    top: Vec<TopObject>,
+}
+
+impl Totals {
+    fn add(&mut self, o: &ObjectCoverage) {
+        self.objects += 1;
+        let k = self.by_kind.entry(o.kind).or_default();
+        k.objects += 1;
+        k.assertions += o.assertions;
+        k.absent += o.absent;
+        if o.tested {
+            k.tested += 1;
+            self.objects_tested += 1;
+            self.objects_single_file += u64::from(o.single_file);
+            self.aspect_sum += o.aspects.len() as u64;
+            fn rank(t: &TopObject) -> (std::cmp::Reverse<u64>, &str) {
+                (std::cmp::Reverse(t.assertions), t.key.as_str())
+            }
+            let new = (std::cmp::Reverse(o.assertions), o.key.as_str());
+            if self.top.len() < TOP_OBJECTS || self.top.last().is_some_and(|l| new < rank(l)) {
+                let at = self.top.partition_point(|t| rank(t) < new);
+                self.top.insert(
+                    at,
+                    TopObject {
+                        key: o.key.clone(),
+                        assertions: o.assertions,
+                        functions: o.functions.len() as u64,
+                    },
+                );
+                self.top.truncate(TOP_OBJECTS);
+            }
+        } else if o.absent > 0 {
+            self.objects_absent_only += 1;
+        } else {
+            self.objects_referenced_only += 1;
+        }
+    }
+
+    /// The statistics these give; the suite's own counts are the caller's to set.
+    fn statistics(&mut self) -> Statistics {
+        let mut by_kind = std::mem::take(&mut self.by_kind);
+        for (kind, aspects) in std::mem::take(&mut self.kind_aspects) {
+            if let Some(k) = by_kind.get_mut(&kind) {
+                k.aspects = aspects;
+            }
+        }
+        Statistics {
+            objects: self.objects,
+            objects_tested: self.objects_tested,
+            objects_absent_only: self.objects_absent_only,
+            objects_referenced_only: self.objects_referenced_only,
+            objects_single_file: self.objects_single_file,
+            by_kind,
+            top_objects: std::mem::take(&mut self.top),
+            ..Statistics::default()
+        }
+    }
+}
+
+/// What reading the objects back needs: the run, and the names its ids stand for.
+struct OnDisk {
+    file: spill::Kept,
+    functions: Interner,
+    bodies: Interner,
+    aspects: usize,
+    convert: Converter,
+}
+
+/// The report's objects left on disk by a scan with
+/// [`crate::scan::ScanConfig::objects_on_disk`] whose database spilled: one run of them,
+/// in key order, in the spill folder, which is removed when the last clone of the
+/// [`Database`] holding it is dropped. [`Database::for_each_object`] reads them back one at
+/// a time; [`Database::load_objects`] brings them into [`Database::objects`].
+#[derive(Clone)]
+pub struct ObjectsOnDisk(Arc<OnDisk>);
+
+impl ObjectsOnDisk {
+    /// How many objects.
+    pub fn len(&self) -> u64 {
+        self.0.file.records
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads them back in key order, each handed to `f`; `share_paths`: the locations of a
+    /// file share one allocation (for objects that are kept; each path is remembered).
+    fn for_each(&self, share_paths: bool, f: &mut dyn FnMut(ObjectCoverage)) -> Result<(), String> {
+        let d = &self.0;
+        let places = Places {
+            files: &[],
+            functions: &d.functions,
+            bodies: &d.bodies,
+        };
+        let names = spill::Names {
+            places: &places,
+            aspects: d.aspects,
+            cap: None,
+            paths: share_paths.then(Default::default),
+        };
+        d.file.for_each(&names, &mut |key, rec| {
+            if let Some(o) = d.convert.object(key, rec, None) {
+                f(o);
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for ObjectsOnDisk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ObjectsOnDisk({} objects)", self.len())
+    }
+}
+
+/// The same run (clones of one), not the same contents: compare loaded databases for that.
+impl PartialEq for ObjectsOnDisk {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The objects read back from disk into the JSON writer one at a time.
+struct Streamed<'a>(&'a ObjectsOnDisk);
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(usize::try_from(self.0.len()).ok())?;
+        let mut failed = None;
+        let read = self.0.for_each(false, &mut |o| {
+            if failed.is_none() {
+                if let Err(e) = seq.serialize_element(&o) {
+                    failed = Some(e);
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read.map_err(S::Error::custom)?;
+        seq.end()
+    }
+}
+
+/// `objects` (from memory, or streamed from disk) and `statistics`.
+impl Serialize for Database {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Database", 2)?;
+        match &self.on_disk {
+            Some(d) => st.serialize_field("objects", &Streamed(d))?,
+            None => st.serialize_field("objects", &self.objects)?,
+        }
+        st.serialize_field("statistics", &self.statistics)?;
+        st.end()
     }
 }
 
@@ -1139,13 +1361,11 @@ mod tests {
         assert!(empty.truncated);
     }
 
-    // Spilling must not change the database: whatever the threshold (a run per file, more
-    // runs than one merge reads, a few runs), in standard and streaming mode, whatever the
-    // order files arrive in, the result equals the unspilled one; the folder goes at the end.
-    #[test]
-    fn spilled_runs_merge_into_the_unspilled_database() {
+    /// 300 files naming shared objects, one object per file, members, references,
+    /// absences, bodies and files without assertions.
+    fn mixed_files() -> Vec<(String, FileResult)> {
         let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
-        let files: Vec<(String, FileResult)> = (0..300)
+        (0..300)
             .map(|i| {
                 let src = match i % 3 {
                     0 => "SELECT 1;\n".to_string(),
@@ -1163,7 +1383,15 @@ mod tests {
                 };
                 (format!("t/f{i:03}.sql"), ex.extract(src.as_bytes()))
             })
-            .collect();
+            .collect()
+    }
+
+    // Spilling must not change the database: whatever the threshold (a run per file, more
+    // runs than one merge reads, a few runs), in standard and streaming mode, whatever the
+    // order files arrive in, the result equals the unspilled one; the folder goes at the end.
+    #[test]
+    fn spilled_runs_merge_into_the_unspilled_database() {
+        let files = mixed_files();
         let parent =
             std::env::temp_dir().join(format!("pgtap-scan-spill-unit-{}", std::process::id()));
         std::fs::create_dir_all(&parent).expect("temp folder");
@@ -1174,6 +1402,7 @@ mod tests {
                     b.spill_to(SpillConfig {
                         parent: parent.clone(),
                         threshold,
+                        keep_objects: false,
                     });
                 }
                 for &i in order {
@@ -1208,6 +1437,107 @@ mod tests {
         }
         let left: Vec<_> = std::fs::read_dir(&parent).expect("listed").collect();
         assert!(left.is_empty(), "spill folders left behind: {left:?}");
+        let _ = std::fs::remove_dir(&parent);
+    }
+
+    // Issue 15: a spilled database's objects left on disk, not built in memory. Read back
+    // (one at a time or loaded) they are the unspilled database's objects, the JSON written
+    // from them is the same bytes, the statistics computed while they streamed past are the
+    // same, and the spill folder (only the objects' run left in it) goes with the database.
+    #[test]
+    fn objects_left_on_disk_read_back_as_the_unspilled_ones() {
+        let files = mixed_files();
+        let parent =
+            std::env::temp_dir().join(format!("pgtap-scan-on-disk-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&parent).expect("temp folder");
+        let left = || -> Vec<std::path::PathBuf> {
+            let mut all = Vec::new();
+            for d in std::fs::read_dir(&parent).expect("listed").flatten() {
+                for f in std::fs::read_dir(d.path())
+                    .expect("a spill folder")
+                    .flatten()
+                {
+                    all.push(f.path());
+                }
+            }
+            all
+        };
+        for streaming in [false, true] {
+            let run = |threshold: Option<u64>| {
+                let mut b = Builder::new(streaming);
+                if let Some(threshold) = threshold {
+                    b.spill_to(SpillConfig {
+                        parent: parent.clone(),
+                        threshold,
+                        keep_objects: true,
+                    });
+                }
+                for (path, result) in &files {
+                    b.add_file(path, result);
+                }
+                b.finish_measured()
+            };
+            let (want, _) = run(None);
+            assert!(want.on_disk.is_none());
+            let (got, memory) = run(Some(20_000));
+            assert_eq!(memory.error, None);
+            assert!(memory.runs_spilled >= 2, "{memory:?}");
+            let on_disk = got.on_disk.as_ref().expect("objects left on disk");
+            assert_eq!(on_disk.len(), want.objects.len() as u64);
+            assert!(got.objects.is_empty());
+            assert!(got.statistics == want.statistics, "streaming {streaming}");
+            assert_eq!(left().len(), 1, "only the objects' run stays: {:?}", left());
+            let json = |d: &Database| serde_json::to_string_pretty(d).expect("JSON");
+            assert!(json(&got) == json(&want), "streaming {streaming}");
+            let mut seen = Vec::new();
+            got.for_each_object(&mut |o| seen.push(o.clone()))
+                .expect("read back");
+            assert!(seen == want.objects, "streaming {streaming}");
+            let mut loaded = got.clone();
+            loaded.load_objects().expect("loaded");
+            assert!(loaded.on_disk.is_none());
+            assert!(loaded == want, "streaming {streaming}");
+            drop(got);
+            assert!(left().is_empty(), "the objects' run outlived its database");
+        }
+        let _ = std::fs::remove_dir(&parent);
+    }
+
+    // What a database that spilled still holds goes to disk before the plan checks through
+    // includes (the two added up at 1M files); the database is the same. One that never
+    // spilled keeps its entries: small scans write nothing.
+    #[test]
+    fn a_spilled_database_writes_what_it_holds_before_the_include_checks() {
+        let files = mixed_files();
+        let parent =
+            std::env::temp_dir().join(format!("pgtap-scan-held-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&parent).expect("temp folder");
+        let run = |threshold: u64, held: bool| {
+            let mut b = Builder::new(false);
+            b.spill_to(SpillConfig {
+                parent: parent.clone(),
+                threshold,
+                keep_objects: false,
+            });
+            for (path, result) in &files {
+                b.add_file(path, result);
+            }
+            if held {
+                b.spill_held();
+            }
+            let left = b.entries.len();
+            let (db, memory) = b.finish_measured();
+            (db, memory, left)
+        };
+        let (want, before, left) = run(20_000, false);
+        assert!(before.runs_spilled >= 2 && left > 0, "{before:?} {left}");
+        let (got, after, left) = run(20_000, true);
+        assert_eq!(left, 0);
+        assert_eq!(after.runs_spilled, before.runs_spilled + 1);
+        assert!(got == want);
+        let (_, never, left) = run(u64::MAX, true);
+        assert_eq!(never.runs_spilled, 0);
+        assert!(left > 0);
         let _ = std::fs::remove_dir(&parent);
     }
 

@@ -46,6 +46,8 @@ pub(crate) struct SpillConfig {
     pub parent: PathBuf,
     /// Spill when the builder holds more than this many bytes after a file.
     pub threshold: u64,
+    /// After a spill, leave the report's objects on disk ([`super::ObjectsOnDisk`]).
+    pub keep_objects: bool,
 }
 
 /// One entry as a run holds it: the entry, its locations' files as paths.
@@ -126,8 +128,10 @@ pub(crate) struct Names<'a> {
     pub aspects: usize,
     pub cap: Option<usize>,
     /// Every path read back from a run, once: the locations of a file share one allocation,
-    /// as they do in memory (an allocation per location cost 15 MB at 100k files).
-    pub paths: std::cell::RefCell<ahash::AHashSet<Arc<str>>>,
+    /// as they do in memory (an allocation per location cost 15 MB at 100k files). `None`
+    /// when each record is dropped once handled (the report's objects left on disk): the set
+    /// would only grow with every path the report names.
+    pub paths: Option<std::cell::RefCell<ahash::AHashSet<Arc<str>>>>,
 }
 
 /// The spill folder; removed with what is in it when dropped.
@@ -185,6 +189,11 @@ impl Spiller {
     /// cannot be written stays in memory, and the failure is reported).
     pub fn wants(&self, bytes: u64) -> bool {
         bytes > self.cfg.threshold && self.memory.error.is_none()
+    }
+
+    /// Whether the report's objects are to stay on disk after a spill.
+    pub fn keeps_objects(&self) -> bool {
+        self.cfg.keep_objects
     }
 
     /// Whether any run was written.
@@ -275,14 +284,17 @@ impl Spiller {
     }
 
     /// Merges every run with what is still in memory (`in_memory`, sorted by key) and hands
-    /// each key's merged record to `sink`, in key order. Returns the memory figures.
+    /// each key's merged record to `sink`, in key order. With `keep`, every merged record is
+    /// also written to one more run, the report's objects on disk, returned with the folder
+    /// that holds it (`None` after an error). Returns the memory figures.
     pub fn finish(
         mut self,
         in_memory: impl Iterator<Item = (Box<str>, Rec)>,
         names: &Names,
         sink: &mut dyn FnMut(Box<str>, Rec),
         mut memory: DatabaseMemory,
-    ) -> DatabaseMemory {
+        keep: bool,
+    ) -> (DatabaseMemory, Option<Kept>) {
         if let Some(b) = &self.budget {
             b.hold(0);
         }
@@ -319,6 +331,16 @@ impl Spiller {
                 Err(e) => self.fail(e),
             }
         }
+        let mut kept = None;
+        if keep && self.memory.error.is_none() {
+            match self
+                .new_run_path()
+                .and_then(|path| Ok((RunWriter::create(&path)?, path)))
+            {
+                Ok(w) => kept = Some(w),
+                Err(e) => self.fail(e),
+            }
+        }
         let mut sources: Vec<Box<dyn Source + '_>> = Vec::new();
         match open_all(&self.runs, names) {
             Ok(s) => sources.extend(s),
@@ -326,15 +348,78 @@ impl Spiller {
         }
         self.memory.runs_merged += sources.len() as u64;
         sources.push(Box::new(Memory(in_memory)));
-        if let Err(e) = merge(&mut sources, names, sink) {
+        let mut records = 0u64;
+        let mut write_err = None;
+        let merged = merge(&mut sources, names, &mut |key, rec| {
+            if let Some((w, _)) = &mut kept {
+                if write_err.is_none() {
+                    if let Err(e) = w.write(&key, &rec) {
+                        write_err = Some(w.error(e));
+                    }
+                }
+            }
+            records += 1;
+            sink(key, rec);
+        });
+        if let Err(e) = merged {
             self.fail(e);
         }
         drop(sources);
+        // The runs are read: only the objects' run (if kept) stays until the report goes.
+        for r in self.runs.drain(..) {
+            let _ = std::fs::remove_file(&r.path);
+        }
+        if let Some(e) = write_err {
+            self.fail(e);
+        }
+        let kept = match kept {
+            Some((w, path)) if self.memory.error.is_none() => match w.finish() {
+                Ok(written) => {
+                    self.memory.bytes_written += written;
+                    self.folder.take().map(|folder| Kept {
+                        _folder: folder,
+                        path,
+                        records,
+                    })
+                }
+                Err(e) => {
+                    self.fail(e);
+                    None
+                }
+            },
+            _ => None,
+        };
         memory.runs_spilled = self.memory.runs_spilled;
         memory.runs_merged = self.memory.runs_merged;
         memory.bytes_written = self.memory.bytes_written;
         memory.error = self.memory.error.take();
-        memory
+        (memory, kept)
+    }
+}
+
+/// The report's objects left on disk: one run of the merged records, in key order, in the
+/// spill folder, which goes (with the run) when this is dropped.
+pub(crate) struct Kept {
+    _folder: Folder,
+    path: PathBuf,
+    /// Records in the run.
+    pub records: u64,
+}
+
+impl Kept {
+    /// Reads the run back, each record handed to `f` in key order. A run damaged since it
+    /// was written is an error naming it.
+    pub fn for_each(&self, names: &Names, f: &mut dyn FnMut(Box<str>, Rec)) -> Result<(), String> {
+        let mut r = RunReader::open(&self.path, names)?;
+        let mut n = 0u64;
+        while let Some((key, rec)) = r.next_rec()? {
+            n += 1;
+            f(key, rec);
+        }
+        if n != self.records {
+            return Err(r.corrupt(&format!("it holds {n} records, not {}", self.records)));
+        }
+        Ok(())
     }
 }
 
@@ -636,14 +721,17 @@ impl Source for RunReader<'_> {
         let bodies = names.places.bodies.names.len();
         for _ in 0..n {
             let file = self.string()?;
-            let file: Arc<str> = {
-                let mut paths = names.paths.borrow_mut();
-                match paths.get(file.as_str()) {
-                    Some(p) => Arc::clone(p),
-                    None => {
-                        let p: Arc<str> = file.into();
-                        paths.insert(Arc::clone(&p));
-                        p
+            let file: Arc<str> = match &names.paths {
+                None => file.into(),
+                Some(paths) => {
+                    let mut paths = paths.borrow_mut();
+                    match paths.get(file.as_str()) {
+                        Some(p) => Arc::clone(p),
+                        None => {
+                            let p: Arc<str> = file.into();
+                            paths.insert(Arc::clone(&p));
+                            p
+                        }
                     }
                 }
             };
@@ -686,11 +774,13 @@ mod tests {
     use super::super::{Builder, SpillConfig};
 
     fn spilled_builder(parent: &std::path::Path) -> Builder {
+        // Three files of one object each, a run per file.
         let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
         let mut b = Builder::new(false);
         b.spill_to(SpillConfig {
             parent: parent.to_path_buf(),
             threshold: 0,
+            keep_objects: false,
         });
         for i in 0..3 {
             let r = ex.extract(format!("SELECT has_table('t{i}');\n").as_bytes());
@@ -726,6 +816,49 @@ mod tests {
             let e = memory.error.expect("an error");
             assert!(e.contains(&run.display().to_string()), "{damage}: {e}");
             assert!(e.contains("corrupt"), "{damage}: {e}");
+        }
+        let left: Vec<_> = std::fs::read_dir(&parent).expect("listed").collect();
+        assert!(left.is_empty(), "spill folders left behind: {left:?}");
+        let _ = std::fs::remove_dir(&parent);
+    }
+
+    // Issue 15: the report's objects left on disk, damaged before they are read back, are
+    // an error naming the run, from a load and from the JSON streamed from them; never a
+    // report with fewer objects.
+    #[test]
+    fn damaged_objects_on_disk_are_an_error_naming_the_run() {
+        let parent =
+            std::env::temp_dir().join(format!("pgtap-scan-kept-damaged-{}", std::process::id()));
+        std::fs::create_dir_all(&parent).expect("temp folder");
+        for damage in ["cut", "short"] {
+            let mut b = spilled_builder(&parent);
+            if let Some(s) = &mut b.spill {
+                s.cfg.keep_objects = true;
+            }
+            let (mut db, memory) = b.finish_measured();
+            assert_eq!(memory.error, None);
+            let run = db.on_disk.as_ref().expect("on disk").0.file.path.clone();
+            let mut bytes = std::fs::read(&run).expect("run written");
+            match damage {
+                "cut" => bytes.truncate(bytes.len() - 3),
+                // A whole run of two of the three records (they are the same length).
+                _ => {
+                    let record = (bytes.len() - 9) / 3;
+                    bytes.truncate(2 * record);
+                    bytes.push(b'E');
+                    bytes.extend(2u64.to_le_bytes());
+                }
+            }
+            std::fs::write(&run, &bytes).expect("damaged");
+            let e = serde_json::to_string(&db).expect_err("an error");
+            assert!(
+                e.to_string().contains(&run.display().to_string()),
+                "{damage}: {e}"
+            );
+            let e = db.load_objects().expect_err("an error");
+            assert!(e.contains(&run.display().to_string()), "{damage}: {e}");
+            assert!(e.contains("corrupt"), "{damage}: {e}");
+            assert!(db.on_disk.is_some(), "left on disk after a failed load");
         }
         let left: Vec<_> = std::fs::read_dir(&parent).expect("listed").collect();
         assert!(left.is_empty(), "spill folders left behind: {left:?}");

@@ -303,6 +303,14 @@ impl Format {
     pub fn lists_gaps(self) -> bool {
         self.info().lists_gaps
     }
+
+    /// Formats drawn from a report whose objects are still on disk
+    /// ([`crate::coverage::Database::on_disk`]): JSON streams them, text does not list
+    /// them. Every other format needs them loaded first
+    /// ([`crate::coverage::Database::load_objects`]).
+    pub fn streams_objects(self) -> bool {
+        matches!(self, Format::Text | Format::Json)
+    }
 }
 
 /// How a report is drawn.
@@ -347,6 +355,14 @@ pub fn render(
     opts: RenderOptions,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    if report.coverage.on_disk.is_some() && !format.streams_objects() {
+        // Never a report silently without its objects.
+        return Err(io::Error::other(format!(
+            "the {} report lists the coverage database's objects, which are still on disk: \
+             load them first (Database::load_objects)",
+            format.name()
+        )));
+    }
     if let (true, Some(s)) = (opts.gaps_only, &report.schema) {
         match format {
             Format::Json => return json::render_gaps(s, w),

@@ -99,6 +99,7 @@ impl<'o> Aggregator<'o> {
                 b.spill_to(coverage::SpillConfig {
                     parent: cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
                     threshold: cfg.max_memory_bytes / super::config::DATABASE_SHARE,
+                    keep_objects: cfg.objects_on_disk,
                 });
                 b
             },
@@ -108,6 +109,12 @@ impl<'o> Aggregator<'o> {
             by_kind: ahash::AHashMap::default(),
             outside: None,
         }
+    }
+
+    /// Once every file is in: a coverage database that spilled writes what it still holds,
+    /// so the plan checks through includes that follow get its share of the budget.
+    pub(super) fn spill_database(&mut self) {
+        self.coverage.spill_held();
     }
 
     /// Charges the coverage database's memory to `budget` from now on.

@@ -48,6 +48,13 @@ pub struct ScanConfig {
     /// budget ([`DATABASE_SHARE`]): a temporary folder is made in this folder and removed
     /// when the scan ends. `None`: the system's temporary folder (`$TMPDIR`).
     pub spill_dir: Option<PathBuf>,
+    /// When the coverage database spilled, leave the report's objects on disk (in the
+    /// spill folder, until the report is dropped) instead of building them in memory, so
+    /// the memory stays bounded whatever the number of objects: the JSON report streams
+    /// them, the text report does not list them, and [`crate::coverage::Database::load_objects`]
+    /// brings them into memory for anything else (a universe, the formats that list
+    /// objects). Off by default: the report holds them in `coverage.objects`.
+    pub objects_on_disk: bool,
 }
 
 /// The coverage database may hold `max_memory_bytes / DATABASE_SHARE` bytes (an estimate)
@@ -69,6 +76,7 @@ impl Default for ScanConfig {
             binary: false,
             shard: None,
             spill_dir: None,
+            objects_on_disk: false,
         }
     }
 }

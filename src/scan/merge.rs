@@ -153,7 +153,8 @@ pub struct MergeInput<R> {
 /// merge's); any problem is an error naming the file or the shard, and nothing is
 /// reported (a gate never passes on missing data). The coverage database keeps `memory`'s
 /// budget: it spills above `max_memory_bytes / DATABASE_SHARE` into `spill_dir` (or the
-/// temporary folder), as a scan does.
+/// temporary folder), as a scan does, and leaves the report's objects on disk when
+/// `memory` says so ([`ScanConfig::objects_on_disk`]).
 pub fn merge<R: Read + Seek>(
     inputs: Vec<MergeInput<R>>,
     expect: &[(String, String)],
@@ -218,6 +219,7 @@ pub fn merge<R: Read + Seek>(
         },
         max_memory_bytes: memory.max_memory_bytes,
         spill_dir: memory.spill_dir.clone(),
+        objects_on_disk: memory.objects_on_disk,
         ..ScanConfig::default()
     };
     cfg.extract.references = first.setting("references") == Some("true");

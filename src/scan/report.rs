@@ -15,8 +15,8 @@ pub use crate::behaviour::resolve::{
 };
 pub use crate::coverage::{
     AmbiguousCall, Database, Diversity, EmptyFiles, KindStatistics, ObjectCoverage, ObjectLocation,
-    Role, Statistics, TopObject, MAX_AMBIGUOUS, STREAMING_EMPTY_FILES, STREAMING_LOCATIONS,
-    TOP_OBJECTS,
+    ObjectsOnDisk, Role, Statistics, TopObject, MAX_AMBIGUOUS, STREAMING_EMPTY_FILES,
+    STREAMING_LOCATIONS, TOP_OBJECTS,
 };
 pub use crate::gaps::{
     Coverage, CoverageMode, Gap, IgnoreSource, Ignored, Ratio, SchemaCoverage, Stale,
@@ -198,7 +198,8 @@ pub struct Stats {
     pub runs_spilled: u64,
     /// Runs read back by the merges of the spilled runs.
     pub runs_merged: u64,
-    /// Bytes written to the spill folder.
+    /// Bytes written to the spill folder: the runs, their merges, and the report's objects
+    /// when they are left on disk ([`super::ScanConfig::objects_on_disk`]).
     pub spill_bytes_written: u64,
     /// A spill that failed (its folder or a run could not be written or read back): the
     /// coverage is incomplete. The binary stops with exit code 2.
@@ -279,7 +280,8 @@ impl ScanReport {
     }
 
     /// What the suite asserts about one object, by key (`table:public.users`); `None` when
-    /// no assertion names it.
+    /// no assertion names it. With the objects on disk ([`Database::on_disk`]), load them
+    /// first ([`Database::load_objects`]).
     pub fn coverage_of(&self, key: &str) -> Option<&ObjectCoverage> {
         self.coverage.get(key)
     }
@@ -326,6 +328,11 @@ impl ScanReport {
         schemas: &[String],
         mode: CoverageMode,
     ) -> Self {
+        // Held against the universe object by object: objects left on disk are loaded (a
+        // run that cannot be read back stops the run as a failed spill does).
+        if let Err(e) = self.coverage.load_objects() {
+            self.stats.spill_error.get_or_insert(e);
+        }
         self.schema = Some(crate::gaps::compute(
             &self.coverage,
             universe,

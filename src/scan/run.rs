@@ -141,6 +141,7 @@ pub(super) fn scan_parts(
     let mut cancelled = pstats.cancelled;
     let (mut include_verdicts, mut include_warnings) = (Vec::new(), Vec::new());
     if !cancelled {
+        agg.spill_database();
         let checked = crate::includes::check(
             agg.take_runners(),
             crate::includes::Reader {

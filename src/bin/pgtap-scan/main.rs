@@ -251,6 +251,11 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         messages.set_bar(p.bar().clone());
     }
 
+    // A spilled database's objects stay on disk when the report needs none in memory:
+    // JSON streams them, text does not list them (issue 15: memory bounded whatever the
+    // number of objects). A universe, projects and the other formats read them in memory.
+    plan.scan.objects_on_disk =
+        plan.format.streams_objects() && universe.is_none() && plan.projects.is_empty();
     let mut out = output::Output::open(plan.output.as_deref())?;
     let mut observer = CliObserver {
         messages,
@@ -399,6 +404,11 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     };
     if let Some(sig) = signals::received() {
         return Ok(interrupted(Some(out), sig, messages));
+    }
+    if let Some(e) = &report.stats.spill_error {
+        // Objects left on disk that could not be read back for the universe.
+        out.discard();
+        anyhow::bail!("{e}");
     }
     if let (Some(s), true) = (&report.schema, report.projects.is_empty()) {
         if s.coverage.overall.objects == 0 {

@@ -694,6 +694,8 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
             }),
+            // Set once the outputs are known (see `streams_objects`).
+            objects_on_disk: false,
         },
         format,
         output,
