@@ -42,6 +42,8 @@ use crate::object::{Aspect, ObjectKey, ObjectKind};
 
 mod spill;
 pub(crate) use spill::SpillConfig;
+mod undo;
+pub(crate) use undo::first_known;
 
 /// What the database cost while it was built, and what it spilled: `--stats` and the JSON
 /// report's `stats`.
@@ -68,6 +70,18 @@ pub const TOP_OBJECTS: usize = 10;
 
 /// Paths of files without assertions listed in streaming mode (all in standard mode).
 pub const STREAMING_EMPTY_FILES: usize = 100;
+
+/// Paths of files without assertions the builder keeps in streaming mode: more than it
+/// lists, so that a `--cache` rescan that takes a listed one out (a file that got an
+/// assertion) still knows the next (see the `undo` module).
+const EMPTY_RESERVE: usize = 10 * STREAMING_EMPTY_FILES;
+
+/// Ambiguous calls the builder keeps: more than [`MAX_AMBIGUOUS`], for the same reason.
+const AMBIGUOUS_RESERVE: usize = 2 * MAX_AMBIGUOUS;
+
+/// Locations per object kept beyond [`STREAMING_LOCATIONS`] by a builder that keeps
+/// reserves ([`Builder::keep_reserves`]: a `--cache` run), for the same reason.
+const LOCATION_RESERVE: usize = 4;
 
 /// How an assertion relates to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -399,6 +413,10 @@ struct Entry {
     multi_file: bool,
     locations: Vec<Loc>,
     omitted: u64,
+    /// The last file (by `file_seq`) that touched it, and how many distinct files did:
+    /// what lets a file be taken out again ([`Builder::remove_file`]).
+    last_file: u64,
+    files: u32,
 }
 
 /// Builds the database from files as they arrive (see the module docs for the rules).
@@ -416,6 +434,8 @@ pub struct Builder {
     /// pushed, never looked up.
     files: Vec<Arc<str>>,
     location_cap: Option<usize>,
+    /// Keep [`LOCATION_RESERVE`] more locations per object in streaming mode.
+    reserve: bool,
     file_seq: u64,
     /// Interned id of the current file, once one of its locations is kept.
     current_file: Option<u32>,
@@ -439,6 +459,11 @@ pub struct Builder {
     var_bytes: u64,
     peak_bytes: u64,
     spill: Option<spill::Spiller>,
+    /// Ambiguous calls met that the heap may keep (kept or not), so the ones not kept are
+    /// known in number when files are taken out.
+    ambiguous_seen: u64,
+    /// What taking files out needs to know to tell whether the result is still exact.
+    undo: undo::Undo,
 }
 
 impl Default for Builder {
@@ -458,6 +483,7 @@ impl Builder {
             bodies: Interner::default(),
             files: Vec::new(),
             location_cap: None,
+            reserve: false,
             file_seq: 0,
             current_file: None,
             structural: 0,
@@ -474,6 +500,8 @@ impl Builder {
             var_bytes: 0,
             peak_bytes: 0,
             spill: None,
+            ambiguous_seen: 0,
+            undo: undo::Undo::default(),
         };
         b.set_streaming(streaming);
         b
@@ -564,16 +592,31 @@ impl Builder {
             + e.locations.capacity() * size_of::<Loc>()) as u64
     }
 
+    /// Keeps more than is listed of what streaming mode caps (locations per object, with
+    /// the ambiguous calls, files without assertions and messages that always keep more):
+    /// a `--cache` rescan that takes a listed one out then still knows the next. Call
+    /// before any file is added; the database finished is the same.
+    pub(crate) fn keep_reserves(&mut self) {
+        self.reserve = true;
+        self.set_streaming(self.streaming);
+    }
+
+    /// Whether locations are capped per object (see [`Builder::set_streaming`]).
+    pub fn is_streaming(&self) -> bool {
+        self.streaming
+    }
+
     /// Switches to streaming mode (from then on, locations are capped per object). What
     /// was kept before is cut to what streaming keeps, so the result does not depend on
     /// when the switch happened.
     pub fn set_streaming(&mut self, on: bool) {
         self.streaming = on;
-        self.location_cap = on.then_some(STREAMING_LOCATIONS);
+        let cap = STREAMING_LOCATIONS + if self.reserve { LOCATION_RESERVE } else { 0 };
+        self.location_cap = on.then_some(cap);
         if !on {
             return;
         }
-        while self.empty_paths.len() > STREAMING_EMPTY_FILES {
+        while self.empty_paths.len() > EMPTY_RESERVE {
             self.empty_paths.pop();
         }
         let places = Places {
@@ -582,11 +625,11 @@ impl Builder {
             bodies: &self.bodies,
         };
         for e in &mut self.entries {
-            if e.locations.len() >= STREAMING_LOCATIONS {
+            if e.locations.len() >= cap {
                 e.locations
                     .sort_by(|a, b| places.of(a, None).cmp(&places.of(b, None)));
-                e.omitted += (e.locations.len() - STREAMING_LOCATIONS) as u64;
-                e.locations.truncate(STREAMING_LOCATIONS);
+                e.omitted += (e.locations.len() - cap) as u64;
+                e.locations.truncate(cap);
                 e.locations.shrink_to_fit();
             }
         }
@@ -603,11 +646,23 @@ impl Builder {
         self.behaviour.add_file(path, result);
         if result.assertions.is_empty() {
             self.empty.count += 1;
-            if !self.streaming || self.empty_paths.len() < STREAMING_EMPTY_FILES {
+            // With some not kept (files were taken out), only below every one not kept.
+            let hidden = self.empty.count - 1 > self.empty_paths.len() as u64;
+            let above = hidden
+                && match self.undo.empty_floor() {
+                    Some(floor) => path > floor,
+                    None => self.empty_paths.peek().is_some_and(|g| path > g.as_str()),
+                };
+            if !self.streaming || (self.empty_paths.len() < EMPTY_RESERVE && !above) {
                 self.empty_paths.push(path.to_string());
             } else if let Some(mut last) = self.empty_paths.peek_mut() {
                 if path < last.as_str() {
-                    *last = path.to_string();
+                    let out = std::mem::replace(&mut *last, path.to_string());
+                    drop(last);
+                    self.undo.hidden_empty(&out);
+                } else {
+                    drop(last);
+                    self.undo.hidden_empty(path);
                 }
             }
             return;
@@ -643,8 +698,11 @@ impl Builder {
             if a.resolution == ResolutionKind::Ambiguous && !a.dynamic && a.readings.len() > 1 {
                 // The first by file and line, not by arrival: which calls a schema decides
                 // must not depend on thread timing. Built only when it may be kept.
-                let full = self.ambiguous.len() >= MAX_AMBIGUOUS;
+                self.ambiguous_seen += 1;
+                let hidden = self.ambiguous_seen - 1 > self.ambiguous.len() as u64;
+                let full = self.ambiguous.len() >= AMBIGUOUS_RESERVE || hidden;
                 if !full
+                    || self.undo.tracks_ambiguous()
                     || self
                         .ambiguous
                         .peek()
@@ -657,12 +715,28 @@ impl Builder {
                         readings: a.readings.clone(),
                         aspect: a.aspect.clone(),
                     };
+                    let room = self.ambiguous.len() < AMBIGUOUS_RESERVE;
                     if !full {
                         self.ambiguous.push(call);
-                    } else if let Some(mut last) = self.ambiguous.peek_mut() {
-                        if call < *last {
-                            *last = call;
+                    } else if room
+                        && match self.undo.ambiguous_floor() {
+                            Some(floor) => call <= *floor,
+                            None => self.ambiguous.peek().is_some_and(|g| call <= *g),
                         }
+                    {
+                        // Some not kept, but room: below the greatest kept, it is kept.
+                        self.ambiguous.push(call);
+                    } else if let Some(mut last) = self.ambiguous.peek_mut().filter(|_| !room) {
+                        if call < *last {
+                            let out = std::mem::replace(&mut *last, call);
+                            drop(last);
+                            self.undo.hidden_ambiguous(out);
+                        } else {
+                            drop(last);
+                            self.undo.hidden_ambiguous(call);
+                        }
+                    } else {
+                        self.undo.hidden_ambiguous(call);
                     }
                 }
             }
@@ -734,9 +808,12 @@ impl Builder {
             }
         };
         let e = &mut self.entries[i];
-        if e.first_file != seq {
-            e.multi_file = true;
+        if e.last_file != seq {
+            e.last_file = seq;
+            e.files += 1;
         }
+        // From the count, not from `first_file`: a file taken out lowers it again.
+        e.multi_file = e.files > 1;
         match (loc.role, loc.absent) {
             (Role::Reference, _) => e.referenced += 1,
             (_, true) => e.absent += 1,
@@ -769,20 +846,39 @@ impl Builder {
             bodies: &self.bodies,
         };
         let kept = &e.locations;
-        if kept.len() >= cap {
-            e.omitted += 1;
+        // Full, or some not kept (files were taken out, see `undo`): sorted, and one is
+        // kept only below every one not kept (the floor of this run's taking out, else the
+        // greatest kept: every one not kept is at or above it).
+        let full = kept.len() >= cap;
+        if full || e.omitted > 0 {
             let new = places.of(&loc, Some(path));
-            let Some(at) = kept
-                .last()
-                .filter(|last| new < places.of(last, None))
-                .map(|_| kept.partition_point(|l| places.of(l, None) <= new))
-            else {
+            let keep = match (full, self.undo.floor(i)) {
+                (false, Some(floor)) => new <= places.of(floor, None),
+                _ => kept.last().is_some_and(|last| {
+                    let last = places.of(last, None);
+                    new < last || (!full && new == last)
+                }),
+            };
+            let Some(at) = keep.then(|| kept.partition_point(|l| places.of(l, None) <= new)) else {
+                e.omitted += 1;
+                if self.undo.tracks(i) {
+                    loc.file = self.current_file_id(path);
+                    self.hidden_location(i, loc);
+                }
                 return i;
             };
             loc.file = self.current_file_id(path);
-            let kept = &mut self.entries[i].locations;
-            kept.pop();
-            kept.insert(at, loc);
+            let e = &mut self.entries[i];
+            let out = if full {
+                e.omitted += 1;
+                e.locations.pop()
+            } else {
+                None
+            };
+            e.locations.insert(at, loc);
+            if let Some(out) = out.filter(|_| self.undo.tracks(i)) {
+                self.hidden_location(i, out);
+            }
             return i;
         }
         loc.file = self.current_file_id(path);
@@ -843,10 +939,11 @@ impl Builder {
             ambiguous,
             mut behaviour,
             location_cap,
+            streaming,
             ..
         } = self;
         behaviour.settle();
-        let convert = Converter::new(&functions, &aspects, &bodies);
+        let convert = Converter::new(&functions, &aspects, &bodies, location_cap.is_some());
         // Keys sorted first (pairs of 24 bytes, not whole objects), and the hash table let
         // go before any object of the report is built; each entry's own vectors are freed
         // as it is turned into its object.
@@ -929,6 +1026,9 @@ impl Builder {
             .map(|(id, n)| (convert.aspect_of[id as usize].clone(), n))
             .collect();
         empty.paths = empty_paths.into_sorted_vec();
+        if streaming {
+            empty.paths.truncate(STREAMING_EMPTY_FILES);
+        }
         empty.truncated = empty.count > empty.paths.len() as u64;
         st.files_without_assertions = empty;
         let total: u64 = by_function.values().sum();
@@ -973,7 +1073,11 @@ impl Builder {
             objects: out,
             on_disk,
             statistics: st,
-            ambiguous: ambiguous.into_sorted_vec(),
+            ambiguous: {
+                let mut kept = ambiguous.into_sorted_vec();
+                kept.truncate(MAX_AMBIGUOUS);
+                kept
+            },
             behaviour,
         };
         (database, memory)
@@ -987,16 +1091,20 @@ struct Converter {
     functions: Vec<Arc<str>>,
     /// By context id: `top`, `do`, then `body:<name>` per body id.
     contexts: Vec<Arc<str>>,
+    /// Streaming mode's cap on locations: a reserve kept beyond it (for `--cache`
+    /// rescans, see `keep_reserves`) is counted as omitted, not listed.
+    capped: bool,
 }
 
 impl Converter {
-    fn new(functions: &Interner, aspects: &Interner, bodies: &Interner) -> Converter {
+    fn new(functions: &Interner, aspects: &Interner, bodies: &Interner, capped: bool) -> Converter {
         let mut contexts: Vec<Arc<str>> = vec!["top".into(), "do".into()];
         contexts.extend(bodies.names.iter().map(|n| format!("body:{n}").into()));
         Converter {
             aspect_of: aspects.names.iter().map(|n| Aspect::from_name(n)).collect(),
             functions: functions.names.clone(),
             contexts,
+            capped,
         }
     }
 
@@ -1049,6 +1157,13 @@ impl Converter {
         locations.sort_by(|a, b| {
             (&a.file, a.line, a.column, a.role).cmp(&(&b.file, b.line, b.column, b.role))
         });
+        // A reserve kept beyond what streaming lists (see `keep_reserves`) is omitted here
+        // (locations equal this far are the same call's: which are cut is fixed).
+        let mut omitted = e.omitted;
+        if self.capped && locations.len() > STREAMING_LOCATIONS {
+            omitted += (locations.len() - STREAMING_LOCATIONS) as u64;
+            locations.truncate(STREAMING_LOCATIONS);
+        }
         let parent = parsed.parent();
         let schema = parsed.schema.take();
         let name = parsed.into_name_with_args();
@@ -1074,7 +1189,7 @@ impl Converter {
             tested: e.positive > 0,
             single_file: !e.multi_file,
             locations,
-            locations_omitted: e.omitted,
+            locations_omitted: omitted,
             key: key.into(),
         })
     }
@@ -1539,6 +1654,128 @@ mod tests {
         assert_eq!(never.runs_spilled, 0);
         assert!(left > 0);
         let _ = std::fs::remove_dir(&parent);
+    }
+
+    // A `--cache` rescan takes files out of the last run's database: counts, functions,
+    // aspects and file counts subtract exactly, and the capped lists are exact whenever
+    // `settle_undo` says so (and, in standard mode, always).
+    #[test]
+    fn removing_files_gives_the_database_of_the_files_left() {
+        let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
+        let files: Vec<(String, FileResult)> = (0..120)
+            .map(|i| {
+                let src = match i % 4 {
+                    0 => "SELECT 1;\n".to_string(),
+                    1 => format!(
+                        "SELECT has_table('shared');\nSELECT has_column('shared', 'c{}');\n\
+                         SELECT hasnt_table('gone');\nSELECT fk_ok('a', 'b', 'c', 'd');\n",
+                        i % 7
+                    ),
+                    2 => format!(
+                        "SELECT tables_are('app', ARRAY['x', 'y{}']);\n\
+                         SELECT has_index('app', 'users', 'users_email_key', 'x');\n",
+                        i % 5
+                    ),
+                    _ => format!("SELECT has_table('own{i}');\nSELECT col_is_pk('shared', 'c');\n"),
+                };
+                (format!("t/f{i:03}.sql"), ex.extract(src.as_bytes()))
+            })
+            .collect();
+        for streaming in [false, true] {
+            let build = |keep: &dyn Fn(usize) -> bool| {
+                let mut b = Builder::new(streaming);
+                for (i, (path, r)) in files.iter().enumerate() {
+                    if keep(i) {
+                        b.add_file(path, r);
+                    }
+                }
+                b
+            };
+            // Files at the end (above every kept location) and files anywhere.
+            for gone in [
+                &(|i: usize| i >= 100) as &dyn Fn(usize) -> bool,
+                &|i: usize| i % 9 == 4,
+                &|i: usize| i < 3,
+            ] {
+                let mut b = build(&|_| true);
+                for (i, (path, r)) in files.iter().enumerate() {
+                    if gone(i) {
+                        b.remove_file(path, r);
+                    }
+                }
+                let want = build(&|i| !gone(i)).finish();
+                match b.settle_undo() {
+                    Ok(()) => assert!(b.finish() == want, "streaming {streaming}"),
+                    Err(why) => assert!(streaming, "standard mode is always exact: {why}"),
+                }
+            }
+            // Taken out and added again (an edit that moved nothing): always exact.
+            let mut b = build(&|_| true);
+            for (path, r) in files.iter().skip(5).step_by(11) {
+                b.remove_file(path, r);
+                b.add_file(path, r);
+            }
+            assert_eq!(b.settle_undo(), Ok(()));
+            assert!(b.finish() == build(&|_| true).finish());
+        }
+        // The first three files hold listed locations of `shared` while others are not
+        // kept: a hole only a file not read again could fill.
+        let mut b = Builder::new(true);
+        for (path, r) in &files {
+            b.add_file(path, r);
+        }
+        b.remove_file(&files[1].0, &files[1].1);
+        assert!(b.settle_undo().is_err());
+        // With reserves the next ones are known: exact, and the same database as one
+        // built without reserves from the files left.
+        let mut b = Builder::new(true);
+        b.keep_reserves();
+        let mut want = Builder::new(true);
+        for (i, (path, r)) in files.iter().enumerate() {
+            b.add_file(path, r);
+            if i != 1 {
+                want.add_file(path, r);
+            }
+        }
+        b.remove_file(&files[1].0, &files[1].1);
+        assert_eq!(b.settle_undo(), Ok(()));
+        assert!(b.finish() == want.finish());
+    }
+
+    // The state a rescan starts from, written and read back, is the same database.
+    #[test]
+    fn exported_state_imports_to_the_same_database() {
+        let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
+        let mut b = Builder::new(true);
+        let mut fresh = Builder::new(true);
+        for i in 0..50 {
+            let src = format!(
+                "SELECT has_table('shared');\nSELECT has_table('t{i}');\n\
+                 CREATE FUNCTION f() RETURNS SETOF TEXT AS $$ SELECT has_view('v{}'); $$ LANGUAGE sql;\n\
+                 SELECT has_index('app', 'users', 'users_email_key', 'x');\n",
+                i % 3
+            );
+            let r = ex.extract(if i % 6 == 0 {
+                b"SELECT 1;\n"
+            } else {
+                src.as_bytes()
+            });
+            b.add_file(&format!("t/f{i:02}.sql"), &r);
+            fresh.add_file(&format!("t/f{i:02}.sql"), &r);
+        }
+        assert!(b.exportable());
+        let mut enc = crate::snapcodec::Enc::default();
+        b.export(&mut enc);
+        let mut imported = Builder::new(false);
+        let mut dec = crate::snapcodec::Dec { b: &enc.out };
+        assert_eq!(imported.import(&mut dec), Some(()));
+        assert!(dec.b.is_empty());
+        assert!(imported.finish() == fresh.finish());
+        // Cut short anywhere: refused, never a panic.
+        for cut in (0..enc.out.len()).step_by(97) {
+            let mut dec = crate::snapcodec::Dec { b: &enc.out[..cut] };
+            assert_eq!(Builder::new(true).import(&mut dec), None);
+        }
     }
 
     // Regression: the ambiguous calls kept for a schema to decide were the first 10,000 to

@@ -569,6 +569,7 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
                 cache,
                 codec: &crate::result_codec::FileResultCodec,
                 read_only: true,
+                known: None,
             }),
             |_path, bytes| extractor.extract(bytes),
             |event| match event {

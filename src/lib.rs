@@ -34,6 +34,7 @@ mod includes;
 mod lexer;
 #[allow(missing_docs)]
 mod result_codec;
+mod snapcodec;
 
 #[cfg(test)]
 mod lexer_props;

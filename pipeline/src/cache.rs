@@ -278,6 +278,24 @@ impl BlobCache {
     }
 
     /// Looks `path` up, reading its entry into `buf`. Returns the record's slot too.
+    /// The result stored for `path`, whatever its stamp, with the content hash it is of:
+    /// what a caller that folded an earlier run's results needs to take a file's old
+    /// result out again (the file was deleted since). `None` when there is no entry, it
+    /// fails verification, or `codec` cannot read it.
+    pub fn stored<R>(&self, path: &Path, codec: &dyn Codec<R>) -> Option<(u64, R)> {
+        let mut buf = Vec::new();
+        match self.lookup(Self::key(path), path, &mut buf).0 {
+            Lookup::Found(e) => {
+                let hash = e.content_hash;
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| codec.decode(e.payload)))
+                    .ok()
+                    .flatten()
+                    .map(|r| (hash, r))
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn lookup<'b>(
         &self,
         key: u64,

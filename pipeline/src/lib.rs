@@ -47,5 +47,6 @@ pub use budget::{BudgetStats, Charge, MemoryBudget};
 pub use cache::{BlobCache, CacheStats, CacheUse, Codec};
 pub use discover::{list_paths, DiscoveryConfig};
 pub use run::{
-    run, run_cached, Cached, Event, FileOutcome, PipelineConfig, PipelineStats, Progress, Select,
+    run, run_cached, Cached, Event, FileOutcome, Known, PipelineConfig, PipelineStats, Progress,
+    Select,
 };

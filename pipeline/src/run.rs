@@ -145,6 +145,14 @@ pub struct FileOutcome<R> {
     pub result: Result<R, io::Error>,
     /// How the cache served this file ([`CacheUse::Off`] without one).
     pub cache: CacheUse,
+    /// The content is the one [`Known::folded`] names: `result` is only
+    /// [`Known::placeholder`], nothing was decoded or parsed.
+    pub unchanged: bool,
+    /// The content hash of the file's bytes, when the cache knows it (always with a cache).
+    pub content_hash: Option<u64>,
+    /// A file [`Known::folded`] names in another version: that version's result, from the
+    /// cache's old entry when it is of the content folded (`None` if it is not there).
+    pub previous: Option<R>,
     charge: Option<Charge>,
     /// What the cache must record for this file; taken by the run loop.
     pending: Option<Pending>,
@@ -226,6 +234,20 @@ pub struct Cached<'a, R> {
     /// Serve hits but write nothing (a second run over some files after the main one: its
     /// writer would replace the index with only its own files).
     pub read_only: bool,
+    /// What the caller already holds folded from an earlier run (see [`Known`]): files
+    /// whose content is what it folded are not decoded ([`FileOutcome::unchanged`]), and a
+    /// changed file comes with its old result ([`FileOutcome::previous`]).
+    pub known: Option<&'a dyn Known<R>>,
+}
+
+/// The files a caller already holds folded, by the content hash of what it folded (an
+/// incremental rescan: it keeps an aggregate of the last run and applies differences).
+pub trait Known<R>: Sync {
+    /// The content hash of the version of `path` the caller folded, if it folded one.
+    fn folded(&self, path: &Path) -> Option<u64>;
+    /// What an unchanged file's [`FileOutcome::result`] holds (it is not decoded): a
+    /// cheap placeholder the caller recognises by [`FileOutcome::unchanged`].
+    fn placeholder(&self) -> R;
 }
 
 /// [`run`], with results kept in (and served from) `cache`: a file whose size and mtime
@@ -253,12 +275,13 @@ where
                 message,
             });
         }
-        (&*c.cache, c.codec, c.read_only)
+        (&*c.cache, c.codec, c.read_only, c.known)
     });
     let mut writer = cached
-        .filter(|&(_, _, read_only)| !read_only)
-        .map(|(cache, _, _)| CacheWriter::new(cache));
-    let cached = cached.map(|(cache, codec, _)| (cache, codec));
+        .filter(|&(_, _, read_only, _)| !read_only)
+        .map(|(cache, _, _, _)| CacheWriter::new(cache));
+    let known = cached.and_then(|(_, _, _, known)| known);
+    let cached = cached.map(|(cache, codec, _, _)| (cache, codec));
     let threads = match config.threads {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -303,6 +326,7 @@ where
             .map(|_| Mutex::new(Buffers::default()))
             .collect(),
         cache: cached,
+        known,
     };
     if inline {
         let worker = new_worker(1);
@@ -577,6 +601,7 @@ struct Worker<'a, R, P> {
     /// One set of buffers per pool thread, reused across files.
     buffers: Vec<Mutex<Buffers>>,
     cache: Option<(&'a BlobCache, &'a dyn Codec<R>)>,
+    known: Option<&'a dyn Known<R>>,
 }
 
 /// A worker's reusable buffers: the file's bytes, a cache entry read, a payload encoded.
@@ -600,6 +625,9 @@ struct Done<R> {
     bytes: u64,
     cache: CacheUse,
     pending: Option<Pending>,
+    unchanged: bool,
+    content_hash: Option<u64>,
+    previous: Option<R>,
 }
 
 impl<R, P> Worker<'_, R, P>
@@ -618,6 +646,9 @@ where
                 bytes: 0,
                 result: Err(err),
                 cache: CacheUse::Off,
+                unchanged: false,
+                content_hash: None,
+                previous: None,
                 charge: None,
                 pending: None,
             }))
@@ -663,6 +694,9 @@ where
                     bytes: done.bytes,
                     result: Ok(done.value),
                     cache: done.cache,
+                    unchanged: done.unchanged,
+                    content_hash: done.content_hash,
+                    previous: done.previous,
                     charge: Some(charge),
                     pending: done.pending,
                 }))
@@ -694,24 +728,46 @@ where
                 bytes: buf.len() as u64,
                 cache: CacheUse::Off,
                 pending: None,
+                unchanged: false,
+                content_hash: None,
+                previous: None,
             }));
         };
         let stamp = Stamp::of(meta);
         let key = BlobCache::key(path);
         let (found, slot) = cache.lookup(key, path, entry);
+        let folded = self.known.and_then(|k| k.folded(path));
         // An entry whose stamp no longer matches: its content hash and payload.
         let mut stale = None;
         match found {
+            Lookup::Found(e) if e.stamp == stamp && !e.racy && folded == Some(e.content_hash) => {
+                // The caller holds this very content folded: nothing to decode.
+                open_nonblocking(path)?;
+                return Ok(Parsed::Done(Done {
+                    value: self.known.map(|k| k.placeholder()).expect("known"),
+                    bytes: 0,
+                    cache: CacheUse::Hit,
+                    pending: slot.map(Pending::Keep),
+                    unchanged: true,
+                    content_hash: Some(e.content_hash),
+                    previous: None,
+                }));
+            }
             Lookup::Found(e) if e.stamp == stamp && !e.racy => match decode(codec, e.payload) {
                 Some(value) => {
                     // Served only while the file can still be read: a run without the
                     // cache would fail on it (permissions taken away), so this one must.
                     open_nonblocking(path)?;
+                    // Folded in another version (the caller's aggregate is older than
+                    // this entry): no old result to give.
                     return Ok(Parsed::Done(Done {
                         value,
                         bytes: 0,
                         cache: CacheUse::Hit,
                         pending: slot.map(Pending::Keep),
+                        unchanged: false,
+                        content_hash: Some(e.content_hash),
+                        previous: None,
                     }));
                 }
                 // Verified bytes the codec cannot read (a codec change that kept its
@@ -741,6 +797,38 @@ where
         let mut new_entry = Vec::new();
         let same_content =
             |&(size, hash, _): &(u64, u64, &[u8])| size == stamp.size && hash == content_hash;
+        // The result of the version the caller folded, when the old entry is of it.
+        let previous = |stale: Option<(u64, u64, &[u8])>| {
+            let folded = folded?;
+            let (_, hash, payload) = stale.filter(|&(_, hash, _)| hash == folded)?;
+            debug_assert_eq!(hash, folded);
+            decode(codec, payload)
+        };
+        if folded == Some(content_hash) && stale.is_some_and(|s| same_content(&s)) {
+            if let Some((_, _, old_payload)) = stale {
+                build_entry(
+                    &mut new_entry,
+                    key,
+                    path,
+                    stamp,
+                    content_hash,
+                    racy,
+                    old_payload,
+                );
+                return Ok(Parsed::Done(Done {
+                    value: self.known.map(|k| k.placeholder()).expect("known"),
+                    bytes,
+                    cache: CacheUse::HashHit,
+                    pending: Some(Pending::Write {
+                        key,
+                        entry: new_entry,
+                    }),
+                    unchanged: true,
+                    content_hash: Some(content_hash),
+                    previous: None,
+                }));
+            }
+        }
         if let Some((_, _, old_payload)) = stale.filter(same_content) {
             // Same content under a new stamp: the stored result stands, unless the codec
             // cannot read it (then the file is parsed below and stored afresh).
@@ -762,10 +850,14 @@ where
                         key,
                         entry: new_entry,
                     }),
+                    unchanged: false,
+                    content_hash: Some(content_hash),
+                    previous: previous(stale),
                 }));
             }
             self.corrupt.fetch_add(1, Relaxed);
         }
+        let previous = previous(stale);
         let value = guarded(|| {
             let value = (self.parse)(path, buf);
             payload.clear();
@@ -792,6 +884,10 @@ where
                 key,
                 entry: new_entry,
             }),
+            // The same content as folded, though the cache had lost its entry.
+            unchanged: folded == Some(content_hash),
+            content_hash: Some(content_hash),
+            previous,
         }))
     }
 

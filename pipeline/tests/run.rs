@@ -480,6 +480,7 @@ fn cached_results_the_codec_rejects_are_parsed_again() {
                 cache: &mut cache,
                 codec,
                 read_only: false,
+                known: None,
             }),
             |_, b: &[u8]| b.len(),
             |event| match event {

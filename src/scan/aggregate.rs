@@ -14,6 +14,8 @@ use super::report::{FileReport, Message, PlanMismatch, Severity, Summary, MAX_ME
 use crate::coverage;
 use crate::model::{FileResult, PlanDecl, ResolutionKind};
 
+mod undo;
+
 /// The one owner of the scan's results.
 pub(super) struct Aggregator<'o> {
     observer: &'o mut dyn Observer,
@@ -31,10 +33,21 @@ pub(super) struct Aggregator<'o> {
     /// `summary.by_function` and `by_kind` while files arrive: hashed catalog names (a
     /// borrowed `Name` costs nothing to keep), turned into the sorted maps at the end.
     by_function: ahash::AHashMap<crate::model::Name, u64>,
-    by_kind: ahash::AHashMap<&'static str, u64>,
+    by_kind: ahash::AHashMap<crate::model::Name, u64>,
     /// For a shard's partial: the messages not tied to a file's result, which a merge
     /// cannot derive again from the files (`None`: not kept).
     outside: Option<Vec<Message>>,
+    /// The messages not tied to a file's result, counted and kept only by [`Self::settle`]:
+    /// until then the summary and the kept messages are the files' alone (what a run
+    /// snapshot holds, see `super::snapshot`).
+    later: Vec<Message>,
+    /// Once a file's kept message was taken out while others were not kept: a message at or
+    /// below every one not kept (see `crate::coverage`'s `undo` for the rule).
+    message_floor: Option<ByPlace>,
+    /// Why a file could not be taken out exactly (see [`Self::unfold`]).
+    broken: Option<String>,
+    /// With `--cache`: which files the state holds, for the run snapshot.
+    pub(super) tracker: Option<super::snapshot::Tracker>,
 }
 
 /// What the aggregator holds once every file is in: the report's parts but `stats`.
@@ -50,6 +63,10 @@ pub(super) struct Aggregated {
     pub messages: Vec<Message>,
     pub messages_omitted: u64,
 }
+
+/// Messages kept while files arrive: more than [`MAX_MESSAGES`], so that a `--cache` rescan
+/// that takes a listed one out still knows the next (see `undo`).
+const MESSAGE_RESERVE: usize = 2 * MAX_MESSAGES;
 
 /// A message ordered by path, line, severity and text: the order reports list them in.
 struct ByPlace(Message);
@@ -108,6 +125,10 @@ impl<'o> Aggregator<'o> {
             by_function: ahash::AHashMap::default(),
             by_kind: ahash::AHashMap::default(),
             outside: None,
+            later: Vec::new(),
+            message_floor: None,
+            broken: None,
+            tracker: None,
         }
     }
 
@@ -115,6 +136,11 @@ impl<'o> Aggregator<'o> {
     /// so the plan checks through includes that follow get its share of the budget.
     pub(super) fn spill_database(&mut self) {
         self.coverage.spill_held();
+    }
+
+    /// Keeps reserves beyond what streaming mode lists (see `coverage::Builder::keep_reserves`).
+    pub(super) fn keep_reserves(&mut self) {
+        self.coverage.keep_reserves();
     }
 
     /// Charges the coverage database's memory to `budget` from now on.
@@ -141,15 +167,24 @@ impl<'o> Aggregator<'o> {
         line: Option<u32>,
         text: String,
     ) {
+        let m = Message {
+            severity,
+            path,
+            line,
+            text,
+        };
         if let Some(kept) = &mut self.outside {
-            kept.push(Message {
-                severity,
-                path: path.clone(),
-                line,
-                text: text.clone(),
-            });
+            kept.push(m.clone());
         }
-        self.message(severity, path, line, text);
+        self.observer.message(&m);
+        self.later.push(m);
+    }
+
+    /// Counts and keeps the messages not tied to a file's result (see `later`).
+    pub(super) fn settle(&mut self) {
+        for m in std::mem::take(&mut self.later) {
+            self.keep(m);
+        }
     }
 
     pub(super) fn message(
@@ -159,10 +194,6 @@ impl<'o> Aggregator<'o> {
         line: Option<u32>,
         text: String,
     ) {
-        match severity {
-            Severity::Error => self.summary.errors += 1,
-            Severity::Warning => self.summary.warnings += 1,
-        }
         let m = Message {
             severity,
             path,
@@ -170,16 +201,45 @@ impl<'o> Aggregator<'o> {
             text,
         };
         self.observer.message(&m);
+        self.keep(m);
+    }
+
+    fn keep(&mut self, m: Message) {
+        match m.severity {
+            Severity::Error => self.summary.errors += 1,
+            Severity::Warning => self.summary.warnings += 1,
+        }
         // Kept by place, not by arrival, so the report does not depend on thread timing.
         let m = ByPlace(m);
-        if self.messages.len() < MAX_MESSAGES {
+        // With some not kept (files were taken out), only below every one not kept (the
+        // floor of this run's taking out, else the greatest kept).
+        let above = self.messages_omitted > 0
+            && match &self.message_floor {
+                Some(floor) => m > *floor,
+                None => self.messages.peek().is_some_and(|g| m > *g),
+            };
+        if self.messages.len() < MESSAGE_RESERVE && !above {
             self.messages.push(m);
             return;
         }
+        if self.messages.len() < MESSAGE_RESERVE {
+            // Above the greatest kept while some are not kept: not kept either.
+            self.messages_omitted += 1;
+            if let Some(floor) = &mut self.message_floor {
+                if m < *floor {
+                    *floor = m;
+                }
+            }
+            return;
+        }
         self.messages_omitted += 1;
-        if let Some(mut last) = self.messages.peek_mut() {
-            if m < *last {
-                *last = m;
+        let out = match self.messages.peek_mut() {
+            Some(mut last) if m < *last => std::mem::replace(&mut *last, m),
+            _ => m,
+        };
+        if let Some(floor) = &mut self.message_floor {
+            if out < *floor {
+                *floor = out;
             }
         }
     }
@@ -210,9 +270,15 @@ impl<'o> Aggregator<'o> {
                     message,
                 );
             }
-            Event::File(outcome) => {
+            Event::File(mut outcome) => {
                 let path = outcome.path.clone();
-                match outcome.into_result() {
+                let previous = outcome.previous.take();
+                let (unchanged, hash) = (outcome.unchanged, outcome.content_hash);
+                let result = outcome.into_result();
+                if result.is_ok() && !self.track(&path, unchanged, hash, previous) {
+                    return;
+                }
+                match result {
                     Ok(result) => self.fold(path, result),
                     Err(e) => self.outside_message(
                         Severity::Error,
@@ -241,6 +307,53 @@ impl<'o> Aggregator<'o> {
         }
     }
 
+    /// Records a file with a result in the tracker (when there is one); takes a changed
+    /// file's old result out. Whether the file's result is to be folded.
+    fn track(
+        &mut self,
+        path: &std::path::Path,
+        unchanged: bool,
+        hash: Option<u64>,
+        previous: Option<FileResult>,
+    ) -> bool {
+        let Some(mut t) = self.tracker.take() else {
+            return true;
+        };
+        let fold = match (path.to_str(), hash) {
+            (Some(key), Some(hash)) => match t.files.get_mut(key) {
+                Some((_, true)) => {
+                    t.broken = Some(format!("{key} was met twice"));
+                    t.unwritable = t.broken.clone();
+                    !unchanged
+                }
+                Some((held, seen)) => {
+                    *seen = true;
+                    if unchanged {
+                        t.unchanged += 1;
+                        false
+                    } else {
+                        match previous {
+                            Some(previous) => self.unfold(key, &previous),
+                            None => t.broken = Some(format!("{key}: its old result is gone")),
+                        }
+                        *held = hash;
+                        true
+                    }
+                }
+                None => {
+                    t.files.insert(key.to_string(), (hash, true));
+                    true
+                }
+            },
+            _ => {
+                t.unwritable = Some(format!("{}: no content hash", path.display()));
+                true
+            }
+        };
+        self.tracker = Some(t);
+        fold
+    }
+
     pub(super) fn fold(&mut self, path: PathBuf, result: FileResult) {
         let shown = path.display().to_string();
         let s = &mut self.summary;
@@ -252,7 +365,10 @@ impl<'o> Aggregator<'o> {
         for a in &result.assertions {
             s.assertions += 1;
             bump(&mut self.by_function, &a.function);
-            *self.by_kind.entry(a.kind_name()).or_default() += 1;
+            bump(
+                &mut self.by_kind,
+                &crate::model::Name::Borrowed(a.kind_name()),
+            );
             s.dynamic += u64::from(a.dynamic);
             s.ambiguous += u64::from(a.resolution == ResolutionKind::Ambiguous);
             s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
@@ -375,7 +491,8 @@ impl<'o> Aggregator<'o> {
     }
 
     /// Everything in sorted form, once every file and every include verdict is in.
-    pub(super) fn finish(self) -> Aggregated {
+    pub(super) fn finish(mut self) -> Aggregated {
+        self.settle();
         let Aggregator {
             mut summary,
             files,
@@ -395,11 +512,15 @@ impl<'o> Aggregator<'o> {
             .into_iter()
             .map(|(k, n)| (k.to_string(), n))
             .collect();
-        let messages: Vec<Message> = messages
+        let mut messages: Vec<Message> = messages
             .into_sorted_vec()
             .into_iter()
             .map(|m| m.0)
             .collect();
+        // The reserve beyond what is listed counts as omitted.
+        let messages_omitted =
+            messages_omitted + messages.len().saturating_sub(MAX_MESSAGES) as u64;
+        messages.truncate(MAX_MESSAGES);
         let (coverage, database) = coverage.finish_measured();
         let files = if streaming {
             None

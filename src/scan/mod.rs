@@ -18,6 +18,7 @@ mod merge;
 pub mod projects;
 pub mod report;
 mod run;
+mod snapshot;
 
 pub use config::{ScanConfig, StreamingMode, DATABASE_SHARE, STREAMING_AUTO_THRESHOLD};
 pub use merge::{merge, partial_header, partial_settings, scan_shard, MergeInput};

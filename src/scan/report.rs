@@ -205,6 +205,15 @@ pub struct Stats {
     /// coverage is incomplete. The binary stops with exit code 2.
     #[serde(skip)]
     pub spill_error: Option<String>,
+    /// Files a `--cache` rescan took from its run snapshot as they were: neither decoded
+    /// nor folded again (0 when the snapshot was not used).
+    pub cache_unchanged: u64,
+    /// Time spent on the run snapshot: taking deleted files out, checking, writing it.
+    pub snapshot_ms: u64,
+    /// Why a `--cache` rescan could not start from its run snapshot and folded every file
+    /// afresh (`--stats` says it).
+    #[serde(skip)]
+    pub snapshot_fallback: Option<String>,
 }
 
 /// The result of a scan.
@@ -373,8 +382,17 @@ pub trait Observer {
     fn message(&mut self, _m: &Message) {}
     /// Called for each file in streaming mode, in arrival order.
     fn file(&mut self, _f: &FileReport) {}
+    /// Whether [`Observer::file`] must see every file: a `--cache` rescan that starts from
+    /// the run snapshot does not fold unchanged files again, so it is used only when not.
+    fn wants_files(&self) -> bool {
+        true
+    }
 }
 
 /// Ignores everything.
 pub struct NoObserver;
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    fn wants_files(&self) -> bool {
+        false
+    }
+}

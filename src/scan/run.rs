@@ -69,7 +69,41 @@ pub(super) fn scan_parts(
     observer: &mut dyn Observer,
     keep: bool,
 ) -> (ScanReport, Option<ShardParts>) {
+    scan_with(cfg, cancel, progress, observer, keep, Ok(()))
+}
+
+/// Passes messages on only once the run is known to stand (a rescan from the run
+/// snapshot that has to fold every file afresh starts again, and must not say twice what
+/// it met).
+struct Held<'a> {
+    inner: &'a mut dyn Observer,
+    messages: Vec<super::report::Message>,
+}
+
+impl Observer for Held<'_> {
+    fn message(&mut self, m: &super::report::Message) {
+        self.messages.push(m.clone());
+    }
+    fn file(&mut self, f: &super::report::FileReport) {
+        self.inner.file(f);
+    }
+    fn wants_files(&self) -> bool {
+        self.inner.wants_files()
+    }
+}
+
+/// [`scan_parts`]; `use_snapshot`: start from the `--cache` run snapshot when there is
+/// one (`Err`: why a first try from it had to fold every file afresh).
+fn scan_with(
+    cfg: &ScanConfig,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    observer: &mut dyn Observer,
+    keep: bool,
+    use_snapshot: Result<(), String>,
+) -> (ScanReport, Option<ShardParts>) {
     let started = Instant::now();
+    let mut snapshot_ms = 0;
     let initial_heap = pipeline::alloc::current();
     pipeline::alloc::reset_peak();
     let budget = MemoryBudget::new(cfg.max_memory_bytes);
@@ -105,7 +139,42 @@ pub(super) fn scan_parts(
             }))
         }),
     };
+    // The run snapshot (`--cache`): only where the aggregator's state is all a run keeps
+    // (streaming, no per-file output, no behavioural references, not a shard's partial).
+    let namespace = cache_namespace(cfg);
+    let snapshot_settings = super::snapshot::settings(cfg, &namespace);
+    let incremental = cfg.cache_dir.is_some()
+        && cfg.shard.is_none()
+        && !keep
+        && !cfg.extract.references
+        && cfg.streaming != super::config::StreamingMode::Never
+        && !observer.wants_files();
+    let loaded = cfg
+        .cache_dir
+        .as_deref()
+        .filter(|_| incremental && use_snapshot.is_ok())
+        .and_then(|dir| super::snapshot::load(dir, &snapshot_settings));
+    let mut held = Held {
+        inner: observer,
+        messages: Vec::new(),
+    };
+    let observer: &mut dyn Observer = if loaded.is_some() {
+        &mut held
+    } else {
+        &mut *held.inner
+    };
     let mut agg = Aggregator::new(cfg, observer, Arc::clone(&progress));
+    if incremental {
+        agg.keep_reserves();
+        agg.tracker = Some(super::snapshot::Tracker::from(loaded.as_ref()));
+    }
+    if let Some(snapshot) = &loaded {
+        if agg.import(&mut snapshot.state()).is_none() {
+            drop(agg);
+            let why = Err("it could not be read".to_string());
+            return scan_with(cfg, cancel, progress, held.inner, keep, why);
+        }
+    }
     agg.charge_database_to(Arc::clone(&budget));
     if keep {
         agg.keep_outside();
@@ -126,7 +195,10 @@ pub(super) fn scan_parts(
     let mut cache = cfg
         .cache_dir
         .as_deref()
-        .map(|dir| pipeline::BlobCache::open(dir, &cache_namespace(cfg)));
+        .map(|dir| pipeline::BlobCache::open(dir, &namespace));
+    let known = loaded
+        .as_ref()
+        .map(|snapshot| super::snapshot::Known(&snapshot.files));
     let pstats = pipeline::run_cached(
         &cfg.discovery,
         &pcfg,
@@ -134,11 +206,65 @@ pub(super) fn scan_parts(
             cache,
             codec: &crate::result_codec::FileResultCodec,
             read_only: false,
+            known: known
+                .as_ref()
+                .map(|k| k as &dyn pipeline::Known<crate::model::FileResult>),
         }),
         |_path, bytes| extractor.extract(bytes),
         |event| agg.event(event),
     );
     let mut cancelled = pstats.cancelled;
+    let mut unchanged = 0;
+    if let (Some(mut tracker), Some(cache), Some(dir)) =
+        (agg.tracker.take(), cache.as_ref(), cfg.cache_dir.as_deref())
+    {
+        let t = Instant::now();
+        if !cancelled {
+            // Files the state holds that this run did not fold: deleted, unreadable now,
+            // skipped. Their old results come from the cache.
+            for (path, hash) in tracker.unseen() {
+                let key = path.to_str().unwrap_or_default().to_string();
+                match cache.stored(&path, &crate::result_codec::FileResultCodec) {
+                    Some((stored, old)) if stored == hash => agg.unfold(&key, &old),
+                    _ => tracker.broken = Some(format!("{key}: its old result is gone")),
+                }
+                tracker.files.remove(&key);
+            }
+        }
+        if loaded.is_some() && !cancelled {
+            let exact = match &tracker.broken {
+                Some(why) => Err(why.clone()),
+                None if cfg.streaming == super::config::StreamingMode::Auto
+                    && pstats.files_discovered <= super::config::STREAMING_AUTO_THRESHOLD =>
+                {
+                    Err("too few files for streaming mode".into())
+                }
+                None => agg.settle_undo(),
+            };
+            if let Err(why) = exact {
+                drop(agg);
+                return scan_with(cfg, cancel, progress, held.inner, keep, Err(why));
+            }
+            unchanged = tracker.unchanged;
+        }
+        if !cancelled && tracker.unwritable.is_none() && agg.exportable() {
+            let saved = super::snapshot::save(dir, &snapshot_settings, &tracker.files, |enc| {
+                agg.export(enc);
+            });
+            if let Err(e) = saved {
+                super::snapshot::remove(dir);
+                agg.outside_message(
+                    Severity::Warning,
+                    Some(dir.display().to_string()),
+                    None,
+                    format!("cannot write the cache's run snapshot: {e}"),
+                );
+            }
+        } else {
+            super::snapshot::remove(dir);
+        }
+        snapshot_ms = t.elapsed().as_millis() as u64;
+    }
     let (mut include_verdicts, mut include_warnings) = (Vec::new(), Vec::new());
     if !cancelled {
         agg.spill_database();
@@ -173,6 +299,9 @@ pub(super) fn scan_parts(
         messages,
         messages_omitted,
     } = agg.finish();
+    for m in std::mem::take(&mut held.messages) {
+        held.inner.message(&m);
+    }
     let heap_measured = pipeline::alloc::peak() > 0;
     let stats = Stats {
         files_discovered: pstats.files_discovered,
@@ -201,6 +330,9 @@ pub(super) fn scan_parts(
         cache_hits: pstats.cache.hits,
         cache_hash_hits: pstats.cache.hash_hits,
         cache_misses: pstats.cache.misses,
+        cache_unchanged: unchanged,
+        snapshot_ms,
+        snapshot_fallback: use_snapshot.err(),
         database_bytes: database.peak_bytes,
         runs_spilled: database.runs_spilled,
         runs_merged: database.runs_merged,

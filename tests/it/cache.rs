@@ -433,3 +433,230 @@ pgtest!(
         assert!(stderr.contains("01_accounts.sql"), "{stderr}");
     }
 );
+
+// The run snapshot (issue 15, incremental by files): in streaming mode a rescan starts from
+// the last run's aggregate, folds only what changed and takes out what went; whatever it
+// cannot take out exactly makes it fold every file afresh. Every report must be the one a
+// scan without the cache gives.
+
+/// A suite whose capped lists are full: objects named in more files than streaming mode
+/// lists locations for, more files without assertions than it lists, messages, plans that
+/// agree and plans that do not, ambiguous calls.
+fn streaming_suite(dir: &Dir, files: usize) {
+    for i in 0..files {
+        let text = if i % 4 == 0 {
+            "SELECT 1;\n".to_string()
+        } else {
+            format!(
+                "SELECT plan({});\nSELECT has_table('shared');\nSELECT has_column('shared', 'c{}');\n\
+                 SELECT has_table('own_{i}');\nSELECT has_index('app', 'users', 'users_email_key', 'x');\n{}",
+                if i % 5 == 0 { 9 } else { 4 },
+                i % 3,
+                if i % 7 == 0 { "SELECT is(1, 'unterminated);\n" } else { "" }
+            )
+        };
+        let rel = format!("tests/d{}/f{i:03}.sql", i % 3);
+        dir.create(&rel, text);
+        set_mtime(&dir.join(&rel), past(0));
+    }
+}
+
+const STREAMING: [&str; 2] = ["--streaming", "always"];
+
+fn snapshot_rescan(dir: &Dir) -> (Value, util::Run) {
+    let run = dir
+        .command()
+        .args(["tests", "--cache", "cache", "--stats", "--format", "json"])
+        .args(STREAMING)
+        .expect_code(0);
+    (run.json(), run)
+}
+
+fn cold_streaming(dir: &Dir) -> Value {
+    results(dir.command().args(["tests"]).args(STREAMING).json())
+}
+
+fn unchanged(report: &Value) -> u64 {
+    report["stats"]["cache_unchanged"]
+        .as_u64()
+        .expect("stats.cache_unchanged")
+}
+
+fn append(dir: &Dir, rel: &str, text: &str, secs: u64) {
+    let path = dir.join(rel);
+    let mut old = std::fs::read_to_string(&path).expect("read");
+    old.push_str(text);
+    std::fs::write(&path, old).expect("write");
+    set_mtime(&path, past(secs));
+}
+
+pgtest!(snapshot_rescan_folds_only_the_changed_files, |dir, _cmd| {
+    streaming_suite(dir, 60);
+    let (first, _) = snapshot_rescan(dir);
+    assert_eq!(unchanged(&first), 0);
+    assert!(dir.join("cache/snapshot.bin").is_file());
+    let (second, run) = snapshot_rescan(dir);
+    assert_eq!(unchanged(&second), 60, "{run}");
+    assert_eq!(results(second), cold_streaming(dir));
+    // Edits that add (an assertion, a plan that no longer agrees, an empty file that gets
+    // an assertion), round after round.
+    for round in 1..=3u64 {
+        for i in [round as usize, 4 * round as usize, 10 + 7 * round as usize] {
+            let rel = format!("tests/d{}/f{i:03}.sql", i % 3);
+            append(
+                dir,
+                &rel,
+                &format!("SELECT has_table('round_{round}');\n"),
+                round * 10,
+            );
+        }
+        let (report, run) = snapshot_rescan(dir);
+        assert_eq!(unchanged(&report), 57, "round {round}: {run}");
+        run.assert_stderr_lacks("afresh");
+        assert_eq!(results(report), cold_streaming(dir), "round {round}");
+    }
+});
+
+pgtest!(
+    snapshot_rescan_after_deletions_additions_and_renames,
+    |dir, _cmd| {
+        streaming_suite(dir, 60);
+        snapshot_rescan(dir);
+        let rounds: [&dyn Fn(&Dir); 6] = [
+            // A file whose locations are listed goes, others' take their place.
+            &|d: &Dir| std::fs::remove_file(d.join("tests/d1/f001.sql")).expect("rm"),
+            &|d: &Dir| {
+                d.create(
+                    "tests/new/a.sql",
+                    "SELECT has_table('shared');\nSELECT plan(1);\n",
+                );
+            },
+            &|d: &Dir| {
+                std::fs::rename(d.join("tests/d2/f002.sql"), d.join("tests/d2/g002.sql"))
+                    .expect("mv");
+            },
+            // Every line moves down.
+            &|d: &Dir| {
+                let p = d.join("tests/d0/f003.sql");
+                let old = std::fs::read_to_string(&p).expect("read");
+                std::fs::write(&p, format!("SELECT has_view('v');\n{old}")).expect("write");
+                set_mtime(&p, past(100));
+            },
+            &|d: &Dir| {
+                let p = d.join("tests/d1/f004.sql");
+                std::fs::write(&p, "").expect("write");
+                set_mtime(&p, past(200));
+            },
+            &|d: &Dir| {
+                for i in [5, 6, 7, 9, 11] {
+                    let _ = std::fs::remove_file(d.join(format!("tests/d{}/f{i:03}.sql", i % 3)));
+                }
+            },
+        ];
+        for (n, change) in rounds.iter().enumerate() {
+            change(dir);
+            let (report, run) = snapshot_rescan(dir);
+            assert_eq!(results(report), cold_streaming(dir), "round {n}: {run}");
+            // And the snapshot it left serves the next run whole.
+            let (again, run) = snapshot_rescan(dir);
+            assert!(unchanged(&again) > 0, "round {n}: {run}");
+            assert_eq!(results(again), cold_streaming(dir), "round {n}");
+        }
+    }
+);
+
+pgtest!(snapshot_of_other_settings_is_not_used, |dir, _cmd| {
+    streaming_suite(dir, 30);
+    dir.create(
+        "tests/d0/commented.sql",
+        "-- SELECT has_table('in_a_comment');\nSELECT has_table('x');\n",
+    );
+    snapshot_rescan(dir);
+    let run = dir
+        .command()
+        .args([
+            "tests",
+            "--cache",
+            "cache",
+            "--include-commented",
+            "--format",
+            "json",
+        ])
+        .args(STREAMING)
+        .expect_code(0);
+    let report = run.json();
+    assert_eq!(unchanged(&report), 0);
+    let want = results(
+        dir.command()
+            .args(["tests", "--include-commented"])
+            .args(STREAMING)
+            .json(),
+    );
+    assert_ne!(want, cold_streaming(dir), "the setting changes the results");
+    assert_eq!(results(report), want);
+    // Back to the defaults: the snapshot the other run left is not theirs either.
+    let (report, _) = snapshot_rescan(dir);
+    assert_eq!(unchanged(&report), 0);
+    assert_eq!(results(report), cold_streaming(dir));
+});
+
+pgtest!(corrupt_snapshot_is_ignored, |dir, _cmd| {
+    streaming_suite(dir, 30);
+    snapshot_rescan(dir);
+    let path = dir.join("cache/snapshot.bin");
+    let mut bytes = std::fs::read(&path).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&path, &bytes).expect("write");
+    let (report, _) = snapshot_rescan(dir);
+    assert_eq!(unchanged(&report), 0);
+    assert_eq!(results(report), cold_streaming(dir));
+    std::fs::write(&path, &bytes[..middle]).expect("truncate");
+    let (report, _) = snapshot_rescan(dir);
+    assert_eq!(unchanged(&report), 0);
+    assert_eq!(results(report), cold_streaming(dir));
+    let (report, _) = snapshot_rescan(dir);
+    assert_eq!(unchanged(&report), 30);
+});
+
+// Taking out a file whose locations are listed while more are not kept leaves a hole only
+// a file not read again could fill: the rescan says so and folds every file afresh.
+pgtest!(
+    snapshot_that_cannot_be_undone_exactly_folds_afresh,
+    |dir, _cmd| {
+        for i in 0..12 {
+            let rel = format!("tests/f{i:02}.sql");
+            dir.create(
+                &rel,
+                format!("SELECT has_table('shared');\nSELECT has_table('t{i}');\n"),
+            );
+            set_mtime(&dir.join(&rel), past(0));
+        }
+        snapshot_rescan(dir);
+        // One goes: the locations kept beyond those listed fill its place.
+        std::fs::remove_file(dir.join("tests/f00.sql")).expect("rm");
+        let (report, run) = snapshot_rescan(dir);
+        run.assert_stderr_lacks("afresh");
+        assert_eq!(unchanged(&report), 11);
+        assert_eq!(results(report), cold_streaming(dir));
+        // Five more: fewer are known than are listed.
+        for i in 1..=5 {
+            std::fs::remove_file(dir.join(format!("tests/f{i:02}.sql"))).expect("rm");
+        }
+        let (report, run) = snapshot_rescan(dir);
+        run.assert_stderr_contains(
+            "folded every file afresh: the locations kept of table:public.shared lost one",
+        );
+        assert_eq!(unchanged(&report), 0);
+        let want = cold_streaming(dir);
+        assert_eq!(results(report), want);
+        let shared = want["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .find(|o| o["key"] == "table:public.shared")
+            .expect("shared");
+        assert_eq!(shared["locations"][0]["file"], "tests/f06.sql");
+        assert_eq!(shared["locations_omitted"], 2);
+    }
+);

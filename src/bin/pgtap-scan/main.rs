@@ -99,6 +99,10 @@ impl Observer for CliObserver<'_> {
             }
         }
     }
+
+    fn wants_files(&self) -> bool {
+        self.file_line.is_some()
+    }
 }
 
 /// Passes everything on, and folds every streamed file into its project's results.

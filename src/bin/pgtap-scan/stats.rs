@@ -54,6 +54,15 @@ pub fn print(r: &ScanReport, messages: &Messages) {
             "  cache: {} hits (not read), {} hash hits (read, not parsed), {} misses (parsed)",
             s.cache_hits, s.cache_hash_hits, s.cache_misses
         ));
+        messages.stats(&format!(
+            "  run snapshot: {} files unchanged (not decoded, not folded again), {} ms{}",
+            s.cache_unchanged,
+            s.snapshot_ms,
+            match &s.snapshot_fallback {
+                Some(why) => format!("; folded every file afresh: {why}"),
+                None => String::new(),
+            }
+        ));
     }
     if s.heap_measured {
         messages.stats(&format!(
