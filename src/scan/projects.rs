@@ -243,3 +243,98 @@ pub fn total(projects: &[ProjectReport]) -> Option<SchemaCoverage> {
     });
     Some(total)
 }
+
+/// What identifies a project in a shard's partial: its spec, the PostgreSQL schemas it
+/// counts, and what names its universe (as the partial's `universe` setting does).
+pub struct Fingerprint<'a> {
+    /// Its name, test roots and search path.
+    pub spec: &'a ProjectSpec,
+    /// `schemas`: the PostgreSQL schemas counted.
+    pub schemas: &'a [String],
+    /// `none`, `database`, or a digest of its migrations.
+    pub universe: &'a str,
+}
+
+/// The `projects` setting of a shard's partial (issue 17): each project's name and a digest
+/// of what attributes files to it and measures it (its test roots, search path, schemas
+/// and universe), in the scan's order; `none` for a scan without projects. A merge
+/// resolves the projects again (from the same config and the paths the partial records)
+/// and refuses partials whose setting differs from its own.
+pub fn projects_setting(projects: &[Fingerprint<'_>]) -> String {
+    if projects.is_empty() {
+        return "none".to_string();
+    }
+    let list: Vec<(&str, String)> = projects
+        .iter()
+        .map(|p| {
+            let roots: Vec<String> = p.spec.roots.iter().map(|r| slashed(&normal(r))).collect();
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for part in [
+                serde_json::to_string(&roots),
+                serde_json::to_string(&p.spec.search_path),
+                serde_json::to_string(p.schemas),
+            ] {
+                h.update(part.unwrap_or_default().as_bytes());
+                h.update(b"\0");
+            }
+            h.update(p.universe.as_bytes());
+            (p.spec.name.as_str(), format!("{:016x}", h.digest()))
+        })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_default()
+}
+
+/// How two `projects` settings differ, in words (`a` and `b` say whose they are): the
+/// projects only one names, those both name that differ (the first few of each), or the
+/// order.
+pub fn projects_difference(a: (&str, &str), b: (&str, &str)) -> String {
+    fn parse(s: &str) -> Vec<(String, String)> {
+        if s == "none" {
+            Vec::new()
+        } else {
+            serde_json::from_str(s).unwrap_or_default()
+        }
+    }
+    fn few(names: Vec<&str>) -> String {
+        let shown: Vec<&str> = names.iter().take(5).copied().collect();
+        match names.len() - shown.len() {
+            0 => shown.join(", "),
+            more => format!("{} and {more} more", shown.join(", ")),
+        }
+    }
+    fn only<'a>(x: &'a [(String, String)], y: &[(String, String)]) -> Vec<&'a str> {
+        x.iter()
+            .filter(|(n, _)| !y.iter().any(|(m, _)| m == n))
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+    let ((who_a, a), (who_b, b)) = ((a.0, parse(a.1)), (b.0, parse(b.1)));
+    match (a.is_empty(), b.is_empty()) {
+        (true, false) => return format!("{who_a}: no projects; {who_b}: {}", b.len()),
+        (false, true) => return format!("{who_a}: {}; {who_b}: no projects", a.len()),
+        _ => {}
+    }
+    let mut said = Vec::new();
+    let (in_a, in_b) = (only(&a, &b), only(&b, &a));
+    if !in_a.is_empty() {
+        said.push(format!("{who_a} only: {}", few(in_a)));
+    }
+    if !in_b.is_empty() {
+        said.push(format!("{who_b} only: {}", few(in_b)));
+    }
+    let changed: Vec<&str> = a
+        .iter()
+        .filter(|(n, d)| b.iter().any(|(m, e)| m == n && e != d))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !changed.is_empty() {
+        said.push(format!(
+            "{} differ in test roots, search path, schemas or migrations",
+            few(changed)
+        ));
+    }
+    if said.is_empty() {
+        said.push("the same projects in another order".to_string());
+    }
+    said.join("; ")
+}

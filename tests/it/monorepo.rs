@@ -361,20 +361,140 @@ pgtest!(a_glob_path_makes_a_project_per_folder, |dir, cmd| {
     assert_eq!(r["coverage"]["overall"]["objects"], 4);
 });
 
-pgtest!(shard_and_baseline_refuse_projects_clearly, |dir, cmd| {
+pgtest!(baseline_refuses_projects_clearly, |dir, cmd| {
     dir.create("a/supabase/config.toml", "")
         .create("a/supabase/tests/t.sql", "SELECT pass();\n")
         .create("b/supabase/config.toml", "")
         .create("b/supabase/tests/t.sql", "SELECT pass();\n")
         .create("prev.json", "{}");
-    let run = cmd.args(["--no-config", "--shard", "1/2"]).expect_code(2);
-    run.assert_stderr_contains("not yet supported with projects");
-    let run = dir
-        .command()
+    let run = cmd
         .args(["--no-config", "--baseline", "prev.json"])
         .expect_code(2);
     run.assert_stderr_contains("--baseline is not yet supported with projects");
 });
+
+/// `pgtap-scan ARGS` in `fixtures/monorepo` with a subcommand first (`merge`).
+fn monorepo_command(command: &str, args: &[&str]) -> Run {
+    Dir::new("monorepo")
+        .command()
+        .current_dir(fixture("monorepo"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args([command, "--color", "never"])
+        .args(args)
+        .run()
+}
+
+/// Shards k/n of the fixture monorepo (with `args`) written into `out`; their paths.
+fn monorepo_shards(out: &Dir, n: u32, args: &[&[&str]]) -> Vec<String> {
+    (1..=n)
+        .map(|k| {
+            let p = out
+                .join(format!("shard-{k}-of-{n}.pgtap"))
+                .display()
+                .to_string();
+            let shard = format!("{k}/{n}");
+            let mut a = vec!["--shard", &shard, "--format", "partial", "-q", "-o", &p];
+            a.extend(args.get(k as usize - 1).copied().unwrap_or_default());
+            let run = monorepo(&a);
+            assert_eq!(run.code, Some(0), "shard {shard}\n{run}");
+            p
+        })
+        .collect()
+}
+
+#[test]
+fn merging_the_monorepos_shards_gives_the_one_runs_report_in_every_format() {
+    let out = Dir::new("monorepo-shards");
+    for n in [1, 3] {
+        let parts = monorepo_shards(&out, n, &[]);
+        for (format, _) in crate::shard::FORMATS {
+            let one = monorepo(&["--format", format]);
+            let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+            m.extend(["--format", format]);
+            let merged = monorepo_command("merge", &m);
+            // billing's gate (its config's) fails at the merge as in one run.
+            assert_eq!(merged.code, Some(1), "{n} shards, {format}\n{merged}");
+            merged.assert_stderr_contains(
+                "project billing: coverage gate failed: policy coverage 50.0% (1 of 2)",
+            );
+            let (want, got) = (
+                crate::shard::without_stats(format, &one.stdout),
+                crate::shard::without_stats(format, &merged.stdout),
+            );
+            assert!(
+                got == want,
+                "{n} shards, --format {format}: the merge differs from one run\n{}",
+                crate::shard::first_difference(&want, &got)
+            );
+        }
+    }
+    let parts = monorepo_shards(&out, 3, &[]);
+    let r = {
+        let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+        m.extend(["--format", "json"]);
+        monorepo_command("merge", &m).json()
+    };
+    assert_eq!(r["projects"].as_array().expect("projects").len(), 3);
+    assert_eq!(r["files_outside_projects"], 1);
+    // Streamed (no per-file detail kept), each project gets its files as they are folded.
+    let always: &[&str] = &["--streaming", "always"];
+    let parts = monorepo_shards(&out, 3, &[always, always, always]);
+    let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+    m.extend(["--format", "json", "--streaming", "always"]);
+    let streamed = monorepo_command("merge", &m).json();
+    assert_eq!(streamed["projects"], r["projects"]);
+    let parts = monorepo_shards(&out, 3, &[]);
+    // Gates given to the merge replace the project's own, as in one run.
+    let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+    m.extend(["--fail-under", "billing:policy=50"]);
+    let run = monorepo_command("merge", &m);
+    assert_eq!(run.code, Some(0), "{run}");
+}
+
+#[test]
+fn a_merge_refuses_shards_made_with_other_projects() {
+    let out = Dir::new("monorepo-mismatch");
+    // Shard 2 narrowed to billing: the shards disagree.
+    let parts = monorepo_shards(&out, 2, &[&[], &["--project", "billing"]]);
+    let run = monorepo_command("merge", &[&parts[0], &parts[1]]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("were made with other projects (");
+    run.assert_stderr_contains("only: legacy, services/auth");
+    assert!(run.stdout.is_empty(), "a report was written\n{run}");
+    // The shards agree, the merge finds other projects (no config: legacy is not declared).
+    let parts = monorepo_shards(&out, 2, &[]);
+    let run = monorepo_command("merge", &["--no-config", &parts[0], &parts[1]]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("was made with other projects than this merge finds (");
+    run.assert_stderr_contains(
+        "the shards only: billing, legacy; the merge only: services/billing",
+    );
+    assert!(run.stdout.is_empty(), "a report was written\n{run}");
+    let run = monorepo_command("merge", &["--project", "legacy", &parts[0], &parts[1]]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("the shards only: billing, services/auth");
+}
+
+#[test]
+fn a_project_gate_on_a_shard_is_refused() {
+    let out = Dir::new("monorepo-shard-gate");
+    let p = out.join("s.pgtap").display().to_string();
+    let run = monorepo(&[
+        "--shard",
+        "1/2",
+        "--format",
+        "partial",
+        "-o",
+        &p,
+        "--fail-under",
+        "billing:policy=50",
+    ]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains(
+        "--fail-under billing:policy=50 with --shard: a shard holds part of the suite",
+    );
+    assert!(!out.join("s.pgtap").exists());
+}
 
 /// Above 1,000 files the scan streams (no per-file detail kept): projects then get their
 /// files as they are aggregated, with the same results.
