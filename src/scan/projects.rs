@@ -168,6 +168,7 @@ impl ProjectScan {
             warnings: self.summary.warnings,
             schema,
             gates_failed: Vec::new(),
+            tested_objects: Vec::new(),
         }
     }
 }

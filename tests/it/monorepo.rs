@@ -361,17 +361,189 @@ pgtest!(a_glob_path_makes_a_project_per_folder, |dir, cmd| {
     assert_eq!(r["coverage"]["overall"]["objects"], 4);
 });
 
-pgtest!(baseline_refuses_projects_clearly, |dir, cmd| {
-    dir.create("a/supabase/config.toml", "")
-        .create("a/supabase/tests/t.sql", "SELECT pass();\n")
-        .create("b/supabase/config.toml", "")
-        .create("b/supabase/tests/t.sql", "SELECT pass();\n")
-        .create("prev.json", "{}");
-    let run = cmd
-        .args(["--no-config", "--baseline", "prev.json"])
-        .expect_code(2);
-    run.assert_stderr_contains("--baseline is not yet supported with projects");
-});
+/// The fixture monorepo copied into a temporary folder, its JSON report there as
+/// `base.json`, then changed: billing tests its second policy, legacy stops testing a
+/// table, services/auth is gone and services/shop is new.
+fn monorepo_a_commit_later() -> Dir {
+    let dir = Dir::new("monorepo-baseline");
+    crate::util::copy_tree(&fixture("monorepo"), dir.path());
+    let run = dir
+        .command()
+        .args(["--format", "json", "-q", "-o", "base.json"])
+        .run();
+    assert_eq!(run.code, Some(1), "billing's gate\n{run}");
+    let billing = dir.join("services/billing/supabase/tests/invoices_test.sql");
+    let mut text = std::fs::read_to_string(&billing).expect("billing's test");
+    text.push_str("SELECT policies_are('invoices', ARRAY['invoices_owner', 'invoices_admin']);\n");
+    dir.create("services/billing/supabase/tests/invoices_test.sql", text);
+    let legacy = std::fs::read_to_string(dir.join("legacy/db-tests/reports.sql")).expect("legacy");
+    let legacy: String = legacy
+        .lines()
+        .filter(|l| !l.contains("has_table('reports')"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    dir.create("legacy/db-tests/reports.sql", legacy);
+    std::fs::remove_dir_all(dir.join("services/auth")).expect("auth");
+    dir.create("services/shop/supabase/config.toml", "")
+        .create(
+            "services/shop/supabase/migrations/1.sql",
+            "CREATE TABLE carts (id int);\n",
+        )
+        .create(
+            "services/shop/supabase/tests/t.sql",
+            "SELECT has_table('carts');\n",
+        );
+    dir
+}
+
+fn baseline_run(dir: &Dir, args: &[&str]) -> Run {
+    dir.command()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["--color", "never", "--baseline", "base.json"])
+        .args(args)
+        .run()
+}
+
+#[test]
+fn a_baseline_compares_a_monorepo_project_by_project() {
+    let dir = monorepo_a_commit_later();
+    let text = baseline_run(&dir, &[]);
+    assert_eq!(text.code, Some(1), "legacy's gate\n{text}");
+    let at = text
+        .stdout
+        .find("Coverage versus baseline")
+        .expect("the comparison");
+    insta::assert_snapshot!("monorepo_baseline_text", &text.stdout[at..]);
+    let md = baseline_run(&dir, &["--format", "markdown"]);
+    let md_at = md
+        .stdout
+        .find("### Coverage versus baseline")
+        .expect("the comparison");
+    insta::assert_snapshot!("monorepo_baseline_markdown", &md.stdout[md_at..]);
+    let json = baseline_run(&dir, &["--format", "json"]).json();
+    let projects = &json["baseline"]["projects"];
+    insta::assert_json_snapshot!("monorepo_baseline_json", projects);
+    let status = |name: &str| {
+        projects
+            .as_array()
+            .expect("projects")
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["status"].clone())
+    };
+    assert_eq!(status("services/shop"), Some("added".into()));
+    assert_eq!(status("services/auth"), Some("removed".into()));
+    // The total's lists would mix projects' keys: each project has its own.
+    assert_eq!(json["baseline"]["newly_untested"], serde_json::json!([]));
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // legacy's overall fell; the total's did not.
+    let run = baseline_run(&dir, &["--fail-on-drop", "-q", "--fail-under", "legacy:0"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains(
+        "project legacy: coverage fell versus the baseline: overall 27.2% (3/11) -> 18.1% (2/11)",
+    );
+    run.assert_stderr_lacks("pgtap-scan: coverage fell");
+    // pgtap-scan diff compares the same way.
+    dir.command()
+        .args(["--format", "json", "-q", "-o", "new.json"])
+        .run();
+    let diff = dir
+        .command()
+        .args(["diff", "base.json", "new.json"])
+        .expect_code(0);
+    // (The report ends with its coverage line, the diff does not.)
+    let section = &text.stdout[at..];
+    let section = &section[..section.find("Coverage: ").expect("the coverage line")];
+    assert_eq!(section, diff.stdout);
+}
+
+#[test]
+fn a_baseline_and_a_report_one_with_projects_one_without_are_not_compared() {
+    let dir = Dir::new("monorepo-baseline-shape");
+    crate::util::copy_tree(&fixture("monorepo"), dir.path());
+    // The baseline: legacy alone, without projects.
+    dir.command()
+        .args([
+            "--no-config",
+            "legacy/db-tests",
+            "--schema",
+            "legacy/db/migrations",
+        ])
+        .args(["--format", "json", "-q", "-o", "one.json"])
+        .expect_code(0);
+    let run = dir.command().args(["--baseline", "one.json"]).run();
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains(
+        "--baseline one.json: the baseline was taken without projects and this report has 3 projects",
+    );
+    assert!(run.stdout.is_empty(), "a report was written\n{run}");
+    // The reverse: a monorepo's baseline, one project scanned alone.
+    dir.command()
+        .args(["--format", "json", "-q", "-o", "all.json"])
+        .run();
+    let run = dir
+        .command()
+        .args([
+            "--no-config",
+            "legacy/db-tests",
+            "--schema",
+            "legacy/db/migrations",
+        ])
+        .args(["--baseline", "all.json"])
+        .run();
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("the baseline has 3 projects and this report has none");
+    let run = dir.command().args(["diff", "one.json", "all.json"]).run();
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("one.json and all.json: the first was taken without projects");
+}
+
+#[test]
+fn a_merge_compares_with_a_baseline_as_one_run() {
+    let dir = monorepo_a_commit_later();
+    let one = baseline_run(&dir, &["--format", "json"]).json();
+    let parts: Vec<String> = (1..=3)
+        .map(|k| {
+            let p = format!("s{k}.pgtap");
+            dir.command()
+                .args([
+                    "--shard",
+                    &format!("{k}/3"),
+                    "--format",
+                    "partial",
+                    "-q",
+                    "-o",
+                    &p,
+                ])
+                .expect_code(0);
+            p
+        })
+        .collect();
+    let merged = dir
+        .command()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .arg("merge")
+        .args(&parts)
+        .args([
+            "--color",
+            "never",
+            "--baseline",
+            "base.json",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(merged.code, Some(1), "{merged}");
+    assert_eq!(merged.json()["baseline"], one["baseline"]);
+}
 
 /// `pgtap-scan ARGS` in `fixtures/monorepo` with a subcommand first (`merge`).
 fn monorepo_command(command: &str, args: &[&str]) -> Run {

@@ -335,6 +335,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(ToString::to_string)
                     .collect();
+                section.tested_objects = pgtap_scan::baseline::tested_keys(schema);
             } else if !p.gates.is_empty() {
                 section.gates_failed = vec!["no universe to measure against".to_string()];
             }
@@ -429,13 +430,18 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     }
     // `--baseline`: compared before the render, since the JSON report carries it.
     let comparison = match (&baseline, &report.schema, &plan.baseline) {
-        (Some(old), Some(s), Some(file)) => Some(Arc::new(pgtap_scan::baseline::Baseline {
-            file: file.display().to_string(),
-            comparison: pgtap_scan::baseline::compare(
-                old,
-                &pgtap_scan::baseline::Snapshot::from_coverage(s),
-            ),
-        })),
+        (Some(old), Some(s), Some(file)) => {
+            let new = pgtap_scan::baseline::Snapshot::from_report(s, &report.projects);
+            // A monorepo's report against one taken without projects (or the reverse).
+            if let Some(why) = pgtap_scan::baseline::mismatch(old, &new) {
+                out.discard();
+                anyhow::bail!("--baseline {}: {why}", file.display());
+            }
+            Some(Arc::new(pgtap_scan::baseline::Baseline {
+                file: file.display().to_string(),
+                comparison: pgtap_scan::baseline::compare(old, &new),
+            }))
+        }
         _ => None,
     };
     // `--history`: this run's line, appended once the report is written; the HTML report
@@ -548,8 +554,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         comparison.as_ref().map(|c| &c.comparison),
         &plan.fail_on_drop,
     ) {
-        let known = |k: &String| k == "overall" || c.by_kind.iter().any(|b| b.kind == *k);
-        if let Some(k) = kinds.iter().find(|k| !known(k)) {
+        if let Some(k) = kinds.iter().find(|k| !c.knows_kind(k)) {
             anyhow::bail!(
                 "--fail-on-drop {k}: neither the baseline nor this report has objects of kind {k:?}"
             );
@@ -563,7 +568,17 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                 diff::side(f.after)
             ));
         }
-        if !fallen.is_empty() && code == ExitCode::Success {
+        // A monorepo's: each project against itself in the baseline.
+        let fallen_in_projects = c.fallen_in_projects(kinds);
+        for (project, f) in &fallen_in_projects {
+            messages.error(&format!(
+                "project {project}: coverage fell versus the baseline: {} {} -> {}",
+                f.kind,
+                diff::side(f.before),
+                diff::side(f.after)
+            ));
+        }
+        if (!fallen.is_empty() || !fallen_in_projects.is_empty()) && code == ExitCode::Success {
             code = ExitCode::GateFailed;
         }
     }

@@ -544,14 +544,6 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
                  ... --fail-under {spec})"
             );
         }
-        if args.baseline.is_some() || file.baseline.is_some() {
-            bail!(
-                "--baseline is not yet supported with projects ({} in this scan): it would \
-                 compare the total, not project by project; compare one project at a time \
-                 (--project NAME)",
-                projects.len()
-            );
-        }
     }
     // Run with nothing said in a Supabase project: its tests against its migrations.
     let (paths, universe) = if projects.is_empty() {
@@ -647,7 +639,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         bail!("--fail-on-drop needs --baseline PREV.json: the report to compare with");
     }
     let baseline = args.baseline.or(file_baseline);
-    if baseline.is_some() && universe.is_none() {
+    if baseline.is_some() && !has_universe {
         bail!(
             "--baseline needs a universe to compare coverage: add --schema PATH or --database-url"
         );
