@@ -47,6 +47,8 @@ pub struct Splitter {
     aggregators: Vec<Aggregator<'static>>,
     /// Files under no project's roots.
     unowned: u64,
+    /// Includes that reach into another project's tests, as warnings.
+    crossings: Vec<String>,
 }
 
 /// The files of no project: how many, and the first few paths.
@@ -82,6 +84,7 @@ impl Splitter {
             names: projects.iter().map(|p| p.name.clone()).collect(),
             aggregators,
             unowned: 0,
+            crossings: Vec::new(),
         }
     }
 
@@ -98,12 +101,61 @@ impl Splitter {
             .map(|(_, i)| *i)
     }
 
-    /// Folds one file into its project's results (or counts it as no project's).
+    /// Folds one file into its project's results (or counts it as no project's). An
+    /// include of the file that reaches into another project's tests is a warning (see
+    /// [`Splitter::crossings`]).
     pub fn file(&mut self, f: &FileReport) {
         match self.index(&f.path) {
-            Some(i) => self.aggregators[i].fold(PathBuf::from(&f.path), f.result.clone()),
+            Some(i) => {
+                self.cross_check(i, f);
+                self.aggregators[i].fold(PathBuf::from(&f.path), f.result.clone())
+            }
             None => self.unowned += 1,
         }
+    }
+
+    /// Includes stay inside their project: one whose file is under another project's test
+    /// roots is said (the included file's assertions are its own project's, as each file's
+    /// are, never the including one's). An include of a file of no project (a shared
+    /// helper) is fine.
+    fn cross_check(&mut self, own: usize, f: &FileReport) {
+        let result = &f.result;
+        let dir = Path::new(&f.path).parent().unwrap_or(Path::new(""));
+        for inc in &result.includes {
+            let target = if inc.relative {
+                crate::includes::normalize(&dir.join(&inc.path))
+            } else {
+                // psql's `\i` is relative to where psql runs: the including file's folder
+                // or one above it, else the current folder (as the plan check reads it).
+                dir.ancestors()
+                    .map(|a| crate::includes::normalize(&a.join(&inc.path)))
+                    .find(|c| c.is_file())
+                    .unwrap_or_else(|| crate::includes::normalize(Path::new(&inc.path)))
+            };
+            let Some(other) = self.index(&target.display().to_string()) else {
+                continue;
+            };
+            if other != own {
+                self.crossings.push(format!(
+                    "{}:{}: the include of {} reaches into project {}'s tests: includes stay \
+                     inside their project, so its assertions count for {}, not {}",
+                    f.path,
+                    inc.line,
+                    inc.path,
+                    self.names[other],
+                    self.names[other],
+                    self.names[own]
+                ));
+            }
+        }
+    }
+
+    /// The includes seen so far that reach into another project's tests, as warnings
+    /// naming the including file and line; taken (each is said once).
+    pub fn crossings(&mut self) -> Vec<String> {
+        let mut c = std::mem::take(&mut self.crossings);
+        c.sort();
+        c
     }
 
     /// Every project's results, in the order given, and the files of no project.
@@ -113,6 +165,7 @@ impl Splitter {
             aggregators,
             unowned,
             roots,
+            crossings: _,
         } = self;
         let scans = names
             .into_iter()

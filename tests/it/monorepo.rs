@@ -703,3 +703,38 @@ pgtest!(an_unknown_project_lists_at_most_twenty_names, |dir, cmd| {
     run.assert_stderr_contains("p19 and 5 more");
     run.assert_stderr_lacks("p20");
 });
+
+pgtest!(
+    an_include_reaching_into_another_project_is_a_warning_naming_the_line,
+    |dir, cmd| {
+        for (name, table) in [("a", "ta"), ("b", "tb")] {
+            dir.create(format!("{name}/supabase/config.toml"), "")
+                .create(
+                    format!("{name}/supabase/migrations/1.sql"),
+                    format!("CREATE TABLE {table} (id int);\n"),
+                );
+        }
+        dir.create(
+            "a/supabase/tests/t.sql",
+            "SELECT plan(3);\nSELECT has_table('ta');\n\\ir ../../../b/supabase/tests/helper.sql\n\
+             \\ir ../../../shared/common.psql\n",
+        )
+        .create("b/supabase/tests/helper.sql", "SELECT has_table('tb');\n")
+        .create("shared/common.psql", "SELECT pass();\n");
+        let run = cmd
+            .args(["--no-config", "--format", "json", "--color", "never"])
+            .expect_code(0);
+        run.assert_stderr_contains(
+            "a/supabase/tests/t.sql:3: the include of ../../../b/supabase/tests/helper.sql \
+             reaches into project b's tests: includes stay inside their project, so its \
+             assertions count for b, not a",
+        );
+        // A shared helper of no project is no project's to keep (it is outside the scanned
+        // folders here, which is said as before).
+        run.assert_stderr_lacks("common.psql reaches");
+        let r = run.json();
+        let tested = |name: &str| project(&r, name)["tested_objects"].clone();
+        assert_eq!(tested("a"), serde_json::json!(["table:public.ta"]));
+        assert_eq!(tested("b"), serde_json::json!(["table:public.tb"]));
+    }
+);

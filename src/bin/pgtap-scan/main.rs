@@ -314,6 +314,9 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         for f in report.files.iter().flatten() {
             splitter.file(f);
         }
+        for w in splitter.crossings() {
+            messages.warning(&w);
+        }
         let (scans, unowned) = splitter.finish();
         let mut sections = Vec::with_capacity(scans.len());
         for ((s, p), u) in scans
