@@ -8,6 +8,12 @@
 //! lists as tested (and not stale) changed its coverage; any other was added or removed.
 //! An object tested only behaviourally (`--coverage behavioural|any`) that leaves the gaps
 //! is therefore reported as removed, not newly tested.
+//!
+//! A monorepo's reports (issue 17) are compared project by project: each project's
+//! coverage, gaps and stale tests against its own in the baseline, a project only one side
+//! has as added or removed. The total compares the counts only (an object key may be in
+//! two projects' universes, so its lists are the projects'). A report with projects and one
+//! without are not compared ([`mismatch`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -54,6 +60,9 @@ pub struct Snapshot {
     gaps: BTreeSet<String>,
     tested: BTreeSet<String>,
     stale: BTreeSet<String>,
+    /// A monorepo's projects, in the report's order, each with its coverage (`None`: the
+    /// project has no universe); `None` for a report without projects.
+    projects: Option<Vec<(String, Option<Snapshot>)>>,
 }
 
 /// Why a file could not be read as a report with schema coverage.
@@ -120,15 +129,39 @@ impl Snapshot {
                 .iter()
                 .map(|(k, r)| (k.to_string(), ratio(r)))
                 .collect(),
-            tested: s
-                .objects
-                .iter()
-                .filter(|o| !gaps.contains(&o.key))
-                .map(|o| o.key.clone())
-                .collect(),
+            tested: tested_keys(s).into_iter().collect(),
             gaps,
             stale: s.stale.iter().map(|o| o.key.clone()).collect(),
+            projects: None,
         }
+    }
+
+    /// A scan just made, with its projects if it has any (the total as
+    /// [`Snapshot::from_coverage`], each project against its own universe).
+    pub fn from_report(
+        total: &crate::scan::report::SchemaCoverage,
+        projects: &[crate::scan::report::ProjectReport],
+    ) -> Snapshot {
+        let mut s = Snapshot::from_coverage(total);
+        if !projects.is_empty() {
+            s.projects = Some(
+                projects
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            p.schema.as_ref().map(Snapshot::from_coverage),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        s
+    }
+
+    /// How many projects the report has (`None`: a report without projects).
+    pub fn projects(&self) -> Option<usize> {
+        self.projects.as_ref().map(Vec::len)
     }
 
     /// Reads a parsed JSON report; the error says what is missing.
@@ -136,10 +169,49 @@ impl Snapshot {
         if v.get("version").and_then(Value::as_u64) != Some(1) || v.get("summary").is_none() {
             return Err("not a pgtap-scan JSON report (write one with --format json)".to_string());
         }
-        let cov = v.get("coverage").ok_or_else(|| {
-            "the report has no schema coverage (scan with --schema or --database-url)".to_string()
-        })?;
+        if v.get("coverage").is_none() {
+            return Err(
+                "the report has no schema coverage (scan with --schema or --database-url)"
+                    .to_string(),
+            );
+        }
+        let mut snapshot = Snapshot::from_schema_json(v)?;
+        if let Some(projects) = v.get("projects") {
+            let bad = || "the report's projects are malformed".to_string();
+            let mut list = Vec::new();
+            for p in projects.as_array().ok_or_else(bad)? {
+                let name = p.get("name").and_then(Value::as_str).ok_or_else(bad)?;
+                let schema = match p.get("schema") {
+                    None | Some(Value::Null) => None,
+                    Some(s) => {
+                        let mut snap = Snapshot::from_schema_json(s)
+                            .map_err(|e| format!("project {name:?}: {e}"))?;
+                        // A project's tested objects are its own list (`objects` above is
+                        // the whole report's).
+                        snap.tested = p
+                            .get("tested_objects")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .filter(|k| !snap.stale.contains(*k))
+                            .map(str::to_string)
+                            .collect();
+                        Some(snap)
+                    }
+                };
+                list.push((name.to_string(), schema));
+            }
+            snapshot.projects = Some(list);
+        }
+        Ok(snapshot)
+    }
+
+    /// The schema coverage members (`coverage`, `gaps`, `objects`, `stale`) of a report,
+    /// or of one project's `schema`.
+    fn from_schema_json(v: &Value) -> Result<Snapshot, String> {
         let bad = || "the report's coverage is malformed".to_string();
+        let cov = v.get("coverage").ok_or_else(bad)?;
         let overall = counts(cov.get("overall").ok_or_else(bad)?).ok_or_else(bad)?;
         let mut by_kind = BTreeMap::new();
         for (kind, c) in cov
@@ -162,7 +234,46 @@ impl Snapshot {
             gaps: keys(v.get("gaps")).map(|(k, _)| k.to_string()).collect(),
             tested,
             stale,
+            projects: None,
         })
+    }
+}
+
+/// The keys of the universe's tested objects (those not in the gaps), sorted.
+pub fn tested_keys(s: &crate::scan::report::SchemaCoverage) -> Vec<String> {
+    let gaps: BTreeSet<&str> = s.gaps.iter().map(|g| g.key.as_str()).collect();
+    let tested: BTreeSet<&str> = s
+        .objects
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| !gaps.contains(k))
+        .collect();
+    tested.into_iter().map(str::to_string).collect()
+}
+
+/// Why a report with projects and one without cannot be compared; `None` when they can.
+pub fn mismatch(old: &Snapshot, new: &Snapshot) -> Option<String> {
+    let count = |n: usize| {
+        if n == 1 {
+            "1 project".to_string()
+        } else {
+            format!("{n} projects")
+        }
+    };
+    match (old.projects(), new.projects()) {
+        (None, Some(n)) => Some(format!(
+            "the baseline was taken without projects and this report has {}: one universe's \
+             coverage against the projects' sum is not a comparison; take a new baseline \
+             with the same config (the report of the base branch scanned with its projects)",
+            count(n)
+        )),
+        (Some(n), None) => Some(format!(
+            "the baseline has {} and this report has none: the projects' sum against one \
+             universe's coverage is not a comparison; scan with the config the baseline was \
+             taken with, or take a new baseline",
+            count(n)
+        )),
+        _ => None,
     }
 }
 
@@ -249,6 +360,51 @@ pub struct Comparison {
     pub removed: Vec<String>,
     /// Stale tests (asserted objects the universe does not hold) new in the new report.
     pub new_stale: Vec<String>,
+    /// A monorepo's projects, each compared with itself in the baseline (the new report's
+    /// order, then the projects it no longer has); with projects the lists above are
+    /// empty (each project's are its own). Absent without projects.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<ProjectChange>,
+}
+
+/// One project of a monorepo compared with itself in the baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectChange {
+    /// The project's name.
+    pub name: String,
+    /// Added, removed, compared, or not measured.
+    pub status: ProjectStatus,
+    /// Its comparison: for an added (removed) project only its counts after (before).
+    /// None when it is not measured.
+    #[serde(flatten)]
+    pub comparison: Option<Comparison>,
+}
+
+/// What happened to a project since the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectStatus {
+    /// Only this report has it.
+    Added,
+    /// Only the baseline has it.
+    Removed,
+    /// Both have it, with coverage: compared.
+    Compared,
+    /// Both have it, but one side (or both) measured no coverage (no universe).
+    Unmeasured,
+}
+
+impl ProjectChange {
+    /// Compared, with nothing changed: the same counts' fractions and no list entry.
+    pub fn unchanged(&self) -> bool {
+        self.status == ProjectStatus::Compared
+            && self.comparison.as_ref().is_some_and(|c| {
+                std::iter::once(&c.overall)
+                    .chain(&c.by_kind)
+                    .all(|k| k.status == KindStatus::Same)
+                    && c.lists_empty()
+            })
+    }
 }
 
 impl Comparison {
@@ -259,6 +415,37 @@ impl Comparison {
             .filter(|c| c.fell())
             .filter(|c| only.is_empty() || only.contains(&c.kind))
             .collect()
+    }
+
+    /// Per project: the kinds (or `overall`) whose coverage fell, among `only` (all when
+    /// empty). A project added or removed has not fallen.
+    pub fn fallen_in_projects(&self, only: &[String]) -> Vec<(&str, &KindChange)> {
+        self.projects
+            .iter()
+            .filter(|p| p.status == ProjectStatus::Compared)
+            .filter_map(|p| Some((p.name.as_str(), p.comparison.as_ref()?)))
+            .flat_map(|(name, c)| c.fallen(only).into_iter().map(move |k| (name, k)))
+            .collect()
+    }
+
+    /// Whether `kind` (or `overall`) is one this comparison or a project's names.
+    pub fn knows_kind(&self, kind: &str) -> bool {
+        kind == "overall"
+            || self.by_kind.iter().any(|b| b.kind == kind)
+            || self
+                .projects
+                .iter()
+                .filter_map(|p| p.comparison.as_ref())
+                .any(|c| c.knows_kind(kind))
+    }
+
+    /// No object in any list.
+    pub fn lists_empty(&self) -> bool {
+        self.newly_untested.is_empty()
+            && self.newly_tested.is_empty()
+            && self.added.is_empty()
+            && self.removed.is_empty()
+            && self.new_stale.is_empty()
     }
 }
 
@@ -273,8 +460,73 @@ pub struct Baseline {
     pub comparison: Comparison,
 }
 
-/// Compares an old report with a new one.
+/// Compares an old report with a new one; a monorepo's project by project (see
+/// [`mismatch`] for reports that cannot be compared: with projects on one side only, the
+/// totals alone are compared).
 pub fn compare(old: &Snapshot, new: &Snapshot) -> Comparison {
+    let mut c = compare_one(old, new);
+    let (Some(before), Some(after)) = (&old.projects, &new.projects) else {
+        return c;
+    };
+    // The total's lists would mix the projects' keys: each project has its own.
+    for list in [
+        &mut c.newly_untested,
+        &mut c.newly_tested,
+        &mut c.added,
+        &mut c.removed,
+        &mut c.new_stale,
+    ] {
+        list.clear();
+    }
+    let counts_only = |s: &Snapshot, added: bool| {
+        let empty = Snapshot::default();
+        let (o, n) = if added { (&empty, s) } else { (s, &empty) };
+        let mut c = compare_one(o, n);
+        for list in [
+            &mut c.newly_untested,
+            &mut c.newly_tested,
+            &mut c.added,
+            &mut c.removed,
+            &mut c.new_stale,
+        ] {
+            list.clear();
+        }
+        c
+    };
+    for (name, now) in after {
+        let then = before.iter().find(|(n, _)| n == name).map(|(_, s)| s);
+        c.projects.push(match then {
+            None => ProjectChange {
+                name: name.clone(),
+                status: ProjectStatus::Added,
+                comparison: now.as_ref().map(|s| counts_only(s, true)),
+            },
+            Some(Some(then)) if now.is_some() => ProjectChange {
+                name: name.clone(),
+                status: ProjectStatus::Compared,
+                comparison: now.as_ref().map(|now| compare_one(then, now)),
+            },
+            Some(_) => ProjectChange {
+                name: name.clone(),
+                status: ProjectStatus::Unmeasured,
+                comparison: None,
+            },
+        });
+    }
+    for (name, then) in before {
+        if !after.iter().any(|(n, _)| n == name) {
+            c.projects.push(ProjectChange {
+                name: name.clone(),
+                status: ProjectStatus::Removed,
+                comparison: then.as_ref().map(|s| counts_only(s, false)),
+            });
+        }
+    }
+    c
+}
+
+/// Compares one report's (or project's) coverage with another's.
+fn compare_one(old: &Snapshot, new: &Snapshot) -> Comparison {
     let kinds: BTreeSet<&String> = old.by_kind.keys().chain(new.by_kind.keys()).collect();
     let by_kind = kinds
         .into_iter()
@@ -310,6 +562,7 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Comparison {
         added,
         removed,
         new_stale: new.stale.difference(&old.stale).cloned().collect(),
+        projects: Vec::new(),
     }
 }
 

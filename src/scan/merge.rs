@@ -186,6 +186,14 @@ pub fn merge<R: Read + Seek>(
         {
             continue;
         }
+        if setting == "projects" {
+            return Err(format!(
+                "{name} was made with other projects than this merge finds ({}): run the \
+                 merge from the folder the shards ran in, with the same config and --project \
+                 flags",
+                super::projects::projects_difference(("the shards", theirs), ("the merge", want))
+            ));
+        }
         let hint = match setting.as_str() {
             "references" => {
                 " (behavioural references are read with a universe: give the shards the \
@@ -195,8 +203,22 @@ pub fn merge<R: Read + Seek>(
             _ => "",
         };
         return Err(format!(
-            "{name} was made with {setting} {theirs}, but this merge's settings give {want}{hint}: \
-             the merged report would not be the one scan's"
+            "{name} was made with {setting} {}, but this merge's settings give {}{hint}: \
+             the merged report would not be the one scan's",
+            shorten(theirs),
+            shorten(want)
+        ));
+    }
+    // A setting the merge does not know changes results it cannot reproduce.
+    if let Some((setting, value)) = first
+        .settings
+        .iter()
+        .find(|(s, _)| !expect.iter().any(|(e, _)| e == s))
+    {
+        return Err(format!(
+            "{name} was made with {setting} {}, which this merge does not know: merge with \
+             the pgtap-scan that made the shards",
+            shorten(value)
         ));
     }
     opened.sort_by_key(|(_, h, _, _)| h.shard.index);
@@ -336,6 +358,14 @@ pub fn merge<R: Read + Seek>(
     })
 }
 
+/// A setting's value in a message: a long one (many helpers) cut to its start.
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(200) {
+        None => value.to_string(),
+        Some((at, _)) => format!("{}... ({} characters)", &value[..at], value.len()),
+    }
+}
+
 /// The partials make one whole: the same tool and settings, the same file list, shards
 /// 1..n of the same n, each once.
 fn check<R: BufRead>(opened: &[(String, Header, Trailer, Reader<R>)]) -> Result<(), String> {
@@ -357,11 +387,21 @@ fn check<R: BufRead>(opened: &[(String, Header, Trailer, Reader<R>)]) -> Result<
         }
         for (setting, value) in &first.settings {
             let theirs = header.setting(setting);
+            if let (Some(theirs), true) = (theirs, setting == "projects") {
+                if theirs != value {
+                    return Err(format!(
+                        "{name} and {first_name} were made with other projects ({}): every \
+                         shard must be made with the same config and --project flags",
+                        super::projects::projects_difference((name, theirs), (first_name, value))
+                    ));
+                }
+            }
             if theirs != Some(value.as_str()) {
                 return Err(format!(
-                    "{name} was made with {setting} {}, {first_name} with {setting} {value}: \
+                    "{name} was made with {setting} {}, {first_name} with {setting} {}: \
                      every shard must be made with the same settings",
-                    theirs.unwrap_or("(not set)")
+                    theirs.map_or("(not set)".into(), shorten),
+                    shorten(value)
                 ));
             }
         }

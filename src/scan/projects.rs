@@ -47,6 +47,8 @@ pub struct Splitter {
     aggregators: Vec<Aggregator<'static>>,
     /// Files under no project's roots.
     unowned: u64,
+    /// Includes that reach into another project's tests, as warnings.
+    crossings: Vec<String>,
 }
 
 /// The files of no project: how many, and the first few paths.
@@ -82,6 +84,7 @@ impl Splitter {
             names: projects.iter().map(|p| p.name.clone()).collect(),
             aggregators,
             unowned: 0,
+            crossings: Vec::new(),
         }
     }
 
@@ -98,12 +101,61 @@ impl Splitter {
             .map(|(_, i)| *i)
     }
 
-    /// Folds one file into its project's results (or counts it as no project's).
+    /// Folds one file into its project's results (or counts it as no project's). An
+    /// include of the file that reaches into another project's tests is a warning (see
+    /// [`Splitter::crossings`]).
     pub fn file(&mut self, f: &FileReport) {
         match self.index(&f.path) {
-            Some(i) => self.aggregators[i].fold(PathBuf::from(&f.path), f.result.clone()),
+            Some(i) => {
+                self.cross_check(i, f);
+                self.aggregators[i].fold(PathBuf::from(&f.path), f.result.clone())
+            }
             None => self.unowned += 1,
         }
+    }
+
+    /// Includes stay inside their project: one whose file is under another project's test
+    /// roots is said (the included file's assertions are its own project's, as each file's
+    /// are, never the including one's). An include of a file of no project (a shared
+    /// helper) is fine.
+    fn cross_check(&mut self, own: usize, f: &FileReport) {
+        let result = &f.result;
+        let dir = Path::new(&f.path).parent().unwrap_or(Path::new(""));
+        for inc in &result.includes {
+            let target = if inc.relative {
+                crate::includes::normalize(&dir.join(&inc.path))
+            } else {
+                // psql's `\i` is relative to where psql runs: the including file's folder
+                // or one above it, else the current folder (as the plan check reads it).
+                dir.ancestors()
+                    .map(|a| crate::includes::normalize(&a.join(&inc.path)))
+                    .find(|c| c.is_file())
+                    .unwrap_or_else(|| crate::includes::normalize(Path::new(&inc.path)))
+            };
+            let Some(other) = self.index(&target.display().to_string()) else {
+                continue;
+            };
+            if other != own {
+                self.crossings.push(format!(
+                    "{}:{}: the include of {} reaches into project {}'s tests: includes stay \
+                     inside their project, so its assertions count for {}, not {}",
+                    f.path,
+                    inc.line,
+                    inc.path,
+                    self.names[other],
+                    self.names[other],
+                    self.names[own]
+                ));
+            }
+        }
+    }
+
+    /// The includes seen so far that reach into another project's tests, as warnings
+    /// naming the including file and line; taken (each is said once).
+    pub fn crossings(&mut self) -> Vec<String> {
+        let mut c = std::mem::take(&mut self.crossings);
+        c.sort();
+        c
     }
 
     /// Every project's results, in the order given, and the files of no project.
@@ -113,6 +165,7 @@ impl Splitter {
             aggregators,
             unowned,
             roots,
+            crossings: _,
         } = self;
         let scans = names
             .into_iter()
@@ -168,6 +221,7 @@ impl ProjectScan {
             warnings: self.summary.warnings,
             schema,
             gates_failed: Vec::new(),
+            tested_objects: Vec::new(),
         }
     }
 }
@@ -242,4 +296,99 @@ pub fn total(projects: &[ProjectReport]) -> Option<SchemaCoverage> {
         (a.kind.importance(), a.kind, &a.key).cmp(&(b.kind.importance(), b.kind, &b.key))
     });
     Some(total)
+}
+
+/// What identifies a project in a shard's partial: its spec, the PostgreSQL schemas it
+/// counts, and what names its universe (as the partial's `universe` setting does).
+pub struct Fingerprint<'a> {
+    /// Its name, test roots and search path.
+    pub spec: &'a ProjectSpec,
+    /// `schemas`: the PostgreSQL schemas counted.
+    pub schemas: &'a [String],
+    /// `none`, `database`, or a digest of its migrations.
+    pub universe: &'a str,
+}
+
+/// The `projects` setting of a shard's partial (issue 17): each project's name and a digest
+/// of what attributes files to it and measures it (its test roots, search path, schemas
+/// and universe), in the scan's order; `none` for a scan without projects. A merge
+/// resolves the projects again (from the same config and the paths the partial records)
+/// and refuses partials whose setting differs from its own.
+pub fn projects_setting(projects: &[Fingerprint<'_>]) -> String {
+    if projects.is_empty() {
+        return "none".to_string();
+    }
+    let list: Vec<(&str, String)> = projects
+        .iter()
+        .map(|p| {
+            let roots: Vec<String> = p.spec.roots.iter().map(|r| slashed(&normal(r))).collect();
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for part in [
+                serde_json::to_string(&roots),
+                serde_json::to_string(&p.spec.search_path),
+                serde_json::to_string(p.schemas),
+            ] {
+                h.update(part.unwrap_or_default().as_bytes());
+                h.update(b"\0");
+            }
+            h.update(p.universe.as_bytes());
+            (p.spec.name.as_str(), format!("{:016x}", h.digest()))
+        })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_default()
+}
+
+/// How two `projects` settings differ, in words (`a` and `b` say whose they are): the
+/// projects only one names, those both name that differ (the first few of each), or the
+/// order.
+pub fn projects_difference(a: (&str, &str), b: (&str, &str)) -> String {
+    fn parse(s: &str) -> Vec<(String, String)> {
+        if s == "none" {
+            Vec::new()
+        } else {
+            serde_json::from_str(s).unwrap_or_default()
+        }
+    }
+    fn few(names: Vec<&str>) -> String {
+        let shown: Vec<&str> = names.iter().take(5).copied().collect();
+        match names.len() - shown.len() {
+            0 => shown.join(", "),
+            more => format!("{} and {more} more", shown.join(", ")),
+        }
+    }
+    fn only<'a>(x: &'a [(String, String)], y: &[(String, String)]) -> Vec<&'a str> {
+        x.iter()
+            .filter(|(n, _)| !y.iter().any(|(m, _)| m == n))
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+    let ((who_a, a), (who_b, b)) = ((a.0, parse(a.1)), (b.0, parse(b.1)));
+    match (a.is_empty(), b.is_empty()) {
+        (true, false) => return format!("{who_a}: no projects; {who_b}: {}", b.len()),
+        (false, true) => return format!("{who_a}: {}; {who_b}: no projects", a.len()),
+        _ => {}
+    }
+    let mut said = Vec::new();
+    let (in_a, in_b) = (only(&a, &b), only(&b, &a));
+    if !in_a.is_empty() {
+        said.push(format!("{who_a} only: {}", few(in_a)));
+    }
+    if !in_b.is_empty() {
+        said.push(format!("{who_b} only: {}", few(in_b)));
+    }
+    let changed: Vec<&str> = a
+        .iter()
+        .filter(|(n, d)| b.iter().any(|(m, e)| m == n && e != d))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !changed.is_empty() {
+        said.push(format!(
+            "{} differ in test roots, search path, schemas or migrations",
+            few(changed)
+        ));
+    }
+    if said.is_empty() {
+        said.push("the same projects in another order".to_string());
+    }
+    said.join("; ")
 }

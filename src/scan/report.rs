@@ -274,6 +274,10 @@ pub struct ProjectReport {
     /// The project's gates that fell short, as messages (`policy coverage 50.0% < 100`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gates_failed: Vec<String>,
+    /// The keys of its universe's tested objects, sorted: what a later scan's `--baseline`
+    /// compares the project with (the whole report's `objects` mixes every project's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tested_objects: Vec<String>,
 }
 
 /// Messages kept in the report; the rest are counted.

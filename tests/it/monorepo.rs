@@ -361,20 +361,312 @@ pgtest!(a_glob_path_makes_a_project_per_folder, |dir, cmd| {
     assert_eq!(r["coverage"]["overall"]["objects"], 4);
 });
 
-pgtest!(shard_and_baseline_refuse_projects_clearly, |dir, cmd| {
-    dir.create("a/supabase/config.toml", "")
-        .create("a/supabase/tests/t.sql", "SELECT pass();\n")
-        .create("b/supabase/config.toml", "")
-        .create("b/supabase/tests/t.sql", "SELECT pass();\n")
-        .create("prev.json", "{}");
-    let run = cmd.args(["--no-config", "--shard", "1/2"]).expect_code(2);
-    run.assert_stderr_contains("not yet supported with projects");
+/// The fixture monorepo copied into a temporary folder, its JSON report there as
+/// `base.json`, then changed: billing tests its second policy, legacy stops testing a
+/// table, services/auth is gone and services/shop is new.
+fn monorepo_a_commit_later() -> Dir {
+    let dir = Dir::new("monorepo-baseline");
+    crate::util::copy_tree(&fixture("monorepo"), dir.path());
     let run = dir
         .command()
-        .args(["--no-config", "--baseline", "prev.json"])
-        .expect_code(2);
-    run.assert_stderr_contains("--baseline is not yet supported with projects");
-});
+        .args(["--format", "json", "-q", "-o", "base.json"])
+        .run();
+    assert_eq!(run.code, Some(1), "billing's gate\n{run}");
+    let billing = dir.join("services/billing/supabase/tests/invoices_test.sql");
+    let mut text = std::fs::read_to_string(&billing).expect("billing's test");
+    text.push_str("SELECT policies_are('invoices', ARRAY['invoices_owner', 'invoices_admin']);\n");
+    dir.create("services/billing/supabase/tests/invoices_test.sql", text);
+    let legacy = std::fs::read_to_string(dir.join("legacy/db-tests/reports.sql")).expect("legacy");
+    let legacy: String = legacy
+        .lines()
+        .filter(|l| !l.contains("has_table('reports')"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    dir.create("legacy/db-tests/reports.sql", legacy);
+    std::fs::remove_dir_all(dir.join("services/auth")).expect("auth");
+    dir.create("services/shop/supabase/config.toml", "")
+        .create(
+            "services/shop/supabase/migrations/1.sql",
+            "CREATE TABLE carts (id int);\n",
+        )
+        .create(
+            "services/shop/supabase/tests/t.sql",
+            "SELECT has_table('carts');\n",
+        );
+    dir
+}
+
+fn baseline_run(dir: &Dir, args: &[&str]) -> Run {
+    dir.command()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["--color", "never", "--baseline", "base.json"])
+        .args(args)
+        .run()
+}
+
+#[test]
+fn a_baseline_compares_a_monorepo_project_by_project() {
+    let dir = monorepo_a_commit_later();
+    let text = baseline_run(&dir, &[]);
+    assert_eq!(text.code, Some(1), "legacy's gate\n{text}");
+    let at = text
+        .stdout
+        .find("Coverage versus baseline")
+        .expect("the comparison");
+    insta::assert_snapshot!("monorepo_baseline_text", &text.stdout[at..]);
+    let md = baseline_run(&dir, &["--format", "markdown"]);
+    let md_at = md
+        .stdout
+        .find("### Coverage versus baseline")
+        .expect("the comparison");
+    insta::assert_snapshot!("monorepo_baseline_markdown", &md.stdout[md_at..]);
+    let json = baseline_run(&dir, &["--format", "json"]).json();
+    let projects = &json["baseline"]["projects"];
+    insta::assert_json_snapshot!("monorepo_baseline_json", projects);
+    let status = |name: &str| {
+        projects
+            .as_array()
+            .expect("projects")
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["status"].clone())
+    };
+    assert_eq!(status("services/shop"), Some("added".into()));
+    assert_eq!(status("services/auth"), Some("removed".into()));
+    // The total's lists would mix projects' keys: each project has its own.
+    assert_eq!(json["baseline"]["newly_untested"], serde_json::json!([]));
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // legacy's overall fell; the total's did not.
+    let run = baseline_run(&dir, &["--fail-on-drop", "-q", "--fail-under", "legacy:0"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains(
+        "project legacy: coverage fell versus the baseline: overall 27.2% (3/11) -> 18.1% (2/11)",
+    );
+    run.assert_stderr_lacks("pgtap-scan: coverage fell");
+    // pgtap-scan diff compares the same way.
+    dir.command()
+        .args(["--format", "json", "-q", "-o", "new.json"])
+        .run();
+    let diff = dir
+        .command()
+        .args(["diff", "base.json", "new.json"])
+        .expect_code(0);
+    // (The report ends with its coverage line, the diff does not.)
+    let section = &text.stdout[at..];
+    let section = &section[..section.find("Coverage: ").expect("the coverage line")];
+    assert_eq!(section, diff.stdout);
+}
+
+#[test]
+fn a_baseline_and_a_report_one_with_projects_one_without_are_not_compared() {
+    let dir = Dir::new("monorepo-baseline-shape");
+    crate::util::copy_tree(&fixture("monorepo"), dir.path());
+    // The baseline: legacy alone, without projects.
+    dir.command()
+        .args([
+            "--no-config",
+            "legacy/db-tests",
+            "--schema",
+            "legacy/db/migrations",
+        ])
+        .args(["--format", "json", "-q", "-o", "one.json"])
+        .expect_code(0);
+    let run = dir.command().args(["--baseline", "one.json"]).run();
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains(
+        "--baseline one.json: the baseline was taken without projects and this report has 3 projects",
+    );
+    assert!(run.stdout.is_empty(), "a report was written\n{run}");
+    // The reverse: a monorepo's baseline, one project scanned alone.
+    dir.command()
+        .args(["--format", "json", "-q", "-o", "all.json"])
+        .run();
+    let run = dir
+        .command()
+        .args([
+            "--no-config",
+            "legacy/db-tests",
+            "--schema",
+            "legacy/db/migrations",
+        ])
+        .args(["--baseline", "all.json"])
+        .run();
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("the baseline has 3 projects and this report has none");
+    let run = dir.command().args(["diff", "one.json", "all.json"]).run();
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("one.json and all.json: the first was taken without projects");
+}
+
+#[test]
+fn a_merge_compares_with_a_baseline_as_one_run() {
+    let dir = monorepo_a_commit_later();
+    let one = baseline_run(&dir, &["--format", "json"]).json();
+    let parts: Vec<String> = (1..=3)
+        .map(|k| {
+            let p = format!("s{k}.pgtap");
+            dir.command()
+                .args([
+                    "--shard",
+                    &format!("{k}/3"),
+                    "--format",
+                    "partial",
+                    "-q",
+                    "-o",
+                    &p,
+                ])
+                .expect_code(0);
+            p
+        })
+        .collect();
+    let merged = dir
+        .command()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .arg("merge")
+        .args(&parts)
+        .args([
+            "--color",
+            "never",
+            "--baseline",
+            "base.json",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(merged.code, Some(1), "{merged}");
+    assert_eq!(merged.json()["baseline"], one["baseline"]);
+}
+
+/// `pgtap-scan ARGS` in `fixtures/monorepo` with a subcommand first (`merge`).
+fn monorepo_command(command: &str, args: &[&str]) -> Run {
+    Dir::new("monorepo")
+        .command()
+        .current_dir(fixture("monorepo"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args([command, "--color", "never"])
+        .args(args)
+        .run()
+}
+
+/// Shards k/n of the fixture monorepo (with `args`) written into `out`; their paths.
+fn monorepo_shards(out: &Dir, n: u32, args: &[&[&str]]) -> Vec<String> {
+    (1..=n)
+        .map(|k| {
+            let p = out
+                .join(format!("shard-{k}-of-{n}.pgtap"))
+                .display()
+                .to_string();
+            let shard = format!("{k}/{n}");
+            let mut a = vec!["--shard", &shard, "--format", "partial", "-q", "-o", &p];
+            a.extend(args.get(k as usize - 1).copied().unwrap_or_default());
+            let run = monorepo(&a);
+            assert_eq!(run.code, Some(0), "shard {shard}\n{run}");
+            p
+        })
+        .collect()
+}
+
+#[test]
+fn merging_the_monorepos_shards_gives_the_one_runs_report_in_every_format() {
+    let out = Dir::new("monorepo-shards");
+    for n in [1, 3] {
+        let parts = monorepo_shards(&out, n, &[]);
+        for (format, _) in crate::shard::FORMATS {
+            let one = monorepo(&["--format", format]);
+            let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+            m.extend(["--format", format]);
+            let merged = monorepo_command("merge", &m);
+            // billing's gate (its config's) fails at the merge as in one run.
+            assert_eq!(merged.code, Some(1), "{n} shards, {format}\n{merged}");
+            merged.assert_stderr_contains(
+                "project billing: coverage gate failed: policy coverage 50.0% (1 of 2)",
+            );
+            let (want, got) = (
+                crate::shard::without_stats(format, &one.stdout),
+                crate::shard::without_stats(format, &merged.stdout),
+            );
+            assert!(
+                got == want,
+                "{n} shards, --format {format}: the merge differs from one run\n{}",
+                crate::shard::first_difference(&want, &got)
+            );
+        }
+    }
+    let parts = monorepo_shards(&out, 3, &[]);
+    let r = {
+        let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+        m.extend(["--format", "json"]);
+        monorepo_command("merge", &m).json()
+    };
+    assert_eq!(r["projects"].as_array().expect("projects").len(), 3);
+    assert_eq!(r["files_outside_projects"], 1);
+    // Streamed (no per-file detail kept), each project gets its files as they are folded.
+    let always: &[&str] = &["--streaming", "always"];
+    let parts = monorepo_shards(&out, 3, &[always, always, always]);
+    let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+    m.extend(["--format", "json", "--streaming", "always"]);
+    let streamed = monorepo_command("merge", &m).json();
+    assert_eq!(streamed["projects"], r["projects"]);
+    let parts = monorepo_shards(&out, 3, &[]);
+    // Gates given to the merge replace the project's own, as in one run.
+    let mut m: Vec<&str> = parts.iter().map(String::as_str).collect();
+    m.extend(["--fail-under", "billing:policy=50"]);
+    let run = monorepo_command("merge", &m);
+    assert_eq!(run.code, Some(0), "{run}");
+}
+
+#[test]
+fn a_merge_refuses_shards_made_with_other_projects() {
+    let out = Dir::new("monorepo-mismatch");
+    // Shard 2 narrowed to billing: the shards disagree.
+    let parts = monorepo_shards(&out, 2, &[&[], &["--project", "billing"]]);
+    let run = monorepo_command("merge", &[&parts[0], &parts[1]]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("were made with other projects (");
+    run.assert_stderr_contains("only: legacy, services/auth");
+    assert!(run.stdout.is_empty(), "a report was written\n{run}");
+    // The shards agree, the merge finds other projects (no config: legacy is not declared).
+    let parts = monorepo_shards(&out, 2, &[]);
+    let run = monorepo_command("merge", &["--no-config", &parts[0], &parts[1]]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("was made with other projects than this merge finds (");
+    run.assert_stderr_contains(
+        "the shards only: billing, legacy; the merge only: services/billing",
+    );
+    assert!(run.stdout.is_empty(), "a report was written\n{run}");
+    let run = monorepo_command("merge", &["--project", "legacy", &parts[0], &parts[1]]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("the shards only: billing, services/auth");
+}
+
+#[test]
+fn a_project_gate_on_a_shard_is_refused() {
+    let out = Dir::new("monorepo-shard-gate");
+    let p = out.join("s.pgtap").display().to_string();
+    let run = monorepo(&[
+        "--shard",
+        "1/2",
+        "--format",
+        "partial",
+        "-o",
+        &p,
+        "--fail-under",
+        "billing:policy=50",
+    ]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains(
+        "--fail-under billing:policy=50 with --shard: a shard holds part of the suite",
+    );
+    assert!(!out.join("s.pgtap").exists());
+}
 
 /// Above 1,000 files the scan streams (no per-file detail kept): projects then get their
 /// files as they are aggregated, with the same results.
@@ -411,3 +703,38 @@ pgtest!(an_unknown_project_lists_at_most_twenty_names, |dir, cmd| {
     run.assert_stderr_contains("p19 and 5 more");
     run.assert_stderr_lacks("p20");
 });
+
+pgtest!(
+    an_include_reaching_into_another_project_is_a_warning_naming_the_line,
+    |dir, cmd| {
+        for (name, table) in [("a", "ta"), ("b", "tb")] {
+            dir.create(format!("{name}/supabase/config.toml"), "")
+                .create(
+                    format!("{name}/supabase/migrations/1.sql"),
+                    format!("CREATE TABLE {table} (id int);\n"),
+                );
+        }
+        dir.create(
+            "a/supabase/tests/t.sql",
+            "SELECT plan(3);\nSELECT has_table('ta');\n\\ir ../../../b/supabase/tests/helper.sql\n\
+             \\ir ../../../shared/common.psql\n",
+        )
+        .create("b/supabase/tests/helper.sql", "SELECT has_table('tb');\n")
+        .create("shared/common.psql", "SELECT pass();\n");
+        let run = cmd
+            .args(["--no-config", "--format", "json", "--color", "never"])
+            .expect_code(0);
+        run.assert_stderr_contains(
+            "a/supabase/tests/t.sql:3: the include of ../../../b/supabase/tests/helper.sql \
+             reaches into project b's tests: includes stay inside their project, so its \
+             assertions count for b, not a",
+        );
+        // A shared helper of no project is no project's to keep (it is outside the scanned
+        // folders here, which is said as before).
+        run.assert_stderr_lacks("common.psql reaches");
+        let r = run.json();
+        let tested = |name: &str| project(&r, name)["tested_objects"].clone();
+        assert_eq!(tested("a"), serde_json::json!(["table:public.ta"]));
+        assert_eq!(tested("b"), serde_json::json!(["table:public.tb"]));
+    }
+);

@@ -198,7 +198,7 @@ use std::path::{Path, PathBuf};
 use crate::util::fixture;
 
 /// Every format a scan writes, and whether it needs the universe.
-const FORMATS: [(&str, bool); 10] = [
+pub(crate) const FORMATS: [(&str, bool); 10] = [
     ("text", false),
     ("json", false),
     ("ndjson", false),
@@ -213,7 +213,7 @@ const FORMATS: [(&str, bool); 10] = [
 
 /// A report without what is meant to differ from run to run (`stats`), as
 /// `scripts/compare-reports` takes it out.
-fn without_stats(format: &str, text: &str) -> String {
+pub(crate) fn without_stats(format: &str, text: &str) -> String {
     let drop = |mut v: Value| {
         if let Some(o) = v.as_object_mut() {
             o.remove("stats");
@@ -303,7 +303,7 @@ fn merged_equals_one_scan(dir: &Path, scan: &[&str], merge: &[&str], universe: b
     }
 }
 
-fn first_difference(a: &str, b: &str) -> String {
+pub(crate) fn first_difference(a: &str, b: &str) -> String {
     for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
         if x != y {
             return format!("line {}:\n- {x}\n+ {y}", i + 1);

@@ -183,6 +183,8 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     let mut project_failed = false;
     for p in &plan.projects {
         project_universes.push(match &p.universe {
+            // A shard reads a universe only for its role helpers (with references).
+            Some(_) if partial && !plan.scan.extract.references => None,
             None => None,
             Some(spec) => {
                 match load_universe_with(spec, &plan, &p.search_path, &p.schemas, messages) {
@@ -280,8 +282,22 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             messages,
         );
     }
-    let report = if plan.merging {
-        match merge_partials(&plan, &universe_digest, &mut observer) {
+    // A scan, or the merge of its shards' partials, seen by `observer` (and, with
+    // projects, by the splitter that attributes each file to its project).
+    let run_or_merge = |observer: &mut dyn Observer| {
+        if plan.merging {
+            merge_partials(&plan, &universe_digest, observer)
+        } else {
+            Ok(scan::scan(
+                &plan.scan,
+                Arc::clone(&cancel),
+                Arc::clone(&counters),
+                observer,
+            ))
+        }
+    };
+    let report = if plan.projects.is_empty() {
+        match run_or_merge(&mut observer) {
             Ok(report) => report,
             Err(e) => {
                 drop(observer);
@@ -289,26 +305,26 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                 return Err(e);
             }
         }
-    } else if plan.projects.is_empty() {
-        scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut observer)
     } else {
-        let specs: Vec<scan::projects::ProjectSpec> = plan
-            .projects
-            .iter()
-            .map(|p| scan::projects::ProjectSpec {
-                name: p.name.clone(),
-                roots: p.tests.clone(),
-                search_path: p.search_path.clone(),
-            })
-            .collect();
         let mut split = Split {
             inner: &mut observer,
-            splitter: scan::projects::Splitter::new(&specs, &plan.scan),
+            splitter: scan::projects::Splitter::new(&project_specs(&plan), &plan.scan),
         };
-        let mut report = scan::scan(&plan.scan, Arc::clone(&cancel), counters, &mut split);
+        let mut report = match run_or_merge(&mut split) {
+            Ok(report) => report,
+            Err(e) => {
+                drop(split);
+                drop(observer);
+                out.discard();
+                return Err(e);
+            }
+        };
         let mut splitter = split.splitter;
         for f in report.files.iter().flatten() {
             splitter.file(f);
+        }
+        for w in splitter.crossings() {
+            messages.warning(&w);
         }
         let (scans, unowned) = splitter.finish();
         let mut sections = Vec::with_capacity(scans.len());
@@ -331,6 +347,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(ToString::to_string)
                     .collect();
+                section.tested_objects = pgtap_scan::baseline::tested_keys(schema);
             } else if !p.gates.is_empty() {
                 section.gates_failed = vec!["no universe to measure against".to_string()];
             }
@@ -430,13 +447,18 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     }
     // `--baseline`: compared before the render, since the JSON report carries it.
     let comparison = match (&baseline, &report.schema, &plan.baseline) {
-        (Some(old), Some(s), Some(file)) => Some(Arc::new(pgtap_scan::baseline::Baseline {
-            file: file.display().to_string(),
-            comparison: pgtap_scan::baseline::compare(
-                old,
-                &pgtap_scan::baseline::Snapshot::from_coverage(s),
-            ),
-        })),
+        (Some(old), Some(s), Some(file)) => {
+            let new = pgtap_scan::baseline::Snapshot::from_report(s, &report.projects);
+            // A monorepo's report against one taken without projects (or the reverse).
+            if let Some(why) = pgtap_scan::baseline::mismatch(old, &new) {
+                out.discard();
+                anyhow::bail!("--baseline {}: {why}", file.display());
+            }
+            Some(Arc::new(pgtap_scan::baseline::Baseline {
+                file: file.display().to_string(),
+                comparison: pgtap_scan::baseline::compare(old, &new),
+            }))
+        }
         _ => None,
     };
     // `--history`: this run's line, appended once the report is written; the HTML report
@@ -549,8 +571,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         comparison.as_ref().map(|c| &c.comparison),
         &plan.fail_on_drop,
     ) {
-        let known = |k: &String| k == "overall" || c.by_kind.iter().any(|b| b.kind == *k);
-        if let Some(k) = kinds.iter().find(|k| !known(k)) {
+        if let Some(k) = kinds.iter().find(|k| !c.knows_kind(k)) {
             anyhow::bail!(
                 "--fail-on-drop {k}: neither the baseline nor this report has objects of kind {k:?}"
             );
@@ -564,7 +585,17 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                 diff::side(f.after)
             ));
         }
-        if !fallen.is_empty() && code == ExitCode::Success {
+        // A monorepo's: each project against itself in the baseline.
+        let fallen_in_projects = c.fallen_in_projects(kinds);
+        for (project, f) in &fallen_in_projects {
+            messages.error(&format!(
+                "project {project}: coverage fell versus the baseline: {} {} -> {}",
+                f.kind,
+                diff::side(f.before),
+                diff::side(f.after)
+            ));
+        }
+        if (!fallen.is_empty() || !fallen_in_projects.is_empty()) && code == ExitCode::Success {
             code = ExitCode::GateFailed;
         }
     }
@@ -611,7 +642,8 @@ fn write_partial(
         }
     }
 
-    let header = scan::partial_header(&plan.scan, universe);
+    let mut header = scan::partial_header(&plan.scan, universe);
+    header.settings.extend(project_settings(plan));
     let shard = header.shard;
     let writer = Writer::new(out.writer(), &header).context("writing the partial")?;
     let mut observer = PartialObserver {
@@ -675,32 +707,65 @@ fn merge_partials(
     observer: &mut dyn Observer,
 ) -> anyhow::Result<ScanReport> {
     let mut inputs = Vec::new();
-    for path in &plan.scan.discovery.roots {
-        let files = if path.is_dir() {
-            let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("{}: cannot read the folder", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "pgtap") && p.is_file())
-                .collect();
-            if found.is_empty() {
-                anyhow::bail!("{}: no *.pgtap partial in this folder", path.display());
-            }
-            found.sort();
-            found
-        } else {
-            vec![path.clone()]
-        };
-        for f in files {
-            let file = std::fs::File::open(&f)
-                .with_context(|| format!("{}: cannot open the partial", f.display()))?;
-            inputs.push(scan::MergeInput {
-                name: f.display().to_string(),
-                input: file,
-            });
-        }
+    for f in plan::partial_files(&plan.scan.discovery.roots)? {
+        let file = std::fs::File::open(&f)
+            .with_context(|| format!("{}: cannot open the partial", f.display()))?;
+        inputs.push(scan::MergeInput {
+            name: f.display().to_string(),
+            input: file,
+        });
     }
-    let expect = scan::partial_settings(&plan.scan, universe);
+    let mut expect = scan::partial_settings(&plan.scan, universe);
+    expect.extend(project_settings(plan));
     scan::merge(inputs, &expect, &plan.scan, observer).map_err(anyhow::Error::msg)
+}
+
+/// The plan's projects as the library's splitter takes them.
+fn project_specs(plan: &Plan) -> Vec<scan::projects::ProjectSpec> {
+    plan.projects
+        .iter()
+        .map(|p| scan::projects::ProjectSpec {
+            name: p.name.clone(),
+            roots: p.tests.clone(),
+            search_path: p.search_path.clone(),
+        })
+        .collect()
+}
+
+/// What a shard's partial says of projects (and a merge expects): where they were looked
+/// for, and which were found (see `scan::projects::projects_setting`).
+fn project_settings(plan: &Plan) -> Vec<(String, String)> {
+    let specs = project_specs(plan);
+    let universes: Vec<String> = plan
+        .projects
+        .iter()
+        .map(|p| universe_digest(p.universe.as_ref()))
+        .collect();
+    let fingerprints: Vec<scan::projects::Fingerprint<'_>> = specs
+        .iter()
+        .zip(&plan.projects)
+        .zip(&universes)
+        .map(|((spec, p), universe)| scan::projects::Fingerprint {
+            spec,
+            schemas: &p.schemas,
+            universe,
+        })
+        .collect();
+    let paths: Vec<String> = plan
+        .project_paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    vec![
+        (
+            plan::PROJECT_PATHS.to_string(),
+            serde_json::to_string(&paths).unwrap_or_default(),
+        ),
+        (
+            "projects".to_string(),
+            scan::projects::projects_setting(&fingerprints),
+        ),
+    ]
 }
 
 /// What names the universe in a partial's header: `none`, `database`, or a digest of the

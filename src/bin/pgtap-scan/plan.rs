@@ -54,6 +54,9 @@ pub struct Plan {
     pub fail_on_drop: Option<Vec<String>>,
     /// A monorepo's projects (issue 17), narrowed by `--project`; empty for one project.
     pub projects: Vec<crate::projects::Project>,
+    /// Where projects were looked for (the paths on the command line; a merge: the
+    /// shards'), as a shard's partial records them.
+    pub project_paths: Vec<PathBuf>,
     /// `--history`: the file this run's line is appended to.
     pub history: Option<PathBuf>,
     /// A Supabase project (`supabase/config.toml` here): the platform's objects are
@@ -195,9 +198,6 @@ fn monorepo(
     command: Command,
     messages: &Messages,
 ) -> Result<(Vec<PathBuf>, Vec<crate::projects::Project>)> {
-    if command == Command::Merge {
-        return Ok((paths, Vec::new()));
-    }
     if universe.is_some() {
         if !file.project.is_empty() {
             bail!(
@@ -289,6 +289,10 @@ fn monorepo(
                 p.origin, p.name
             ));
         }
+        // A merge reads the partials, not the tests (the shards said what was missing).
+        if command == Command::Merge {
+            continue;
+        }
         for t in &p.tests {
             if t.exists() {
                 roots.push(t.clone());
@@ -301,6 +305,9 @@ fn monorepo(
                 ));
             }
         }
+    }
+    if command == Command::Merge {
+        return Ok((paths, projects));
     }
     if roots.is_empty() {
         bail!(
@@ -323,6 +330,53 @@ fn monorepo(
     }
     Ok((roots, projects))
 }
+
+/// The partials `paths` names: files, or the `*.pgtap` files of folders (in name order).
+pub fn partial_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("{}: cannot read the folder", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "pgtap") && p.is_file())
+                .collect();
+            if found.is_empty() {
+                bail!("{}: no *.pgtap partial in this folder", path.display());
+            }
+            found.sort();
+            inputs.extend(found);
+        } else {
+            inputs.push(path.clone());
+        }
+    }
+    Ok(inputs)
+}
+
+/// The paths the shards looked for projects in (their command line's), as the first
+/// partial records them (`project-paths`); none when it cannot be read (the merge then
+/// says what is wrong with it) or does not say.
+fn recorded_project_paths(partials: &[PathBuf]) -> Vec<PathBuf> {
+    let Some(first) = partial_files(partials)
+        .ok()
+        .and_then(|f| f.into_iter().next())
+    else {
+        return Vec::new();
+    };
+    let Ok(file) = std::fs::File::open(first) else {
+        return Vec::new();
+    };
+    let Ok((_, header)) = pgtap_scan::partial::Reader::open(std::io::BufReader::new(file)) else {
+        return Vec::new();
+    };
+    header
+        .setting(PROJECT_PATHS)
+        .and_then(|v| serde_json::from_str::<Vec<PathBuf>>(v).ok())
+        .unwrap_or_default()
+}
+
+/// The partial's setting naming the paths the shard looked for projects in.
+pub const PROJECT_PATHS: &str = "project-paths";
 
 fn normalized(p: &Path) -> PathBuf {
     p.components()
@@ -406,8 +460,13 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
     for e in &mut extensions {
         *e = e.trim_start_matches('.').to_string();
     }
-    // Projects are looked for in the paths given on the command line, else from `.`.
-    let discover_in = args.paths.clone();
+    // Projects are looked for in the paths given on the command line, else from `.`; a
+    // merge looks where its shards did (their partials say).
+    let discover_in = if merging {
+        recorded_project_paths(&args.paths)
+    } else {
+        args.paths.clone()
+    };
     let paths = if args.paths.is_empty() {
         file.paths.clone().unwrap_or_default()
     } else {
@@ -458,6 +517,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
             (None, None) => None,
         },
     };
+    let project_paths = discover_in.clone();
     let (paths, projects) = monorepo(
         &discover_in,
         &args.project,
@@ -472,20 +532,16 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         messages,
     )?;
     if !projects.is_empty() {
-        if shard.is_some() || format == Format::Partial || merging {
+        if let (true, Some(spec)) = (
+            shard.is_some() || format == Format::Partial,
+            args.fail_under
+                .iter()
+                .find(|s| crate::projects::project_gate(s).is_some()),
+        ) {
             bail!(
-                "--shard, merge and --format partial are not yet supported with projects \
-                 ({} in this scan): scan the monorepo in one run, or each project alone \
-                 (--project NAME)",
-                projects.len()
-            );
-        }
-        if args.baseline.is_some() || file.baseline.is_some() {
-            bail!(
-                "--baseline is not yet supported with projects ({} in this scan): it would \
-                 compare the total, not project by project; compare one project at a time \
-                 (--project NAME)",
-                projects.len()
+                "--fail-under {spec} with --shard: a shard holds part of the suite, and a \
+                 gate never passes on missing data; gate the merged report (pgtap-scan merge \
+                 ... --fail-under {spec})"
             );
         }
     }
@@ -583,7 +639,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         bail!("--fail-on-drop needs --baseline PREV.json: the report to compare with");
     }
     let baseline = args.baseline.or(file_baseline);
-    if baseline.is_some() && universe.is_none() {
+    if baseline.is_some() && !has_universe {
         bail!(
             "--baseline needs a universe to compare coverage: add --schema PATH or --database-url"
         );
@@ -711,6 +767,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         baseline,
         history,
         projects,
+        project_paths,
         platform: crate::supabase::is_project(),
         count_platform: args.include_platform_schemas
             || file.include_platform_schemas.unwrap_or(false),
