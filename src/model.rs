@@ -211,6 +211,13 @@ pub struct FileResult {
     /// Not in the JSON report's files (the behaviour summary counts them).
     #[serde(skip)]
     pub created: Vec<Created>,
+    /// References read and counted but not kept, in [`references`](Self::references)'
+    /// stead, when nothing the run reports needs more than their number (no universe to
+    /// resolve them, no file listed, no cache, not a shard: see
+    /// `ScanConfig::references_counted_only`). Never cached nor serialised (a run that
+    /// caches keeps the references themselves).
+    #[serde(skip)]
+    pub references_counted: u64,
 }
 
 /// An object a test file creates (see [`FileResult::created`]); names as written, folded

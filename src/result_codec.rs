@@ -527,6 +527,8 @@ pub fn decode(bytes: &[u8]) -> Option<FileResult> {
         sql_strings_unreadable,
         select_calls,
         created,
+        // Never cached: a run that caches keeps the references themselves.
+        references_counted: 0,
     })
 }
 

@@ -226,6 +226,7 @@ impl Database {
     /// Folds one file's references.
     pub fn add_file(&mut self, path: &str, result: &FileResult) {
         self.created.extend(result.created.iter().cloned());
+        self.references += result.references_counted;
         if result.references.is_empty() {
             self.sql_strings_unreadable += result.sql_strings_unreadable;
             return;

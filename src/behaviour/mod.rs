@@ -359,6 +359,9 @@ pub struct Reader<'o> {
     declared: Vec<String>,
     /// Objects the file creates (`CREATE TEMP TABLE`, `SELECT .. INTO`, functions).
     created: Vec<Created>,
+    /// Count the references, keep none ([`Reader::counting`]).
+    count_only: bool,
+    counted: u64,
 }
 
 impl<'o> Reader<'o> {
@@ -375,6 +378,18 @@ impl<'o> Reader<'o> {
             bodies: Vec::new(),
             declared: Vec::new(),
             created: Vec::new(),
+            count_only: false,
+            counted: 0,
+        }
+    }
+
+    /// A reader that counts the references and keeps none (nor what the file creates):
+    /// for a run whose reports need no more than their number
+    /// ([`FileResult::references_counted`]). The count is the one [`Reader::new`] keeps.
+    pub fn counting(opts: &'o ExtractOptions) -> Reader<'o> {
+        Reader {
+            count_only: true,
+            ..Reader::new(opts)
         }
     }
 
@@ -460,7 +475,12 @@ impl<'o> Reader<'o> {
             top,
             declared: &declared,
         };
-        let spans = spans(&scanner, assertions);
+        // Which assertion a reference serves is of no use to a count.
+        let spans = if self.count_only {
+            Vec::new()
+        } else {
+            spans(&scanner, assertions)
+        };
         if top {
             if let Some(first) = spans.first() {
                 for r in std::mem::take(&mut self.pending_top) {
@@ -479,7 +499,9 @@ impl<'o> Reader<'o> {
                 continue;
             }
             let (start, k) = (st.start, st.end);
-            creates(src, &code[start..k], top, &mut self.created);
+            if !self.count_only {
+                creates(src, &code[start..k], top, &mut self.created);
+            }
             events.clear();
             scanner.read(start, k, &mut events);
             while spans.get(next_span).is_some_and(|s| s.start < start) {
@@ -512,6 +534,7 @@ impl<'o> Reader<'o> {
         top: bool,
     ) {
         match ev {
+            Event::Ref(_, _) if self.count_only => self.counted += 1,
             Event::Ref(raw, at) => {
                 let line = scanner.toks[at].line;
                 let mut serve = serve(spans, stmt_span, at, &scanner.toks[at], roles.current());
@@ -551,6 +574,10 @@ impl<'o> Reader<'o> {
     }
 
     fn push(&mut self, raw: RawRef, line: u32, role: Option<&str>, serve: Serve, top: bool) {
+        if self.count_only {
+            self.counted += 1;
+            return;
+        }
         let asserted = serve.attribution == Some(Attribution::Asserted);
         if top && serve.key.is_none() {
             self.pending_top.push(self.refs.len());
@@ -664,6 +691,11 @@ impl<'o> Reader<'o> {
     /// Resolves each reference's assertion to its index in the (sorted) assertions and
     /// stores the references on the result.
     pub fn finish(mut self, out: &mut FileResult) {
+        if self.count_only {
+            out.references_counted = self.counted;
+            out.sql_strings_unreadable = self.unreadable;
+            return;
+        }
         // In file order: bodies are read after the window of statements that defines
         // them, and the window size must not change the result.
         let mut idx: Vec<usize> = (0..self.refs.len()).collect();

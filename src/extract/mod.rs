@@ -167,13 +167,21 @@ impl Extractor {
 
     /// Reads one file.
     pub fn extract(&self, src: &[u8]) -> FileResult {
+        self.extract_references(src, false)
+    }
+
+    /// [`extract`](Self::extract); with `count_only`, behavioural references (when the
+    /// options read them) are counted into [`FileResult::references_counted`] and not
+    /// kept: for runs whose reports need no more (see
+    /// [`crate::scan::ScanConfig::references_counted_only`]).
+    pub fn extract_references(&self, src: &[u8], count_only: bool) -> FileResult {
         SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut scratch) => self.extract_with(src, &mut scratch),
-            Err(_) => self.extract_with(src, &mut Scratch::default()),
+            Ok(mut scratch) => self.extract_with(src, &mut scratch, count_only),
+            Err(_) => self.extract_with(src, &mut Scratch::default(), count_only),
         })
     }
 
-    fn extract_with(&self, src: &[u8], scratch: &mut Scratch) -> FileResult {
+    fn extract_with(&self, src: &[u8], scratch: &mut Scratch, count_only: bool) -> FileResult {
         let mut out = FileResult::default();
         if src.len() > u32::MAX as usize {
             out.errors.push(Diagnostic {
@@ -192,12 +200,16 @@ impl Extractor {
         // the columns of line 1. Lexing starts after it, at line 1, column 1.
         let start = if src.starts_with(BOM) { BOM.len() } else { 0 };
         let mut from = (start, 1u32, 1u32);
-        // Behavioural references (issue 14) cost about +75% CPU on assertion-dense trees
-        // today: read only when asked (`--references`) until that is brought down.
-        let mut behaviour = self
-            .opts
-            .references
-            .then(|| crate::behaviour::Reader::new(&self.opts));
+        // Behavioural references (issue 14): read when asked (`--references`, on by
+        // default with a universe); they cost about a third more instructions on the
+        // bench trees (benches/RESULTS.md).
+        let mut behaviour = self.opts.references.then(|| {
+            if count_only {
+                crate::behaviour::Reader::counting(&self.opts)
+            } else {
+                crate::behaviour::Reader::new(&self.opts)
+            }
+        });
         loop {
             scratch.tokens.clear();
             let resume = tokenize_window(

@@ -55,6 +55,12 @@ pub struct ScanConfig {
     /// brings them into memory for anything else (a universe, the formats that list
     /// objects). Off by default: the report holds them in `coverage.objects`.
     pub objects_on_disk: bool,
+    /// No universe will resolve the behavioural references (none was given), so nothing
+    /// the run reports needs more than their number. Where the scan keeps no file either
+    /// (streaming mode, no per-file output, no `--cache`, not a shard), the parse workers
+    /// count them and keep none ([`crate::model::FileResult::references_counted`]): no
+    /// reference is built, sent to the aggregator or folded. Off by default.
+    pub references_counted_only: bool,
 }
 
 /// The coverage database may hold `max_memory_bytes / DATABASE_SHARE` bytes (an estimate)
@@ -77,6 +83,7 @@ impl Default for ScanConfig {
             shard: None,
             spill_dir: None,
             objects_on_disk: false,
+            references_counted_only: false,
         }
     }
 }

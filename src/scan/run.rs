@@ -149,6 +149,16 @@ fn scan_with(
         && !cfg.extract.references
         && cfg.streaming != super::config::StreamingMode::Never
         && !observer.wants_files();
+    // References only counted (`ScanConfig::references_counted_only`) where no file is
+    // kept: a file held before an automatic switch to streaming is only ever reported
+    // per file (`wants_files`), which turns this off.
+    let counted_only = cfg.references_counted_only
+        && cfg.extract.references
+        && cfg.cache_dir.is_none()
+        && cfg.shard.is_none()
+        && !keep
+        && cfg.streaming != super::config::StreamingMode::Never
+        && !observer.wants_files();
     let loaded = cfg
         .cache_dir
         .as_deref()
@@ -210,7 +220,17 @@ fn scan_with(
                 .as_ref()
                 .map(|k| k as &dyn pipeline::Known<crate::model::FileResult>),
         }),
-        |_path, bytes| extractor.extract(bytes),
+        |_path, bytes| {
+            // Streaming from the first file, or since discovery passed the threshold at
+            // which the aggregator switches (it does on its next event, this file's).
+            let count_only = counted_only
+                && (cfg.streaming == super::config::StreamingMode::Always
+                    || progress
+                        .discovered
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        > super::config::STREAMING_AUTO_THRESHOLD);
+            extractor.extract_references(bytes, count_only)
+        },
         |event| agg.event(event),
     );
     let mut cancelled = pstats.cancelled;

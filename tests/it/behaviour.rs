@@ -485,6 +485,14 @@ pgtest!(
             .unwrap_or_else(|| panic!("{line}"));
         assert!(n >= 8, "{line}");
 
+        // Streaming (the workers count the references and keep none): the same number.
+        let streamed = dir
+            .command()
+            .arg(dir.join("t"))
+            .args(["--references", "--color", "never", "--streaming", "always"])
+            .expect_code(0);
+        assert!(streamed.stdout.contains(line), "{line}\n{streamed}");
+
         // Without `--references` there is nothing to say.
         let plain = dir.command().arg(dir.join("t")).expect_code(0);
         assert!(!plain.stdout.contains("references:"), "{plain}");

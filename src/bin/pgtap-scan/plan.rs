@@ -752,6 +752,8 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
             }),
             // Set once the outputs are known (see `streams_objects`).
             objects_on_disk: false,
+            // Without a universe the reports say how many references there are, no more.
+            references_counted_only: references && !has_universe,
         },
         format,
         output,
