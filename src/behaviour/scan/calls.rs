@@ -20,6 +20,17 @@ impl<'a> Scanner<'a> {
         if i >= to || !self.is_name(i) {
             return i;
         }
+        // The common case, `::text`: a built-in type by the word table, no string made.
+        if self.kind(i + 1) != Some(TokenKind::Dot)
+            && self
+                .lower(i)
+                .is_some_and(|w| word_flags(&w) & BUILTIN_TYPE != 0)
+        {
+            if self.kind(i + 1) == Some(TokenKind::LParen) {
+                *pending = Some(Kind::Ignore);
+            }
+            return i + 1;
+        }
         let (parts, j, _) = self.read_name(i);
         let name = self.last(parts);
         let schema = self.schema_of(parts);
@@ -60,6 +71,19 @@ impl<'a> Scanner<'a> {
         pending: &mut Option<Kind>,
     ) {
         *pending = Some(Kind::Call);
+        // The common cases by the word table, no string made: an unqualified call of
+        // pgTAP's running no SQL text, or of a built-in the reader takes nothing from
+        // (no role helper is declared, and none of these is supabase-test-helpers').
+        if parts.parts == 1 && self.opts.role_helpers.is_empty() {
+            if let Some(w) = self.lower(parts.at) {
+                let f = word_flags(&w);
+                if f & PGTAP_PLAIN != 0
+                    || (f & BUILTIN_FUNCTION != 0 && f & SPECIAL == 0 && !w.starts_with(b"_"))
+                {
+                    return;
+                }
+            }
+        }
         let name = self.last(parts);
         let name = &*name;
         let schema = self.schema_of(parts);

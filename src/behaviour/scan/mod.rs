@@ -981,6 +981,53 @@ mod tests {
         }
     }
 
+    /// `call`'s fast path takes a built-in function by its word flag for one the reader
+    /// takes nothing from: that needs no built-in to be pgTAP's, a role helper of
+    /// supabase-test-helpers or one of pgTAP's internal names, and the flags to agree
+    /// with the lists they come from.
+    #[test]
+    fn word_flags_agree_with_the_lists_calls_are_read_by() {
+        use super::super::builtins::{functions, types};
+        for name in functions() {
+            assert!(
+                pgtap_function(name).is_none(),
+                "{name} is pgTAP's and built in"
+            );
+            assert!(
+                !matches!(
+                    *name,
+                    "authenticate_as" | "authenticate_as_service_role" | "clear_authentication"
+                ),
+                "{name}"
+            );
+            // A name with capitals (`RI_FKey_cascade_del`) is never matched by a
+            // folded identifier, by the table or by `is_builtin_function`.
+            if let Some(w) = Word::new(name.as_bytes()).filter(|w| **w == *name.as_bytes()) {
+                assert!(word_flags(&w) & BUILTIN_FUNCTION != 0, "{name}");
+                assert!(is_builtin_function(name));
+            }
+        }
+        for name in types() {
+            if let Some(w) = Word::new(name.as_bytes()).filter(|w| **w == *name.as_bytes()) {
+                assert!(word_flags(&w) & BUILTIN_TYPE != 0, "{name}");
+            }
+        }
+        for f in crate::catalog::FUNCTIONS {
+            let Some(w) = Word::new(f.name.as_bytes()) else {
+                continue;
+            };
+            let flags = word_flags(&w);
+            assert_eq!(flags & BUILTIN_FUNCTION, 0, "{}", f.name);
+            if flags & PGTAP_PLAIN != 0 {
+                assert!(pgtap_function(f.name).is_some_and(|f| !runs_sql(f)));
+            }
+        }
+        for name in ["nextval", "currval", "setval", "set_config"] {
+            let w = Word::new(name.as_bytes()).unwrap();
+            assert!(word_flags(&w) & SPECIAL != 0, "{name}");
+        }
+    }
+
     #[test]
     fn qualified_strings_split_as_regclass_does() {
         assert_eq!(
