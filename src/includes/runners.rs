@@ -136,6 +136,15 @@ impl Runners {
         self.held.len() + 1 == before && self.disk.is_none()
     }
 
+    /// Forgets every runner (in memory and on disk), keeping the settings and the charge's
+    /// holder: a merge of shards takes their plan verdicts from the shards instead.
+    pub fn clear(&mut self) {
+        self.held = Vec::new();
+        self.bytes = 0;
+        self.disk = None;
+        self.charge(0);
+    }
+
     /// The runners held in memory: all of them unless [`Self::spilled`].
     pub fn held(&self) -> &[Runner] {
         &self.held

@@ -489,6 +489,12 @@ impl<'o> Aggregator<'o> {
         }
     }
 
+    /// Forgets the files whose plans wait for their includes (a merge of shards has the
+    /// shards' verdicts).
+    pub(super) fn forget_runners(&mut self) {
+        self.runners.clear();
+    }
+
     /// The files whose plans wait for their includes (see [`crate::includes::check`]).
     pub(super) fn take_runners(&mut self) -> crate::includes::Runners {
         std::mem::take(&mut self.runners)
