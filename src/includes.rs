@@ -27,9 +27,14 @@ use pipeline::{DiscoveryConfig, Event, MemoryBudget, PipelineConfig, Progress};
 
 use crate::extract::Extractor;
 use crate::model::{Context, FileResult, Include};
+use crate::snapcodec::{Dec, Enc};
+
+mod runners;
+
+pub(crate) use runners::{Runners, RunnersConfig, RUNNERS_SHARE};
 
 /// A scanned file with `plan(N)` and at least one include.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Runner {
     /// As shown in reports (the discovered path).
     pub path: String,
@@ -40,6 +45,51 @@ pub(crate) struct Runner {
     /// Whether `tests` is exact.
     pub exact: bool,
     pub includes: Vec<Include>,
+}
+
+impl Runner {
+    /// Appends this runner's bytes (the `--cache` run snapshot's form, and a record of the
+    /// runners' spill file).
+    pub fn encode(&self, enc: &mut Enc) {
+        enc.str(&self.path);
+        enc.uint(self.plan_line.into());
+        enc.uint(self.planned);
+        enc.uint(self.tests);
+        enc.flag(self.exact);
+        enc.uint(self.includes.len() as u64);
+        for i in &self.includes {
+            enc.str(&i.path);
+            enc.flag(i.relative);
+            enc.uint(i.line.into());
+        }
+    }
+
+    /// Reads what [`Runner::encode`] wrote.
+    pub fn decode(dec: &mut Dec<'_>) -> Option<Runner> {
+        let path = dec.str()?.to_string();
+        let plan_line = dec.u32()?;
+        let planned = dec.uint()?;
+        let tests = dec.uint()?;
+        let exact = dec.flag()?;
+        let m = dec.len()?;
+        let includes = (0..m)
+            .map(|_| {
+                Some(Include {
+                    path: dec.str()?.to_string(),
+                    relative: dec.flag()?,
+                    line: dec.u32()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Runner {
+            path,
+            plan_line,
+            planned,
+            tests,
+            exact,
+            includes,
+        })
+    }
 }
 
 /// A plan that can be checked: the runner's own tests plus those of its includes.
@@ -60,7 +110,7 @@ pub(crate) struct Warning {
     pub text: String,
 }
 
-/// What [`check`] found.
+/// What [`check`] found, handed over a batch of runners at a time.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub verdicts: Vec<Verdict>,
@@ -68,6 +118,20 @@ pub(crate) struct Outcome {
     /// Distinct included files read (not counting the runners themselves).
     pub files_read: u64,
     pub cancelled: bool,
+}
+
+/// What [`check`] did in all.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    /// Distinct included files read.
+    pub files_read: u64,
+    pub cancelled: bool,
+    /// Runners written to disk while files arrived, and the bytes written.
+    pub spilled: u64,
+    pub bytes_written: u64,
+    /// The runners could not all be written to disk or read back: some plans were not
+    /// checked.
+    pub error: Option<String>,
 }
 
 /// How included files are read: the scan's own settings.
@@ -95,6 +159,8 @@ struct Node {
     /// The scan root it belongs to, for `\i` (resolved against the directory psql runs in).
     root: PathBuf,
     state: State,
+    /// Whether an include leads to it: only then does it outlive its runner's batch.
+    referenced: bool,
 }
 
 enum State {
@@ -122,6 +188,10 @@ struct Graph {
     by_real: HashMap<PathBuf, NodeId>,
     /// Nodes found and not read yet.
     pending: Vec<NodeId>,
+    /// Slots of nodes dropped after their batch, for new nodes.
+    free: Vec<NodeId>,
+    /// An estimate of the bytes the graph holds (charged to the budget).
+    bytes: u64,
     /// Canonical forms of the folders includes may resolve into.
     allowed: Vec<PathBuf>,
     /// The same folders as absolute paths, lexically (before any link is followed).
@@ -130,6 +200,13 @@ struct Graph {
     /// Lexically normalised scan roots (directories), for `\i` resolution.
     roots: Vec<PathBuf>,
 }
+
+/// The estimated bytes of a node beyond its paths: the node, its key in `by_real`, its
+/// memo and stack slots, the allocations' overhead.
+const NODE_BYTES: u64 = 256;
+
+/// The estimated bytes of an edge beyond its message.
+const EDGE_BYTES: u64 = 40;
 
 /// Can static reading know how many results this file's own code emits? Only then can its
 /// plan be checked: here for the files it includes, in the aggregator for every file.
@@ -141,13 +218,62 @@ pub(crate) fn exact_count(r: &FileResult) -> bool {
             .all(|a| a.context == Context::Top || a.commented)
 }
 
-/// Checks the plans of `runners` against their own tests plus their includes'.
-pub(crate) fn check(runners: Vec<Runner>, reader: Reader<'_>) -> Outcome {
-    let mut out = Outcome::default();
-    if runners.is_empty() {
-        return out;
-    }
+/// Checks the plans of `runners` against their own tests plus their includes', a batch of
+/// runners at a time (at most half their share of the budget, see [`Runners`]), handing
+/// each batch's verdicts and warnings to `record`.
+///
+/// The graph keeps, from one batch to the next, the files includes lead to (with their
+/// totals, so each is read and counted once) and drops the runners no include leads to:
+/// what stays grows with the included files, not with the files scanned. Verdicts and
+/// warnings are those of checking every runner at once; a run cancelled during a batch
+/// gets no verdicts from that batch on.
+pub(crate) fn check(
+    runners: Runners,
+    mut reader: Reader<'_>,
+    record: &mut dyn FnMut(Outcome),
+) -> Checked {
+    let limit = (reader.budget.limit() / RUNNERS_SHARE / 2).max(1);
+    let mut batches = runners.batches(limit);
+    let mut done = Checked::default();
     let mut graph = Graph::new(reader.roots, reader.include_dirs);
+    let mut memo: Vec<Option<Total>> = Vec::new();
+    // Shared by every walk (each leaves it all false): one allocation, not one per node.
+    let mut on_stack: Vec<bool> = Vec::new();
+    while let Some(batch) = batches.next_batch() {
+        let mut out = Outcome::default();
+        check_batch(
+            batch,
+            &mut graph,
+            &mut reader,
+            &mut memo,
+            &mut on_stack,
+            &mut out,
+        );
+        batches.charge(graph.bytes);
+        done.files_read += out.files_read;
+        let cancelled = out.cancelled;
+        record(out);
+        if cancelled {
+            done.cancelled = true;
+            break;
+        }
+    }
+    done.error = batches.error().map(str::to_string);
+    done.spilled = batches.spilled;
+    done.bytes_written = batches.bytes_written;
+    done
+}
+
+/// One batch of [`check`]: the runners become nodes, what they include is read, their
+/// plans are checked, and the runners no include leads to leave the graph.
+fn check_batch(
+    runners: Vec<Runner>,
+    graph: &mut Graph,
+    reader: &mut Reader<'_>,
+    memo: &mut Vec<Option<Total>>,
+    on_stack: &mut Vec<bool>,
+    out: &mut Outcome,
+) {
     // The runners are nodes too (already read), so a cycle back to one is found as such.
     let mut runner_nodes = Vec::with_capacity(runners.len());
     for r in &runners {
@@ -160,18 +286,20 @@ pub(crate) fn check(runners: Vec<Runner>, reader: Reader<'_>) -> Outcome {
             .map(|inc| graph.edge(id, inc))
             .collect::<Vec<_>>();
         if let Some(id) = id {
-            graph.nodes[id].state = State::Read {
-                tests: r.tests,
-                exact: r.exact,
-                edges,
-            };
+            graph.set_state(
+                id,
+                State::Read {
+                    tests: r.tests,
+                    exact: r.exact,
+                    edges,
+                },
+            );
         }
     }
-    read_pending(&mut graph, reader, &mut out);
-    let mut memo: Vec<Option<Total>> = vec![None; graph.nodes.len()];
-    // Shared by every walk (each leaves it all false): one allocation, not one per node.
-    let mut on_stack = vec![false; graph.nodes.len()];
-    for (r, id) in runners.into_iter().zip(runner_nodes) {
+    read_pending(graph, reader, out);
+    memo.resize(graph.nodes.len(), None);
+    on_stack.resize(graph.nodes.len(), false);
+    for (r, id) in runners.into_iter().zip(runner_nodes.iter().copied()) {
         let Some(id) = id else {
             out.warnings.push(Warning {
                 path: r.path.clone(),
@@ -188,8 +316,7 @@ pub(crate) fn check(runners: Vec<Runner>, reader: Reader<'_>) -> Outcome {
         let targets: Vec<(u32, Result<NodeId, String>)> =
             edges.iter().map(|e| (e.line, e.to.clone())).collect();
         for (line, to) in targets {
-            let result =
-                to.and_then(|node| totals(&graph, node, Some(id), &mut memo, &mut on_stack));
+            let result = to.and_then(|node| totals(graph, node, Some(id), memo, on_stack));
             match result {
                 Ok((n, e)) => {
                     total = total.saturating_add(n);
@@ -215,7 +342,7 @@ pub(crate) fn check(runners: Vec<Runner>, reader: Reader<'_>) -> Outcome {
             });
         }
     }
-    out
+    graph.drop_unreferenced(&runner_nodes, memo);
 }
 
 /// A file's results including everything it includes, and whether that count is exact.
@@ -382,6 +509,8 @@ impl Graph {
             nodes: Vec::new(),
             by_real: HashMap::new(),
             pending: Vec::new(),
+            free: Vec::new(),
+            bytes: 0,
             allowed,
             allowed_lexical,
             cwd,
@@ -408,15 +537,72 @@ impl Graph {
         if let Some(&id) = self.by_real.get(&real) {
             return id;
         }
-        let id = self.nodes.len();
-        self.nodes.push(Node {
+        let node = Node {
             shown: shown.to_path_buf(),
             root: self.root_of(shown),
             state: State::Pending,
-        });
+            referenced: false,
+        };
+        self.bytes += NODE_BYTES + node_paths(&node) + real.as_os_str().len() as u64;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.nodes[id] = node;
+                id
+            }
+            None => {
+                self.nodes.push(node);
+                self.nodes.len() - 1
+            }
+        };
         self.by_real.insert(real, id);
         self.pending.push(id);
         id
+    }
+
+    /// Sets a node's state, keeping the estimate of the graph's bytes.
+    fn set_state(&mut self, id: NodeId, state: State) {
+        let old = std::mem::replace(&mut self.nodes[id].state, state);
+        self.bytes =
+            self.bytes.saturating_sub(state_bytes(&old)) + state_bytes(&self.nodes[id].state);
+    }
+
+    /// Drops the nodes of a batch's runners that no include leads to: nothing can reach
+    /// them again (a later include of the same file makes a new node and reads it).
+    fn drop_unreferenced(&mut self, runners: &[Option<NodeId>], memo: &mut [Option<Total>]) {
+        let gone: std::collections::HashSet<NodeId> = runners
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&id| !self.nodes[id].referenced)
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let mut freed = 0;
+        self.by_real.retain(|real, id| {
+            let keep = !gone.contains(id);
+            if !keep {
+                freed += real.as_os_str().len() as u64;
+            }
+            keep
+        });
+        for id in gone {
+            let node = std::mem::replace(
+                &mut self.nodes[id],
+                Node {
+                    shown: PathBuf::new(),
+                    root: PathBuf::new(),
+                    state: State::Pending,
+                    referenced: false,
+                },
+            );
+            freed += NODE_BYTES + node_paths(&node) + state_bytes(&node.state);
+            if let Some(m) = memo.get_mut(id) {
+                *m = None;
+            }
+            self.free.push(id);
+        }
+        self.bytes = self.bytes.saturating_sub(freed);
     }
 
     /// Resolves one include of `from` (a node, or a runner whose own path did not resolve).
@@ -487,7 +673,9 @@ impl Graph {
             };
             return Err(format!("included file {name} is {what} and was not read"));
         }
-        Ok(self.node(real, &shown))
+        let id = self.node(real, &shown);
+        self.nodes[id].referenced = true;
+        Ok(id)
     }
 }
 
@@ -527,9 +715,26 @@ impl Graph {
     }
 }
 
+/// The estimated bytes of a node's paths.
+fn node_paths(node: &Node) -> u64 {
+    (node.shown.as_os_str().len() + node.root.as_os_str().len()) as u64
+}
+
+/// The estimated bytes a node's state holds.
+fn state_bytes(state: &State) -> u64 {
+    match state {
+        State::Pending => 0,
+        State::Read { edges, .. } => edges
+            .iter()
+            .map(|e| EDGE_BYTES + e.to.as_ref().err().map_or(0, |m| m.len() as u64))
+            .sum(),
+        State::Failed(msg) => msg.len() as u64,
+    }
+}
+
 /// Reads every pending node through the pipeline, round after round (a round's files may
 /// include more files), until nothing is pending or the scan is cancelled.
-fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
+fn read_pending(graph: &mut Graph, reader: &mut Reader<'_>, out: &mut Outcome) {
     loop {
         if reader.cancel.load(Ordering::Relaxed) {
             out.cancelled = true;
@@ -609,23 +814,27 @@ fn read_pending(graph: &mut Graph, mut reader: Reader<'_>, out: &mut Outcome) {
                         .iter()
                         .map(|inc| graph.edge(Some(id), inc))
                         .collect();
-                    graph.nodes[id].state = State::Read {
-                        tests: result.tests,
-                        exact,
-                        edges,
-                    };
+                    graph.set_state(
+                        id,
+                        State::Read {
+                            tests: result.tests,
+                            exact,
+                            edges,
+                        },
+                    );
                 }
-                Err(msg) => graph.nodes[id].state = State::Failed(msg),
+                Err(msg) => graph.set_state(id, State::Failed(msg)),
             }
         }
         // Anything the pipeline did not hand back (it should not happen) fails, so the
         // loop always ends.
         for id in pending {
             if !read.contains(&id) {
-                graph.nodes[id].state = State::Failed(format!(
+                let msg = format!(
                     "included file {}: not read",
                     graph.nodes[id].shown.display()
-                ));
+                );
+                graph.set_state(id, State::Failed(msg));
             }
         }
     }

@@ -37,8 +37,11 @@ struct State {
     /// Threads blocked in a wait right now.
     waiting: usize,
     cancelled: bool,
-    /// Of `charged`, the bytes a long-lived owner holds ([`MemoryBudget::hold`]).
+    /// Of `charged`, the bytes long-lived owners hold ([`MemoryBudget::hold`] and every
+    /// [`Holder`]).
     held: u64,
+    /// Of `held`, the bytes set by [`MemoryBudget::hold`].
+    held_default: u64,
 }
 
 /// A memory budget shared by every stage; always used as `Arc<MemoryBudget>`.
@@ -145,17 +148,34 @@ impl MemoryBudget {
     /// Sets the bytes a long-lived owner holds (the coverage database): they count toward
     /// the charge and its peak, so work in flight gets less room, but never make anything
     /// wait on their own (only bytes charged by work in flight do), and this never waits:
-    /// the owner keeps its own share by spilling. Replaces the previous hold.
+    /// the owner keeps its own share by spilling. Replaces the previous hold (other owners
+    /// hold theirs through a [`Holder`]).
     pub fn hold(&self, bytes: u64) {
-        let shrank = {
+        let before = {
             let mut state = self.state.lock();
-            let before = state.held;
-            state.charged = state.charged.saturating_sub(before).saturating_add(bytes);
-            state.held = bytes;
-            state.peak = state.peak.max(state.charged);
-            bytes < before
+            std::mem::replace(&mut state.held_default, bytes)
         };
-        if shrank {
+        self.rehold(before, bytes);
+    }
+
+    /// A hold of its own for one more long-lived owner (the plan checks waiting for every
+    /// file): held as [`MemoryBudget::hold`] is, beside it; released when dropped.
+    pub fn holder(self: &Arc<Self>) -> Holder {
+        Holder {
+            budget: Arc::clone(self),
+            bytes: 0,
+        }
+    }
+
+    /// Replaces `before` held bytes with `after`.
+    fn rehold(&self, before: u64, after: u64) {
+        {
+            let mut state = self.state.lock();
+            state.held = state.held.saturating_sub(before).saturating_add(after);
+            state.charged = state.charged.saturating_sub(before).saturating_add(after);
+            state.peak = state.peak.max(state.charged);
+        }
+        if after < before {
             self.room.notify_all();
         }
     }
@@ -209,6 +229,35 @@ impl Drop for Charge {
     }
 }
 
+/// Bytes one long-lived owner holds ([`MemoryBudget::holder`]): they count as
+/// [`MemoryBudget::hold`]'s do, beside them; dropping it releases them.
+#[derive(Debug)]
+pub struct Holder {
+    budget: Arc<MemoryBudget>,
+    bytes: u64,
+}
+
+impl Holder {
+    /// Holds `bytes` from now on, replacing what this holder held; never waits.
+    pub fn set(&mut self, bytes: u64) {
+        if bytes != self.bytes {
+            self.budget.rehold(self.bytes, bytes);
+            self.bytes = bytes;
+        }
+    }
+
+    /// The bytes held now.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +284,31 @@ mod tests {
         budget.hold(0);
         assert!(pending.recv_timeout(HANG).expect("woken").is_some());
         drop(a);
+    }
+
+    // Two long-lived owners (the coverage database's hold and the held plan checks'
+    // holder) add up; neither replaces the other's bytes, and dropping a holder gives its
+    // bytes back.
+    #[test]
+    fn holders_add_to_the_hold_and_release_on_drop() {
+        let budget = MemoryBudget::new(100);
+        budget.hold(30);
+        let mut plans = budget.holder();
+        plans.set(20);
+        assert_eq!(budget.charged(), 50);
+        budget.hold(10);
+        assert_eq!(budget.charged(), 30, "the hold replaced only its own bytes");
+        plans.set(5);
+        assert_eq!(budget.charged(), 15);
+        plans.set(60);
+        assert_eq!(budget.stats().peak_charged_bytes, 70);
+        // Held bytes alone never block work in flight.
+        let alone = budget.acquire(50).expect("granted");
+        drop(alone);
+        drop(plans);
+        assert_eq!(budget.charged(), 10);
+        budget.hold(0);
+        assert_eq!(budget.charged(), 0);
     }
 
     /// Long enough that a missing wake-up is caught, short enough not to hang the suite.

@@ -43,7 +43,7 @@ pub mod cache;
 pub mod discover;
 pub mod run;
 
-pub use budget::{BudgetStats, Charge, MemoryBudget};
+pub use budget::{BudgetStats, Charge, Holder, MemoryBudget};
 pub use cache::{BlobCache, CacheStats, CacheUse, Codec};
 pub use discover::{list_paths, DiscoveryConfig};
 pub use run::{

@@ -25,7 +25,7 @@ pub(super) struct Aggregator<'o> {
     auto: bool,
     progress: Arc<Progress>,
     /// Files with `plan(N)` and includes: their plans are checked once every file is in.
-    runners: Vec<crate::includes::Runner>,
+    runners: crate::includes::Runners,
     coverage: coverage::Builder,
     /// The first [`MAX_MESSAGES`] by place so far; the greatest on top, to be replaced.
     messages: std::collections::BinaryHeap<ByPlace>,
@@ -108,7 +108,10 @@ impl<'o> Aggregator<'o> {
             streaming: cfg.streaming == StreamingMode::Always,
             auto: cfg.streaming == StreamingMode::Auto,
             progress,
-            runners: Vec::new(),
+            runners: crate::includes::Runners::new(crate::includes::RunnersConfig {
+                parent: cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+                threshold: cfg.max_memory_bytes / crate::includes::RUNNERS_SHARE,
+            }),
             coverage: {
                 let mut b = coverage::Builder::new(cfg.streaming == StreamingMode::Always);
                 b.behaviour.read = cfg.extract.references;
@@ -143,8 +146,9 @@ impl<'o> Aggregator<'o> {
         self.coverage.keep_reserves();
     }
 
-    /// Charges the coverage database's memory to `budget` from now on.
+    /// Charges the coverage database's memory, and the runners', to `budget` from now on.
     pub(super) fn charge_database_to(&mut self, budget: Arc<pipeline::MemoryBudget>) {
+        self.runners.charge_to(&budget);
         self.coverage.charge_to(budget);
     }
 
@@ -485,8 +489,14 @@ impl<'o> Aggregator<'o> {
         }
     }
 
+    /// Forgets the files whose plans wait for their includes (a merge of shards has the
+    /// shards' verdicts).
+    pub(super) fn forget_runners(&mut self) {
+        self.runners.clear();
+    }
+
     /// The files whose plans wait for their includes (see [`crate::includes::check`]).
-    pub(super) fn take_runners(&mut self) -> Vec<crate::includes::Runner> {
+    pub(super) fn take_runners(&mut self) -> crate::includes::Runners {
         std::mem::take(&mut self.runners)
     }
 

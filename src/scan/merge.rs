@@ -267,7 +267,7 @@ pub fn merge<R: Read + Seek>(
             agg.fold(PathBuf::from(path), result);
         }
         // Plans through includes come from the shard's own check, below.
-        drop(agg.take_runners());
+        agg.forget_runners();
         let trailer = reader
             .trailer()
             .cloned()

@@ -199,8 +199,13 @@ pub struct Stats {
     /// Runs read back by the merges of the spilled runs.
     pub runs_merged: u64,
     /// Bytes written to the spill folder: the runs, their merges, and the report's objects
-    /// when they are left on disk ([`super::ScanConfig::objects_on_disk`]).
+    /// when they are left on disk ([`super::ScanConfig::objects_on_disk`]); and the files
+    /// whose plans wait for their includes, written next to it (`plans_spilled`).
     pub spill_bytes_written: u64,
+    /// Files with `plan(N)` and includes written to disk until the plan checks through
+    /// includes, when they held more than a sixteenth of the budget
+    /// ([`crate::includes::RUNNERS_SHARE`]); 0 when they stayed in memory.
+    pub plans_spilled: u64,
     /// A spill that failed (its folder or a run could not be written or read back): the
     /// coverage is incomplete. The binary stops with exit code 2.
     #[serde(skip)]

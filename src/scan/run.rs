@@ -286,10 +286,12 @@ fn scan_with(
         snapshot_ms = t.elapsed().as_millis() as u64;
     }
     let (mut include_verdicts, mut include_warnings) = (Vec::new(), Vec::new());
+    let mut plans = crate::includes::Checked::default();
     if !cancelled {
         agg.spill_database();
-        let checked = crate::includes::check(
-            agg.take_runners(),
+        let runners = agg.take_runners();
+        plans = crate::includes::check(
+            runners,
             crate::includes::Reader {
                 extractor: &extractor,
                 roots: &cfg.discovery.roots,
@@ -301,13 +303,15 @@ fn scan_with(
                 cache: cache.as_mut(),
                 binary: cfg.binary,
             },
+            &mut |checked| {
+                if keep {
+                    include_verdicts.extend(checked.verdicts.iter().cloned());
+                    include_warnings.extend(checked.warnings.iter().cloned());
+                }
+                agg.record_includes(checked);
+            },
         );
-        cancelled |= checked.cancelled;
-        if keep {
-            include_verdicts = checked.verdicts.clone();
-            include_warnings = checked.warnings.clone();
-        }
-        agg.record_includes(checked);
+        cancelled |= plans.cancelled;
     }
     let outside = agg.take_outside();
     let Aggregated {
@@ -356,8 +360,9 @@ fn scan_with(
         database_bytes: database.peak_bytes,
         runs_spilled: database.runs_spilled,
         runs_merged: database.runs_merged,
-        spill_bytes_written: database.bytes_written,
-        spill_error: database.error,
+        spill_bytes_written: database.bytes_written + plans.bytes_written,
+        plans_spilled: plans.spilled,
+        spill_error: database.error.or(plans.error),
     };
     let report = ScanReport {
         version: REPORT_VERSION,

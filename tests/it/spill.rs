@@ -254,3 +254,110 @@ pgtest!(
         }
     }
 );
+
+/// A suite whose plans are checked through includes, in every way a batch boundary could
+/// change an answer: 400 runners sharing two helpers (one per folder and one at the root),
+/// a third of them planned wrong; runners included by other runners (before and after them
+/// on disk); an include cycle back to a runner; an include that is missing; a helper that
+/// includes a helper.
+fn plans_through_includes(dir: &Dir) {
+    dir.create(
+        "suite/setup.sql",
+        "SELECT ok(true);\n\\ir common/deep.sql\n",
+    )
+    .create(
+        "suite/common/deep.sql",
+        "SELECT ok(true);\nSELECT ok(true);\n",
+    );
+    for d in 0..8 {
+        dir.create(
+            format!("suite/d{d}/helpers.sql"),
+            "SELECT has_table('h');\n",
+        );
+        for f in 0..50 {
+            // setup.sql gives 3, helpers.sql 1, the file itself 2 (4 with a runner
+            // included); every third is planned one short.
+            let mut body = String::from("\\i setup.sql\n\\ir helpers.sql\n");
+            let mut planned = 3 + 1 + 2;
+            if f % 10 == 3 {
+                // A runner of the next folder (the last folder's: of the first), which
+                // includes no runner itself: read before or after this one, in this batch
+                // or another.
+                body.push_str(&format!("\\ir ../d{}/t{:02}.sql\n", (d + 1) % 8, f + 1));
+                planned += 3 + 1 + 2;
+            }
+            if f % 3 == 0 {
+                planned -= 1;
+            }
+            body.push_str(&format!(
+                "SELECT plan({planned});\nSELECT ok(true);\nSELECT has_table('t{d}_{f}');\n"
+            ));
+            dir.create(format!("suite/d{d}/t{f:02}.sql"), body);
+        }
+    }
+    dir.create(
+        "suite/d0/cycle.sql",
+        "SELECT plan(2);\nSELECT ok(true);\n\\ir back.inc\n",
+    )
+    .create("suite/d0/back.inc", "SELECT ok(true);\n\\ir cycle.sql\n")
+    .create(
+        "suite/d1/missing.sql",
+        "SELECT plan(2);\nSELECT ok(true);\n\\ir gone.sql\n",
+    );
+}
+
+pgtest!(
+    plan_checks_through_includes_spill_and_give_the_unbounded_verdicts,
+    |dir, cmd| {
+        plans_through_includes(dir);
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp");
+        for format in ["json", "text"] {
+            let run = |budget: &str| {
+                dir.command()
+                    .args(["suite", "--format", format, "--color", "never"])
+                    .args(["--max-memory", budget, "--threads", "2"])
+                    .env("TMPDIR", &tmp)
+                    .expect_code(0)
+            };
+            let unbounded = run("1G");
+            // 64 KiB: the runners' share is 4 KiB (some 20 runners), the check's batches
+            // half that.
+            let tiny = run("64K");
+            assert!(
+                without_stats(format, &unbounded.stdout) == without_stats(format, &tiny.stdout),
+                "--format {format}: the spilled plan checks differ\n{}\n---\n{}",
+                unbounded.stdout,
+                tiny.stdout
+            );
+            // Messages are printed as files arrive: the same lines, maybe in another order.
+            let lines = |s: &str| {
+                let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+                l.sort();
+                l
+            };
+            assert_eq!(
+                lines(&unbounded.stderr),
+                lines(&tiny.stderr),
+                "--format {format}"
+            );
+            if format == "json" {
+                let st = &tiny.json()["stats"];
+                assert!(st["plans_spilled"].as_u64() >= Some(390), "{st}");
+                assert_eq!(unbounded.json()["stats"]["plans_spilled"], 0);
+                // Not vacuous: mismatches through includes, a cycle and a missing include.
+                let r = unbounded.json();
+                let plans = &r["summary"]["plans"];
+                assert_eq!(plans["checked"], 400, "{plans}");
+                let mismatches = plans["mismatches"].as_array().expect("mismatches");
+                assert_eq!(mismatches.len(), 8 * 17, "{plans}");
+                assert!(mismatches
+                    .iter()
+                    .all(|m| m["from_includes"].as_u64() >= Some(4)));
+            }
+            assert!(tiny.stderr.contains("include cycle"), "{}", tiny.stderr);
+            assert!(tiny.stderr.contains("gone.sql"), "{}", tiny.stderr);
+            assert_eq!(dir.list("tmp"), Vec::<String>::new(), "spill file left");
+        }
+    }
+);

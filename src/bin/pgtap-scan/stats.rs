@@ -49,6 +49,12 @@ pub fn print(r: &ScanReport, messages: &Messages) {
         s.runs_merged,
         mb(s.spill_bytes_written)
     ));
+    if s.plans_spilled > 0 {
+        messages.stats(&format!(
+            "  plan checks through includes: {} files waited on disk",
+            s.plans_spilled
+        ));
+    }
     if s.cache_hits + s.cache_hash_hits + s.cache_misses > 0 {
         messages.stats(&format!(
             "  cache: {} hits (not read), {} hash hits (read, not parsed), {} misses (parsed)",

@@ -4,7 +4,7 @@
 //! locations in the database) are `crate::coverage`'s `undo` module's.
 
 use super::{Aggregator, ByPlace};
-use crate::model::{FileResult, Include, Name, PlanDecl};
+use crate::model::{FileResult, Name, PlanDecl};
 use crate::scan::report::{Message, PlanMismatch, Severity, MAX_MESSAGES};
 use crate::snapcodec::{Dec, Enc};
 
@@ -39,9 +39,7 @@ impl Aggregator<'_> {
         if let Some(PlanDecl::Fixed { count, .. }) = result.plan {
             ok &= sub(&mut self.summary.plans.planned, 1);
             if !result.includes.is_empty() {
-                let before = self.runners.len();
-                self.runners.retain(|r| r.path != shown);
-                ok &= self.runners.len() + 1 == before;
+                ok &= self.runners.remove(shown);
             } else if crate::includes::exact_count(result) {
                 let p = &mut self.summary.plans;
                 ok &= sub(&mut p.checked, 1);
@@ -107,9 +105,12 @@ impl Aggregator<'_> {
     }
 
     /// Whether [`Aggregator::export`] can write the state: streaming (no per-file detail
-    /// held), nothing the database cannot take out again.
+    /// held), nothing the database cannot take out again, every runner in memory.
     pub(in crate::scan) fn exportable(&self) -> bool {
-        self.streaming && self.broken.is_none() && self.coverage.exportable()
+        self.streaming
+            && self.broken.is_none()
+            && self.coverage.exportable()
+            && !self.runners.spilled()
     }
 
     /// Appends the state folded from files (before [`Aggregator::settle`]).
@@ -156,19 +157,10 @@ impl Aggregator<'_> {
             enc.opt_u32(m.line);
             enc.str(&m.text);
         }
-        enc.uint(self.runners.len() as u64);
-        for r in &self.runners {
-            enc.str(&r.path);
-            enc.uint(r.plan_line.into());
-            enc.uint(r.planned);
-            enc.uint(r.tests);
-            enc.flag(r.exact);
-            enc.uint(r.includes.len() as u64);
-            for i in &r.includes {
-                enc.str(&i.path);
-                enc.flag(i.relative);
-                enc.uint(i.line.into());
-            }
+        let runners = self.runners.held();
+        enc.uint(runners.len() as u64);
+        for r in runners {
+            r.encode(enc);
         }
         self.coverage.export(enc);
     }
@@ -227,29 +219,8 @@ impl Aggregator<'_> {
         }
         let n = dec.len()?;
         for _ in 0..n {
-            let path = dec.str()?.to_string();
-            let plan_line = dec.u32()?;
-            let planned = dec.uint()?;
-            let tests = dec.uint()?;
-            let exact = dec.flag()?;
-            let m = dec.len()?;
-            let includes = (0..m)
-                .map(|_| {
-                    Some(Include {
-                        path: dec.str()?.to_string(),
-                        relative: dec.flag()?,
-                        line: dec.u32()?,
-                    })
-                })
-                .collect::<Option<Vec<_>>>()?;
-            self.runners.push(crate::includes::Runner {
-                path,
-                plan_line,
-                planned,
-                tests,
-                exact,
-                includes,
-            });
+            let r = crate::includes::Runner::decode(dec)?;
+            self.runners.push(r);
         }
         self.coverage.import(dec)?;
         // The database's mode is the aggregator's.
