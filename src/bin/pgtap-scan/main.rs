@@ -605,6 +605,9 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if history_failed {
         return Ok(ExitCode::Error);
     }
+    // The process ends here: freeing every object of a large report one by one (154k
+    // objects on the 100k bench tree, 3% of a `--cache` rescan) only delays the exit.
+    std::mem::forget(report);
     Ok(code)
 }
 
