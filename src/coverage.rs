@@ -743,6 +743,22 @@ impl Builder {
             return;
         };
         self.attributed += 1;
+        self.each_location(a, target, function, aspect, |b, key, loc, aspect| {
+            b.touch(path, key, loc, aspect);
+        });
+    }
+
+    /// Calls `each` with every object an attributed assertion names and its location: the
+    /// target, the members other than the target, the references that are neither (with
+    /// no aspect). What adding a file touches and taking it out untouches (`undo`).
+    fn each_location(
+        &mut self,
+        a: &Assertion,
+        target: &str,
+        function: u32,
+        aspect: Option<u32>,
+        mut each: impl FnMut(&mut Self, &str, Loc, Option<u32>),
+    ) {
         let absent = a.negated && a.aspect == Some(Aspect::Existence);
         let context = match &a.context {
             Context::Top => CONTEXT_TOP,
@@ -758,18 +774,18 @@ impl Builder {
             role: Role::Target,
             absent,
         };
-        self.touch(path, target, loc, aspect);
+        each(self, target, loc, aspect);
         loc.absent = false;
         loc.role = Role::Member;
         for m in &a.members {
             if m != target {
-                self.touch(path, m, loc, aspect);
+                each(self, m, loc, aspect);
             }
         }
         loc.role = Role::Reference;
         for r in &a.references {
             if r != target && !a.members.contains(r) {
-                self.touch(path, r, loc, None);
+                each(self, r, loc, None);
             }
         }
     }

@@ -199,6 +199,11 @@ struct Graph {
     cwd: PathBuf,
     /// Lexically normalised scan roots (directories), for `\i` resolution.
     roots: Vec<PathBuf>,
+    /// Canonical forms of the folders files were found in (`None`: it does not resolve).
+    real_dirs: HashMap<PathBuf, Option<PathBuf>>,
+    /// What an include resolves to from a folder: (folder, path, relative) -> (canonical,
+    /// shown) or why not. Suites include the same set-up file from thousands of files.
+    resolved: HashMap<(PathBuf, String, bool), Resolved>,
 }
 
 /// The estimated bytes of a node beyond its paths: the node, its key in `by_real`, its
@@ -207,6 +212,10 @@ const NODE_BYTES: u64 = 256;
 
 /// The estimated bytes of an edge beyond its message.
 const EDGE_BYTES: u64 = 40;
+
+/// Where an include leads: (canonical path, the path reports show), or why it cannot be
+/// followed.
+type Resolved = Result<(PathBuf, PathBuf), String>;
 
 /// Can static reading know how many results this file's own code emits? Only then can its
 /// plan be checked: here for the files it includes, in the aggregator for every file.
@@ -515,7 +524,30 @@ impl Graph {
             allowed_lexical,
             cwd,
             roots,
+            real_dirs: HashMap::new(),
+            resolved: HashMap::new(),
         }
+    }
+
+    /// `std::fs::canonicalize` of a file, its folder's canonical form asked of the file
+    /// system once per folder (a file that is itself a link is resolved whole).
+    fn canonical_file(&mut self, shown: &Path) -> Option<PathBuf> {
+        let (Some(dir), Some(name)) = (shown.parent(), shown.file_name()) else {
+            return std::fs::canonicalize(non_empty(shown)).ok();
+        };
+        let meta = std::fs::symlink_metadata(non_empty(shown)).ok()?;
+        if meta.file_type().is_symlink() {
+            return std::fs::canonicalize(non_empty(shown)).ok();
+        }
+        let real_dir = match self.real_dirs.get(dir) {
+            Some(real) => real.clone(),
+            None => {
+                let real = std::fs::canonicalize(non_empty(dir)).ok();
+                self.real_dirs.insert(dir.to_path_buf(), real.clone());
+                real
+            }
+        };
+        Some(real_dir?.join(name))
     }
 
     fn root_of(&self, shown: &Path) -> PathBuf {
@@ -529,7 +561,7 @@ impl Graph {
 
     /// The node of a scanned file with includes.
     fn runner_node(&mut self, shown: &Path) -> Option<NodeId> {
-        let real = std::fs::canonicalize(non_empty(shown)).ok()?;
+        let real = self.canonical_file(shown)?;
         Some(self.node(real, shown))
     }
 
@@ -615,12 +647,30 @@ impl Graph {
     }
 
     fn resolve(&mut self, from: NodeId, inc: &Include) -> Result<NodeId, String> {
-        let from_shown = self.nodes[from].shown.clone();
-        let root = self.nodes[from].root.clone();
-        let dir = from_shown
+        let dir = self.nodes[from]
+            .shown
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
+        // The folder decides everything below (the root too: roots are folders).
+        let memo = (dir, inc.path.clone(), inc.relative);
+        let found = match self.resolved.get(&memo) {
+            Some(found) => found.clone(),
+            None => {
+                let found = self.resolve_from(&memo.0, &self.nodes[from].root, inc);
+                self.resolved.insert(memo, found.clone());
+                found
+            }
+        };
+        let (real, shown) = found?;
+        let id = self.node(real, &shown);
+        self.nodes[id].referenced = true;
+        Ok(id)
+    }
+
+    /// What an include of a file in `dir` (under scan root `root`) resolves to: its
+    /// canonical path and the path reports show.
+    fn resolve_from(&self, dir: &Path, root: &Path, inc: &Include) -> Resolved {
         let shown = if inc.relative {
             normalize(&dir.join(&inc.path))
         } else {
@@ -629,7 +679,7 @@ impl Graph {
             // root (a suite is usually run from its own root), then the scan root.
             let candidates: Vec<PathBuf> = dir
                 .ancestors()
-                .take_while(|a| root.as_os_str().is_empty() || a.starts_with(&root))
+                .take_while(|a| root.as_os_str().is_empty() || a.starts_with(root))
                 .map(|a| normalize(&a.join(&inc.path)))
                 .chain(std::iter::once(normalize(&root.join(&inc.path))))
                 .collect();
@@ -673,9 +723,7 @@ impl Graph {
             };
             return Err(format!("included file {name} is {what} and was not read"));
         }
-        let id = self.node(real, &shown);
-        self.nodes[id].referenced = true;
-        Ok(id)
+        Ok((real, shown))
     }
 }
 

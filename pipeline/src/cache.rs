@@ -122,6 +122,64 @@ impl Stamp {
     }
 }
 
+/// What a file's metadata says of its version, trusted without reading the file (the
+/// fields git's index compares): size, modification and change times (a `chmod`, a new
+/// link or a rename over it changes the latter), inode and device. A caller that keeps the
+/// stamp of a file it read can tell later, from a `stat` alone, that the file is still the
+/// one it read (see [`crate::run::Known`]). Only a stamp whose times are older than the run
+/// by [`RACY_WINDOW`] is given out ([`BlobCache::settled`]): a file written in the same
+/// tick as it was read could change without a new time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileStamp {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time, nanoseconds since the epoch.
+    pub ctime_ns: i64,
+    /// Inode number.
+    pub ino: u64,
+    /// Device number.
+    pub dev: u64,
+}
+
+impl FileStamp {
+    /// The stamp of `meta`; `None` where the platform does not give every field.
+    #[cfg(unix)]
+    pub fn of(meta: &fs::Metadata) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |secs: i64, nanos: i64| secs.checked_mul(1_000_000_000)?.checked_add(nanos);
+        Some(FileStamp {
+            size: meta.len(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec())?,
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec())?,
+            ino: meta.ino(),
+            dev: meta.dev(),
+        })
+    }
+
+    /// The stamp of `meta`; `None` where the platform does not give every field.
+    #[cfg(not(unix))]
+    pub fn of(_meta: &fs::Metadata) -> Option<FileStamp> {
+        None
+    }
+}
+
+/// The effective user id of this process (0 where there is none): what a file's
+/// readability depends on besides its stamp, so a caller trusting stamps from an earlier
+/// run checks it is the same user's.
+pub fn effective_uid() -> u32 {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() }
+    }
+    #[cfg(not(unix))]
+    {
+        0
+    }
+}
+
 fn epoch_ns(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
@@ -260,6 +318,20 @@ impl BlobCache {
             }
             None => true,
         }
+    }
+
+    /// Whether `stamp`'s times are older than this run by [`RACY_WINDOW`]: a stamp that
+    /// can be trusted later to name the content read now.
+    pub fn settled(&self, stamp: &FileStamp) -> bool {
+        let limit = self
+            .started_ns
+            .saturating_sub(RACY_WINDOW.as_nanos() as i64);
+        stamp.mtime_ns <= limit && stamp.ctime_ns <= limit
+    }
+
+    /// The slot of `key`'s record in the index read, without reading its entry.
+    pub(crate) fn slot(&self, key: u64) -> Option<usize> {
+        self.find(key)
     }
 
     fn find(&self, key: u64) -> Option<usize> {

@@ -44,9 +44,9 @@ pub mod discover;
 pub mod run;
 
 pub use budget::{BudgetStats, Charge, Holder, MemoryBudget};
-pub use cache::{BlobCache, CacheStats, CacheUse, Codec};
+pub use cache::{effective_uid, BlobCache, CacheStats, CacheUse, Codec, FileStamp};
 pub use discover::{list_paths, DiscoveryConfig};
 pub use run::{
-    run, run_cached, Cached, Event, FileOutcome, Known, PipelineConfig, PipelineStats, Progress,
-    Select,
+    run, run_cached, Cached, Event, FileOutcome, Folded, Known, PipelineConfig, PipelineStats,
+    Progress, Select,
 };

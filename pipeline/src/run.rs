@@ -23,7 +23,8 @@ use rayon::prelude::*;
 
 use crate::budget::{BudgetStats, Charge, MemoryBudget};
 use crate::cache::{
-    build_entry, BlobCache, CacheStats, CacheUse, CacheWriter, Codec, Lookup, Pending, Stamp,
+    build_entry, BlobCache, CacheStats, CacheUse, CacheWriter, Codec, FileStamp, Lookup, Pending,
+    Stamp,
 };
 use crate::discover::{discover, DiscoveryConfig, Sink};
 
@@ -153,6 +154,10 @@ pub struct FileOutcome<R> {
     /// A file [`Known::folded`] names in another version: that version's result, from the
     /// cache's old entry when it is of the content folded (`None` if it is not there).
     pub previous: Option<R>,
+    /// The file's stamp, when it names the content `content_hash` is of and is old enough
+    /// to be trusted later ([`BlobCache::settled`]): what a caller gives back in
+    /// [`Folded::stamp`] next run.
+    pub stamp: Option<FileStamp>,
     charge: Option<Charge>,
     /// What the cache must record for this file; taken by the run loop.
     pending: Option<Pending>,
@@ -243,11 +248,22 @@ pub struct Cached<'a, R> {
 /// The files a caller already holds folded, by the content hash of what it folded (an
 /// incremental rescan: it keeps an aggregate of the last run and applies differences).
 pub trait Known<R>: Sync {
-    /// The content hash of the version of `path` the caller folded, if it folded one.
-    fn folded(&self, path: &Path) -> Option<u64>;
+    /// The version of `path` the caller folded, if it folded one.
+    fn folded(&self, path: &Path) -> Option<Folded>;
     /// What an unchanged file's [`FileOutcome::result`] holds (it is not decoded): a
     /// cheap placeholder the caller recognises by [`FileOutcome::unchanged`].
     fn placeholder(&self) -> R;
+}
+
+/// The version of a file a caller folded (see [`Known`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Folded {
+    /// The content hash of what it folded.
+    pub content_hash: u64,
+    /// That content's [`FileOutcome::stamp`], when there was one: a file whose metadata
+    /// gives the same stamp is taken as unchanged from a `stat` alone (not looked up in
+    /// the cache, not opened), as git's index and cargo's fingerprints do.
+    pub stamp: Option<FileStamp>,
 }
 
 /// [`run`], with results kept in (and served from) `cache`: a file whose size and mtime
@@ -628,6 +644,7 @@ struct Done<R> {
     unchanged: bool,
     content_hash: Option<u64>,
     previous: Option<R>,
+    stamp: Option<FileStamp>,
 }
 
 impl<R, P> Worker<'_, R, P>
@@ -649,6 +666,7 @@ where
                 unchanged: false,
                 content_hash: None,
                 previous: None,
+                stamp: None,
                 charge: None,
                 pending: None,
             }))
@@ -697,6 +715,7 @@ where
                     unchanged: done.unchanged,
                     content_hash: done.content_hash,
                     previous: done.previous,
+                    stamp: done.stamp,
                     charge: Some(charge),
                     pending: done.pending,
                 }))
@@ -731,12 +750,36 @@ where
                 unchanged: false,
                 content_hash: None,
                 previous: None,
+                stamp: None,
             }));
         };
         let stamp = Stamp::of(meta);
         let key = BlobCache::key(path);
+        let known = self.known.and_then(|k| k.folded(path));
+        let folded = known.map(|f| f.content_hash);
+        // The file's full stamp, when old enough to be trusted (now and by a later run).
+        let settled = FileStamp::of(meta).filter(|s| cache.settled(s));
+        if let (Some(known), Some(now)) = (known, settled) {
+            // The caller folded this very version, as its stamp says: no lookup, no open
+            // (a `chmod` changes the stamp's ctime, so a file made unreadable is looked at
+            // below and fails as it would without the cache). Only while the cache still
+            // has an entry for it, which a later change needs to take the old result out.
+            if known.stamp == Some(now) {
+                if let Some(slot) = cache.slot(key) {
+                    return Ok(Parsed::Done(Done {
+                        value: self.known.map(|k| k.placeholder()).expect("known"),
+                        bytes: 0,
+                        cache: CacheUse::Hit,
+                        pending: Some(Pending::Keep(slot)),
+                        unchanged: true,
+                        content_hash: Some(known.content_hash),
+                        previous: None,
+                        stamp: Some(now),
+                    }));
+                }
+            }
+        }
         let (found, slot) = cache.lookup(key, path, entry);
-        let folded = self.known.and_then(|k| k.folded(path));
         // An entry whose stamp no longer matches: its content hash and payload.
         let mut stale = None;
         match found {
@@ -751,6 +794,7 @@ where
                     unchanged: true,
                     content_hash: Some(e.content_hash),
                     previous: None,
+                    stamp: settled,
                 }));
             }
             Lookup::Found(e) if e.stamp == stamp && !e.racy => match decode(codec, e.payload) {
@@ -768,6 +812,7 @@ where
                         unchanged: false,
                         content_hash: Some(e.content_hash),
                         previous: None,
+                        stamp: settled,
                     }));
                 }
                 // Verified bytes the codec cannot read (a codec change that kept its
@@ -794,6 +839,7 @@ where
         };
         let racy = cache.racy(stamp);
         let bytes = buf.len() as u64;
+        let settled = settled.filter(|s| s.size == bytes);
         let mut new_entry = Vec::new();
         let same_content =
             |&(size, hash, _): &(u64, u64, &[u8])| size == stamp.size && hash == content_hash;
@@ -826,6 +872,7 @@ where
                     unchanged: true,
                     content_hash: Some(content_hash),
                     previous: None,
+                    stamp: settled,
                 }));
             }
         }
@@ -853,6 +900,7 @@ where
                     unchanged: false,
                     content_hash: Some(content_hash),
                     previous: previous(stale),
+                    stamp: settled,
                 }));
             }
             self.corrupt.fetch_add(1, Relaxed);
@@ -888,6 +936,7 @@ where
             unchanged: folded == Some(content_hash),
             content_hash: Some(content_hash),
             previous,
+            stamp: settled,
         }))
     }
 

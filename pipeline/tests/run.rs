@@ -513,3 +513,124 @@ fn cached_results_the_codec_rejects_are_parsed_again() {
         "{warnings:?}"
     );
 }
+
+/// A file whose stamp (size, times, inode) is the one a caller folded is taken as unchanged
+/// from its `stat` alone: its cache entry is not read (here it no longer verifies, and is
+/// not found corrupt), while a file rewritten since is looked at and parsed.
+#[test]
+fn a_file_with_the_stamp_folded_is_unchanged_without_reading_its_cache_entry() {
+    use pipeline::{run_cached, BlobCache, CacheUse, Cached, Codec, FileStamp, Folded, Known};
+    struct Len;
+    impl Codec<usize> for Len {
+        fn encode(&self, v: &usize, out: &mut Vec<u8>) {
+            out.extend_from_slice(&(*v as u64).to_le_bytes());
+        }
+        fn decode(&self, b: &[u8]) -> Option<usize> {
+            b.try_into().ok().map(|a| u64::from_le_bytes(a) as usize)
+        }
+    }
+    struct Held(BTreeMap<PathBuf, Folded>);
+    impl Known<usize> for Held {
+        fn folded(&self, path: &Path) -> Option<Folded> {
+            self.0.get(path).copied()
+        }
+        fn placeholder(&self) -> usize {
+            usize::MAX
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("t");
+    for i in 0..4 {
+        write(&tree, &format!("f{i}.sql"), 100 + i);
+    }
+    // Stamps are given out only once their times are older than the racy window (a file
+    // written in the same tick as it is read could change unseen).
+    thread::sleep(pipeline::cache::RACY_WINDOW + Duration::from_millis(200));
+    let discovery = DiscoveryConfig {
+        roots: vec![tree.clone()],
+        extensions: vec!["sql".into()],
+        ..DiscoveryConfig::default()
+    };
+    type Seen = BTreeMap<PathBuf, (CacheUse, bool, Option<u64>, Option<FileStamp>, usize)>;
+    let scan = |known: Option<&Held>| {
+        let mut cache = BlobCache::open(&dir.path().join("cache"), b"ns");
+        let mut seen: Seen = BTreeMap::new();
+        let stats = run_cached(
+            &discovery,
+            &config(2, 2, 1 << 20),
+            Some(Cached {
+                cache: &mut cache,
+                codec: &Len,
+                read_only: false,
+                known: known.map(|k| k as &dyn Known<usize>),
+            }),
+            |_, b: &[u8]| b.len(),
+            |event| {
+                if let Event::File(o) = event {
+                    let (path, cache, unchanged) = (o.path.clone(), o.cache, o.unchanged);
+                    let (hash, stamp) = (o.content_hash, o.stamp);
+                    let n = o.into_result().expect("a result");
+                    seen.insert(path, (cache, unchanged, hash, stamp, n));
+                }
+            },
+        );
+        (stats, seen)
+    };
+    let (_, first) = scan(None);
+    for (path, (_, _, _, stamp, _)) in &first {
+        let meta = fs::metadata(path).expect("metadata");
+        assert_eq!(*stamp, FileStamp::of(&meta), "{}", path.display());
+        assert!(stamp.is_some(), "{}", path.display());
+    }
+    let held = Held(
+        first
+            .iter()
+            .map(|(p, &(_, _, hash, stamp, _))| {
+                let content_hash = hash.expect("a content hash");
+                (
+                    p.clone(),
+                    Folded {
+                        content_hash,
+                        stamp,
+                    },
+                )
+            })
+            .collect(),
+    );
+    // Every entry's bytes altered: a lookup would find them corrupt.
+    let data = fs::read_dir(dir.path().join("cache"))
+        .expect("cache dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("data-"))
+        })
+        .expect("a data file");
+    let mut bytes = fs::read(&data).expect("data");
+    let at = bytes.len() - 3;
+    bytes[at] ^= 0xff;
+    fs::write(&data, bytes).expect("write data");
+    // One file rewritten (a new inode, as an editor's save or `mv` gives).
+    let changed = tree.join("f2.sql");
+    fs::write(tree.join("f2.tmp"), b"select 2;").expect("write");
+    fs::rename(tree.join("f2.tmp"), &changed).expect("rename");
+    let (stats, again) = scan(Some(&held));
+    assert_eq!(stats.cache.corrupt, 0, "{again:?}");
+    for (path, &(cache, unchanged, hash, _, n)) in &again {
+        if *path == changed {
+            assert!(!unchanged, "{}", path.display());
+            assert_eq!(n, 9);
+        } else {
+            assert_eq!(
+                (cache, unchanged),
+                (CacheUse::Hit, true),
+                "{}",
+                path.display()
+            );
+            assert_eq!(hash, Some(held.0[path].content_hash));
+            assert_eq!(n, usize::MAX, "the placeholder, nothing decoded");
+        }
+    }
+    assert_eq!(again.len(), 4);
+}

@@ -15,8 +15,8 @@
 use std::collections::HashMap;
 
 use super::{
-    AmbiguousCall, Builder, Entry, Loc, Places, Role, CONTEXT_BODY, CONTEXT_DO, CONTEXT_TOP,
-    MAX_AMBIGUOUS, STREAMING_EMPTY_FILES, STREAMING_LOCATIONS,
+    AmbiguousCall, Builder, Entry, Loc, Places, Role, CONTEXT_BODY, MAX_AMBIGUOUS,
+    STREAMING_EMPTY_FILES, STREAMING_LOCATIONS,
 };
 
 /// Whether the first `listed` of `kept` (a list that keeps more than it lists) are the
@@ -29,7 +29,7 @@ pub(crate) fn first_known<'a, T: Ord + 'a>(
 ) -> bool {
     kept.filter(|k| *k <= floor).count() >= listed
 }
-use crate::model::{Assertion, Context, FileResult, ResolutionKind};
+use crate::model::{Assertion, FileResult, ResolutionKind};
 use crate::object::Aspect;
 use crate::snapcodec::{Dec, Enc};
 
@@ -188,35 +188,9 @@ impl Builder {
             return false;
         };
         self.attributed = self.attributed.saturating_sub(1);
-        let absent = a.negated && a.aspect == Some(Aspect::Existence);
-        let context = match &a.context {
-            Context::Top => CONTEXT_TOP,
-            Context::Do => CONTEXT_DO,
-            Context::Body(name) => CONTEXT_BODY + self.bodies.id(name),
-        };
-        let mut loc = Loc {
-            file: 0,
-            line: a.line,
-            column: a.column,
-            context,
-            function,
-            role: Role::Target,
-            absent,
-        };
-        self.untouch(path, target, loc, aspect);
-        loc.absent = false;
-        loc.role = Role::Member;
-        for m in &a.members {
-            if m != target {
-                self.untouch(path, m, loc, aspect);
-            }
-        }
-        loc.role = Role::Reference;
-        for r in &a.references {
-            if r != target && !a.members.contains(r) {
-                self.untouch(path, r, loc, None);
-            }
-        }
+        self.each_location(a, target, function, aspect, |b, key, loc, aspect| {
+            b.untouch(path, key, loc, aspect);
+        });
         false
     }
 

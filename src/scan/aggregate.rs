@@ -277,9 +277,10 @@ impl<'o> Aggregator<'o> {
             Event::File(mut outcome) => {
                 let path = outcome.path.clone();
                 let previous = outcome.previous.take();
-                let (unchanged, hash) = (outcome.unchanged, outcome.content_hash);
+                let (unchanged, hash, stamp) =
+                    (outcome.unchanged, outcome.content_hash, outcome.stamp);
                 let result = outcome.into_result();
-                if result.is_ok() && !self.track(&path, unchanged, hash, previous) {
+                if result.is_ok() && !self.track(&path, unchanged, hash, stamp, previous) {
                     return;
                 }
                 match result {
@@ -318,37 +319,39 @@ impl<'o> Aggregator<'o> {
         path: &std::path::Path,
         unchanged: bool,
         hash: Option<u64>,
+        stamp: Option<pipeline::FileStamp>,
         previous: Option<FileResult>,
     ) -> bool {
+        use super::snapshot::Met;
         let Some(mut t) = self.tracker.take() else {
             return true;
         };
         let fold = match (path.to_str(), hash) {
-            (Some(key), Some(hash)) => match t.files.get_mut(key) {
-                Some((_, true)) => {
-                    t.broken = Some(format!("{key} was met twice"));
-                    t.unwritable = t.broken.clone();
-                    !unchanged
-                }
-                Some((held, seen)) => {
-                    *seen = true;
-                    if unchanged {
+            (Some(key), Some(content_hash)) => {
+                let now = pipeline::Folded {
+                    content_hash,
+                    stamp,
+                };
+                match t.meet(key, now, unchanged) {
+                    Met::Twice => {
+                        t.broken = Some(format!("{key} was met twice"));
+                        t.unwritable = t.broken.clone();
+                        !unchanged
+                    }
+                    Met::Unchanged => {
                         t.unchanged += 1;
                         false
-                    } else {
+                    }
+                    Met::Changed => {
                         match previous {
                             Some(previous) => self.unfold(key, &previous),
                             None => t.broken = Some(format!("{key}: its old result is gone")),
                         }
-                        *held = hash;
                         true
                     }
+                    Met::New => true,
                 }
-                None => {
-                    t.files.insert(key.to_string(), (hash, true));
-                    true
-                }
-            },
+            }
             _ => {
                 t.unwritable = Some(format!("{}: no content hash", path.display()));
                 true

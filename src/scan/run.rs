@@ -208,7 +208,7 @@ fn scan_with(
         .map(|dir| pipeline::BlobCache::open(dir, &namespace));
     let known = loaded
         .as_ref()
-        .map(|snapshot| super::snapshot::Known(&snapshot.files));
+        .map(|snapshot| super::snapshot::Known(Arc::clone(&snapshot.files)));
     let pstats = pipeline::run_cached(
         &cfg.discovery,
         &pcfg,
@@ -243,12 +243,11 @@ fn scan_with(
             // Files the state holds that this run did not fold: deleted, unreadable now,
             // skipped. Their old results come from the cache.
             for (path, hash) in tracker.unseen() {
-                let key = path.to_str().unwrap_or_default().to_string();
+                let key = path.to_str().unwrap_or_default();
                 match cache.stored(&path, &crate::result_codec::FileResultCodec) {
-                    Some((stored, old)) if stored == hash => agg.unfold(&key, &old),
+                    Some((stored, old)) if stored == hash => agg.unfold(key, &old),
                     _ => tracker.broken = Some(format!("{key}: its old result is gone")),
                 }
-                tracker.files.remove(&key);
             }
         }
         if loaded.is_some() && !cancelled {
@@ -267,8 +266,10 @@ fn scan_with(
             }
             unchanged = tracker.unchanged;
         }
-        if !cancelled && tracker.unwritable.is_none() && agg.exportable() {
-            let saved = super::snapshot::save(dir, &snapshot_settings, &tracker.files, |enc| {
+        if !cancelled && tracker.unwritable.is_none() && agg.exportable() && !tracker.changed {
+            // The snapshot on disk holds this very state: nothing to write.
+        } else if !cancelled && tracker.unwritable.is_none() && agg.exportable() {
+            let saved = super::snapshot::save(dir, &snapshot_settings, &tracker, |enc| {
                 agg.export(enc);
             });
             if let Err(e) = saved {

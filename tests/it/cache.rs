@@ -517,6 +517,58 @@ pgtest!(snapshot_rescan_folds_only_the_changed_files, |dir, _cmd| {
     }
 });
 
+// Files older than the cache's racy window get their stamps kept in the snapshot: a rescan
+// then takes them as unchanged from a `stat` alone. Every change still shows (a write moves
+// the ctime whatever mtime is set after it), and a rescan that changed nothing leaves the
+// snapshot as it was.
+pgtest!(
+    snapshot_rescan_from_stamps_sees_every_change_and_rewrites_only_changes,
+    |dir, _cmd| {
+        use std::os::unix::fs::MetadataExt;
+        streaming_suite(dir, 40);
+        std::thread::sleep(pipeline::cache::RACY_WINDOW + Duration::from_millis(200));
+        snapshot_rescan(dir);
+        let snapshot = dir.join("cache/snapshot.bin");
+        let written = |p: &Path| std::fs::metadata(p).expect("snapshot").ino();
+        let before = written(&snapshot);
+        let (report, run) = snapshot_rescan(dir);
+        assert_eq!(unchanged(&report), 40, "{run}");
+        assert_eq!(results(report), cold_streaming(dir));
+        assert_eq!(
+            written(&snapshot),
+            before,
+            "nothing changed: not written again"
+        );
+        for round in 1..=2u64 {
+            for i in [round as usize, 8 + round as usize] {
+                let rel = format!("tests/d{}/f{i:03}.sql", i % 3);
+                // The mtime set back to the one the file had: only the ctime moved.
+                let path = dir.join(&rel);
+                let mtime = std::fs::metadata(&path).and_then(|m| m.modified());
+                append(
+                    dir,
+                    &rel,
+                    &format!("SELECT has_view('round_{round}');\n"),
+                    0,
+                );
+                set_mtime(&path, mtime.expect("mtime"));
+            }
+            let gone = 21 + 3 * round as usize;
+            std::fs::remove_file(dir.join(format!("tests/d{}/f{gone:03}.sql", gone % 3)))
+                .expect("rm");
+            dir.create(
+                format!("tests/new/n{round}.sql"),
+                "SELECT has_table('shared');\n",
+            );
+            let (report, run) = snapshot_rescan(dir);
+            assert_eq!(unchanged(&report), 40 - 3, "round {round}: {run}");
+            run.assert_stderr_lacks("afresh");
+            assert_eq!(results(report), cold_streaming(dir), "round {round}");
+            assert_ne!(written(&snapshot), before, "round {round}: written");
+        }
+    }
+);
+
 pgtest!(
     snapshot_rescan_after_deletions_additions_and_renames,
     |dir, _cmd| {

@@ -605,6 +605,10 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if history_failed {
         return Ok(ExitCode::Error);
     }
+    // The process ends here: freeing every object of a large report one by one (154k
+    // objects on the 100k bench tree, 3% of a `--cache` rescan) only delays the exit. Only
+    // the objects: the rest is dropped, a spill folder (objects on disk) removed with it.
+    std::mem::forget(std::mem::take(&mut report.coverage.objects));
     Ok(code)
 }
 
