@@ -152,10 +152,16 @@ impl Splitter {
                 .enumerate()
                 .map(|(i, p)| (i, p.roots.as_slice())),
         );
+        // Without the projects' reading options: each aggregator would copy every
+        // project's (a thousand projects: a million copies).
+        let base = ScanConfig {
+            project_reading: Vec::new(),
+            ..cfg.clone()
+        };
         let aggregators = projects
             .iter()
             .map(|p| {
-                let mut pcfg = cfg.clone();
+                let mut pcfg = base.clone();
                 // No per-file detail per project: the whole report keeps it (or streams it).
                 pcfg.streaming = StreamingMode::Always;
                 pcfg.extract.search_path = p.search_path.clone();
