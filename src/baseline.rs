@@ -460,6 +460,22 @@ pub struct Baseline {
     pub comparison: Comparison,
 }
 
+impl Comparison {
+    /// Empties the lists of objects that moved, keeping the counts: a total over projects
+    /// (whose keys would mix) and a project added or removed (all of whose objects moved).
+    fn clear_lists(&mut self) {
+        for list in [
+            &mut self.newly_untested,
+            &mut self.newly_tested,
+            &mut self.added,
+            &mut self.removed,
+            &mut self.new_stale,
+        ] {
+            list.clear();
+        }
+    }
+}
+
 /// Compares an old report with a new one; a monorepo's project by project (see
 /// [`mismatch`] for reports that cannot be compared: with projects on one side only, the
 /// totals alone are compared).
@@ -469,28 +485,12 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Comparison {
         return c;
     };
     // The total's lists would mix the projects' keys: each project has its own.
-    for list in [
-        &mut c.newly_untested,
-        &mut c.newly_tested,
-        &mut c.added,
-        &mut c.removed,
-        &mut c.new_stale,
-    ] {
-        list.clear();
-    }
+    c.clear_lists();
     let counts_only = |s: &Snapshot, added: bool| {
         let empty = Snapshot::default();
         let (o, n) = if added { (&empty, s) } else { (s, &empty) };
         let mut c = compare_one(o, n);
-        for list in [
-            &mut c.newly_untested,
-            &mut c.newly_tested,
-            &mut c.added,
-            &mut c.removed,
-            &mut c.new_stale,
-        ] {
-            list.clear();
-        }
+        c.clear_lists();
         c
     };
     for (name, now) in after {

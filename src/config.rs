@@ -104,7 +104,7 @@ impl RoleHelperDecl {
 }
 
 /// What extraction needs to know.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtractOptions {
     /// Schemas an unqualified name resolves through; the first is used for keys.
     pub search_path: Vec<String>,

@@ -25,7 +25,6 @@ use std::sync::Arc;
 
 use pipeline::{DiscoveryConfig, Event, MemoryBudget, PipelineConfig, Progress};
 
-use crate::extract::Extractor;
 use crate::model::{Context, FileResult, Include};
 use crate::snapcodec::{Dec, Enc};
 
@@ -136,7 +135,9 @@ pub(crate) struct Checked {
 
 /// How included files are read: the scan's own settings.
 pub(crate) struct Reader<'a> {
-    pub extractor: &'a Extractor,
+    /// Reads one included file (with its own project's options, see
+    /// [`crate::scan::ScanConfig::project_reading`]).
+    pub extract: &'a (dyn Fn(&Path, &[u8]) -> FileResult + Sync),
     /// The scan roots, as given (relative or absolute).
     pub roots: &'a [PathBuf],
     /// More folders includes may resolve into (`--include-dir`).
@@ -814,7 +815,7 @@ fn read_pending(graph: &mut Graph, reader: &mut Reader<'_>, out: &mut Outcome) {
             select: None,
         };
         let mut results: Vec<(NodeId, Result<FileResult, String>)> = Vec::new();
-        let extractor = reader.extractor;
+        let extract = reader.extract;
         let stats = pipeline::run_cached(
             &discovery,
             &pcfg,
@@ -824,7 +825,7 @@ fn read_pending(graph: &mut Graph, reader: &mut Reader<'_>, out: &mut Outcome) {
                 read_only: true,
                 known: None,
             }),
-            |_path, bytes| extractor.extract(bytes),
+            |path, bytes| extract(path, bytes),
             |event| match event {
                 Event::File(outcome) => {
                     let Some(&id) = by_path.get(&outcome.path) else {

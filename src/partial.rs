@@ -9,6 +9,8 @@
 //! shard 2/3\n
 //! setting <name> <value>\n        each setting that changes results (catalog digest,
 //! ...                             search path, helpers, options, universe digest)
+//! setting+ <name> <more>\n         a long value goes on over lines of at most 64 KiB
+//!                                 (a monorepo's `projects` grows with its projects)
 //! \n                              end of the header
 //! F <u32 LE length> <record>      one per file of the shard: its path, then its result
 //! ...                             in the `--cache` codec (`crate::result_codec`)
@@ -134,16 +136,39 @@ pub struct Writer<W: Write> {
     files: u64,
 }
 
+/// The longest value a `setting` (or `setting+`) header line carries: a longer one goes
+/// on over `setting+` lines, so a header line stays far below what a reader accepts
+/// ([`MAX_LINE`]) whatever the value's length.
+const SETTING_CHUNK: usize = 64 << 10;
+
 impl<W: Write> Writer<W> {
     /// Starts a partial on `w`: writes the header at once.
-    pub fn new(mut w: W, header: &Header) -> io::Result<Writer<W>> {
+    pub fn new(w: W, header: &Header) -> io::Result<Writer<W>> {
+        Self::with_chunk(w, header, SETTING_CHUNK)
+    }
+
+    fn with_chunk(mut w: W, header: &Header, chunk: usize) -> io::Result<Writer<W>> {
         let mut text = format!(
             "{MAGIC} {}\ntool {}\nshard {}\n",
             header.version, header.tool, header.shard
         );
         for (name, value) in &header.settings {
             debug_assert!(!name.contains([' ', '\n']) && !value.contains('\n'));
-            text.push_str(&format!("setting {name} {value}\n"));
+            let mut tag = "setting";
+            let mut rest = value.as_str();
+            loop {
+                // Cut at a character boundary (at least one character a line).
+                let mut cut = rest.len().min(chunk.max(4));
+                while !rest.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.push_str(&format!("{tag} {name} {}\n", &rest[..cut]));
+                rest = &rest[cut..];
+                if rest.is_empty() {
+                    break;
+                }
+                tag = "setting+";
+            }
         }
         text.push('\n');
         let mut hash = Xxh3::new();
@@ -225,7 +250,7 @@ pub struct Reader<R: BufRead> {
     files: u64,
 }
 
-/// The longest header line accepted (a setting with many helpers is a few KiB).
+/// The longest header line accepted (writers cut values at [`SETTING_CHUNK`]).
 const MAX_LINE: u64 = 1 << 20;
 
 impl<R: BufRead> Reader<R> {
@@ -277,11 +302,20 @@ impl<R: BufRead> Reader<R> {
             .strip_prefix("shard ")
             .ok_or_else(|| format!("corrupt header: {shard:?} (expected the shard)"))
             .and_then(|s| Shard::parse(s).map_err(|e| format!("corrupt header: shard {e}")))?;
-        let mut settings = Vec::new();
+        let mut settings: Vec<(String, String)> = Vec::new();
         loop {
             let l = line("a setting or the end of the header")?;
             if l.is_empty() {
                 break;
+            }
+            if let Some((name, more)) = l.strip_prefix("setting+ ").and_then(|s| s.split_once(' '))
+            {
+                // The rest of the setting on the line before.
+                match settings.last_mut() {
+                    Some((last, value)) if last == name => value.push_str(more),
+                    _ => return Err(format!("corrupt header: {l:?} continues no setting")),
+                }
+                continue;
             }
             let Some((name, value)) = l.strip_prefix("setting ").and_then(|s| s.split_once(' '))
             else {
@@ -485,6 +519,58 @@ mod tests {
         assert_eq!(trailer.file_list, "3:0:0");
         let peeked = peek_trailer(&mut io::Cursor::new(sample())).expect("peeks");
         assert_eq!(peeked.file_list, "3:0:0");
+    }
+
+    fn header_with(settings: Vec<(String, String)>) -> Header {
+        Header {
+            version: PARTIAL_VERSION,
+            tool: "0.0.0".into(),
+            shard: Shard { index: 1, count: 1 },
+            settings,
+        }
+    }
+
+    fn round_trip(header: &Header, chunk: usize) -> Result<Header, String> {
+        let w = Writer::with_chunk(Vec::new(), header, chunk).expect("write");
+        let bytes = w.finish(Trailer::default()).expect("write");
+        read_all(&bytes).map(|(h, _, _)| h)
+    }
+
+    // A value longer than a header line may be (a `projects` setting of ~25,000 projects
+    // passed the 1 MiB a line is read to) was written whole and the partial could not be
+    // read back: it goes on over `setting+` lines now.
+    #[test]
+    fn a_setting_longer_than_a_header_line_round_trips() {
+        let projects: Vec<(String, String)> = (0..40_000)
+            .map(|i| {
+                (
+                    format!("services/project-{i:05}"),
+                    format!("{:016x}", i * 7919),
+                )
+            })
+            .collect();
+        let long = serde_json::to_string(&projects).expect("json");
+        assert!(long.len() as u64 > MAX_LINE, "{}", long.len());
+        let header = header_with(vec![
+            ("search-path".into(), "[\"public\"]".into()),
+            ("projects".into(), long.clone()),
+            ("universe".into(), "none".into()),
+        ]);
+        let read = round_trip(&header, SETTING_CHUNK).expect("reads");
+        assert_eq!(read, header);
+        // At a forced small chunk, with characters of several bytes cut at boundaries.
+        let header = header_with(vec![
+            ("a".into(), "é".repeat(20) + "xyz"),
+            ("b".into(), String::new()),
+            ("c".into(), "0123456789".into()),
+        ]);
+        assert_eq!(round_trip(&header, 5).expect("reads"), header);
+        // A continuation of nothing, or of another setting, is corrupt.
+        for text in ["setting+ a x\n", "setting a x\nsetting+ b y\n"] {
+            let partial = format!("{MAGIC} {PARTIAL_VERSION}\ntool 0\nshard 1/1\n{text}\n");
+            let err = Reader::open(partial.as_bytes()).err().expect("corrupt");
+            assert!(err.contains("continues no setting"), "{err}");
+        }
     }
 
     // Every cut and every flipped byte is an error, never a shorter result.

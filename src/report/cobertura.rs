@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::common::{by_file, line_hits, xml_escape as escape};
+use super::common::{by_file, line_hits, xml_escape as escape, RepoPaths};
 use crate::scan::report::ScanReport;
 
 fn rate(hit: u64, total: u64) -> String {
@@ -33,8 +33,8 @@ fn timestamp() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
-    let (_, files) = by_file(report, "cobertura")?;
+pub fn render(report: &ScanReport, paths: &RepoPaths, w: &mut dyn Write) -> io::Result<()> {
+    let (_, files) = by_file(report, "cobertura", paths)?;
     let mut packages: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     let (mut valid, mut covered) = (0u64, 0u64);
     for (file, lines) in &files {

@@ -14,7 +14,7 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
-use super::common::{fingerprint, repo_relative, stale_message, untested_rule, CHUNK, STALE_RULE};
+use super::common::{fingerprint, stale_message, untested_rule, RepoPaths, CHUNK, STALE_RULE};
 use crate::scan::report::ScanReport;
 
 #[derive(Serialize)]
@@ -40,8 +40,8 @@ struct Lines {
     begin: u32,
 }
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
-    let (s, _) = super::common::by_file(report, "codequality")?;
+pub fn render(report: &ScanReport, paths: &RepoPaths, w: &mut dyn Write) -> io::Result<()> {
+    let (s, _) = super::common::by_file(report, "codequality", paths)?;
     let mut issues = Vec::with_capacity(s.gaps.len() + s.stale.len());
     for g in &s.gaps {
         let rule = untested_rule(g.kind);
@@ -53,7 +53,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             severity: "minor",
             categories: ["Bug Risk"],
             location: Location {
-                path: repo_relative(&g.defined_at.file),
+                path: paths.of(&g.defined_at.file),
                 lines: Lines {
                     begin: g.defined_at.line.max(1),
                 },
@@ -72,7 +72,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             severity: if x.only_absent { "info" } else { "major" },
             categories: ["Bug Risk"],
             location: Location {
-                path: repo_relative(&l.file),
+                path: paths.of(&l.file),
                 lines: Lines {
                     begin: l.line.max(1),
                 },

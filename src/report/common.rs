@@ -65,18 +65,47 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-/// Paths as CI tools want them: relative to the working directory (the repository root in
-/// CI) when they are under it, without a leading `./`.
-pub(crate) fn repo_relative(path: &str) -> String {
-    let p = std::path::Path::new(path);
-    if p.is_absolute() {
-        if let Ok(cwd) = std::env::current_dir() {
-            if let Ok(rel) = p.strip_prefix(&cwd) {
+/// Paths as CI tools want them: relative to the repository root
+/// ([`super::RenderOptions::root`]: the root config's folder, wherever the scan was run
+/// from) when they are under it, else to the working directory (the repository root in
+/// CI) when they are under that, without a leading `./`.
+pub(crate) struct RepoPaths {
+    /// The root, absolute and lexically normal; `None`: the working directory only.
+    root: Option<std::path::PathBuf>,
+    cwd: Option<std::path::PathBuf>,
+}
+
+impl RepoPaths {
+    /// Paths relative to `root` (absolute, or relative to the working directory).
+    pub(crate) fn new(root: Option<&std::path::Path>) -> RepoPaths {
+        let cwd = std::env::current_dir().ok();
+        let root = match (root, &cwd) {
+            (Some(r), _) if r.is_absolute() => Some(crate::includes::normalize(r)),
+            (Some(r), Some(cwd)) => Some(crate::includes::normalize(&cwd.join(r))),
+            _ => None,
+        };
+        RepoPaths { root, cwd }
+    }
+
+    /// `path` (as the report has it: relative to the working directory, or absolute) as
+    /// CI tools want it.
+    pub(crate) fn of(&self, path: &str) -> String {
+        let p = std::path::Path::new(path);
+        if let (Some(root), Some(cwd)) = (&self.root, &self.cwd) {
+            let whole = crate::includes::normalize(&cwd.join(p));
+            if let Ok(rel) = whole.strip_prefix(root) {
+                if !rel.as_os_str().is_empty() {
+                    return rel.display().to_string();
+                }
+            }
+        }
+        if p.is_absolute() {
+            if let Some(rel) = self.cwd.as_deref().and_then(|c| p.strip_prefix(c).ok()) {
                 return rel.display().to_string();
             }
         }
+        path.trim_start_matches("./").to_string()
     }
-    path.trim_start_matches("./").to_string()
 }
 
 /// A stable fingerprint for a finding about an object: 32 hex digits (XXH3-128) of the
@@ -123,6 +152,7 @@ pub(crate) type ByFile<'a> = BTreeMap<String, BTreeMap<u32, Vec<&'a UniverseEntr
 pub(crate) fn by_file<'a>(
     report: &'a ScanReport,
     format: &str,
+    paths: &RepoPaths,
 ) -> io::Result<(&'a SchemaCoverage, ByFile<'a>)> {
     let Some(s) = &report.schema else {
         return Err(io::Error::new(
@@ -142,7 +172,7 @@ pub(crate) fn by_file<'a>(
     let mut files: ByFile = BTreeMap::new();
     for e in &s.objects {
         files
-            .entry(repo_relative(&e.defined_at.file))
+            .entry(paths.of(&e.defined_at.file))
             .or_default()
             .entry(e.defined_at.line.max(1))
             .or_default()

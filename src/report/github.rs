@@ -47,6 +47,7 @@ pub const MAX_NOTICES: usize = 10;
 pub fn render_with(
     report: &ScanReport,
     changed: Option<&ChangedFiles>,
+    paths: &super::common::RepoPaths,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let Some(s) = &report.schema else {
@@ -57,7 +58,8 @@ pub fn render_with(
     };
     let migrations = s.universe_source == UniverseSource::Migrations;
     // Objects read from a database have no file: no change touches them.
-    let touched = |file: &str| changed.is_none_or(|c| c.contains(&super::changed_path(file)));
+    let touched =
+        |file: &str| changed.is_none_or(|c| c.contains(&paths.of(file.trim()).replace('\\', "/")));
     let (mut gaps_out, mut gaps_untouched) = (0u64, 0u64);
     let mut warnings = 0;
     for g in &s.gaps {
@@ -76,7 +78,7 @@ pub fn render_with(
             writeln!(
                 w,
                 "::warning file={},line={},title={title}::{msg}",
-                property(&super::common::repo_relative(&g.defined_at.file)),
+                property(&paths.of(&g.defined_at.file)),
                 g.defined_at.line.max(1)
             )?;
         } else {
@@ -101,7 +103,7 @@ pub fn render_with(
         writeln!(
             w,
             "::notice file={},line={},title={}::{}",
-            property(&super::common::repo_relative(&l.file)),
+            property(&paths.of(&l.file)),
             l.line,
             property("Stale pgTAP assertion"),
             data(&super::common::stale_message(x))

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::common::repo_relative;
+use super::common::RepoPaths;
 use crate::scan::report::{ObjectCoverage, Role, ScanReport, SchemaCoverage, UniverseEntry};
 
 /// XML escaping, kept at its old path (it lives with the helpers all formats share).
@@ -23,9 +23,9 @@ fn asserted(o: &ObjectCoverage) -> bool {
     o.assertions > 0 || o.absent > 0
 }
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &ScanReport, paths: &RepoPaths, w: &mut dyn Write) -> io::Result<()> {
     if let Some(s) = &report.schema {
-        return render_universe(s, w);
+        return render_universe(s, paths, w);
     }
     let mut kinds: BTreeMap<&str, Vec<&ObjectCoverage>> = BTreeMap::new();
     for o in report.coverage.objects.iter().filter(|o| asserted(o)) {
@@ -67,7 +67,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             for l in o.locations.iter().filter(|l| l.role != Role::Reference) {
                 out.push_str(&format!(
                     "{}:{}: {}{} ({})\n",
-                    l.file,
+                    paths.of(&l.file),
                     l.line,
                     l.function,
                     if l.absent { " [absent]" } else { "" },
@@ -88,7 +88,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "</testsuites>")
 }
 
-fn render_universe(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
+fn render_universe(s: &SchemaCoverage, paths: &RepoPaths, w: &mut dyn Write) -> io::Result<()> {
     let mut kinds: BTreeMap<&str, Vec<&UniverseEntry>> = BTreeMap::new();
     for e in &s.objects {
         kinds.entry(e.kind.name()).or_default().push(e);
@@ -110,13 +110,13 @@ fn render_universe(s: &SchemaCoverage, w: &mut dyn Write) -> io::Result<()> {
             objects.len()
         )?;
         for e in objects {
-            let at = format!("{}:{}", e.defined_at.file, e.defined_at.line);
+            let at = format!("{}:{}", paths.of(&e.defined_at.file), e.defined_at.line);
             writeln!(
                 w,
                 r#"    <testcase name="{}" classname="{}" file="{}" line="{}">"#,
                 escape(&e.key),
                 escape(kind),
-                escape(&repo_relative(&e.defined_at.file)),
+                escape(&paths.of(&e.defined_at.file)),
                 e.defined_at.line
             )?;
             if e.tested() {

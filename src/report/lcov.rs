@@ -11,13 +11,13 @@
 
 use std::io::{self, Write};
 
-use super::common::{by_file, line_hits};
+use super::common::{by_file, line_hits, RepoPaths};
 use crate::scan::report::ScanReport;
 
 /// Records are lines: names and paths are written with control characters escaped
 /// (see [`super::printable`]), so a newline in a quoted name cannot start a record.
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
-    let (_, files) = by_file(report, "lcov")?;
+pub fn render(report: &ScanReport, paths: &RepoPaths, w: &mut dyn Write) -> io::Result<()> {
+    let (_, files) = by_file(report, "lcov", paths)?;
     for (file, lines) in &files {
         writeln!(w, "TN:pgtap-scan")?;
         writeln!(w, "SF:{}", super::printable(file))?;

@@ -336,6 +336,12 @@ pub struct RenderOptions {
     /// `--history`: the history file's entries and this run's, which the HTML report
     /// draws as a trend chart; `None`: no chart.
     pub history: Option<std::sync::Arc<Vec<crate::history::Entry>>>,
+    /// The repository root the CI formats' paths (lcov, cobertura, sarif, junit, github,
+    /// codequality) are relative to, absolute or relative to the working directory; the
+    /// CLI gives the root config's folder, so they stay repository-relative when the scan
+    /// runs from a folder below it. `None`: the working directory. A path outside it is
+    /// written relative to the working directory, or as the report has it.
+    pub root: Option<std::path::PathBuf>,
 }
 
 /// The files a change touches, as [`changed_path`] writes them.
@@ -344,7 +350,9 @@ pub type ChangedFiles = std::collections::BTreeSet<String>;
 /// A path as the changed-files list and the annotations compare it: relative to the
 /// working directory when under it, without `./`, with `/` separators.
 pub fn changed_path(path: &str) -> String {
-    common::repo_relative(path.trim()).replace('\\', "/")
+    common::RepoPaths::new(None)
+        .of(path.trim())
+        .replace('\\', "/")
 }
 
 /// Writes the whole report. For `ndjson` in streaming mode the file lines were already
@@ -374,6 +382,8 @@ pub fn render(
             _ => {}
         }
     }
+    // CI formats' paths: from the repository root, wherever the scan ran.
+    let paths = common::RepoPaths::new(opts.root.as_deref());
     match format {
         Format::Text => text::render(report, opts, w),
         Format::Json => json::render(report, opts.baseline.as_deref(), w),
@@ -381,12 +391,12 @@ pub fn render(
         Format::Csv => csv::render(report, w),
         Format::Markdown => fit::markdown(opts.max_bytes, w, |w| markdown::render(report, w)),
         Format::Html => html::render(report, opts.history.as_deref().map(Vec::as_slice), w),
-        Format::Junit => junit::render(report, w),
-        Format::Lcov => lcov::render(report, w),
-        Format::Cobertura => cobertura::render(report, w),
-        Format::Github => github::render_with(report, opts.changed_files.as_deref(), w),
-        Format::Sarif => sarif::render(report, w),
-        Format::Codequality => codequality::render(report, w),
+        Format::Junit => junit::render(report, &paths, w),
+        Format::Lcov => lcov::render(report, &paths, w),
+        Format::Cobertura => cobertura::render(report, &paths, w),
+        Format::Github => github::render_with(report, opts.changed_files.as_deref(), &paths, w),
+        Format::Sarif => sarif::render(report, &paths, w),
+        Format::Codequality => codequality::render(report, &paths, w),
         Format::Badge => badge::render(report, w),
         Format::Partial => Err(io::Error::other(
             "a partial is written by a shard's scan (pgtap-scan --shard K/N --format partial), \

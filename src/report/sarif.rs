@@ -17,7 +17,7 @@ use std::io::{self, BufWriter, Write};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Value};
 
-use super::common::{fingerprint, repo_relative, stale_message, untested_rule, CHUNK, STALE_RULE};
+use super::common::{fingerprint, stale_message, untested_rule, RepoPaths, CHUNK, STALE_RULE};
 use crate::object::ObjectKind;
 use crate::scan::report::{ScanReport, UniverseSource};
 
@@ -44,16 +44,16 @@ const PATH: &AsciiSet = &CONTROLS
 pub const FINGERPRINT_KEY: &str = "pgtapScanObject/v1";
 
 /// A repository-relative path as a URI reference.
-fn uri(path: &str) -> String {
-    utf8_percent_encode(&repo_relative(path), PATH).to_string()
+fn uri(paths: &RepoPaths, path: &str) -> String {
+    utf8_percent_encode(&paths.of(path), PATH).to_string()
 }
 
-fn location(file: Option<(&str, u32)>, key: &str, kind: ObjectKind) -> Value {
+fn location(paths: &RepoPaths, file: Option<(&str, u32)>, key: &str, kind: ObjectKind) -> Value {
     let logical = json!([{ "fullyQualifiedName": key, "kind": kind.name() }]);
     match file {
         Some((file, line)) => json!({
             "physicalLocation": {
-                "artifactLocation": { "uri": uri(file), "uriBaseId": "%SRCROOT%" },
+                "artifactLocation": { "uri": uri(paths, file), "uriBaseId": "%SRCROOT%" },
                 "region": { "startLine": line.max(1) },
             },
             "logicalLocations": logical,
@@ -104,7 +104,7 @@ fn rules() -> Vec<Value> {
     rules
 }
 
-pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &ScanReport, paths: &RepoPaths, w: &mut dyn Write) -> io::Result<()> {
     let Some(s) = &report.schema else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -126,7 +126,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
             "ruleIndex": index(&rule),
             "level": "warning",
             "message": { "text": super::untested_message(&g.key, g.only, s.coverage_mode) },
-            "locations": [location(file, &g.key, g.kind)],
+            "locations": [location(paths, file, &g.key, g.kind)],
             "partialFingerprints": { FINGERPRINT_KEY: fingerprint(&rule, &g.key) },
             "properties": { "objectKey": g.key, "kind": g.kind.name() },
         }));
@@ -135,7 +135,7 @@ pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
         let mut locations = x
             .locations
             .iter()
-            .map(|l| location(Some((&l.file, l.line)), &x.key, x.kind));
+            .map(|l| location(paths, Some((&l.file, l.line)), &x.key, x.kind));
         let Some(first) = locations.next() else {
             continue;
         };
@@ -194,9 +194,10 @@ mod tests {
 
     #[test]
     fn paths_become_uri_references() {
-        assert_eq!(uri("./db/001 init.sql"), "db/001%20init.sql");
-        assert_eq!(uri("a#b?c%d.sql"), "a%23b%3Fc%25d.sql");
-        assert_eq!(uri("é/x.sql"), "%C3%A9/x.sql");
+        let paths = RepoPaths::new(None);
+        assert_eq!(uri(&paths, "./db/001 init.sql"), "db/001%20init.sql");
+        assert_eq!(uri(&paths, "a#b?c%d.sql"), "a%23b%3Fc%25d.sql");
+        assert_eq!(uri(&paths, "é/x.sql"), "%C3%A9/x.sql");
     }
 
     #[test]

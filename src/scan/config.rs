@@ -61,6 +61,22 @@ pub struct ScanConfig {
     /// count them and keep none ([`crate::model::FileResult::references_counted`]): no
     /// reference is built, sent to the aggregator or folded. Off by default.
     pub references_counted_only: bool,
+    /// Monorepos (issue 17): how each project's test files are read. A file under a
+    /// project's test roots (the innermost project holding it, as
+    /// [`super::projects::Splitter`] attributes files) is read with that project's options
+    /// (its search path, helpers and role helpers); every other file with
+    /// [`extract`](Self::extract). Empty (the default): every file with `extract`. A
+    /// project read as `extract` reads need not be listed.
+    pub project_reading: Vec<ProjectReading>,
+}
+
+/// How one monorepo project's test files are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectReading {
+    /// The project's test roots, as discovery names them (compared by component).
+    pub roots: Vec<PathBuf>,
+    /// What its files are read with.
+    pub extract: ExtractOptions,
 }
 
 /// The coverage database may hold `max_memory_bytes / DATABASE_SHARE` bytes (an estimate)
@@ -84,6 +100,7 @@ impl Default for ScanConfig {
             spill_dir: None,
             objects_on_disk: false,
             references_counted_only: false,
+            project_reading: Vec::new(),
         }
     }
 }

@@ -66,7 +66,34 @@ pub fn partial_settings(cfg: &ScanConfig, universe: &str) -> Vec<(String, String
             .into(),
         ),
         ("universe".into(), universe.replace('\n', " ")),
+        ("project-reading".into(), project_reading_setting(cfg)),
     ]
+}
+
+/// The `project-reading` setting: `none` when every file is read with the scan's own
+/// options, else a digest of each project's test roots and options (the role helpers found
+/// in test files left out, as a merge reads no test file to find them).
+fn project_reading_setting(cfg: &ScanConfig) -> String {
+    let own: Vec<_> = cfg
+        .project_reading
+        .iter()
+        .filter(|p| p.extract != cfg.extract)
+        .map(|p| {
+            let mut o = p.extract.clone();
+            let from_tests = o.role_helpers_from_tests.min(o.role_helpers.len());
+            o.role_helpers.truncate(o.role_helpers.len() - from_tests);
+            o.role_helpers_from_tests = 0;
+            (&p.roots, o)
+        })
+        .collect();
+    if own.is_empty() {
+        return "none".to_string();
+    }
+    format!(
+        "{} {:032x}",
+        own.len(),
+        xxhash_rust::xxh3::xxh3_128(format!("{own:?}").as_bytes())
+    )
 }
 
 /// The header of a shard's partial (`cfg.shard`, or 1/1).

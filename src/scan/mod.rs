@@ -20,7 +20,9 @@ pub mod report;
 mod run;
 mod snapshot;
 
-pub use config::{ScanConfig, StreamingMode, DATABASE_SHARE, STREAMING_AUTO_THRESHOLD};
+pub use config::{
+    ProjectReading, ScanConfig, StreamingMode, DATABASE_SHARE, STREAMING_AUTO_THRESHOLD,
+};
 pub use merge::{merge, partial_header, partial_settings, scan_shard, MergeInput};
 pub use report::{
     FileReport, Message, PlanMismatch, PlanSummary, ProjectReport, ScanReport, Severity, Stats,

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use super::aggregate::Aggregator;
 use super::config::{ScanConfig, StreamingMode};
 use super::report::{
-    Coverage, Database, FileReport, NoObserver, ProjectReport, Ratio, SchemaCoverage,
+    Coverage, Database, FileReport, Message, NoObserver, ProjectReport, Ratio, SchemaCoverage,
+    Severity,
 };
 
 /// A project as the scan sees it: a name and the folders (or files) its tests are in.
@@ -38,17 +39,101 @@ pub struct ProjectScan {
     pub coverage: Database,
 }
 
+/// Which project owns a path: the innermost whose test roots hold it. One hash lookup per
+/// folder above the path (not one compare per root), so a scan of many projects pays no
+/// more per file than a scan of one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Owners {
+    /// Each root (by component, `.` as the empty path) and its project; the first project
+    /// to name a root keeps it.
+    roots: std::collections::HashMap<PathBuf, usize>,
+}
+
+impl Owners {
+    /// Owners of `roots`: (project index, its test roots).
+    pub(crate) fn new<'a>(roots: impl IntoIterator<Item = (usize, &'a [PathBuf])>) -> Owners {
+        let mut map = std::collections::HashMap::new();
+        for (i, rs) in roots {
+            for r in rs {
+                map.entry(normal(r)).or_insert(i);
+            }
+        }
+        Owners { roots: map }
+    }
+
+    /// The project owning `path`, by index.
+    pub(crate) fn of(&self, path: &Path) -> Option<usize> {
+        if self.roots.is_empty() {
+            return None;
+        }
+        let p = normal(path);
+        p.ancestors().find_map(|a| self.roots.get(a).copied())
+    }
+}
+
+/// The extractors of a scan: one for the files of no project (the scan's own options) and
+/// one per distinct set of project options ([`ScanConfig::project_reading`]); each file
+/// is read by its owning project's.
+pub(crate) struct Readers {
+    owners: Owners,
+    /// `[0]`: the scan's own; then one per distinct set of options.
+    extractors: Vec<crate::extract::Extractor>,
+    /// Each project's extractor, by the index [`Owners`] gives.
+    of_project: Vec<usize>,
+}
+
+impl Readers {
+    /// Extractors for `cfg`, each with `limits`.
+    pub(crate) fn new(cfg: &ScanConfig, limits: crate::lexer::Limits) -> Readers {
+        let make = |o: &crate::config::ExtractOptions| {
+            crate::extract::Extractor::new(o.clone()).with_limits(limits)
+        };
+        let mut extractors = vec![make(&cfg.extract)];
+        let mut distinct: Vec<&crate::config::ExtractOptions> = vec![&cfg.extract];
+        let mut of_project = Vec::with_capacity(cfg.project_reading.len());
+        for p in &cfg.project_reading {
+            let i = match distinct.iter().position(|o| **o == p.extract) {
+                Some(i) => i,
+                None => {
+                    distinct.push(&p.extract);
+                    extractors.push(make(&p.extract));
+                    distinct.len() - 1
+                }
+            };
+            of_project.push(i);
+        }
+        let owners = Owners::new(
+            cfg.project_reading
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| of_project[*i] != 0)
+                .map(|(i, p)| (i, p.roots.as_slice())),
+        );
+        Readers {
+            owners,
+            extractors,
+            of_project,
+        }
+    }
+
+    /// The extractor for the file at `path`.
+    pub(crate) fn for_path(&self, path: &Path) -> &crate::extract::Extractor {
+        let i = self.owners.of(path).map_or(0, |p| self.of_project[p]);
+        &self.extractors[i]
+    }
+}
+
 /// Attributes files to projects and folds each into its project's results.
 pub struct Splitter {
-    /// (root, project index), longest root first: the first that holds a path is the
-    /// innermost.
-    roots: Vec<(PathBuf, usize)>,
+    owners: Owners,
+    /// Each project's test roots, `/`-separated, sorted (for its report section).
+    own_roots: Vec<Vec<String>>,
     names: Vec<String>,
     aggregators: Vec<Aggregator<'static>>,
     /// Files under no project's roots.
     unowned: u64,
     /// Includes that reach into another project's tests, as warnings.
-    crossings: Vec<String>,
+    crossings: Vec<Message>,
 }
 
 /// The files of no project: how many, and the first few paths.
@@ -61,16 +146,22 @@ pub struct Unowned {
 impl Splitter {
     /// A splitter for `projects`; `cfg` is the whole scan's (references, streaming).
     pub fn new(projects: &[ProjectSpec], cfg: &ScanConfig) -> Splitter {
-        let mut roots: Vec<(PathBuf, usize)> = projects
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| p.roots.iter().map(move |r| (normal(r), i)))
-            .collect();
-        roots.sort_by_key(|(r, _)| std::cmp::Reverse(r.components().count()));
+        let owners = Owners::new(
+            projects
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.roots.as_slice())),
+        );
+        // Without the projects' reading options: each aggregator would copy every
+        // project's (a thousand projects: a million copies).
+        let base = ScanConfig {
+            project_reading: Vec::new(),
+            ..cfg.clone()
+        };
         let aggregators = projects
             .iter()
             .map(|p| {
-                let mut pcfg = cfg.clone();
+                let mut pcfg = base.clone();
                 // No per-file detail per project: the whole report keeps it (or streams it).
                 pcfg.streaming = StreamingMode::Always;
                 pcfg.extract.search_path = p.search_path.clone();
@@ -79,8 +170,17 @@ impl Splitter {
                 Aggregator::new(&pcfg, observer, Arc::new(pipeline::Progress::default()))
             })
             .collect();
+        let own_roots = projects
+            .iter()
+            .map(|p| {
+                let mut own: Vec<String> = p.roots.iter().map(|r| slashed(&normal(r))).collect();
+                own.sort();
+                own
+            })
+            .collect();
         Splitter {
-            roots,
+            owners,
+            own_roots,
             names: projects.iter().map(|p| p.name.clone()).collect(),
             aggregators,
             unowned: 0,
@@ -94,11 +194,7 @@ impl Splitter {
     }
 
     fn index(&self, path: &str) -> Option<usize> {
-        let p = normal(Path::new(path));
-        self.roots
-            .iter()
-            .find(|(r, _)| p.starts_with(r))
-            .map(|(_, i)| *i)
+        self.owners.of(Path::new(path))
     }
 
     /// Folds one file into its project's results (or counts it as no project's). An
@@ -136,25 +232,27 @@ impl Splitter {
                 continue;
             };
             if other != own {
-                self.crossings.push(format!(
-                    "{}:{}: the include of {} reaches into project {}'s tests: includes stay \
-                     inside their project, so its assertions count for {}, not {}",
-                    f.path,
-                    inc.line,
-                    inc.path,
-                    self.names[other],
-                    self.names[other],
-                    self.names[own]
-                ));
+                self.crossings.push(Message {
+                    severity: Severity::Warning,
+                    path: Some(f.path.clone()),
+                    line: Some(inc.line),
+                    text: format!(
+                        "the include of {} reaches into project {}'s tests: includes stay \
+                         inside their project, so its assertions count for {}, not {} (the \
+                         plan check still counts them, as psql runs them)",
+                        inc.path, self.names[other], self.names[other], self.names[own]
+                    ),
+                });
             }
         }
     }
 
     /// The includes seen so far that reach into another project's tests, as warnings
-    /// naming the including file and line; taken (each is said once).
-    pub fn crossings(&mut self) -> Vec<String> {
+    /// naming the including file and line (for the report's messages:
+    /// [`super::ScanReport::with_messages`]); taken (each is said once).
+    pub fn crossings(&mut self) -> Vec<Message> {
         let mut c = std::mem::take(&mut self.crossings);
-        c.sort();
+        c.sort_by(|a, b| (&a.path, a.line, &a.text).cmp(&(&b.path, b.line, &b.text)));
         c
     }
 
@@ -164,24 +262,19 @@ impl Splitter {
             names,
             aggregators,
             unowned,
-            roots,
+            own_roots,
+            owners: _,
             crossings: _,
         } = self;
         let scans = names
             .into_iter()
             .zip(aggregators)
-            .enumerate()
-            .map(|(i, (name, agg))| {
+            .zip(own_roots)
+            .map(|((name, agg), roots)| {
                 let done = agg.finish();
-                let mut own: Vec<String> = roots
-                    .iter()
-                    .filter(|(_, j)| *j == i)
-                    .map(|(r, _)| slashed(r))
-                    .collect();
-                own.sort();
                 ProjectScan {
                     name,
-                    roots: own,
+                    roots,
                     summary: done.summary,
                     coverage: done.coverage,
                 }

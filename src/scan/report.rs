@@ -363,15 +363,25 @@ impl ScanReport {
 
     /// Adds the statements the universe reader skipped as warnings (`schema statement
     /// skipped: ...`), so every report lists and counts what stderr printed.
-    pub fn with_universe_warnings(mut self, skipped: &[crate::universe::SkippedStatement]) -> Self {
-        for s in skipped {
-            self.summary.warnings += 1;
-            self.messages.push(Message {
-                severity: Severity::Warning,
-                path: Some(s.file.clone()),
-                line: Some(s.line),
-                text: format!("schema statement skipped: {}", s.reason),
-            });
+    pub fn with_universe_warnings(self, skipped: &[crate::universe::SkippedStatement]) -> Self {
+        self.with_messages(skipped.iter().map(|s| Message {
+            severity: Severity::Warning,
+            path: Some(s.file.clone()),
+            line: Some(s.line),
+            text: format!("schema statement skipped: {}", s.reason),
+        }))
+    }
+
+    /// Adds messages met after the scan (a monorepo's include that reaches into another
+    /// project's tests, say), counted in the summary and kept in the report's order with
+    /// its bound ([`MAX_MESSAGES`]), as the scan's own are.
+    pub fn with_messages(mut self, more: impl IntoIterator<Item = Message>) -> Self {
+        for m in more {
+            match m.severity {
+                Severity::Error => self.summary.errors += 1,
+                Severity::Warning => self.summary.warnings += 1,
+            }
+            self.messages.push(m);
         }
         self.messages.sort_by(|a, b| {
             (&a.path, a.line, a.severity, &a.text).cmp(&(&b.path, b.line, b.severity, &b.text))

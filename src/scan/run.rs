@@ -11,7 +11,6 @@ use pipeline::{MemoryBudget, PipelineConfig, Progress};
 use super::aggregate::{Aggregated, Aggregator};
 use super::config::ScanConfig;
 use super::report::{ScanReport, Severity, Stats, REPORT_VERSION};
-use crate::extract::Extractor;
 
 pub use super::report::{NoObserver, Observer};
 
@@ -120,8 +119,9 @@ fn scan_with(
         .unwrap_or(usize::MAX)
         .max(cores);
     let threads = requested.min(max_threads);
-    let extractor = Extractor::new(cfg.extract.clone())
-        .with_limits(token_limits(cfg.max_memory_bytes, threads));
+    // Each file is read with its project's options (a monorepo's projects may declare
+    // their own helpers and search path), else the scan's.
+    let readers = super::projects::Readers::new(cfg, token_limits(cfg.max_memory_bytes, threads));
     // Every discovered path, for the shard's partial report (see `crate::shard`).
     let file_list = Arc::new(crate::shard::FileListDigest::default());
     let pcfg = PipelineConfig {
@@ -220,7 +220,7 @@ fn scan_with(
                 .as_ref()
                 .map(|k| k as &dyn pipeline::Known<crate::model::FileResult>),
         }),
-        |_path, bytes| {
+        |path, bytes| {
             // Streaming from the first file, or since discovery passed the threshold at
             // which the aggregator switches (it does on its next event, this file's).
             let count_only = counted_only
@@ -229,7 +229,7 @@ fn scan_with(
                         .discovered
                         .load(std::sync::atomic::Ordering::Relaxed)
                         > super::config::STREAMING_AUTO_THRESHOLD);
-            extractor.extract_references(bytes, count_only)
+            readers.for_path(path).extract_references(bytes, count_only)
         },
         |event| agg.event(event),
     );
@@ -294,7 +294,9 @@ fn scan_with(
         plans = crate::includes::check(
             runners,
             crate::includes::Reader {
-                extractor: &extractor,
+                extract: &|path: &std::path::Path, bytes: &[u8]| {
+                    readers.for_path(path).extract(bytes)
+                },
                 roots: &cfg.discovery.roots,
                 include_dirs: &cfg.include_dirs,
                 threads,
@@ -407,6 +409,18 @@ fn cache_namespace(cfg: &ScanConfig) -> Vec<u8> {
     let mut ns = crate::result_codec::namespace(&cfg.extract);
     if cfg.binary {
         ns.extend_from_slice(b"\nbinary true");
+    }
+    // A project read with options of its own: a result stored for its files under other
+    // options must not be served (the whole list, hashed: a thousand projects would make
+    // a long namespace).
+    let own: Vec<&super::config::ProjectReading> = cfg
+        .project_reading
+        .iter()
+        .filter(|p| p.extract != cfg.extract)
+        .collect();
+    if !own.is_empty() {
+        let digest = xxhash_rust::xxh3::xxh3_128(format!("{own:?}").as_bytes());
+        ns.extend_from_slice(format!("\nprojects {digest:032x}").as_bytes());
     }
     ns
 }

@@ -187,6 +187,36 @@ fn a_scan_with_baseline_ends_its_text_and_markdown_reports_with_the_comparison()
     run.assert_stderr_contains("corrupt.json: not a pgtap-scan JSON report");
 }
 
+// `--fail-on-drop table new/tests` took `table` for a path to scan (the kinds had to be
+// attached: `--fail-on-drop=table`), so the run failed on a folder `table` that does not
+// exist. The kinds may follow with a space now, and a path right after the bare flag is
+// still the path.
+#[test]
+fn fail_on_drop_takes_its_kinds_after_a_space_and_leaves_a_path_alone() {
+    let dir = two_reports();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["--schema", "new/db", "-q", "--baseline", "old.json"];
+        args.extend_from_slice(extra);
+        dir.command().args(args).run()
+    };
+    // Overall fell (3/10 -> 2/9), tables did not (2/4 -> 2/4).
+    let run = scan(&["--fail-on-drop", "overall", "new/tests"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains("coverage fell versus the baseline: overall");
+    let run = scan(&["--fail-on-drop", "table", "new/tests"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let run = scan(&["--fail-on-drop", "table,overall", "new/tests"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    // The bare flag before the path: the path is scanned, overall is checked.
+    let run = scan(&["--fail-on-drop", "new/tests"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    run.assert_stderr_contains("coverage fell versus the baseline: overall");
+    // A misspelt kind that is no path is still said as a kind.
+    let run = scan(&["--fail-on-drop", "tabel", "new/tests"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    run.assert_stderr_contains("--fail-on-drop tabel");
+}
+
 #[test]
 fn fail_on_drop_exits_1_when_coverage_fell_versus_the_baseline() {
     let dir = two_reports();

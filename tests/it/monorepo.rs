@@ -196,6 +196,64 @@ fn ci_formats_carry_paths_from_the_repository_root() {
     }
 }
 
+// Run from a folder below the repository root (the config found upwards), the projects'
+// folders became absolute paths and the CI formats carried them as such (or relative to
+// the current folder), and the declared `billing` met the billing found below as a second
+// project of one name. The same scan now: the same projects, and in every CI format the
+// same repository-relative paths as from the root.
+#[test]
+fn ci_formats_carry_repository_paths_when_run_from_a_subfolder() {
+    let dir = Dir::new("monorepo-below");
+    crate::util::copy_tree(&fixture("monorepo"), dir.path());
+    let run_in = |cwd: &Path, format: &str| {
+        dir.command()
+            .current_dir(cwd)
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .args(["--color", "never", "--format", format])
+            .run()
+    };
+    let below = dir.join("services/auth");
+    let (root_json, below_json) = (
+        run_in(dir.path(), "json").json(),
+        run_in(&below, "json").json(),
+    );
+    let sections = |r: &Value| -> Vec<(Value, Value, Value)> {
+        r["projects"]
+            .as_array()
+            .expect("projects")
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].clone(),
+                    p["files"].clone(),
+                    p["tested_objects"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(sections(&below_json), sections(&root_json));
+    assert_eq!(below_json["files_outside_projects"], 1);
+    for format in [
+        "lcov",
+        "cobertura",
+        "sarif",
+        "junit",
+        "github",
+        "codequality",
+    ] {
+        let (from_root, from_below) = (run_in(dir.path(), format), run_in(&below, format));
+        assert_eq!(from_below.code, from_root.code, "{format}\n{from_below}");
+        assert_eq!(from_below.stdout, from_root.stdout, "{format}");
+        assert!(
+            from_root
+                .stdout
+                .contains("services/billing/supabase/migrations/"),
+            "{format}: {}",
+            from_root.stdout
+        );
+    }
+}
+
 /// The report sections, as a reader sees them.
 #[test]
 fn text_markdown_and_html_have_a_section_per_project_and_a_total() {
@@ -736,5 +794,157 @@ pgtest!(
         let tested = |name: &str| project(&r, name)["tested_objects"].clone();
         assert_eq!(tested("a"), serde_json::json!(["table:public.ta"]));
         assert_eq!(tested("b"), serde_json::json!(["table:public.tb"]));
+        // The warning is the report's too, not only stderr's (it was stderr's only): in
+        // JSON's messages with its file and line, counted, and in the text report.
+        let crossing: Vec<&Value> = r["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| {
+                m["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("reaches into"))
+            })
+            .collect();
+        assert_eq!(crossing.len(), 1, "{:#}", r["messages"]);
+        assert_eq!(crossing[0]["path"], "a/supabase/tests/t.sql");
+        assert_eq!(crossing[0]["line"], 3);
+        assert_eq!(crossing[0]["severity"], "warning");
+        assert!(
+            r["summary"]["warnings"].as_u64().unwrap_or(0) >= 1,
+            "{}",
+            r["summary"]
+        );
+        let text = dir
+            .command()
+            .args(["--no-config", "--color", "never"])
+            .expect_code(0);
+        assert!(
+            text.stdout.contains(
+                "a/supabase/tests/t.sql:3: the include of ../../../b/supabase/tests/helper.sql \
+                 reaches into project b's tests"
+            ),
+            "{}",
+            text.stdout
+        );
+    }
+);
+
+/// Three projects that read the same call three ways: `a` and `b` declare a helper of
+/// one name (`[[project.helper]]`) on another argument and a role helper of one name for
+/// another role; `c`, found by its own `.pgtap-scan.toml`, declares its `[[helper]]` and
+/// `search-path` there.
+fn projects_with_their_own_helpers(dir: &Dir) {
+    dir.create(
+        ".pgtap-scan.toml",
+        "[[project]]\nname = \"a\"\npath = \"a\"\n\
+         [[project.helper]]\nname = \"tests.owns\"\nkind = \"table\"\nargs = [\"table\", \"_\"]\n\
+         [[project.role-helper]]\nname = \"tests.become\"\nrole = \"anon\"\n\n\
+         [[project]]\nname = \"b\"\npath = \"b\"\n\
+         [[project.helper]]\nname = \"tests.owns\"\nkind = \"table\"\nargs = [\"_\", \"table\"]\n\
+         [[project.role-helper]]\nname = \"tests.become\"\nrole = \"authenticated\"\n",
+    )
+    .create("a/migrations/1.sql", "CREATE TABLE widgets (id int);\n")
+    .create("b/migrations/1.sql", "CREATE TABLE gadgets (id int);\n")
+    .create(
+        "c/.pgtap-scan.toml",
+        "search-path = [\"app\"]\n\
+         [[helper]]\nname = \"tests.owns\"\nkind = \"table\"\nargs = [\"_\", \"_\", \"table\"]\n",
+    )
+    .create(
+        "c/migrations/1.sql",
+        "CREATE SCHEMA app;\nCREATE TABLE app.things (id int);\n",
+    );
+    for (p, call) in [
+        ("a", "'widgets', 'x'"),
+        ("b", "'x', 'gadgets'"),
+        ("c", "'x', 'y', 'things'"),
+    ] {
+        dir.create(
+            format!("{p}/tests/t.sql"),
+            format!(
+                "SELECT plan(2);\nSELECT tests.owns({call});\nSELECT tests.become();\n\
+                 SELECT is_empty('select * from secrets');\n"
+            ),
+        );
+    }
+}
+
+pgtest!(
+    each_project_reads_its_files_with_its_own_helpers_and_search_path,
+    |dir, cmd| {
+        // Before, every file was read with the root config's helpers and search path: a
+        // project's `[[project.helper]]` (or its own config's `[[helper]]`) was not known,
+        // and nothing here was tested.
+        projects_with_their_own_helpers(dir);
+        let run = cmd
+            .args(["--format", "json", "--streaming", "never", "--references"])
+            .expect_code(0);
+        let r = run.json();
+        let tested = |name: &str| project(&r, name)["tested_objects"].clone();
+        assert_eq!(
+            tested("a"),
+            serde_json::json!(["table:public.widgets"]),
+            "{run}"
+        );
+        assert_eq!(
+            tested("b"),
+            serde_json::json!(["table:public.gadgets"]),
+            "{run}"
+        );
+        assert_eq!(
+            tested("c"),
+            serde_json::json!(["table:app.things"]),
+            "{run}"
+        );
+        // The role helper of one name switches to each project's own role.
+        let role = |path: &str| {
+            let refs = crate::util::file(&r, path)["references"]
+                .as_array()
+                .expect("references")
+                .clone();
+            refs.iter()
+                .find(|x| x["name"] == "secrets")
+                .unwrap_or_else(|| panic!("no reference to secrets in {path}: {refs:?}"))["role"]
+                .clone()
+        };
+        assert_eq!(role("a/tests/t.sql"), "anon");
+        assert_eq!(role("b/tests/t.sql"), "authenticated");
+        // `c` declares no role helper: the call switches nothing.
+        assert_eq!(role("c/tests/t.sql"), Value::Null);
+    }
+);
+
+pgtest!(
+    a_project_helper_change_is_not_served_from_the_cache,
+    |dir, cmd| {
+        // Results are cached under the options they were read with: a project's own
+        // helpers are part of them.
+        projects_with_their_own_helpers(dir);
+        let first = cmd
+            .args(["--format", "json", "--cache", "cache"])
+            .expect_code(0)
+            .json();
+        assert_eq!(
+            project(&first, "a")["tested_objects"],
+            serde_json::json!(["table:public.widgets"])
+        );
+        let config = std::fs::read_to_string(dir.join(".pgtap-scan.toml")).expect("config");
+        dir.create(
+            ".pgtap-scan.toml",
+            config.replace("args = [\"table\", \"_\"]", "args = [\"_\", \"table\"]"),
+        );
+        let second = dir
+            .command()
+            .args(["--format", "json", "--cache", "cache"])
+            .run();
+        let second = second.json();
+        // `a` now reads the second argument: `x`, which its schema does not have.
+        let a = &project(&second, "a")["tested_objects"];
+        assert!(a.as_array().is_none_or(Vec::is_empty), "{a}");
+        assert_eq!(
+            project(&second, "b")["tested_objects"],
+            serde_json::json!(["table:public.gadgets"])
+        );
     }
 );

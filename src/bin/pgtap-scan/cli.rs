@@ -331,12 +331,13 @@ pub struct ScanArgs {
 
     /// Exit 1 when coverage fell versus --baseline: overall, or with KINDS (comma-separated
     /// kinds as in object keys, `overall` for the overall figure) those kinds. Compares the
-    /// exact counts, not rounded percentages.
+    /// exact counts, not rounded percentages. `--fail-on-drop table tests/` and
+    /// `--fail-on-drop tests/` both scan tests/ (a value that is no kinds but a path is the
+    /// path).
     #[arg(
         long,
         value_name = "KINDS",
         num_args = 0..=1,
-        require_equals = true,
         default_missing_value = "overall",
         help_heading = "Schema coverage"
     )]

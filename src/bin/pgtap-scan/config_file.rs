@@ -103,6 +103,13 @@ pub struct ProjectDecl {
     pub search_path: Option<Vec<String>>,
     pub schemas: Option<Vec<String>>,
     pub fail_under: Option<FailUnder>,
+    /// The project's own assertion helpers (`[[project.helper]]`), besides the root
+    /// config's (one of the same name replaces the root's for this project).
+    #[serde(default)]
+    pub helper: Vec<HelperDecl>,
+    /// The project's own role-switching helpers (`[[project.role-helper]]`), likewise.
+    #[serde(default)]
+    pub role_helper: Vec<RoleHelperDecl>,
 }
 
 /// A setting that takes one value or a list of them.

@@ -63,18 +63,23 @@ fn lists(c: &Comparison) -> [(&'static str, &[String]); 5] {
     ]
 }
 
+/// One kind's (or the overall) line of the text comparison: before, after, the change.
+fn kind_line(k: &KindChange, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "  {:<20} {:>20} -> {:<20} {}",
+        k.kind,
+        side(k.before),
+        side(k.after),
+        points(k)
+    )
+}
+
 /// The text comparison (also the text report's baseline section).
 pub fn text(c: &Comparison, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "Coverage versus baseline")?;
     for k in std::iter::once(&c.overall).chain(&c.by_kind) {
-        writeln!(
-            w,
-            "  {:<20} {:>20} -> {:<20} {}",
-            k.kind,
-            side(k.before),
-            side(k.after),
-            points(k)
-        )?;
+        kind_line(k, w)?;
     }
     if !c.projects.is_empty() {
         return projects_text(c, w);
@@ -145,14 +150,7 @@ fn projects_text(c: &Comparison, w: &mut dyn Write) -> io::Result<()> {
             continue;
         };
         for k in pc.by_kind.iter().filter(|k| k.status != KindStatus::Same) {
-            writeln!(
-                w,
-                "  {:<20} {:>20} -> {:<20} {}",
-                k.kind,
-                side(k.before),
-                side(k.after),
-                points(k)
-            )?;
+            kind_line(k, w)?;
         }
         for (title, keys) in lists(pc).into_iter().filter(|(_, k)| !k.is_empty()) {
             writeln!(w, "  {title}: {}", keys.len())?;

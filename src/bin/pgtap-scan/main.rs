@@ -202,6 +202,11 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     if let Some(sig) = signals::received() {
         return Ok(interrupted(None, sig, messages));
     }
+    // The config's own role helpers, before the universes' and the test files' join them.
+    let declared_role_helpers = plan.scan.extract.role_helpers.clone();
+    // Each project's universe's role-switching functions, under its own search path.
+    let mut project_role_helpers: Vec<Vec<pgtap_scan::config::RoleHelperDecl>> =
+        vec![Vec::new(); plan.projects.len()];
     if plan.scan.extract.references {
         let extract = &mut plan.scan.extract;
         for (u, _, _) in project_universes.iter().flatten() {
@@ -209,6 +214,15 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
                 if !extract.role_helpers.iter().any(|d| d.name == h.name) {
                     extract.role_helpers.push(h);
                 }
+            }
+        }
+        for ((u, p), own) in project_universes
+            .iter()
+            .zip(&plan.projects)
+            .zip(&mut project_role_helpers)
+        {
+            if let Some((u, _, _)) = u {
+                *own = pgtap_scan::role_helpers_in(u, &p.search_path);
             }
         }
     }
@@ -250,6 +264,8 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             )),
         }
     }
+    plan.scan.project_reading =
+        project_reading(&plan, &declared_role_helpers, &project_role_helpers);
     let counters = Arc::new(pipeline::Progress::default());
     let progress = (!plan.quiet && std::io::stderr().is_terminal())
         .then(|| Progress::start(Arc::clone(&counters)));
@@ -323,9 +339,12 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
         for f in report.files.iter().flatten() {
             splitter.file(f);
         }
-        for w in splitter.crossings() {
-            messages.warning(&w);
+        // Said on stderr and kept in the report's messages (every format lists them).
+        let crossings = splitter.crossings();
+        for w in &crossings {
+            messages.warning(&w.to_string());
         }
+        report = report.with_messages(crossings);
         let (scans, unowned) = splitter.finish();
         let mut sections = Vec::with_capacity(scans.len());
         for ((s, p), u) in scans
@@ -489,6 +508,7 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
             changed_files: plan.changed_files.clone(),
             baseline: comparison.clone(),
             history: history_chart,
+            root: plan.root.clone(),
         },
         &mut Cancellable {
             inner: out.writer(),
@@ -722,6 +742,59 @@ fn merge_partials(
     let mut expect = scan::partial_settings(&plan.scan, universe);
     expect.extend(project_settings(plan));
     scan::merge(inputs, &expect, &plan.scan, observer).map_err(anyhow::Error::msg)
+}
+
+/// How each project's test files are read (issue 17): with its search path, its own
+/// helpers and role helpers first, then the root config's of other names, then (role
+/// helpers) its universe's and those the test files define. `declared`: the root config's
+/// role helpers; `universes`: each project's universe's.
+fn project_reading(
+    plan: &Plan,
+    declared: &[pgtap_scan::config::RoleHelperDecl],
+    universes: &[Vec<pgtap_scan::config::RoleHelperDecl>],
+) -> Vec<scan::ProjectReading> {
+    let root = &plan.scan.extract;
+    let from_tests = &root.role_helpers
+        [root.role_helpers.len() - root.role_helpers_from_tests.min(root.role_helpers.len())..];
+    plan.projects
+        .iter()
+        .zip(universes)
+        .map(|(p, universe)| {
+            let mut extract = root.clone();
+            extract.search_path = p.search_path.clone();
+            extract.helpers = p.helpers.clone();
+            for h in &root.helpers {
+                if !extract
+                    .helpers
+                    .iter()
+                    .any(|d| d.name.eq_ignore_ascii_case(&h.name))
+                {
+                    extract.helpers.push(h.clone());
+                }
+            }
+            extract.role_helpers = p.role_helpers.clone();
+            let add = |list: &[pgtap_scan::config::RoleHelperDecl], into: &mut Vec<_>| {
+                let mut added = 0;
+                for h in list {
+                    if !into
+                        .iter()
+                        .any(|d: &pgtap_scan::config::RoleHelperDecl| d.name == h.name)
+                    {
+                        into.push(h.clone());
+                        added += 1;
+                    }
+                }
+                added
+            };
+            add(declared, &mut extract.role_helpers);
+            add(universe, &mut extract.role_helpers);
+            extract.role_helpers_from_tests = add(from_tests, &mut extract.role_helpers);
+            scan::ProjectReading {
+                roots: p.tests.clone(),
+                extract,
+            }
+        })
+        .collect()
 }
 
 /// The plan's projects as the library's splitter takes them.

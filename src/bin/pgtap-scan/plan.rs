@@ -64,6 +64,10 @@ pub struct Plan {
     pub platform: bool,
     /// `--include-platform-schemas`: ... and counted (by default they are left out).
     pub count_platform: bool,
+    /// The repository root the CI formats' paths are relative to: the config file's
+    /// folder (absolute), so they are the same wherever below it the scan runs; `None`
+    /// without a config file (the current folder).
+    pub root: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -190,6 +194,7 @@ fn monorepo(
     only: &[String],
     fail_under: &[String],
     paths: Vec<PathBuf>,
+    paths_from_file: bool,
     universe: &Option<UniverseSpec>,
     file: &FileConfig,
     file_path: Option<&Path>,
@@ -212,16 +217,29 @@ fn monorepo(
         return Ok((paths, Vec::new()));
     }
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    // Paths in the config are relative to its folder; kept relative to the current one.
+    // Paths in the config are relative to its folder; kept relative to the current one
+    // (`..` when the config was found above it: a scan run from below the repository root
+    // is the same scan, its paths shown from here).
     let base = match file_path.and_then(Path::parent) {
         None => PathBuf::new(),
         Some(p) if p.as_os_str().is_empty() || p == cwd => PathBuf::new(),
-        Some(p) => p
-            .strip_prefix(&cwd)
-            .map_or_else(|_| p.to_path_buf(), Path::to_path_buf),
+        Some(p) => match (p.strip_prefix(&cwd), cwd.strip_prefix(p)) {
+            (Ok(below), _) => below.to_path_buf(),
+            (_, Ok(above)) => above.components().map(|_| "..").collect(),
+            _ => p.to_path_buf(),
+        },
     };
     let mut projects =
         crate::projects::resolve(file, file_name, &base, discover_in, search_path, messages)?;
+    // The config's own `paths` are relative to its folder too.
+    let paths: Vec<PathBuf> = if paths_from_file && !projects.is_empty() {
+        paths
+            .into_iter()
+            .map(|p| crate::projects::join(&base, &p))
+            .collect()
+    } else {
+        paths
+    };
     // A lone Supabase project in the current folder is the plain Supabase default.
     if file.project.is_empty()
         && projects.iter().all(|p| {
@@ -384,7 +402,27 @@ fn normalized(p: &Path) -> PathBuf {
         .collect()
 }
 
-fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> {
+/// `table`, `table,overall`: what `--fail-on-drop` takes (kinds as in object keys, and
+/// `overall`).
+fn is_drop_kinds(value: &str) -> bool {
+    value
+        .split(',')
+        .map(str::trim)
+        .all(|k| k == "overall" || pgtap_scan::object::ObjectKind::from_name(k).is_some())
+}
+
+fn merge(mut args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> {
+    // `--fail-on-drop` takes its kinds optionally: in `--fail-on-drop tests/`, what clap
+    // took for the kinds is the path to scan. A value that reads as kinds stays kinds,
+    // even with a folder of that name here.
+    if let Some(value) = args.fail_on_drop.take() {
+        if !is_drop_kinds(&value) && Path::new(&value).exists() {
+            args.paths.insert(0, PathBuf::from(value));
+            args.fail_on_drop = Some("overall".to_string());
+        } else {
+            args.fail_on_drop = Some(value);
+        }
+    }
     let merging = command == Command::Merge;
     if merging {
         if args.paths.is_empty() {
@@ -467,6 +505,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
     } else {
         args.paths.clone()
     };
+    let paths_from_file = args.paths.is_empty();
     let paths = if args.paths.is_empty() {
         file.paths.clone().unwrap_or_default()
     } else {
@@ -523,6 +562,7 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         &args.project,
         &args.fail_under,
         paths,
+        paths_from_file,
         &universe,
         &file,
         file_path.as_deref(),
@@ -703,6 +743,20 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         },
         threads,
     };
+    let root = match (
+        file_path.as_deref().and_then(Path::parent),
+        std::env::current_dir(),
+    ) {
+        (Some(d), _) if d.is_absolute() => Some(d.to_path_buf()),
+        (Some(d), Ok(cwd)) => Some(cwd.join(d)),
+        _ => None,
+    };
+    // A monorepo's platform objects are the repository root's Supabase project's (its
+    // config's folder), wherever below it the scan runs.
+    let platform = match (&root, projects.is_empty()) {
+        (Some(r), false) => r.join("supabase").join("config.toml").is_file(),
+        _ => crate::supabase::is_project(),
+    };
     // From outside the repository only: a flag or the environment, never the file.
     let trust_config_database_url = args.trust_config_database_url
         || std::env::var("PGTAP_SCAN_TRUST_CONFIG_DATABASE")
@@ -754,6 +808,8 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
             objects_on_disk: false,
             // Without a universe the reports say how many references there are, no more.
             references_counted_only: references && !has_universe,
+            // Set once the projects' universes are read (their role helpers).
+            project_reading: Vec::new(),
         },
         format,
         output,
@@ -770,9 +826,10 @@ fn merge(args: ScanArgs, command: Command, messages: &Messages) -> Result<Plan> 
         history,
         projects,
         project_paths,
-        platform: crate::supabase::is_project(),
+        platform,
         count_platform: args.include_platform_schemas
             || file.include_platform_schemas.unwrap_or(false),
+        root,
         fail_on_drop: fail_on_drop.map(|k| {
             k.split(',')
                 .map(|k| k.trim().to_string())

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use pgtap_scan::config::UniverseSpec;
+use pgtap_scan::config::{HelperDecl, RoleHelperDecl, UniverseSpec};
 use pgtap_scan::gate::Gate;
 use pgtap_scan::universe::UrlSource;
 
@@ -28,6 +28,11 @@ pub struct Project {
     pub search_path: Vec<String>,
     pub schemas: Vec<String>,
     pub gates: Vec<Gate>,
+    /// Its own assertion helpers (`[[project.helper]]`, or `[[helper]]` in its own
+    /// `.pgtap-scan.toml`): its files are read with these and the root config's.
+    pub helpers: Vec<HelperDecl>,
+    /// Its own role-switching helpers, likewise.
+    pub role_helpers: Vec<RoleHelperDecl>,
     /// Where it was declared or found, for messages (`.pgtap-scan.toml:12`).
     pub origin: String,
 }
@@ -61,7 +66,13 @@ pub fn resolve(
     if file.discover_projects.unwrap_or(true) {
         let config_dir = base.to_path_buf();
         let mut found = Vec::new();
-        let default_root = [PathBuf::from(".")];
+        // From the config's folder when it was found above the current one (a run from
+        // below the repository root finds the same projects), else from here.
+        let default_root = [if above(base) {
+            base.to_path_buf()
+        } else {
+            PathBuf::from(".")
+        }];
         let roots = if roots.is_empty() {
             &default_root[..]
         } else {
@@ -79,10 +90,11 @@ pub fn resolve(
             if projects.iter().any(|p| normal(&p.folder) == key) {
                 continue;
             }
-            let p = match kind {
+            let mut p = match kind {
                 Marker::Supabase => supabase_project(&dir, search_path, messages)?,
                 Marker::Config => config_project(&dir, search_path, messages)?,
             };
+            p.name = name_of(base, &dir);
             if projects.iter().any(|q| {
                 q.tests
                     .iter()
@@ -152,11 +164,15 @@ fn declared(
         Some(f) => crate::value::file_gates(f)
             .map_err(|reason| anyhow::anyhow!("{origin}: [[project]] fail-under: {reason}"))?,
     };
+    for h in &d.role_helper {
+        h.check()
+            .map_err(|e| anyhow::anyhow!("{origin}: [[project]] {e}"))?;
+    }
     for (folder, matched) in folders {
         let name = match (&d.name, &matched) {
             (Some(n), Some(m)) => n.replace('*', m),
             (Some(n), None) => n.clone(),
-            (None, _) => shown(&folder),
+            (None, _) => name_of(base, &folder),
         };
         let supabase = folder.join("supabase").join("config.toml").is_file();
         let in_folder = folder.join("config.toml").is_file() && folder.ends_with("supabase");
@@ -208,6 +224,8 @@ fn declared(
                 .unwrap_or_else(|| search_path.to_vec()),
             schemas: d.schemas.clone().unwrap_or_default(),
             gates: gates.clone(),
+            helpers: d.helper.clone(),
+            role_helpers: d.role_helper.clone(),
             origin: origin.to_string(),
         });
     }
@@ -215,7 +233,7 @@ fn declared(
 }
 
 /// A path in a config, relative to `base` (`.` or empty: as written).
-fn join(base: &Path, p: &Path) -> PathBuf {
+pub fn join(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() || base.as_os_str().is_empty() || base == Path::new(".") {
         p.to_path_buf()
     } else {
@@ -233,6 +251,32 @@ fn shown(p: &Path) -> String {
             .unwrap_or_else(|| ".".to_string())
     } else {
         s
+    }
+}
+
+/// `base` is the config's folder seen from below it (`..`, `../..`).
+fn above(base: &Path) -> bool {
+    base.components().next().is_some()
+        && base
+            .components()
+            .all(|c| matches!(c, std::path::Component::ParentDir))
+}
+
+/// A project's name from its folder: the folder as seen from the config's (`base`), so a
+/// run from below the repository root names projects as a run from it does.
+fn name_of(base: &Path, folder: &Path) -> String {
+    if !above(base) {
+        return shown(folder);
+    }
+    let (Ok(b), Ok(f)) = (std::fs::canonicalize(base), std::fs::canonicalize(folder)) else {
+        return shown(folder);
+    };
+    match f.strip_prefix(&b) {
+        Ok(rest) if rest.as_os_str().is_empty() => f
+            .file_name()
+            .map_or_else(|| shown(folder), |n| n.to_string_lossy().into_owned()),
+        Ok(rest) => shown(rest),
+        Err(_) => shown(folder),
     }
 }
 
@@ -345,12 +389,15 @@ fn supabase_project(dir: &Path, search_path: &[String], messages: &Messages) -> 
         search_path: search_path.to_vec(),
         schemas: Vec::new(),
         gates: Vec::new(),
+        helpers: Vec::new(),
+        role_helpers: Vec::new(),
         origin: format!("{} (found)", dir.join("supabase/config.toml").display()),
     })
 }
 
 /// A folder with its own `.pgtap-scan.toml`: its `paths` (default `tests`), `schema` or
-/// `database-url`, `search-path`, `schemas` and `fail-under`, relative to it.
+/// `database-url`, `search-path`, `schemas`, `fail-under`, `[[helper]]` and
+/// `[[role-helper]]`, relative to it.
 fn config_project(dir: &Path, search_path: &[String], _messages: &Messages) -> Result<Project> {
     let path = dir.join(CONFIG_FILE_NAME);
     let file = FileConfig::load(&path)?;
@@ -380,6 +427,9 @@ fn config_project(dir: &Path, search_path: &[String], _messages: &Messages) -> R
         Some(f) => crate::value::file_gates(f)
             .map_err(|reason| anyhow::anyhow!("{origin}: fail-under: {reason}"))?,
     };
+    for h in &file.role_helper {
+        h.check().map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+    }
     Ok(Project {
         name: shown(dir),
         folder: dir.to_path_buf(),
@@ -388,6 +438,8 @@ fn config_project(dir: &Path, search_path: &[String], _messages: &Messages) -> R
         search_path: file.search_path.unwrap_or_else(|| search_path.to_vec()),
         schemas: file.schemas.unwrap_or_default(),
         gates,
+        helpers: file.helper,
+        role_helpers: file.role_helper,
         origin,
     })
 }
