@@ -123,8 +123,8 @@ pub struct ExtractOptions {
     /// apart, since a merge reads no test file to find them again.
     pub role_helpers_from_tests: usize,
     /// Read behavioural references (relations, commands, roles, expected outcomes) into
-    /// each file's result (`--references`; off by default while it costs more than the
-    /// 30% the design allows).
+    /// each file's result (`--references`; the CLI turns it on by default only with a
+    /// universe, where coverage uses them: it costs more than the 30% the design allows).
     pub references: bool,
 }
 

@@ -1229,3 +1229,29 @@ pub fn command_name(c: Command) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+/// Every SQL file (`.sql`, `.pg`) of `fixtures/` and `../shared/corpus` (when there), as
+/// (path, bytes): what the reader's whole-corpus tests run over.
+#[cfg(test)]
+pub(crate) fn corpus_sql_files() -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for root in ["fixtures", "../shared/corpus"] {
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root)];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|e| e == "sql" || e == "pg") {
+                    if let Ok(src) = std::fs::read(&p) {
+                        out.push((p, src));
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -911,41 +911,23 @@ fn columns_named_like_call_keywords_are_columns() {
 fn counting_reader_counts_what_the_full_reader_keeps() {
     let ex = Extractor::new(refs_on());
     let (mut files, mut total) = (0usize, 0u64);
-    for root in ["fixtures", "../shared/corpus"] {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root);
-        let mut dirs = vec![root];
-        while let Some(dir) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                    continue;
-                }
-                if p.extension().is_none_or(|e| e != "sql" && e != "pg") {
-                    continue;
-                }
-                let Ok(src) = std::fs::read(&p) else { continue };
-                let mut full = ex.extract(&src);
-                let mut counted = ex.extract_references(&src, true);
-                assert_eq!(
-                    counted.references_counted,
-                    full.references.len() as u64,
-                    "{}",
-                    p.display()
-                );
-                assert!(counted.references.is_empty() && counted.created.is_empty());
-                total += counted.references_counted;
-                // Everything else is the same result.
-                full.references.clear();
-                full.created.clear();
-                counted.references_counted = 0;
-                assert_eq!(counted, full, "{}", p.display());
-                files += 1;
-            }
-        }
+    for (p, src) in super::corpus_sql_files() {
+        let mut full = ex.extract(&src);
+        let mut counted = ex.extract_references(&src, true);
+        assert_eq!(
+            counted.references_counted,
+            full.references.len() as u64,
+            "{}",
+            p.display()
+        );
+        assert!(counted.references.is_empty() && counted.created.is_empty());
+        total += counted.references_counted;
+        // Everything else is the same result.
+        full.references.clear();
+        full.created.clear();
+        counted.references_counted = 0;
+        assert_eq!(counted, full, "{}", p.display());
+        files += 1;
     }
     assert!(files > 100, "only {files} files read");
     assert!(total > 1_000, "only {total} references counted");

@@ -391,30 +391,9 @@ mod tests {
         }
         let mut files = 0;
         let mut statements = 0;
-        for root in ["fixtures", "../shared/corpus"] {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root);
-            if !root.exists() {
-                continue;
-            }
-            let mut dirs = vec![root];
-            while let Some(dir) = dirs.pop() {
-                let Ok(entries) = std::fs::read_dir(&dir) else {
-                    continue;
-                };
-                for entry in entries.flatten() {
-                    let p = entry.path();
-                    if p.is_dir() {
-                        dirs.push(p);
-                        continue;
-                    }
-                    if p.extension().is_none_or(|e| e != "sql" && e != "pg") {
-                        continue;
-                    }
-                    let Ok(src) = std::fs::read(&p) else { continue };
-                    statements += check(&src, &plain, &p.display().to_string());
-                    files += 1;
-                }
-            }
+        for (p, src) in crate::behaviour::corpus_sql_files() {
+            statements += check(&src, &plain, &p.display().to_string());
+            files += 1;
         }
         assert!(files > 100, "only {files} files read");
         assert!(statements > 10_000, "only {statements} statements read");
