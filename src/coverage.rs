@@ -40,6 +40,7 @@ use serde::Serialize;
 use crate::model::{Assertion, Context, FileResult, ResolutionKind};
 use crate::object::{Aspect, ObjectKey, ObjectKind};
 
+mod merge;
 mod spill;
 pub(crate) use spill::SpillConfig;
 mod undo;
@@ -1494,7 +1495,7 @@ mod tests {
 
     /// 300 files naming shared objects, one object per file, members, references,
     /// absences, bodies and files without assertions.
-    fn mixed_files() -> Vec<(String, FileResult)> {
+    pub(super) fn mixed_files() -> Vec<(String, FileResult)> {
         let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());
         (0..300)
             .map(|i| {

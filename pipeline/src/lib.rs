@@ -47,6 +47,6 @@ pub use budget::{BudgetStats, Charge, Holder, MemoryBudget};
 pub use cache::{effective_uid, BlobCache, CacheStats, CacheUse, Codec, FileStamp};
 pub use discover::{list_paths, DiscoveryConfig};
 pub use run::{
-    run, run_cached, Cached, Event, FileOutcome, Folded, Known, PipelineConfig, PipelineStats,
-    Progress, Select,
+    run, run_cached, worker_index, Cached, Event, FileOutcome, Folded, Known, PipelineConfig,
+    PipelineStats, Progress, Select,
 };

@@ -62,6 +62,13 @@ pub struct PipelineConfig {
     pub select: Option<Select>,
 }
 
+/// Which parse thread the caller is, from 0 to `PipelineConfig::threads` (exclusive), when
+/// called from a `parse` callback; `None` elsewhere. For state a caller keeps per parse
+/// thread (partial results folded where they are parsed).
+pub fn worker_index() -> Option<usize> {
+    rayon::current_thread_index()
+}
+
 /// A test on a discovered path, called on the discovery threads before the file is read.
 #[derive(Clone)]
 pub struct Select(pub Arc<dyn Fn(&Path) -> bool + Send + Sync>);

@@ -294,6 +294,37 @@ impl Database {
         }
     }
 
+    /// Folds another database (of other files) in, as [`add_file`](Self::add_file)
+    /// would have folded its files: into the hashed pending part, so that folding many
+    /// partial databases costs no B-tree work until [`settle`](Self::settle).
+    pub fn absorb(&mut self, other: Database) {
+        self.references += other.references;
+        self.sql_strings_unreadable += other.sql_strings_unreadable;
+        self.read |= other.read;
+        self.created.extend(other.created);
+        let theirs = other
+            .pending
+            .into_iter()
+            .map(|(t, uses)| (t, uses.into_iter().collect::<Vec<_>>()))
+            .chain(
+                other
+                    .targets
+                    .into_iter()
+                    .map(|(t, uses)| (t, uses.into_iter().collect())),
+            );
+        for (t, uses) in theirs {
+            let mine = self.pending.entry(t).or_default();
+            for (u, n) in uses {
+                match mine.entry(u) {
+                    hashbrown::hash_map::Entry::Vacant(v) => {
+                        v.insert(n);
+                    }
+                    hashbrown::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(&n),
+                }
+            }
+        }
+    }
+
     /// Merges another database (of other files) into this one.
     pub fn merge(&mut self, other: &Database) {
         self.references += other.references;
@@ -345,5 +376,56 @@ mod tests {
         assert_eq!(fwd.count, 10);
         assert_eq!(fwd.locations.len(), USE_LOCATIONS);
         assert!(fwd.locations.iter().all(|p| &*p.file == "a.sql"));
+    }
+}
+
+#[cfg(test)]
+mod absorb_tests {
+    use super::*;
+
+    // The parse workers' partial databases are absorbed by the aggregator's: the result
+    // must be the one database fed every file gives, whichever files each partial got,
+    // with what the tests create kept too.
+    #[test]
+    fn absorbed_partials_give_the_database_one_fold_gives() {
+        let ex = crate::extract::Extractor::new(crate::config::ExtractOptions {
+            references: true,
+            ..crate::config::ExtractOptions::default()
+        });
+        let files: Vec<(String, FileResult)> = (0..60)
+            .map(|i| {
+                let src = format!(
+                    "CREATE TEMP TABLE scratch{}(a int);\nSET ROLE authenticated;\n\
+                     SELECT throws_ok($$ insert into app.t{} (c) values (1) $$, '42501');\n\
+                     RESET ROLE;\nSELECT is((select count(*) from app.shared where c = {i}), 1::bigint);\n\
+                     SELECT app.fn{}(1);\n",
+                    i % 4,
+                    i % 3,
+                    i % 5
+                );
+                (format!("t/f{i:02}.sql"), ex.extract(src.as_bytes()))
+            })
+            .collect();
+        let mut one = Database::default();
+        for (path, result) in &files {
+            one.add_file(path, result);
+        }
+        one.settle();
+        assert!(one.references > 100, "{}", one.references);
+        assert!(!one.created.is_empty());
+        for parts in [1, 2, 7] {
+            let mut partials: Vec<Database> = (0..parts).map(|_| Database::default()).collect();
+            for (i, (path, result)) in files.iter().enumerate() {
+                partials[i * 5 % parts].add_file(path, result);
+            }
+            // One partial settled already, the rest not: both parts are absorbed.
+            partials[0].settle();
+            let mut got = Database::default();
+            for p in partials.into_iter().rev() {
+                got.absorb(p);
+            }
+            got.settle();
+            assert_eq!(got, one, "{parts} partials");
+        }
     }
 }

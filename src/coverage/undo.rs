@@ -46,6 +46,14 @@ pub(super) struct Undo {
 }
 
 impl Undo {
+    /// Whether files were taken out (something is tracked): such a builder cannot merge.
+    pub(super) fn active(&self) -> bool {
+        !self.floors.is_empty()
+            || self.ambiguous_floor.is_some()
+            || self.empty_floor.is_some()
+            || self.broken.is_some()
+    }
+
     /// Whether entry `i` has a floor to lower.
     pub(super) fn tracks(&self, i: usize) -> bool {
         !self.floors.is_empty() && self.floors.contains_key(&(i as u32))

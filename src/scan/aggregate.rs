@@ -48,6 +48,9 @@ pub(super) struct Aggregator<'o> {
     broken: Option<String>,
     /// With `--cache`: which files the state holds, for the run snapshot.
     pub(super) tracker: Option<super::snapshot::Tracker>,
+    /// The parse workers fold the files' coverage ([`super::partials`]): [`Self::fold`]
+    /// leaves it out and [`Self::absorb`] merges their partials.
+    folded_in_workers: bool,
 }
 
 /// What the aggregator holds once every file is in: the report's parts but `stats`.
@@ -132,7 +135,24 @@ impl<'o> Aggregator<'o> {
             message_floor: None,
             broken: None,
             tracker: None,
+            folded_in_workers: false,
         }
+    }
+
+    /// An empty coverage builder for a parse worker's partial, when the database can merge
+    /// partials (not when files may be taken out again, as `--cache` does): from then on
+    /// the files' coverage is not folded here but merged from the partials.
+    pub(super) fn fold_in_workers(&mut self) -> Option<coverage::Builder> {
+        if !self.coverage.mergeable() {
+            return None;
+        }
+        self.folded_in_workers = true;
+        Some(self.coverage.partial())
+    }
+
+    /// Merges a parse worker's partial (see [`Self::fold_in_workers`]).
+    pub(super) fn absorb(&mut self, partial: coverage::Builder) {
+        self.coverage.merge(partial);
     }
 
     /// Once every file is in: a coverage database that spilled writes what it still holds,
@@ -381,7 +401,9 @@ impl<'o> Aggregator<'o> {
             s.rejected += u64::from(a.resolution == ResolutionKind::Rejected);
             s.commented += u64::from(a.commented);
         }
-        self.coverage.add_file(&shown, &result);
+        if !self.folded_in_workers {
+            self.coverage.add_file(&shown, &result);
+        }
         for d in &result.errors {
             self.message(
                 Severity::Error,

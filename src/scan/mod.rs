@@ -9,12 +9,14 @@
 //! - `aggregate`: the one owner of the results while files arrive (counts, messages, plan
 //!   verdicts, the coverage database);
 //! - `merge`: a shard's scan for its partial, and the merge of partials into one report;
+//! - `partials`: the coverage the parse workers fold, handed to the aggregator to merge;
 //! - [`projects`]: a monorepo's files attributed to projects, each project's results;
 //! - [`report`]: the report model every format reads ([`ScanReport`] and its parts).
 
 mod aggregate;
 mod config;
 mod merge;
+mod partials;
 pub mod projects;
 pub mod report;
 mod run;

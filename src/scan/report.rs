@@ -198,6 +198,9 @@ pub struct Stats {
     pub runs_spilled: u64,
     /// Runs read back by the merges of the spilled runs.
     pub runs_merged: u64,
+    /// Partial databases the parse workers folded and the aggregator merged (0 when the
+    /// aggregator folds every file itself, as it does with `--cache`).
+    pub partials_merged: u64,
     /// Bytes written to the spill folder: the runs, their merges, and the report's objects
     /// when they are left on disk ([`super::ScanConfig::objects_on_disk`]); and the files
     /// whose plans wait for their includes, written next to it (`plans_spilled`).

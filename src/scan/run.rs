@@ -209,6 +209,24 @@ fn scan_with(
     let known = loaded
         .as_ref()
         .map(|snapshot| super::snapshot::Known(Arc::clone(&snapshot.files)));
+    // The files' coverage folded by the parse workers (`super::partials`), where every
+    // file is parsed here: a cache serves some without parsing them.
+    let partials = cfg
+        .cache_dir
+        .is_none()
+        .then(|| agg.fold_in_workers())
+        .flatten()
+        .map(|proto| {
+            super::partials::Partials::new(
+                proto,
+                threads,
+                cfg.max_memory_bytes / super::config::DATABASE_SHARE,
+                cfg.streaming == super::config::StreamingMode::Auto,
+                Arc::clone(&progress),
+                Arc::clone(&budget),
+            )
+        });
+    let mut partials_merged = 0;
     let pstats = pipeline::run_cached(
         &cfg.discovery,
         &pcfg,
@@ -229,10 +247,30 @@ fn scan_with(
                         .discovered
                         .load(std::sync::atomic::Ordering::Relaxed)
                         > super::config::STREAMING_AUTO_THRESHOLD);
-            readers.for_path(path).extract_references(bytes, count_only)
+            let result = readers.for_path(path).extract_references(bytes, count_only);
+            if let Some(partials) = &partials {
+                partials.fold(path, &result);
+            }
+            result
         },
-        |event| agg.event(event),
+        |event| {
+            agg.event(event);
+            if let Some(partials) = &partials {
+                for partial in partials.take_ready() {
+                    agg.absorb(partial);
+                    partials_merged += 1;
+                }
+            }
+        },
     );
+    if let Some(partials) = partials {
+        // Charged until every one is merged into the database (charged itself).
+        let (rest, _holds) = partials.into_rest();
+        for partial in rest {
+            agg.absorb(partial);
+            partials_merged += 1;
+        }
+    }
     let mut cancelled = pstats.cancelled;
     let mut unchanged = 0;
     if let (Some(mut tracker), Some(cache), Some(dir)) =
@@ -363,6 +401,7 @@ fn scan_with(
         database_bytes: database.peak_bytes,
         runs_spilled: database.runs_spilled,
         runs_merged: database.runs_merged,
+        partials_merged,
         spill_bytes_written: database.bytes_written + plans.bytes_written,
         plans_spilled: plans.spilled,
         spill_error: database.error.or(plans.error),

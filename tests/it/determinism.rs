@@ -133,3 +133,45 @@ pgtest!(
         }
     }
 );
+
+// The parse workers fold the files' coverage into partials the aggregator merges (handed
+// over when a partial outgrows its share of the budget, and at the end); with `--cache`
+// the aggregator folds every file itself. Both must give the same report, in standard and
+// streaming mode, whether a partial is handed over once or after every few files.
+pgtest!(
+    coverage_folded_by_the_workers_equals_the_aggregators_fold,
+    |dir, cmd| {
+        tree(dir);
+        let stats = |args: &[&str]| -> (Value, Value) {
+            let mut cmd = dir.command();
+            cmd.args(args).args(["--format", "json", "-q"]);
+            let v = cmd.expect_code(0).json();
+            (v["stats"].clone(), without_stats(v))
+        };
+        for mode in ["always", "never"] {
+            let cache = dir.path().join(format!("cache-{mode}"));
+            let cache = cache.to_str().expect("utf-8");
+            let (st, folded_here) = stats(&["tests", "--streaming", mode, "--cache", cache]);
+            assert_eq!(st["partials_merged"], 0, "{st}");
+            let (st, one_each) = stats(&["tests", "--streaming", mode, "-j", "2"]);
+            assert!(
+                (1..=2).contains(&st["partials_merged"].as_u64().expect("count")),
+                "{st}"
+            );
+            assert_same(mode, &folded_here, &one_each);
+            let (st, many) = stats(&[
+                "tests",
+                "--streaming",
+                mode,
+                "-j",
+                "1",
+                "--batch-size",
+                "1",
+                "--max-memory",
+                "1M",
+            ]);
+            assert!(st["partials_merged"].as_u64().expect("count") >= 3, "{st}");
+            assert_same(mode, &folded_here, &many);
+        }
+    }
+);

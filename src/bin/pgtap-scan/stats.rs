@@ -43,11 +43,12 @@ pub fn print(r: &ScanReport, messages: &Messages) {
         s.throttle_ms
     ));
     messages.stats(&format!(
-        "  coverage database: peak {:.2} MB (estimate, charged to the budget); {} runs spilled, {} merged, {:.2} MB written to temp",
+        "  coverage database: peak {:.2} MB (estimate, charged to the budget); {} runs spilled, {} merged, {:.2} MB written to temp; {} partials folded by the parse workers merged",
         mb(s.database_bytes),
         s.runs_spilled,
         s.runs_merged,
-        mb(s.spill_bytes_written)
+        mb(s.spill_bytes_written),
+        s.partials_merged
     ));
     if s.plans_spilled > 0 {
         messages.stats(&format!(
