@@ -170,3 +170,38 @@ pgtest!(schemas_that_look_like_paths_are_warned_about, |dir, cmd| {
     let run = cmd.arg("tests").expect_code(2);
     run.assert_stderr_contains("schemas = \"supabase/migrations\" looks like a path");
 });
+
+// Regression: a config found above the current folder (or named by --config) had its
+// `paths` and `schema` read from the current folder: run from below the repository root,
+// the scan failed ("tests: cannot read", exit 2). Its paths are relative to its folder.
+pgtest!(
+    a_config_found_above_reads_its_paths_from_its_own_folder,
+    |dir, cmd| {
+        dir.create(
+            ".pgtap-scan.toml",
+            "paths = [\"tests\"]\nschema = \"db\"\ninclude-dirs = [\"tests\"]\n",
+        )
+        .create("tests/a.sql", "SELECT has_table('app', 't', 'there');\n")
+        .create(
+            "db/001.sql",
+            "CREATE SCHEMA app;\nCREATE TABLE app.t (a int);\n",
+        )
+        .create("sub/deeper/.keep", "");
+        let at_root = cmd.json();
+        assert_eq!(paths(&at_root), s(&["tests/a.sql"]));
+        let tested = |r: &serde_json::Value| r["coverage"]["overall"]["tested"].clone();
+        assert_eq!(tested(&at_root), 1, "{}", at_root["coverage"]);
+        let below = dir.command().current_dir(dir.join("sub/deeper")).json();
+        assert_eq!(paths(&below), s(&["../../tests/a.sql"]));
+        assert_eq!(tested(&below), 1);
+        assert_eq!(below["coverage"], at_root["coverage"]);
+        // Named with --config from elsewhere: the same.
+        let named = dir
+            .command()
+            .current_dir(dir.join("sub"))
+            .args(["--config", "../.pgtap-scan.toml"])
+            .json();
+        assert_eq!(paths(&named), s(&["../tests/a.sql"]));
+        assert_eq!(tested(&named), 1);
+    }
+);

@@ -121,6 +121,13 @@ pub enum OneOrMany<T> {
 }
 
 impl<T> OneOrMany<T> {
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        match self {
+            OneOrMany::One(t) => std::slice::from_mut(t).iter_mut(),
+            OneOrMany::Many(v) => v.iter_mut(),
+        }
+    }
+
     pub fn into_vec(self) -> Vec<T> {
         match self {
             OneOrMany::One(t) => vec![t],

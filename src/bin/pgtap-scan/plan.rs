@@ -170,19 +170,48 @@ impl Plan {
 }
 
 /// The config file `--config` names, the one found from the current directory upwards, or
-/// none (`--no-config`); with its path.
+/// none (`--no-config`); with its path. Its paths (`paths`, `schema`, `include-dirs`,
+/// `cache`, `baseline`, `history`) are relative to its folder: they come back relative to
+/// the current one ([`config_base`]).
 fn config_file(args: &ScanArgs) -> Result<(FileConfig, Option<PathBuf>)> {
     if args.no_config {
         return Ok((FileConfig::default(), None));
     }
-    if let Some(path) = &args.config {
-        return Ok((FileConfig::load(path)?, Some(path.clone())));
-    }
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    Ok(match FileConfig::discover(&cwd) {
-        Some(path) => (FileConfig::load(&path)?, Some(path)),
-        None => (FileConfig::default(), None),
-    })
+    let path = match &args.config {
+        Some(path) => path.clone(),
+        None => match FileConfig::discover(&cwd) {
+            Some(path) => path,
+            None => return Ok((FileConfig::default(), None)),
+        },
+    };
+    let mut file = FileConfig::load(&path)?;
+    let base = config_base(Some(&path), &cwd);
+    let join = |p: &mut PathBuf| *p = crate::projects::join(&base, p);
+    file.paths.iter_mut().flatten().for_each(join);
+    file.include_dirs.iter_mut().flatten().for_each(join);
+    file.cache.iter_mut().for_each(join);
+    file.baseline.iter_mut().for_each(join);
+    file.history.iter_mut().for_each(join);
+    if let Some(schema) = &mut file.schema {
+        schema.iter_mut().for_each(join);
+    }
+    Ok((file, Some(path)))
+}
+
+/// The config file's folder as seen from `cwd`: empty when it is `cwd`, `..`s when the
+/// file was found above it (a scan run from below the repository root is the same scan,
+/// its paths shown from here), the folder below it, else the folder itself.
+fn config_base(file_path: Option<&Path>, cwd: &Path) -> PathBuf {
+    match file_path.and_then(Path::parent) {
+        None => PathBuf::new(),
+        Some(p) if p.as_os_str().is_empty() || p == cwd => PathBuf::new(),
+        Some(p) => match (p.strip_prefix(cwd), cwd.strip_prefix(p)) {
+            (Ok(below), _) => below.to_path_buf(),
+            (_, Ok(above)) => above.components().map(|_| "..").collect(),
+            _ => p.to_path_buf(),
+        },
+    }
 }
 
 /// The projects of a monorepo scan and the paths to scan for them: every project's test
@@ -194,7 +223,6 @@ fn monorepo(
     only: &[String],
     fail_under: &[String],
     paths: Vec<PathBuf>,
-    paths_from_file: bool,
     universe: &Option<UniverseSpec>,
     file: &FileConfig,
     file_path: Option<&Path>,
@@ -218,28 +246,10 @@ fn monorepo(
     }
     let cwd = std::env::current_dir().context("reading the current directory")?;
     // Paths in the config are relative to its folder; kept relative to the current one
-    // (`..` when the config was found above it: a scan run from below the repository root
-    // is the same scan, its paths shown from here).
-    let base = match file_path.and_then(Path::parent) {
-        None => PathBuf::new(),
-        Some(p) if p.as_os_str().is_empty() || p == cwd => PathBuf::new(),
-        Some(p) => match (p.strip_prefix(&cwd), cwd.strip_prefix(p)) {
-            (Ok(below), _) => below.to_path_buf(),
-            (_, Ok(above)) => above.components().map(|_| "..").collect(),
-            _ => p.to_path_buf(),
-        },
-    };
+    // (the config's own `paths` were rebased when it was read, see `config_file`).
+    let base = config_base(file_path, &cwd);
     let mut projects =
         crate::projects::resolve(file, file_name, &base, discover_in, search_path, messages)?;
-    // The config's own `paths` are relative to its folder too.
-    let paths: Vec<PathBuf> = if paths_from_file && !projects.is_empty() {
-        paths
-            .into_iter()
-            .map(|p| crate::projects::join(&base, &p))
-            .collect()
-    } else {
-        paths
-    };
     // A lone Supabase project in the current folder is the plain Supabase default.
     if file.project.is_empty()
         && projects.iter().all(|p| {
@@ -505,7 +515,6 @@ fn merge(mut args: ScanArgs, command: Command, messages: &Messages) -> Result<Pl
     } else {
         args.paths.clone()
     };
-    let paths_from_file = args.paths.is_empty();
     let paths = if args.paths.is_empty() {
         file.paths.clone().unwrap_or_default()
     } else {
@@ -562,7 +571,6 @@ fn merge(mut args: ScanArgs, command: Command, messages: &Messages) -> Result<Pl
         &args.project,
         &args.fail_under,
         paths,
-        paths_from_file,
         &universe,
         &file,
         file_path.as_deref(),
