@@ -45,6 +45,8 @@ mod spill;
 pub(crate) use spill::SpillConfig;
 mod undo;
 pub(crate) use undo::first_known;
+mod kept;
+pub(crate) use kept::remove as remove_kept;
 
 /// What the database cost while it was built, and what it spilled: `--stats` and the JSON
 /// report's `stats`.
@@ -401,7 +403,7 @@ struct Loc {
     absent: bool,
 }
 
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 struct Entry {
     positive: u64,
     absent: u64,
@@ -418,6 +420,9 @@ struct Entry {
     /// what lets a file be taken out again ([`Builder::remove_file`]).
     last_file: u64,
     files: u32,
+    /// Where its object's JSON text is kept in the `--cache` folder; forgotten when a file
+    /// added or taken out touches it (see the `kept` module).
+    kept: Option<kept::Frag>,
 }
 
 /// Builds the database from files as they arrive (see the module docs for the rules).
@@ -465,6 +470,10 @@ pub struct Builder {
     ambiguous_seen: u64,
     /// What taking files out needs to know to tell whether the result is still exact.
     undo: undo::Undo,
+    /// The `--cache` file the entries' object texts are kept in (see `kept`).
+    kept_file: Option<kept::KeptFile>,
+    /// Set by [`Builder::render_kept`]: finish into the objects kept there.
+    keep_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Builder {
@@ -503,6 +512,8 @@ impl Builder {
             spill: None,
             ambiguous_seen: 0,
             undo: undo::Undo::default(),
+            kept_file: None,
+            keep_dir: None,
         };
         b.set_streaming(streaming);
         b
@@ -512,6 +523,44 @@ impl Builder {
     /// `cfg.threshold` after a file (and charges what it holds to `cfg.budget`).
     pub(crate) fn spill_to(&mut self, cfg: SpillConfig) {
         self.spill = Some(spill::Spiller::new(cfg));
+    }
+
+    /// `--cache`: renders the objects of the entries whose JSON text is not kept in `dir`
+    /// yet (those a file added or taken out touched) and keeps them there (see the `kept`
+    /// module); the database then finishes into the objects kept there. Whether the state
+    /// changed (texts were added). Call before the state is exported; not when the
+    /// database spilled.
+    pub(crate) fn render_kept(&mut self, dir: &std::path::Path) -> std::io::Result<bool> {
+        let convert = Converter::new(
+            &self.functions,
+            &self.aspects,
+            &self.bodies,
+            self.location_cap.is_some(),
+        );
+        let rendered = kept::render(
+            dir,
+            self.kept_file,
+            &self.objects,
+            &mut self.entries,
+            &self.files,
+            &convert,
+        );
+        match rendered {
+            Ok(r) => {
+                let changed = r.objects > 0 || self.kept_file != Some(r.file);
+                self.kept_file = Some(r.file);
+                self.keep_dir = Some(dir.to_path_buf());
+                Ok(changed)
+            }
+            Err(e) => {
+                // Texts may have been pointed at that were not written: none is kept.
+                self.kept_file = None;
+                for e in &mut self.entries {
+                    e.kept = None;
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Charges what the builder holds to `budget` from now on (see [`Builder::spill_to`]).
@@ -626,6 +675,9 @@ impl Builder {
             bodies: &self.bodies,
         };
         for e in &mut self.entries {
+            if e.locations.len() > cap {
+                e.kept = None;
+            }
             if e.locations.len() >= cap {
                 e.locations
                     .sort_by(|a, b| places.of(a, None).cmp(&places.of(b, None)));
@@ -825,6 +877,7 @@ impl Builder {
             }
         };
         let e = &mut self.entries[i];
+        e.kept = None;
         if e.last_file != seq {
             e.last_file = seq;
             e.files += 1;
@@ -944,7 +997,7 @@ impl Builder {
             functions,
             aspects,
             bodies,
-            files,
+            mut files,
             empty_paths,
             structural,
             behavioural,
@@ -957,6 +1010,8 @@ impl Builder {
             mut behaviour,
             location_cap,
             streaming,
+            keep_dir,
+            kept_file,
             ..
         } = self;
         behaviour.settle();
@@ -966,7 +1021,6 @@ impl Builder {
         // as it is turned into its object.
         let mut keys: Vec<(Box<str>, u32)> = objects.into_iter().collect();
         keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        entries.shrink_to_fit();
         // Pushed into an exact allocation when nothing spilled (a filtering iterator would
         // let the vector grow by doubling: up to twice the report's largest part).
         // After a spill the number of objects is known only at the end: they are built in
@@ -975,59 +1029,79 @@ impl Builder {
         // With the objects kept on disk, none is held: each is counted and dropped.
         let spilled = spill.as_ref().is_some_and(spill::Spiller::spilled);
         let keep = spilled && spill.as_ref().is_some_and(spill::Spiller::keeps_objects);
-        let mut chunks: Vec<Vec<ObjectCoverage>> = Vec::new();
-        let mut out: Vec<ObjectCoverage> = Vec::with_capacity(match (keep, spilled) {
-            (true, _) => 0,
-            (false, true) => OBJECT_CHUNK,
-            (false, false) => keys.len(),
-        });
-        let in_memory = keys.into_iter().map(|(key, i)| {
-            let e = std::mem::take(&mut entries[i as usize]);
-            (key, spill::Rec::from_entry(e, &files))
-        });
         let mut totals = Totals::default();
-        let mut sink = |key: Box<str>, e: spill::Rec| {
-            let Some(o) = convert.object(key, e, Some(&mut totals.kind_aspects)) else {
-                return;
-            };
-            totals.add(&o);
-            if keep {
-                return;
-            }
-            if spilled && out.len() == OBJECT_CHUNK {
-                chunks.push(std::mem::replace(
-                    &mut out,
-                    Vec::with_capacity(OBJECT_CHUNK),
-                ));
-            }
-            out.push(o);
-        };
+        let mut out: Vec<ObjectCoverage> = Vec::new();
         let mut kept = None;
-        match spill {
-            Some(spill) => {
-                let places = Places {
-                    files: &[],
-                    functions: &functions,
-                    bodies: &bodies,
+        let mut kept_objects = None;
+        if let Some(dir) = keep_dir.filter(|_| !spilled) {
+            // `--cache`: every object kept as merged, the rendered text of those no file
+            // touched copied from the last run's (see `kept`).
+            drop(spill);
+            keys.retain(|(key, i)| match ObjectKey::kind_if_parses(key) {
+                Some(kind) => {
+                    totals.add_entry(kind, key, &entries[*i as usize], &convert);
+                    true
+                }
+                None => false,
+            });
+            let files = std::mem::take(&mut files);
+            let kept_entries = std::mem::take(&mut entries);
+            let file = kept_file.and_then(|f| kept::KeptObjects::open(&dir, f));
+            kept_objects = Some((keys, kept_entries, files, file));
+        } else {
+            entries.shrink_to_fit();
+            let mut chunks: Vec<Vec<ObjectCoverage>> = Vec::new();
+            out = Vec::with_capacity(match (keep, spilled) {
+                (true, _) => 0,
+                (false, true) => OBJECT_CHUNK,
+                (false, false) => keys.len(),
+            });
+            let in_memory = keys.into_iter().map(|(key, i)| {
+                let e = std::mem::take(&mut entries[i as usize]);
+                (key, spill::Rec::from_entry(e, &files))
+            });
+            let mut sink = |key: Box<str>, e: spill::Rec| {
+                let Some(o) = convert.object(key, e, Some(&mut totals.kind_aspects)) else {
+                    return;
                 };
-                let names = spill::Names {
-                    places: &places,
-                    aspects: aspects.names.len(),
-                    cap: location_cap,
-                    paths: (!keep).then(Default::default),
-                };
-                (memory, kept) = spill.finish(in_memory, &names, &mut sink, memory, keep);
+                totals.add(&o);
+                if keep {
+                    return;
+                }
+                if spilled && out.len() == OBJECT_CHUNK {
+                    chunks.push(std::mem::replace(
+                        &mut out,
+                        Vec::with_capacity(OBJECT_CHUNK),
+                    ));
+                }
+                out.push(o);
+            };
+            match spill {
+                Some(spill) => {
+                    let places = Places {
+                        files: &[],
+                        functions: &functions,
+                        bodies: &bodies,
+                    };
+                    let names = spill::Names {
+                        places: &places,
+                        aspects: aspects.names.len(),
+                        cap: location_cap,
+                        paths: (!keep).then(Default::default),
+                    };
+                    (memory, kept) = spill.finish(in_memory, &names, &mut sink, memory, keep);
+                }
+                None => in_memory.for_each(|(key, e)| sink(key, e)),
             }
-            None => in_memory.for_each(|(key, e)| sink(key, e)),
-        }
-        if !chunks.is_empty() {
-            let total = chunks.iter().map(Vec::len).sum::<usize>() + out.len();
-            let mut all = Vec::with_capacity(total);
-            for chunk in chunks {
-                all.extend(chunk);
+            if !chunks.is_empty() {
+                let total = chunks.iter().map(Vec::len).sum::<usize>() + out.len();
+                let mut all = Vec::with_capacity(total);
+                for chunk in chunks {
+                    all.extend(chunk);
+                }
+                all.append(&mut out);
+                out = all;
             }
-            all.append(&mut out);
-            out = all;
         }
         out.shrink_to_fit();
         drop(entries);
@@ -1077,15 +1151,25 @@ impl Builder {
                 round2(totals.aspect_sum as f64 / st.objects_tested as f64)
             },
         };
-        let on_disk = kept.map(|file| {
-            ObjectsOnDisk(Arc::new(OnDisk {
+        let on_disk = match (kept_objects, kept) {
+            (Some((keys, entries, files, file)), _) => {
+                Some(ObjectsOnDisk(Arc::new(Held::Kept(kept::KeptObjects {
+                    keys,
+                    entries,
+                    files,
+                    convert,
+                    file,
+                }))))
+            }
+            (None, Some(file)) => Some(ObjectsOnDisk(Arc::new(Held::Run(OnDisk {
                 file,
                 functions,
                 bodies,
                 aspects: aspects.names.len(),
                 convert,
-            }))
-        });
+            })))),
+            (None, None) => None,
+        };
         let database = Database {
             objects: out,
             on_disk,
@@ -1230,33 +1314,79 @@ struct Totals {
 
 impl Totals {
     fn add(&mut self, o: &ObjectCoverage) {
+        self.add_parts(
+            o.kind,
+            &o.key,
+            o.assertions,
+            o.absent,
+            o.single_file,
+            o.aspects.len(),
+            o.functions.len(),
+        );
+    }
+
+    /// [`Totals::add`] for the object `rec` gives (see [`Converter::object`]), without
+    /// building it; with its positive assertions per aspect.
+    fn add_entry(&mut self, kind: ObjectKind, key: &str, rec: &Entry, convert: &Converter) {
+        let per_kind = self.kind_aspects.entry(kind).or_default();
+        for &(id, n) in &rec.aspects {
+            let aspect = &convert.aspect_of[id as usize];
+            match per_kind.get_mut(aspect) {
+                Some(c) => *c += n,
+                None => {
+                    per_kind.insert(aspect.clone(), n);
+                }
+            }
+        }
+        self.add_parts(
+            kind,
+            key,
+            rec.positive,
+            rec.absent,
+            !rec.multi_file,
+            rec.aspects.len(),
+            rec.functions.len(),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_parts(
+        &mut self,
+        kind: ObjectKind,
+        key: &str,
+        assertions: u64,
+        absent: u64,
+        single_file: bool,
+        aspects: usize,
+        functions: usize,
+    ) {
         self.objects += 1;
-        let k = self.by_kind.entry(o.kind).or_default();
+        let k = self.by_kind.entry(kind).or_default();
         k.objects += 1;
-        k.assertions += o.assertions;
-        k.absent += o.absent;
-        if o.tested {
+        k.assertions += assertions;
+        k.absent += absent;
+        if assertions > 0 {
             k.tested += 1;
             self.objects_tested += 1;
-            self.objects_single_file += u64::from(o.single_file);
-            self.aspect_sum += o.aspects.len() as u64;
+            self.objects_single_file += u64::from(single_file);
+            self.aspect_sum += aspects as u64;
             fn rank(t: &TopObject) -> (std::cmp::Reverse<u64>, &str) {
                 (std::cmp::Reverse(t.assertions), t.key.as_str())
             }
-            let new = (std::cmp::Reverse(o.assertions), o.key.as_str());
+            let new = (std::cmp::Reverse(assertions), key);
             if self.top.len() < TOP_OBJECTS || self.top.last().is_some_and(|l| new < rank(l)) {
                 let at = self.top.partition_point(|t| rank(t) < new);
                 self.top.insert(
                     at,
                     TopObject {
-                        key: o.key.clone(),
-                        assertions: o.assertions,
-                        functions: o.functions.len() as u64,
+                        key: key.to_string(),
+                        assertions,
+                        functions: functions as u64,
                     },
                 );
                 self.top.truncate(TOP_OBJECTS);
             }
-        } else if o.absent > 0 {
+        } else if absent > 0 {
             self.objects_absent_only += 1;
         } else {
             self.objects_referenced_only += 1;
@@ -1284,6 +1414,14 @@ impl Totals {
     }
 }
 
+/// Where the objects not in memory are.
+enum Held {
+    /// In a spill run.
+    Run(OnDisk),
+    /// As merged, with their JSON text in the `--cache` folder (see `kept`).
+    Kept(kept::KeptObjects),
+}
+
 /// What reading the objects back needs: the run, and the names its ids stand for.
 struct OnDisk {
     file: spill::Kept,
@@ -1298,13 +1436,39 @@ struct OnDisk {
 /// in key order, in the spill folder, which is removed when the last clone of the
 /// [`Database`] holding it is dropped. [`Database::for_each_object`] reads them back one at
 /// a time; [`Database::load_objects`] brings them into [`Database::objects`].
+///
+/// In a `--cache` run with [`crate::scan::ScanConfig::objects_kept`], the objects are held
+/// as merged and their JSON text is in the cache folder: the JSON report copies it, and
+/// the same two calls build the objects.
 #[derive(Clone)]
-pub struct ObjectsOnDisk(Arc<OnDisk>);
+pub struct ObjectsOnDisk(Arc<Held>);
 
 impl ObjectsOnDisk {
     /// How many objects.
     pub fn len(&self) -> u64 {
-        self.0.file.records
+        match &*self.0 {
+            Held::Run(d) => d.file.records,
+            Held::Kept(k) => k.keys.len() as u64,
+        }
+    }
+
+    /// Whether these are the objects of a `--cache` run kept in the cache folder (see
+    /// [`crate::scan::ScanConfig::objects_kept`]), not a spill run: nothing on disk goes
+    /// with them when they are dropped.
+    pub fn in_cache(&self) -> bool {
+        matches!(&*self.0, Held::Kept(_))
+    }
+
+    /// Writes the JSON report's `objects` array from the texts kept in the cache folder;
+    /// `None` for objects in a spill run (see [`ObjectsOnDisk`]).
+    pub(crate) fn write_kept_json(
+        &self,
+        w: &mut dyn std::io::Write,
+    ) -> Option<std::io::Result<()>> {
+        match &*self.0 {
+            Held::Kept(k) => Some(k.write_json(w)),
+            Held::Run(_) => None,
+        }
     }
 
     /// Whether there are none.
@@ -1315,7 +1479,13 @@ impl ObjectsOnDisk {
     /// Reads them back in key order, each handed to `f`; `share_paths`: the locations of a
     /// file share one allocation (for objects that are kept; each path is remembered).
     fn for_each(&self, share_paths: bool, f: &mut dyn FnMut(ObjectCoverage)) -> Result<(), String> {
-        let d = &self.0;
+        let d = match &*self.0 {
+            Held::Run(d) => d,
+            Held::Kept(k) => {
+                k.for_each(f);
+                return Ok(());
+            }
+        };
         let places = Places {
             files: &[],
             functions: &d.functions,

@@ -116,6 +116,8 @@ impl Builder {
             e.files += theirs.files;
             e.multi_file = e.files > 1;
             e.last_file = seq;
+            // Its object changes: a text kept for `--cache` is no longer its own.
+            e.kept = None;
             for (id, n) in theirs.aspects {
                 let id = aspect_of[id as usize];
                 match e.aspects.iter_mut().find(|(a, _)| *a == id) {

@@ -51,7 +51,7 @@ pub(crate) struct SpillConfig {
 }
 
 /// One entry as a run holds it: the entry, its locations' files as paths.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Rec {
     pub positive: u64,
     pub absent: u64,
@@ -837,7 +837,10 @@ mod tests {
             }
             let (mut db, memory) = b.finish_measured();
             assert_eq!(memory.error, None);
-            let run = db.on_disk.as_ref().expect("on disk").0.file.path.clone();
+            let super::super::Held::Run(d) = &*db.on_disk.as_ref().expect("on disk").0 else {
+                panic!("a spill run");
+            };
+            let run = d.file.path.clone();
             let mut bytes = std::fs::read(&run).expect("run written");
             match damage {
                 "cut" => bytes.truncate(bytes.len() - 3),

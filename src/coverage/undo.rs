@@ -211,6 +211,7 @@ impl Builder {
                 .break_with(|| format!("{path}: {key} is not in the database"));
         };
         let e = &mut self.entries[i as usize];
+        e.kept = None;
         if e.last_file != seq {
             e.last_file = seq;
             e.files = e.files.saturating_sub(1);
@@ -282,6 +283,7 @@ impl Builder {
         // or below the floor (elsewhere everything is kept, and stays).
         for (i, floor) in floors {
             let e = &mut self.entries[i as usize];
+            e.kept = None;
             if e.omitted == 0 {
                 continue;
             }
@@ -428,6 +430,12 @@ impl Builder {
                 });
                 enc.flag(l.absent);
             }
+            enc.flag(e.kept.is_some());
+            if let Some(f) = e.kept {
+                enc.uint(f.at);
+                enc.uint(f.len.into());
+                enc.out.extend_from_slice(&f.hash.to_le_bytes());
+            }
         }
         for n in [
             self.structural,
@@ -461,6 +469,11 @@ impl Builder {
             enc.opt_str(c.aspect.as_ref().map(Aspect::name));
             enc.str(&c.file);
             enc.uint(c.line.into());
+        }
+        enc.flag(self.kept_file.is_some());
+        if let Some(f) = self.kept_file {
+            enc.out.extend_from_slice(&f.id.to_le_bytes());
+            enc.uint(f.len);
         }
     }
 
@@ -504,11 +517,13 @@ impl Builder {
             e.multi_file = e.files > 1;
             for (pairs, names) in [(&mut e.aspects, aspects), (&mut e.functions, functions)] {
                 let n = dec.len()?;
+                pairs.reserve_exact(n);
                 for _ in 0..n {
                     pairs.push((ids(dec, names)?, dec.uint()?));
                 }
             }
             let n = dec.len()?;
+            e.locations.reserve_exact(n);
             for _ in 0..n {
                 let file = ids(dec, self.files.len())?;
                 let line = dec.u32()?;
@@ -531,6 +546,14 @@ impl Builder {
                     role,
                     absent: dec.flag()?,
                 });
+            }
+            if dec.flag()? {
+                e.kept = Some(super::kept::Frag {
+                    at: dec.uint()?,
+                    len: dec.u32()?,
+                    hash: u64::from_le_bytes(dec.b.get(..8)?.try_into().ok()?),
+                });
+                dec.b = &dec.b[8..];
             }
             let i = self.entries.len() as u32;
             self.entries.push(e);
@@ -570,6 +593,14 @@ impl Builder {
                 aspect: dec.opt_str()?.map(Aspect::from_name),
                 file: dec.str()?.to_string(),
                 line: dec.u32()?,
+            });
+        }
+        if dec.flag()? {
+            let id = u64::from_le_bytes(dec.b.get(..8)?.try_into().ok()?);
+            dec.b = &dec.b[8..];
+            self.kept_file = Some(super::kept::KeptFile {
+                id,
+                len: dec.uint()?,
             });
         }
         // What it holds, as `set_streaming` counts it.

@@ -91,6 +91,20 @@ impl ObjectKey {
         })
     }
 
+    /// The kind of a key that [`ObjectKey::parse`] takes, without building its parts;
+    /// `None` when it does not parse.
+    pub fn kind_if_parses(key: &str) -> Option<ObjectKind> {
+        let (kind, rest) = key.split_once(':')?;
+        let kind: ObjectKind = kind.parse().ok()?;
+        let (path, _) = split_args(rest);
+        let parts = if path.contains('"') {
+            split_dotted(path, false).len()
+        } else {
+            path.split('.').count()
+        };
+        (parts <= 3).then_some(kind)
+    }
+
     /// The kind of a key (`table` for `table:public.users`), without reading the rest.
     pub fn kind_of(key: &str) -> Option<ObjectKind> {
         key.split_once(':')

@@ -19,11 +19,31 @@ pub fn render(
         baseline: &'a crate::baseline::Baseline,
     }
     let mut w = BufWriter::with_capacity(CHUNK, w);
-    match baseline {
-        None => serde_json::to_writer_pretty(&mut w, report),
-        Some(baseline) => serde_json::to_writer_pretty(&mut w, &WithBaseline { report, baseline }),
+    let write = |report: &ScanReport, w: &mut dyn Write| match baseline {
+        None => serde_json::to_writer_pretty(w, report),
+        Some(baseline) => serde_json::to_writer_pretty(w, &WithBaseline { report, baseline }),
+    };
+    match &report.coverage.on_disk {
+        Some(kept) if kept.in_cache() => {
+            // The objects' text is kept in the `--cache` folder (see
+            // `ScanConfig::objects_kept`): the report around an empty `objects` array,
+            // the array copied in.
+            let mut shell = report.clone();
+            shell.coverage.on_disk = None;
+            let mut around = Vec::new();
+            write(&shell, &mut around).map_err(io::Error::from)?;
+            // A JSON string holds no raw newline: this is the report's own member.
+            let marker: &[u8] = b"\n  \"objects\": []";
+            let Some(at) = around.windows(marker.len()).position(|m| m == marker) else {
+                return Err(io::Error::other("the JSON report has no objects member"));
+            };
+            let at = at + marker.len() - 2;
+            w.write_all(&around[..at])?;
+            kept.write_kept_json(&mut w).unwrap_or(Ok(()))?;
+            w.write_all(&around[at + 2..])?;
+        }
+        _ => write(report, &mut w).map_err(io::Error::from)?,
     }
-    .map_err(io::Error::from)?;
     w.write_all(b"\n")?;
     w.flush()
 }

@@ -166,6 +166,12 @@ impl<'o> Aggregator<'o> {
         self.coverage.keep_reserves();
     }
 
+    /// Keeps the report's objects rendered in the cache folder `dir` (see
+    /// `coverage::Builder::render_kept`); whether the state changed.
+    pub(super) fn render_kept(&mut self, dir: &std::path::Path) -> std::io::Result<bool> {
+        self.coverage.render_kept(dir)
+    }
+
     /// Charges the coverage database's memory, and the runners', to `budget` from now on.
     pub(super) fn charge_database_to(&mut self, budget: Arc<pipeline::MemoryBudget>) {
         self.runners.charge_to(&budget);

@@ -55,6 +55,15 @@ pub struct ScanConfig {
     /// brings them into memory for anything else (a universe, the formats that list
     /// objects). Off by default: the report holds them in `coverage.objects`.
     pub objects_on_disk: bool,
+    /// With `--cache` (where the run snapshot is used: see [`ScanConfig::cache_dir`]), the
+    /// report's objects are kept in the cache folder as the JSON report writes them, and a
+    /// rescan renders only the objects a changed, added or deleted file touched (the rest
+    /// are copied as bytes). The report's objects are then not in `coverage.objects`: as
+    /// with [`ScanConfig::objects_on_disk`], the JSON report copies them, the text report
+    /// does not list them, and [`crate::coverage::Database::load_objects`] builds them for
+    /// anything else. Off by default (the CLI sets it for `--format json` without a
+    /// universe or projects).
+    pub objects_kept: bool,
     /// No universe will resolve the behavioural references (none was given), so nothing
     /// the run reports needs more than their number. Where the scan keeps no file either
     /// (streaming mode, no per-file output, no `--cache`, not a shard), the parse workers
@@ -99,6 +108,7 @@ impl Default for ScanConfig {
             shard: None,
             spill_dir: None,
             objects_on_disk: false,
+            objects_kept: false,
             references_counted_only: false,
             project_reading: Vec::new(),
         }

@@ -304,9 +304,22 @@ fn scan_with(
             }
             unchanged = tracker.unchanged;
         }
-        if !cancelled && tracker.unwritable.is_none() && agg.exportable() && !tracker.changed {
+        let writable = !cancelled && tracker.unwritable.is_none() && agg.exportable();
+        if writable && cfg.objects_kept {
+            // The objects no text is kept for yet, rendered and kept with the snapshot.
+            match agg.render_kept(dir) {
+                Ok(changed) => tracker.changed |= changed,
+                Err(e) => agg.outside_message(
+                    Severity::Warning,
+                    Some(dir.display().to_string()),
+                    None,
+                    format!("cannot keep the report's objects in the cache: {e}"),
+                ),
+            }
+        }
+        if writable && !tracker.changed {
             // The snapshot on disk holds this very state: nothing to write.
-        } else if !cancelled && tracker.unwritable.is_none() && agg.exportable() {
+        } else if writable {
             let saved = super::snapshot::save(dir, &snapshot_settings, &tracker, |enc| {
                 agg.export(enc);
             });

@@ -73,7 +73,7 @@ pub(super) fn settings(cfg: &ScanConfig, namespace: &[u8]) -> Vec<u8> {
     let mut s = namespace.to_vec();
     s.extend_from_slice(
         format!(
-            "\nsnapshot 2 reserves streaming {:?} references {} search-path {:?} uid {}",
+            "\nsnapshot 3 reserves streaming {:?} references {} search-path {:?} uid {}",
             cfg.streaming,
             cfg.extract.references,
             cfg.extract.search_path,
@@ -194,9 +194,11 @@ pub(super) fn save(
     written
 }
 
-/// Removes the snapshot (a run that could not write one: the old one is out of date).
+/// Removes the snapshot (a run that could not write one: the old one is out of date), and
+/// the objects kept with it.
 pub(super) fn remove(dir: &Path) {
     let _ = std::fs::remove_file(dir.join(FILE));
+    crate::coverage::remove_kept(dir);
 }
 
 /// The files a snapshot holds folded, for the pipeline (see [`pipeline::Known`]).

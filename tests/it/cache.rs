@@ -712,3 +712,112 @@ pgtest!(
         assert_eq!(shared["locations_omitted"], 2);
     }
 );
+
+/// The JSON report's text without its `stats` member (timings, cache counters).
+fn without_stats(json: &str) -> String {
+    let start = json.find("\n  \"stats\": {").expect("a stats member");
+    let end = start + json[start..].find("\n  },").expect("the end of stats") + "\n  },".len();
+    format!("{}{}", &json[..start], &json[end..])
+}
+
+fn cold_streaming_text(dir: &Dir) -> String {
+    let run = dir
+        .command()
+        .args(["tests", "--stats", "--format", "json"])
+        .args(STREAMING)
+        .expect_code(0);
+    without_stats(&run.stdout)
+}
+
+// A `--cache` JSON run keeps the report's objects rendered in the cache folder: a rescan
+// renders only those a changed, added or deleted file touched and copies the others'
+// text. The report must be the very bytes a cold scan writes (the copied texts are spliced
+// into the report's own text).
+pgtest!(
+    kept_objects_give_the_cold_report_byte_for_byte,
+    |dir, _cmd| {
+        streaming_suite(dir, 60);
+        let (_, first) = snapshot_rescan(dir);
+        assert!(dir.join("cache/objects.bin").is_file(), "{first}");
+        assert_eq!(without_stats(&first.stdout), cold_streaming_text(dir));
+        let (_, same) = snapshot_rescan(dir);
+        assert_eq!(without_stats(&same.stdout), cold_streaming_text(dir));
+        for round in 1..=3u64 {
+            for i in [round as usize, 4 * round as usize, 10 + 7 * round as usize] {
+                let rel = format!("tests/d{}/f{i:03}.sql", i % 3);
+                append(
+                    dir,
+                    &rel,
+                    &format!(
+                        "SELECT has_table('round_{round}');\nSELECT has_column('shared', 'c9');\n"
+                    ),
+                    round * 10,
+                );
+            }
+            std::fs::remove_file(dir.join(format!(
+                "tests/d{}/f{:03}.sql",
+                (40 + round) % 3,
+                40 + round
+            )))
+            .expect("rm");
+            dir.create(
+                format!("tests/new/n{round}.sql"),
+                format!("SELECT has_table('new_{round}');\nSELECT has_table('shared');\n"),
+            );
+            let (report, run) = snapshot_rescan(dir);
+            assert!(unchanged(&report) > 50, "round {round}: {run}");
+            run.assert_stderr_lacks("afresh");
+            assert_eq!(
+                without_stats(&run.stdout),
+                cold_streaming_text(dir),
+                "round {round}"
+            );
+        }
+        // A text report from the same cache, then JSON again: the texts still kept serve it.
+        append(dir, "tests/d0/f003.sql", "SELECT has_view('v');\n", 50);
+        dir.command()
+            .args(["tests", "--cache", "cache"])
+            .args(STREAMING)
+            .expect_code(0);
+        let (_, run) = snapshot_rescan(dir);
+        assert_eq!(without_stats(&run.stdout), cold_streaming_text(dir));
+    }
+);
+
+// The kept texts are checked against their hashes as the report is written: a damaged,
+// cut or replaced file gives the same report (those objects rendered afresh), and the
+// run after keeps sound texts again.
+pgtest!(damaged_kept_objects_are_rendered_afresh, |dir, _cmd| {
+    streaming_suite(dir, 40);
+    snapshot_rescan(dir);
+    let path = dir.join("cache/objects.bin");
+    type Damage<'a> = &'a dyn Fn(&mut Vec<u8>);
+    let damages: [Damage; 3] = [
+        &|b: &mut Vec<u8>| {
+            let middle = b.len() / 2;
+            b[middle] ^= 0x01;
+        },
+        &|b: &mut Vec<u8>| b.truncate(b.len() / 3),
+        &|b: &mut Vec<u8>| b.iter_mut().skip(8).for_each(|x| *x = b' '),
+    ];
+    for (n, damage) in damages.iter().enumerate() {
+        let cold = cold_streaming_text(dir);
+        let mut bytes = std::fs::read(&path).expect("read");
+        damage(&mut bytes);
+        std::fs::write(&path, &bytes).expect("write");
+        let (_, run) = snapshot_rescan(dir);
+        assert_eq!(without_stats(&run.stdout), cold, "damage {n}: {run}");
+        // A file changed: the texts are kept again, and serve the next run.
+        append(
+            dir,
+            "tests/d1/f001.sql",
+            &format!("SELECT has_table('d{n}');\n"),
+            n as u64,
+        );
+        let (_, run) = snapshot_rescan(dir);
+        let cold = cold_streaming_text(dir);
+        assert_eq!(without_stats(&run.stdout), cold, "damage {n}, after: {run}");
+        let (_, run) = snapshot_rescan(dir);
+        assert_eq!(without_stats(&run.stdout), cold, "damage {n}, again: {run}");
+    }
+});

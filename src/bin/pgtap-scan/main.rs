@@ -278,6 +278,9 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     // number of objects). A universe, projects and the other formats read them in memory.
     plan.scan.objects_on_disk =
         plan.format.streams_objects() && universe.is_none() && plan.projects.is_empty();
+    // With --cache, the JSON report's objects are kept rendered in the cache (a rescan
+    // renders only those a changed file touched).
+    plan.scan.objects_kept = plan.scan.objects_on_disk && plan.format == report::Format::Json;
     let mut out = output::Output::open(plan.output.as_deref())?;
     let mut observer = CliObserver {
         messages,
@@ -629,6 +632,11 @@ fn run(messages: &mut Messages) -> anyhow::Result<ExitCode> {
     // objects on the 100k bench tree, 3% of a `--cache` rescan) only delays the exit. Only
     // the objects: the rest is dropped, a spill folder (objects on disk) removed with it.
     std::mem::forget(std::mem::take(&mut report.coverage.objects));
+    if let Some(kept) = report.coverage.on_disk.take() {
+        if kept.in_cache() {
+            std::mem::forget(kept);
+        }
+    }
     Ok(code)
 }
 

@@ -814,6 +814,7 @@ fn merge(mut args: ScanArgs, command: Command, messages: &Messages) -> Result<Pl
             }),
             // Set once the outputs are known (see `streams_objects`).
             objects_on_disk: false,
+            objects_kept: false,
             // Without a universe the reports say how many references there are, no more.
             references_counted_only: references && !has_universe,
             // Set once the projects' universes are read (their role helpers).
