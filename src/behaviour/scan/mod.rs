@@ -25,7 +25,7 @@ mod split;
 mod vocab;
 
 pub use declared::{declared_names, PGTAP_INTERNAL};
-pub use split::{split, Stmt};
+pub use split::{skipped, split, Stmt};
 use vocab::*;
 
 /// A reference before it gets its line, role and assertion.
@@ -196,10 +196,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn name_at(&self, i: usize) -> String {
-        self.toks
-            .get(i)
-            .map(|t| String::from_utf8_lossy(&ident_value(self.src, t)).into_owned())
-            .unwrap_or_default()
+        self.name_cow(i).into_owned()
     }
 
     /// [`name_at`](Self::name_at) borrowed from the source when it can be (a lower-case
@@ -208,9 +205,17 @@ impl<'a> Scanner<'a> {
         let Some(t) = self.toks.get(i) else {
             return Cow::Borrowed("");
         };
+        // `from_utf8` first: it checks ASCII words at a time, where the lossy form walks
+        // every byte (names are nearly always valid, most of them ASCII).
         match ident_value(self.src, t) {
-            Cow::Borrowed(b) => String::from_utf8_lossy(b),
-            Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
+            Cow::Borrowed(b) => match std::str::from_utf8(b) {
+                Ok(s) => Cow::Borrowed(s),
+                Err(_) => String::from_utf8_lossy(b),
+            },
+            Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            }),
         }
     }
 
