@@ -393,6 +393,8 @@ pub struct Reader<'o> {
     /// Count the references, keep none ([`Reader::counting`]).
     count_only: bool,
     counted: u64,
+    /// The tokens of SQL given as text, reused from string to string.
+    sql_tokens: Vec<Token>,
 }
 
 impl<'o> Reader<'o> {
@@ -411,6 +413,7 @@ impl<'o> Reader<'o> {
             created: Vec::new(),
             count_only: false,
             counted: 0,
+            sql_tokens: Vec::new(),
         }
     }
 
@@ -712,20 +715,22 @@ impl<'o> Reader<'o> {
             self.prepared_use(&name, roles.current(), serve, top);
             return;
         }
-        let mut toks = Vec::new();
+        // The token buffer is the reader's, reused from string to string.
+        let mut toks = std::mem::take(&mut self.sql_tokens);
+        toks.clear();
         let mut diags = Vec::new();
         tokenize_range(value, 0..value.len(), 1, 1, &mut toks, &mut diags);
         toks.retain(|t| !matches!(t.kind, TokenKind::LineComment | TokenKind::BlockComment));
         let readable = diags.is_empty()
             && toks.first().is_some_and(|t| {
                 t.kind == TokenKind::LParen
-                    || (t.kind == TokenKind::Ident && {
-                        let w = t.text(value).to_ascii_lowercase();
-                        STATEMENT_STARTS.binary_search(&w.as_slice()).is_ok()
-                    })
+                    || (t.kind == TokenKind::Ident
+                        && words::Word::new(t.text(value))
+                            .is_some_and(|w| STATEMENT_STARTS.binary_search(&&*w).is_ok()))
             });
         if !readable {
             self.unreadable += 1;
+            self.sql_tokens = toks;
             return;
         }
         let scanner = Scanner {
@@ -762,6 +767,9 @@ impl<'o> Reader<'o> {
                     }
                 }
             }
+        }
+        if toks.capacity() <= 1 << 16 {
+            self.sql_tokens = toks;
         }
     }
 

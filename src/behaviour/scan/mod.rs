@@ -533,7 +533,10 @@ impl<'a> Scanner<'a> {
 
     /// The query reader proper.
     pub fn query(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
-        let mut stack: Vec<Frame> = Vec::with_capacity(4);
+        // The frame stack's buffer is the thread's, reused from statement to statement
+        // (a nested query, `PREPARE .. AS`, gets one of its own).
+        let mut stack: Vec<Frame> = FRAMES.take();
+        stack.clear();
         stack.push(Frame::default());
         let mut pending: Option<Kind> = None;
         let mut ctes: Vec<String> = Vec::new();
@@ -858,6 +861,7 @@ impl<'a> Scanner<'a> {
         while let Some(f) = stack.pop() {
             self.close(f, &stack, ev);
         }
+        FRAMES.set(stack);
     }
 
     /// In a select list, a name right after an expression is its alias without `AS`
@@ -952,6 +956,11 @@ impl<'a> Scanner<'a> {
             j
         })
     }
+}
+
+thread_local! {
+    /// [`Scanner::query`]'s frame stack, kept empty between statements.
+    static FRAMES: std::cell::Cell<Vec<Frame>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// The frame whose clause a name is in: the innermost query frame, through calls and

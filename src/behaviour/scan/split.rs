@@ -51,17 +51,63 @@ fn is_word(toks: &[Token], src: &[u8], j: usize, w: &[u8]) -> bool {
     })
 }
 
+/// A word of at most 8 letters as one integer, its ASCII letters folded to lower case
+/// (`| 0x20`: equal to a word of letters' value exactly when the token spells it in
+/// any case) and the bytes after it `0x20`. Words of other lengths give 0.
+#[inline]
+fn folded8(src: &[u8], t: &Token) -> u64 {
+    let (start, len) = (t.start as usize, (t.end - t.start) as usize);
+    if !(1..=8).contains(&len) {
+        return 0;
+    }
+    let mut buf = [0u8; 8];
+    match src.get(start..start + 8) {
+        // One load, the bytes after the word masked off.
+        Some(b) => {
+            buf.copy_from_slice(b);
+            let v = u64::from_le_bytes(buf);
+            let mask = if len == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * len)) - 1
+            };
+            (v & mask) | 0x2020_2020_2020_2020
+        }
+        None => match src.get(start..start + len) {
+            Some(b) => {
+                buf[..len].copy_from_slice(b);
+                u64::from_le_bytes(buf) | 0x2020_2020_2020_2020
+            }
+            None => 0,
+        },
+    }
+}
+
+/// [`folded8`] of a lower-case word of letters.
+const fn folded8_const(w: &[u8]) -> u64 {
+    let mut buf = [0x20u8; 8];
+    let mut i = 0;
+    while i < w.len() {
+        buf[i] = w[i];
+        i += 1;
+    }
+    u64::from_le_bytes(buf)
+}
+
 /// Where a trivial statement's body starts (after `SELECT`, `SELECT * FROM`, `PERFORM`,
 /// `RETURN NEXT`), or `None` when its head makes it no trivial statement. `from` is a
 /// code token (or the end).
 fn trivial_body(toks: &[Token], src: &[u8], from: usize) -> Option<usize> {
     let t = toks.get(from)?;
+    let len = t.end - t.start;
     // The heads are words of 6 or 7 letters: most statements are told by their length.
-    if t.kind != TokenKind::Ident || !(6..=7).contains(&(t.end - t.start)) {
+    if t.kind != TokenKind::Ident || !(6..=7).contains(&len) {
         return None;
     }
-    let text = t.text(src);
-    if text.eq_ignore_ascii_case(b"select") || text.eq_ignore_ascii_case(b"perform") {
+    let word = folded8(src, t);
+    if (len == 6 && word == folded8_const(b"select"))
+        || (len == 7 && word == folded8_const(b"perform"))
+    {
         // `SELECT * FROM check_test(...)`, `SELECT * FROM finish()`: pgTAP's
         // set-returning functions read the same way.
         let star = next_code(toks, from);
@@ -72,7 +118,7 @@ fn trivial_body(toks: &[Token], src: &[u8], from: usize) -> Option<usize> {
             }
         }
         Some(star)
-    } else if text.eq_ignore_ascii_case(b"return") {
+    } else if len == 6 && word == folded8_const(b"return") {
         let next = next_code(toks, from);
         is_word(toks, src, next, b"next").then(|| next_code(toks, next))
     } else {
@@ -448,6 +494,55 @@ mod tests {
         "select (select 1), ((2)); ;; select; select *; select * from; return next",
         "select x::pg_catalog.text, y::text, current_user, null, true;",
     ];
+
+    /// A head word told by its folded integer is told as a case-insensitive comparison
+    /// tells it, wherever the token lies in the source (its end too).
+    #[test]
+    fn folded_heads_match_as_case_insensitive_comparison_does() {
+        let words: &[&[u8]] = &[
+            b"select",
+            b"SELECT",
+            b"sElEcT",
+            b"perform",
+            b"PERFORM",
+            b"return",
+            b"Return",
+            b"selec",
+            b"select_",
+            b"selecT1",
+            b"se1ect",
+            b"s\x00lect",
+            b"sel\xc3\xa9t",
+            b"r\x05turn",
+            b"perfor",
+            b"performs",
+            b"{elect",
+            b"SELEC\x14",
+            b"s",
+        ];
+        let heads: &[&[u8]] = &[b"select", b"perform", b"return"];
+        for w in words {
+            for (before, after) in [(&b""[..], &b""[..]), (b"x ", b" (1)"), (b"", b"abcdefgh")] {
+                let src = [before, w, after].concat();
+                let (start, end) = (before.len() as u32, (before.len() + w.len()) as u32);
+                let t = Token {
+                    kind: TokenKind::Ident,
+                    start,
+                    end,
+                    inner_start: start,
+                    inner_end: end,
+                    line: 1,
+                    col: 1,
+                    flavor: crate::lexer::StringFlavor::Standard,
+                };
+                for h in heads {
+                    let folded =
+                        t.end - t.start == h.len() as u32 && folded8(&src, &t) == folded8_const(h);
+                    assert_eq!(folded, w.eq_ignore_ascii_case(h), "{w:?} {h:?}");
+                }
+            }
+        }
+    }
 
     /// `toks` split as lexed (comments and psql meta-commands in place), its statements
     /// given in the indices of the code tokens alone.
