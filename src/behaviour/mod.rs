@@ -53,6 +53,7 @@ pub fn role_helpers_in(
             body: true,
             top: false,
             declared: &[],
+            counting: false,
         };
         let mut roles: Vec<Option<String>> = Vec::new();
         for st in scanner.statements().into_iter().filter(|s| !s.trivial) {
@@ -246,6 +247,7 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
         body: true,
         top: false,
         declared: &declared,
+        counting: false,
     };
     let mut out: Vec<BodyCall> = Vec::new();
     let mut events = Vec::new();
@@ -507,6 +509,7 @@ impl<'o> Reader<'o> {
             body: !top,
             top,
             declared: &declared,
+            counting: self.count_only,
         };
         // Which assertion a reference serves is of no use to a count.
         let spans = if self.count_only {
@@ -589,6 +592,7 @@ impl<'o> Reader<'o> {
                 body: false,
                 top: true,
                 declared: &[],
+                counting: true,
             };
             events.clear();
             scanner.read(0, len, &mut events);
@@ -740,6 +744,7 @@ impl<'o> Reader<'o> {
             body: false,
             top: false,
             declared: &[],
+            counting: self.count_only,
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();

@@ -465,6 +465,7 @@ mod tests {
             body: false,
             top: true,
             declared: &[],
+            counting: false,
         };
         let got = scanner.statements();
         let want: Vec<Stmt> = reference_statements(&toks, src)
