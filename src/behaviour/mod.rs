@@ -53,6 +53,7 @@ pub fn role_helpers_in(
             body: true,
             top: false,
             declared: &[],
+            counting: false,
         };
         let mut roles: Vec<Option<String>> = Vec::new();
         for st in scanner.statements().into_iter().filter(|s| !s.trivial) {
@@ -131,18 +132,45 @@ pub fn role_helpers_in_files(
     paths: &[std::path::PathBuf],
     search_path: &[String],
 ) -> Vec<crate::config::RoleHelperDecl> {
-    // Case-sensitive substrings of the usual spellings, each found by memchr's SIMD
-    // `memmem` (an automaton over all of them, case-insensitive or not, cost 8 to 12
-    // instructions a byte: +7% to +12% of a scan of the 2k bench tree).
+    // Case-sensitive substrings of the usual spellings. Looked for in one pass over a
+    // file by a SIMD searcher of all eight at once (aho-corasick's packed Teddy); each
+    // found by memchr's `memmem` where that searcher is not available (four passes over a
+    // file without the words: 1.5 instructions a byte, 2% of a scan of the 2k bench
+    // tree). An automaton over all of them, case-insensitive or not, cost 8 to 12
+    // instructions a byte.
+    const SWITCHES: [&str; 4] = ["_config", "_CONFIG", " role", " ROLE"];
+    const ROUTINES: [&str; 4] = ["unction", "UNCTION", "rocedure", "ROCEDURE"];
+    let packed = aho_corasick::packed::Config::new()
+        .builder()
+        .extend(SWITCHES.iter().chain(&ROUTINES))
+        .build();
     let finders = |words: &[&'static str]| -> Vec<memchr::memmem::Finder<'static>> {
         words
             .iter()
             .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
             .collect()
     };
-    let switches = finders(&["_config", "_CONFIG", " role", " ROLE"]);
-    let routines = finders(&["unction", "UNCTION", "rocedure", "ROCEDURE"]);
+    let switches = finders(&SWITCHES);
+    let routines = finders(&ROUTINES);
     let any = |fs: &[memchr::memmem::Finder<'_>], b: &[u8]| fs.iter().any(|f| f.find(b).is_some());
+    // Whether `b` spells both a role switch and a routine.
+    let both = |b: &[u8]| match &packed {
+        Some(p) => {
+            let (mut switch, mut routine) = (false, false);
+            for m in p.find_iter(b) {
+                if m.pattern().as_usize() < SWITCHES.len() {
+                    switch = true;
+                } else {
+                    routine = true;
+                }
+                if switch && routine {
+                    return true;
+                }
+            }
+            false
+        }
+        None => any(&switches, b) && any(&routines, b),
+    };
     let mut found: Vec<crate::config::RoleHelperDecl> = Vec::new();
     for path in paths {
         // A helper file is small; a huge test file is not read twice (the scan reads it
@@ -153,7 +181,7 @@ pub fn role_helpers_in_files(
         let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
-        if !any(&switches, &bytes) || !any(&routines, &bytes) {
+        if !both(&bytes) {
             continue;
         }
         let Ok((universe, _skipped)) =
@@ -219,6 +247,7 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
         body: true,
         top: false,
         declared: &declared,
+        counting: false,
     };
     let mut out: Vec<BodyCall> = Vec::new();
     let mut events = Vec::new();
@@ -238,6 +267,10 @@ pub fn body_calls(body: &[u8]) -> Vec<BodyCall> {
     }
     out
 }
+
+/// Code tokens after a statement's end that a counting reader copies with it
+/// ([`Reader::count_top`]).
+const STATEMENT_LOOKAHEAD: usize = 8;
 
 thread_local! {
     /// A unit's code tokens (comments left out), reused from unit to unit.
@@ -362,6 +395,8 @@ pub struct Reader<'o> {
     /// Count the references, keep none ([`Reader::counting`]).
     count_only: bool,
     counted: u64,
+    /// The tokens of SQL given as text, reused from string to string.
+    sql_tokens: Vec<Token>,
 }
 
 impl<'o> Reader<'o> {
@@ -380,6 +415,7 @@ impl<'o> Reader<'o> {
             created: Vec::new(),
             count_only: false,
             counted: 0,
+            sql_tokens: Vec::new(),
         }
     }
 
@@ -420,12 +456,11 @@ impl<'o> Reader<'o> {
         assertions: &[Assertion],
         buf: &mut Vec<Token>,
     ) {
-        let skipped = |t: &Token| {
-            matches!(
-                t.kind,
-                TokenKind::LineComment | TokenKind::BlockComment | TokenKind::PsqlMeta
-            )
-        };
+        if self.count_only && *context == Context::Top {
+            self.count_top(src, tokens, buf);
+            return;
+        }
+        let skipped = |t: &Token| scan::skipped(t.kind);
         // Copied without comments only when the unit has some (most windows of generated
         // or terse suites have none and are read in place).
         buf.clear();
@@ -474,6 +509,7 @@ impl<'o> Reader<'o> {
             body: !top,
             top,
             declared: &declared,
+            counting: self.count_only,
         };
         // Which assertion a reference serves is of no use to a count.
         let spans = if self.count_only {
@@ -518,6 +554,54 @@ impl<'o> Reader<'o> {
         self.declared = declared;
         if buf.capacity() > 1 << 16 {
             // A huge unit must not pin its copy for the rest of the thread's files.
+            *buf = Vec::new();
+        }
+    }
+
+    /// A top-level unit read by a counting reader: split as lexed, comments stepped over
+    /// ([`scan::split`]), and only the statements that are not trivial copied without
+    /// their comments to be read (most tokens are in trivial ones: the unit is not
+    /// copied whole). Counts what [`unit_with`](Self::unit_with)'s full reading keeps:
+    /// the same statements are read from the same code tokens.
+    fn count_top(&mut self, src: &[u8], tokens: &[Token], buf: &mut Vec<Token>) {
+        let mut roles = std::mem::take(&mut self.top_roles);
+        let helpers = !self.opts.role_helpers.is_empty();
+        let mut events = Vec::new();
+        for st in scan::split(tokens, src, helpers) {
+            if st.trivial {
+                continue;
+            }
+            // The statement's code tokens, then the token ending it and a few after it:
+            // the reader looks a token or two past a statement's end, as it does in the
+            // whole unit's copy.
+            buf.clear();
+            for run in tokens[st.start..st.end].split(|t| scan::skipped(t.kind)) {
+                buf.extend_from_slice(run);
+            }
+            let len = buf.len();
+            buf.extend(
+                tokens[st.end..]
+                    .iter()
+                    .filter(|t| !scan::skipped(t.kind))
+                    .take(STATEMENT_LOOKAHEAD),
+            );
+            let scanner = Scanner {
+                src,
+                toks: buf,
+                opts: self.opts,
+                body: false,
+                top: true,
+                declared: &[],
+                counting: true,
+            };
+            events.clear();
+            scanner.read(0, len, &mut events);
+            for ev in events.drain(..) {
+                self.event(ev, &scanner, src, &[], None, &mut roles, true);
+            }
+        }
+        self.top_roles = roles;
+        if buf.capacity() > 1 << 16 {
             *buf = Vec::new();
         }
     }
@@ -635,20 +719,22 @@ impl<'o> Reader<'o> {
             self.prepared_use(&name, roles.current(), serve, top);
             return;
         }
-        let mut toks = Vec::new();
+        // The token buffer is the reader's, reused from string to string.
+        let mut toks = std::mem::take(&mut self.sql_tokens);
+        toks.clear();
         let mut diags = Vec::new();
         tokenize_range(value, 0..value.len(), 1, 1, &mut toks, &mut diags);
         toks.retain(|t| !matches!(t.kind, TokenKind::LineComment | TokenKind::BlockComment));
         let readable = diags.is_empty()
             && toks.first().is_some_and(|t| {
                 t.kind == TokenKind::LParen
-                    || (t.kind == TokenKind::Ident && {
-                        let w = t.text(value).to_ascii_lowercase();
-                        STATEMENT_STARTS.binary_search(&w.as_slice()).is_ok()
-                    })
+                    || (t.kind == TokenKind::Ident
+                        && words::Word::new(t.text(value))
+                            .is_some_and(|w| STATEMENT_STARTS.binary_search(&&*w).is_ok()))
             });
         if !readable {
             self.unreadable += 1;
+            self.sql_tokens = toks;
             return;
         }
         let scanner = Scanner {
@@ -658,6 +744,7 @@ impl<'o> Reader<'o> {
             body: false,
             top: false,
             declared: &[],
+            counting: self.count_only,
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();
@@ -685,6 +772,9 @@ impl<'o> Reader<'o> {
                     }
                 }
             }
+        }
+        if toks.capacity() <= 1 << 16 {
+            self.sql_tokens = toks;
         }
     }
 
@@ -1136,14 +1226,28 @@ fn expectation(
 struct SqlText<'s> {
     src: &'s [u8],
     tok: Token,
-    /// Decoded text of a quoted string; `None` for a dollar-quoted body (read in place).
+    /// Decoded text of a quoted string; `None` for a dollar-quoted body or a string with
+    /// no escape (read in place).
     decoded: Option<(Vec<u8>, Vec<u32>)>,
 }
 
 impl<'s> SqlText<'s> {
     fn new(src: &'s [u8], tok: &Token) -> Option<SqlText<'s>> {
+        // A quoted string with nothing to decode (no doubled quote, no backslash escape:
+        // most SQL given as text) is read in place, as a dollar-quoted body is.
+        let inner = src.get(tok.inner()).unwrap_or_default();
         let decoded = match (tok.kind, tok.flavor) {
             (TokenKind::DollarString, _) => None,
+            (TokenKind::String, StringFlavor::Standard)
+                if memchr::memchr(b'\'', inner).is_none() =>
+            {
+                None
+            }
+            (TokenKind::String, StringFlavor::Escape)
+                if memchr::memchr2(b'\'', b'\\', inner).is_none() =>
+            {
+                None
+            }
             (TokenKind::String, StringFlavor::Standard) => Some(decode(src, tok, false)),
             (TokenKind::String, StringFlavor::Escape) => Some(decode(src, tok, true)),
             _ => return None,

@@ -932,3 +932,85 @@ fn counting_reader_counts_what_the_full_reader_keeps() {
     assert!(files > 100, "only {files} files read");
     assert!(total > 1_000, "only {total} references counted");
 }
+
+/// The test files' role helpers are looked for in files that spell both a role switch
+/// and a routine, in lower or upper case, found by one pass over each file; a file with
+/// only one of them is not read as migrations.
+#[test]
+fn role_helper_files_need_a_switch_and_a_routine_in_either_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let lower = write(
+        "lower.sql",
+        "create function tests.as_anon() returns void language plpgsql as $$\n\
+         begin perform set_config('role', 'anon', true); end $$;\n",
+    );
+    let upper = write(
+        "upper.sql",
+        "CREATE PROCEDURE TESTS.AS_EDITOR() LANGUAGE PLPGSQL AS $$\n\
+         BEGIN SET LOCAL ROLE editor; END $$;\n",
+    );
+    // A role switch and no routine; a routine and no role switch.
+    let switch_only = write("switch.sql", "SET ROLE anon;\nselect 1;\n");
+    let routine_only = write(
+        "routine.sql",
+        "create function tests.nothing() returns void language sql as $$ select 1 $$;\n",
+    );
+    let names = |paths: &[std::path::PathBuf]| -> Vec<(String, Option<String>)> {
+        super::role_helpers_in_files(paths, &["tests".to_string()])
+            .into_iter()
+            .map(|h| (h.name, h.role))
+            .collect()
+    };
+    assert_eq!(
+        names(&[lower.clone(), upper.clone(), switch_only, routine_only]),
+        [
+            ("as_anon".to_string(), Some("anon".to_string())),
+            ("as_editor".to_string(), Some("editor".to_string())),
+        ]
+    );
+    assert_eq!(names(&[upper]).len(), 1);
+    assert_eq!(names(&[lower]).len(), 1);
+}
+
+/// SQL given as a quoted string with nothing to decode is read in place: the same text
+/// and the same file lines as decoding it gives.
+#[test]
+fn sql_text_without_escapes_reads_in_place_as_decoded() {
+    use crate::lexer::{tokenize_range, StringFlavor, Token, TokenKind};
+    let src: &[u8] = b"select is_empty('select *\n  from t\n where a = 1', 'x');\n\
+        select results_eq(E'select 1\n from u', $$values (1)$$);\n\
+        select lives_ok('insert into t values (''it''''s'')'), throws_ok(E'a\\nb');";
+    let mut toks = Vec::new();
+    tokenize_range(src, 0..src.len(), 1, 1, &mut toks, &mut Vec::new());
+    let (mut in_place, mut decoded) = (0, 0);
+    for tok in toks.iter().filter(|t| t.kind == TokenKind::String) {
+        let text = super::SqlText::new(src, tok).unwrap();
+        let escapes = tok.flavor == StringFlavor::Escape;
+        let (buf, map) = super::decode(src, tok, escapes);
+        let reference = super::SqlText {
+            src,
+            tok: *tok,
+            decoded: Some((buf, map)),
+        };
+        assert_eq!(text.buf(), reference.buf());
+        if text.decoded.is_none() {
+            in_place += 1;
+            for at in 0..=text.buf().len() as u32 {
+                let t = Token {
+                    start: at,
+                    end: at,
+                    ..*tok
+                };
+                assert_eq!(text.line_of(&t), reference.line_of(&t), "offset {at}");
+            }
+        } else {
+            decoded += 1;
+        }
+    }
+    assert_eq!((in_place, decoded), (3, 2));
+}

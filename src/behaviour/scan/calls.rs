@@ -42,8 +42,8 @@ impl<'a> Scanner<'a> {
             ev.push(Event::Ref(
                 RawRef {
                     kind: RefKind::Type,
-                    schema: schema.map(Cow::into_owned),
-                    name: name.into_owned(),
+                    schema: schema.filter(|_| !self.counting).map(Cow::into_owned),
+                    name: self.kept(|| name.into_owned()),
                     relation: None,
                     command: None,
                     arity: None,
@@ -140,15 +140,15 @@ impl<'a> Scanner<'a> {
             }
             return;
         }
-        let arity = self.args_of(open).len() as u32;
+        let arity = (!self.counting).then(|| self.args_of(open).len() as u32);
         ev.push(Event::Ref(
             RawRef {
                 kind: RefKind::Function,
-                schema: schema.map(Cow::into_owned),
-                name: name.to_string(),
+                schema: schema.filter(|_| !self.counting).map(Cow::into_owned),
+                name: self.kept(|| name.to_string()),
                 relation: None,
                 command: None,
-                arity: Some(arity),
+                arity,
             },
             open - 1,
         ));

@@ -329,9 +329,9 @@ impl<'a> Scanner<'a> {
                         Some(a) => a == q,
                         None => &r.name == q,
                     })
-                    .map(|r| r.written.clone()),
+                    .map(|r| r.written.as_ref()),
                 None => match f.rels.as_slice() {
-                    [one] => Some(one.written.clone()),
+                    [one] => Some(one.written.as_ref()),
                     [] => None,
                     many if many.iter().all(|r| r.written.is_some()) && !self.body => Some(None),
                     _ => None,
@@ -345,6 +345,7 @@ impl<'a> Scanner<'a> {
             if c.qual.is_none() && f.rels.len() == 1 && relation.is_none() {
                 continue;
             }
+            let relation = relation.map(|r| self.kept(|| r.clone()));
             ev.push(Event::Ref(
                 RawRef {
                     kind: RefKind::Column,

@@ -25,7 +25,7 @@ mod split;
 mod vocab;
 
 pub use declared::{declared_names, PGTAP_INTERNAL};
-pub use split::{split, Stmt};
+pub use split::{skipped, split, Stmt};
 use vocab::*;
 
 /// A reference before it gets its line, role and assertion.
@@ -162,6 +162,9 @@ pub struct Scanner<'a> {
     pub declared: &'a [String],
     /// Transaction statements count (the top level of a file; not `BEGIN` of a block).
     pub top: bool,
+    /// The reader only counts references ([`Reader::counting`](super::Reader::counting)):
+    /// their [`RawRef`]s carry no strings (no schema, empty names) and no arity.
+    pub counting: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -195,11 +198,17 @@ impl<'a> Scanner<'a> {
             .is_ok()
     }
 
+    /// A string a reference carries: made only when references are kept.
+    fn kept(&self, make: impl FnOnce() -> String) -> String {
+        if self.counting {
+            String::new()
+        } else {
+            make()
+        }
+    }
+
     fn name_at(&self, i: usize) -> String {
-        self.toks
-            .get(i)
-            .map(|t| String::from_utf8_lossy(&ident_value(self.src, t)).into_owned())
-            .unwrap_or_default()
+        self.name_cow(i).into_owned()
     }
 
     /// [`name_at`](Self::name_at) borrowed from the source when it can be (a lower-case
@@ -208,9 +217,17 @@ impl<'a> Scanner<'a> {
         let Some(t) = self.toks.get(i) else {
             return Cow::Borrowed("");
         };
+        // `from_utf8` first: it checks ASCII words at a time, where the lossy form walks
+        // every byte (names are nearly always valid, most of them ASCII).
         match ident_value(self.src, t) {
-            Cow::Borrowed(b) => String::from_utf8_lossy(b),
-            Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
+            Cow::Borrowed(b) => match std::str::from_utf8(b) {
+                Ok(s) => Cow::Borrowed(s),
+                Err(_) => String::from_utf8_lossy(b),
+            },
+            Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            }),
         }
     }
 
@@ -528,7 +545,10 @@ impl<'a> Scanner<'a> {
 
     /// The query reader proper.
     pub fn query(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
-        let mut stack: Vec<Frame> = Vec::with_capacity(4);
+        // The frame stack's buffer is the thread's, reused from statement to statement
+        // (a nested query, `PREPARE .. AS`, gets one of its own).
+        let mut stack: Vec<Frame> = FRAMES.take();
+        stack.clear();
         stack.push(Frame::default());
         let mut pending: Option<Kind> = None;
         let mut ctes: Vec<String> = Vec::new();
@@ -715,8 +735,8 @@ impl<'a> Scanner<'a> {
                     ev.push(Event::Ref(
                         RawRef {
                             kind: RefKind::Relation,
-                            schema: schema.clone(),
-                            name: name.clone(),
+                            schema: if self.counting { None } else { schema.clone() },
+                            name: self.kept(|| name.clone()),
                             relation: None,
                             command: Some(cmd),
                             arity: None,
@@ -807,7 +827,7 @@ impl<'a> Scanner<'a> {
                             RawRef {
                                 kind: RefKind::Column,
                                 schema: None,
-                                name: self.part(parts, 0).into_owned(),
+                                name: self.kept(|| self.part(parts, 0).into_owned()),
                                 relation: None,
                                 command: Some(Command::Select),
                                 arity: None,
@@ -853,6 +873,7 @@ impl<'a> Scanner<'a> {
         while let Some(f) = stack.pop() {
             self.close(f, &stack, ev);
         }
+        FRAMES.set(stack);
     }
 
     /// In a select list, a name right after an expression is its alias without `AS`
@@ -909,8 +930,8 @@ impl<'a> Scanner<'a> {
             RawRef {
                 kind: RefKind::Column,
                 schema: None,
-                name: name.to_string(),
-                relation: Some(written.clone()),
+                name: self.kept(|| name.to_string()),
+                relation: Some(self.kept(|| written.clone())),
                 command: Some(command),
                 arity: None,
             },
@@ -947,6 +968,11 @@ impl<'a> Scanner<'a> {
             j
         })
     }
+}
+
+thread_local! {
+    /// [`Scanner::query`]'s frame stack, kept empty between statements.
+    static FRAMES: std::cell::Cell<Vec<Frame>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// The frame whose clause a name is in: the innermost query frame, through calls and
@@ -1025,6 +1051,73 @@ mod tests {
         for name in ["nextval", "currval", "setval", "set_config"] {
             let w = Word::new(name.as_bytes()).unwrap();
             assert!(word_flags(&w) & SPECIAL != 0, "{name}");
+        }
+    }
+
+    /// A counting scanner reads the same references at the same tokens as a full one,
+    /// with no strings made for them (a sequence's name comes from its string).
+    #[test]
+    fn counting_scanner_reads_the_same_references_without_their_strings() {
+        let src: &[u8] = b"select a.b, c from app.t x join u using (k) where x.d = 1;\n\
+            insert into app.t (a, b) select f(1, 2), nextval('app.s'), '1'::app.ty from v;\n\
+            update w set e = 1, (f, g) = (2, 3) returning e;\n\
+            select results_eq('select 1', 'values (1)'); delete from app.t where z > 0;";
+        let mut toks = Vec::new();
+        crate::lexer::tokenize_range(src, 0..src.len(), 1, 1, &mut toks, &mut Vec::new());
+        let opts = ExtractOptions::default();
+        let events = |counting: bool| {
+            let scanner = Scanner {
+                src,
+                toks: &toks,
+                opts: &opts,
+                body: false,
+                top: true,
+                declared: &[],
+                counting,
+            };
+            let mut ev = Vec::new();
+            for st in scanner.statements().into_iter().filter(|s| !s.trivial) {
+                scanner.read(st.start, st.end, &mut ev);
+            }
+            ev
+        };
+        let strip = |ev: &[Event]| -> Vec<Event> {
+            ev.iter()
+                .cloned()
+                .map(|e| match e {
+                    Event::Ref(r, at) if r.kind != RefKind::Sequence => Event::Ref(
+                        RawRef {
+                            schema: None,
+                            name: String::new(),
+                            relation: r.relation.map(|_| String::new()),
+                            arity: None,
+                            ..r
+                        },
+                        at,
+                    ),
+                    e => e,
+                })
+                .collect()
+        };
+        let (full, counted) = (events(false), events(true));
+        let refs = |ev: &[Event]| ev.iter().filter(|e| matches!(e, Event::Ref(..))).count();
+        assert!(refs(&full) >= 12, "{full:?}");
+        assert!(full
+            .iter()
+            .any(|e| matches!(e, Event::Ref(r, _) if r.kind == RefKind::Sequence)));
+        assert_eq!(strip(&counted), strip(&full));
+        // Relations, functions and types: no string made (a column's name read in a
+        // query is made to be resolved, then moved into its reference).
+        for e in &counted {
+            if let Event::Ref(r, _) = e {
+                if matches!(
+                    r.kind,
+                    RefKind::Relation | RefKind::Function | RefKind::Type
+                ) {
+                    assert!(r.name.is_empty() && r.schema.is_none() && r.arity.is_none());
+                }
+                assert!(r.relation.as_ref().is_none_or(String::is_empty));
+            }
         }
     }
 
