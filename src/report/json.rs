@@ -19,10 +19,19 @@ pub fn render(
         baseline: &'a crate::baseline::Baseline,
     }
     let mut w = BufWriter::with_capacity(CHUNK, w);
-    let write = |report: &ScanReport, w: &mut dyn Write| match baseline {
-        None => serde_json::to_writer_pretty(w, report),
-        Some(baseline) => serde_json::to_writer_pretty(w, &WithBaseline { report, baseline }),
-    };
+    // Generic, not `&mut dyn Write`: serde_json writes token by token, and through a
+    // vtable the buffer's fast path is not inlined (+44% instructions for the report of
+    // the 2k bench tree, 187M -> 269M).
+    fn write<W: Write>(
+        report: &ScanReport,
+        baseline: Option<&crate::baseline::Baseline>,
+        w: W,
+    ) -> serde_json::Result<()> {
+        match baseline {
+            None => serde_json::to_writer_pretty(w, report),
+            Some(baseline) => serde_json::to_writer_pretty(w, &WithBaseline { report, baseline }),
+        }
+    }
     match &report.coverage.on_disk {
         Some(kept) if kept.in_cache() => {
             // The objects' text is kept in the `--cache` folder (see
@@ -31,7 +40,7 @@ pub fn render(
             let mut shell = report.clone();
             shell.coverage.on_disk = None;
             let mut around = Vec::new();
-            write(&shell, &mut around).map_err(io::Error::from)?;
+            write(&shell, baseline, &mut around).map_err(io::Error::from)?;
             // A JSON string holds no raw newline: this is the report's own member.
             let marker: &[u8] = b"\n  \"objects\": []";
             let Some(at) = around.windows(marker.len()).position(|m| m == marker) else {
@@ -42,7 +51,7 @@ pub fn render(
             kept.write_kept_json(&mut w).unwrap_or(Ok(()))?;
             w.write_all(&around[at + 2..])?;
         }
-        _ => write(report, &mut w).map_err(io::Error::from)?,
+        _ => write(report, baseline, &mut w).map_err(io::Error::from)?,
     }
     w.write_all(b"\n")?;
     w.flush()
