@@ -890,18 +890,12 @@ impl Builder {
             (_, false) => {
                 e.positive += 1;
                 if let Some(id) = aspect {
-                    match e.aspects.iter_mut().find(|(a, _)| *a == id) {
-                        Some((_, n)) => *n += 1,
-                        None => e.aspects.push((id, 1)),
-                    }
+                    add_pair(&mut e.aspects, id, 1);
                 }
             }
         }
         if loc.role != Role::Reference {
-            match e.functions.iter_mut().find(|(f, _)| *f == loc.function) {
-                Some((_, n)) => *n += 1,
-                None => e.functions.push((loc.function, 1)),
-            }
+            add_pair(&mut e.functions, loc.function, 1);
         }
         let Some(cap) = self.location_cap else {
             loc.file = self.current_file_id(path);
@@ -1587,6 +1581,16 @@ impl<'a> Places<'a> {
             context,
             body,
         )
+    }
+}
+
+/// Adds `n` to `id`'s count in a short list of (id, count) pairs (an entry's aspects or
+/// functions: a few each).
+#[inline]
+fn add_pair(pairs: &mut Vec<(u32, u64)>, id: u32, n: u64) {
+    match pairs.iter_mut().find(|(k, _)| *k == id) {
+        Some((_, m)) => *m += n,
+        None => pairs.push((id, n)),
     }
 }
 

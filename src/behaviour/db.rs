@@ -325,24 +325,10 @@ impl Database {
         }
     }
 
-    /// Merges another database (of other files) into this one.
+    /// Merges another database (of other files) into this one: [`absorb`](Self::absorb)
+    /// of a copy (complete once [`settle`](Self::settle)d, `created` included).
     pub fn merge(&mut self, other: &Database) {
-        self.references += other.references;
-        self.sql_strings_unreadable += other.sql_strings_unreadable;
-        self.read |= other.read;
-        self.settle();
-        for (t, uses) in &other.targets {
-            let mine = self.targets.entry(t.clone()).or_default();
-            for (u, n) in uses {
-                mine.entry(u.clone()).or_default().merge(n);
-            }
-        }
-        for (t, uses) in &other.pending {
-            let mine = self.targets.entry(t.clone()).or_default();
-            for (u, n) in uses {
-                mine.entry(u.clone()).or_default().merge(n);
-            }
-        }
+        self.absorb(other.clone());
     }
 }
 
@@ -420,6 +406,13 @@ mod absorb_tests {
             }
             // One partial settled already, the rest not: both parts are absorbed.
             partials[0].settle();
+            // `merge` (by reference) too: before, it dropped what the tests create.
+            let mut merged = Database::default();
+            for p in &partials {
+                merged.merge(p);
+            }
+            merged.settle();
+            assert_eq!(merged, one, "{parts} partials merged");
             let mut got = Database::default();
             for p in partials.into_iter().rev() {
                 got.absorb(p);

@@ -11,7 +11,7 @@
 //! Not for builders that can take files out again (`--cache`'s run snapshot keeps
 //! reserves and tracks what is hidden): [`Builder::mergeable`] says which can merge.
 
-use super::{Builder, Entry, Interner, CONTEXT_BODY};
+use super::{add_pair, Builder, Entry, Interner, CONTEXT_BODY};
 
 /// What a builder's interned ids are in another's.
 fn remap(from: &Interner, into: &mut Interner) -> Vec<u32> {
@@ -119,18 +119,10 @@ impl Builder {
             // Its object changes: a text kept for `--cache` is no longer its own.
             e.kept = None;
             for (id, n) in theirs.aspects {
-                let id = aspect_of[id as usize];
-                match e.aspects.iter_mut().find(|(a, _)| *a == id) {
-                    Some((_, m)) => *m += n,
-                    None => e.aspects.push((id, n)),
-                }
+                add_pair(&mut e.aspects, aspect_of[id as usize], n);
             }
             for (id, n) in theirs.functions {
-                let id = function_of[id as usize];
-                match e.functions.iter_mut().find(|(f, _)| *f == id) {
-                    Some((_, m)) => *m += n,
-                    None => e.functions.push((id, n)),
-                }
+                add_pair(&mut e.functions, function_of[id as usize], n);
             }
             e.locations.append(&mut theirs.locations);
             if let Some(cap) = cap.filter(|&cap| e.locations.len() >= cap) {
