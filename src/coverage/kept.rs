@@ -241,6 +241,10 @@ impl KeptObjects {
             Some(f) => Some(f.try_clone()?),
             None => None,
         };
+        let file_len = match &f {
+            Some(f) => f.metadata().map_or(0, |m| m.len()),
+            None => 0,
+        };
         let mut i = 0;
         while i < self.keys.len() {
             // The run of entries whose texts follow each other in the file.
@@ -260,7 +264,9 @@ impl KeptObjects {
                 j += 1;
             }
             let read = match (end, &mut f) {
-                (Some((start, stop)), Some(f)) => (|| {
+                // Never past the file's end: nothing is allocated for a length the file
+                // cannot hold (the snapshot that says it is checksummed, not trusted).
+                (Some((start, stop)), Some(f)) if stop <= file_len => (|| {
                     buf.resize(usize::try_from(stop - start).map_err(io::Error::other)?, 0);
                     f.seek(SeekFrom::Start(start))?;
                     f.read_exact(&mut buf)
