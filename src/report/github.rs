@@ -57,9 +57,17 @@ pub fn render_with(
         ));
     };
     let migrations = s.universe_source == UniverseSource::Migrations;
+    // The changed files are relative to the working directory; the report's paths are
+    // made relative to the root here, so both sides are (a scan run below the root config's
+    // folder compared the two forms and annotated nothing).
+    let changed: Option<ChangedFiles> =
+        changed.map(|c| c.iter().map(|p| paths.of(p).replace('\\', "/")).collect());
     // Objects read from a database have no file: no change touches them.
-    let touched =
-        |file: &str| changed.is_none_or(|c| c.contains(&paths.of(file.trim()).replace('\\', "/")));
+    let touched = |file: &str| {
+        changed
+            .as_ref()
+            .is_none_or(|c| c.contains(&paths.of(file.trim()).replace('\\', "/")))
+    };
     let (mut gaps_out, mut gaps_untouched) = (0u64, 0u64);
     let mut warnings = 0;
     for g in &s.gaps {

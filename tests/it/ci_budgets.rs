@@ -216,6 +216,43 @@ pgtest!(since_annotates_what_the_branch_changed, |dir, cmd| {
 });
 
 pgtest!(
+    since_sees_changes_above_a_scan_run_below_the_root_config,
+    |dir, _cmd| {
+        untested_tables(dir, 3);
+        dir.create(".pgtap-scan.toml", "paths = [\"t\"]\nschema = \"db\"\n")
+            .create("ci/README", "where the job runs\n");
+        git(dir, &["init", "-q"]);
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-qm", "base"]);
+        git(dir, &["checkout", "-qb", "feature"]);
+        dir.create("db/100.sql", "CREATE TABLE added ();\n");
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-qm", "a new table"]);
+        // The config is found upwards and its paths read from its folder; the change is
+        // above the working directory, and the annotation's path is from the root.
+        let run = dir
+            .command()
+            .current_dir(dir.join("ci"))
+            .args(["--format", "github", "--since", "main"])
+            .expect_code(0);
+        let w = warnings(&run.stdout);
+        assert_eq!(w.len(), 1, "{run}");
+        assert!(
+            w[0].contains("file=db/100.sql") && w[0].contains("table:public.added"),
+            "{run}"
+        );
+        // The same change as a --changed-files list, relative to the working directory.
+        dir.create("ci/changed.txt", "../db/100.sql\n");
+        let run = dir
+            .command()
+            .current_dir(dir.join("ci"))
+            .args(["--format", "github", "--changed-files", "changed.txt"])
+            .expect_code(0);
+        assert_eq!(warnings(&run.stdout).len(), 1, "{run}");
+    }
+);
+
+pgtest!(
     since_outside_a_git_repository_is_a_clear_error,
     |dir, cmd| {
         untested_tables(dir, 1);

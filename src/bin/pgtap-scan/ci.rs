@@ -84,8 +84,10 @@ pub fn changed_files(
     Ok(Some(files))
 }
 
-/// `git diff --name-only --relative REF...HEAD`: what the branch changed since it left
-/// REF, relative to the current directory (as the scan's paths are).
+/// `git diff --name-only REF...HEAD`: what the branch changed since it left REF, each
+/// path relative to the current directory as the `--changed-files` list writes them
+/// (`../` for files above it: a scan run below the repository's root still sees changes
+/// to the migrations or tests it reads from there).
 fn git_diff(since: &str) -> Result<Vec<String>> {
     if since.starts_with('-') {
         bail!("--since {since:?}: a git revision, not an option");
@@ -103,8 +105,13 @@ fn git_diff(since: &str) -> Result<Vec<String>> {
             String::from_utf8_lossy(&inside.stderr).trim()
         );
     }
+    // Where the current directory is under the work tree's top ("sub/dir/", or empty).
+    let prefix = git(&["rev-parse", "--show-prefix"])?;
+    let prefix = String::from_utf8_lossy(&prefix.stdout)
+        .trim_end()
+        .to_string();
     let range = format!("{since}...HEAD");
-    let out = git(&["diff", "--name-only", "--relative", "-z", &range, "--"])?;
+    let out = git(&["diff", "--name-only", "-z", &range, "--"])?;
     if !out.status.success() {
         bail!(
             "--since {since}: git diff {range} failed: {} (in a shallow clone, fetch the base: \
@@ -116,8 +123,21 @@ fn git_diff(since: &str) -> Result<Vec<String>> {
         .stdout
         .split(|b| *b == 0)
         .filter(|p| !p.is_empty())
-        .map(|p| changed_path(&String::from_utf8_lossy(p)))
+        .map(|p| changed_path(&from_top(&prefix, &String::from_utf8_lossy(p))))
         .collect())
+}
+
+/// `path` (relative to the work tree's top, as `git diff` writes it) relative to the
+/// folder `prefix` names (as `git rev-parse --show-prefix` writes it: "sub/dir/").
+fn from_top(prefix: &str, path: &str) -> String {
+    if prefix.is_empty() {
+        return path.to_string();
+    }
+    if let Some(below) = path.strip_prefix(prefix) {
+        return below.to_string();
+    }
+    let up = prefix.split('/').filter(|s| !s.is_empty()).count();
+    format!("{}{path}", "../".repeat(up))
 }
 
 /// The ignore rules from the flags and the config file (both count: a repository keeps
@@ -168,6 +188,15 @@ pub fn ignore_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changed_paths_from_the_top_are_made_relative_to_the_current_folder() {
+        assert_eq!(from_top("", "db/1.sql"), "db/1.sql");
+        assert_eq!(from_top("sub/", "sub/t/a.sql"), "t/a.sql");
+        assert_eq!(from_top("sub/", "db/1.sql"), "../db/1.sql");
+        assert_eq!(from_top("sub/", "subway/x.sql"), "../subway/x.sql");
+        assert_eq!(from_top("a/b/", "a/c.sql"), "../../a/c.sql");
+    }
 
     #[test]
     fn max_bytes_reads_numbers_and_refuses_tiny_budgets() {
