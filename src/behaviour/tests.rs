@@ -214,6 +214,42 @@ fn prepared_statements_are_read_where_used() {
 }
 
 #[test]
+fn the_query_of_create_table_as_is_read() {
+    let r = run("create temporary table before as\n\
+         select msg_id from pgmq.q_archive where read_ct > 1;\n\
+         create unlogged table if not exists s.copy (a, b) with (fillfactor = 70) as\n\
+         table app.todos with no data;\n\
+         create materialized view s.mv as select title from app.notes with data;\n\
+         create view s.v as select body from app.hidden;\n\
+         create table s.plain (a int, b text);\n\
+         prepare p as select 1 from app.prepared;\n\
+         create table s.from_p as execute p;\n\
+         select ok(true);\n");
+    for want in [
+        "relation pgmq.q_archive select",
+        "column pgmq.q_archive.msg_id select",
+        "column pgmq.q_archive.read_ct select",
+        "relation app.todos select",
+        "relation app.notes select",
+        "column app.notes.title select",
+        "relation app.prepared select",
+    ] {
+        assert!(has(&r, want), "{want} not in {:#?}", shown(&r));
+    }
+    assert_eq!(find(&r, "relation pgmq.q_archive select").line, 2);
+    // A view's query runs where the view is used; the new relations are no references.
+    for not in [
+        "relation app.hidden select",
+        "relation before select",
+        "relation s.copy select",
+        "relation s.mv select",
+        "relation s.plain select",
+    ] {
+        assert!(!has(&r, not), "{not} in {:#?}", shown(&r));
+    }
+}
+
+#[test]
 fn set_local_role_ends_with_the_transaction() {
     let r = run("begin;\n\
          set local role authenticated;\n\

@@ -422,6 +422,53 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// `CREATE [GLOBAL|LOCAL] [TEMP|TEMPORARY|UNLOGGED] TABLE .. AS query` and `CREATE
+    /// MATERIALIZED VIEW .. AS query` (`toks[from..to]`): the query runs when the statement
+    /// does, so it is read as one (the new relation's name is DDL, no reference). Not
+    /// `CREATE VIEW .. AS`: a view's query runs where the view is used.
+    fn create_as(&self, from: usize, to: usize, ev: &mut Vec<Event>) {
+        let mut j = from + 1;
+        while ["global", "local", "temp", "temporary", "unlogged"]
+            .iter()
+            .any(|w| self.is_kw(j, w))
+        {
+            j += 1;
+        }
+        if self.is_kw(j, "materialized") && self.is_kw(j + 1, "view") {
+            j += 2;
+        } else if self.is_kw(j, "table") {
+            j += 1;
+        } else {
+            return;
+        }
+        let mut depth = 0usize;
+        while j < to {
+            match self.toks[j].kind {
+                TokenKind::LParen => depth += 1,
+                TokenKind::RParen => depth = depth.saturating_sub(1),
+                _ if depth == 0 && self.is_kw(j, "as") => {
+                    // `.. WITH [NO] DATA` ends the statement, not the query.
+                    let mut end = to;
+                    if end >= j + 3 && self.is_kw(end - 1, "data") {
+                        if self.is_kw(end - 2, "with") {
+                            end -= 2;
+                        } else if self.is_kw(end - 2, "no") && self.is_kw(end - 3, "with") {
+                            end -= 3;
+                        }
+                    }
+                    if self.is_kw(j + 1, "execute") && self.is_name(j + 2) && !self.body {
+                        ev.push(Event::PreparedUse(self.name_at(j + 2), j + 2));
+                    } else {
+                        self.query(j + 1, end, ev);
+                    }
+                    return;
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+    }
+
     /// `CREATE [OR REPLACE] FUNCTION|PROCEDURE name (params) .. AS $$body$$`, `DO
     /// $$body$$`: the body and the names the header declares in it (the body is read as
     /// a unit of its own, where they are variables).
@@ -433,6 +480,7 @@ impl<'a> Scanner<'a> {
                 j += 2;
             }
             if !(self.is_kw(j, "function") || self.is_kw(j, "procedure")) || !self.is_name(j + 1) {
+                self.create_as(from, to, ev);
                 return;
             }
             j += 2;
