@@ -277,6 +277,7 @@ fn scan_with(
         (agg.tracker.take(), cache.as_ref(), cfg.cache_dir.as_deref())
     {
         let t = Instant::now();
+        tracker.take_quiet();
         if !cancelled {
             // Files the state holds that this run did not fold: deleted, unreadable now,
             // skipped. Their old results come from the cache.
