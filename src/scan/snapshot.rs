@@ -71,6 +71,11 @@ pub(super) struct Snapshot {
 }
 
 impl Snapshot {
+    /// The size of the snapshot file read.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The encoded aggregator state.
     pub fn state(&self) -> Dec<'_> {
         Dec {
@@ -185,13 +190,18 @@ pub(super) fn load(dir: &Path, settings: &[u8]) -> Option<Snapshot> {
 }
 
 /// Writes a snapshot atomically (a temporary file renamed over the old one).
+/// `size_hint`: about how many bytes it takes (the last one's size: one allocation, not
+/// a vector doubled up to a snapshot of tens of MB).
 pub(super) fn save(
     dir: &Path,
     settings: &[u8],
     tracker: &Tracker,
+    size_hint: usize,
     state: impl FnOnce(&mut Enc),
 ) -> std::io::Result<()> {
-    let mut enc = Enc::default();
+    let mut enc = Enc {
+        out: Vec::with_capacity(size_hint),
+    };
     enc.out.extend_from_slice(MAGIC);
     enc.uint(settings.len() as u64);
     enc.out.extend_from_slice(settings);
