@@ -474,6 +474,9 @@ pub struct Builder {
     kept_file: Option<kept::KeptFile>,
     /// Set by [`Builder::render_kept`]: finish into the objects kept there.
     keep_dir: Option<std::path::PathBuf>,
+    /// Entries below this index are in key order (imported from a snapshot, which is
+    /// written in key order): finishing and exporting sort only the entries after them.
+    sorted: usize,
 }
 
 impl Default for Builder {
@@ -514,6 +517,7 @@ impl Builder {
             undo: undo::Undo::default(),
             kept_file: None,
             keep_dir: None,
+            sorted: 0,
         };
         b.set_streaming(streaming);
         b
@@ -608,6 +612,7 @@ impl Builder {
         let files = std::mem::take(&mut self.files);
         self.var_bytes = 0;
         self.current_file = None;
+        self.sorted = 0;
         let mut keys: Vec<(Box<str>, u32)> = objects.into_iter().collect();
         keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         if let Some(s) = &mut self.spill {
@@ -1006,6 +1011,7 @@ impl Builder {
             streaming,
             keep_dir,
             kept_file,
+            sorted,
             ..
         } = self;
         behaviour.settle();
@@ -1013,8 +1019,7 @@ impl Builder {
         // Keys sorted first (pairs of 24 bytes, not whole objects), and the hash table let
         // go before any object of the report is built; each entry's own vectors are freed
         // as it is turned into its object.
-        let mut keys: Vec<(Box<str>, u32)> = objects.into_iter().collect();
-        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut keys = in_key_order(objects.into_iter(), sorted);
         // Pushed into an exact allocation when nothing spilled (a filtering iterator would
         // let the vector grow by doubling: up to twice the report's largest part).
         // After a spill the number of objects is known only at the end: they are built in
@@ -1031,12 +1036,21 @@ impl Builder {
             // `--cache`: every object kept as merged, the rendered text of those no file
             // touched copied from the last run's (see `kept`).
             drop(spill);
-            keys.retain(|(key, i)| match ObjectKey::kind_if_parses(key) {
-                Some(kind) => {
-                    totals.add_entry(kind, key, &entries[*i as usize], &convert);
-                    true
+            keys.retain(|(key, i)| {
+                let e = &entries[*i as usize];
+                // An entry with a kept text had its object rendered: its key parses, and
+                // its kind is what the key starts with.
+                let kind = match e.kept {
+                    Some(_) => ObjectKey::kind_of(key),
+                    None => ObjectKey::kind_if_parses(key),
+                };
+                match kind {
+                    Some(kind) => {
+                        totals.add_entry(kind, key, e, &convert);
+                        true
+                    }
+                    None => false,
                 }
-                None => false,
             });
             let files = std::mem::take(&mut files);
             let kept_entries = std::mem::take(&mut entries);
@@ -1302,6 +1316,12 @@ struct Totals {
     aspect_sum: u64,
     by_kind: BTreeMap<ObjectKind, KindStatistics>,
     kind_aspects: BTreeMap<ObjectKind, BTreeMap<Aspect, u64>>,
+    /// [`Totals::add_entry`]'s share of `by_kind` and `kind_aspects`, by the kind's place
+    /// in [`ObjectKind::ALL`] and by aspect id (no map lookup per entry); merged into them
+    /// by [`Totals::statistics`].
+    by_kind_at: Vec<Option<(KindStatistics, Vec<Option<u64>>)>>,
+    /// The aspect of each id of `by_kind_at`.
+    aspect_of: Vec<Aspect>,
     /// The most tested so far, most assertions first, then by key.
     top: Vec<TopObject>,
 }
@@ -1322,18 +1342,24 @@ impl Totals {
     /// [`Totals::add`] for the object `rec` gives (see [`Converter::object`]), without
     /// building it; with its positive assertions per aspect.
     fn add_entry(&mut self, kind: ObjectKind, key: &str, rec: &Entry, convert: &Converter) {
-        let per_kind = self.kind_aspects.entry(kind).or_default();
-        for &(id, n) in &rec.aspects {
-            let aspect = &convert.aspect_of[id as usize];
-            match per_kind.get_mut(aspect) {
-                Some(c) => *c += n,
-                None => {
-                    per_kind.insert(aspect.clone(), n);
-                }
-            }
+        if self.aspect_of.len() < convert.aspect_of.len() {
+            self.aspect_of.clone_from(&convert.aspect_of);
         }
-        self.add_parts(
-            kind,
+        let at = kind as usize;
+        debug_assert_eq!(ObjectKind::ALL.get(at), Some(&kind));
+        if self.by_kind_at.len() <= at {
+            self.by_kind_at.resize_with(at + 1, || None);
+        }
+        let (k, per_aspect) = self.by_kind_at[at].get_or_insert_with(Default::default);
+        for &(id, n) in &rec.aspects {
+            let id = id as usize;
+            if per_aspect.len() <= id {
+                per_aspect.resize(id + 1, None);
+            }
+            *per_aspect[id].get_or_insert(0) += n;
+        }
+        Self::add_to_kind(k, rec.positive, rec.absent);
+        self.add_to_suite(
             key,
             rec.positive,
             rec.absent,
@@ -1354,13 +1380,28 @@ impl Totals {
         aspects: usize,
         functions: usize,
     ) {
-        self.objects += 1;
-        let k = self.by_kind.entry(kind).or_default();
+        Self::add_to_kind(self.by_kind.entry(kind).or_default(), assertions, absent);
+        self.add_to_suite(key, assertions, absent, single_file, aspects, functions);
+    }
+
+    fn add_to_kind(k: &mut KindStatistics, assertions: u64, absent: u64) {
         k.objects += 1;
         k.assertions += assertions;
         k.absent += absent;
+        k.tested += u64::from(assertions > 0);
+    }
+
+    fn add_to_suite(
+        &mut self,
+        key: &str,
+        assertions: u64,
+        absent: u64,
+        single_file: bool,
+        aspects: usize,
+        functions: usize,
+    ) {
+        self.objects += 1;
         if assertions > 0 {
-            k.tested += 1;
             self.objects_tested += 1;
             self.objects_single_file += u64::from(single_file);
             self.aspect_sum += aspects as u64;
@@ -1389,6 +1430,23 @@ impl Totals {
 
     /// The statistics these give; the suite's own counts are the caller's to set.
     fn statistics(&mut self) -> Statistics {
+        for (at, counted) in std::mem::take(&mut self.by_kind_at).into_iter().enumerate() {
+            let Some((k, per_aspect)) = counted else {
+                continue;
+            };
+            let kind = ObjectKind::ALL[at];
+            let into = self.by_kind.entry(kind).or_default();
+            into.objects += k.objects;
+            into.tested += k.tested;
+            into.assertions += k.assertions;
+            into.absent += k.absent;
+            let aspects = self.kind_aspects.entry(kind).or_default();
+            for (id, n) in per_aspect.into_iter().enumerate() {
+                if let Some(n) = n {
+                    *aspects.entry(self.aspect_of[id].clone()).or_default() += n;
+                }
+            }
+        }
         let mut by_kind = std::mem::take(&mut self.by_kind);
         for (kind, aspects) in std::mem::take(&mut self.kind_aspects) {
             if let Some(k) = by_kind.get_mut(&kind) {
@@ -1582,6 +1640,38 @@ impl<'a> Places<'a> {
             body,
         )
     }
+}
+
+/// `pairs` of (key, entry index) in key order, when the entries below `sorted` are in key
+/// order already (a rescan's imported ones): those are placed by index, only the rest are
+/// sorted, and merged in.
+fn in_key_order<K: std::borrow::Borrow<str>>(
+    pairs: impl ExactSizeIterator<Item = (K, u32)>,
+    sorted: usize,
+) -> Vec<(K, u32)> {
+    let mut out = Vec::with_capacity(pairs.len());
+    let mut placed: Vec<Option<K>> = Vec::new();
+    placed.resize_with(sorted, || None);
+    let mut rest = Vec::new();
+    for (k, i) in pairs {
+        match placed.get_mut(i as usize) {
+            Some(slot) => *slot = Some(k),
+            None => rest.push((k, i)),
+        }
+    }
+    rest.sort_unstable_by(|a, b| a.0.borrow().cmp(b.0.borrow()));
+    let mut rest = rest.into_iter().peekable();
+    for (i, k) in placed.into_iter().enumerate() {
+        let Some(k) = k else {
+            continue;
+        };
+        while let Some(r) = rest.next_if(|r| r.0.borrow() < k.borrow()) {
+            out.push(r);
+        }
+        out.push((k, i as u32));
+    }
+    out.extend(rest);
+    out
 }
 
 /// Adds `n` to `id`'s count in a short list of (id, count) pairs (an entry's aspects or
@@ -1934,6 +2024,28 @@ mod tests {
     }
 
     // The state a rescan starts from, written and read back, is the same database.
+    #[test]
+    fn key_order_places_the_sorted_entries_and_merges_the_rest() {
+        // Entries 0..4 in key order (as imported), 1 gone since; 4.. added in any order.
+        let pairs = [
+            ("f", 3),
+            ("a", 0),
+            ("c", 2),
+            ("e", 4),
+            ("0", 5),
+            ("z", 6),
+            ("b", 7),
+        ];
+        let order = in_key_order(pairs.iter().copied(), 4);
+        let keys: Vec<&str> = order.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["0", "a", "b", "c", "e", "f", "z"]);
+        let mut sorted = pairs.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(order, sorted);
+        // Nothing sorted: a plain sort.
+        assert_eq!(in_key_order(pairs.iter().copied(), 0), sorted);
+    }
+
     #[test]
     fn exported_state_imports_to_the_same_database() {
         let ex = crate::extract::Extractor::new(crate::config::ExtractOptions::default());

@@ -671,6 +671,14 @@ impl<'c> CacheWriter<'c> {
         }
     }
 
+    /// Keeps the old records whose bits are set in `words` (64 slots a word, as
+    /// [`Pending::Keep`] would one at a time).
+    pub fn keep_slots(&mut self, words: impl Iterator<Item = u64>) {
+        for (kept, word) in self.kept.iter_mut().zip(words) {
+            *kept |= word;
+        }
+    }
+
     fn append(&mut self, key: u64, entry: &[u8]) -> io::Result<()> {
         if self.data.is_none() {
             self.data = Some(self.open_data()?);

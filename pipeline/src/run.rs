@@ -260,6 +260,20 @@ pub trait Known<R>: Sync {
     /// What an unchanged file's [`FileOutcome::result`] holds (it is not decoded): a
     /// cheap placeholder the caller recognises by [`FileOutcome::unchanged`].
     fn placeholder(&self) -> R;
+    /// [`Known::folded`], with where the caller holds it (for [`Known::met_quietly`]).
+    fn folded_at(&self, path: &Path) -> Option<(Folded, usize)> {
+        self.folded(path).map(|f| (f, usize::MAX))
+    }
+    /// A file found unchanged from its stamp alone (the version folded at `at`, see
+    /// [`Known::folded_at`]): whether the caller took note of it itself, so that it needs
+    /// no event (most files of a rescan; the run then counts it as a cache hit without
+    /// handing anything over). `false` (the default) sends the usual
+    /// [`FileOutcome::unchanged`] event; a caller also says `false` for a file met a
+    /// second time in one run, so that the event tells it.
+    fn met_quietly(&self, at: usize) -> bool {
+        let _ = at;
+        false
+    }
 }
 
 /// The version of a file a caller folded (see [`Known`]).
@@ -321,6 +335,15 @@ where
     let discovery_nanos = AtomicU64::new(0);
     let parse_nanos = AtomicU64::new(0);
     let corrupt = AtomicU64::new(0);
+    let quiet = Quiet {
+        slots: match (known, cached) {
+            (Some(_), Some((cache, _))) => (0..cache.len().div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            _ => Vec::new(),
+        },
+        files: AtomicU64::new(0),
+    };
     let mut stats = PipelineStats::default();
 
     // A few explicit files (a single file given on the command line, the files a round of
@@ -350,6 +373,7 @@ where
             .collect(),
         cache: cached,
         known,
+        quiet: &quiet,
     };
     if inline {
         let worker = new_worker(1);
@@ -470,6 +494,12 @@ where
     }
 
     stats.cache.corrupt = corrupt.into_inner();
+    let quiet_files = quiet.files.into_inner();
+    stats.files_parsed += quiet_files;
+    stats.cache.hits += quiet_files;
+    if let Some(w) = writer.as_mut() {
+        w.keep_slots(quiet.slots.iter().map(|w| w.load(Relaxed)));
+    }
     if let Some(w) = writer {
         let t = Instant::now();
         let (cache_stats, warning) = w.finish(cancel.load(Relaxed));
@@ -625,6 +655,16 @@ struct Worker<'a, R, P> {
     buffers: Vec<Mutex<Buffers>>,
     cache: Option<(&'a BlobCache, &'a dyn Codec<R>)>,
     known: Option<&'a dyn Known<R>>,
+    /// Files met quietly ([`Known::met_quietly`]): their cache slots (one bit each, still
+    /// wanted) and their number.
+    quiet: &'a Quiet,
+}
+
+/// What the workers record of the files [`Known::met_quietly`] took: no event carries them.
+struct Quiet {
+    /// One bit per slot of the cache's index: the entry stays.
+    slots: Vec<AtomicU64>,
+    files: AtomicU64,
 }
 
 /// A worker's reusable buffers: the file's bytes, a cache entry read, a payload encoded.
@@ -704,6 +744,10 @@ where
             );
             return failed(path, err);
         }
+        if self.met_quietly(&path, &meta) {
+            self.progress.parsed.fetch_add(1, Relaxed);
+            return None;
+        }
         let charge = self.budget.acquire(meta.len())?;
 
         let t = Instant::now();
@@ -730,6 +774,36 @@ where
             Ok(Parsed::Skipped(reason)) => Some(Event::Skipped { path, reason }),
             Err(err) => failed(path, err),
         }
+    }
+
+    /// A file the caller folded in this very version, as its stamp says (the first check
+    /// of [`Worker::read_and_parse`]), which the caller takes without an event
+    /// ([`Known::met_quietly`]): its cache entry stays, nothing else is done.
+    fn met_quietly(&self, path: &Path, meta: &std::fs::Metadata) -> bool {
+        let (Some(known), Some((cache, _))) = (self.known, self.cache) else {
+            return false;
+        };
+        let Some((folded, at)) = known.folded_at(path) else {
+            return false;
+        };
+        let Some(now) = FileStamp::of(meta).filter(|s| cache.settled(s)) else {
+            return false;
+        };
+        if folded.stamp != Some(now) {
+            return false;
+        }
+        let Some(slot) = cache.slot(BlobCache::key(path)) else {
+            return false;
+        };
+        let Some(word) = self.quiet.slots.get(slot / 64) else {
+            return false;
+        };
+        if !known.met_quietly(at) {
+            return false;
+        }
+        word.fetch_or(1 << (slot % 64), Relaxed);
+        self.quiet.files.fetch_add(1, Relaxed);
+        true
     }
 
     fn read_and_parse(

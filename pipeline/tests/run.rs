@@ -634,3 +634,120 @@ fn a_file_with_the_stamp_folded_is_unchanged_without_reading_its_cache_entry() {
     }
     assert_eq!(again.len(), 4);
 }
+
+/// A caller that takes the files unchanged from their stamp itself ([`Known::met_quietly`])
+/// gets no event for them: they are counted as parsed cache hits, their cache entries stay
+/// (a later run without the caller's state still hits them), and a file the caller says it
+/// met already comes as the usual event.
+#[test]
+fn files_met_quietly_send_no_event_and_keep_their_cache_entries() {
+    use parking_lot::Mutex;
+    use pipeline::{run_cached, BlobCache, CacheUse, Cached, Codec, Folded, Known};
+    struct Len;
+    impl Codec<usize> for Len {
+        fn encode(&self, v: &usize, out: &mut Vec<u8>) {
+            out.extend_from_slice(&(*v as u64).to_le_bytes());
+        }
+        fn decode(&self, b: &[u8]) -> Option<usize> {
+            b.try_into().ok().map(|a| u64::from_le_bytes(a) as usize)
+        }
+    }
+    struct Held {
+        folded: Vec<(PathBuf, Folded)>,
+        /// Positions met quietly; `refuse`: the position said to be met already.
+        met: Mutex<Vec<usize>>,
+        refuse: usize,
+    }
+    impl Known<usize> for Held {
+        fn folded(&self, path: &Path) -> Option<Folded> {
+            self.folded_at(path).map(|(f, _)| f)
+        }
+        fn placeholder(&self) -> usize {
+            usize::MAX
+        }
+        fn folded_at(&self, path: &Path) -> Option<(Folded, usize)> {
+            let at = self.folded.iter().position(|(p, _)| p == path)?;
+            Some((self.folded[at].1, at))
+        }
+        fn met_quietly(&self, at: usize) -> bool {
+            if at == self.refuse {
+                return false;
+            }
+            self.met.lock().push(at);
+            true
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("t");
+    for i in 0..5 {
+        write(&tree, &format!("f{i}.sql"), 100 + i);
+    }
+    thread::sleep(pipeline::cache::RACY_WINDOW + Duration::from_millis(200));
+    let discovery = DiscoveryConfig {
+        roots: vec![tree.clone()],
+        extensions: vec!["sql".into()],
+        ..DiscoveryConfig::default()
+    };
+    type Seen = BTreeMap<PathBuf, (CacheUse, bool, Option<u64>, Option<pipeline::FileStamp>)>;
+    let scan = |known: Option<&Held>| {
+        let mut cache = BlobCache::open(&dir.path().join("cache"), b"ns");
+        let mut seen: Seen = BTreeMap::new();
+        let stats = run_cached(
+            &discovery,
+            &config(2, 2, 1 << 20),
+            Some(Cached {
+                cache: &mut cache,
+                codec: &Len,
+                read_only: false,
+                known: known.map(|k| k as &dyn Known<usize>),
+            }),
+            |_, b: &[u8]| b.len(),
+            |event| {
+                if let Event::File(o) = event {
+                    seen.insert(
+                        o.path.clone(),
+                        (o.cache, o.unchanged, o.content_hash, o.stamp),
+                    );
+                }
+            },
+        );
+        (stats, seen)
+    };
+    let (_, first) = scan(None);
+    assert_eq!(first.len(), 5);
+    let folded: Vec<(PathBuf, Folded)> = first
+        .iter()
+        .map(|(p, &(_, _, hash, stamp))| {
+            let content_hash = hash.expect("a content hash");
+            (
+                p.clone(),
+                Folded {
+                    content_hash,
+                    stamp,
+                },
+            )
+        })
+        .collect();
+    let refused = folded[3].0.clone();
+    let held = Held {
+        folded,
+        met: Mutex::new(Vec::new()),
+        refuse: 3,
+    };
+    let (stats, again) = scan(Some(&held));
+    let mut met = held.met.lock().clone();
+    met.sort_unstable();
+    assert_eq!(met, [0, 1, 2, 4]);
+    // Only the refused one came as an event, as an unchanged hit.
+    assert_eq!(again.keys().collect::<Vec<_>>(), [&refused]);
+    assert_eq!(again[&refused].0, CacheUse::Hit);
+    assert!(again[&refused].1);
+    assert_eq!(
+        (stats.files_parsed, stats.cache.hits, stats.cache.misses),
+        (5, 5, 0)
+    );
+    // Every entry stayed in the cache.
+    let (stats, third) = scan(None);
+    assert_eq!(third.len(), 5);
+    assert_eq!((stats.cache.hits, stats.cache.misses), (5, 0), "{third:?}");
+}

@@ -402,7 +402,9 @@ impl Builder {
             enc.str(p);
         }
         enc.uint(self.objects.len() as u64);
-        for (key, &i) in &self.objects {
+        // In key order: the rescan that imports them finishes without sorting them again.
+        let order = super::in_key_order(self.objects.iter().map(|(k, &i)| (&**k, i)), self.sorted);
+        for (key, i) in order {
             let e = &self.entries[i as usize];
             enc.str(key);
             for n in [e.positive, e.absent, e.referenced, e.omitted] {
@@ -480,6 +482,7 @@ impl Builder {
     /// Loads a state [`Builder::export`] wrote into this fresh builder (made with the same
     /// settings); `None` if the bytes are not one.
     pub fn import(&mut self, dec: &mut Dec<'_>) -> Option<()> {
+        let fresh = self.entries.is_empty();
         let streaming = dec.flag()?;
         self.set_streaming(streaming);
         for interner in [&mut self.functions, &mut self.aspects, &mut self.bodies] {
@@ -504,8 +507,13 @@ impl Builder {
         };
         let (functions, aspects) = (self.functions.names.len(), self.aspects.names.len());
         let bodies = self.bodies.names.len() as u32;
-        for _ in 0..objects {
-            let key: Box<str> = dec.str()?.into();
+        let mut in_order = true;
+        let mut last: &str = "";
+        for n in 0..objects {
+            let key = dec.str()?;
+            in_order &= n == 0 || last < key;
+            last = key;
+            let key: Box<str> = key.into();
             let mut e = Entry {
                 positive: dec.uint()?,
                 absent: dec.uint()?,
@@ -561,6 +569,12 @@ impl Builder {
                 return None;
             }
         }
+        // Imported into a fresh builder: its entries are these, in key order if written so.
+        self.sorted = if in_order && fresh {
+            self.entries.len()
+        } else {
+            0
+        };
         self.structural = dec.uint()?;
         self.behavioural = dec.uint()?;
         self.attributed = dec.uint()?;

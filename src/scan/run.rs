@@ -277,6 +277,7 @@ fn scan_with(
         (agg.tracker.take(), cache.as_ref(), cfg.cache_dir.as_deref())
     {
         let t = Instant::now();
+        tracker.take_quiet();
         if !cancelled {
             // Files the state holds that this run did not fold: deleted, unreadable now,
             // skipped. Their old results come from the cache.
@@ -320,9 +321,12 @@ fn scan_with(
         if writable && !tracker.changed {
             // The snapshot on disk holds this very state: nothing to write.
         } else if writable {
-            let saved = super::snapshot::save(dir, &snapshot_settings, &tracker, |enc| {
-                agg.export(enc);
-            });
+            // The last one's size and some room (a rescan changes a few percent of it).
+            let size_hint = loaded.as_ref().map_or(0, |s| s.len() + s.len() / 8);
+            let saved =
+                super::snapshot::save(dir, &snapshot_settings, &tracker, size_hint, |enc| {
+                    agg.export(enc);
+                });
             if let Err(e) = saved {
                 super::snapshot::remove(dir);
                 agg.outside_message(

@@ -17,6 +17,7 @@
 //! end of the run).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use pipeline::{FileStamp, Folded};
@@ -37,6 +38,8 @@ pub(super) struct Files {
     folded: Vec<Folded>,
     /// xxh3-64 of a path -> its position.
     index: ahash::AHashMap<u64, u32>,
+    /// One bit per file: met this run (by the workers, quietly, or by the aggregator).
+    met: Vec<AtomicU64>,
 }
 
 impl Files {
@@ -48,6 +51,16 @@ impl Files {
         let i = i as usize;
         (*self.paths[i] == *path).then_some(i)
     }
+
+    /// Marks file `i` met; whether it was met before in this run.
+    fn meet(&self, i: usize) -> bool {
+        let bit = 1u64 << (i % 64);
+        self.met[i / 64].fetch_or(bit, Relaxed) & bit != 0
+    }
+
+    fn was_met(&self, i: usize) -> bool {
+        self.met[i / 64].load(Relaxed) & (1 << (i % 64)) != 0
+    }
 }
 
 /// A snapshot read back: its files and the encoded state.
@@ -58,6 +71,11 @@ pub(super) struct Snapshot {
 }
 
 impl Snapshot {
+    /// The size of the snapshot file read.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The encoded aggregator state.
     pub fn state(&self) -> Dec<'_> {
         Dec {
@@ -148,6 +166,7 @@ pub(super) fn load(dir: &Path, settings: &[u8]) -> Option<Snapshot> {
         paths: Vec::with_capacity(n),
         folded: Vec::with_capacity(n),
         index: ahash::AHashMap::with_capacity(n),
+        met: (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
     };
     for i in 0..n {
         let (path, folded) = get_file(&mut dec)?;
@@ -171,13 +190,18 @@ pub(super) fn load(dir: &Path, settings: &[u8]) -> Option<Snapshot> {
 }
 
 /// Writes a snapshot atomically (a temporary file renamed over the old one).
+/// `size_hint`: about how many bytes it takes (the last one's size: one allocation, not
+/// a vector doubled up to a snapshot of tens of MB).
 pub(super) fn save(
     dir: &Path,
     settings: &[u8],
     tracker: &Tracker,
+    size_hint: usize,
     state: impl FnOnce(&mut Enc),
 ) -> std::io::Result<()> {
-    let mut enc = Enc::default();
+    let mut enc = Enc {
+        out: Vec::with_capacity(size_hint),
+    };
     enc.out.extend_from_slice(MAGIC);
     enc.uint(settings.len() as u64);
     enc.out.extend_from_slice(settings);
@@ -211,6 +235,15 @@ impl pipeline::Known<FileResult> for Known {
     }
     fn placeholder(&self) -> FileResult {
         FileResult::default()
+    }
+    fn folded_at(&self, path: &Path) -> Option<(Folded, usize)> {
+        let i = self.0.position(path.to_str()?)?;
+        Some((self.0.folded[i], i))
+    }
+    /// Taken without an event unless met before (then the event tells the aggregator it
+    /// was met twice); [`Tracker::take_quiet`] counts them.
+    fn met_quietly(&self, at: usize) -> bool {
+        at < self.0.paths.len() && !self.0.meet(at)
     }
 }
 
@@ -266,7 +299,8 @@ impl Tracker {
     pub fn meet(&mut self, path: &str, now: Folded, unchanged: bool) -> Met {
         if let Some(i) = self.base.position(path) {
             let (held, seen) = &mut self.now[i];
-            if *seen {
+            // Also met if the workers took it quietly (`Known::met_quietly`).
+            if self.base.meet(i) || *seen {
                 return Met::Twice;
             }
             *seen = true;
@@ -284,6 +318,17 @@ impl Tracker {
         match self.added.insert(path.into(), now) {
             Some(_) => Met::Twice,
             None => Met::New,
+        }
+    }
+
+    /// Counts the files the workers took quietly as unchanged (see `Known::met_quietly`):
+    /// call once the pipeline is done, before [`Tracker::unseen`].
+    pub fn take_quiet(&mut self) {
+        for (i, (_, seen)) in self.now.iter_mut().enumerate() {
+            if !*seen && self.base.was_met(i) {
+                *seen = true;
+                self.unchanged += 1;
+            }
         }
     }
 

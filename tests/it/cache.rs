@@ -575,6 +575,32 @@ pgtest!(
     }
 );
 
+// Most files of a rescan are taken as unchanged by the parse workers from their stamp,
+// with no event for the aggregator. A file met twice in one run (a root inside another)
+// must still be seen as such: the run folds every file afresh and reports what a scan
+// without the cache does.
+pgtest!(a_file_met_twice_by_its_stamp_folds_afresh, |dir, _cmd| {
+    streaming_suite(dir, 20);
+    std::thread::sleep(pipeline::cache::RACY_WINDOW + Duration::from_millis(200));
+    snapshot_rescan(dir);
+    let (report, run) = snapshot_rescan(dir);
+    assert_eq!(unchanged(&report), 20, "{run}");
+    let twice = |cache: bool| {
+        let mut cmd = dir.command();
+        cmd.args(["tests", "tests/d1/f001.sql", "--format", "json", "--stats"])
+            .args(STREAMING);
+        if cache {
+            cmd.args(["--cache", "cache"]);
+        }
+        cmd.expect_code(0)
+    };
+    let run = twice(true);
+    run.assert_stderr_contains("afresh: tests/d1/f001.sql was met twice");
+    let cold = twice(false);
+    assert_eq!(results(run.json()), results(cold.json()));
+    assert_eq!(run.json()["summary"]["files"], 21);
+});
+
 pgtest!(
     snapshot_rescan_after_deletions_additions_and_renames,
     |dir, _cmd| {
