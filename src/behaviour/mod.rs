@@ -397,6 +397,10 @@ pub struct Reader<'o> {
     counted: u64,
     /// The tokens of SQL given as text, reused from string to string.
     sql_tokens: Vec<Token>,
+    /// A unit's statements, and those of SQL given as text (read while a unit's are):
+    /// buffers reused from unit to unit.
+    stmts: Vec<scan::Stmt>,
+    sql_stmts: Vec<scan::Stmt>,
 }
 
 impl<'o> Reader<'o> {
@@ -416,6 +420,8 @@ impl<'o> Reader<'o> {
             count_only: false,
             counted: 0,
             sql_tokens: Vec::new(),
+            stmts: Vec::new(),
+            sql_stmts: Vec::new(),
         }
     }
 
@@ -529,7 +535,9 @@ impl<'o> Reader<'o> {
         // Spans are sorted by start and statements come in order: one cursor finds each
         // statement's first assertion (a search from the start made a unit quadratic).
         let mut next_span = 0;
-        for st in scanner.statements() {
+        let mut stmts = std::mem::take(&mut self.stmts);
+        scanner.statements_into(&mut stmts);
+        for &st in &stmts {
             if st.trivial {
                 // Nothing to read, nothing created (`SELECT has_table('a', 'b')`).
                 continue;
@@ -548,6 +556,7 @@ impl<'o> Reader<'o> {
                 self.event(ev, &scanner, src, &spans, stmt_span, &mut roles, top);
             }
         }
+        self.stmts = stmts;
         if top {
             self.top_roles = roles;
         }
@@ -567,27 +576,36 @@ impl<'o> Reader<'o> {
         let mut roles = std::mem::take(&mut self.top_roles);
         let helpers = !self.opts.role_helpers.is_empty();
         let mut events = Vec::new();
-        for st in scan::split(tokens, src, helpers) {
+        let mut stmts = std::mem::take(&mut self.stmts);
+        scan::split_into(tokens, src, helpers, &mut stmts);
+        for &st in &stmts {
             if st.trivial {
                 continue;
             }
             // The statement's code tokens, then the token ending it and a few after it:
             // the reader looks a token or two past a statement's end, as it does in the
-            // whole unit's copy.
-            buf.clear();
-            for run in tokens[st.start..st.end].split(|t| scan::skipped(t.kind)) {
-                buf.extend_from_slice(run);
-            }
-            let len = buf.len();
-            buf.extend(
-                tokens[st.end..]
-                    .iter()
-                    .filter(|t| !scan::skipped(t.kind))
-                    .take(STATEMENT_LOOKAHEAD),
-            );
+            // whole unit's copy. Read in place when no comment lies among them (the
+            // copy would be those very tokens).
+            let window = &tokens[st.start..(st.end + STATEMENT_LOOKAHEAD).min(tokens.len())];
+            let (toks, len): (&[Token], usize) = if window.iter().any(|t| scan::skipped(t.kind)) {
+                buf.clear();
+                for run in tokens[st.start..st.end].split(|t| scan::skipped(t.kind)) {
+                    buf.extend_from_slice(run);
+                }
+                let len = buf.len();
+                buf.extend(
+                    tokens[st.end..]
+                        .iter()
+                        .filter(|t| !scan::skipped(t.kind))
+                        .take(STATEMENT_LOOKAHEAD),
+                );
+                (buf, len)
+            } else {
+                (window, st.end - st.start)
+            };
             let scanner = Scanner {
                 src,
-                toks: buf,
+                toks,
                 opts: self.opts,
                 body: false,
                 top: true,
@@ -600,6 +618,7 @@ impl<'o> Reader<'o> {
                 self.event(ev, &scanner, src, &[], None, &mut roles, true);
             }
         }
+        self.stmts = stmts;
         self.top_roles = roles;
         if buf.capacity() > 1 << 16 {
             *buf = Vec::new();
@@ -748,7 +767,9 @@ impl<'o> Reader<'o> {
         };
         let mut roles = roles.clone();
         let mut events = Vec::new();
-        for st in scanner.statements().into_iter().filter(|s| !s.trivial) {
+        let mut stmts = std::mem::take(&mut self.sql_stmts);
+        scanner.statements_into(&mut stmts);
+        for st in stmts.iter().filter(|s| !s.trivial) {
             {
                 events.clear();
                 scanner.read(st.start, st.end, &mut events);
@@ -776,6 +797,7 @@ impl<'o> Reader<'o> {
         if toks.capacity() <= 1 << 16 {
             self.sql_tokens = toks;
         }
+        self.sql_stmts = stmts;
     }
 
     /// Resolves each reference's assertion to its index in the (sorted) assertions and
@@ -1290,6 +1312,20 @@ fn decode(src: &[u8], tok: &Token, escapes: bool) -> (Vec<u8>, Vec<u32>) {
     let mut map = Vec::with_capacity(s.len());
     let mut i = 0usize;
     while i < s.len() {
+        // The bytes up to the next quote (or backslash) are themselves: copied whole.
+        let rest = &s[i..];
+        let run = if escapes {
+            memchr::memchr2(b'\'', b'\\', rest)
+        } else {
+            memchr::memchr(b'\'', rest)
+        }
+        .unwrap_or(rest.len());
+        out.extend_from_slice(&rest[..run]);
+        map.extend((i..i + run).map(|j| base + j as u32));
+        i += run;
+        if i >= s.len() {
+            break;
+        }
         let at = base + i as u32;
         match s[i] {
             b'\'' if s.get(i + 1) == Some(&b'\'') => {

@@ -1050,3 +1050,93 @@ fn sql_text_without_escapes_reads_in_place_as_decoded() {
     }
     assert_eq!((in_place, decoded), (3, 2));
 }
+
+/// `decode` copying the runs between quotes and backslashes whole gives the value and
+/// the offsets the byte-at-a-time decoding gave, for every string of the corpus and
+/// strings made of the characters that matter, in either flavour.
+#[test]
+fn decoding_runs_whole_gives_the_bytes_and_offsets_byte_by_byte_did() {
+    use crate::lexer::{tokenize_range, Token, TokenKind};
+    // The decoding before, one byte at a time (kept as the reference).
+    fn reference(src: &[u8], tok: &Token, escapes: bool) -> (Vec<u8>, Vec<u32>) {
+        let inner = tok.inner();
+        let s = src.get(inner.clone()).unwrap_or_default();
+        let base = inner.start as u32;
+        let (mut out, mut map) = (Vec::new(), Vec::new());
+        let mut i = 0usize;
+        while i < s.len() {
+            let at = base + i as u32;
+            match s[i] {
+                b'\'' if s.get(i + 1) == Some(&b'\'') => {
+                    out.push(b'\'');
+                    i += 2;
+                }
+                b'\\' if escapes && i + 1 < s.len() => {
+                    let c = match s[i + 1] {
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        b'r' => b'\r',
+                        b'b' => 8,
+                        b'f' => 12,
+                        c => c,
+                    };
+                    out.push(c);
+                    i += 2;
+                }
+                c => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+            map.resize(out.len(), at);
+        }
+        (out, map)
+    }
+    let check = |src: &[u8], tok: &Token| {
+        for escapes in [false, true] {
+            assert_eq!(
+                super::decode(src, tok, escapes),
+                reference(src, tok, escapes),
+                "{:?} escapes {escapes}",
+                String::from_utf8_lossy(src)
+            );
+        }
+    };
+    // Every string of up to 5 bytes over `a'\n` (inner spans need not lex).
+    let alphabet = [b'a', b'\'', b'\\', b'n'];
+    let mut made = 0;
+    for len in 0..=5u32 {
+        for code in 0..4usize.pow(len) {
+            let mut s = vec![b'x', b'\''];
+            let mut c = code;
+            for _ in 0..len {
+                s.push(alphabet[c % 4]);
+                c /= 4;
+            }
+            s.push(b'\'');
+            let tok = Token {
+                kind: TokenKind::String,
+                start: 1,
+                end: len + 3,
+                inner_start: 2,
+                inner_end: len + 2,
+                line: 1,
+                col: 2,
+                flavor: crate::lexer::StringFlavor::Standard,
+            };
+            check(&s, &tok);
+            made += 1;
+        }
+    }
+    assert!(made > 1000);
+    let mut strings = 0;
+    for (_, src) in super::corpus_sql_files() {
+        let mut toks = Vec::new();
+        tokenize_range(&src, 0..src.len(), 1, 1, &mut toks, &mut Vec::new());
+        for tok in toks.iter().filter(|t| t.kind == TokenKind::String) {
+            check(&src, tok);
+            strings += 1;
+        }
+    }
+    assert!(strings > 10_000, "only {strings} strings");
+}

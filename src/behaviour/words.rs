@@ -30,14 +30,19 @@ impl Word {
         if text.len() > 32 {
             return None;
         }
-        // One pass: lower-case and see whether a byte is not ASCII.
         let mut buf = [0u8; 32];
-        let mut high = 0u8;
-        for (d, &c) in buf.iter_mut().zip(text) {
-            high |= c;
-            *d = c.to_ascii_lowercase();
+        buf[..text.len()].copy_from_slice(text);
+        // Eight bytes at a time: see whether one is not ASCII, and lower-case the
+        // letters (`A`..=`Z` get `0x20`).
+        let mut high = 0u64;
+        for chunk in buf.chunks_exact_mut(8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            let v = u64::from_le_bytes(b);
+            high |= v;
+            chunk.copy_from_slice(&fold_ascii8(v).to_le_bytes());
         }
-        if high >= 0x80 {
+        if high & 0x8080_8080_8080_8080 != 0 {
             return None;
         }
         Some(Word {
@@ -61,6 +66,21 @@ impl Word {
         }
         k
     }
+}
+
+/// Eight ASCII bytes with their upper-case letters lower-cased (what
+/// `to_ascii_lowercase` does to each; bytes of `0x80` and above are left as they are).
+#[inline]
+fn fold_ascii8(v: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let seven = v & LOW7;
+    // Per byte, no carry out of it (at most 0x7f + 0x3f): the high bit says `>= b'A'`
+    // for the first sum and `> b'Z'` for the second.
+    let at_least_a = seven + 0x3f3f_3f3f_3f3f_3f3f;
+    let past_z = seven + 0x2525_2525_2525_2525;
+    let upper = at_least_a & !past_z & !v & HIGH;
+    v | (upper >> 2)
 }
 
 fn hash(k: &[u64; 4]) -> u64 {
@@ -130,6 +150,32 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Eight bytes folded at once are folded as `to_ascii_lowercase` folds each, every
+    /// byte value in every lane.
+    #[test]
+    fn folding_eight_bytes_at_once_lowercases_as_each_byte_would() {
+        for lane in 0..8 {
+            for b in 0..=255u8 {
+                let mut bytes = *b"xY@[`{Z\x7f";
+                bytes[lane] = b;
+                let want: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
+                let got = fold_ascii8(u64::from_le_bytes(bytes)).to_le_bytes();
+                assert_eq!(&got[..], &want[..], "{b:#x} in lane {lane}");
+            }
+        }
+        for text in [
+            &b"SELECT"[..],
+            b"Has_Table",
+            b"AZaz@[`{",
+            b"0123456789_$ABCDEFGHIJKLMNOPQRST",
+        ] {
+            let w = Word::new(text).unwrap();
+            assert_eq!(&*w, &text.to_ascii_lowercase()[..]);
+        }
+        assert!(Word::new("café".as_bytes()).is_none());
+        assert!(Word::new(b"abcdefghijklmnopqrstuvwxyz01234\xff").is_none());
+    }
 
     #[test]
     fn words_are_found_whatever_their_case_and_others_are_not() {

@@ -201,8 +201,8 @@ impl Extractor {
         let start = if src.starts_with(BOM) { BOM.len() } else { 0 };
         let mut from = (start, 1u32, 1u32);
         // Behavioural references (issue 14): read when asked (`--references`, on by
-        // default with a universe); they cost about a third more instructions on the
-        // bench trees (benches/RESULTS.md).
+        // default with a universe); counted only, they cost about a quarter more
+        // instructions on the bench trees, kept with a universe more (benches/RESULTS.md).
         let mut behaviour = self.opts.references.then(|| {
             if count_only {
                 crate::behaviour::Reader::counting(&self.opts)

@@ -71,17 +71,20 @@ impl<'a> Scanner<'a> {
         pending: &mut Option<Kind>,
     ) {
         *pending = Some(Kind::Call);
+        // The name's word flags: `None` for a name the table cannot hold (quoted, long,
+        // not ASCII), looked up by its string below.
+        let word = self.lower(parts.last_at());
+        let flags = word.as_ref().map(word_flags);
         // The common cases by the word table, no string made: an unqualified call of
         // pgTAP's running no SQL text, or of a built-in the reader takes nothing from
         // (no role helper is declared, and none of these is supabase-test-helpers').
-        if parts.parts == 1 && self.opts.role_helpers.is_empty() {
-            if let Some(w) = self.lower(parts.at) {
-                let f = word_flags(&w);
-                if f & PGTAP_PLAIN != 0
-                    || (f & BUILTIN_FUNCTION != 0 && f & SPECIAL == 0 && !w.starts_with(b"_"))
-                {
-                    return;
-                }
+        if let (Some(w), Some(f)) = (&word, flags) {
+            if parts.parts == 1
+                && self.opts.role_helpers.is_empty()
+                && (f & PGTAP_PLAIN != 0
+                    || (f & BUILTIN_FUNCTION != 0 && f & SPECIAL == 0 && !w.starts_with(b"_")))
+            {
+                return;
             }
         }
         let name = self.last(parts);
@@ -95,7 +98,12 @@ impl<'a> Scanner<'a> {
             });
             return;
         }
-        if let Some(f) = pgtap_function(name) {
+        // A word the table holds is pgTAP's only with one of its flags (no lookup).
+        let pgtap = match flags {
+            Some(f) if f & (PGTAP_PLAIN | PGTAP_SQL) == 0 => None,
+            _ => pgtap_function(name),
+        };
+        if let Some(f) = pgtap {
             if runs_sql(f) {
                 let args = self.args_of(open);
                 let n_sql = if f.name.starts_with("results_")
@@ -130,9 +138,10 @@ impl<'a> Scanner<'a> {
         {
             return;
         }
-        let builtin = match &schema {
-            None => is_builtin_function(name),
-            Some(s) => s == "pg_catalog",
+        let builtin = match (&schema, flags) {
+            (None, Some(f)) => f & BUILTIN_FUNCTION != 0,
+            (None, None) => is_builtin_function(name),
+            (Some(s), _) => s == "pg_catalog",
         };
         if builtin {
             if schema.is_none() {

@@ -18,7 +18,7 @@ impl<'a> Scanner<'a> {
         to: usize,
         stack: &mut [Frame],
         pending: &mut Option<Kind>,
-        ctes: &mut Vec<String>,
+        ctes: &mut Vec<usize>,
         ev: &mut Vec<Event>,
     ) -> Option<usize> {
         let flags = if flags & CALL_ONLY != 0 && self.kind(i + 1) != Some(TokenKind::LParen) {
@@ -34,8 +34,9 @@ impl<'a> Scanner<'a> {
             }
             return None;
         }
-        let prev = (i > from).then(|| self.lower(i - 1)).flatten();
-        let prev_is = |p: &[u8]| prev.as_deref() == Some(p);
+        // The word before, looked up only by the arms that ask.
+        let prev = || (i > from).then(|| self.lower(i - 1)).flatten();
+        let prev_is = |p: &[u8]| prev().as_deref() == Some(p);
         let prev_kind = (i > from).then(|| self.toks[i - 1].kind);
         let next_paren = self.kind(i + 1) == Some(TokenKind::LParen) && i + 1 < to;
         let f = stack.last_mut()?;
@@ -185,7 +186,7 @@ impl<'a> Scanner<'a> {
                     f.in_with = false;
                 }
             }
-            b"update" => match prev.as_deref() {
+            b"update" => match prev().as_deref() {
                 Some(b"for" | b"key" | b"no" | b"share") => {}
                 Some(b"do" | b"then") => {
                     f.clause = Clause::Set;
@@ -233,7 +234,7 @@ impl<'a> Scanner<'a> {
                 let starts = i == from
                     || prev_kind == Some(TokenKind::LParen)
                     || matches!(
-                        prev.as_deref(),
+                        prev().as_deref(),
                         Some(b"union" | b"except" | b"intersect" | b"all" | b"distinct")
                     );
                 if starts {
@@ -320,18 +321,19 @@ impl<'a> Scanner<'a> {
     /// for a qualifier).
     pub(super) fn close(&self, f: Frame, outer: &[Frame], ev: &mut Vec<Event>) {
         for c in f.cols {
-            let rel = match &c.qual {
+            let rel = match c.qual {
                 Some(q) => f
                     .rels
                     .iter()
                     .chain(outer.iter().rev().flat_map(|o| o.rels.iter()))
-                    .find(|r| match &r.alias {
-                        Some(a) => a == q,
-                        None => &r.name == q,
+                    .find(|r| match (r.alias, r.name) {
+                        (Some(a), _) => self.same_name(a, q),
+                        (None, Some(n)) => self.same_name(n, q),
+                        (None, None) => self.name_cow(q).is_empty(),
                     })
-                    .map(|r| r.written.as_ref()),
+                    .map(|r| r.written),
                 None => match f.rels.as_slice() {
-                    [one] => Some(one.written.as_ref()),
+                    [one] => Some(one.written),
                     [] => None,
                     many if many.iter().all(|r| r.written.is_some()) && !self.body => Some(None),
                     _ => None,
@@ -345,12 +347,12 @@ impl<'a> Scanner<'a> {
             if c.qual.is_none() && f.rels.len() == 1 && relation.is_none() {
                 continue;
             }
-            let relation = relation.map(|r| self.kept(|| r.clone()));
+            let relation = relation.map(|r| self.kept(|| self.written(r)));
             ev.push(Event::Ref(
                 RawRef {
                     kind: RefKind::Column,
                     schema: None,
-                    name: c.name,
+                    name: self.kept(|| self.name_at(c.name)),
                     relation,
                     command: Some(c.command),
                     arity: None,

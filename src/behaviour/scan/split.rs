@@ -193,6 +193,13 @@ fn trivial_token(
 /// opening the next one); comments may lie inside.
 pub fn split(toks: &[Token], src: &[u8], helpers: bool) -> Vec<Stmt> {
     let mut out = Vec::new();
+    split_into(toks, src, helpers, &mut out);
+    out
+}
+
+/// [`split`] into `out` (cleared first): a reader reuses one buffer from unit to unit.
+pub fn split_into(toks: &[Token], src: &[u8], helpers: bool, out: &mut Vec<Stmt>) {
+    out.clear();
     let n = toks.len();
     let mut depth = 0usize;
     let mut cases = 0usize;
@@ -336,7 +343,6 @@ pub fn split(toks: &[Token], src: &[u8], helpers: bool) -> Vec<Stmt> {
             trivial: !nontrivial,
         });
     }
-    out
 }
 
 #[cfg(test)]

@@ -280,6 +280,9 @@ pub(super) const PGTAP_PLAIN: u32 = 256;
 pub(super) const CALL_ONLY: u32 = 512;
 /// [`SPLIT_WORDS`].
 pub(super) const SPLIT: u32 = 1024;
+/// A pgTAP function running SQL text (`results_eq`): with [`PGTAP_PLAIN`], every name
+/// [`pgtap_function`] finds.
+pub(super) const PGTAP_SQL: u32 = 2048;
 
 /// Words the statement splitter looks at: `BEGIN`, `THEN`, `ELSE` and `LOOP` may open a
 /// PL/pgSQL statement; `CASE`, `END` and `MERGE` tell when they do not.
@@ -316,10 +319,17 @@ pub(super) fn words() -> &'static Table {
             (super::super::builtins::types(), BUILTIN_TYPE),
         ];
         // As `pgtap_function` finds them (one function a name).
-        let pgtap = catalog::FUNCTIONS
-            .iter()
-            .filter(|f| pgtap_function(f.name).is_some_and(|f| !runs_sql(f)))
-            .map(|f| (f.name, PGTAP_PLAIN));
+        let pgtap = catalog::FUNCTIONS.iter().filter_map(|f| {
+            let found = pgtap_function(f.name)?;
+            Some((
+                f.name,
+                if runs_sql(found) {
+                    PGTAP_SQL
+                } else {
+                    PGTAP_PLAIN
+                },
+            ))
+        });
         Table::new(
             lists
                 .into_iter()
