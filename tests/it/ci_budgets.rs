@@ -168,8 +168,9 @@ fn git(dir: &Dir, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}: {out:?}");
 }
 
-pgtest!(since_annotates_what_the_branch_changed, |dir, cmd| {
-    untested_tables(dir, 3);
+/// A repository of what `dir` holds on `main`, and a branch `feature` off it that adds
+/// `db/100.sql` (table `added`).
+fn branch_adding_a_table(dir: &Dir) {
     git(dir, &["init", "-q"]);
     git(dir, &["add", "."]);
     git(dir, &["commit", "-qm", "base"]);
@@ -177,6 +178,11 @@ pgtest!(since_annotates_what_the_branch_changed, |dir, cmd| {
     dir.create("db/100.sql", "CREATE TABLE added ();\n");
     git(dir, &["add", "."]);
     git(dir, &["commit", "-qm", "a new table"]);
+}
+
+pgtest!(since_annotates_what_the_branch_changed, |dir, cmd| {
+    untested_tables(dir, 3);
+    branch_adding_a_table(dir);
     let run = cmd
         .args([
             "t", "--schema", "db", "--format", "github", "--since", "main",
@@ -221,13 +227,7 @@ pgtest!(
         untested_tables(dir, 3);
         dir.create(".pgtap-scan.toml", "paths = [\"t\"]\nschema = \"db\"\n")
             .create("ci/README", "where the job runs\n");
-        git(dir, &["init", "-q"]);
-        git(dir, &["add", "."]);
-        git(dir, &["commit", "-qm", "base"]);
-        git(dir, &["checkout", "-qb", "feature"]);
-        dir.create("db/100.sql", "CREATE TABLE added ();\n");
-        git(dir, &["add", "."]);
-        git(dir, &["commit", "-qm", "a new table"]);
+        branch_adding_a_table(dir);
         // The config is found upwards and its paths read from its folder; the change is
         // above the working directory, and the annotation's path is from the root.
         let run = dir
